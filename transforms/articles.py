@@ -1,0 +1,229 @@
+"""Articles: fetch each new entry's page, extract it with trafilatura, detect its language and
+normalize it. A page that cannot be fetched or extracted still yields an article from the
+feed's own text when the feed carried some, and always a dead letter so it is retried."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+import langdetect
+import trafilatura
+from apache_beam.metrics import Metrics
+
+from pipeline import settings
+from pipeline.store import utc_now
+from schemas import Article, DeadLetter, FeedEntry, FetchedPage
+from transforms.feeds import DEAD_LETTER
+from transforms.http import FetchError, HttpClient
+
+# langdetect is random unless seeded: the same text must get the same language every run.
+langdetect.DetectorFactory.seed = 0
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def entry_payload(entry: FeedEntry) -> str:
+    """The feed entry as JSON, kept in a dead letter so the page can be retried later even if
+    the entry has left the feed by then."""
+    return json.dumps(entry.as_dict(), ensure_ascii=False)
+
+
+def entry_from_payload(payload: str) -> FeedEntry:
+    fields = json.loads(payload)
+    for name in ("authors", "tags"):
+        fields[name] = tuple(fields.get(name) or ())
+    return FeedEntry(**fields)
+
+
+# --- Normalization --------------------------------------------------------------------------
+def normalize_text(text: str) -> str:
+    """NFC, single spaces, one paragraph per line, no empty lines."""
+    text = unicodedata.normalize("NFC", text)
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _fold(text: str) -> str:
+    return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
+
+
+def strip_repeated_headline(title: str, text: str) -> str:
+    """Drop the headline when the body repeats it as its first line(s)."""
+    folded_title = _fold(title)
+    if not folded_title:
+        return text
+    lines = text.split("\n")
+    for count in (1, 2):
+        if _fold(" ".join(lines[:count])) == folded_title:
+            return "\n".join(lines[count:])
+    return text
+
+
+def utc_date(value: str | None) -> str | None:
+    """An extracted date (ISO date or datetime, any offset) as ISO 8601 UTC."""
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+_AUTHOR_SPLIT = re.compile(r"\s*(?:;|,|/|&|\band\b|\bund\b|\|)\s*", re.I)
+_AUTHOR_PREFIX = re.compile(r"^(?:by|von|from)\s+", re.I)
+
+
+def split_authors(*values: str | None) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for value in values:
+        for name in _AUTHOR_SPLIT.split(value or ""):
+            name = _AUTHOR_PREFIX.sub("", " ".join(name.split())).strip(" .")
+            if len(name) > 1 and name.casefold() not in seen:
+                seen[name.casefold()] = name
+    return tuple(seen.values())
+
+
+def detect_language(text: str, declared: str | None) -> str | None:
+    """langdetect on the body; the declared language for texts too short to judge."""
+    sample = text[:settings.LANGDETECT_MAX_CHARS]
+    if len(sample) < settings.LANGDETECT_MIN_CHARS:
+        return declared
+    try:
+        return langdetect.detect(sample)[:2]
+    except langdetect.LangDetectException:
+        return declared
+
+
+def extract_article(page: FetchedPage) -> Article | None:
+    """trafilatura on the page; None when it yields no usable body."""
+    entry = page.entry
+    document = trafilatura.bare_extraction(
+        page.html, url=page.url, with_metadata=True, include_comments=False)
+    if document is None:
+        return None
+    title = normalize_text(document.title or entry.title or "")
+    text = strip_repeated_headline(title, normalize_text(document.text or ""))
+    if len(text) < settings.MIN_BODY_CHARS:
+        return None
+    return Article(
+        url=entry.url,
+        feed_url=entry.feed_url,
+        title=title or entry.title,
+        text=text,
+        language=detect_language(text, entry.language or _page_language(document)),
+        published=entry.published or utc_date(document.date),
+        authors=split_authors(document.author, *entry.authors),
+        site_name=document.sitename or entry.feed_name,
+        description=document.description,
+        image=document.image,
+        tags=tuple(dict.fromkeys([*entry.tags, *(document.tags or []), *(document.categories or [])])),
+        body_source="page",
+        entry_updated=entry.updated,
+    )
+
+
+def _page_language(document: Any) -> str | None:
+    language = getattr(document, "language", None)
+    return language[:2].lower() if language else None
+
+
+def article_from_feed(entry: FeedEntry) -> Article | None:
+    """The feed's own text as the body, for when the page failed. None if the feed had none."""
+    text = strip_repeated_headline(entry.title, normalize_text(entry.summary))
+    if not text:
+        return None
+    return Article(
+        url=entry.url, feed_url=entry.feed_url, title=normalize_text(entry.title), text=text,
+        language=detect_language(text, entry.language), published=entry.published,
+        authors=split_authors(*entry.authors), site_name=entry.feed_name, description=None, image=None,
+        tags=entry.tags, body_source="feed", entry_updated=entry.updated)
+
+
+# --- Beam -------------------------------------------------------------------------------------
+class FetchPagesFn(beam.DoFn):
+    def __init__(self, allow_private_network: bool, user_agent: str):
+        self.allow_private_network = allow_private_network
+        self.user_agent = user_agent
+        self.fetched = Metrics.counter("newsbeam", "pages_fetched")
+        self.failed = Metrics.counter("newsbeam", "pages_failed")
+
+    def setup(self) -> None:
+        self.http = HttpClient(self.allow_private_network, self.user_agent)
+
+    def teardown(self) -> None:
+        self.http.close()
+
+    def process(self, entry: FeedEntry) -> Iterator[Any]:
+        try:
+            response = self.http.get(entry.url, max_bytes=settings.MAX_PAGE_BYTES,
+                                      headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"})
+            if response.status == 304 or not response.body:
+                raise FetchError("empty response", response.status)
+            if response.content_type and response.content_type not in HTML_TYPES:
+                raise FetchError(f"not an HTML page (Content-Type {response.content_type})", response.status)
+        except FetchError as exc:
+            self.failed.inc()
+            yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
+                url=entry.url, stage="page_fetch", reason=exc.reason, status=exc.status, at=utc_now(),
+                payload=entry_payload(entry), retry_after=exc.retry_after))
+            yield FetchedPage(entry=entry, url=entry.url, html=None, content_type=None)
+            return
+        self.fetched.inc()
+        yield FetchedPage(entry=entry, url=response.url, html=response.body, content_type=response.content_type)
+
+
+class ExtractArticlesFn(beam.DoFn):
+    def __init__(self) -> None:
+        self.extracted = Metrics.counter("newsbeam", "articles_extracted")
+        self.from_feed = Metrics.counter("newsbeam", "articles_from_feed")
+        self.failed = Metrics.counter("newsbeam", "articles_failed")
+
+    def process(self, page: FetchedPage) -> Iterator[Any]:
+        article = None
+        if page.html is not None:
+            try:
+                article = extract_article(page)
+            except Exception as exc:  # a page that breaks the extractor must not break the run
+                reason = f"extraction failed: {type(exc).__name__}: {exc}"
+            else:
+                reason = "no article body found on the page"
+            if article is not None:
+                self.extracted.inc()
+                yield article
+                return
+            yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
+                url=page.entry.url, stage="extract", reason=reason, at=utc_now(),
+                payload=entry_payload(page.entry)))
+        article = article_from_feed(page.entry)
+        if article is None:
+            self.failed.inc()
+            return
+        self.from_feed.inc()
+        yield article
+
+
+class ReadArticles(beam.PTransform):
+    """FeedEntry -> Article, with dead letters on the side."""
+
+    def __init__(self, allow_private_network: bool, user_agent: str = settings.USER_AGENT):
+        super().__init__()
+        self.allow_private_network = allow_private_network
+        self.user_agent = user_agent
+
+    def expand(self, entries):
+        pages = entries | "FetchPages" >> beam.ParDo(
+            FetchPagesFn(self.allow_private_network, self.user_agent)).with_outputs(DEAD_LETTER, main="pages")
+        articles = pages.pages | "Extract" >> beam.ParDo(ExtractArticlesFn()).with_outputs(
+            DEAD_LETTER, main="articles")
+        dead_letters = (pages[DEAD_LETTER], articles[DEAD_LETTER]) | "PageDeadLetters" >> beam.Flatten()
+        return articles.articles, dead_letters
+

@@ -1,0 +1,238 @@
+"""Feeds: fetch each subscription (conditionally), parse it, and emit the entries not yet seen."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import hashlib
+import html
+import re
+import time
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+import courlan
+import feedparser
+from apache_beam.metrics import Metrics
+
+from pipeline import settings
+from pipeline.store import open_store, utc_now
+from schemas import DeadLetter, FeedEntry, FeedSource, FetchedFeed
+from transforms.http import FetchError, HttpClient, read_local_file
+
+DEAD_LETTER = "dead_letter"
+
+# Elements that change on every request without the feed's content changing; left out of the
+# body hash so that a server which ignores conditional GET is still caught as "unchanged".
+_VOLATILE = re.compile(
+    rb"<(lastBuildDate|pubDate|updated|dc:date|sy:updateBase)>[^<]*</\1>"
+    rb"|<(channel|feed)\b[^>]*>\s*<(generator)\b[^>]*>[^<]*</\3>", re.I)
+
+
+def feed_body_hash(body: bytes) -> str:
+    # Only the channel-level stamps before the first item/entry are volatile; item dates are
+    # content (an updated item must count as a change).
+    first_item = min((i for i in (body.find(b"<item"), body.find(b"<entry")) if i >= 0), default=len(body))
+    head = _VOLATILE.sub(b"", body[:first_item])
+    return hashlib.sha256(head + body[first_item:]).hexdigest()
+
+
+def canonical_url(url: str) -> str | None:
+    """The URL an article is known by: tracking parameters off, scheme and host normalized,
+    fragment dropped. None when it is not a usable http(s) URL."""
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    normalized = courlan.normalize_url(parts._replace(fragment=""))
+    return normalized.split("#", 1)[0]
+
+
+def to_utc(struct: time.struct_time | None) -> str | None:
+    """feedparser's parsed dates are UTC struct_times."""
+    if not struct:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(calendar.timegm(struct), dt.UTC).isoformat(timespec="seconds")
+    except (OverflowError, ValueError):
+        return None
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def html_to_text(fragment: str) -> str:
+    text = _TAG.sub(" ", re.sub(r"(?i)<\s*(br|/p|/div|/li|/h\d)\s*/?>", "\n", fragment))
+    lines = (" ".join(html.unescape(line).split()) for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def parse_feed(fetched: FetchedFeed) -> tuple[list[FeedEntry], str | None]:
+    """Entries of a fetched feed, and the problem when there are none.
+
+    feedparser is given the bytes (it never fetches) and the URL, so relative links resolve.
+    A feed with a recoverable problem (`bozo`) still yields its entries.
+    """
+    parsed = feedparser.parse(
+        fetched.body,
+        response_headers={"content-location": fetched.url,
+                          **({"content-type": fetched.content_type} if fetched.content_type else {})},
+        resolve_relative_uris=True, sanitize_html=True)
+    source = fetched.source
+    feed_language = source.language or _language_code(parsed.feed.get("language"))
+    entries = []
+    for item in parsed.entries:
+        link = item.get("link") or _first_alternate(item)
+        url = canonical_url(link) if link else None
+        if not url:
+            continue
+        content = item.get("content") or []
+        body = max((c.get("value", "") for c in content), key=len, default="") or item.get("summary", "")
+        entries.append(FeedEntry(
+            url=url,
+            link=link,
+            feed_url=source.url,
+            feed_name=source.name or parsed.feed.get("title"),
+            title=" ".join(html.unescape(item.get("title", "")).split()),
+            summary=html_to_text(body),
+            published=to_utc(item.get("published_parsed") or item.get("updated_parsed")),
+            updated=to_utc(item.get("updated_parsed")),
+            language=_language_code(item.get("language")) or feed_language,
+            authors=tuple(a["name"] for a in item.get("authors", []) if a.get("name")),
+            tags=tuple(t["term"] for t in item.get("tags", []) if t.get("term")),
+        ))
+    if entries:
+        return entries, None
+    if parsed.bozo:
+        problem = getattr(parsed.bozo_exception, "getMessage", lambda: str(parsed.bozo_exception))()
+        return [], f"not a valid feed: {problem}"
+    if not parsed.version:
+        return [], "not a feed (no RSS, Atom or JSON feed found)"
+    return [], "feed has no entries with a link"
+
+
+def _first_alternate(item: Any) -> str | None:
+    for link in item.get("links", []):
+        if link.get("rel", "alternate") == "alternate" and link.get("href"):
+            return link["href"]
+    return None
+
+
+def _language_code(value: Any) -> str | None:
+    if not isinstance(value, str) or len(value) < 2 or not value[:2].isalpha():
+        return None
+    return value[:2].lower()
+
+
+class FetchFeedsFn(beam.DoFn):
+    """Conditional GET of each feed; emits FetchedFeed for feeds that changed."""
+
+    def __init__(self, store_url: str, allow_private_network: bool, user_agent: str):
+        self.store_url = store_url
+        self.allow_private_network = allow_private_network
+        self.user_agent = user_agent
+        self.fetched = Metrics.counter("newsbeam", "feeds_fetched")
+        self.not_modified = Metrics.counter("newsbeam", "feeds_not_modified")
+        self.failed = Metrics.counter("newsbeam", "feeds_failed")
+
+    def setup(self) -> None:
+        self.store = open_store(self.store_url)
+        self.http = HttpClient(self.allow_private_network, self.user_agent)
+
+    def teardown(self) -> None:
+        self.http.close()
+        self.store.close()
+
+    def process(self, source: FeedSource) -> Iterator[Any]:
+        known = self.store.feed_validators(source.url)
+        headers = {"Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
+                             "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"}
+        if known["etag"]:
+            headers["If-None-Match"] = known["etag"]
+        if known["last_modified"]:
+            headers["If-Modified-Since"] = known["last_modified"]
+        try:
+            if source.url.startswith("file:"):
+                response = read_local_file(source.url, settings.MAX_FEED_BYTES)
+            else:
+                response = self.http.get(source.url, max_bytes=settings.MAX_FEED_BYTES, headers=headers)
+        except FetchError as exc:
+            self.failed.inc()
+            yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
+                url=source.url, stage="feed_fetch", reason=exc.reason, status=exc.status, at=utc_now(),
+                retry_after=exc.retry_after))
+            return
+        self.store.resolve_dead_letters(source.url, ("feed_fetch",))
+        if response.status == 304:
+            self.not_modified.inc()
+            return
+        digest = feed_body_hash(response.body)
+        if digest == known["body_hash"]:
+            self.not_modified.inc()  # the server did not say so, but nothing changed
+            return
+        self.fetched.inc()
+        self.store.stage_feed_validators(
+            source.url, response.headers.get("etag"), response.headers.get("last-modified"), digest)
+        yield FetchedFeed(source=source, url=response.url, body=response.body,
+                          content_type=response.content_type, etag=response.headers.get("etag"),
+                          last_modified=response.headers.get("last-modified"), body_hash=digest)
+
+
+class ParseEntriesFn(beam.DoFn):
+    """Parse a feed and emit its entries that the store has not ingested yet (or that the feed
+    says were updated since)."""
+
+    def __init__(self, store_url: str):
+        self.store_url = store_url
+        self.entries_seen = Metrics.counter("newsbeam", "entries_seen")
+        self.articles_new = Metrics.counter("newsbeam", "articles_new")
+        self.failed = Metrics.counter("newsbeam", "feeds_failed")
+
+    def setup(self) -> None:
+        self.store = open_store(self.store_url)
+
+    def teardown(self) -> None:
+        self.store.close()
+
+    def process(self, fetched: FetchedFeed) -> Iterator[Any]:
+        try:
+            entries, problem = parse_feed(fetched)
+        except Exception as exc:  # feedparser is robust, but a dead letter beats a failed run
+            entries, problem = [], f"feed parser failed: {type(exc).__name__}: {exc}"
+        if problem:
+            self.failed.inc()
+            yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
+                url=fetched.source.url, stage="feed_parse", reason=problem, at=utc_now()))
+            return
+        self.store.resolve_dead_letters(fetched.source.url, ("feed_parse",))
+        unique = {entry.url: entry for entry in reversed(entries)}  # first occurrence wins
+        self.entries_seen.inc(len(unique))
+        known = self.store.known_articles(unique)
+        for url, entry in unique.items():
+            if url in known and (entry.updated is None or entry.updated == known[url]):
+                continue
+            self.articles_new.inc()
+            yield entry
+
+
+class ReadFeeds(beam.PTransform):
+    """FeedSource -> FeedEntry (new ones only), with dead letters on the side."""
+
+    def __init__(self, store_url: str, allow_private_network: bool, user_agent: str = settings.USER_AGENT):
+        super().__init__()
+        self.store_url = store_url
+        self.allow_private_network = allow_private_network
+        self.user_agent = user_agent
+
+    def expand(self, sources):
+        fetched = sources | "FetchFeeds" >> beam.ParDo(
+            FetchFeedsFn(self.store_url, self.allow_private_network, self.user_agent)
+        ).with_outputs(DEAD_LETTER, main="feeds")
+        parsed = fetched.feeds | "ParseEntries" >> beam.ParDo(
+            ParseEntriesFn(self.store_url)).with_outputs(DEAD_LETTER, main="entries")
+        dead_letters = (fetched[DEAD_LETTER], parsed[DEAD_LETTER]) | "FeedDeadLetters" >> beam.Flatten()
+        return parsed.entries, dead_letters

