@@ -71,10 +71,11 @@ def _store_argument(parser: argparse.ArgumentParser, default_text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+    # Quiet unless asked: Beam and its optional cloud modules log warnings that concern
+    # features newsbeam does not use.
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not args.verbose:
-        logging.getLogger("apache_beam").setLevel(logging.ERROR)
+    logging.getLogger("newsbeam").setLevel(logging.INFO if args.verbose else logging.WARNING)
     if extra and args.command != "run":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
@@ -172,7 +173,7 @@ def _errors(args: argparse.Namespace) -> int:
     store.close()
     for letter in letters:
         if args.json:
-            print(json.dumps(letter.as_dict(), ensure_ascii=False))
+            print(json.dumps(letter.to_dict(), ensure_ascii=False))
         else:
             status = f" HTTP {letter.status}" if letter.status else ""
             print(f"{letter.at}  {letter.stage:<10} attempts={letter.attempts} next={letter.next_due}"

@@ -1,7 +1,7 @@
 """The records that flow between newsbeam's steps, and the JSON Schemas of what sinks write.
 
 Each field is defined once, here. Records are frozen dataclasses: Beam encodes them with its
-default (pickle-based) coder, and `as_dict()` gives the JSON form a sink writes.
+default (pickle-based) coder, and `to_dict()` gives the JSON form a sink writes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 @dataclasses.dataclass(frozen=True)
 class Record:
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 

@@ -31,7 +31,7 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 def entry_payload(entry: FeedEntry) -> str:
     """The feed entry as JSON, kept in a dead letter so the page can be retried later even if
     the entry has left the feed by then."""
-    return json.dumps(entry.as_dict(), ensure_ascii=False)
+    return json.dumps(entry.to_dict(), ensure_ascii=False)
 
 
 def entry_from_payload(payload: str) -> FeedEntry:

@@ -39,6 +39,11 @@ def feed_body_hash(body: bytes) -> str:
     return hashlib.sha256(head + body[first_item:]).hexdigest()
 
 
+# Tracking parameters that courlan's list lacks and German and French news sites use
+# (Webtrekk's wt_*, AT Internet's at_*).
+_EXTRA_TRACKERS = re.compile(r"^(?:wt|at|xtor|cmp)(?:_|$)", re.I)
+
+
 def canonical_url(url: str) -> str | None:
     """The URL an article is known by: tracking parameters off, scheme and host normalized,
     fragment dropped. None when it is not a usable http(s) URL."""
@@ -48,7 +53,10 @@ def canonical_url(url: str) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
-    normalized = courlan.normalize_url(parts._replace(fragment=""))
+    query = urllib.parse.urlencode(
+        [(k, v) for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+         if not _EXTRA_TRACKERS.match(k)])
+    normalized = courlan.normalize_url(parts._replace(query=query, fragment=""))
     return normalized.split("#", 1)[0]
 
 
@@ -99,8 +107,9 @@ def parse_feed(fetched: FetchedFeed) -> tuple[list[FeedEntry], str | None]:
             feed_name=source.name or parsed.feed.get("title"),
             title=" ".join(html.unescape(item.get("title", "")).split()),
             summary=html_to_text(body),
-            published=to_utc(item.get("published_parsed") or item.get("updated_parsed")),
-            updated=to_utc(item.get("updated_parsed")),
+            published=to_utc(item.get("published_parsed") or dict.get(item, "updated_parsed")),
+            # dict.get: feedparser's own get() answers "updated" with the published date
+            updated=to_utc(dict.get(item, "updated_parsed")),
             language=_language_code(item.get("language")) or feed_language,
             authors=tuple(a["name"] for a in item.get("authors", []) if a.get("name")),
             tags=tuple(t["term"] for t in item.get("tags", []) if t.get("term")),

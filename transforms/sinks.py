@@ -53,7 +53,7 @@ class RecordDeadLettersFn(beam.DoFn):
 
     def process(self, letter: DeadLetter) -> Iterator[dict]:
         self.dead_letters.inc()
-        yield self.store.record_dead_letter(letter).as_dict()
+        yield self.store.record_dead_letter(letter).to_dict()
 
 
 class WriteStories(beam.PTransform):

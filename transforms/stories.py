@@ -114,14 +114,16 @@ def _normalize(vectors: np.ndarray) -> np.ndarray:
 
 
 # --- Text features ----------------------------------------------------------------------------
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'»«”“’)]*\s+(?=[\"'„“«»(\[]?[A-ZÀ-ÖØ-Þ0-9])")
+# A sentence ends at . ! ? or … (and any closing quotes), before a capital letter or a digit.
+_SENTENCE_END = re.compile(r"([.!?…][\"'»«”“’)]*)\s+(?=[\"'„“«»(\[]?[A-ZÀ-ÖØ-Þ0-9])")
 _NUMBER = re.compile(r"\d+(?:[.,']\d+)*")
 
 
 def split_sentences(text: str) -> list[str]:
     sentences = []
     for paragraph in text.split("\n"):
-        sentences.extend(s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip())
+        marked = _SENTENCE_END.sub("\\1\n", paragraph)
+        sentences.extend(s.strip() for s in marked.split("\n") if s.strip())
     return sentences
 
 

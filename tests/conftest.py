@@ -1,0 +1,104 @@
+"""Shared test fixtures: a local HTTP site on 127.0.0.1 and helpers to run newsbeam on it.
+
+Nothing here touches the internet: feeds and pages are the project's own fixtures (the demo
+under examples/demo/site and tests/fixtures), served from a temporary folder that tests may
+change between runs.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import pathlib
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DEMO_SITE = ROOT / "examples" / "demo" / "site"
+FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# Beam options for tests: the FnApiRunner directly (DirectRunner would first try to download
+# Prism, which fails offline and falls back to the same runner).
+BEAM_ARGS = ("--runner", "FnApiRunner")
+
+Route = Callable[["SiteHandler"], None]
+
+
+class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    server: SiteServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self.server.requests.append((self.path, dict(self.headers)))
+        route = self.server.routes.get(self.path.split("?")[0])
+        if route is not None:
+            route(self)
+        else:
+            super().do_GET()
+
+    def send_body(self, status: int, body: bytes, content_type: str = "text/html; charset=utf-8",
+                  headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class SiteServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, folder: pathlib.Path):
+        self.folder = folder
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.routes: dict[str, Route] = {}
+
+        def handler(*args: Any) -> SiteHandler:
+            return SiteHandler(*args, directory=str(folder))
+
+        super().__init__(("127.0.0.1", 0), handler)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/"
+
+    def paths_requested(self) -> list[str]:
+        return [path for path, _ in self.requests]
+
+
+@pytest.fixture
+def site(tmp_path: pathlib.Path) -> Iterator[SiteServer]:
+    """The demo site and the test fixtures, served from a copy the test may change."""
+    folder = tmp_path / "site"
+    shutil.copytree(DEMO_SITE, folder)
+    shutil.copytree(FIXTURES / "site", folder, dirs_exist_ok=True)
+    server = SiteServer(folder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def write_feeds_file(path: pathlib.Path, urls: list[str]) -> pathlib.Path:
+    path.write_text("feeds:\n" + "".join(f"  - url: {url}\n" for url in urls), encoding="utf-8")
+    return path
+
+
+def read_jsonl(folder: pathlib.Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for file in sorted(folder.glob("*.jsonl"))
+            for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def latest_stories(output: pathlib.Path) -> dict[str, dict[str, Any]]:
+    """The current record of each story: the last one written (files are per run, in order)."""
+    return {record["story_id"]: record for record in read_jsonl(output / "stories")}

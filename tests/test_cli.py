@@ -1,0 +1,95 @@
+"""`newsbeam dedup` and `newsbeam errors` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from pipeline.cli import main
+from tests.conftest import DEMO_SITE, SiteServer, write_feeds_file
+from tests.test_stories import PAGES
+from transforms.articles import normalize_text
+
+
+def page_text(path) -> tuple[str, str]:
+    import trafilatura
+
+    document = trafilatura.bare_extraction(path.read_bytes(), with_metadata=True)
+    return document.title, normalize_text(document.text)
+
+
+@pytest.fixture(scope="module")
+def corpus_lines():
+    lines = []
+    for name in ("de_original", "en_translation_a", "en_translation_b", "same_event_other_reporter",
+                 "unrelated_de", "unrelated_en"):
+        title, text = page_text(PAGES[name])
+        lines.append(json.dumps({"id": name, "title": title, "text": text}, ensure_ascii=False))
+    return lines
+
+
+def test_dedup_groups_variants_into_stories(tmp_path, corpus_lines):
+    source = tmp_path / "articles.jsonl"
+    source.write_text("\n".join(corpus_lines) + "\n", encoding="utf-8")
+    target = tmp_path / "ids.jsonl"
+    assert main(["dedup", str(source), "-o", str(target)]) == 0
+    rows = {r["id"]: r for r in map(json.loads, target.read_text().splitlines())}
+    assert set(rows) == {json.loads(line)["id"] for line in corpus_lines}
+    story = {name: row["story_id"] for name, row in rows.items()}
+    assert story["de_original"] == story["en_translation_a"] == story["en_translation_b"]
+    assert len(set(story.values())) == 4
+    assert rows["same_event_other_reporter"]["event_id"] == rows["de_original"]["event_id"]
+    assert rows["unrelated_de"]["event_id"] != rows["de_original"]["event_id"]
+
+
+def test_dedup_reads_stdin_and_writes_stdout(corpus_lines):
+    result = subprocess.run([sys.executable, "-m", "pipeline", "dedup", "-"], input="\n".join(corpus_lines[:2]),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    first, second = map(json.loads, result.stdout.splitlines())
+    assert first["story_id"] == second["story_id"]
+
+
+def test_dedup_with_a_store_keeps_ids_across_calls(tmp_path, corpus_lines):
+    store = f"sqlite:///{tmp_path / 'dedup.db'}"
+    (tmp_path / "one.jsonl").write_text(corpus_lines[0] + "\n", encoding="utf-8")
+    (tmp_path / "two.jsonl").write_text(corpus_lines[1] + "\n", encoding="utf-8")
+    for name in ("one", "two"):
+        assert main(["dedup", str(tmp_path / f"{name}.jsonl"), "-o", str(tmp_path / f"{name}.out"),
+                     "--store", store]) == 0
+    one, two = (json.loads((tmp_path / f"{n}.out").read_text()) for n in ("one", "two"))
+    assert one["story_id"] == two["story_id"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"id": 1, "text": "a"}\nnot json\n', "line 2: invalid JSON"),
+    ('{"title": "no id"}\n', "line 1: expected an object with an 'id'"),
+    ('{"id": 1}\n{"id": 1}\n', "line 2: duplicate id 1"),
+])
+def test_dedup_input_mistakes_exit_2(tmp_path, capsys, content, message):
+    source = tmp_path / "bad.jsonl"
+    source.write_text(content)
+    assert main(["dedup", str(source)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_errors_lists_dead_letters(tmp_path, capsys):
+    server = SiteServer(DEMO_SITE)
+    import threading
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        feeds = write_feeds_file(tmp_path / "feeds.yaml", [server.base_url + "feeds/missing.rss"])
+        assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), "--allow-private-network",
+                     "--runner", "FnApiRunner"]) == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    capsys.readouterr()
+    assert main(["errors", "--output", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "feed_fetch" in out and "HTTP 404" in out and "1 dead letter(s)" in out
+    assert main(["errors", "--output", str(tmp_path / "elsewhere")]) == 2

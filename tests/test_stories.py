@@ -1,0 +1,174 @@
+"""The matching rules that decide what is one story, and the story index in the store."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from pipeline.store import open_store
+from schemas import Article, FeedEntry, FetchedPage
+from tests.conftest import DEMO_SITE, FIXTURES
+from transforms.articles import extract_article
+from transforms.stories import (
+    EVENT_SIMILARITY,
+    STORY_ALIGNMENT,
+    Fingerprinter,
+    StoryIndex,
+    Usem3Encoder,
+    numbers_in,
+    same_story,
+    sentence_alignment,
+    split_sentences,
+)
+
+PAGES = {
+    "de_original": DEMO_SITE / "kurier" / "seilbahn-beschlossen.html",
+    "en_translation_a": DEMO_SITE / "herald" / "cable-car-across-the-river.html",
+    "en_translation_b": DEMO_SITE / "wire" / "lindenau-approves-cable-car.html",
+    "syndicated_copy": FIXTURES / "site" / "gazette" / "partner-lindenau-cable-car.html",
+    "same_event_other_reporter": DEMO_SITE / "wire" / "east-bank-divided-over-cable-car.html",
+    "unrelated_de": DEMO_SITE / "kurier" / "stadtbibliothek-sonntag.html",
+    "unrelated_en": DEMO_SITE / "wire" / "harbour-ferry-timetable.html",
+}
+
+
+@pytest.fixture(scope="module")
+def fingerprinter():
+    return Fingerprinter(Usem3Encoder())
+
+
+@pytest.fixture(scope="module")
+def articles():
+    out = {}
+    for name, path in PAGES.items():
+        url = f"http://news.example/{name}"
+        entry = FeedEntry(url=url, link=url, feed_url="http://news.example/feed", feed_name=None, title="",
+                          summary="", published=None, updated=None, language=None)
+        out[name] = extract_article(FetchedPage(entry=entry, url=url, html=path.read_bytes(), content_type=None))
+    return out
+
+
+@pytest.fixture(scope="module")
+def prints(articles, fingerprinter):
+    return dict(zip(articles, fingerprinter.many([(a.title, a.text) for a in articles.values()]), strict=True))
+
+
+@pytest.mark.parametrize("a, b", [
+    ("de_original", "en_translation_a"),
+    ("de_original", "en_translation_b"),
+    ("en_translation_a", "en_translation_b"),  # two translations, worded differently
+    ("en_translation_a", "syndicated_copy"),  # same text, other site's boilerplate
+    ("de_original", "syndicated_copy"),
+])
+def test_variants_of_one_report_are_one_story(prints, a, b):
+    assert same_story(prints[a], prints[b]) is not None
+    assert same_story(prints[b], prints[a]) is not None
+
+
+@pytest.mark.parametrize("other", ["same_event_other_reporter", "unrelated_de", "unrelated_en"])
+@pytest.mark.parametrize("variant", ["de_original", "en_translation_a", "en_translation_b"])
+def test_other_articles_are_other_stories(prints, variant, other):
+    assert same_story(prints[variant], prints[other]) is None
+
+
+def test_other_reporter_on_the_same_event_is_close_but_not_aligned(prints):
+    a, b = prints["en_translation_b"], prints["same_event_other_reporter"]
+    assert float(a.vector @ b.vector) >= EVENT_SIMILARITY
+    assert float(a.vector @ prints["unrelated_en"].vector) < EVENT_SIMILARITY
+    assert sentence_alignment(a.sentences, b.sentences) < sentence_alignment(
+        a.sentences, prints["de_original"].sentences) / 2
+
+
+def test_sentence_order_matters(prints):
+    """Only sentences in the same order align: the same sentences reversed are no story."""
+    a = prints["en_translation_a"].sentences
+    assert sentence_alignment(a, a) == pytest.approx(1.0)
+    assert sentence_alignment(a, a[::-1]) < STORY_ALIGNMENT
+
+
+def test_numbers_must_agree(articles, fingerprinter, prints):
+    """A report of another vote with the same wording but other figures is another story."""
+    text = articles["en_translation_a"].text
+    for old, new in (("31 to 12", "25 to 18"), ("2029", "2033"), ("3,000", "1,800"), ("84 million", "97 million"),
+                     ("2027", "2030"), ("January 15", "March 3")):
+        text = text.replace(old, new)
+    other_vote = fingerprinter(articles["en_translation_a"].title, text)
+    assert same_story(prints["en_translation_a"], other_vote) is None
+
+
+def test_numbers_are_normalized_across_languages():
+    assert numbers_in("3.000 Fahrgäste, 84,5 Millionen, 2029") == numbers_in("3,000 riders, 84.5 million, 2029")
+    assert numbers_in("7 Tage") == frozenset()  # single digits are often spelled out instead
+
+
+def test_split_sentences():
+    assert split_sentences("Er sagte: „Ja.“ Dann ging er. 3.000 Menschen kamen!\nNeuer Absatz") == [
+        "Er sagte: „Ja.“", "Dann ging er.", "3.000 Menschen kamen!", "Neuer Absatz"]
+
+
+def _index(tmp_path, fingerprinter, **kwargs):
+    return StoryIndex(open_store(str(tmp_path / "state.db")), fingerprinter, **kwargs)
+
+
+def test_index_files_variants_under_one_story_and_keeps_ids(tmp_path, fingerprinter, articles, prints):
+    index = _index(tmp_path, fingerprinter)
+    first = index.assign(articles["en_translation_b"], prints["en_translation_b"])
+    assert first.new_story
+    other = index.assign(articles["same_event_other_reporter"], prints["same_event_other_reporter"])
+    assert other.new_story and other.event_id == first.event_id
+    joined = index.assign(articles["de_original"], prints["de_original"])
+    assert (joined.story_id, joined.new_story) == (first.story_id, False)
+    again = index.assign(articles["de_original"], prints["de_original"])
+    assert (again.story_id, again.how) == (first.story_id, "updated")
+    record = index.store.story_record(first.story_id)
+    assert sorted(v["url"].rsplit("/", 1)[1] for v in record["variants"]) == ["de_original", "en_translation_b"]
+
+
+def test_concurrent_workers_still_make_one_story(tmp_path, fingerprinter, articles, prints):
+    """Two workers (own connections, own vector index) file two variants at the same moment."""
+    names = ["de_original", "en_translation_a", "en_translation_b", "syndicated_copy"]
+    indexes = [_index(tmp_path, fingerprinter) for _ in names]
+    barrier = threading.Barrier(len(names))
+    results = {}
+
+    def worker(name, index):
+        barrier.wait()
+        results[name] = index.assign(articles[name], prints[name])
+
+    threads = [threading.Thread(target=worker, args=pair) for pair in zip(names, indexes, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({r.story_id for r in results.values()}) == 1
+    assert sum(r.new_story for r in results.values()) == 1
+
+
+def test_stories_outside_the_window_are_not_matched(tmp_path, fingerprinter, articles, prints):
+    index = _index(tmp_path, fingerprinter, window_days=1)
+    first = index.assign(articles["de_original"], prints["de_original"])
+    with index.store.transaction() as db:
+        db.execute("UPDATE stories SET updated = '2000-01-01T00:00:00+00:00'")
+    later = index.assign(articles["en_translation_a"], prints["en_translation_a"])
+    assert later.new_story and later.story_id != first.story_id
+
+
+def test_index_refuses_a_different_encoder(tmp_path, fingerprinter):
+    store = open_store(str(tmp_path / "state.db"))
+    store.set_meta("encoder", "sentence-transformers:some-model")
+    with pytest.raises(ValueError, match="built with encoder"):
+        StoryIndex(store, fingerprinter)
+
+
+def test_main_variant_is_the_earliest_published(tmp_path, fingerprinter, articles, prints):
+    import dataclasses
+
+    index = _index(tmp_path, fingerprinter)
+    late: Article = dataclasses.replace(articles["en_translation_a"], published="2026-11-20T11:30:00+00:00")
+    early: Article = dataclasses.replace(articles["de_original"], published="2026-11-20T08:00:00+00:00")
+    story = index.assign(late, prints["en_translation_a"]).story_id
+    index.assign(early, prints["de_original"])
+    record = index.store.story_record(story)
+    assert (record["language"], record["title"]) == ("de", early.title)
+    assert [v["relation"] for v in record["variants"]] == ["original", "translation"]
