@@ -65,7 +65,7 @@ MIGRATIONS: dict[int, str] = {
         first_seen TEXT NOT NULL,
         updated TEXT NOT NULL,
         vector BLOB NOT NULL,       -- int8 document vector
-        sentences BLOB NOT NULL,    -- int8 sentence vectors, row-major
+        sentences BLOB,             -- int8 sentence vectors, row-major, computed when first needed
         numbers TEXT NOT NULL,      -- space-separated normalized numbers
         seq INTEGER NOT NULL        -- grows with every write: workers' vector indexes follow it
     );
@@ -143,6 +143,10 @@ class SqliteStore:
         if db is not None:
             db.close()
             self._local.db = None
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's connection, for reads outside a transaction."""
+        return self._db
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

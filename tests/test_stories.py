@@ -51,7 +51,8 @@ def articles():
 
 @pytest.fixture(scope="module")
 def prints(articles, fingerprinter):
-    return dict(zip(articles, fingerprinter.many([(a.title, a.text) for a in articles.values()]), strict=True))
+    fingerprints = fingerprinter.many([(a.title, a.text) for a in articles.values()])
+    return {name: fingerprinter.with_sentences(f) for name, f in zip(articles, fingerprints, strict=True)}
 
 
 @pytest.mark.parametrize("a, b", [
@@ -93,7 +94,7 @@ def test_numbers_must_agree(articles, fingerprinter, prints):
     for old, new in (("31 to 12", "25 to 18"), ("2029", "2033"), ("3,000", "1,800"), ("84 million", "97 million"),
                      ("2027", "2030"), ("January 15", "March 3")):
         text = text.replace(old, new)
-    other_vote = fingerprinter(articles["en_translation_a"].title, text)
+    other_vote = fingerprinter.with_sentences(fingerprinter(articles["en_translation_a"].title, text))
     assert same_story(prints["en_translation_a"], other_vote) is None
 
 
@@ -105,6 +106,22 @@ def test_numbers_are_normalized_across_languages():
 def test_split_sentences():
     assert split_sentences("Er sagte: „Ja.“ Dann ging er. 3.000 Menschen kamen!\nNeuer Absatz") == [
         "Er sagte: „Ja.“", "Dann ging er.", "3.000 Menschen kamen!", "Neuer Absatz"]
+
+
+def test_sentences_are_encoded_only_when_there_is_something_to_compare(tmp_path, fingerprinter, articles):
+    index = _index(tmp_path, fingerprinter)
+    first = fingerprinter(articles["de_original"].title, articles["de_original"].text)
+    index.assign(articles["de_original"], first)
+    assert first.sentences is None  # nothing in the index yet
+    unrelated = fingerprinter(articles["unrelated_en"].title, articles["unrelated_en"].text)
+    index.assign(articles["unrelated_en"], unrelated)
+    assert unrelated.sentences is None  # nothing close enough to align with
+    translation = fingerprinter(articles["en_translation_a"].title, articles["en_translation_a"].text)
+    assert not index.assign(articles["en_translation_a"], translation).new_story
+    assert translation.sentences is not None
+    stored = dict(index.store.reader().execute("SELECT url, sentences IS NOT NULL FROM articles").fetchall())
+    assert stored == {"http://news.example/de_original": 1, "http://news.example/unrelated_en": 0,
+                      "http://news.example/en_translation_a": 1}
 
 
 def _index(tmp_path, fingerprinter, **kwargs):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -52,7 +53,7 @@ SENTENCE_MATCH = 0.6
 STORY_ALIGNMENT = 0.35
 # Candidates whose document vectors are further apart than this are not aligned at all: every
 # variant pair in the labelled data is well above it.
-STORY_MIN_SIMILARITY = 0.5
+STORY_MIN_SIMILARITY = 0.6
 # When both articles carry at least this many numbers, at least this share must be shared.
 MIN_NUMBERS = 3
 NUMBER_AGREEMENT = 0.3
@@ -142,9 +143,21 @@ def body_hash(text: str) -> str:
 @dataclasses.dataclass
 class Fingerprint:
     body_hash: str
-    vector: np.ndarray  # (d,) float32, unit length
-    sentences: np.ndarray  # (n, d) float32, unit rows
+    vector: np.ndarray  # (d,) float32, unit length: the document vector
     numbers: frozenset[str]
+    title: str
+    text: str
+    # (n, d) float32 unit rows for `sentence_texts`. Encoded only when there is a candidate to
+    # compare with: most articles of a news stream have none, and the sentences are the bulk of
+    # the encoding cost.
+    sentences: np.ndarray | None = None
+
+    @functools.cached_property
+    def sentence_texts(self) -> list[str]:
+        """The sentences compared: the title and the start of the body."""
+        sentences = [self.title.strip()] if self.title.strip() else []
+        sentences += split_sentences(self.text)
+        return sentences[:settings.MAX_SENTENCES] or [" "]
 
 
 class Fingerprinter:
@@ -155,27 +168,20 @@ class Fingerprinter:
         return self.many([(title, text)])[0]
 
     def many(self, articles: list[tuple[str, str]]) -> list[Fingerprint]:
-        """Fingerprints for several articles with one encoder call (much cheaper per sentence)."""
-        units = [_comparable_sentences(title, text) for title, text in articles]
-        documents = [f"{title}\n{text}"[:DOCUMENT_CHARS] for title, text in articles]
-        vectors = self.encoder.encode(documents + [s for sentences in units for s in sentences])
-        out, start = [], len(articles)
-        for number, ((_, text), sentences) in enumerate(zip(articles, units, strict=True)):
-            rows = vectors[start:start + len(sentences)]
-            start += len(sentences)
-            out.append(Fingerprint(
-                body_hash=body_hash(text),
-                vector=vectors[number],
-                sentences=rows,
-                numbers=numbers_in(" ".join(sentences)),
-            ))
+        """Fingerprints (without sentence vectors) for several articles, one encoder call."""
+        vectors = self.encoder.encode([f"{title}\n{text}"[:DOCUMENT_CHARS] for title, text in articles])
+        out = []
+        for vector, (title, text) in zip(vectors, articles, strict=True):
+            fingerprint = Fingerprint(body_hash=body_hash(text), vector=vector, numbers=frozenset(),
+                                      title=title, text=text)
+            fingerprint.numbers = numbers_in(" ".join(fingerprint.sentence_texts))
+            out.append(fingerprint)
         return out
 
-
-def _comparable_sentences(title: str, text: str) -> list[str]:
-    sentences = [title.strip()] if title.strip() else []
-    sentences += split_sentences(text)
-    return sentences[:settings.MAX_SENTENCES] or [" "]
+    def with_sentences(self, fingerprint: Fingerprint) -> Fingerprint:
+        if fingerprint.sentences is None:
+            fingerprint.sentences = self.encoder.encode(fingerprint.sentence_texts)
+        return fingerprint
 
 
 # --- Matching ---------------------------------------------------------------------------------
@@ -204,11 +210,17 @@ def numbers_agree(a: frozenset[str], b: frozenset[str]) -> bool:
     return len(a & b) / min(len(a), len(b)) >= NUMBER_AGREEMENT
 
 
+def may_be_same_story(a: Fingerprint, b: Fingerprint) -> bool:
+    """Worth aligning sentence by sentence? (Cheap: the document vectors only.)"""
+    return a.body_hash == b.body_hash or float(a.vector @ b.vector) >= STORY_MIN_SIMILARITY
+
+
 def same_story(a: Fingerprint, b: Fingerprint) -> float | None:
-    """The alignment score when a and b are variants of one story, else None."""
+    """The alignment score when a and b are variants of one story, else None. Both need their
+    sentence vectors unless their bodies are identical."""
     if a.body_hash == b.body_hash:
         return 1.0
-    if float(a.vector @ b.vector) < STORY_MIN_SIMILARITY:
+    if not may_be_same_story(a, b):
         return None
     score = sentence_alignment(a.sentences, b.sentences)
     if score >= STORY_ALIGNMENT and numbers_agree(a.numbers, b.numbers):
@@ -230,8 +242,10 @@ def _stored_fingerprint(row: dict[str, Any], dim: int) -> Fingerprint:
     return Fingerprint(
         body_hash=row["body_hash"],
         vector=_unpack(row["vector"], dim)[0],
-        sentences=_unpack(row["sentences"], dim),
         numbers=frozenset(row["numbers"].split()),
+        title=row["title"],
+        text=row["text"],
+        sentences=_unpack(row["sentences"], dim) if row["sentences"] is not None else None,
     )
 
 
@@ -279,7 +293,8 @@ class VectorIndex:
         for key in keys:  # an article updated in place is re-filed under its new vector
             if self._index.contains(int(key)):
                 self._index.remove(int(key))
-        self._index.add(keys, vectors, threads=1)
+        # Threads pay off for a bulk load only; for a few rows their start-up dominates.
+        self._index.add(keys, vectors, threads=2 if len(keys) > 1000 else 1)
         self._seq = rows[-1]["seq"]
 
     def nearest(self, vector: np.ndarray, count: int) -> list[int]:
@@ -298,6 +313,7 @@ class StoryIndex:
         self.run_id = run_id
         self.window = dt.timedelta(days=window_days)
         self.vectors = VectorIndex()
+        self._sentence_cache: dict[str, np.ndarray] = {}
         self._check_encoder()
 
     def _check_encoder(self) -> None:
@@ -311,7 +327,9 @@ class StoryIndex:
                 "use the same encoder or a new store")
 
     def assign(self, article: Article, fingerprint: Fingerprint) -> Assignment:
-        dim = fingerprint.vector.shape[0]
+        # Encoding is the expensive part: do what can be foreseen before taking the store's
+        # writer lock, so that workers encode in parallel and only wait for each other briefly.
+        self._encode_sentences_if_needed(fingerprint, self._candidates(self.store.reader(), fingerprint))
         now = utc_now()
         with self.store.transaction() as db:
             row = db.execute("SELECT story_id FROM articles WHERE url = ?", (article.url,)).fetchone()
@@ -321,9 +339,10 @@ class StoryIndex:
                 event_id = self._touch_story(db, story_id, now)
                 return Assignment(story_id, event_id, new_story=False, how="updated")
 
+            candidates = self._candidates(db, fingerprint, now)
+            self._encode_sentences_if_needed(fingerprint, candidates, db)  # rare: a newcomer
             best_story, best_score, best_event, best_event_sim = None, 0.0, None, EVENT_SIMILARITY
-            for candidate in self._candidates(db, fingerprint, now):
-                other = _stored_fingerprint(candidate, dim)
+            for candidate, other in candidates:
                 score = same_story(fingerprint, other)
                 if score is not None and score > best_score:
                     best_story, best_score = candidate["story_id"], score
@@ -343,19 +362,39 @@ class StoryIndex:
             self._write_article(db, article, fingerprint, story_id, now)
             return Assignment(story_id, event_id, new_story=True, how="new")
 
-    def _candidates(self, db: Any, fingerprint: Fingerprint, now: str) -> list[dict[str, Any]]:
+    def _encode_sentences_if_needed(self, fingerprint: Fingerprint,
+                                    candidates: list[tuple[dict[str, Any], Fingerprint]], db: Any = None) -> None:
+        """Sentence vectors for the article and for each candidate it must be aligned with.
+        A candidate's vectors, once computed, are kept in the store (when `db` is given)."""
+        for candidate, other in candidates:
+            if other.body_hash == fingerprint.body_hash or not may_be_same_story(fingerprint, other):
+                continue
+            self.fingerprinter.with_sentences(fingerprint)
+            cached = self._sentence_cache.get(candidate["url"])
+            if other.sentences is None:
+                other.sentences = cached if cached is not None else self.fingerprinter.with_sentences(other).sentences
+                self._sentence_cache[candidate["url"]] = other.sentences
+            if db is not None and candidate["sentences"] is None:
+                db.execute("UPDATE articles SET sentences = ? WHERE url = ?",
+                           (_pack(other.sentences), candidate["url"]))
+        if db is not None:
+            self._sentence_cache.clear()
+
+    def _candidates(self, db: Any, fingerprint: Fingerprint,
+                    now: str | None = None) -> list[tuple[dict[str, Any], Fingerprint]]:
         """Articles of stories still in the window with the same body, or among the nearest
         neighbours of the document vector."""
         self.vectors.sync(db)
         rowids = self.vectors.nearest(fingerprint.vector, NEIGHBOURS)
-        since = (parse_time(now) - self.window).isoformat(timespec="seconds")
+        since = (parse_time(now or utc_now()) - self.window).isoformat(timespec="seconds")
         marks = ",".join("?" * len(rowids)) or "NULL"
         rows = db.execute(
-            "SELECT a.url, a.story_id, s.event_id, a.body_hash, a.vector, a.sentences, a.numbers "
+            "SELECT a.url, a.story_id, s.event_id, a.title, a.text, a.body_hash, a.vector, a.sentences, a.numbers "
             "FROM articles a JOIN stories s USING (story_id) "
             f"WHERE (a.body_hash = ? OR a.rowid IN ({marks})) AND s.updated >= ?",
             (fingerprint.body_hash, *rowids, since))
-        return [dict(r) for r in rows]
+        dim = fingerprint.vector.shape[0]
+        return [(dict(r), _stored_fingerprint(dict(r), dim)) for r in rows]
 
     def _touch_story(self, db: Any, story_id: str, now: str) -> str:
         db.execute("UPDATE stories SET updated = ?, pending_run = ? WHERE story_id = ?",
@@ -372,7 +411,8 @@ class StoryIndex:
             "tags": json.dumps(list(article.tags)), "body_source": article.body_source,
             "body_hash": fingerprint.body_hash, "entry_updated": article.entry_updated,
             "first_seen": now, "updated": now,
-            "vector": _pack(fingerprint.vector[None, :]), "sentences": _pack(fingerprint.sentences),
+            "vector": _pack(fingerprint.vector[None, :]),
+            "sentences": _pack(fingerprint.sentences) if fingerprint.sentences is not None else None,
             "numbers": " ".join(sorted(fingerprint.numbers)),
             # the writer lock is held: MAX + 1 is unique and grows
             "seq": db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM articles").fetchone()[0],
