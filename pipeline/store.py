@@ -35,7 +35,9 @@ MIGRATIONS: dict[int, str] = {
         etag TEXT, last_modified TEXT, body_hash TEXT,
         -- validators of the current run, promoted once its output is written
         pending_etag TEXT, pending_last_modified TEXT, pending_body_hash TEXT,
-        last_fetched TEXT
+        last_fetched TEXT,
+        next_due TEXT,              -- not fetched before this (TTL, max-age, Retry-After, backoff)
+        failures INTEGER NOT NULL DEFAULT 0
     );
     CREATE TABLE stories (
         story_id TEXT PRIMARY KEY,
@@ -191,10 +193,43 @@ class SqliteStore:
                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
     # --- feeds --------------------------------------------------------------------------------
-    def feed_validators(self, url: str) -> dict[str, str | None]:
+    def feed_state(self, url: str) -> dict[str, Any]:
         row = self._db.execute(
-            "SELECT etag, last_modified, body_hash FROM feeds WHERE url = ?", (url,)).fetchone()
-        return dict(row) if row else {"etag": None, "last_modified": None, "body_hash": None}
+            "SELECT etag, last_modified, body_hash, next_due, failures FROM feeds WHERE url = ?", (url,)).fetchone()
+        return dict(row) if row else {"etag": None, "last_modified": None, "body_hash": None,
+                                      "next_due": None, "failures": 0}
+
+    def feed_validators(self, url: str) -> dict[str, str | None]:
+        state = self.feed_state(url)
+        return {k: state[k] for k in ("etag", "last_modified", "body_hash")}
+
+    def feed_fetched(self, url: str, next_due: str | None) -> None:
+        """The feed answered (200 or 304): its failures are forgiven."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO feeds (url, last_fetched, next_due, failures) VALUES (?, ?, ?, 0) "
+                       "ON CONFLICT (url) DO UPDATE SET last_fetched = excluded.last_fetched, "
+                       "next_due = excluded.next_due, failures = 0", (url, utc_now(), next_due))
+
+    def feed_failed(self, url: str, retry_after: str | None) -> str:
+        """Back the feed off: the next attempt is later with every failure in a row."""
+        with self.transaction() as db:
+            row = db.execute("SELECT failures FROM feeds WHERE url = ?", (url,)).fetchone()
+            failures = (row["failures"] if row else 0) + 1
+            now = utc_now()
+            delay = min(dt.timedelta(minutes=settings.FEED_BACKOFF_MINUTES * 2 ** (failures - 1)),
+                        dt.timedelta(hours=settings.FEED_BACKOFF_MAX_HOURS))
+            if retry_after and retry_after.strip().isdigit():
+                delay = max(delay, dt.timedelta(seconds=int(retry_after.strip())))
+            next_due = (parse_time(now) + delay).isoformat(timespec="seconds")
+            db.execute("INSERT INTO feeds (url, last_fetched, next_due, failures) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT (url) DO UPDATE SET last_fetched = excluded.last_fetched, "
+                       "next_due = excluded.next_due, failures = excluded.failures", (url, now, next_due, failures))
+        return next_due
+
+    def defer_feed(self, url: str, until: str) -> None:
+        """The feed itself asks not to be polled before `until` (RSS ttl, sy:updatePeriod)."""
+        with self.transaction() as db:
+            db.execute("UPDATE feeds SET next_due = MAX(COALESCE(next_due, ''), ?) WHERE url = ?", (until, url))
 
     def stage_feed_validators(self, url: str, etag: str | None, last_modified: str | None,
                               body_hash: str) -> None:
@@ -202,11 +237,11 @@ class SqliteStore:
         a run that dies half-way fetches the feed again instead of skipping its entries."""
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO feeds (url, pending_etag, pending_last_modified, pending_body_hash, last_fetched) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET "
+                "INSERT INTO feeds (url, pending_etag, pending_last_modified, pending_body_hash) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET "
                 "pending_etag = excluded.pending_etag, pending_last_modified = excluded.pending_last_modified, "
-                "pending_body_hash = excluded.pending_body_hash, last_fetched = excluded.last_fetched",
-                (url, etag, last_modified, body_hash, utc_now()))
+                "pending_body_hash = excluded.pending_body_hash",
+                (url, etag, last_modified, body_hash))
 
     def commit_feed_validators(self) -> None:
         with self.transaction() as db:
@@ -263,7 +298,7 @@ class SqliteStore:
                              (letter.url, letter.stage)).fetchone()
             attempts = (row["attempts"] + 1) if row else 1
             at = letter.at or utc_now()
-            next_due = retry_due(attempts, at, letter.retry_after)
+            next_due = letter.next_due or retry_due(attempts, at, letter.retry_after)
             db.execute(
                 "INSERT INTO dead_letters (url, stage, status, reason, attempts, first_at, at, next_due, payload) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url, stage) DO UPDATE SET "

@@ -25,6 +25,8 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 # Beam options for tests: the FnApiRunner directly (DirectRunner would first try to download
 # Prism, which fails offline and falls back to the same runner).
 BEAM_ARGS = ("--runner", "FnApiRunner")
+# For `newsbeam run` in tests: the test's own server needs no politeness delay.
+RUN_ARGS = ("--allow-private-network", "--per-host-delay", "0", *BEAM_ARGS)
 
 Route = Callable[["SiteHandler"], None]
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from pipeline.cli import main
-from tests.conftest import DEMO_SITE, SiteServer, write_feeds_file
+from tests.conftest import DEMO_SITE, RUN_ARGS, SiteServer, write_feeds_file
 from tests.test_stories import PAGES
 from transforms.articles import normalize_text
 
@@ -83,8 +83,7 @@ def test_errors_lists_dead_letters(tmp_path, capsys):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         feeds = write_feeds_file(tmp_path / "feeds.yaml", [server.base_url + "feeds/missing.rss"])
-        assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), "--allow-private-network",
-                     "--runner", "FnApiRunner"]) == 0
+        assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 0
     finally:
         server.shutdown()
         server.server_close()

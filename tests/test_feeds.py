@@ -14,9 +14,10 @@ from pipeline.store import open_store
 from schemas import FeedSource, FetchedFeed
 from tests.conftest import BEAM_ARGS, SHARED_DATA, SiteServer
 from transforms.feeds import ReadFeeds, canonical_url, feed_body_hash, parse_feed
-from transforms.http import HttpClient
+from transforms.http import FetchOptions, HttpClient
 
 REAL_FEEDS = SHARED_DATA / "feeds" / "real"
+LOCAL = FetchOptions(allow_private_network=True, per_host_delay_s=0)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,8 @@ def fetch_and_parse(site: SiteServer, name: str):
     fetched = FetchedFeed(source=FeedSource(url=url), url=response.url, body=response.body,
                           content_type=response.content_type, etag=None, last_modified=None,
                           body_hash=feed_body_hash(response.body))
-    return parse_feed(fetched)
+    entries, problem, _ = parse_feed(fetched)
+    return entries, problem
 
 
 def test_german_feed_keeps_its_umlauts(real_feeds_site):
@@ -89,7 +91,7 @@ def test_read_feeds_transform_on_the_beam_runner(site, tmp_path):
                FeedSource(url=site.base_url + "feeds/no-such-feed.xml")]
     with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
         entries, dead_letters = (pipeline | beam.Create(sources)
-                                 | ReadFeeds(store_url, allow_private_network=True))
+                                 | ReadFeeds(store_url, LOCAL))
         assert_that(entries | "Titles" >> beam.Map(lambda e: (e.title, e.language, e.feed_name)), equal_to([
             ("Lindenau to build a cable car across the river", "en", "Lindenau Herald"),
             ("Record field expected for the autumn half marathon", "en", "Lindenau Herald"),
@@ -119,7 +121,7 @@ def test_conditional_get_sends_validators(site, tmp_path):
     source = FeedSource(url=site.base_url + "etag.rss")
     for expected_entries in (2, 0):
         with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
-            entries, _ = pipeline | beam.Create([source]) | ReadFeeds(store_url, allow_private_network=True)
+            entries, _ = pipeline | beam.Create([source]) | ReadFeeds(store_url, LOCAL)
             assert_that(entries | beam.combiners.Count.Globally(), equal_to([expected_entries]))
         open_store(store_url).commit_feed_validators()
     sent = [headers.get("If-None-Match") for path, headers in site.requests]

@@ -12,15 +12,14 @@ import pytest
 
 from pipeline.cli import main
 from schemas import load_json_schema
-from tests.conftest import BEAM_ARGS, SiteServer, latest_stories, read_jsonl, write_feeds_file
+from tests.conftest import BEAM_ARGS, RUN_ARGS, SiteServer, latest_stories, read_jsonl, write_feeds_file
 
 DEMO_FEEDS = ["feeds/kurier.rss", "feeds/herald.rss", "feeds/wire.atom"]
 
 
 def run(site: SiteServer, tmp_path: pathlib.Path, feeds: list[str], *extra: str) -> int:
     feeds_file = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + f for f in feeds])
-    return main(["run", "--feeds", str(feeds_file), "--output", str(tmp_path / "out"),
-                 "--allow-private-network", *BEAM_ARGS, *extra])
+    return main(["run", "--feeds", str(feeds_file), "--output", str(tmp_path / "out"), *RUN_ARGS, *extra])
 
 
 def by_title(stories: dict[str, dict]) -> dict[str, dict]:

@@ -20,7 +20,7 @@ from pipeline import settings
 from pipeline.store import utc_now
 from schemas import Article, DeadLetter, FeedEntry, FetchedPage
 from transforms.feeds import DEAD_LETTER
-from transforms.http import FetchError, HttpClient
+from transforms.http import FetchError, FetchOptions, Response, RobotsCache, host_of
 
 # langdetect is random unless seeded: the same text must get the same language every run.
 langdetect.DetectorFactory.seed = 0
@@ -150,35 +150,45 @@ def article_from_feed(entry: FeedEntry) -> Article | None:
 
 # --- Beam -------------------------------------------------------------------------------------
 class FetchPagesFn(beam.DoFn):
-    def __init__(self, allow_private_network: bool, user_agent: str):
-        self.allow_private_network = allow_private_network
-        self.user_agent = user_agent
+    """Batches of entries -> FetchedPage each (html None when the page failed). Fetches run
+    concurrently within the batch, polite per host and obeying robots.txt."""
+
+    def __init__(self, fetch: FetchOptions):
+        self.fetch = fetch
         self.fetched = Metrics.counter("newsbeam", "pages_fetched")
         self.failed = Metrics.counter("newsbeam", "pages_failed")
 
     def setup(self) -> None:
-        self.http = HttpClient(self.allow_private_network, self.user_agent)
+        self.http = self.fetch.client()
+        self.robots = RobotsCache(self.http)
 
     def teardown(self) -> None:
         self.http.close()
 
-    def process(self, entry: FeedEntry) -> Iterator[Any]:
-        try:
-            response = self.http.get(entry.url, max_bytes=settings.MAX_PAGE_BYTES,
-                                      headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"})
-            if response.status == 304 or not response.body:
-                raise FetchError("empty response", response.status)
-            if response.content_type and response.content_type not in HTML_TYPES:
-                raise FetchError(f"not an HTML page (Content-Type {response.content_type})", response.status)
-        except FetchError as exc:
-            self.failed.inc()
-            yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
-                url=entry.url, stage="page_fetch", reason=exc.reason, status=exc.status, at=utc_now(),
-                payload=entry_payload(entry), retry_after=exc.retry_after))
-            yield FetchedPage(entry=entry, url=entry.url, html=None, content_type=None)
-            return
-        self.fetched.inc()
-        yield FetchedPage(entry=entry, url=response.url, html=response.body, content_type=response.content_type)
+    def process(self, entries: list[FeedEntry]) -> Iterator[Any]:
+        scheduler = self.fetch.scheduler(self.robots.crawl_delay)
+        for entry, outcome in scheduler.run(entries, host=lambda e: host_of(e.url), work=self._fetch):
+            if isinstance(outcome, FetchError):
+                self.failed.inc()
+                yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
+                    url=entry.url, stage="page_fetch", reason=outcome.reason, status=outcome.status,
+                    at=utc_now(), payload=entry_payload(entry), retry_after=outcome.retry_after))
+                yield FetchedPage(entry=entry, url=entry.url, html=None, content_type=None)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                self.fetched.inc()
+                yield FetchedPage(entry=entry, url=outcome.url, html=outcome.body, content_type=outcome.content_type)
+
+    def _fetch(self, entry: FeedEntry) -> Response:
+        self.robots.check(entry.url)
+        response = self.http.get(entry.url, max_bytes=settings.MAX_PAGE_BYTES,
+                                  headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"})
+        if response.status == 304 or not response.body.strip():
+            raise FetchError("empty response", response.status)
+        if response.content_type and response.content_type not in HTML_TYPES:
+            raise FetchError(f"not an HTML page (Content-Type {response.content_type})", response.status)
+        return response
 
 
 class ExtractArticlesFn(beam.DoFn):
@@ -214,14 +224,16 @@ class ExtractArticlesFn(beam.DoFn):
 class ReadArticles(beam.PTransform):
     """FeedEntry -> Article, with dead letters on the side."""
 
-    def __init__(self, allow_private_network: bool, user_agent: str = settings.USER_AGENT):
+    def __init__(self, fetch: FetchOptions):
         super().__init__()
-        self.allow_private_network = allow_private_network
-        self.user_agent = user_agent
+        self.fetch = fetch
 
     def expand(self, entries):
-        pages = entries | "FetchPages" >> beam.ParDo(
-            FetchPagesFn(self.allow_private_network, self.user_agent)).with_outputs(DEAD_LETTER, main="pages")
+        pages = (
+            entries
+            | "BatchEntries" >> beam.BatchElements(min_batch_size=settings.FETCH_BATCH,
+                                                   max_batch_size=settings.FETCH_BATCH)
+            | "FetchPages" >> beam.ParDo(FetchPagesFn(self.fetch)).with_outputs(DEAD_LETTER, main="pages"))
         articles = pages.pages | "Extract" >> beam.ParDo(ExtractArticlesFn()).with_outputs(
             DEAD_LETTER, main="articles")
         dead_letters = (pages[DEAD_LETTER], articles[DEAD_LETTER]) | "PageDeadLetters" >> beam.Flatten()

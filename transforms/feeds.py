@@ -18,9 +18,9 @@ import feedparser
 from apache_beam.metrics import Metrics
 
 from pipeline import settings
-from pipeline.store import open_store, utc_now
+from pipeline.store import open_store, parse_time, utc_now
 from schemas import DeadLetter, FeedEntry, FeedSource, FetchedFeed
-from transforms.http import FetchError, HttpClient, read_local_file
+from transforms.http import FetchError, FetchOptions, Response, host_of, read_local_file
 
 DEAD_LETTER = "dead_letter"
 
@@ -79,8 +79,9 @@ def html_to_text(fragment: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def parse_feed(fetched: FetchedFeed) -> tuple[list[FeedEntry], str | None]:
-    """Entries of a fetched feed, and the problem when there are none.
+def parse_feed(fetched: FetchedFeed) -> tuple[list[FeedEntry], str | None, int | None]:
+    """Entries of a fetched feed, the problem when there are none, and the polling interval
+    the feed asks for (seconds), if any.
 
     feedparser is given the bytes (it never fetches) and the URL, so relative links resolve.
     A feed with a recoverable problem (`bozo`) still yields its entries.
@@ -114,14 +115,15 @@ def parse_feed(fetched: FetchedFeed) -> tuple[list[FeedEntry], str | None]:
             authors=tuple(a["name"] for a in item.get("authors", []) if a.get("name")),
             tags=tuple(t["term"] for t in item.get("tags", []) if t.get("term")),
         ))
+    interval = feed_interval_s(parsed.feed)
     if entries:
-        return entries, None
+        return entries, None, interval
     if parsed.bozo:
         problem = getattr(parsed.bozo_exception, "getMessage", lambda: str(parsed.bozo_exception))()
-        return [], f"not a valid feed: {problem}"
+        return [], f"not a valid feed: {problem}", None
     if not parsed.version:
-        return [], "not a feed (no RSS, Atom or JSON feed found)"
-    return [], "feed has no entries with a link"
+        return [], "not a feed (no RSS, Atom or JSON feed found)", None
+    return [], "feed has no entries with a link", interval
 
 
 def _first_alternate(item: Any) -> str | None:
@@ -137,50 +139,100 @@ def _language_code(value: Any) -> str | None:
     return value[:2].lower()
 
 
-class FetchFeedsFn(beam.DoFn):
-    """Conditional GET of each feed; emits FetchedFeed for feeds that changed."""
+def max_age_due(headers: dict[str, str], now: str) -> str | None:
+    """The time before which the server says the feed will not change (Cache-Control max-age),
+    capped: a server cannot stop newsbeam from looking for a whole week."""
+    match = re.search(r"max-age\s*=\s*(\d+)", headers.get("cache-control", ""))
+    if not match:
+        return None
+    seconds = min(int(match.group(1)), settings.MAX_FEED_INTERVAL_S)
+    return (parse_time(now) + dt.timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
-    def __init__(self, store_url: str, allow_private_network: bool, user_agent: str):
+
+def feed_interval_s(feed: Any) -> int | None:
+    """How often the feed says it changes: RSS <ttl> (minutes) or sy:updatePeriod/Frequency."""
+    ttl = str(feed.get("ttl", "")).strip()
+    if ttl.isdigit():
+        return min(int(ttl) * 60, settings.MAX_FEED_INTERVAL_S)
+    period = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2592000, "yearly": 31536000}.get(
+        str(feed.get("sy_updateperiod", "")).strip().lower())
+    if period:
+        frequency = str(feed.get("sy_updatefrequency", "1")).strip()
+        return min(period // max(int(frequency) if frequency.isdigit() else 1, 1), settings.MAX_FEED_INTERVAL_S)
+    return None
+
+
+NOT_A_FEED_TYPES = ("image/", "audio/", "video/", "application/pdf", "application/zip")
+
+
+class FetchFeedsFn(beam.DoFn):
+    """Batches of feeds -> FetchedFeed for each feed that is due and changed. Fetches run
+    concurrently within the batch, polite per host."""
+
+    def __init__(self, store_url: str, fetch: FetchOptions):
         self.store_url = store_url
-        self.allow_private_network = allow_private_network
-        self.user_agent = user_agent
+        self.fetch = fetch
         self.fetched = Metrics.counter("newsbeam", "feeds_fetched")
         self.not_modified = Metrics.counter("newsbeam", "feeds_not_modified")
+        self.not_due = Metrics.counter("newsbeam", "feeds_not_due")
         self.failed = Metrics.counter("newsbeam", "feeds_failed")
 
     def setup(self) -> None:
         self.store = open_store(self.store_url)
-        self.http = HttpClient(self.allow_private_network, self.user_agent)
+        self.http = self.fetch.client()
 
     def teardown(self) -> None:
         self.http.close()
         self.store.close()
 
-    def process(self, source: FeedSource) -> Iterator[Any]:
-        known = self.store.feed_validators(source.url)
+    def process(self, sources: list[FeedSource]) -> Iterator[Any]:
+        now = utc_now()
+        due = []
+        for source in sources:
+            state = self.store.feed_state(source.url)
+            if state["next_due"] and state["next_due"] > now:
+                self.not_due.inc()
+            else:
+                due.append((source, state))
+        for (source, state), outcome in self.fetch.scheduler().run(
+                due, host=lambda pair: host_of(pair[0].url), work=self._fetch):
+            if isinstance(outcome, FetchError):
+                self.failed.inc()
+                next_due = self.store.feed_failed(source.url, outcome.retry_after)
+                yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
+                    url=source.url, stage="feed_fetch", reason=outcome.reason, status=outcome.status,
+                    at=utc_now(), retry_after=outcome.retry_after, next_due=next_due))
+                continue
+            if isinstance(outcome, BaseException):
+                raise outcome
+            yield from self._after_fetch(source, state, outcome)
+
+    def _fetch(self, pair: tuple[FeedSource, dict[str, Any]]) -> Response:
+        source, state = pair
+        if source.url.startswith("file:"):
+            return read_local_file(source.url, settings.MAX_FEED_BYTES)
         headers = {"Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
                              "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"}
-        if known["etag"]:
-            headers["If-None-Match"] = known["etag"]
-        if known["last_modified"]:
-            headers["If-Modified-Since"] = known["last_modified"]
-        try:
-            if source.url.startswith("file:"):
-                response = read_local_file(source.url, settings.MAX_FEED_BYTES)
-            else:
-                response = self.http.get(source.url, max_bytes=settings.MAX_FEED_BYTES, headers=headers)
-        except FetchError as exc:
-            self.failed.inc()
-            yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
-                url=source.url, stage="feed_fetch", reason=exc.reason, status=exc.status, at=utc_now(),
-                retry_after=exc.retry_after))
-            return
+        if state["etag"]:
+            headers["If-None-Match"] = state["etag"]
+        if state["last_modified"]:
+            headers["If-Modified-Since"] = state["last_modified"]
+        response = self.http.get(source.url, max_bytes=settings.MAX_FEED_BYTES, headers=headers)
+        if response.status != 304:
+            if not response.body.strip():
+                raise FetchError("empty response", response.status)
+            if response.content_type and response.content_type.startswith(NOT_A_FEED_TYPES):
+                raise FetchError(f"not a feed (Content-Type {response.content_type})", response.status)
+        return response
+
+    def _after_fetch(self, source: FeedSource, state: dict[str, Any], response: Response) -> Iterator[Any]:
+        self.store.feed_fetched(source.url, max_age_due(response.headers, utc_now()))
         self.store.resolve_dead_letters(source.url, ("feed_fetch",))
         if response.status == 304:
             self.not_modified.inc()
             return
         digest = feed_body_hash(response.body)
-        if digest == known["body_hash"]:
+        if digest == state["body_hash"]:
             self.not_modified.inc()  # the server did not say so, but nothing changed
             return
         self.fetched.inc()
@@ -209,9 +261,12 @@ class ParseEntriesFn(beam.DoFn):
 
     def process(self, fetched: FetchedFeed) -> Iterator[Any]:
         try:
-            entries, problem = parse_feed(fetched)
+            entries, problem, interval = parse_feed(fetched)
         except Exception as exc:  # feedparser is robust, but a dead letter beats a failed run
-            entries, problem = [], f"feed parser failed: {type(exc).__name__}: {exc}"
+            entries, problem, interval = [], f"feed parser failed: {type(exc).__name__}: {exc}", None
+        if interval:
+            until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=interval)
+            self.store.defer_feed(fetched.source.url, until.isoformat(timespec="seconds"))
         if problem:
             self.failed.inc()
             yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
@@ -231,16 +286,19 @@ class ParseEntriesFn(beam.DoFn):
 class ReadFeeds(beam.PTransform):
     """FeedSource -> FeedEntry (new ones only), with dead letters on the side."""
 
-    def __init__(self, store_url: str, allow_private_network: bool, user_agent: str = settings.USER_AGENT):
+    def __init__(self, store_url: str, fetch: FetchOptions):
         super().__init__()
         self.store_url = store_url
-        self.allow_private_network = allow_private_network
-        self.user_agent = user_agent
+        self.fetch = fetch
 
     def expand(self, sources):
-        fetched = sources | "FetchFeeds" >> beam.ParDo(
-            FetchFeedsFn(self.store_url, self.allow_private_network, self.user_agent)
-        ).with_outputs(DEAD_LETTER, main="feeds")
+        fetched = (
+            sources
+            # A batch is fetched concurrently; BatchElements buffers within a bundle only.
+            | "BatchFeeds" >> beam.BatchElements(min_batch_size=settings.FETCH_BATCH,
+                                                 max_batch_size=settings.FETCH_BATCH)
+            | "FetchFeeds" >> beam.ParDo(FetchFeedsFn(self.store_url, self.fetch)).with_outputs(
+                DEAD_LETTER, main="feeds"))
         parsed = fetched.feeds | "ParseEntries" >> beam.ParDo(
             ParseEntriesFn(self.store_url)).with_outputs(DEAD_LETTER, main="entries")
         dead_letters = (fetched[DEAD_LETTER], parsed[DEAD_LETTER]) | "FeedDeadLetters" >> beam.Flatten()

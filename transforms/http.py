@@ -1,25 +1,44 @@
-"""HTTP fetching that cannot hang or be pointed at the wrong place.
+"""HTTP fetching that is polite, bounded, and cannot be pointed at the wrong place.
 
-One `HttpClient` per worker (made in `DoFn.setup`) holds a pooled requests session with
-urllib3's `Retry` for 429/5xx and connection errors. Every request has connect and read
-timeouts, a wall-clock deadline and a size cap applied to the decompressed body; redirects are
-followed by hand so that each hop is checked against the private-network rule.
+- `HttpClient`: one pooled requests session per worker (made in `DoFn.setup`) with urllib3's
+  `Retry` for 429/5xx and connection errors (exponential backoff with jitter). Every request
+  has connect and read timeouts, a wall-clock deadline and a size cap applied to the
+  decompressed body (a gzip bomb is cut off, not inflated). Redirects are followed by hand, at
+  most MAX_REDIRECTS, with loop detection.
+- Address policy: a URL must be http(s), and the address actually connected to must be public
+  (not loopback, private, link-local, multicast or reserved) unless the operator allowed that
+  network. The check runs inside the connection itself, on the resolved address it then
+  connects to, so DNS rebinding between a check and the connection is not possible.
+- `PoliteScheduler`: runs many fetches concurrently (a bounded thread pool) while keeping each
+  host at no more than N requests at once and a minimum delay between them (or the host's
+  robots.txt Crawl-delay). Wall-clock time is then bound by politeness, not by latency.
+- `RobotsCache`: robots.txt per host (urllib.robotparser), fetched through the same client.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import ipaddress
 import socket
+import threading
 import time
 import urllib.parse
 import urllib.request
+import urllib.robotparser
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from pipeline import settings
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+ANY_NETWORK: tuple[Network, ...] = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 
 
 class FetchError(Exception):
@@ -52,59 +71,83 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def check_destination(url: str, allow_private_network: bool) -> None:
-    """Refuse URLs that are not http(s), or whose host resolves to a non-public address."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise FetchError(f"refused: scheme '{parts.scheme}' is not http or https")
-    if not parts.hostname:
-        raise FetchError("refused: URL has no host")
-    if allow_private_network:
+def check_address(address: str, allowed: tuple[Network, ...]) -> None:
+    if is_public_address(address):
         return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise FetchError(f"DNS lookup failed for {parts.hostname}: {exc.strerror}") from None
-    for info in infos:
-        address = info[4][0]
-        if not is_public_address(address):
-            raise FetchError(
-                f"refused: {parts.hostname} resolves to non-public address {address} "
-                "(use --allow-private-network for local feeds)")
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if any(ip in network for network in allowed if network.version == ip.version):
+        return
+    raise FetchError(f"refused: non-public address {address} (use --allow-private-network for local feeds)")
+
+
+def _guarded(connection_class: type, allowed: tuple[Network, ...]) -> type:
+    """A urllib3 connection class that resolves the host itself, checks the address, and
+    connects to exactly that address (TLS still verifies the host name)."""
+
+    class GuardedConnection(connection_class):  # type: ignore[misc, valid-type]
+        def _new_conn(self) -> socket.socket:
+            try:
+                infos = socket.getaddrinfo(self._dns_host, self.port, type=socket.SOCK_STREAM)
+            except socket.gaierror as exc:
+                raise urllib3.exceptions.NameResolutionError(self.host, self, exc) from exc
+            address = infos[0][4][0]
+            check_address(address, allowed)
+            self._dns_host = address
+            return super()._new_conn()
+
+    return GuardedConnection
+
+
+class _GuardedAdapter(HTTPAdapter):
+    def __init__(self, allowed: tuple[Network, ...], **kwargs: Any):
+        self._allowed = allowed
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        http_pool = type("GuardedHTTPPool", (HTTPConnectionPool,),
+                         {"ConnectionCls": _guarded(HTTPConnection, self._allowed)})
+        https_pool = type("GuardedHTTPSPool", (HTTPSConnectionPool,),
+                          {"ConnectionCls": _guarded(HTTPSConnection, self._allowed)})
+        self.poolmanager.pool_classes_by_scheme = {"http": http_pool, "https": https_pool}
 
 
 class HttpClient:
-    def __init__(self, allow_private_network: bool = False, user_agent: str = settings.USER_AGENT):
-        self.allow_private_network = allow_private_network
+    def __init__(self, allow_private_network: bool = False, user_agent: str = settings.USER_AGENT,
+                 allowed_networks: Iterable[str] = ()):
+        """`allowed_networks` (CIDR strings) opens single networks; `allow_private_network` all."""
+        self.allowed: tuple[Network, ...] = (
+            ANY_NETWORK if allow_private_network else tuple(ipaddress.ip_network(n) for n in allowed_networks))
         retry = urllib3.Retry(
             total=settings.HTTP_RETRIES,
-            connect=settings.HTTP_RETRIES,
-            read=settings.HTTP_RETRIES,
-            status=settings.HTTP_RETRIES,
             redirect=False,
             status_forcelist=(429, 500, 502, 503, 504),
             backoff_factor=settings.HTTP_BACKOFF_S,
             backoff_jitter=settings.HTTP_BACKOFF_S,
             # A Retry-After of an hour must not park a worker: it is honoured by scheduling the
-            # next attempt (dead letter's due time), not by sleeping here.
+            # next attempt (the dead letter's due time), not by sleeping here.
             respect_retry_after_header=False,
             raise_on_status=False,
         )
         self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=16, pool_maxsize=16)
+        adapter = _GuardedAdapter(self.allowed, max_retries=retry, pool_connections=64, pool_maxsize=8)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = user_agent
+        self.user_agent = user_agent
 
     def close(self) -> None:
         self.session.close()
 
-    def get(self, url: str, *, max_bytes: int, headers: dict[str, str] | None = None) -> Response:
+    def get(self, url: str, *, max_bytes: int, headers: dict[str, str] | None = None,
+            deadline_s: float = settings.REQUEST_DEADLINE_S) -> Response:
         """GET with manual, checked redirects. Returns 2xx and 304 responses, raises otherwise."""
         seen = {url}
-        deadline = time.monotonic() + settings.REQUEST_DEADLINE_S
+        deadline = time.monotonic() + deadline_s
         for _ in range(settings.MAX_REDIRECTS + 1):
-            check_destination(url, self.allow_private_network)
+            scheme = urllib.parse.urlsplit(url).scheme.lower()
+            if scheme not in ("http", "https"):
+                raise FetchError(f"refused: scheme '{scheme}' is not http or https")
             response = self._get_once(url, max_bytes, headers or {}, deadline)
             if response.status in (301, 302, 303, 307, 308):
                 location = response.headers.get("location")
@@ -117,20 +160,27 @@ class HttpClient:
                 continue
             if response.status == 304 or 200 <= response.status < 300:
                 return response
-            raise FetchError(
-                f"HTTP {response.status}", response.status, response.headers.get("retry-after"))
+            raise FetchError(f"HTTP {response.status}", response.status, response.headers.get("retry-after"))
         raise FetchError(f"more than {settings.MAX_REDIRECTS} redirects")
 
     def _get_once(self, url: str, max_bytes: int, headers: dict[str, str], deadline: float) -> Response:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchError(f"deadline of {settings.REQUEST_DEADLINE_S:.0f}s exceeded")
         try:
             raw = self.session.get(
                 url, headers=headers, stream=True, allow_redirects=False,
-                timeout=(settings.CONNECT_TIMEOUT_S, settings.READ_TIMEOUT_S))
+                timeout=(min(settings.CONNECT_TIMEOUT_S, remaining), min(settings.READ_TIMEOUT_S, remaining)))
+        except FetchError:
+            raise
         except requests.exceptions.RetryError as exc:
             raise FetchError(f"gave up after retries: {_short(exc)}") from None
         except requests.exceptions.Timeout:
             raise FetchError("timed out") from None
         except requests.exceptions.RequestException as exc:
+            refused = _refusal(exc)
+            if refused:
+                raise refused from None
             raise FetchError(f"connection failed: {_short(exc)}") from None
         try:
             chunks, size = [], 0
@@ -147,9 +197,24 @@ class HttpClient:
             raise FetchError(f"reading body failed: {_short(exc)}", raw.status_code) from None
         finally:
             raw.close()
-        return Response(
-            url=url, status=raw.status_code,
-            headers={k.lower(): v for k, v in raw.headers.items()}, body=b"".join(chunks))
+        return Response(url=url, status=raw.status_code,
+                        headers={k.lower(): v for k, v in raw.headers.items()}, body=b"".join(chunks))
+
+
+def _refusal(exc: BaseException) -> FetchError | None:
+    """The address policy's FetchError, wherever requests and urllib3 wrapped it."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, FetchError):
+            return exc
+        for arg in getattr(exc, "args", ()):
+            if isinstance(arg, BaseException):
+                found = _refusal(arg)
+                if found:
+                    return found
+        exc = getattr(exc, "reason", None) or exc.__cause__ or exc.__context__
+    return None
 
 
 def read_local_file(url: str, max_bytes: int) -> Response:
@@ -169,3 +234,127 @@ def _short(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:300]
 
+
+def host_of(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+# --- Politeness -------------------------------------------------------------------------------
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class PoliteScheduler:
+    """Run `work(item)` for many items concurrently, at most `per_host` at once per host and
+    starting at least `delay_s` apart on the same host (or the host's Crawl-delay)."""
+
+    def __init__(self, threads: int = settings.FETCH_THREADS, per_host: int = settings.PER_HOST_CONNECTIONS,
+                 delay_s: float = settings.PER_HOST_DELAY_S, crawl_delay: Callable[[str], float | None] | None = None,
+                 unthrottled: Iterable[str] = ()):
+        self.threads, self.per_host, self.delay_s = threads, per_host, delay_s
+        self.crawl_delay = crawl_delay or (lambda host: None)
+        self.unthrottled = frozenset(unthrottled)
+
+    def run(self, items: list[Item], host: Callable[[Item], str],
+            work: Callable[[Item], Result]) -> Iterator[tuple[Item, Result | BaseException]]:
+        """Yields (item, result or exception) as each finishes."""
+        queues: dict[str, list[Item]] = {}
+        for item in items:
+            queues.setdefault(host(item), []).append(item)
+        in_flight: dict[str, int] = dict.fromkeys(queues, 0)
+        next_start: dict[str, float] = dict.fromkeys(queues, 0.0)
+        running: dict[concurrent.futures.Future, tuple[str, Item]] = {}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.threads) as pool:
+            while queues or running:
+                now = time.monotonic()
+                wake = now + 1.0
+                for name in list(queues):
+                    if len(running) >= self.threads:
+                        break
+                    if in_flight[name] >= self.per_host:
+                        continue
+                    if next_start[name] > now:
+                        wake = min(wake, next_start[name])
+                        continue
+                    item = queues[name].pop(0)
+                    if not queues[name]:
+                        del queues[name]
+                    in_flight[name] += 1
+                    delay = 0.0 if name in self.unthrottled else max(self.delay_s, self.crawl_delay(name) or 0.0)
+                    next_start[name] = now + delay
+                    running[pool.submit(work, item)] = (name, item)
+                if not running:
+                    time.sleep(max(0.0, wake - time.monotonic()))
+                    continue
+                done, _ = concurrent.futures.wait(
+                    running, timeout=max(0.0, wake - time.monotonic()) if queues else None,
+                    return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in done:
+                    name, item = running.pop(future)
+                    in_flight[name] -= 1
+                    error = future.exception()
+                    yield item, (error if error is not None else future.result())
+
+
+class RobotsCache:
+    """robots.txt per host, fetched once per worker through the guarded client (RFC 9309:
+    a missing file allows everything, an unreachable one disallows for now)."""
+
+    def __init__(self, client: HttpClient):
+        self.client = client
+        self._parsers: dict[str, urllib.robotparser.RobotFileParser | FetchError] = {}
+        self._lock = threading.Lock()
+
+    def _parser(self, host: str) -> urllib.robotparser.RobotFileParser | FetchError:
+        with self._lock:
+            if host in self._parsers:
+                return self._parsers[host]
+        parser: urllib.robotparser.RobotFileParser | FetchError = urllib.robotparser.RobotFileParser()
+        try:
+            response = self.client.get(host + "/robots.txt", max_bytes=settings.MAX_ROBOTS_BYTES,
+                                       deadline_s=settings.CONNECT_TIMEOUT_S + settings.READ_TIMEOUT_S)
+            parser.parse(response.body.decode("utf-8", "replace").splitlines())
+        except FetchError as exc:
+            if exc.status is not None and 400 <= exc.status < 500:
+                parser.parse([])  # no robots.txt: everything is allowed
+            else:
+                parser = FetchError(f"robots.txt unreachable: {exc.reason}", exc.status, exc.retry_after)
+        with self._lock:
+            self._parsers[host] = parser
+        return parser
+
+    def check(self, url: str) -> None:
+        """Raise FetchError when robots.txt forbids the URL (or cannot be read)."""
+        parser = self._parser(host_of(url))
+        if isinstance(parser, FetchError):
+            raise parser
+        if not parser.can_fetch(self.client.user_agent, url):
+            raise FetchError("disallowed by robots.txt")
+
+    def crawl_delay(self, host: str) -> float | None:
+        parser = self._parsers.get(host)
+        if parser is None or isinstance(parser, FetchError):
+            return None
+        delay = parser.crawl_delay(self.client.user_agent)
+        return float(delay) if delay is not None else None
+
+
+@dataclasses.dataclass(frozen=True)
+class FetchOptions:
+    """What the operator decides about fetching; one object handed to every fetching DoFn."""
+
+    allow_private_network: bool = False
+    user_agent: str = settings.USER_AGENT
+    per_host_connections: int = settings.PER_HOST_CONNECTIONS
+    per_host_delay_s: float = settings.PER_HOST_DELAY_S
+    threads: int = settings.FETCH_THREADS
+    # Hosts fetched without delay: newsbeam's own local server for a `serve` folder.
+    unthrottled_hosts: tuple[str, ...] = ()
+
+    def client(self) -> HttpClient:
+        return HttpClient(self.allow_private_network, self.user_agent)
+
+    def scheduler(self, crawl_delay: Callable[[str], float | None] | None = None) -> PoliteScheduler:
+        return PoliteScheduler(self.threads, self.per_host_connections, self.per_host_delay_s, crawl_delay,
+                               self.unthrottled_hosts)

@@ -458,10 +458,11 @@ def _dedup_batch(batch: list[dict[str, Any]], index: StoryIndex) -> Iterator[dic
 class AssignStoriesFn(beam.DoFn):
     """Batches of articles -> story ids, written to the store's index."""
 
-    def __init__(self, store_url: str, encoder: str, run_id: str):
+    def __init__(self, store_url: str, encoder: str, run_id: str, window_days: float):
         self.store_url = store_url
         self.encoder = encoder
         self.run_id = run_id
+        self.window_days = window_days
         # One encoder per worker process, shared by the DoFn instances of all its threads.
         self._shared_encoder = shared.Shared()
         self.stories_new = Metrics.counter("newsbeam", "stories_new")
@@ -470,7 +471,7 @@ class AssignStoriesFn(beam.DoFn):
     def setup(self) -> None:
         encoder = self._shared_encoder.acquire(lambda: load_encoder(self.encoder))
         self.store = open_store(self.store_url)
-        self.index = StoryIndex(self.store, Fingerprinter(encoder), self.run_id)
+        self.index = StoryIndex(self.store, Fingerprinter(encoder), self.run_id, self.window_days)
 
     def teardown(self) -> None:
         self.store.close()
@@ -488,11 +489,13 @@ class AssignStoriesFn(beam.DoFn):
 class AssignStories(beam.PTransform):
     """Article -> story_id of the story it was filed under (new or existing)."""
 
-    def __init__(self, store_url: str, encoder: str, run_id: str):
+    def __init__(self, store_url: str, encoder: str, run_id: str,
+                 window_days: float = settings.STORY_WINDOW_DAYS):
         super().__init__()
         self.store_url = store_url
         self.encoder = encoder
         self.run_id = run_id
+        self.window_days = window_days
 
     def expand(self, articles):
         return (
@@ -500,5 +503,5 @@ class AssignStories(beam.PTransform):
             # The encoder is much cheaper per sentence in batches. BatchElements buffers within
             # a bundle only (no GroupByKey, no timers), so it runs unbounded too.
             | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=16)
-            | "Assign" >> beam.ParDo(AssignStoriesFn(self.store_url, self.encoder, self.run_id))
+            | "Assign" >> beam.ParDo(AssignStoriesFn(self.store_url, self.encoder, self.run_id, self.window_days))
         )
