@@ -106,7 +106,7 @@ def parse_feed(fetched: FetchedFeed) -> tuple[list[FeedEntry], str | None, int |
             link=link,
             feed_url=source.url,
             feed_name=source.name or parsed.feed.get("title"),
-            title=" ".join(html.unescape(item.get("title", "")).split()),
+            title=" ".join(html_to_text(item.get("title", "")).split()),
             summary=html_to_text(body),
             published=to_utc(item.get("published_parsed") or dict.get(item, "updated_parsed")),
             # dict.get: feedparser's own get() answers "updated" with the published date

@@ -114,8 +114,9 @@ class _GuardedAdapter(HTTPAdapter):
 
 class HttpClient:
     def __init__(self, allow_private_network: bool = False, user_agent: str = settings.USER_AGENT,
-                 allowed_networks: Iterable[str] = ()):
+                 allowed_networks: Iterable[str] = (), read_timeout_s: float = settings.READ_TIMEOUT_S):
         """`allowed_networks` (CIDR strings) opens single networks; `allow_private_network` all."""
+        self.read_timeout_s = read_timeout_s
         self.allowed: tuple[Network, ...] = (
             ANY_NETWORK if allow_private_network else tuple(ipaddress.ip_network(n) for n in allowed_networks))
         retry = urllib3.Retry(
@@ -166,11 +167,11 @@ class HttpClient:
     def _get_once(self, url: str, max_bytes: int, headers: dict[str, str], deadline: float) -> Response:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise FetchError(f"deadline of {settings.REQUEST_DEADLINE_S:.0f}s exceeded")
+            raise FetchError("deadline exceeded")
         try:
             raw = self.session.get(
                 url, headers=headers, stream=True, allow_redirects=False,
-                timeout=(min(settings.CONNECT_TIMEOUT_S, remaining), min(settings.READ_TIMEOUT_S, remaining)))
+                timeout=(min(settings.CONNECT_TIMEOUT_S, remaining), min(self.read_timeout_s, remaining)))
         except FetchError:
             raise
         except requests.exceptions.RetryError as exc:
@@ -184,12 +185,14 @@ class HttpClient:
             raise FetchError(f"connection failed: {_short(exc)}") from None
         try:
             chunks, size = [], 0
-            for chunk in raw.raw.stream(settings.READ_CHUNK_BYTES, decode_content=True):
+            # read1 returns whatever one socket read brings (decompressed at most a chunk at a
+            # time), so the deadline is checked even when a server drips a byte a second.
+            while chunk := raw.raw.read1(settings.READ_CHUNK_BYTES, decode_content=True):
                 size += len(chunk)
                 if size > max_bytes:
                     raise FetchError(f"body larger than {max_bytes} bytes (after decompression)", raw.status_code)
                 if time.monotonic() > deadline:
-                    raise FetchError(f"deadline of {settings.REQUEST_DEADLINE_S:.0f}s exceeded", raw.status_code)
+                    raise FetchError("deadline exceeded while reading the body", raw.status_code)
                 chunks.append(chunk)
         except FetchError:
             raise
