@@ -13,6 +13,9 @@ import time
 import tracemalloc
 
 import pytest
+from apache_beam.pvalue import TaggedOutput
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
 
 from pipeline.store import open_store, parse_time, utc_now
 from schemas import DeadLetter, FeedEntry, FeedSource, FetchedFeed
@@ -185,14 +188,23 @@ def test_feeds_found_in_pages_cannot_name_local_files(server):
     assert pages[0].html is None and "not http or https" in pages[1].reason
 
 
+def run_fn(fn, elements, teardown: bool = True) -> list:
+    """Run a DoFn's real life cycle on one bundle: outputs unwrapped, main outputs first."""
+    outputs = []
+    for element in elements:
+        outputs += list(fn.process(element, timestamp=MIN_TIMESTAMP, window=GlobalWindow()))
+    outputs += list(fn.finish_bundle())
+    if teardown:
+        fn.teardown()
+    main = [o.value for o in outputs if not isinstance(o, TaggedOutput)]
+    tagged = [o.value.value for o in outputs if isinstance(o, TaggedOutput)]
+    return main + tagged
+
+
 def _fetch_pages(entries):
     fn = FetchPagesFn(FetchOptions(allow_private_network=True, per_host_delay_s=0))
     fn.setup()
-    outputs = list(fn.process(entries))
-    fn.teardown()
-    pages = [o for o in outputs if not hasattr(o, "tag")]
-    letters = [o.value for o in outputs if hasattr(o, "tag")]
-    return pages + letters
+    return run_fn(fn, entries)
 
 
 def _entry(url: str) -> FeedEntry:
@@ -215,8 +227,9 @@ def test_robots_txt_is_obeyed_with_its_crawl_delay(server):
     route(server, "/robots.txt", 200, b"User-agent: *\nDisallow: /private/\nCrawl-delay: 3\n", "text/plain")
     route(server, "/private/page.html", 200, b"<html>secret</html>")
     route(server, "/public/page.html", 200, b"<html><body><p>" + b"Public words. " * 40 + b"</p></body></html>")
-    page_public, page_private, letter = _fetch_pages(
+    *pages, letter = _fetch_pages(
         [_entry(server.base_url + "public/page.html"), _entry(server.base_url + "private/page.html")])
+    page_private, page_public = sorted(pages, key=lambda page: page.url)
     assert page_public.html is not None and page_private.html is None
     assert letter.reason == "disallowed by robots.txt"
     assert count(server, "/private/page.html") == 0 and count(server, "/robots.txt") == 1
@@ -252,7 +265,8 @@ def test_politeness_per_host():
 
     items = [f"{h}{i}" for h in "ab" for i in range(6)]
     began = time.monotonic()
-    done = [item for item, _ in PoliteScheduler(threads=8, per_host=2, delay_s=0.3).run(items, lambda i: i[0], work)]
+    scheduler = PoliteScheduler(work, lambda i: i[0], threads=8, per_host=2, delay_s=0.3)
+    done = [item for item, _ in scheduler.run(items)]
     elapsed = time.monotonic() - began
     assert sorted(done) == sorted(items)
     assert peak == {"a": 2, "b": 2}
@@ -316,8 +330,7 @@ def test_lying_server_is_caught_by_the_body_hash(server, tmp_path):
     for _ in range(2):
         fn = FetchFeedsFn(store_url, FetchOptions(allow_private_network=True, per_host_delay_s=0))
         fn.setup()
-        outputs.append(list(fn.process([FeedSource(url=server.base_url + "liar.rss")])))
-        fn.teardown()
+        outputs.append(run_fn(fn, [FeedSource(url=server.base_url + "liar.rss")]))
         open_store(store_url).commit_feed_validators()
     assert len(outputs[0]) == 1 and outputs[1] == []  # the second answer is not parsed again
     assert calls == [None, '"1"']
@@ -328,11 +341,10 @@ def test_feed_that_keeps_failing_is_backed_off(server, tmp_path):
     store_url = str(tmp_path / "state.db")
     fn = FetchFeedsFn(store_url, FetchOptions(allow_private_network=True, per_host_delay_s=0))
     fn.setup()
-    (letter,) = [o.value for o in fn.process([FeedSource(url=url)])]
+    (letter,) = run_fn(fn, [FeedSource(url=url)], teardown=False)
     assert letter.stage == "feed_fetch" and letter.next_due > utc_now()
-    assert list(fn.process([FeedSource(url=url)])) == []  # not due: not fetched again
+    assert run_fn(fn, [FeedSource(url=url)]) == []  # not due: not fetched again
     assert count(server, "/down.rss") == 1
-    fn.teardown()
 
 
 def test_feed_ttl_and_max_age_defer_the_next_fetch(server, tmp_path):
@@ -342,7 +354,7 @@ def test_feed_ttl_and_max_age_defer_the_next_fetch(server, tmp_path):
     store = open_store(store_url)
     fn = FetchFeedsFn(store_url, FetchOptions(allow_private_network=True, per_host_delay_s=0))
     fn.setup()
-    (fetched,) = list(fn.process([FeedSource(url=server.base_url + "ttl.rss")]))
+    (fetched,) = run_fn(fn, [FeedSource(url=server.base_url + "ttl.rss")])
     assert store.feed_state(fetched.source.url)["next_due"] > utc_now()
     entries, _, interval = parse_feed(fetched)
     assert interval == 90 * 60

@@ -20,7 +20,7 @@ from pipeline import settings
 from pipeline.store import utc_now
 from schemas import Article, DeadLetter, FeedEntry, FetchedPage
 from transforms.feeds import DEAD_LETTER
-from transforms.http import FetchError, FetchOptions, Response, RobotsCache, host_of
+from transforms.http import ConcurrentFetchFn, FetchError, FetchOptions, Response, RobotsCache
 
 # langdetect is random unless seeded: the same text must get the same language every run.
 langdetect.DetectorFactory.seed = 0
@@ -149,38 +149,23 @@ def article_from_feed(entry: FeedEntry) -> Article | None:
 
 
 # --- Beam -------------------------------------------------------------------------------------
-class FetchPagesFn(beam.DoFn):
-    """Batches of entries -> FetchedPage each (html None when the page failed). Fetches run
-    concurrently within the batch, polite per host and obeying robots.txt."""
+class FetchPagesFn(ConcurrentFetchFn):
+    """FeedEntry -> FetchedPage (html None when the page failed, with a dead letter beside it).
+    Fetched concurrently, polite per host, obeying robots.txt."""
 
     def __init__(self, fetch: FetchOptions):
-        self.fetch = fetch
+        super().__init__(fetch)
         self.fetched = Metrics.counter("newsbeam", "pages_fetched")
         self.failed = Metrics.counter("newsbeam", "pages_failed")
 
     def setup(self) -> None:
-        self.http = self.fetch.client()
+        super().setup()
         self.robots = RobotsCache(self.http)
 
-    def teardown(self) -> None:
-        self.http.close()
+    def crawl_delay(self, host: str) -> float | None:
+        return self.robots.crawl_delay(host)
 
-    def process(self, entries: list[FeedEntry]) -> Iterator[Any]:
-        scheduler = self.fetch.scheduler(self.robots.crawl_delay)
-        for entry, outcome in scheduler.run(entries, host=lambda e: host_of(e.url), work=self._fetch):
-            if isinstance(outcome, FetchError):
-                self.failed.inc()
-                yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
-                    url=entry.url, stage="page_fetch", reason=outcome.reason, status=outcome.status,
-                    at=utc_now(), payload=entry_payload(entry), retry_after=outcome.retry_after))
-                yield FetchedPage(entry=entry, url=entry.url, html=None, content_type=None)
-            elif isinstance(outcome, BaseException):
-                raise outcome
-            else:
-                self.fetched.inc()
-                yield FetchedPage(entry=entry, url=outcome.url, html=outcome.body, content_type=outcome.content_type)
-
-    def _fetch(self, entry: FeedEntry) -> Response:
+    def fetch(self, entry: FeedEntry) -> Response:
         self.robots.check(entry.url)
         response = self.http.get(entry.url, max_bytes=settings.MAX_PAGE_BYTES,
                                   headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"})
@@ -189,6 +174,19 @@ class FetchPagesFn(beam.DoFn):
         if response.content_type and response.content_type not in HTML_TYPES:
             raise FetchError(f"not an HTML page (Content-Type {response.content_type})", response.status)
         return response
+
+    def outputs(self, entry: FeedEntry, outcome: Response | BaseException) -> Iterator[Any]:
+        if isinstance(outcome, FetchError):
+            self.failed.inc()
+            yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
+                url=entry.url, stage="page_fetch", reason=outcome.reason, status=outcome.status,
+                at=utc_now(), payload=entry_payload(entry), retry_after=outcome.retry_after))
+            yield FetchedPage(entry=entry, url=entry.url, html=None, content_type=None)
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            self.fetched.inc()
+            yield FetchedPage(entry=entry, url=outcome.url, html=outcome.body, content_type=outcome.content_type)
 
 
 class ExtractArticlesFn(beam.DoFn):
@@ -229,11 +227,8 @@ class ReadArticles(beam.PTransform):
         self.fetch = fetch
 
     def expand(self, entries):
-        pages = (
-            entries
-            | "BatchEntries" >> beam.BatchElements(min_batch_size=settings.FETCH_BATCH,
-                                                   max_batch_size=settings.FETCH_BATCH)
-            | "FetchPages" >> beam.ParDo(FetchPagesFn(self.fetch)).with_outputs(DEAD_LETTER, main="pages"))
+        pages = entries | "FetchPages" >> beam.ParDo(FetchPagesFn(self.fetch)).with_outputs(
+            DEAD_LETTER, main="pages")
         articles = pages.pages | "Extract" >> beam.ParDo(ExtractArticlesFn()).with_outputs(
             DEAD_LETTER, main="articles")
         dead_letters = (pages[DEAD_LETTER], articles[DEAD_LETTER]) | "PageDeadLetters" >> beam.Flatten()

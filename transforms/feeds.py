@@ -20,7 +20,7 @@ from apache_beam.metrics import Metrics
 from pipeline import settings
 from pipeline.store import open_store, parse_time, utc_now
 from schemas import DeadLetter, FeedEntry, FeedSource, FetchedFeed
-from transforms.http import FetchError, FetchOptions, Response, host_of, read_local_file
+from transforms.http import ConcurrentFetchFn, FetchError, FetchOptions, Response, host_of, read_local_file
 
 DEAD_LETTER = "dead_letter"
 
@@ -165,49 +165,51 @@ def feed_interval_s(feed: Any) -> int | None:
 NOT_A_FEED_TYPES = ("image/", "audio/", "video/", "application/pdf", "application/zip")
 
 
-class FetchFeedsFn(beam.DoFn):
-    """Batches of feeds -> FetchedFeed for each feed that is due and changed. Fetches run
-    concurrently within the batch, polite per host."""
+class FetchFeedsFn(ConcurrentFetchFn):
+    """FeedSource -> FetchedFeed for each feed that is due and changed; fetched concurrently,
+    polite per host."""
 
     def __init__(self, store_url: str, fetch: FetchOptions):
+        super().__init__(fetch)
         self.store_url = store_url
-        self.fetch = fetch
         self.fetched = Metrics.counter("newsbeam", "feeds_fetched")
         self.not_modified = Metrics.counter("newsbeam", "feeds_not_modified")
         self.not_due = Metrics.counter("newsbeam", "feeds_not_due")
         self.failed = Metrics.counter("newsbeam", "feeds_failed")
 
     def setup(self) -> None:
+        super().setup()
         self.store = open_store(self.store_url)
-        self.http = self.fetch.client()
 
     def teardown(self) -> None:
-        self.http.close()
+        super().teardown()
         self.store.close()
 
-    def process(self, sources: list[FeedSource]) -> Iterator[Any]:
-        now = utc_now()
-        due = []
-        for source in sources:
-            state = self.store.feed_state(source.url)
-            if state["next_due"] and state["next_due"] > now:
-                self.not_due.inc()
-            else:
-                due.append((source, state))
-        for (source, state), outcome in self.fetch.scheduler().run(
-                due, host=lambda pair: host_of(pair[0].url), work=self._fetch):
-            if isinstance(outcome, FetchError):
-                self.failed.inc()
-                next_due = self.store.feed_failed(source.url, outcome.retry_after)
-                yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
-                    url=source.url, stage="feed_fetch", reason=outcome.reason, status=outcome.status,
-                    at=utc_now(), retry_after=outcome.retry_after, next_due=next_due))
-                continue
-            if isinstance(outcome, BaseException):
-                raise outcome
+    def process(self, source: FeedSource, timestamp: Any = beam.DoFn.TimestampParam,
+                window: Any = beam.DoFn.WindowParam) -> Iterator[Any]:
+        state = self.store.feed_state(source.url)
+        if state["next_due"] and state["next_due"] > utc_now():
+            self.not_due.inc()
+            return
+        yield from super().process((source, state), timestamp, window)
+
+    def host_of_element(self, pair: tuple[FeedSource, dict[str, Any]]) -> str:
+        return host_of(pair[0].url)
+
+    def outputs(self, pair: tuple[FeedSource, dict[str, Any]], outcome: Response | BaseException) -> Iterator[Any]:
+        source, state = pair
+        if isinstance(outcome, FetchError):
+            self.failed.inc()
+            next_due = self.store.feed_failed(source.url, outcome.retry_after)
+            yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
+                url=source.url, stage="feed_fetch", reason=outcome.reason, status=outcome.status,
+                at=utc_now(), retry_after=outcome.retry_after, next_due=next_due))
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
             yield from self._after_fetch(source, state, outcome)
 
-    def _fetch(self, pair: tuple[FeedSource, dict[str, Any]]) -> Response:
+    def fetch(self, pair: tuple[FeedSource, dict[str, Any]]) -> Response:
         source, state = pair
         if source.url.startswith("file:"):
             return read_local_file(source.url, settings.MAX_FEED_BYTES)
@@ -292,13 +294,8 @@ class ReadFeeds(beam.PTransform):
         self.fetch = fetch
 
     def expand(self, sources):
-        fetched = (
-            sources
-            # A batch is fetched concurrently; BatchElements buffers within a bundle only.
-            | "BatchFeeds" >> beam.BatchElements(min_batch_size=settings.FETCH_BATCH,
-                                                 max_batch_size=settings.FETCH_BATCH)
-            | "FetchFeeds" >> beam.ParDo(FetchFeedsFn(self.store_url, self.fetch)).with_outputs(
-                DEAD_LETTER, main="feeds"))
+        fetched = sources | "FetchFeeds" >> beam.ParDo(
+            FetchFeedsFn(self.store_url, self.fetch)).with_outputs(DEAD_LETTER, main="feeds")
         parsed = fetched.feeds | "ParseEntries" >> beam.ParDo(
             ParseEntriesFn(self.store_url)).with_outputs(DEAD_LETTER, main="entries")
         dead_letters = (fetched[DEAD_LETTER], parsed[DEAD_LETTER]) | "FeedDeadLetters" >> beam.Flatten()

@@ -13,10 +13,12 @@
   host at no more than N requests at once and a minimum delay between them (or the host's
   robots.txt Crawl-delay). Wall-clock time is then bound by politeness, not by latency.
 - `RobotsCache`: robots.txt per host (urllib.robotparser), fetched through the same client.
+- `ConcurrentFetchFn`: the Beam side, a DoFn base that feeds a worker's scheduler.
 """
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import dataclasses
 import ipaddress
@@ -29,8 +31,10 @@ import urllib.robotparser
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
+import apache_beam as beam
 import requests
 import urllib3
+from apache_beam.utils.windowed_value import WindowedValue
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -249,55 +253,87 @@ Result = TypeVar("Result")
 
 
 class PoliteScheduler:
-    """Run `work(item)` for many items concurrently, at most `per_host` at once per host and
-    starting at least `delay_s` apart on the same host (or the host's Crawl-delay)."""
+    """Runs `work(item)` for many items on a bounded thread pool, at most `per_host` at once per
+    host and starting at least `delay_s` apart on the same host (or the host's Crawl-delay).
 
-    def __init__(self, threads: int = settings.FETCH_THREADS, per_host: int = settings.PER_HOST_CONNECTIONS,
+    Items are handed in one at a time (`submit`, from a DoFn's `process`) and finished ones
+    collected (`finished`, without waiting; `drain`, waiting for all, from `finish_bundle`), so a
+    worker keeps every host busy without waiting for a whole batch. Host timings persist across
+    bundles: politeness holds for the worker's whole life.
+    """
+
+    def __init__(self, work: Callable[[Item], Result], host: Callable[[Item], str],
+                 threads: int = settings.FETCH_THREADS, per_host: int = settings.PER_HOST_CONNECTIONS,
                  delay_s: float = settings.PER_HOST_DELAY_S, crawl_delay: Callable[[str], float | None] | None = None,
                  unthrottled: Iterable[str] = ()):
+        self.work, self.host = work, host
         self.threads, self.per_host, self.delay_s = threads, per_host, delay_s
         self.crawl_delay = crawl_delay or (lambda host: None)
         self.unthrottled = frozenset(unthrottled)
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads)
+        self._queues: dict[str, collections.deque] = {}
+        self._in_flight: collections.Counter[str] = collections.Counter()
+        self._next_start: dict[str, float] = {}
+        self._running: dict[concurrent.futures.Future, tuple[str, Any]] = {}
 
-    def run(self, items: list[Item], host: Callable[[Item], str],
-            work: Callable[[Item], Result]) -> Iterator[tuple[Item, Result | BaseException]]:
-        """Yields (item, result or exception) as each finishes."""
-        queues: dict[str, list[Item]] = {}
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, item: Item) -> None:
+        self._queues.setdefault(self.host(item), collections.deque()).append(item)
+        self._start_ready()
+
+    def finished(self) -> list[tuple[Item, Result | BaseException]]:
+        """What has finished so far, without waiting."""
+        return self._collect(timeout=0)
+
+    def drain(self) -> Iterator[tuple[Item, Result | BaseException]]:
+        """Wait for everything submitted; yields (item, result or exception) as each finishes."""
+        while self._queues or self._running:
+            wake = self._start_ready()
+            timeout = max(0.0, wake - time.monotonic()) if self._queues else None
+            if not self._running:
+                time.sleep(timeout or 0)
+                continue
+            yield from self._collect(timeout)
+
+    def _start_ready(self) -> float:
+        """Start what politeness allows now; returns when the next queued item may start."""
+        now = time.monotonic()
+        wake = now + 1.0
+        for name in list(self._queues):
+            if len(self._running) >= self.threads:
+                break
+            if self._in_flight[name] >= self.per_host:
+                continue
+            if self._next_start.get(name, 0.0) > now:
+                wake = min(wake, self._next_start[name])
+                continue
+            item = self._queues[name].popleft()
+            if not self._queues[name]:
+                del self._queues[name]
+            self._in_flight[name] += 1
+            delay = 0.0 if name in self.unthrottled else max(self.delay_s, self.crawl_delay(name) or 0.0)
+            self._next_start[name] = now + delay
+            self._running[self._pool.submit(self.work, item)] = (name, item)
+        return wake
+
+    def _collect(self, timeout: float | None) -> list[tuple[Item, Result | BaseException]]:
+        done, _ = concurrent.futures.wait(self._running, timeout=timeout,
+                                          return_when=concurrent.futures.FIRST_COMPLETED)
+        out = []
+        for future in done:
+            name, item = self._running.pop(future)
+            self._in_flight[name] -= 1
+            error = future.exception()
+            out.append((item, error if error is not None else future.result()))
+        self._start_ready()
+        return out
+
+    def run(self, items: Iterable[Item]) -> Iterator[tuple[Item, Result | BaseException]]:
         for item in items:
-            queues.setdefault(host(item), []).append(item)
-        in_flight: dict[str, int] = dict.fromkeys(queues, 0)
-        next_start: dict[str, float] = dict.fromkeys(queues, 0.0)
-        running: dict[concurrent.futures.Future, tuple[str, Item]] = {}
-        with concurrent.futures.ThreadPoolExecutor(max_workers=self.threads) as pool:
-            while queues or running:
-                now = time.monotonic()
-                wake = now + 1.0
-                for name in list(queues):
-                    if len(running) >= self.threads:
-                        break
-                    if in_flight[name] >= self.per_host:
-                        continue
-                    if next_start[name] > now:
-                        wake = min(wake, next_start[name])
-                        continue
-                    item = queues[name].pop(0)
-                    if not queues[name]:
-                        del queues[name]
-                    in_flight[name] += 1
-                    delay = 0.0 if name in self.unthrottled else max(self.delay_s, self.crawl_delay(name) or 0.0)
-                    next_start[name] = now + delay
-                    running[pool.submit(work, item)] = (name, item)
-                if not running:
-                    time.sleep(max(0.0, wake - time.monotonic()))
-                    continue
-                done, _ = concurrent.futures.wait(
-                    running, timeout=max(0.0, wake - time.monotonic()) if queues else None,
-                    return_when=concurrent.futures.FIRST_COMPLETED)
-                for future in done:
-                    name, item = running.pop(future)
-                    in_flight[name] -= 1
-                    error = future.exception()
-                    yield item, (error if error is not None else future.result())
+            self.submit(item)
+        yield from self.drain()
 
 
 class RobotsCache:
@@ -307,24 +343,28 @@ class RobotsCache:
     def __init__(self, client: HttpClient):
         self.client = client
         self._parsers: dict[str, urllib.robotparser.RobotFileParser | FetchError] = {}
+        self._host_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def _parser(self, host: str) -> urllib.robotparser.RobotFileParser | FetchError:
         with self._lock:
-            if host in self._parsers:
-                return self._parsers[host]
-        parser: urllib.robotparser.RobotFileParser | FetchError = urllib.robotparser.RobotFileParser()
+            host_lock = self._host_locks.setdefault(host, threading.Lock())
+        with host_lock:  # one fetch per host, however many pages of it are in flight
+            if host not in self._parsers:
+                self._parsers[host] = self._fetch(host)
+            return self._parsers[host]
+
+    def _fetch(self, host: str) -> urllib.robotparser.RobotFileParser | FetchError:
+        parser = urllib.robotparser.RobotFileParser()
         try:
             response = self.client.get(host + "/robots.txt", max_bytes=settings.MAX_ROBOTS_BYTES,
                                        deadline_s=settings.CONNECT_TIMEOUT_S + settings.READ_TIMEOUT_S)
-            parser.parse(response.body.decode("utf-8", "replace").splitlines())
         except FetchError as exc:
             if exc.status is not None and 400 <= exc.status < 500:
                 parser.parse([])  # no robots.txt: everything is allowed
-            else:
-                parser = FetchError(f"robots.txt unreachable: {exc.reason}", exc.status, exc.retry_after)
-        with self._lock:
-            self._parsers[host] = parser
+                return parser
+            return FetchError(f"robots.txt unreachable: {exc.reason}", exc.status, exc.retry_after)
+        parser.parse(response.body.decode("utf-8", "replace").splitlines())
         return parser
 
     def check(self, url: str) -> None:
@@ -358,6 +398,58 @@ class FetchOptions:
     def client(self) -> HttpClient:
         return HttpClient(self.allow_private_network, self.user_agent)
 
-    def scheduler(self, crawl_delay: Callable[[str], float | None] | None = None) -> PoliteScheduler:
-        return PoliteScheduler(self.threads, self.per_host_connections, self.per_host_delay_s, crawl_delay,
-                               self.unthrottled_hosts)
+    def scheduler(self, work: Callable[[Item], Result], host: Callable[[Item], str],
+                  crawl_delay: Callable[[str], float | None] | None = None) -> PoliteScheduler:
+        return PoliteScheduler(work, host, self.threads, self.per_host_connections, self.per_host_delay_s,
+                               crawl_delay, self.unthrottled_hosts)
+
+
+class ConcurrentFetchFn(beam.DoFn):
+    """Base of the fetching DoFns: elements go to a per-worker PoliteScheduler as they arrive;
+    outputs are emitted as fetches finish, and the rest at the end of the bundle. Each output
+    keeps the timestamp and window of the element it came from (so this works unbounded too).
+
+    Subclasses implement `fetch(element)` (runs on a pool thread) and `outputs(element, result)`
+    (result is the fetch's return value or its exception), and may override `host_of_element`.
+    """
+
+    def __init__(self, fetch: FetchOptions):
+        self.fetch_options = fetch
+
+    def setup(self) -> None:
+        self.http = self.fetch_options.client()
+        self.scheduler = self.fetch_options.scheduler(
+            work=lambda held: self.fetch(held[0]), host=lambda held: self.host_of_element(held[0]),
+            crawl_delay=self.crawl_delay)
+
+    def teardown(self) -> None:
+        self.scheduler.close()
+        self.http.close()
+
+    def crawl_delay(self, host: str) -> float | None:
+        return None
+
+    def host_of_element(self, element: Any) -> str:
+        return host_of(element.url)
+
+    def fetch(self, element: Any) -> Any:
+        raise NotImplementedError
+
+    def outputs(self, element: Any, result: Any) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def process(self, element: Any, timestamp: Any = beam.DoFn.TimestampParam,
+                window: Any = beam.DoFn.WindowParam) -> Iterator[Any]:
+        self.scheduler.submit((element, timestamp, window))
+        yield from self._emit(self.scheduler.finished())
+
+    def finish_bundle(self) -> Iterator[Any]:
+        yield from self._emit(self.scheduler.drain())
+
+    def _emit(self, finished: Iterable[tuple[tuple[Any, Any, Any], Any]]) -> Iterator[Any]:
+        for (element, timestamp, window), result in finished:
+            for output in self.outputs(element, result):
+                if isinstance(output, beam.pvalue.TaggedOutput):
+                    yield beam.pvalue.TaggedOutput(output.tag, WindowedValue(output.value, timestamp, [window]))
+                else:
+                    yield WindowedValue(output, timestamp, [window])
