@@ -86,3 +86,13 @@ def test_utc_date():
     assert utc_date("2026-11-20T10:00:00+02:00") == "2026-11-20T08:00:00+00:00"
     assert utc_date("2026-11-20") == "2026-11-20T00:00:00+00:00"
     assert utc_date("yesterday") is None
+
+
+def test_page_in_a_legacy_encoding_has_no_mojibake():
+    html = (DEMO_SITE / "kurier" / "stadtbibliothek-sonntag.html").read_text(encoding="utf-8")
+    legacy = html.replace('<meta charset="utf-8">', '<meta http-equiv="Content-Type" content="text/html; '
+                          'charset=iso-8859-1">').encode("iso-8859-1")
+    article = extract_article(FetchedPage(entry=entry(), url="http://news.example/a", html=legacy,
+                                          content_type="text/html"))
+    assert "Möglich wird das durch einen Förderverein" in article.text
+    assert "Ã" not in article.text and "\ufffd" not in article.text
