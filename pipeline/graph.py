@@ -46,6 +46,7 @@ class RunOptions:
     fetch: FetchOptions = FetchOptions()
     encoder: str = settings.ENCODER
     window_days: float = settings.STORY_WINDOW_DAYS
+    sinks: tuple[str, ...] = ("jsonl",)
     beam_args: tuple[str, ...] = ()
 
     @property
@@ -77,7 +78,7 @@ class Ingest(beam.PTransform):
         unwritten = pipeline | "UnwrittenStories" >> beam.Create(self.pending)
         (
             (story_ids, unwritten) | "StoriesToWrite" >> beam.Flatten()
-            | "WriteStories" >> WriteStories(o.store, o.output_dir, self.run_id, self.streaming)
+            | "WriteStories" >> WriteStories(o.store, o.output_dir, self.run_id, o.sinks, self.streaming)
         )
         (
             (feed_dead_letters, page_dead_letters) | "AllDeadLetters" >> beam.Flatten()

@@ -5,8 +5,11 @@ that new articles are matched against, dead letters waiting for a retry, and run
 State lives here, in a database with transactions, and not in Beam state: the same graph then
 runs bounded or unbounded on any runner (see ARCHITECTURE.md).
 
-`open_store(url)` picks the implementation from the URL: `sqlite:///path/state.db` (embedded
-default) or a plain file path.
+`open_store(url)` picks the backend from the URL: `sqlite:///path/state.db` or a plain file path
+(embedded, the default), or `postgresql://user@host/db` (shared by machines and overlapping
+runs). Both run the same SQL through a thin connection wrapper: `?` placeholders, rows that
+answer to a column name or an index. Writers are serialized (SQLite's IMMEDIATE transactions,
+a PostgreSQL advisory lock), which is what makes story assignment safe across workers.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import dataclasses
 import datetime as dt
 import json
 import pathlib
+import re
 import sqlite3
 import threading
 import urllib.parse
@@ -25,7 +29,7 @@ from typing import Any
 from pipeline import settings
 from schemas import DeadLetter
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Migrations, applied in order on open: a store written by an older version is upgraded.
 MIGRATIONS: dict[int, str] = {
@@ -69,7 +73,7 @@ MIGRATIONS: dict[int, str] = {
         vector BLOB NOT NULL,       -- int8 document vector
         sentences BLOB,             -- int8 sentence vectors, row-major, computed when first needed
         numbers TEXT NOT NULL,      -- space-separated normalized numbers
-        seq INTEGER NOT NULL        -- grows with every write: workers' vector indexes follow it
+        seq BIGINT NOT NULL         -- grows with every write: workers' vector indexes follow it
     );
     CREATE INDEX articles_story ON articles (story_id);
     CREATE INDEX articles_body_hash ON articles (body_hash);
@@ -92,7 +96,11 @@ MIGRATIONS: dict[int, str] = {
         finished TEXT,
         summary TEXT
     );
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    # Each run asks for the dead letters that are due: by stage and time, not a full scan.
+    2: """
+    CREATE INDEX dead_letters_due ON dead_letters (stage, next_due);
+    CREATE INDEX stories_updated ON stories (updated);
     """,
 }
 
@@ -118,44 +126,98 @@ class StoreError(Exception):
     pass
 
 
-class SqliteStore:
-    """The embedded store: one SQLite file, shared safely by the processes of one machine."""
+class Row(tuple):
+    """A result row that answers to a column name (row["url"]) and to an index (row[0])."""
 
-    def __init__(self, path: str):
-        self.path = path
-        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+    names: dict[str, int]
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        return super().__getitem__(self.names[key] if isinstance(key, str) else key)
+
+    def keys(self) -> list[str]:
+        return list(self.names)
+
+
+class Connection:
+    """One database connection with the SQL dialect smoothed over: `?` placeholders on both
+    backends, `BLOB` as PostgreSQL's `BYTEA`, `Row` results."""
+
+    def __init__(self, raw: Any, postgres: bool):
+        self.raw = raw
+        self.postgres = postgres
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("%", "%%").replace("?", "%s") if self.postgres else sql
+
+    def execute(self, sql: str, params: tuple | list = ()) -> _Cursor:
+        cursor = self.raw.cursor()
+        cursor.execute(self._sql(sql), params)
+        return _Cursor(cursor)
+
+    def executemany(self, sql: str, rows: list) -> None:
+        if rows:
+            self.raw.cursor().executemany(self._sql(sql), rows)
+
+
+class _Cursor:
+    def __init__(self, cursor: Any):
+        self.cursor = cursor
+        self.rowcount = cursor.rowcount
+        names = [d[0] for d in cursor.description] if cursor.description else []
+        self.row_type = type("Row", (Row,), {"names": {n: i for i, n in enumerate(names)}})
+
+    def fetchone(self) -> Row | None:
+        row = self.cursor.fetchone()
+        return None if row is None else self.row_type(row)
+
+    def fetchall(self) -> list[Row]:
+        return [self.row_type(row) for row in self.cursor.fetchall()]
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.fetchall())
+
+
+class Store:
+    """The state store. One instance per worker; one connection per thread."""
+
+    postgres = False
+
+    def __init__(self, url: str):
+        self.url = url
         self._local = threading.local()
         with self.transaction() as db:
             self._migrate(db)
 
+    def _connect(self) -> Any:
+        raise NotImplementedError
+
+    def _begin(self, db: Connection) -> None:
+        raise NotImplementedError
+
     @property
-    def _db(self) -> sqlite3.Connection:
+    def _db(self) -> Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=120, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA foreign_keys=ON")
+            db = Connection(self._connect(), self.postgres)
             self._local.db = db
         return db
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)
         if db is not None:
-            db.close()
+            db.raw.close()
             self._local.db = None
 
-    def reader(self) -> sqlite3.Connection:
+    def reader(self) -> Connection:
         """This thread's connection, for reads outside a transaction."""
         return self._db
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction. IMMEDIATE takes the write lock up front, so concurrent story
-        assignments from several workers are serialized and each sees the others' stories."""
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction. Writers are serialized, so concurrent story assignments from
+        several workers each see the stories the others filed before them."""
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
+        self._begin(db)
         try:
             yield db
         except BaseException:
@@ -163,21 +225,18 @@ class SqliteStore:
             raise
         db.execute("COMMIT")
 
-    def _migrate(self, db: sqlite3.Connection) -> None:
-        has_meta = db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
-        version = 0
-        if has_meta:
-            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(row[0]) if row else 0
+    def _migrate(self, db: Connection) -> None:
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        version = int(row[0]) if row else 0
         if version > SCHEMA_VERSION:
             raise StoreError(
-                f"store {self.path} has schema version {version}, newer than this newsbeam "
+                f"store {self.url} has schema version {version}, newer than this newsbeam "
                 f"({SCHEMA_VERSION}): upgrade newsbeam")
         for number in range(version + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[number].split(";"):
                 if statement.strip():
-                    db.execute(statement)
+                    db.execute(re.sub(r"\bBLOB\b", "BYTEA", statement) if self.postgres else statement)
             db.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(number),))
@@ -229,7 +288,8 @@ class SqliteStore:
     def defer_feed(self, url: str, until: str) -> None:
         """The feed itself asks not to be polled before `until` (RSS ttl, sy:updatePeriod)."""
         with self.transaction() as db:
-            db.execute("UPDATE feeds SET next_due = MAX(COALESCE(next_due, ''), ?) WHERE url = ?", (until, url))
+            db.execute("UPDATE feeds SET next_due = ? WHERE url = ? AND (next_due IS NULL OR next_due < ?)",
+                       (until, url, until))
 
     def stage_feed_validators(self, url: str, etag: str | None, last_modified: str | None,
                               body_hash: str) -> None:
@@ -270,10 +330,36 @@ class SqliteStore:
         story = self._db.execute("SELECT * FROM stories WHERE story_id = ?", (story_id,)).fetchone()
         if story is None:
             return None
-        rows = self._db.execute(
-            "SELECT url, feed_url, title, text, language, published, authors, site_name, body_source, "
-            "body_hash, first_seen FROM articles WHERE story_id = ?", (story_id,)).fetchall()
+        rows = self._db.execute(f"SELECT {ARTICLE_FIELDS} FROM articles WHERE story_id = ?", (story_id,)).fetchall()
         return build_story_record(dict(story), [dict(r) for r in rows])
+
+    def story_records(self, since: str | None = None, batch: int = 500) -> Iterator[dict[str, Any]]:
+        """Every story in the store (updated at or after `since`), oldest change first."""
+        ids = [r[0] for r in self._db.execute(
+            "SELECT story_id FROM stories WHERE updated >= ? ORDER BY updated, story_id", (since or "",))]
+        for start in range(0, len(ids), batch):
+            chunk = ids[start:start + batch]
+            marks = ",".join("?" * len(chunk))
+            stories = {r["story_id"]: dict(r) for r in self._db.execute(
+                f"SELECT * FROM stories WHERE story_id IN ({marks})", chunk)}
+            articles: dict[str, list[dict[str, Any]]] = {}
+            for row in self._db.execute(f"SELECT {ARTICLE_FIELDS} FROM articles WHERE story_id IN ({marks})", chunk):
+                articles.setdefault(row["story_id"], []).append(dict(row))
+            for story_id in chunk:
+                if story_id in articles:
+                    yield build_story_record(stories[story_id], articles[story_id])
+
+    def prune(self, window_days: float) -> dict[str, int]:
+        """Forget stories unchanged for longer than the window (the sinks keep them), and dead
+        letters that ran out of attempts that long ago."""
+        cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=window_days)).isoformat(timespec="seconds")
+        with self.transaction() as db:
+            old = "SELECT story_id FROM stories WHERE updated < ? AND pending_run IS NULL"
+            articles = db.execute(f"DELETE FROM articles WHERE story_id IN ({old})", (cutoff,)).rowcount
+            stories = db.execute("DELETE FROM stories WHERE updated < ? AND pending_run IS NULL", (cutoff,)).rowcount
+            letters = db.execute("DELETE FROM dead_letters WHERE attempts >= ? AND at < ?",
+                                 (settings.MAX_ATTEMPTS, cutoff)).rowcount
+        return {"stories": stories, "articles": articles, "dead_letters": letters}
 
     def pending_stories(self) -> dict[str, str]:
         """Stories whose latest record has not reached the sinks (a run died before writing),
@@ -338,7 +424,12 @@ class SqliteStore:
                        (utc_now(), json.dumps(summary), run_id))
 
 
-def _dead_letter(row: sqlite3.Row) -> DeadLetter:
+# The article columns a story record is built from.
+ARTICLE_FIELDS = ("story_id, url, feed_url, title, text, language, published, authors, site_name, body_source, "
+                  "body_hash, first_seen")
+
+
+def _dead_letter(row: Row) -> DeadLetter:
     return DeadLetter(url=row["url"], stage=row["stage"], reason=row["reason"], status=row["status"],
                       attempts=row["attempts"], at=row["at"], payload=row["payload"], next_due=row["next_due"])
 
@@ -385,12 +476,55 @@ def build_story_record(story: dict[str, Any], articles: list[dict[str, Any]]) ->
     }
 
 
-def open_store(url: str) -> SqliteStore:
-    """Open the store named by a URL (`sqlite:///path.db`) or a plain file path."""
+class SqliteStore(Store):
+    """The embedded store: one SQLite file, shared safely by the processes of one machine."""
+
+    def __init__(self, path: str):
+        self.path = path
+        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path)
+
+    def _connect(self) -> sqlite3.Connection:
+        raw = sqlite3.connect(self.path, timeout=120, isolation_level=None)
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("PRAGMA synchronous=NORMAL")
+        raw.execute("PRAGMA foreign_keys=ON")
+        return raw
+
+    def _begin(self, db: Connection) -> None:
+        db.execute("BEGIN IMMEDIATE")  # takes the write lock up front
+
+
+class PostgresStore(Store):
+    """The shared store: PostgreSQL through psycopg 3."""
+
+    postgres = True
+    # pg_advisory_xact_lock key for "one writer at a time", held until COMMIT/ROLLBACK
+    WRITER_LOCK = 0x6E657773  # "news"
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        try:
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            message = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise StoreError(f"cannot connect to the PostgreSQL store: {message}") from None
+
+    def _begin(self, db: Connection) -> None:
+        db.execute("BEGIN")
+        db.execute("SELECT pg_advisory_xact_lock(?)", (self.WRITER_LOCK,))
+
+
+def open_store(url: str) -> Store:
+    """Open the store named by a URL: `sqlite:///path.db`, a plain file path, or
+    `postgresql://user@host:port/db`."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme in ("", "file"):
         return SqliteStore(parts.path if parts.scheme else url)
     if parts.scheme == "sqlite":
         # sqlite:///relative.db and sqlite:////absolute.db, as in SQLAlchemy
         return SqliteStore(urllib.parse.unquote(parts.path[1:] if parts.path.startswith("/") else parts.path))
-    raise StoreError(f"unsupported store URL scheme '{parts.scheme}' (use sqlite:///path.db)")
+    if parts.scheme in ("postgresql", "postgres"):
+        return PostgresStore(url)
+    raise StoreError(f"unsupported store URL scheme '{parts.scheme}' (use sqlite:///path.db or postgresql://...)")

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import pathlib
 import shutil
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -104,3 +106,40 @@ def read_jsonl(folder: pathlib.Path) -> list[dict[str, Any]]:
 def latest_stories(output: pathlib.Path) -> dict[str, dict[str, Any]]:
     """The current record of each story: the last one written (files are per run, in order)."""
     return {record["story_id"]: record for record in read_jsonl(output / "stories")}
+
+
+# --- Stores -------------------------------------------------------------------------------------
+POSTGRES_ENV = "NEWSBEAM_TEST_POSTGRES"
+
+
+def postgres_server_url() -> str:
+    """The PostgreSQL server the tests use (.ci/start-postgres starts one). In CI a missing
+    server fails the tests that need it; on a developer's machine they are skipped."""
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{POSTGRES_ENV} is not set: CI must start PostgreSQL (.ci/start-postgres)")
+        pytest.skip(f"set {POSTGRES_ENV} (see .ci/start-postgres) to run the PostgreSQL tests")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    import psycopg
+
+    server = postgres_server_url()
+    name = f"newsbeam_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    yield server.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request, tmp_path) -> str:
+    """The same test against both stores."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    return request.getfixturevalue("postgres_url")

@@ -108,8 +108,8 @@ def test_split_sentences():
         "Er sagte: „Ja.“", "Dann ging er.", "3.000 Menschen kamen!", "Neuer Absatz"]
 
 
-def test_sentences_are_encoded_only_when_there_is_something_to_compare(tmp_path, fingerprinter, articles):
-    index = _index(tmp_path, fingerprinter)
+def test_sentences_are_encoded_only_when_there_is_something_to_compare(store_url, fingerprinter, articles):
+    index = _index(store_url, fingerprinter)
     first = fingerprinter(articles["de_original"].title, articles["de_original"].text)
     index.assign(articles["de_original"], first)
     assert first.sentences is None  # nothing in the index yet
@@ -124,12 +124,12 @@ def test_sentences_are_encoded_only_when_there_is_something_to_compare(tmp_path,
                       "http://news.example/en_translation_a": 1}
 
 
-def _index(tmp_path, fingerprinter, **kwargs):
-    return StoryIndex(open_store(str(tmp_path / "state.db")), fingerprinter, **kwargs)
+def _index(store_url, fingerprinter, **kwargs):
+    return StoryIndex(open_store(store_url), fingerprinter, **kwargs)
 
 
-def test_index_files_variants_under_one_story_and_keeps_ids(tmp_path, fingerprinter, articles, prints):
-    index = _index(tmp_path, fingerprinter)
+def test_index_files_variants_under_one_story_and_keeps_ids(store_url, fingerprinter, articles, prints):
+    index = _index(store_url, fingerprinter)
     first = index.assign(articles["en_translation_b"], prints["en_translation_b"])
     assert first.new_story
     other = index.assign(articles["same_event_other_reporter"], prints["same_event_other_reporter"])
@@ -142,10 +142,10 @@ def test_index_files_variants_under_one_story_and_keeps_ids(tmp_path, fingerprin
     assert sorted(v["url"].rsplit("/", 1)[1] for v in record["variants"]) == ["de_original", "en_translation_b"]
 
 
-def test_concurrent_workers_still_make_one_story(tmp_path, fingerprinter, articles, prints):
+def test_concurrent_workers_still_make_one_story(store_url, fingerprinter, articles, prints):
     """Two workers (own connections, own vector index) file two variants at the same moment."""
     names = ["de_original", "en_translation_a", "en_translation_b", "syndicated_copy"]
-    indexes = [_index(tmp_path, fingerprinter) for _ in names]
+    indexes = [_index(store_url, fingerprinter) for _ in names]
     barrier = threading.Barrier(len(names))
     results = {}
 
@@ -162,8 +162,8 @@ def test_concurrent_workers_still_make_one_story(tmp_path, fingerprinter, articl
     assert sum(r.new_story for r in results.values()) == 1
 
 
-def test_stories_outside_the_window_are_not_matched(tmp_path, fingerprinter, articles, prints):
-    index = _index(tmp_path, fingerprinter, window_days=1)
+def test_stories_outside_the_window_are_not_matched(store_url, fingerprinter, articles, prints):
+    index = _index(store_url, fingerprinter, window_days=1)
     first = index.assign(articles["de_original"], prints["de_original"])
     with index.store.transaction() as db:
         db.execute("UPDATE stories SET updated = '2000-01-01T00:00:00+00:00'")
@@ -171,17 +171,17 @@ def test_stories_outside_the_window_are_not_matched(tmp_path, fingerprinter, art
     assert later.new_story and later.story_id != first.story_id
 
 
-def test_index_refuses_a_different_encoder(tmp_path, fingerprinter):
-    store = open_store(str(tmp_path / "state.db"))
+def test_index_refuses_a_different_encoder(store_url, fingerprinter):
+    store = open_store(store_url)
     store.set_meta("encoder", "sentence-transformers:some-model")
     with pytest.raises(ValueError, match="built with encoder"):
         StoryIndex(store, fingerprinter)
 
 
-def test_main_variant_is_the_earliest_published(tmp_path, fingerprinter, articles, prints):
+def test_main_variant_is_the_earliest_published(store_url, fingerprinter, articles, prints):
     import dataclasses
 
-    index = _index(tmp_path, fingerprinter)
+    index = _index(store_url, fingerprinter)
     late: Article = dataclasses.replace(articles["en_translation_a"], published="2026-11-20T11:30:00+00:00")
     early: Article = dataclasses.replace(articles["de_original"], published="2026-11-20T08:00:00+00:00")
     story = index.assign(late, prints["en_translation_a"]).story_id

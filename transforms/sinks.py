@@ -1,8 +1,10 @@
-"""Sinks: the stories a run created or changed, and its dead letters, as JSON Lines files.
+"""Sinks: the stories a run created or changed, and its dead letters.
 
-Files are per run (`stories/<run_id>-*.jsonl`), so a reader takes the latest record per
-`story_id`. Records are read back from the store after assignment, so a story that gained a
-variant in this run is written whole, with all its variants.
+Stories go to JSON Lines (default) and/or Parquet files, per run (`stories/<run_id>-*.jsonl`,
+`*.parquet`), so a reader takes the latest record per `story_id` (`newsbeam stories export`
+does that for you). Records are read back from the store after assignment, so a story that
+gained a variant in this run is written whole, with all its variants. Rerunning a run writes
+the same records again: the latest-per-story view stays exactly one record per story.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from pipeline.store import open_store
-from schemas import DeadLetter
+from schemas import DeadLetter, arrow_schema
 
 
 def _json_line(record: dict) -> str:
@@ -56,14 +58,18 @@ class RecordDeadLettersFn(beam.DoFn):
         yield self.store.record_dead_letter(letter).to_dict()
 
 
-class WriteStories(beam.PTransform):
-    """story_id (repeated when several variants arrived) -> one JSON line per story."""
+SINKS = ("jsonl", "parquet")
 
-    def __init__(self, store_url: str, output_dir: str, run_id: str, streaming: bool = False):
+
+class WriteStories(beam.PTransform):
+    """story_id (repeated when several variants arrived) -> one record per story, per sink."""
+
+    def __init__(self, store_url: str, output_dir: str, run_id: str, sinks: tuple[str, ...] = ("jsonl",),
+                 streaming: bool = False):
         super().__init__()
         self.store_url = store_url
-        self.output_dir = output_dir
-        self.run_id = run_id
+        self.prefix = os.path.join(output_dir, "stories", run_id)
+        self.sinks = sinks
         self.streaming = streaming
 
     def expand(self, story_ids):
@@ -71,13 +77,14 @@ class WriteStories(beam.PTransform):
             # In a bounded run Distinct fires after every assignment is done, so each story is
             # written once with its final set of variants. Unbounded runs write every change.
             story_ids = story_ids | "OncePerStory" >> beam.Distinct()
-        return (
-            story_ids
-            | "ReadStory" >> beam.ParDo(ReadStoryRecordsFn(self.store_url))
-            | "StoryJson" >> beam.Map(_json_line)
-            | "WriteStoryFiles" >> beam.io.WriteToText(
-                os.path.join(self.output_dir, "stories", self.run_id), file_name_suffix=".jsonl")
-        )
+        records = story_ids | "ReadStory" >> beam.ParDo(ReadStoryRecordsFn(self.store_url))
+        if "jsonl" in self.sinks:
+            _ = (records | "StoryJson" >> beam.Map(_json_line)
+                 | "WriteJsonLines" >> beam.io.WriteToText(self.prefix, file_name_suffix=".jsonl"))
+        if "parquet" in self.sinks:
+            _ = records | "WriteParquet" >> beam.io.WriteToParquet(
+                self.prefix, arrow_schema("story"), file_name_suffix=".parquet")
+        return records
 
 
 class WriteDeadLetters(beam.PTransform):

@@ -40,7 +40,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils import shared
 
 from pipeline import settings
-from pipeline.store import SqliteStore, open_store, parse_time, utc_now
+from pipeline.store import Store, open_store, parse_time, utc_now
 from schemas import Article
 
 # --- Matching rules -------------------------------------------------------------------------
@@ -266,9 +266,10 @@ class VectorIndex:
     """Approximate nearest neighbours (HNSW, usearch) over the document vectors in the store.
 
     It is a cache of the store, not a second source of truth: every article row carries a
-    sequence number that grows with each write, and `sync` adds the rows written since the last
-    call. Called inside the store's write transaction, it sees every article that any worker
-    has filed so far. Lookups cost O(log n) however large the index grows.
+    sequence number that grows with each write (an update gets a new one), the index is keyed
+    by it, and `sync` adds the rows written since the last call. Called inside the store's
+    write transaction, it sees every article that any worker has filed so far. Lookups cost
+    O(log n) however large the index grows.
     """
 
     def __init__(self) -> None:
@@ -279,20 +280,16 @@ class VectorIndex:
         return 0 if self._index is None else len(self._index)
 
     def sync(self, db: Any) -> None:
-        rows = db.execute("SELECT rowid, seq, vector FROM articles WHERE seq > ? ORDER BY seq",
-                          (self._seq,)).fetchall()
+        rows = db.execute("SELECT seq, vector FROM articles WHERE seq > ? ORDER BY seq", (self._seq,)).fetchall()
         if not rows:
             return
         vectors = np.stack([np.frombuffer(r["vector"], dtype=np.int8) for r in rows]).astype(np.float32)
-        keys = np.array([r["rowid"] for r in rows], dtype=np.uint64)
+        keys = np.array([r["seq"] for r in rows], dtype=np.uint64)
         if self._index is None:
             from usearch.index import Index
 
             self._index = Index(ndim=vectors.shape[1], metric="cos", dtype="i8",
                                 connectivity=16, expansion_add=32, expansion_search=64)
-        for key in keys:  # an article updated in place is re-filed under its new vector
-            if self._index.contains(int(key)):
-                self._index.remove(int(key))
         # Threads pay off for a bulk load only; for a few rows their start-up dominates.
         self._index.add(keys, vectors, threads=2 if len(keys) > 1000 else 1)
         self._seq = rows[-1]["seq"]
@@ -306,7 +303,7 @@ class VectorIndex:
 class StoryIndex:
     """Assigns articles to stories and events against the store."""
 
-    def __init__(self, store: SqliteStore, fingerprinter: Fingerprinter, run_id: str = "dedup",
+    def __init__(self, store: Store, fingerprinter: Fingerprinter, run_id: str = "dedup",
                  window_days: float = settings.STORY_WINDOW_DAYS):
         self.store = store
         self.fingerprinter = fingerprinter
@@ -385,14 +382,14 @@ class StoryIndex:
         """Articles of stories still in the window with the same body, or among the nearest
         neighbours of the document vector."""
         self.vectors.sync(db)
-        rowids = self.vectors.nearest(fingerprint.vector, NEIGHBOURS)
+        neighbours = self.vectors.nearest(fingerprint.vector, NEIGHBOURS)
         since = (parse_time(now or utc_now()) - self.window).isoformat(timespec="seconds")
-        marks = ",".join("?" * len(rowids)) or "NULL"
+        marks = ",".join("?" * len(neighbours)) or "NULL"
         rows = db.execute(
             "SELECT a.url, a.story_id, s.event_id, a.title, a.text, a.body_hash, a.vector, a.sentences, a.numbers "
             "FROM articles a JOIN stories s USING (story_id) "
-            f"WHERE (a.body_hash = ? OR a.rowid IN ({marks})) AND s.updated >= ?",
-            (fingerprint.body_hash, *rowids, since))
+            f"WHERE (a.body_hash = ? OR a.seq IN ({marks})) AND s.updated >= ?",
+            (fingerprint.body_hash, *neighbours, since))
         dim = fingerprint.vector.shape[0]
         return [(dict(r), _stored_fingerprint(dict(r), dim)) for r in rows]
 
@@ -419,11 +416,12 @@ class StoryIndex:
         }
         if update:
             del values["first_seen"], values["story_id"]
-            assignments = ", ".join(f"{k} = :{k}" for k in values if k != "url")
-            db.execute(f"UPDATE articles SET {assignments} WHERE url = :url", values)
+            url = values.pop("url")
+            assignments = ", ".join(f"{k} = ?" for k in values)
+            db.execute(f"UPDATE articles SET {assignments} WHERE url = ?", (*values.values(), url))
         else:
-            db.execute(f"INSERT INTO articles ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})",
-                       values)
+            db.execute(f"INSERT INTO articles ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                       tuple(values.values()))
 
 
 def dedup_records(records: Iterable[dict[str, Any]], index: StoryIndex,

@@ -1,0 +1,187 @@
+"""The state store, the same tests on SQLite and on a real PostgreSQL; story export; and what
+happens when runs overlap or die."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.cli import main
+from pipeline.store import MIGRATIONS, SCHEMA_VERSION, open_store, utc_now
+from schemas import DeadLetter
+from tests.conftest import ROOT, RUN_ARGS, latest_stories, write_feeds_file
+
+DEMO_FEEDS = ["feeds/kurier.rss", "feeds/herald.rss", "feeds/wire.atom"]
+
+
+def letter(url: str, stage: str = "page_fetch", **fields) -> DeadLetter:
+    return DeadLetter(url=url, stage=stage, reason="HTTP 500", status=500, at=utc_now(), **fields)
+
+
+def test_dead_letters_count_attempts_and_resolve(store_url):
+    store = open_store(store_url)
+    first = store.record_dead_letter(letter("http://a/1", payload='{"x": 1}'))
+    second = store.record_dead_letter(letter("http://a/1"))
+    assert (first.attempts, second.attempts) == (1, 2)
+    assert second.next_due > first.next_due  # backed off further
+    assert store.dead_letters()[0].payload == '{"x": 1}'  # kept when a retry has none
+    assert store.due_dead_letters("page_fetch") == []
+    assert [d.url for d in store.due_dead_letters("page_fetch", now="2999-01-01T00:00:00+00:00")] == ["http://a/1"]
+    store.resolve_dead_letters("http://a/1", ["page_fetch"])
+    assert store.dead_letters() == []
+
+
+def test_feed_state_and_staged_validators(store_url):
+    store = open_store(store_url)
+    store.feed_fetched("http://f/rss", None)
+    store.stage_feed_validators("http://f/rss", '"e1"', "Mon, 01 Jan 2026 00:00:00 GMT", "hash1")
+    assert store.feed_validators("http://f/rss") == {"etag": None, "last_modified": None, "body_hash": None}
+    store.commit_feed_validators()
+    assert store.feed_validators("http://f/rss")["etag"] == '"e1"'
+    due = store.feed_failed("http://f/rss", None)
+    assert store.feed_state("http://f/rss")["failures"] == 1 and due > utc_now()
+    store.defer_feed("http://f/rss", "2000-01-01T00:00:00+00:00")  # never moves the due time back
+    assert store.feed_state("http://f/rss")["next_due"] == due
+
+
+def test_pending_stories_survive_until_written(store_url):
+    store = open_store(store_url)
+    with store.transaction() as db:
+        for story, run in (("s_1", "run-a"), ("s_2", "run-b")):
+            db.execute("INSERT INTO stories (story_id, event_id, first_seen, updated, pending_run) "
+                       "VALUES (?, ?, ?, ?, ?)", (story, "e_1", utc_now(), utc_now(), run))
+    assert store.pending_stories() == {"s_1": "run-a", "s_2": "run-b"}
+    store.mark_written("run-c", {"s_1": "run-a"})  # run c wrote s_1, which run a had left pending
+    assert store.pending_stories() == {"s_2": "run-b"}
+
+
+def test_an_older_store_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[1])
+    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    db.execute("INSERT INTO dead_letters VALUES ('http://x', 'page_fetch', 500, 'r', 1, 'a', 'a', 'n', NULL)")
+    db.commit()
+    db.close()
+    store = open_store(str(path))
+    assert store.meta("schema_version") == str(SCHEMA_VERSION)
+    assert [d.url for d in store.dead_letters()] == ["http://x"]  # data kept
+    indexes = {r[0] for r in store.reader().execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "dead_letters_due" in indexes
+    store.reader().execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(Exception, match="newer than this newsbeam"):
+        open_store(str(path))
+
+
+def run_demo(site, tmp_path, store_url: str, output: str = "out", feeds=DEMO_FEEDS, *extra: str) -> int:
+    feeds_file = write_feeds_file(tmp_path / f"{output}.yaml", [site.base_url + f for f in feeds])
+    return main(["run", "--feeds", str(feeds_file), "--output", str(tmp_path / output), "--store", store_url,
+                 *RUN_ARGS, *extra])
+
+
+def test_pipeline_on_the_store_export_show_and_prune(site, tmp_path, store_url, capsys):
+    assert run_demo(site, tmp_path, store_url, "out", DEMO_FEEDS, "--sink", "jsonl,parquet") == 0
+    written = latest_stories(tmp_path / "out")
+    assert len(written) == 5
+    table = pq.read_table(list((tmp_path / "out" / "stories").glob("*.parquet")))
+    assert sorted(table.column("story_id").to_pylist()) == sorted(written)
+
+    assert run_demo(site, tmp_path, store_url) == 0  # nothing new the second time
+    assert len(latest_stories(tmp_path / "out")) == 5
+
+    export = tmp_path / "all.parquet"
+    assert main(["stories", "export", "--store", store_url, "--format", "parquet", "-o", str(export)]) == 0
+    exported = pq.read_table(export).to_pylist()
+    assert sorted(r["story_id"] for r in exported) == sorted(written)
+    by_id = {r["story_id"]: r for r in exported}
+    for story_id, record in written.items():
+        assert by_id[story_id]["variants"] == record["variants"]
+    assert main(["stories", "export", "--store", store_url, "--since", "2999-01-01", "-o", "-"]) == 0
+    capsys.readouterr()
+    cable_car = next(s for s in written.values() if len(s["variants"]) == 3)
+    assert main(["stories", "show", cable_car["story_id"], "--store", store_url]) == 0
+    assert json.loads(capsys.readouterr().out)["variants"] == cable_car["variants"]
+    assert main(["stories", "show", "s_0000000000000000", "--store", store_url]) == 2
+
+    assert main(["prune", "--store", store_url, "--window-days", "1"]) == 0
+    assert len(list(open_store(store_url).story_records())) == 5  # all younger than a day
+    store = open_store(store_url)
+    with store.transaction() as db:
+        db.execute("UPDATE stories SET updated = '2000-01-01T00:00:00+00:00'")
+    assert store.prune(7) == {"stories": 5, "articles": 7, "dead_letters": 0}
+
+
+def _run_process(site, tmp_path, store_url: str, output: str, feeds: list[str]) -> subprocess.Popen:
+    feeds_file = write_feeds_file(tmp_path / f"{output}.yaml", [site.base_url + f for f in feeds])
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds_file), "--output", str(tmp_path / output),
+         "--store", store_url, *RUN_ARGS], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _stories_in_store(store_url: str) -> dict[str, list[str]]:
+    rows = open_store(store_url).reader().execute("SELECT story_id, url FROM articles").fetchall()
+    stories: dict[str, list[str]] = {}
+    for story_id, url in rows:
+        stories.setdefault(story_id, []).append(url.rsplit("/", 1)[1])
+    return stories
+
+
+def test_two_overlapping_runs_on_one_store(site, tmp_path, postgres_url):
+    """Two `newsbeam run` processes at once on one PostgreSQL store, with overlapping feeds:
+    one story per report, no variant lost, no article twice."""
+    first = _run_process(site, tmp_path, postgres_url, "one", ["feeds/kurier.rss", "feeds/herald.rss"])
+    second = _run_process(site, tmp_path, postgres_url, "two", ["feeds/herald.rss", "feeds/wire.atom"])
+    for process in (first, second):
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    stories = _stories_in_store(postgres_url)
+    assert sum(len(urls) for urls in stories.values()) == 7
+    assert len(stories) == 5
+    assert sorted(max(stories.values(), key=len)) == [
+        "cable-car-across-the-river.html", "lindenau-approves-cable-car.html", "seilbahn-beschlossen.html"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_run_killed_at_any_point_loses_and_doubles_nothing(site, tmp_path, request, backend):
+    store_url = (f"sqlite:///{tmp_path / 'state.db'}" if backend == "sqlite"
+                 else request.getfixturevalue("postgres_url"))
+    feeds = DEMO_FEEDS + ["feeds/gazette.rss"]
+    rng = random.Random(20261127)
+    for attempt in range(3):
+        process = _run_process(site, tmp_path, store_url, f"killed{attempt}", feeds)
+        time.sleep(rng.uniform(2.0, 8.0))
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    final = _run_process(site, tmp_path, store_url, "final", feeds)
+    _, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err
+
+    stories = _stories_in_store(store_url)
+    articles = [url for urls in stories.values() for url in urls]
+    assert sorted(articles) == sorted(set(articles)) and len(articles) == 8  # each article once
+    assert len(stories) == 5  # the gazette copy joined the cable-car story
+    assert open_store(store_url).pending_stories() == {}
+    # Every story reached a sink: the latest record of each, across all runs' files.
+    written: dict[str, dict] = {}
+    for output in [f"killed{i}" for i in range(3)] + ["final"]:
+        folder = tmp_path / output / "stories"
+        if folder.exists():
+            written.update(latest_stories(tmp_path / output))
+    assert set(written) == set(stories)
+    for story_id, urls in stories.items():
+        assert sorted(v["url"].rsplit("/", 1)[1] for v in written[story_id]["variants"]) == sorted(urls)
+    # A further run over the same feeds finds nothing to do: the validators were committed.
+    again = _run_process(site, tmp_path, store_url, "again", feeds)
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert "0 new, 0 updated" in out
