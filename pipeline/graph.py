@@ -16,6 +16,8 @@ import json
 import logging
 import os
 import pathlib
+import random
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -28,8 +30,8 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipeline import settings
 from pipeline.config import ConfigError, bind_served_urls, load_feeds
 from pipeline.store import open_store, utc_now
-from schemas import FeedEntry, FeedSource
-from transforms.articles import ReadArticles, entry_from_payload
+from schemas import FeedSource
+from transforms.articles import DueRetriesFn, ReadArticles
 from transforms.feeds import ReadFeeds
 from transforms.http import FetchOptions, host_of
 from transforms.sinks import WriteDeadLetters, WriteStories
@@ -55,35 +57,120 @@ class RunOptions:
 
 
 class Ingest(beam.PTransform):
-    """The whole per-run data flow, from feed subscriptions to written stories."""
+    """The whole data flow, from ticks (one per pass over the feeds) to written stories.
 
-    def __init__(self, feeds: tuple[FeedSource, ...], retries: list[FeedEntry], pending: list[str],
-                 options: RunOptions, run_id: str, streaming: bool = False):
+    Bounded: one tick, and the stories a crashed run left unwritten. Streaming: a tick every
+    poll interval from PeriodicImpulse; the per-article path has no GroupByKey and no timers,
+    so it runs unbounded on any runner.
+    """
+
+    def __init__(self, feeds: tuple[FeedSource, ...], options: RunOptions, run_id: str,
+                 pending: list[str] = (), streaming: bool = False):
         super().__init__()
-        self.feeds, self.retries, self.pending = feeds, retries, pending
-        self.options, self.run_id, self.streaming = options, run_id, streaming
+        self.feeds, self.options, self.run_id = feeds, options, run_id
+        self.pending, self.streaming = list(pending), streaming
 
-    def expand(self, pipeline):
+    def expand(self, ticks):
         o = self.options
+        feeds = tuple(self.feeds)
+        if self.streaming:
+            # The previous poll's feed validators take effect at the next poll, by when its
+            # entries are through (a poll interval is much longer than a pass).
+            ticks = ticks | "CommitPreviousPoll" >> beam.ParDo(CommitValidatorsFn(o.store))
+        # Elements are lists from here on: each step handles a batch at once (fetches run
+        # concurrently, the encoder embeds many texts per call) and emits before it returns.
         entries, feed_dead_letters = (
-            pipeline | "Feeds" >> beam.Create(self.feeds)
+            ticks | "FeedsOfTick" >> beam.Map(lambda _: list(feeds))
             | "ReadFeeds" >> ReadFeeds(o.store, o.fetch))
-        retries = pipeline | "DueRetries" >> beam.Create(self.retries)
-        entries = (entries, retries) | "AllEntries" >> beam.Flatten()
-        if not self.streaming:
-            # A few feeds fan out to many entries: spread them over the workers.
-            entries = entries | "Spread" >> beam.Reshuffle()
-        articles, page_dead_letters = entries | "ReadArticles" >> ReadArticles(o.fetch)
-        story_ids = articles | "AssignStories" >> AssignStories(o.store, o.encoder, self.run_id, o.window_days)
-        unwritten = pipeline | "UnwrittenStories" >> beam.Create(self.pending)
-        (
-            (story_ids, unwritten) | "StoriesToWrite" >> beam.Flatten()
-            | "WriteStories" >> WriteStories(o.store, o.output_dir, self.run_id, o.sinks, self.streaming)
-        )
-        (
-            (feed_dead_letters, page_dead_letters) | "AllDeadLetters" >> beam.Flatten()
-            | "WriteDeadLetters" >> WriteDeadLetters(o.store, o.output_dir, self.run_id)
-        )
+        retries = ticks | "DueRetries" >> beam.ParDo(DueRetriesFn(o.store))
+        unwritten = ticks.pipeline | "UnwrittenStories" >> beam.Create(self.pending)
+        if self.streaming:
+            # No Flatten: on the local runner a Flatten ends a fused stage, and a stage's
+            # consumers wait for it to finish, which an unbounded stage never does. New entries
+            # and retries each get a chain of their own, and each step's dead letters a writer.
+            new_ids, new_letters = self._assign("New", entries)
+            retried_ids, retried_letters = self._assign("Retried", retries)
+            for name, ids in (("New", new_ids), ("Retried", retried_ids), ("Unwritten", unwritten)):
+                _ = ids | f"WriteStories{name}" >> WriteStories(
+                    o.store, o.output_dir, self.run_id, o.sinks, streaming=True)
+            for number, letters in enumerate(feed_dead_letters + new_letters + retried_letters):
+                _ = letters | f"WriteDeadLetters{number}" >> WriteDeadLetters(
+                    o.store, o.output_dir, self.run_id, streaming=True)
+            return
+        # Bounded: a few feeds fan out to many entries; spread them over the workers, in batches.
+        batches = (
+            (entries, retries) | "AllEntries" >> beam.Flatten()
+            | "OneByOne" >> beam.FlatMap(lambda batch: batch)
+            | "Spread" >> beam.Reshuffle()
+            | "Batch" >> beam.BatchElements(min_batch_size=settings.ARTICLE_BATCH,
+                                            max_batch_size=settings.ARTICLE_BATCH))
+        story_ids, page_dead_letters = self._assign("", batches)
+        _ = ((story_ids, unwritten) | "StoriesToWrite" >> beam.Flatten()
+             | "WriteStories" >> WriteStories(o.store, o.output_dir, self.run_id, o.sinks))
+        _ = (feed_dead_letters + page_dead_letters | "AllDeadLetters" >> beam.Flatten()
+             | "WriteDeadLetters" >> WriteDeadLetters(o.store, o.output_dir, self.run_id))
+
+    def _assign(self, name: str, batches: Any) -> tuple[Any, list[Any]]:
+        """Batches of entries -> story ids, and the dead letters of the article steps."""
+        o = self.options
+        articles, dead_letters = batches | f"ReadArticles{name}" >> ReadArticles(o.fetch)
+        story_ids = articles | f"AssignStories{name}" >> AssignStories(o.store, o.encoder, self.run_id, o.window_days)
+        return story_ids, dead_letters
+
+
+class CommitValidatorsFn(beam.DoFn):
+    def __init__(self, store_url: str):
+        self.store_url = store_url
+
+    def process(self, tick: Any) -> Iterator[Any]:
+        store = open_store(self.store_url)
+        store.commit_feed_validators()
+        store.close()
+        yield tick
+
+
+def run_streaming(options: RunOptions, poll_interval_s: float, stop_after_s: float | None = None) -> dict[str, Any]:
+    """An unbounded run: poll the feeds every interval (Beam's PeriodicImpulse) and write each
+    new or changed story as soon as it is assigned. Stops after `stop_after_s` if given."""
+    from apache_beam.transforms.periodicsequence import PeriodicImpulse
+
+    config = load_feeds(options.feeds_path)
+    os.makedirs(options.output_dir, exist_ok=True)
+    store = open_store(options.store)
+    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-streaming"
+    store.start_run(run_id)
+    started, clock = utc_now(), time.monotonic()
+    with _serve_folder(config.serve_dir, config.serve_port) as base_url:
+        feeds, run_options = _bind(config, options, base_url)
+        beam_options = PipelineOptions(list(options.beam_args))
+        beam_options.view_as(StandardOptions).streaming = True
+        start = time.time()
+        stop = start + stop_after_s if stop_after_s else None
+        impulse = (PeriodicImpulse(start_timestamp=start, stop_timestamp=stop, fire_interval=poll_interval_s)
+                   if stop else PeriodicImpulse(start_timestamp=start, fire_interval=poll_interval_s))
+        pipeline = beam.Pipeline(options=beam_options)
+        _ = (pipeline | "Poll" >> impulse
+             | "Ingest" >> Ingest(feeds, run_options, run_id, list(store.pending_stories()), streaming=True))
+        result = pipeline.run()
+        result.wait_until_finish()
+    store.commit_feed_validators()
+    # Counted from the store, not from Beam metrics: the FnApiRunner folds each bundle's metrics
+    # into a chain of generators one level deeper per bundle, which overflows Python's recursion
+    # limit after a few thousand bundles of an unbounded run.
+    summary = {"run_id": run_id, "seconds": round(time.monotonic() - clock, 2), "feeds": len(config.feeds),
+               **store.changes_since(started), "output": os.path.abspath(options.output_dir)}
+    store.finish_run(run_id, summary)
+    store.close()
+    return summary
+
+
+def _bind(config: Any, options: RunOptions, base_url: str | None) -> tuple[tuple[FeedSource, ...], RunOptions]:
+    """Feeds and options for a run that serves the feeds file's folder at base_url."""
+    if not base_url:
+        return config.feeds, options
+    # The served folder is on loopback: the run must be allowed to reach it, without delay.
+    return bind_served_urls(config.feeds, base_url), dataclasses.replace(options, fetch=dataclasses.replace(
+        options.fetch, allow_private_network=True, unthrottled_hosts=(host_of(base_url),)))
 
 
 def run_once(options: RunOptions) -> dict[str, Any]:
@@ -94,21 +181,15 @@ def run_once(options: RunOptions) -> dict[str, Any]:
     run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     started, clock = utc_now(), time.monotonic()
     store.start_run(run_id)
-    retries = [entry_from_payload(letter.payload)
-               for stage in ("page_fetch", "extract")
-               for letter in store.due_dead_letters(stage) if letter.payload]
     pending = store.pending_stories()
 
     with _serve_folder(config.serve_dir, config.serve_port) as base_url:
-        feeds, run_options = config.feeds, options
-        if base_url:  # the served folder is on loopback: the run must be allowed to reach it
-            feeds = bind_served_urls(config.feeds, base_url)
-            run_options = dataclasses.replace(options, fetch=dataclasses.replace(
-                options.fetch, allow_private_network=True, unthrottled_hosts=(host_of(base_url),)))
+        feeds, run_options = _bind(config, options, base_url)
         beam_options = PipelineOptions(list(options.beam_args))
         beam_options.view_as(StandardOptions).streaming = False
         pipeline = beam.Pipeline(options=beam_options)
-        _ = pipeline | "Ingest" >> Ingest(feeds, retries, list(pending), run_options, run_id)
+        _ = (pipeline | "Tick" >> beam.Create([time.time()])
+             | "Ingest" >> Ingest(feeds, run_options, run_id, list(pending)))
         result = pipeline.run()
         result.wait_until_finish()
 
@@ -122,7 +203,6 @@ def run_once(options: RunOptions) -> dict[str, Any]:
         "finished": utc_now(),
         "seconds": round(time.monotonic() - clock, 2),
         "feeds": len(config.feeds),
-        "retries_due": len(retries),
         **_counters(result),
         "output": os.path.abspath(options.output_dir),
     }
@@ -134,6 +214,7 @@ def run_once(options: RunOptions) -> dict[str, Any]:
 
 
 COUNTERS = ("feeds_fetched", "feeds_not_modified", "feeds_not_due", "feeds_failed", "entries_seen", "articles_new",
+            "retries_due",
             "pages_fetched", "pages_failed", "articles_extracted", "articles_from_feed", "articles_failed",
             "stories_new", "stories_updated", "dead_letters")
 
@@ -158,6 +239,36 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"  stories   {s['stories_new']} new, {s['stories_updated']} updated",
         f"  dead letters {s['dead_letters']}" + (f" (see {s['output']}/dead_letters/)" if s["dead_letters"] else ""),
     ])
+
+
+def run_every(options: RunOptions, interval_s: float, jitter: float = 0.05,
+              passes: int | None = None) -> int:
+    """Bounded passes, one every interval (a little jitter so many instances do not poll in
+    step), until SIGINT/SIGTERM: a signal during a pass lets the pass finish; during the pause
+    it stops at once. Returns the number of passes run."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # a second signal: stop now
+        log.warning("stopping after the current pass (signal %d)", signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    count = 0
+    try:
+        while not stop.is_set():
+            started = time.monotonic()
+            print(format_summary(run_once(options)), flush=True)
+            count += 1
+            if passes is not None and count >= passes:
+                break
+            pause = interval_s * (1 + random.uniform(-jitter, jitter)) - (time.monotonic() - started)
+            stop.wait(max(0.0, pause))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return count
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -32,6 +32,9 @@ PER_HOST_CONNECTIONS = 2
 PER_HOST_DELAY_S = 1.0
 # Fetches in flight at once in one worker, across hosts.
 FETCH_THREADS = 32
+# Articles handled together by one worker in a bounded run: fetched concurrently, then
+# extracted and embedded as a batch. (An unbounded run batches per feed and poll instead.)
+ARTICLE_BATCH = 64
 # A feed's own polling hints (ttl, max-age, sy:updatePeriod) are followed up to this interval.
 MAX_FEED_INTERVAL_S = 6 * 3600
 # A feed that keeps failing is tried again after this, doubling per failure, up to the maximum.

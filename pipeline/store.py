@@ -376,6 +376,13 @@ class Store:
                            list(also.items()))
 
     # --- dead letters ---------------------------------------------------------------------------
+    def mark_stories_written(self, written: dict[str, str]) -> None:
+        """Unbounded runs: these stories' records, as of their `updated` time, are on disk. A
+        story that changed again since stays pending."""
+        with self.transaction() as db:
+            db.executemany("UPDATE stories SET pending_run = NULL WHERE story_id = ? AND updated = ?",
+                           list(written.items()))
+
     def record_dead_letter(self, letter: DeadLetter) -> DeadLetter:
         """Insert or update the dead letter of (url, stage); returns it with its attempt count
         and when it is due again."""
@@ -414,6 +421,15 @@ class Store:
         return [_dead_letter(r) for r in rows]
 
     # --- runs -------------------------------------------------------------------------------------
+    def changes_since(self, since: str) -> dict[str, int]:
+        """Stories created and changed, and dead letters recorded, since a point in time."""
+        def count(sql: str) -> int:
+            return self._db.execute(sql, (since,)).fetchone()[0]
+
+        return {"stories_new": count("SELECT COUNT(*) FROM stories WHERE first_seen >= ?"),
+                "stories_updated": count("SELECT COUNT(*) FROM stories WHERE updated >= ? AND first_seen < updated"),
+                "dead_letters": count("SELECT COUNT(*) FROM dead_letters WHERE at >= ?")}
+
     def start_run(self, run_id: str) -> None:
         with self.transaction() as db:
             db.execute("INSERT INTO runs (run_id, started) VALUES (?, ?)", (run_id, utc_now()))

@@ -90,9 +90,11 @@ def test_read_feeds_transform_on_the_beam_runner(site, tmp_path):
     sources = [FeedSource(url=site.base_url + "feeds/herald.rss", language="en"),
                FeedSource(url=site.base_url + "feeds/no-such-feed.xml")]
     with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
-        entries, dead_letters = (pipeline | beam.Create(sources)
+        entries, dead_letters = (pipeline | beam.Create([sources])
                                  | ReadFeeds(store_url, LOCAL))
-        assert_that(entries | "Titles" >> beam.Map(lambda e: (e.title, e.language, e.feed_name)), equal_to([
+        dead_letters = dead_letters | beam.Flatten()
+        titles = entries | "Titles" >> beam.FlatMap(lambda batch: [(e.title, e.language, e.feed_name) for e in batch])
+        assert_that(titles, equal_to([
             ("Lindenau to build a cable car across the river", "en", "Lindenau Herald"),
             ("Record field expected for the autumn half marathon", "en", "Lindenau Herald"),
         ]), label="entries")
@@ -121,8 +123,9 @@ def test_conditional_get_sends_validators(site, tmp_path):
     source = FeedSource(url=site.base_url + "etag.rss")
     for expected_entries in (2, 0):
         with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
-            entries, _ = pipeline | beam.Create([source]) | ReadFeeds(store_url, LOCAL)
-            assert_that(entries | beam.combiners.Count.Globally(), equal_to([expected_entries]))
+            entries, _ = pipeline | beam.Create([[source]]) | ReadFeeds(store_url, LOCAL)
+            count = entries | beam.FlatMap(lambda batch: batch) | beam.combiners.Count.Globally()
+            assert_that(count, equal_to([expected_entries]))
         open_store(store_url).commit_feed_validators()
     sent = [headers.get("If-None-Match") for path, headers in site.requests]
     assert sent == [None, etag]

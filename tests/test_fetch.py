@@ -14,8 +14,6 @@ import tracemalloc
 
 import pytest
 from apache_beam.pvalue import TaggedOutput
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
 
 from pipeline.store import open_store, parse_time, utc_now
 from schemas import DeadLetter, FeedEntry, FeedSource, FetchedFeed
@@ -188,17 +186,14 @@ def test_feeds_found_in_pages_cannot_name_local_files(server):
     assert pages[0].html is None and "not http or https" in pages[1].reason
 
 
-def run_fn(fn, elements, teardown: bool = True) -> list:
-    """Run a DoFn's real life cycle on one bundle: outputs unwrapped, main outputs first."""
-    outputs = []
-    for element in elements:
-        outputs += list(fn.process(element, timestamp=MIN_TIMESTAMP, window=GlobalWindow()))
-    outputs += list(fn.finish_bundle())
+def run_fn(fn, batch, teardown: bool = True) -> list:
+    """Run a fetching DoFn on one batch: main outputs first (lists flattened), then the tagged."""
+    outputs = list(fn.process(batch))
     if teardown:
         fn.teardown()
-    main = [o.value for o in outputs if not isinstance(o, TaggedOutput)]
-    tagged = [o.value.value for o in outputs if isinstance(o, TaggedOutput)]
-    return main + tagged
+    main = [o for o in outputs if not isinstance(o, TaggedOutput)]
+    main = [item for o in main for item in (o if isinstance(o, list) else [o])]
+    return main + [o.value for o in outputs if isinstance(o, TaggedOutput)]
 
 
 def _fetch_pages(entries):

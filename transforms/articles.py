@@ -17,7 +17,7 @@ import trafilatura
 from apache_beam.metrics import Metrics
 
 from pipeline import settings
-from pipeline.store import utc_now
+from pipeline.store import open_store, utc_now
 from schemas import Article, DeadLetter, FeedEntry, FetchedPage
 from transforms.feeds import DEAD_LETTER
 from transforms.http import ConcurrentFetchFn, FetchError, FetchOptions, Response, RobotsCache
@@ -149,9 +149,31 @@ def article_from_feed(entry: FeedEntry) -> Article | None:
 
 
 # --- Beam -------------------------------------------------------------------------------------
+class DueRetriesFn(beam.DoFn):
+    """On each tick, the feed entries whose page failed earlier and whose retry is due (even
+    if they have left their feed since)."""
+
+    def __init__(self, store_url: str):
+        self.store_url = store_url
+        self.retries = Metrics.counter("newsbeam", "retries_due")
+
+    def setup(self) -> None:
+        self.store = open_store(self.store_url)
+
+    def teardown(self) -> None:
+        self.store.close()
+
+    def process(self, tick: Any) -> Iterator[list[FeedEntry]]:
+        due = [entry_from_payload(letter.payload) for stage in ("page_fetch", "extract")
+               for letter in self.store.due_dead_letters(stage) if letter.payload]
+        self.retries.inc(len(due))
+        if due:
+            yield due
+
+
 class FetchPagesFn(ConcurrentFetchFn):
-    """FeedEntry -> FetchedPage (html None when the page failed, with a dead letter beside it).
-    Fetched concurrently, polite per host, obeying robots.txt."""
+    """A list of FeedEntry -> a list of FetchedPage (html None when the page failed, with a dead
+    letter beside it). Fetched concurrently, polite per host, obeying robots.txt."""
 
     def __init__(self, fetch: FetchOptions):
         super().__init__(fetch)
@@ -164,6 +186,15 @@ class FetchPagesFn(ConcurrentFetchFn):
 
     def crawl_delay(self, host: str) -> float | None:
         return self.robots.crawl_delay(host)
+
+    def process(self, entries: list[FeedEntry]) -> Iterator[Any]:
+        pages = []
+        for output in super().process(entries):
+            if isinstance(output, beam.pvalue.TaggedOutput):
+                yield output
+            else:
+                pages.append(output)
+        yield pages
 
     def fetch(self, entry: FeedEntry) -> Response:
         self.robots.check(entry.url)
@@ -195,7 +226,18 @@ class ExtractArticlesFn(beam.DoFn):
         self.from_feed = Metrics.counter("newsbeam", "articles_from_feed")
         self.failed = Metrics.counter("newsbeam", "articles_failed")
 
-    def process(self, page: FetchedPage) -> Iterator[Any]:
+    def process(self, pages: list[FetchedPage]) -> Iterator[Any]:
+        articles = []
+        for page in pages:
+            for output in self._extract(page):
+                if isinstance(output, beam.pvalue.TaggedOutput):
+                    yield output
+                else:
+                    articles.append(output)
+        if articles:
+            yield articles
+
+    def _extract(self, page: FetchedPage) -> Iterator[Any]:
         article = None
         if page.html is not None:
             try:
@@ -220,7 +262,7 @@ class ExtractArticlesFn(beam.DoFn):
 
 
 class ReadArticles(beam.PTransform):
-    """FeedEntry -> Article, with dead letters on the side."""
+    """Lists of FeedEntry -> lists of Article, and the PCollections of dead letters of its steps."""
 
     def __init__(self, fetch: FetchOptions):
         super().__init__()
@@ -231,6 +273,4 @@ class ReadArticles(beam.PTransform):
             DEAD_LETTER, main="pages")
         articles = pages.pages | "Extract" >> beam.ParDo(ExtractArticlesFn()).with_outputs(
             DEAD_LETTER, main="articles")
-        dead_letters = (pages[DEAD_LETTER], articles[DEAD_LETTER]) | "PageDeadLetters" >> beam.Flatten()
-        return articles.articles, dead_letters
-
+        return articles.articles, [pages[DEAD_LETTER], articles[DEAD_LETTER]]

@@ -166,8 +166,8 @@ NOT_A_FEED_TYPES = ("image/", "audio/", "video/", "application/pdf", "applicatio
 
 
 class FetchFeedsFn(ConcurrentFetchFn):
-    """FeedSource -> FetchedFeed for each feed that is due and changed; fetched concurrently,
-    polite per host."""
+    """A list of FeedSource -> FetchedFeed for each feed that is due and changed; fetched
+    concurrently, polite per host."""
 
     def __init__(self, store_url: str, fetch: FetchOptions):
         super().__init__(fetch)
@@ -185,15 +185,17 @@ class FetchFeedsFn(ConcurrentFetchFn):
         super().teardown()
         self.store.close()
 
-    def process(self, source: FeedSource, timestamp: Any = beam.DoFn.TimestampParam,
-                window: Any = beam.DoFn.WindowParam) -> Iterator[Any]:
-        state = self.store.feed_state(source.url)
-        if state["next_due"] and state["next_due"] > utc_now():
-            self.not_due.inc()
-            return
-        yield from super().process((source, state), timestamp, window)
+    def process(self, sources: list[FeedSource]) -> Iterator[Any]:
+        now, due = utc_now(), []
+        for source in sources:
+            state = self.store.feed_state(source.url)
+            if state["next_due"] and state["next_due"] > now:
+                self.not_due.inc()
+            else:
+                due.append((source, state))
+        yield from super().process(due)
 
-    def host_of_element(self, pair: tuple[FeedSource, dict[str, Any]]) -> str:
+    def host_of_item(self, pair: tuple[FeedSource, dict[str, Any]]) -> str:
         return host_of(pair[0].url)
 
     def outputs(self, pair: tuple[FeedSource, dict[str, Any]], outcome: Response | BaseException) -> Iterator[Any]:
@@ -246,8 +248,8 @@ class FetchFeedsFn(ConcurrentFetchFn):
 
 
 class ParseEntriesFn(beam.DoFn):
-    """Parse a feed and emit its entries that the store has not ingested yet (or that the feed
-    says were updated since)."""
+    """Parse a feed and emit, as one list, its entries that the store has not ingested yet (or
+    that the feed says were updated since)."""
 
     def __init__(self, store_url: str):
         self.store_url = store_url
@@ -278,15 +280,16 @@ class ParseEntriesFn(beam.DoFn):
         unique = {entry.url: entry for entry in reversed(entries)}  # first occurrence wins
         self.entries_seen.inc(len(unique))
         known = self.store.known_articles(unique)
-        for url, entry in unique.items():
-            if url in known and (entry.updated is None or entry.updated == known[url]):
-                continue
-            self.articles_new.inc()
-            yield entry
+        new = [entry for url, entry in unique.items()
+               if url not in known or (entry.updated is not None and entry.updated != known[url])]
+        self.articles_new.inc(len(new))
+        if new:
+            yield new
 
 
 class ReadFeeds(beam.PTransform):
-    """FeedSource -> FeedEntry (new ones only), with dead letters on the side."""
+    """Lists of FeedSource -> lists of new FeedEntry (one per feed), and the PCollections of
+    dead letters of its steps."""
 
     def __init__(self, store_url: str, fetch: FetchOptions):
         super().__init__()
@@ -298,5 +301,5 @@ class ReadFeeds(beam.PTransform):
             FetchFeedsFn(self.store_url, self.fetch)).with_outputs(DEAD_LETTER, main="feeds")
         parsed = fetched.feeds | "ParseEntries" >> beam.ParDo(
             ParseEntriesFn(self.store_url)).with_outputs(DEAD_LETTER, main="entries")
-        dead_letters = (fetched[DEAD_LETTER], parsed[DEAD_LETTER]) | "FeedDeadLetters" >> beam.Flatten()
-        return parsed.entries, dead_letters
+        # Dead letters of each step, not flattened: see Ingest for why.
+        return parsed.entries, [fetched[DEAD_LETTER], parsed[DEAD_LETTER]]

@@ -13,7 +13,7 @@
   host at no more than N requests at once and a minimum delay between them (or the host's
   robots.txt Crawl-delay). Wall-clock time is then bound by politeness, not by latency.
 - `RobotsCache`: robots.txt per host (urllib.robotparser), fetched through the same client.
-- `ConcurrentFetchFn`: the Beam side, a DoFn base that feeds a worker's scheduler.
+- `ConcurrentFetchFn`: the Beam side, a DoFn base that fetches a batch on a worker's scheduler.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from typing import Any, TypeVar
 import apache_beam as beam
 import requests
 import urllib3
-from apache_beam.utils.windowed_value import WindowedValue
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -256,10 +255,8 @@ class PoliteScheduler:
     """Runs `work(item)` for many items on a bounded thread pool, at most `per_host` at once per
     host and starting at least `delay_s` apart on the same host (or the host's Crawl-delay).
 
-    Items are handed in one at a time (`submit`, from a DoFn's `process`) and finished ones
-    collected (`finished`, without waiting; `drain`, waiting for all, from `finish_bundle`), so a
-    worker keeps every host busy without waiting for a whole batch. Host timings persist across
-    bundles: politeness holds for the worker's whole life.
+    `run(items)` yields (item, result or exception) as each finishes. Host timings persist
+    across calls: politeness holds for the worker's whole life, not per batch.
     """
 
     def __init__(self, work: Callable[[Item], Result], host: Callable[[Item], str],
@@ -282,10 +279,6 @@ class PoliteScheduler:
     def submit(self, item: Item) -> None:
         self._queues.setdefault(self.host(item), collections.deque()).append(item)
         self._start_ready()
-
-    def finished(self) -> list[tuple[Item, Result | BaseException]]:
-        """What has finished so far, without waiting."""
-        return self._collect(timeout=0)
 
     def drain(self) -> Iterator[tuple[Item, Result | BaseException]]:
         """Wait for everything submitted; yields (item, result or exception) as each finishes."""
@@ -405,12 +398,13 @@ class FetchOptions:
 
 
 class ConcurrentFetchFn(beam.DoFn):
-    """Base of the fetching DoFns: elements go to a per-worker PoliteScheduler as they arrive;
-    outputs are emitted as fetches finish, and the rest at the end of the bundle. Each output
-    keeps the timestamp and window of the element it came from (so this works unbounded too).
+    """Base of the fetching DoFns. Each element is a list (a batch); its items are fetched
+    concurrently on the worker's PoliteScheduler, and everything is emitted before `process`
+    returns: nothing waits for a later element or the end of a bundle, so an unbounded run's
+    outputs flow as soon as their poll is fetched. Host timings persist across batches.
 
-    Subclasses implement `fetch(element)` (runs on a pool thread) and `outputs(element, result)`
-    (result is the fetch's return value or its exception), and may override `host_of_element`.
+    Subclasses implement `fetch(item)` (runs on a pool thread) and `outputs(item, result)`
+    (result is the fetch's return value or its exception), and may override `host_of_item`.
     """
 
     def __init__(self, fetch: FetchOptions):
@@ -419,8 +413,7 @@ class ConcurrentFetchFn(beam.DoFn):
     def setup(self) -> None:
         self.http = self.fetch_options.client()
         self.scheduler = self.fetch_options.scheduler(
-            work=lambda held: self.fetch(held[0]), host=lambda held: self.host_of_element(held[0]),
-            crawl_delay=self.crawl_delay)
+            work=self.fetch, host=self.host_of_item, crawl_delay=self.crawl_delay)
 
     def teardown(self) -> None:
         self.scheduler.close()
@@ -429,27 +422,15 @@ class ConcurrentFetchFn(beam.DoFn):
     def crawl_delay(self, host: str) -> float | None:
         return None
 
-    def host_of_element(self, element: Any) -> str:
-        return host_of(element.url)
+    def host_of_item(self, item: Any) -> str:
+        return host_of(item.url)
 
-    def fetch(self, element: Any) -> Any:
+    def fetch(self, item: Any) -> Any:
         raise NotImplementedError
 
-    def outputs(self, element: Any, result: Any) -> Iterator[Any]:
+    def outputs(self, item: Any, result: Any) -> Iterator[Any]:
         raise NotImplementedError
 
-    def process(self, element: Any, timestamp: Any = beam.DoFn.TimestampParam,
-                window: Any = beam.DoFn.WindowParam) -> Iterator[Any]:
-        self.scheduler.submit((element, timestamp, window))
-        yield from self._emit(self.scheduler.finished())
-
-    def finish_bundle(self) -> Iterator[Any]:
-        yield from self._emit(self.scheduler.drain())
-
-    def _emit(self, finished: Iterable[tuple[tuple[Any, Any, Any], Any]]) -> Iterator[Any]:
-        for (element, timestamp, window), result in finished:
-            for output in self.outputs(element, result):
-                if isinstance(output, beam.pvalue.TaggedOutput):
-                    yield beam.pvalue.TaggedOutput(output.tag, WindowedValue(output.value, timestamp, [window]))
-                else:
-                    yield WindowedValue(output, timestamp, [window])
+    def process(self, batch: list[Any]) -> Iterator[Any]:
+        for item, result in self.scheduler.run(batch):
+            yield from self.outputs(item, result)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 
 import apache_beam as beam
@@ -61,6 +62,39 @@ class RecordDeadLettersFn(beam.DoFn):
 SINKS = ("jsonl", "parquet")
 
 
+class AppendJsonLinesFn(beam.DoFn):
+    """The unbounded runs' file sink: each worker appends to a file of its own and makes it
+    durable at the end of every bundle (file sinks that finalize through a GroupByKey never
+    fire unbounded on the local runner). Stories are marked written once on disk."""
+
+    def __init__(self, prefix: str, store_url: str | None = None):
+        self.prefix = prefix
+        self.store_url = store_url
+
+    def setup(self) -> None:
+        os.makedirs(os.path.dirname(self.prefix), exist_ok=True)
+        self.handle = open(f"{self.prefix}-{uuid.uuid4().hex[:12]}.jsonl", "a", encoding="utf-8")
+        self.store = open_store(self.store_url) if self.store_url else None
+        self.written: dict[str, str] = {}
+
+    def teardown(self) -> None:
+        self.handle.close()
+        if self.store:
+            self.store.close()
+
+    def process(self, record: dict) -> None:
+        self.handle.write(_json_line(record) + "\n")
+        if "story_id" in record:
+            self.written[record["story_id"]] = record["updated"]
+
+    def finish_bundle(self) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        if self.store and self.written:
+            self.store.mark_stories_written(self.written)
+        self.written = {}
+
+
 class WriteStories(beam.PTransform):
     """story_id (repeated when several variants arrived) -> one record per story, per sink."""
 
@@ -78,6 +112,9 @@ class WriteStories(beam.PTransform):
             # written once with its final set of variants. Unbounded runs write every change.
             story_ids = story_ids | "OncePerStory" >> beam.Distinct()
         records = story_ids | "ReadStory" >> beam.ParDo(ReadStoryRecordsFn(self.store_url))
+        if self.streaming:
+            _ = records | "AppendJsonLines" >> beam.ParDo(AppendJsonLinesFn(self.prefix, self.store_url))
+            return records
         if "jsonl" in self.sinks:
             _ = (records | "StoryJson" >> beam.Map(_json_line)
                  | "WriteJsonLines" >> beam.io.WriteToText(self.prefix, file_name_suffix=".jsonl"))
@@ -88,17 +125,15 @@ class WriteStories(beam.PTransform):
 
 
 class WriteDeadLetters(beam.PTransform):
-    def __init__(self, store_url: str, output_dir: str, run_id: str):
+    def __init__(self, store_url: str, output_dir: str, run_id: str, streaming: bool = False):
         super().__init__()
         self.store_url = store_url
-        self.output_dir = output_dir
-        self.run_id = run_id
+        self.prefix = os.path.join(output_dir, "dead_letters", run_id)
+        self.streaming = streaming
 
     def expand(self, letters):
-        return (
-            letters
-            | "RecordDeadLetter" >> beam.ParDo(RecordDeadLettersFn(self.store_url))
-            | "DeadLetterJson" >> beam.Map(_json_line)
-            | "WriteDeadLetterFiles" >> beam.io.WriteToText(
-                os.path.join(self.output_dir, "dead_letters", self.run_id), file_name_suffix=".jsonl")
-        )
+        recorded = letters | "RecordDeadLetter" >> beam.ParDo(RecordDeadLettersFn(self.store_url))
+        if self.streaming:
+            return recorded | "AppendJsonLines" >> beam.ParDo(AppendJsonLinesFn(self.prefix))
+        return (recorded | "DeadLetterJson" >> beam.Map(_json_line)
+                | "WriteDeadLetterFiles" >> beam.io.WriteToText(self.prefix, file_name_suffix=".jsonl"))

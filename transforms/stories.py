@@ -454,7 +454,8 @@ def _dedup_batch(batch: list[dict[str, Any]], index: StoryIndex) -> Iterator[dic
 
 # --- Beam -------------------------------------------------------------------------------------
 class AssignStoriesFn(beam.DoFn):
-    """Batches of articles -> story ids, written to the store's index."""
+    """Lists of articles -> story ids, written to the store's index. A list is fingerprinted
+    with one encoder call."""
 
     def __init__(self, store_url: str, encoder: str, run_id: str, window_days: float):
         self.store_url = store_url
@@ -485,7 +486,7 @@ class AssignStoriesFn(beam.DoFn):
 
 
 class AssignStories(beam.PTransform):
-    """Article -> story_id of the story it was filed under (new or existing)."""
+    """Lists of Article -> story_id of the story each was filed under (new or existing)."""
 
     def __init__(self, store_url: str, encoder: str, run_id: str,
                  window_days: float = settings.STORY_WINDOW_DAYS):
@@ -496,10 +497,5 @@ class AssignStories(beam.PTransform):
         self.window_days = window_days
 
     def expand(self, articles):
-        return (
-            articles
-            # The encoder is much cheaper per sentence in batches. BatchElements buffers within
-            # a bundle only (no GroupByKey, no timers), so it runs unbounded too.
-            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=16)
-            | "Assign" >> beam.ParDo(AssignStoriesFn(self.store_url, self.encoder, self.run_id, self.window_days))
-        )
+        return articles | "Assign" >> beam.ParDo(
+            AssignStoriesFn(self.store_url, self.encoder, self.run_id, self.window_days))
