@@ -148,6 +148,11 @@ def _store_argument(parser: argparse.ArgumentParser, default_text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0].startswith("--") and argv[0] not in ("--verbose", "--version", "--help"):
+        # `newsbeam --feeds=F --output=D ...` is `run`: how launchers that put the options
+        # straight after the module (Airflow's Beam operator, Dataflow templates) call it.
+        argv.insert(0, "run")
     args, extra = parser.parse_known_args(argv)
     # Quiet unless asked: Beam and its optional cloud modules log warnings that concern
     # features newsbeam does not use.
