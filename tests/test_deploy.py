@@ -80,7 +80,7 @@ import json, sys
 from airflow.models import DagBag
 bag = DagBag(dag_folder={str(DEPLOY / 'airflow')!r}, include_examples=False)
 assert not bag.import_errors, bag.import_errors
-dag = bag.get_dag("newsbeam_hourly")
+dag = bag.dags["newsbeam_hourly"]
 task = dag.get_task("newsbeam_run")
 print(json.dumps({{"schedule": str(dag.schedule_interval), "operator": type(task).__name__,
                   "py_file": task.py_file, "py_options": task.py_options, "runner": task.runner,
