@@ -174,6 +174,16 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, CliError, StoreError) as exc:
         print(f"newsbeam: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("newsbeam: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a failure of the run itself (disk full, database gone, ...)
+        if args.verbose:
+            raise
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else ""
+        print(f"newsbeam: the run failed: {type(exc).__name__}: {reason[:500]} (-v for details; the next "
+              "run repeats what this one did not finish)", file=sys.stderr)
+        return 1
 
 
 def _run(args: argparse.Namespace, beam_args: list[str]) -> int:

@@ -185,3 +185,40 @@ def test_a_run_killed_at_any_point_loses_and_doubles_nothing(site, tmp_path, req
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0, err
     assert "0 new, 0 updated" in out
+
+
+def test_an_unreachable_database_is_a_one_line_error(tmp_path):
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", ["http://127.0.0.1:9/feed.rss"])
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds), "--output", str(tmp_path / "out"),
+         "--store", "postgresql://nobody@127.0.0.1:9/nothing"], cwd=ROOT, capture_output=True, text=True,
+        timeout=120)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip() and "apitools" not in line]
+    assert len(lines) == 1 and "cannot connect to the PostgreSQL store" in lines[0], result.stderr
+
+
+def test_a_full_disk_fails_the_run_with_a_clear_error_and_the_next_run_recovers(site, tmp_path):
+    """The output folder on a 1 MB filesystem that the run fills (a real tmpfs, when the test
+    may mount one; the store stays on a roomy disk)."""
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)],
+                             capture_output=True).returncode == 0
+    if not mounted:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        (small / "filler").write_bytes(b"\0" * (1024 * 1024 - 8 * 1024))  # leave almost nothing
+        feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + f for f in DEMO_FEEDS])
+        store = f"sqlite:///{tmp_path / 'state.db'}"
+        command = [sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds), "--output", str(small / "out"),
+                   "--store", store, *RUN_ARGS]
+        failed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert failed.returncode == 1, failed.stderr
+        assert "newsbeam: the run failed" in failed.stderr and "Traceback" not in failed.stderr
+        (small / "filler").unlink()
+        recovered = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert recovered.returncode == 0, recovered.stderr
+        assert len(latest_stories(small / "out")) == 5
+    finally:
+        subprocess.run(["umount", str(small)], capture_output=True)
