@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--window-days", type=_positive(float), default=settings.STORY_WINDOW_DAYS,
                      help=f"how long a story stays open for new variants (default {settings.STORY_WINDOW_DAYS})")
     run.add_argument("--sink", default="jsonl", type=_sinks,
-                     help="comma-separated: jsonl (default), parquet; files under OUTPUT/stories/")
+                     help="comma-separated: jsonl (default) and parquet (files under OUTPUT/stories/), "
+                          "sqlite (tables in OUTPUT/stories.db), postgres (tables in the PostgreSQL store)")
     run.add_argument("--prune", action="store_true", help="after the run, forget stories older than the window")
     run.add_argument("--every", type=_duration, metavar="INTERVAL",
                      help="repeat the pass every INTERVAL (e.g. 1h, 30m) until SIGINT/SIGTERM")
@@ -190,6 +191,8 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipeline.graph import RunOptions, format_summary, run_every, run_once, run_streaming
     from transforms.http import FetchOptions
 
+    if "postgres" in args.sink and not (args.store or "").startswith(("postgresql:", "postgres:")):
+        raise CliError("--sink postgres writes to the PostgreSQL store: give --store postgresql://...")
     fetch = FetchOptions(allow_private_network=args.allow_private_network, user_agent=args.user_agent,
                          per_host_connections=args.per_host_connections, per_host_delay_s=args.per_host_delay)
     options = RunOptions(

@@ -95,7 +95,7 @@ class Ingest(beam.PTransform):
                     o.store, o.output_dir, self.run_id, o.sinks, streaming=True)
             for number, letters in enumerate(feed_dead_letters + new_letters + retried_letters):
                 _ = letters | f"WriteDeadLetters{number}" >> WriteDeadLetters(
-                    o.store, o.output_dir, self.run_id, streaming=True)
+                    o.store, o.output_dir, self.run_id, streaming=True, sinks=o.sinks)
             return
         # Bounded: a few feeds fan out to many entries; spread them over the workers, in batches.
         batches = (
@@ -108,7 +108,7 @@ class Ingest(beam.PTransform):
         _ = ((story_ids, unwritten) | "StoriesToWrite" >> beam.Flatten()
              | "WriteStories" >> WriteStories(o.store, o.output_dir, self.run_id, o.sinks))
         _ = (feed_dead_letters + page_dead_letters | "AllDeadLetters" >> beam.Flatten()
-             | "WriteDeadLetters" >> WriteDeadLetters(o.store, o.output_dir, self.run_id))
+             | "WriteDeadLetters" >> WriteDeadLetters(o.store, o.output_dir, self.run_id, sinks=o.sinks))
 
     def _assign(self, name: str, batches: Any) -> tuple[Any, list[Any]]:
         """Batches of entries -> story ids, and the dead letters of the article steps."""

@@ -184,11 +184,12 @@ class Store:
 
     postgres = False
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, migrate: bool = True):
         self.url = url
         self._local = threading.local()
-        with self.transaction() as db:
-            self._migrate(db)
+        if migrate:
+            with self.transaction() as db:
+                self._migrate(db)
 
     def _connect(self) -> Any:
         raise NotImplementedError
@@ -507,10 +508,10 @@ def build_story_record(story: dict[str, Any], articles: list[dict[str, Any]]) ->
 class SqliteStore(Store):
     """The embedded store: one SQLite file, shared safely by the processes of one machine."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, migrate: bool = True):
         self.path = path
         pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
-        super().__init__(path)
+        super().__init__(path, migrate)
 
     def _connect(self) -> sqlite3.Connection:
         raw = sqlite3.connect(self.path, timeout=120, isolation_level=None)
@@ -563,15 +564,15 @@ class PostgresStore(Store):
         db.execute("SELECT pg_advisory_xact_lock(?)", (self.WRITER_LOCK,))
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, migrate: bool = True) -> Store:
     """Open the store named by a URL: `sqlite:///path.db`, a plain file path, or
-    `postgresql://user@host:port/db`."""
+    `postgresql://user@host:port/db`. `migrate=False` only connects (the database sinks)."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme in ("", "file"):
-        return SqliteStore(parts.path if parts.scheme else url)
+        return SqliteStore(parts.path if parts.scheme else url, migrate)
     if parts.scheme == "sqlite":
         # sqlite:///relative.db and sqlite:////absolute.db, as in SQLAlchemy
-        return SqliteStore(urllib.parse.unquote(parts.path[1:] if parts.path.startswith("/") else parts.path))
+        return SqliteStore(urllib.parse.unquote(parts.path[1:] if parts.path.startswith("/") else parts.path), migrate)
     if parts.scheme in ("postgresql", "postgres"):
-        return PostgresStore(url)
+        return PostgresStore(url, migrate)
     raise StoreError(f"unsupported store URL scheme '{parts.scheme}' (use sqlite:///path.db or postgresql://...)")

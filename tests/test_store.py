@@ -121,6 +121,27 @@ def test_pipeline_on_the_store_export_show_and_prune(site, tmp_path, store_url, 
     assert store.prune(7) == {"stories": 5, "articles": 7, "dead_letters": 0}
 
 
+def test_database_sinks_hold_one_current_row_per_story(site, tmp_path, postgres_url):
+    sinks = "jsonl,sqlite,postgres"
+    for _ in range(2):  # the same hour twice
+        feeds = DEMO_FEEDS + ["feeds/dead-links.rss"]
+        assert run_demo(site, tmp_path, postgres_url, "out", feeds, "--sink", sinks) == 0
+    store_rows = _stories_in_store(postgres_url)
+    for url in (postgres_url, str(tmp_path / "out" / "stories.db")):
+        db = open_store(url, migrate=False).reader()
+        stories = dict(db.execute("SELECT story_id, title FROM newsbeam_stories").fetchall())
+        assert set(stories) == set(store_rows)
+        variants = db.execute("SELECT story_id, relation FROM newsbeam_variants").fetchall()
+        assert len(variants) == sum(len(urls) for urls in store_rows.values())
+        assert {r for _, r in variants} == {"original", "translation"}
+        events = db.execute("SELECT COUNT(DISTINCT event_id), COUNT(*) FROM newsbeam_events").fetchone()
+        assert tuple(events) == (len(stories) - 1, len(stories))  # the two cable-car stories share one
+        letters = db.execute("SELECT stage, attempts FROM newsbeam_dead_letters ORDER BY stage").fetchall()
+        assert [tuple(r) for r in letters] == [("extract", 1), ("page_fetch", 1)]
+    assert main(["run", "--feeds", str(tmp_path / "out.yaml"), "--output", str(tmp_path / "x"),
+                 "--sink", "postgres"]) == 2  # the postgres sink needs the PostgreSQL store
+
+
 def _run_process(site, tmp_path, store_url: str, output: str, feeds: list[str]) -> subprocess.Popen:
     feeds_file = write_feeds_file(tmp_path / f"{output}.yaml", [site.base_url + f for f in feeds])
     return subprocess.Popen(

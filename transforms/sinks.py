@@ -59,7 +59,80 @@ class RecordDeadLettersFn(beam.DoFn):
         yield self.store.record_dead_letter(letter).to_dict()
 
 
-SINKS = ("jsonl", "parquet")
+SINKS = ("jsonl", "parquet", "sqlite", "postgres")
+
+# Tables of the database sinks: what analysts query. Upserted by id, so a rerun leaves exactly
+# one current row per story, variant, event and dead letter.
+SINK_TABLES = """
+CREATE TABLE IF NOT EXISTS newsbeam_stories (
+    story_id TEXT PRIMARY KEY, event_id TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL, language TEXT,
+    languages TEXT NOT NULL, url TEXT NOT NULL, published TEXT, authors TEXT NOT NULL, site_name TEXT,
+    feed_url TEXT NOT NULL, body_source TEXT NOT NULL, first_seen TEXT NOT NULL, updated TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS newsbeam_variants (
+    story_id TEXT NOT NULL, url TEXT NOT NULL, title TEXT NOT NULL, language TEXT, published TEXT,
+    site_name TEXT, feed_url TEXT, relation TEXT NOT NULL, PRIMARY KEY (story_id, url));
+CREATE TABLE IF NOT EXISTS newsbeam_events (
+    event_id TEXT NOT NULL, story_id TEXT NOT NULL, PRIMARY KEY (event_id, story_id));
+CREATE TABLE IF NOT EXISTS newsbeam_dead_letters (
+    url TEXT NOT NULL, stage TEXT NOT NULL, status INTEGER, reason TEXT NOT NULL, attempts INTEGER NOT NULL,
+    at TEXT NOT NULL, next_due TEXT, PRIMARY KEY (url, stage))
+"""
+STORY_COLUMNS = ("story_id", "event_id", "title", "text", "language", "languages", "url", "published", "authors",
+                 "site_name", "feed_url", "body_source", "first_seen", "updated")
+VARIANT_COLUMNS = ("url", "title", "language", "published", "site_name", "feed_url", "relation")
+LETTER_COLUMNS = ("url", "stage", "status", "reason", "attempts", "at", "next_due")
+
+
+def _upsert(table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO " + (f"UPDATE SET {updates}" if updates else "NOTHING"))
+
+
+class UpsertRecordsFn(beam.DoFn):
+    """The database sinks (SQLite or PostgreSQL): each story with its variants and event, or
+    each dead letter, upserted in one transaction."""
+
+    def __init__(self, database_url: str):
+        self.database_url = database_url
+
+    def setup(self) -> None:
+        # the store's connection handling and writer lock, without its tables
+        self.database = open_store(self.database_url, migrate=False)
+        with self.database.transaction() as db:
+            for statement in SINK_TABLES.split(";"):
+                db.execute(statement)
+
+    def teardown(self) -> None:
+        self.database.close()
+
+    def process(self, record: dict) -> None:
+        with self.database.transaction() as db:
+            if "story_id" in record:
+                row = {**record, "languages": json.dumps(record["languages"]), "authors": json.dumps(record["authors"])}
+                db.execute(_upsert("newsbeam_stories", STORY_COLUMNS, ("story_id",)),
+                           [row[c] for c in STORY_COLUMNS])
+                db.execute("DELETE FROM newsbeam_variants WHERE story_id = ?", (record["story_id"],))
+                db.executemany(_upsert("newsbeam_variants", ("story_id", *VARIANT_COLUMNS), ("story_id", "url")),
+                               [(record["story_id"], *[v.get(c) for c in VARIANT_COLUMNS]) for v in record["variants"]])
+                db.execute(_upsert("newsbeam_events", ("event_id", "story_id"), ("event_id", "story_id")),
+                           (record["event_id"], record["story_id"]))
+            else:
+                db.execute(_upsert("newsbeam_dead_letters", LETTER_COLUMNS, ("url", "stage")),
+                           [record.get(c) for c in LETTER_COLUMNS])
+
+
+def database_sinks(sinks: tuple[str, ...], output_dir: str, store_url: str) -> list[str]:
+    """URLs of the database sinks chosen: `sqlite` is OUTPUT/stories.db, `postgres` the store's
+    PostgreSQL database."""
+    urls = []
+    if "sqlite" in sinks:
+        urls.append(os.path.join(output_dir, "stories.db"))
+    if "postgres" in sinks:
+        if not store_url.startswith(("postgresql:", "postgres:")):
+            raise ValueError("the postgres sink writes to the PostgreSQL store: give --store postgresql://...")
+        urls.append(store_url)
+    return urls
 
 
 class AppendJsonLinesFn(beam.DoFn):
@@ -104,6 +177,7 @@ class WriteStories(beam.PTransform):
         self.store_url = store_url
         self.prefix = os.path.join(output_dir, "stories", run_id)
         self.sinks = sinks
+        self.databases = database_sinks(sinks, output_dir, store_url)
         self.streaming = streaming
 
     def expand(self, story_ids):
@@ -112,6 +186,8 @@ class WriteStories(beam.PTransform):
             # written once with its final set of variants. Unbounded runs write every change.
             story_ids = story_ids | "OncePerStory" >> beam.Distinct()
         records = story_ids | "ReadStory" >> beam.ParDo(ReadStoryRecordsFn(self.store_url))
+        for number, url in enumerate(self.databases):
+            _ = records | f"UpsertStories{number}" >> beam.ParDo(UpsertRecordsFn(url))
         if self.streaming:
             _ = records | "AppendJsonLines" >> beam.ParDo(AppendJsonLinesFn(self.prefix, self.store_url))
             return records
@@ -125,14 +201,18 @@ class WriteStories(beam.PTransform):
 
 
 class WriteDeadLetters(beam.PTransform):
-    def __init__(self, store_url: str, output_dir: str, run_id: str, streaming: bool = False):
+    def __init__(self, store_url: str, output_dir: str, run_id: str, streaming: bool = False,
+                 sinks: tuple[str, ...] = ("jsonl",)):
         super().__init__()
         self.store_url = store_url
         self.prefix = os.path.join(output_dir, "dead_letters", run_id)
         self.streaming = streaming
+        self.databases = database_sinks(sinks, output_dir, store_url)
 
     def expand(self, letters):
         recorded = letters | "RecordDeadLetter" >> beam.ParDo(RecordDeadLettersFn(self.store_url))
+        for number, url in enumerate(self.databases):
+            _ = recorded | f"UpsertDeadLetters{number}" >> beam.ParDo(UpsertRecordsFn(url))
         if self.streaming:
             return recorded | "AppendJsonLines" >> beam.ParDo(AppendJsonLinesFn(self.prefix))
         return (recorded | "DeadLetterJson" >> beam.Map(_json_line)
