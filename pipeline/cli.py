@@ -238,6 +238,8 @@ def _dedup(args: argparse.Namespace) -> int:
         with _open_output(args.output) as out:
             for line in dedup_records(records, index):
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        if args.store:
+            index.vectors.save()
     return 0
 
 

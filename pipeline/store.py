@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import os
 import pathlib
@@ -25,6 +26,7 @@ import re
 import sqlite3
 import threading
 import urllib.parse
+import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -253,6 +255,14 @@ class Store:
             db.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(number),))
+        # An identity, so that caches kept beside a store (the vector index) are never taken
+        # for another store's.
+        db.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?) ON CONFLICT (key) DO NOTHING",
+                   (uuid.uuid4().hex,))
+
+    def cache_path(self, name: str) -> str:
+        """Where a worker may keep a cache derived from this store."""
+        raise NotImplementedError
 
     # --- meta ---------------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
@@ -513,6 +523,9 @@ class SqliteStore(Store):
         pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(path, migrate)
 
+    def cache_path(self, name: str) -> str:
+        return f"{self.path}.{name}"
+
     def _connect(self) -> sqlite3.Connection:
         raw = sqlite3.connect(self.path, timeout=120, isolation_level=None)
         raw.execute("PRAGMA journal_mode=WAL")
@@ -562,6 +575,12 @@ class PostgresStore(Store):
     def _begin(self, db: Connection) -> None:
         db.execute("BEGIN")
         db.execute("SELECT pg_advisory_xact_lock(?)", (self.WRITER_LOCK,))
+
+    def cache_path(self, name: str) -> str:
+        folder = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "newsbeam")
+        os.makedirs(folder, exist_ok=True)
+        key = hashlib.sha1(self.url.encode("utf-8")).hexdigest()[:16]
+        return os.path.join(folder, f"{key}.{name}")
 
 
 def open_store(url: str, migrate: bool = True) -> Store:

@@ -189,3 +189,26 @@ def test_main_variant_is_the_earliest_published(store_url, fingerprinter, articl
     record = index.store.story_record(story)
     assert (record["language"], record["title"]) == ("de", early.title)
     assert [v["relation"] for v in record["variants"]] == ["original", "translation"]
+
+
+def test_vector_index_is_saved_and_restored_beside_the_store(store_url, fingerprinter, articles, prints):
+    index = _index(store_url, fingerprinter)
+    for name in ("de_original", "unrelated_en", "unrelated_de"):
+        index.assign(articles[name], prints[name])
+    index.vectors.save()
+    saved = len(index.vectors)  # what the worker had synced: the rows before its last insert
+    assert saved >= 2
+    restarted = _index(store_url, fingerprinter)
+    with restarted.store.transaction() as db:
+        restarted.vectors._restore(db)
+    assert len(restarted.vectors) == saved  # loaded from the file, not rebuilt
+    joined = restarted.assign(articles["en_translation_a"], prints["en_translation_a"])
+    assert not joined.new_story  # it catches up with the store and finds the neighbours
+    assert len(restarted.vectors) == 3
+
+    other_store = open_store(store_url)  # a cache from another store is never used
+    other = StoryIndex(other_store, fingerprinter)
+    other.vectors.store_id = "some-other-store"
+    with other_store.transaction() as db:
+        other.vectors._restore(db)
+    assert len(other.vectors) == 0
