@@ -212,3 +212,19 @@ def test_vector_index_is_saved_and_restored_beside_the_store(store_url, fingerpr
     with other_store.transaction() as db:
         other.vectors._restore(db)
     assert len(other.vectors) == 0
+
+
+@pytest.mark.parametrize("order", [
+    ["de_original", "same_event_other_reporter", "en_translation_b", "unrelated_en"],
+    ["same_event_other_reporter", "unrelated_en", "de_original", "en_translation_b"],
+    ["en_translation_b", "de_original", "unrelated_en", "same_event_other_reporter"],
+])
+def test_events_do_not_depend_on_arrival_order(tmp_path, fingerprinter, articles, prints, order):
+    index = StoryIndex(open_store(str(tmp_path / "state.db")), fingerprinter)
+    for name in order:
+        index.assign(articles[name], prints[name])
+    event = {name: index.store.story_record(index.store.reader().execute(
+        "SELECT story_id FROM articles WHERE url = ?", (articles[name].url,)).fetchone()[0])["event_id"]
+        for name in order}
+    assert event["de_original"] == event["en_translation_b"] == event["same_event_other_reporter"]
+    assert event["unrelated_en"] != event["de_original"]

@@ -115,6 +115,7 @@ class UpsertRecordsFn(beam.DoFn):
                 db.execute("DELETE FROM newsbeam_variants WHERE story_id = ?", (record["story_id"],))
                 db.executemany(_upsert("newsbeam_variants", ("story_id", *VARIANT_COLUMNS), ("story_id", "url")),
                                [(record["story_id"], *[v.get(c) for c in VARIANT_COLUMNS]) for v in record["variants"]])
+                db.execute("DELETE FROM newsbeam_events WHERE story_id = ?", (record["story_id"],))
                 db.execute(_upsert("newsbeam_events", ("event_id", "story_id"), ("event_id", "story_id")),
                            (record["event_id"], record["story_id"]))
             else:

@@ -262,6 +262,8 @@ class Assignment:
     new_story: bool
     # "new", "updated" (same URL seen again), or the relation that joined an existing story
     how: str
+    # other stories whose event changed because this article joined their events into one
+    regrouped: tuple[str, ...] = ()
 
 
 class VectorIndex:
@@ -381,26 +383,42 @@ class StoryIndex:
 
             candidates = self._candidates(db, fingerprint, now)
             self._encode_sentences_if_needed(fingerprint, candidates, db)  # rare: a newcomer
-            best_story, best_score, best_event, best_event_sim = None, 0.0, None, EVENT_SIMILARITY
+            best_story, best_score, close_events = None, 0.0, set()
             for candidate, other in candidates:
                 score = same_story(fingerprint, other)
                 if score is not None and score > best_score:
                     best_story, best_score = candidate["story_id"], score
-                event_sim = float(fingerprint.vector @ other.vector)
-                if event_sim >= best_event_sim:
-                    best_event, best_event_sim = candidate["event_id"], event_sim
+                if float(fingerprint.vector @ other.vector) >= EVENT_SIMILARITY:
+                    close_events.add(candidate["event_id"])
 
             if best_story is not None:
                 self._write_article(db, article, fingerprint, best_story, now)
                 event_id = self._touch_story(db, best_story, now)
-                return Assignment(best_story, event_id, new_story=False, how="variant")
+                event_id, regrouped = self._merge_events(db, event_id, close_events, now)
+                return Assignment(best_story, event_id, new_story=False, how="variant", regrouped=regrouped)
 
             story_id = _short_id("s_", article.url)
-            event_id = best_event or _short_id("e_", article.url)
+            event_id = min(close_events) if close_events else _short_id("e_", article.url)
             db.execute("INSERT INTO stories (story_id, event_id, first_seen, updated, pending_run) "
                        "VALUES (?, ?, ?, ?, ?)", (story_id, event_id, now, now, self.run_id))
             self._write_article(db, article, fingerprint, story_id, now)
-            return Assignment(story_id, event_id, new_story=True, how="new")
+            event_id, regrouped = self._merge_events(db, event_id, close_events, now)
+            return Assignment(story_id, event_id, new_story=True, how="new", regrouped=regrouped)
+
+    def _merge_events(self, db: Any, event_id: str, close_events: set[str], now: str) -> tuple[str, tuple[str, ...]]:
+        """An article close to stories of several events joins those events into one, so that
+        the grouping does not depend on which variant of a story happened to arrive first.
+        The smallest id survives. Returns it and the stories whose event changed (to rewrite)."""
+        events = close_events | {event_id}
+        if len(events) == 1:
+            return event_id, ()
+        survivor = min(events)
+        others = sorted(events - {survivor})
+        marks = ",".join("?" * len(others))
+        moved = tuple(r[0] for r in db.execute(f"SELECT story_id FROM stories WHERE event_id IN ({marks})", others))
+        db.execute(f"UPDATE stories SET event_id = ?, updated = ?, pending_run = ? WHERE event_id IN ({marks})",
+                   (survivor, now, self.run_id, *others))
+        return survivor, moved
 
     def _encode_sentences_if_needed(self, fingerprint: Fingerprint,
                                     candidates: list[tuple[dict[str, Any], Fingerprint]], db: Any = None) -> None:
@@ -527,6 +545,7 @@ class AssignStoriesFn(beam.DoFn):
             if article.body_source == "page":
                 self.store.resolve_dead_letters(article.url, ("page_fetch", "extract", "assign"))
             yield assignment.story_id
+            yield from assignment.regrouped
 
 
 class AssignStories(beam.PTransform):
