@@ -1,8 +1,11 @@
-"""The ingestion graph and one bounded run of it.
+"""The ingestion graph (`Ingest`) and the ways to run it: one bounded pass (`run_once`),
+passes on a schedule (`run_every`), and an unbounded run (`run_streaming`).
 
-    feeds -> ReadFeeds -> (new entries + due retries) -> ReadArticles -> AssignStories -> WriteStories
-                 \\______________ dead letters ______________/                 (+ stories a crashed run left unwritten)
-                                        -> WriteDeadLetters
+    tick -> feeds -> ReadFeeds -> new entries ----+-> ReadArticles -> AssignStories -> WriteStories
+         -> DueRetries -> entries to retry -------+        (+ stories a crashed run left unwritten)
+                 each step's failures -> WriteDeadLetters
+
+A bounded pass has one tick; an unbounded run gets one per poll interval from PeriodicImpulse.
 """
 
 from __future__ import annotations
