@@ -244,7 +244,7 @@ def test_politeness_per_host():
     and the two hosts proceed in parallel."""
     lock = threading.Lock()
     active: dict[str, int] = {"a": 0, "b": 0}
-    peak: dict[str, int] = {"a": 0, "b": 0}
+    peak: dict[str, int] = {"a": 0, "b": 0, "both": 0}
     starts: dict[str, list[float]] = {"a": [], "b": []}
 
     def work(item):
@@ -252,6 +252,7 @@ def test_politeness_per_host():
         with lock:
             active[host] += 1
             peak[host] = max(peak[host], active[host])
+            peak["both"] = max(peak["both"], active["a"] + active["b"])
             starts[host].append(time.monotonic())
         time.sleep(0.5)
         with lock:
@@ -259,16 +260,14 @@ def test_politeness_per_host():
         return item
 
     items = [f"{h}{i}" for h in "ab" for i in range(6)]
-    began = time.monotonic()
     scheduler = PoliteScheduler(work, lambda i: i[0], threads=8, per_host=2, delay_s=0.3)
     done = [item for item, _ in scheduler.run(items)]
-    elapsed = time.monotonic() - began
     assert sorted(done) == sorted(items)
-    assert peak == {"a": 2, "b": 2}
+    assert peak["a"] == peak["b"] == 2
     for host in "ab":
         gaps = [b - a for a, b in zip(starts[host], starts[host][1:], strict=False)]
-        assert min(gaps) >= 0.29
-    assert elapsed < 6 * 0.5  # the hosts overlap; one after the other would take 2 x 6 x 0.3 s at least
+        assert min(gaps) >= 0.29  # the delay is a lower bound: this holds however loaded the machine
+    assert peak["both"] > 2  # the two hosts were served at the same time, not one after the other
 
 
 # --- Feeds ------------------------------------------------------------------------------------
