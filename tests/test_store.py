@@ -3,6 +3,7 @@ happens when runs overlap or die."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -142,11 +143,11 @@ def test_database_sinks_hold_one_current_row_per_story(site, tmp_path, postgres_
                  "--sink", "postgres"]) == 2  # the postgres sink needs the PostgreSQL store
 
 
-def _run_process(site, tmp_path, store_url: str, output: str, feeds: list[str]) -> subprocess.Popen:
+def _run_process(site, tmp_path, store_url: str, output: str, feeds: list[str], *extra: str) -> subprocess.Popen:
     feeds_file = write_feeds_file(tmp_path / f"{output}.yaml", [site.base_url + f for f in feeds])
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds_file), "--output", str(tmp_path / output),
-         "--store", store_url, *RUN_ARGS], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--store", store_url, *RUN_ARGS, *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _stories_in_store(store_url: str) -> dict[str, list[str]]:
@@ -206,6 +207,37 @@ def test_a_run_killed_at_any_point_loses_and_doubles_nothing(site, tmp_path, req
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0, err
     assert "0 new, 0 updated" in out
+
+
+def test_database_connections_cut_during_a_run_are_opened_again(site, tmp_path, postgres_url):
+    """The server ends every connection of the store's database every half second while a run
+    goes on (as a restart or a failover would): the run reconnects, repeats the cut write
+    transactions, and ends with everything filed and written, once."""
+    import psycopg
+
+    feeds = DEMO_FEEDS + ["feeds/gazette.rss"]
+    database = postgres_url.rsplit("/", 1)[1]
+    process = _run_process(site, tmp_path, postgres_url, "out", feeds, "--sink", "jsonl,postgres")
+    cut, err = 0, None
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        while err is None:
+            cut += sum(ended for (ended,) in admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()", (database,)))
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                _, err = process.communicate(timeout=0.5)
+    assert process.returncode == 0, err
+    assert cut >= 5  # the run's connections were really cut, again and again
+
+    stories = _stories_in_store(postgres_url)
+    assert sum(len(urls) for urls in stories.values()) == 8 and len(stories) == 5
+    assert open_store(postgres_url).pending_stories() == {}
+    written = latest_stories(tmp_path / "out")
+    assert set(written) == set(stories)
+    for story_id, urls in stories.items():
+        assert sorted(v["url"].rsplit("/", 1)[1] for v in written[story_id]["variants"]) == sorted(urls)
+    sink = open_store(postgres_url, migrate=False).reader()
+    assert sink.execute("SELECT COUNT(*) FROM newsbeam_variants").fetchone()[0] == 8
 
 
 def test_an_unreachable_database_is_a_one_line_error(tmp_path):

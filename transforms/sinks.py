@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from pipeline.store import open_store
+from pipeline.store import open_store, repeat_if_connection_lost
 from schemas import DeadLetter, arrow_schema
 
 
@@ -99,6 +99,10 @@ class UpsertRecordsFn(beam.DoFn):
     def setup(self) -> None:
         # the store's connection handling and writer lock, without its tables
         self.database = open_store(self.database_url, migrate=False)
+        self._create_tables()
+
+    @repeat_if_connection_lost
+    def _create_tables(self) -> None:
         with self.database.transaction() as db:
             for statement in SINK_TABLES.split(";"):
                 db.execute(statement)
@@ -106,6 +110,7 @@ class UpsertRecordsFn(beam.DoFn):
     def teardown(self) -> None:
         self.database.close()
 
+    @repeat_if_connection_lost
     def process(self, record: dict) -> None:
         with self.database.transaction() as db:
             if "story_id" in record:

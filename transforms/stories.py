@@ -42,7 +42,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils import shared
 
 from pipeline import settings
-from pipeline.store import Store, open_store, parse_time, utc_now
+from pipeline.store import Store, open_store, parse_time, repeat_if_connection_lost, utc_now
 from schemas import Article
 
 # --- Matching rules -------------------------------------------------------------------------
@@ -368,6 +368,7 @@ class StoryIndex:
                 f"the store's story index was built with encoder '{stored}', not '{name}': "
                 "use the same encoder or a new store")
 
+    @repeat_if_connection_lost
     def assign(self, article: Article, fingerprint: Fingerprint) -> Assignment:
         # Encoding is the expensive part: do what can be foreseen before taking the store's
         # writer lock, so that workers encode in parallel and only wait for each other briefly.
