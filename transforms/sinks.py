@@ -199,7 +199,8 @@ class WriteStories(beam.PTransform):
             return records
         if "jsonl" in self.sinks:
             _ = (records | "StoryJson" >> beam.Map(_json_line)
-                 | "WriteJsonLines" >> beam.io.WriteToText(self.prefix, file_name_suffix=".jsonl"))
+                 | "WriteJsonLines" >> beam.io.WriteToText(self.prefix, file_name_suffix=".jsonl",
+                                                            skip_if_empty=True))
         if "parquet" in self.sinks:
             _ = records | "WriteParquet" >> beam.io.WriteToParquet(
                 self.prefix, arrow_schema("story"), file_name_suffix=".parquet")
@@ -222,4 +223,5 @@ class WriteDeadLetters(beam.PTransform):
         if self.streaming:
             return recorded | "AppendJsonLines" >> beam.ParDo(AppendJsonLinesFn(self.prefix))
         return (recorded | "DeadLetterJson" >> beam.Map(_json_line)
-                | "WriteDeadLetterFiles" >> beam.io.WriteToText(self.prefix, file_name_suffix=".jsonl"))
+                | "WriteDeadLetterFiles" >> beam.io.WriteToText(self.prefix, file_name_suffix=".jsonl",
+                                                               skip_if_empty=True))
