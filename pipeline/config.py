@@ -12,6 +12,7 @@ YAML form::
         name: Example
         language: en
         tags: [politics]
+        fetch_pages: auto    # or always: fetch pages even when the feed carries whole articles
       - url: feeds/local.xml   # a path: relative to `serve` if given, else a local file
 
 A bare list of feeds (without the `feeds:` key) is accepted too.
@@ -29,7 +30,8 @@ import yaml
 from pipeline import settings
 from schemas import FeedSource
 
-FEED_KEYS = {"url", "name", "language", "tags"}
+FEED_KEYS = {"url", "name", "language", "tags", "fetch_pages"}
+FETCH_PAGES = ("auto", "always")
 
 
 class ConfigError(Exception):
@@ -101,11 +103,15 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
         language = item.get("language")
         if language is not None and (not isinstance(language, str) or len(language) != 2):
             raise ConfigError(f"{path}: feed entry {number}: 'language' must be a two-letter code")
+        fetch_pages = item.get("fetch_pages", "auto")
+        if fetch_pages not in FETCH_PAGES:
+            raise ConfigError(f"{path}: feed entry {number}: 'fetch_pages' must be one of: {', '.join(FETCH_PAGES)}")
         feeds.append(FeedSource(
             url=_resolve_url(path, number, url.strip(), serve_dir),
             name=str(item["name"]) if item.get("name") is not None else None,
             language=language.lower() if language else None,
             tags=tuple(tags),
+            fetch_pages=fetch_pages,
         ))
     return FeedsConfig(feeds=_unique(path, feeds), serve_dir=serve_dir, serve_port=serve_port)
 

@@ -51,6 +51,9 @@ LANGDETECT_MAX_CHARS = 2000
 LANGDETECT_MIN_CHARS = 60
 # A body shorter than this is treated as "nothing extracted" (navigation crumbs, cookie walls).
 MIN_BODY_CHARS = 200
+# A feed entry whose content (content:encoded, Atom content; not the summary) has this much text
+# carries the whole article: its page is not fetched (unless the feed says `fetch_pages: always`).
+FEED_FULL_TEXT_MIN_CHARS = 1500
 
 # --- Story assignment -----------------------------------------------------------------------
 # Sentences of each article compared when deciding whether two articles are one story.

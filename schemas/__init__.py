@@ -26,6 +26,9 @@ class FeedSource(Record):
     name: str | None = None
     language: str | None = None
     tags: tuple[str, ...] = ()
+    # "auto": an entry whose feed carries the whole article is taken from the feed, and its
+    # page is not fetched; "always": fetch every page (for the page's metadata: image, ...).
+    fetch_pages: str = "auto"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +59,9 @@ class FeedEntry(Record):
     language: str | None  # declared by the feed or the subscription
     authors: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    # The feed's content is the whole article (long enough, and not a mere summary): the
+    # article is taken from it and its page is not fetched.
+    full_text: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

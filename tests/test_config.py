@@ -54,6 +54,7 @@ def test_opml_subscription_list(tmp_path):
     ("feeds.yaml", "feeds:\n  - url: https://a.example/x\n    colour: red\n", "feed entry 1: unknown key(s): colour"),
     ("feeds.yaml", "feeds:\n  - url: https://a\n  - url: https://a\n", "feed entry 2: duplicate url"),
     ("feeds.yaml", "feeds:\n  - url: https://a\n    language: german\n", "two-letter code"),
+    ("feeds.yaml", "feeds:\n  - url: https://a\n    fetch_pages: sometimes\n", "must be one of: auto, always"),
     ("feeds.yaml", "feeds:\n  - url: missing.xml\n", "local feed file"),
     ("feeds.yaml", "serve: nowhere\nfeeds:\n  - url: x.xml\n", "serve: folder"),
     ("feeds.opml", "<opml><body><outline text='x'/></body></opml>", "lists no feeds"),

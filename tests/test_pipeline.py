@@ -221,3 +221,27 @@ def test_configuration_mistakes_exit_2_with_one_line(tmp_path, content, message)
     lines = [line for line in result.stderr.splitlines() if line.strip() and "apitools" not in line]
     assert len(lines) == 1, result.stderr
     assert message in lines[0] and "Traceback" not in result.stderr
+
+
+def test_an_entry_whose_feed_carries_the_whole_article_needs_no_page(site, tmp_path):
+    """content:encoded with a whole article is taken as it is: no request for the page, no
+    extraction. A teaser in content:encoded is not enough: that page is fetched."""
+    assert run(site, tmp_path, ["feeds/full-text.rss"]) == 0
+    requested = site.paths_requested()
+    assert not any("river-festival" in path for path in requested)
+    assert any(path.endswith("half-marathon-record-field.html") for path in requested)
+    stories = by_title(latest_stories(tmp_path / "out"))
+    festival = stories["River festival draws its largest crowd in a decade"]
+    assert festival["body_source"] == "feed" and festival["language"] == "en"
+    assert festival["text"].startswith("Lindenau's river festival drew its largest crowd")
+    assert "<p>" not in festival["text"] and "raise money for a new rescue boat" in festival["text"]
+    (marathon,) = [s for s in stories.values() if s["url"].endswith("half-marathon-record-field.html")]
+    assert marathon["body_source"] == "page"
+
+    # `fetch_pages: always` fetches every page, for what only the page has (image, site name).
+    site.requests.clear()
+    feeds_file = tmp_path / "always.yaml"
+    feeds_file.write_text(f"feeds:\n  - url: {site.base_url}feeds/full-text.rss\n    fetch_pages: always\n",
+                          encoding="utf-8")
+    assert main(["run", "--feeds", str(feeds_file), "--output", str(tmp_path / "always"), *RUN_ARGS]) == 0
+    assert any("river-festival" in path for path in site.paths_requested())

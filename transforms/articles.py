@@ -137,7 +137,8 @@ def _page_language(document: Any) -> str | None:
 
 
 def article_from_feed(entry: FeedEntry) -> Article | None:
-    """The feed's own text as the body, for when the page failed. None if the feed had none."""
+    """The feed's own text as the body: the whole article when the feed carries it, else a
+    stand-in for a page that failed. None if the feed had no text."""
     text = strip_repeated_headline(entry.title, normalize_text(entry.summary))
     if not text:
         return None
@@ -188,8 +189,9 @@ class FetchPagesFn(ConcurrentFetchFn):
         return self.robots.crawl_delay(host)
 
     def process(self, entries: list[FeedEntry]) -> Iterator[Any]:
-        pages = []
-        for output in super().process(entries):
+        # Entries whose feed carries the whole article need no page: no request, no extraction.
+        pages = [FetchedPage(entry=e, url=e.url, html=None, content_type=None) for e in entries if e.full_text]
+        for output in super().process([e for e in entries if not e.full_text]):
             if isinstance(output, beam.pvalue.TaggedOutput):
                 yield output
             else:

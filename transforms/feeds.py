@@ -99,21 +99,22 @@ def parse_feed(fetched: FetchedFeed) -> tuple[list[FeedEntry], str | None, int |
         url = canonical_url(link) if link else None
         if not url:
             continue
-        content = item.get("content") or []
-        body = max((c.get("value", "") for c in content), key=len, default="") or item.get("summary", "")
+        content = html_to_text(max((c.get("value", "") for c in item.get("content") or []), key=len, default=""))
+        summary = content or html_to_text(item.get("summary", ""))
         entries.append(FeedEntry(
             url=url,
             link=link,
             feed_url=source.url,
             feed_name=source.name or parsed.feed.get("title"),
             title=" ".join(html_to_text(item.get("title", "")).split()),
-            summary=html_to_text(body),
+            summary=summary,
             published=to_utc(item.get("published_parsed") or dict.get(item, "updated_parsed")),
             # dict.get: feedparser's own get() answers "updated" with the published date
             updated=to_utc(dict.get(item, "updated_parsed")),
             language=_language_code(item.get("language")) or feed_language,
             authors=tuple(a["name"] for a in item.get("authors", []) if a.get("name")),
             tags=tuple(t["term"] for t in item.get("tags", []) if t.get("term")),
+            full_text=source.fetch_pages == "auto" and len(content) >= settings.FEED_FULL_TEXT_MIN_CHARS,
         ))
     interval = feed_interval_s(parsed.feed)
     if entries:
