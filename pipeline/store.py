@@ -199,9 +199,17 @@ class Connection:
         return self.postgres and self.raw.closed
 
     def execute(self, sql: str, params: tuple | list = ()) -> _Cursor:
+        return _Cursor(self._run(lambda cursor: cursor.execute(self._sql(sql), params)))
+
+    def executemany(self, sql: str, rows: list) -> None:
+        if rows:
+            self._run(lambda cursor: cursor.executemany(self._sql(sql), rows))
+
+    def _run(self, statement: Any) -> Any:
+        """Run statement(cursor) on a new cursor; on a broken connection, as the class says."""
         try:
             cursor = self.raw.cursor()
-            cursor.execute(self._sql(sql), params)
+            statement(cursor)
         except Exception as exc:
             if not self.broken:
                 raise
@@ -209,12 +217,8 @@ class Connection:
                 raise ConnectionLost(f"the database connection broke: {str(exc).strip()}") from exc
             self.raw = self._reconnect()
             cursor = self.raw.cursor()
-            cursor.execute(self._sql(sql), params)
-        return _Cursor(cursor)
-
-    def executemany(self, sql: str, rows: list) -> None:
-        if rows:
-            self.raw.cursor().executemany(self._sql(sql), rows)
+            statement(cursor)
+        return cursor
 
 
 class _Cursor:
