@@ -407,16 +407,21 @@ class Store:
 
     # --- articles and stories ----------------------------------------------------------------
     def known_articles(self, urls: Iterable[str]) -> dict[str, str | None]:
-        """Which of these URLs were ingested already, with the feed's `updated` stamp then."""
+        """Which of these URLs were ingested or tried already, with the feed's `updated` stamp
+        then. A URL whose page failed counts as known, whether or not the feed's text stood in
+        for it: its page is retried through its dead letter, on the dead letter's schedule,
+        not at every run that still finds it in the feed."""
         urls = list(urls)
         found: dict[str, str | None] = {}
         for start in range(0, len(urls), 500):
             chunk = urls[start:start + 500]
             marks = ",".join("?" * len(chunk))
             for row in self._db.execute(
+                    f"SELECT url, payload FROM dead_letters WHERE stage IN ('page_fetch', 'extract') "
+                    f"AND url IN ({marks})", chunk):
+                found[row["url"]] = json.loads(row["payload"]).get("updated") if row["payload"] else None
+            for row in self._db.execute(
                     f"SELECT url, entry_updated FROM articles WHERE url IN ({marks})", chunk):
-                # An article whose page failed (body from the feed) counts as seen too: its
-                # page is retried through its dead letter, not by the feed.
                 found[row["url"]] = row["entry_updated"]
         return found
 

@@ -196,6 +196,26 @@ def test_dead_letters_are_retried_when_due_and_resolved_on_success(site, tmp_pat
     assert bridge["body_source"] == "page"
 
 
+def test_a_failed_page_still_in_its_feed_waits_for_its_retry(site, tmp_path):
+    """A page that failed is tried again when its dead letter is due, not at every run that
+    finds its entry in the feed again (here: the feed changed, with one new item)."""
+    assert run(site, tmp_path, ["feeds/dead-links.rss"]) == 0
+    feed = site.folder / "feeds" / "dead-links.rss"
+    feed.write_text(feed.read_text().replace("</channel>", """<item>
+      <title>Record field for the half marathon</title>
+      <link>../herald/half-marathon-record-field.html</link>
+      <guid isPermaLink="false">unlucky-marathon</guid>
+    </item></channel>"""))
+    site.requests.clear()
+
+    assert run(site, tmp_path, ["feeds/dead-links.rss"]) == 0
+    requested = site.paths_requested()
+    assert "/herald/half-marathon-record-field.html" in requested
+    assert not any(path.startswith("/broken/") for path in requested)
+    summary = json.loads(sorted((tmp_path / "out").glob("summary-*.json"))[-1].read_text())
+    assert summary["articles_new"] == 1 and summary["dead_letters"] == 0
+
+
 def test_private_addresses_are_refused_without_the_flag(site, tmp_path):
     feeds_file = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "feeds/herald.rss"])
     assert main(["run", "--feeds", str(feeds_file), "--output", str(tmp_path / "out"), *BEAM_ARGS]) == 0
