@@ -77,8 +77,8 @@ class Ingest(beam.PTransform):
         o = self.options
         feeds = tuple(self.feeds)
         if self.streaming:
-            # The previous poll's feed validators take effect at the next poll, by when its
-            # entries are through (a poll interval is much longer than a pass).
+            # At each poll, the validators of the feeds whose entries from earlier polls are
+            # all filed take effect.
             ticks = ticks | "CommitPreviousPoll" >> beam.ParDo(CommitValidatorsFn(o.store))
         # Elements are lists from here on: each step handles a batch at once (fetches run
         # concurrently, the encoder embeds many texts per call) and emits before it returns.
@@ -127,7 +127,7 @@ class CommitValidatorsFn(beam.DoFn):
 
     def process(self, tick: Any) -> Iterator[Any]:
         store = open_store(self.store_url)
-        store.commit_feed_validators()
+        store.commit_feed_validators(filed_only=True)
         store.close()
         yield tick
 

@@ -35,7 +35,7 @@ from typing import Any
 from pipeline import settings
 from schemas import DeadLetter
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Migrations, applied in order on open: a store written by an older version is upgraded.
 MIGRATIONS: dict[int, str] = {
@@ -107,6 +107,11 @@ MIGRATIONS: dict[int, str] = {
     2: """
     CREATE INDEX dead_letters_due ON dead_letters (stage, next_due);
     CREATE INDEX stories_updated ON stories (updated);
+    """,
+    # The new entries a feed's staged validators cover (a JSON list of URLs): an unbounded run
+    # commits the validators only once all of them are filed.
+    3: """
+    ALTER TABLE feeds ADD COLUMN pending_entries TEXT;
     """,
 }
 
@@ -394,16 +399,39 @@ class Store:
                 "INSERT INTO feeds (url, pending_etag, pending_last_modified, pending_body_hash) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET "
                 "pending_etag = excluded.pending_etag, pending_last_modified = excluded.pending_last_modified, "
-                "pending_body_hash = excluded.pending_body_hash",
+                "pending_body_hash = excluded.pending_body_hash, pending_entries = NULL",
                 (url, etag, last_modified, body_hash))
 
     @repeat_if_connection_lost
-    def commit_feed_validators(self) -> None:
+    def stage_feed_entries(self, url: str, entry_urls: list[str]) -> None:
+        """The new entries found in a feed whose validators are staged."""
         with self.transaction() as db:
-            db.execute(
-                "UPDATE feeds SET etag = pending_etag, last_modified = pending_last_modified, "
-                "body_hash = pending_body_hash, pending_etag = NULL, pending_last_modified = NULL, "
-                "pending_body_hash = NULL WHERE pending_body_hash IS NOT NULL")
+            db.execute("UPDATE feeds SET pending_entries = ? WHERE url = ? AND pending_body_hash IS NOT NULL",
+                       (json.dumps(entry_urls), url))
+
+    @repeat_if_connection_lost
+    def commit_feed_validators(self, filed_only: bool = False) -> None:
+        """Let staged validators take effect. A bounded run does so for all feeds once its output
+        is written. An unbounded run (`filed_only`) does so, at each poll, for the feeds whose
+        new entries are all filed (as articles or as dead letters): a feed with entries still
+        in flight is fetched again after a crash, instead of answering "not modified"."""
+        with self.transaction() as db:
+            feeds = [r["url"] for r in db.execute(
+                "SELECT url, pending_entries FROM feeds WHERE pending_body_hash IS NOT NULL").fetchall()
+                if not filed_only or self._all_filed(r["pending_entries"])]
+            for start in range(0, len(feeds), 500):
+                chunk = feeds[start:start + 500]
+                db.execute(
+                    "UPDATE feeds SET etag = pending_etag, last_modified = pending_last_modified, "
+                    "body_hash = pending_body_hash, pending_etag = NULL, pending_last_modified = NULL, "
+                    f"pending_body_hash = NULL, pending_entries = NULL WHERE url IN ({','.join('?' * len(chunk))})",
+                    chunk)
+
+    def _all_filed(self, pending_entries: str | None) -> bool:
+        if pending_entries is None:
+            return False  # not parsed yet
+        urls = json.loads(pending_entries)
+        return len(self.known_articles(urls)) == len(set(urls))
 
     # --- articles and stories ----------------------------------------------------------------
     def known_articles(self, urls: Iterable[str]) -> dict[str, str | None]:

@@ -54,6 +54,30 @@ def test_feed_state_and_staged_validators(store_url):
     assert store.feed_state("http://f/rss")["next_due"] == due
 
 
+def test_an_unbounded_run_commits_validators_of_feeds_whose_entries_are_filed(store_url):
+    store = open_store(store_url)
+    one, two, three = "http://f/one", "http://f/two", "http://f/three"
+    for feed in (one, two, three):
+        store.stage_feed_validators(feed, None, None, f"hash of {feed}")
+    store.stage_feed_entries(one, ["http://a/1", "http://a/2"])
+    store.stage_feed_entries(two, [])  # parsed: nothing new
+    # three: fetched, not parsed yet
+
+    def committed() -> set[str]:
+        return {f for f in (one, two, three) if store.feed_validators(f)["body_hash"] is not None}
+
+    store.commit_feed_validators(filed_only=True)
+    assert committed() == {two}
+    store.record_dead_letter(letter("http://a/1", "page_fetch"))
+    store.commit_feed_validators(filed_only=True)
+    assert committed() == {two}  # http://a/2 is still in flight
+    store.record_dead_letter(letter("http://a/2", "extract"))
+    store.commit_feed_validators(filed_only=True)
+    assert committed() == {one, two}
+    store.commit_feed_validators()  # the end of a run: everything is through
+    assert committed() == {one, two, three}
+
+
 def test_pending_stories_survive_until_written(store_url):
     store = open_store(store_url)
     with store.transaction() as db:

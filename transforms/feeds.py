@@ -274,6 +274,7 @@ class ParseEntriesFn(beam.DoFn):
             self.store.defer_feed(fetched.source.url, until.isoformat(timespec="seconds"))
         if problem:
             self.failed.inc()
+            self.store.stage_feed_entries(fetched.source.url, [])  # nothing in flight to wait for
             yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
                 url=fetched.source.url, stage="feed_parse", reason=problem, at=utc_now()))
             return
@@ -284,6 +285,7 @@ class ParseEntriesFn(beam.DoFn):
         new = [entry for url, entry in unique.items()
                if url not in known or (entry.updated is not None and entry.updated != known[url])]
         self.articles_new.inc(len(new))
+        self.store.stage_feed_entries(fetched.source.url, [entry.url for entry in new])
         if new:
             yield new
 
