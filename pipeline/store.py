@@ -29,7 +29,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pipeline import settings
@@ -182,7 +182,7 @@ class Connection:
     a transaction it raises ConnectionLost, for the caller to repeat the whole transaction.
     """
 
-    def __init__(self, connect: Any, postgres: bool):
+    def __init__(self, connect: Callable[[], Any], postgres: bool):
         self._connect = connect
         self.raw = connect()
         self.postgres = postgres
@@ -210,7 +210,7 @@ class Connection:
         if rows:
             self._run(lambda cursor: cursor.executemany(self._sql(sql), rows))
 
-    def _run(self, statement: Any) -> Any:
+    def _run(self, statement: Callable[[Any], Any]) -> Any:
         """Run statement(cursor) on a new cursor; on a broken connection, as the class says."""
         try:
             cursor = self.raw.cursor()

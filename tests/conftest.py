@@ -7,6 +7,7 @@ change between runs.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -79,18 +80,27 @@ class SiteServer(http.server.ThreadingHTTPServer):
         return [path for path, _ in self.requests]
 
 
+@contextlib.contextmanager
+def serving(folder: pathlib.Path) -> Iterator[SiteServer]:
+    """A SiteServer for `folder` on 127.0.0.1, for the length of the `with` block."""
+    server = SiteServer(folder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def site(tmp_path: pathlib.Path) -> Iterator[SiteServer]:
     """The demo site and the test fixtures, served from a copy the test may change."""
     folder = tmp_path / "site"
     shutil.copytree(DEMO_SITE, folder)
     shutil.copytree(FIXTURES / "site", folder, dirs_exist_ok=True)
-    server = SiteServer(folder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(folder) as server:
+        yield server
 
 
 def write_feeds_file(path: pathlib.Path, urls: list[str]) -> pathlib.Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import apache_beam as beam
 import pytest
@@ -12,7 +11,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.store import open_store
 from schemas import FeedSource, FetchedFeed
-from tests.conftest import BEAM_ARGS, SHARED_DATA, SiteServer
+from tests.conftest import BEAM_ARGS, SHARED_DATA, SiteServer, serving
 from transforms.feeds import ReadFeeds, canonical_url, feed_body_hash, parse_feed
 from transforms.http import FetchOptions, HttpClient
 
@@ -22,12 +21,8 @@ LOCAL = FetchOptions(allow_private_network=True, per_host_delay_s=0)
 
 @pytest.fixture(scope="module")
 def real_feeds_site():
-    server = SiteServer(REAL_FEEDS)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(REAL_FEEDS) as server:
+        yield server
 
 
 def fetch_and_parse(site: SiteServer, name: str):

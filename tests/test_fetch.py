@@ -17,7 +17,7 @@ from apache_beam.pvalue import TaggedOutput
 
 from pipeline.store import open_store, parse_time, utc_now
 from schemas import DeadLetter, FeedEntry, FeedSource, FetchedFeed
-from tests.conftest import SHARED_DATA, SiteServer
+from tests.conftest import SHARED_DATA, SiteServer, serving
 from transforms.articles import FetchPagesFn
 from transforms.feeds import FetchFeedsFn, feed_body_hash, html_to_text, parse_feed
 from transforms.http import FetchError, FetchOptions, HttpClient, PoliteScheduler, RobotsCache
@@ -28,12 +28,8 @@ LOCAL_ONLY = ["127.0.0.0/8"]
 
 @pytest.fixture
 def server(tmp_path):
-    site = SiteServer(tmp_path)
-    thread = threading.Thread(target=site.serve_forever, daemon=True)
-    thread.start()
-    yield site
-    site.shutdown()
-    site.server_close()
+    with serving(tmp_path) as site:
+        yield site
 
 
 def client(**kwargs) -> HttpClient:
@@ -366,13 +362,11 @@ def test_feedparser_corpus_through_http_never_crashes(tmp_path):
     entries (those with a link) everywhere else."""
     import feedparser
 
-    site = SiteServer(FEEDPARSER_CORPUS)
-    threading.Thread(target=site.serve_forever, daemon=True).start()
     http = HttpClient(allowed_networks=LOCAL_ONLY)
     files = sorted(p for p in FEEDPARSER_CORPUS.rglob("*") if p.suffix in (".xml", ".json"))
     assert len(files) > 2000
     expectations = agreements = 0
-    try:
+    with serving(FEEDPARSER_CORPUS) as site:
         for path in files:
             relative = path.relative_to(FEEDPARSER_CORPUS).as_posix()
             url = site.base_url + relative
@@ -392,9 +386,6 @@ def test_feedparser_corpus_through_http_never_crashes(tmp_path):
             if expectation and entries and reference and reference[0] is feedparser_first(path, reference):
                 assert entries[0].title == _title(ast.literal_eval(expectation.group(1).lstrip("u"))), relative
                 expectations += 1
-    finally:
-        site.shutdown()
-        site.server_close()
     assert agreements > 50 and expectations >= 5  # what the corpus holds outside http/ and encoding/
 
 
