@@ -7,7 +7,7 @@ setup(
     version="0.1.0",
     description="News ingestion pipeline on Apache Beam: feeds in, one story per report out.",
     python_requires=">=3.11",
-    packages=find_packages(include=["pipeline", "pipeline.*", "transforms", "transforms.*",
+    packages=find_packages(include=["pipeline", "pipeline.*", "state", "state.*", "transforms", "transforms.*",
                                     "schemas", "schemas.*"]),
     package_data={"schemas": ["*.schema.json"]},
     install_requires=[

@@ -29,8 +29,8 @@ import trafilatura
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.store import open_store, utc_now  # noqa: E402
 from schemas import Article  # noqa: E402
+from state.store import open_store, utc_now  # noqa: E402
 from transforms.articles import normalize_text  # noqa: E402
 from transforms.stories import Fingerprint, Fingerprinter, StoryIndex, Usem3Encoder, _pack  # noqa: E402
 

@@ -27,8 +27,8 @@ import apache_beam as beam
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline import settings  # noqa: E402
 from schemas import FeedSource  # noqa: E402
+from state import settings  # noqa: E402
 from transforms.feeds import ReadFeeds  # noqa: E402
 from transforms.http import FetchOptions  # noqa: E402
 

@@ -99,8 +99,8 @@ def bare_loop(urls: list[str]) -> tuple[float, dict[str, float]]:
     import trafilatura
 
     sys.path.insert(0, str(ROOT))
-    from pipeline.store import open_store
     from schemas import Article
+    from state.store import open_store
     from transforms.stories import Fingerprinter, StoryIndex, Usem3Encoder
 
     langdetect.DetectorFactory.seed = 0

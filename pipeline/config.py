@@ -24,11 +24,12 @@ import dataclasses
 import pathlib
 import urllib.parse
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import yaml
 
-from pipeline import settings
 from schemas import FeedSource
+from state import settings
 
 FEED_KEYS = {"url", "name", "language", "tags", "fetch_pages"}
 FETCH_PAGES = ("auto", "always")
@@ -60,9 +61,24 @@ def load_feeds(path: str | pathlib.Path) -> FeedsConfig:
     return _load_yaml(path, raw)
 
 
+class _FeedsLoader(yaml.SafeLoader):
+    """YAML without aliases: a feeds file has no use for them, and nested aliases expand to
+    gigabytes from a few hundred bytes."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise ConfigError(f"line {mark.line + 1}: YAML aliases (*name) are not allowed in a feeds file")
+        return super().compose_node(parent, index)
+
+
 def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
     try:
-        doc = yaml.safe_load(raw)
+        doc = yaml.load(raw, Loader=_FeedsLoader)  # noqa: S506 (a SafeLoader)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: the YAML is nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -78,8 +94,8 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
             if not serve_dir.is_dir():
                 raise ConfigError(f"{path}: serve: folder {serve_dir} does not exist")
         serve_port = doc.get("serve_port", settings.SERVE_PORT)
-        if not isinstance(serve_port, int) or not 0 < serve_port < 65536:
-            raise ConfigError(f"{path}: serve_port must be a port number")
+        if isinstance(serve_port, bool) or not isinstance(serve_port, int) or not 1024 <= serve_port < 65536:
+            raise ConfigError(f"{path}: serve_port must be a port number from 1024 to 65535")
         doc = doc.get("feeds")
     if not isinstance(doc, list) or not doc:
         raise ConfigError(f"{path}: expected a non-empty list of feeds (each with a 'url')")
@@ -106,9 +122,12 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
         fetch_pages = item.get("fetch_pages", "auto")
         if fetch_pages not in FETCH_PAGES:
             raise ConfigError(f"{path}: feed entry {number}: 'fetch_pages' must be one of: {', '.join(FETCH_PAGES)}")
+        name = item.get("name")
+        if name is not None and not isinstance(name, (str, int, float)):
+            raise ConfigError(f"{path}: feed entry {number}: 'name' must be text")
         feeds.append(FeedSource(
             url=_resolve_url(path, number, url.strip(), serve_dir),
-            name=str(item["name"]) if item.get("name") is not None else None,
+            name=str(name) if name is not None else None,
             language=language.lower() if language else None,
             tags=tuple(tags),
             fetch_pages=fetch_pages,
@@ -119,6 +138,8 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
 def _load_opml(path: pathlib.Path, raw: bytes) -> tuple[FeedSource, ...]:
     try:
         root = ET.fromstring(raw)
+    except RecursionError:
+        raise ConfigError(f"{path}: the OPML is nested too deeply") from None
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else "?"
         raise ConfigError(f"{path}: line {line}: invalid OPML: {exc.msg if hasattr(exc, 'msg') else exc}") from None
@@ -144,7 +165,10 @@ def _load_opml(path: pathlib.Path, raw: bytes) -> tuple[FeedSource, ...]:
     body = root.find("body")
     if body is None:
         raise ConfigError(f"{path}: OPML document has no <body>")
-    walk(body, ())
+    try:
+        walk(body, ())
+    except RecursionError:
+        raise ConfigError(f"{path}: the OPML is nested too deeply") from None
     if not feeds:
         raise ConfigError(f"{path}: OPML document lists no feeds (no outline with xmlUrl)")
     return _unique(path, feeds)

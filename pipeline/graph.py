@@ -1,17 +1,25 @@
-"""The ingestion graph (`Ingest`) and the ways to run it: one bounded pass (`run_once`),
-passes on a schedule (`run_every`), and an unbounded run (`run_streaming`).
+"""The ingestion graph and the ways to run it: one bounded pass (`run_once`), passes on a
+schedule (`run_every`), and an unbounded run (`run_streaming`).
 
-    tick -> feeds -> ReadFeeds -> new entries ----+-> ReadArticles -> AssignStories -> WriteStories
-         -> DueRetries -> entries to retry -------+        (+ stories a crashed run left unwritten)
-                 each step's failures -> WriteDeadLetters
+    shards -> ReadFeeds -> ReadArticles -> AssignStories -> [OncePerStory] -> WriteOutputs
+              (entries)    (articles)      (story records)   (bounded only)
 
-A bounded pass has one tick; an unbounded run gets one per poll interval from PeriodicImpulse.
+Every element is a `Batch`: each step turns one kind of record into the next and carries the
+dead letters and counts of the steps before it, so the graph is one chain with one leaf, no
+tagged outputs, no side inputs, nothing emitted from `finish_bundle`, and no reliance on
+Beam metrics: what every runner runs the same way. Work is spread over the workers by the
+shards the graph starts from, not by a shuffle.
+
+A bounded pass (`BoundedPass`) starts from the run's shards; an unbounded run (`StreamingRun`)
+makes them anew at every tick of PeriodicImpulse. The per-article path has no GroupByKey and no
+timers, so it runs unbounded on any runner; only a bounded pass groups its records by story
+before writing, so each story is written once with its final variants.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
-import dataclasses
 import datetime as dt
 import functools
 import http.server
@@ -27,187 +35,158 @@ from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipeline import settings
-from pipeline.config import ConfigError, bind_served_urls, load_feeds
-from pipeline.store import open_store, utc_now
-from schemas import FeedSource
-from transforms.articles import DueRetriesFn, ReadArticles
+from schemas import FeedSource, Shard
+from state.settings import RunOptions
+from state.store import StoreFn, open_store, utc_now
+from transforms.articles import ReadArticles
 from transforms.feeds import ReadFeeds
-from transforms.http import FetchOptions, host_of
-from transforms.sinks import WriteDeadLetters, WriteStories
+from transforms.http import host_of
+from transforms.sinks import OncePerStory, WriteOutputs
 from transforms.stories import AssignStories
 
 log = logging.getLogger("newsbeam")
 
+# The runner when none is named: Beam's FnApiRunner, the engine the DirectRunner falls back to.
+# The DirectRunner would first try to download its Prism binary from a release page at every
+# run; newsbeam never fetches code at run time.
+DEFAULT_RUNNER = "FnApiRunner"
+# Short names for runners Beam itself only knows by their module path.
+RUNNER_NAMES = {"DaskRunner": "apache_beam.runners.dask.dask_runner.DaskRunner"}
 
-@dataclasses.dataclass(frozen=True)
-class RunOptions:
-    feeds_path: str
-    output_dir: str
-    store_url: str | None = None  # default: a SQLite file under output_dir
-    fetch: FetchOptions = FetchOptions()
-    encoder: str = settings.ENCODER
-    window_days: float = settings.STORY_WINDOW_DAYS
-    sinks: tuple[str, ...] = ("jsonl",)
-    beam_args: tuple[str, ...] = ()
 
-    @property
-    def store(self) -> str:
-        return self.store_url or f"sqlite:///{os.path.abspath(os.path.join(self.output_dir, 'state.db'))}"
+def make_shards(feeds: tuple[FeedSource, ...], count: int, rewrite_pending: bool = True) -> list[Shard]:
+    """`count` shards with the feeds of each host together (so one worker paces a host), the
+    busiest hosts spread first."""
+    by_host: dict[str, list[FeedSource]] = collections.defaultdict(list)
+    for feed in feeds:
+        by_host[host_of(feed.url) if "://" in feed.url else feed.url].append(feed)
+    loads: list[list[FeedSource]] = [[] for _ in range(count)]
+    for _, host_feeds in sorted(by_host.items(), key=lambda item: (-len(item[1]), item[0])):
+        min(loads, key=len).extend(host_feeds)
+    return [Shard(index=i, count=count, feeds=tuple(share), rewrite_pending=rewrite_pending and i == 0)
+            for i, share in enumerate(loads)]
 
 
 class Ingest(beam.PTransform):
-    """The whole data flow, from ticks (one per pass over the feeds) to written stories.
+    """Shards -> Batches of the story records they created or changed, with the dead letters
+    and counts of every step."""
 
-    Bounded: one tick, and the stories a crashed run left unwritten. Streaming: a tick every
-    poll interval from PeriodicImpulse; the per-article path has no GroupByKey and no timers,
-    so it runs unbounded on any runner.
-    """
-
-    def __init__(self, feeds: tuple[FeedSource, ...], options: RunOptions, run_id: str,
-                 pending: list[str] = (), streaming: bool = False):
+    def __init__(self, options: RunOptions, run_id: str):
         super().__init__()
-        self.feeds, self.options, self.run_id = feeds, options, run_id
-        self.pending, self.streaming = list(pending), streaming
+        self.options, self.run_id = options, run_id
 
-    def expand(self, ticks):
+    def expand(self, shards):
+        return (shards
+                | "ReadFeeds" >> ReadFeeds(self.options)
+                | "ReadArticles" >> ReadArticles(self.options)
+                | "AssignStories" >> AssignStories(self.options, self.run_id))
+
+
+class BoundedPass(beam.PTransform):
+    """One pass over the feeds: every story written once, with its final set of variants."""
+
+    def __init__(self, options: RunOptions, run_id: str):
+        super().__init__()
+        self.options, self.run_id = options, run_id
+
+    def expand(self, pipeline):
         o = self.options
-        feeds = tuple(self.feeds)
-        if self.streaming:
-            # At each poll, the validators of the feeds whose entries from earlier polls are
-            # all filed take effect.
-            ticks = ticks | "CommitPreviousPoll" >> beam.ParDo(CommitValidatorsFn(o.store))
-        # Elements are lists from here on: each step handles a batch at once (fetches run
-        # concurrently, the encoder embeds many texts per call) and emits before it returns.
-        entries, feed_dead_letters = (
-            ticks | "FeedsOfTick" >> beam.Map(lambda _: list(feeds))
-            | "ReadFeeds" >> ReadFeeds(o.store, o.fetch))
-        retries = ticks | "DueRetries" >> beam.ParDo(DueRetriesFn(o.store))
-        unwritten = ticks.pipeline | "UnwrittenStories" >> beam.Create(self.pending)
-        if self.streaming:
-            # No Flatten: on the local runner a Flatten ends a fused stage, and a stage's
-            # consumers wait for it to finish, which an unbounded stage never does. New entries
-            # and retries each get a chain of their own, and each step's dead letters a writer.
-            new_ids, new_letters = self._assign("New", entries)
-            retried_ids, retried_letters = self._assign("Retried", retries)
-            for name, ids in (("New", new_ids), ("Retried", retried_ids), ("Unwritten", unwritten)):
-                _ = ids | f"WriteStories{name}" >> WriteStories(
-                    o.store, o.output_dir, self.run_id, o.sinks, streaming=True)
-            for number, letters in enumerate(feed_dead_letters + new_letters + retried_letters):
-                _ = letters | f"WriteDeadLetters{number}" >> WriteDeadLetters(
-                    o.store, o.output_dir, self.run_id, streaming=True, sinks=o.sinks)
-            return
-        # Bounded: a few feeds fan out to many entries; spread them over the workers, in batches.
-        batches = (
-            (entries, retries) | "AllEntries" >> beam.Flatten()
-            | "OneByOne" >> beam.FlatMap(lambda batch: batch)
-            | "Spread" >> beam.Reshuffle()
-            | "Batch" >> beam.BatchElements(min_batch_size=settings.ARTICLE_BATCH,
-                                            max_batch_size=settings.ARTICLE_BATCH))
-        story_ids, page_dead_letters = self._assign("", batches)
-        _ = ((story_ids, unwritten) | "StoriesToWrite" >> beam.Flatten()
-             | "WriteStories" >> WriteStories(o.store, o.output_dir, self.run_id, o.sinks))
-        _ = (feed_dead_letters + page_dead_letters | "AllDeadLetters" >> beam.Flatten()
-             | "WriteDeadLetters" >> WriteDeadLetters(o.store, o.output_dir, self.run_id, sinks=o.sinks))
+        return (pipeline
+                | "Shards" >> beam.Create(make_shards(o.feeds, o.shards))
+                | "Ingest" >> Ingest(o, self.run_id)
+                | "OncePerStory" >> OncePerStory(o.shards)
+                | "WriteOutputs" >> WriteOutputs(o, self.run_id))
 
-    def _assign(self, name: str, batches: Any) -> tuple[Any, list[Any]]:
-        """Batches of entries -> story ids, and the dead letters of the article steps."""
+
+class StreamingRun(beam.PTransform):
+    """Poll the feeds every interval (PeriodicImpulse) and write each change as it is made."""
+
+    def __init__(self, options: RunOptions, run_id: str):
+        super().__init__()
+        self.options, self.run_id = options, run_id
+
+    def expand(self, pipeline):
+        from apache_beam.transforms.periodicsequence import PeriodicImpulse
+
         o = self.options
-        articles, dead_letters = batches | f"ReadArticles{name}" >> ReadArticles(o.fetch)
-        story_ids = articles | f"AssignStories{name}" >> AssignStories(o.store, o.encoder, self.run_id, o.window_days)
-        return story_ids, dead_letters
+        start = time.time()
+        stop = {"stop_timestamp": start + o.stop_after_s} if o.stop_after_s else {}
+        return (pipeline
+                | "Poll" >> PeriodicImpulse(start_timestamp=start, fire_interval=o.poll_interval_s, **stop)
+                | "CommitFiledFeeds" >> beam.ParDo(CommitFiledFeedsFn(o.store))
+                | "Shards" >> beam.FlatMap(lambda tick: make_shards(o.feeds, o.shards, rewrite_pending=tick == start))
+                | "Ingest" >> Ingest(o, self.run_id)
+                | "WriteOutputs" >> WriteOutputs(o, self.run_id))
 
 
-class CommitValidatorsFn(beam.DoFn):
-    def __init__(self, store_url: str):
-        self.store_url = store_url
+class CommitFiledFeedsFn(StoreFn):
+    """At each poll, the validators of the feeds whose entries from earlier polls are all
+    filed take effect (a feed with entries still in flight is fetched again after a crash)."""
 
     def process(self, tick: Any) -> Iterator[Any]:
-        store = open_store(self.store_url)
-        store.commit_feed_validators(filed_only=True)
-        store.close()
+        self.store.commit_feed_validators(filed_only=True)
         yield tick
 
 
-def run_streaming(options: RunOptions, poll_interval_s: float, stop_after_s: float | None = None) -> dict[str, Any]:
-    """An unbounded run: poll the feeds every interval (Beam's PeriodicImpulse) and write each
-    new or changed story as soon as it is assigned. Stops after `stop_after_s` if given."""
-    from apache_beam.transforms.periodicsequence import PeriodicImpulse
-
-    config = load_feeds(options.feeds_path)
-    os.makedirs(options.output_dir, exist_ok=True)
-    store = open_store(options.store)
-    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-streaming"
-    store.start_run(run_id)
-    started, clock = utc_now(), time.monotonic()
-    with _serve_folder(config.serve_dir, config.serve_port) as base_url:
-        feeds, run_options = _bind(config, options, base_url)
-        beam_options = PipelineOptions(list(options.beam_args))
-        beam_options.view_as(StandardOptions).streaming = True
-        start = time.time()
-        stop = start + stop_after_s if stop_after_s else None
-        impulse = (PeriodicImpulse(start_timestamp=start, stop_timestamp=stop, fire_interval=poll_interval_s)
-                   if stop else PeriodicImpulse(start_timestamp=start, fire_interval=poll_interval_s))
-        pipeline = beam.Pipeline(options=beam_options)
-        _ = (pipeline | "Poll" >> impulse
-             | "Ingest" >> Ingest(feeds, run_options, run_id, list(store.pending_stories()), streaming=True))
-        result = pipeline.run()
-        result.wait_until_finish()
-    store.commit_feed_validators()
-    # Counted from the store, not from Beam metrics: the FnApiRunner folds each bundle's metrics
-    # into a chain of generators one level deeper per bundle, which overflows Python's recursion
-    # limit after a few thousand bundles of an unbounded run.
-    summary = {"run_id": run_id, "seconds": round(time.monotonic() - clock, 2), "feeds": len(config.feeds),
-               **store.changes_since(started), "output": os.path.abspath(options.output_dir)}
-    store.finish_run(run_id, summary)
-    store.close()
-    return summary
+def beam_options(options: RunOptions) -> PipelineOptions:
+    """Beam's options from the run's: the default runner when none is named, short names of
+    runners Beam knows only by module path."""
+    args = list(options.beam_args)
+    named = [i for i, arg in enumerate(args) if arg == "--runner" or arg.startswith("--runner=")]
+    if not named:
+        args = ["--runner", DEFAULT_RUNNER, *args]
+    for i in named:
+        if args[i] == "--runner" and i + 1 < len(args):
+            args[i + 1] = RUNNER_NAMES.get(args[i + 1], args[i + 1])
+        elif args[i].startswith("--runner="):
+            args[i] = "--runner=" + RUNNER_NAMES.get(args[i].split("=", 1)[1], args[i].split("=", 1)[1])
+    result = PipelineOptions(args)
+    result.view_as(StandardOptions).streaming = options.streaming
+    return result
 
 
-def _bind(config: Any, options: RunOptions, base_url: str | None) -> tuple[tuple[FeedSource, ...], RunOptions]:
-    """Feeds and options for a run that serves the feeds file's folder at base_url."""
-    if not base_url:
-        return config.feeds, options
-    # The served folder is on loopback: the run must be allowed to reach it, without delay.
-    return bind_served_urls(config.feeds, base_url), dataclasses.replace(options, fetch=dataclasses.replace(
-        options.fetch, allow_private_network=True, unthrottled_hosts=(host_of(base_url),)))
+def _new_run_id(suffix: str = "") -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + suffix
 
 
 def run_once(options: RunOptions) -> dict[str, Any]:
-    """One bounded ingestion pass. Returns the run's summary (also printed and saved)."""
-    config = load_feeds(options.feeds_path)
+    """One bounded ingestion pass. Returns the run's summary (also saved)."""
+    return _run(options, _new_run_id(), BoundedPass)
+
+
+def run_streaming(options: RunOptions) -> dict[str, Any]:
+    """An unbounded run: poll the feeds every interval and write each new or changed story as
+    soon as it is assigned. Stops after `options.stop_after_s` if given."""
+    return _run(options, _new_run_id("-streaming"), StreamingRun)
+
+
+def _run(options: RunOptions, run_id: str, graph: type[beam.PTransform]) -> dict[str, Any]:
     os.makedirs(options.output_dir, exist_ok=True)
-    store = open_store(options.store)
-    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    store = open_store(options.store)  # the one place the store is migrated
     started, clock = utc_now(), time.monotonic()
     store.start_run(run_id)
-    pending = store.pending_stories()
-
-    with _serve_folder(config.serve_dir, config.serve_port) as base_url:
-        feeds, run_options = _bind(config, options, base_url)
-        beam_options = PipelineOptions(list(options.beam_args))
-        beam_options.view_as(StandardOptions).streaming = False
-        pipeline = beam.Pipeline(options=beam_options)
-        _ = (pipeline | "Tick" >> beam.Create([time.time()])
-             | "Ingest" >> Ingest(feeds, run_options, run_id, list(pending)))
+    with _serve_folder(options.serve_dir, options.serve_port):
+        pipeline = beam.Pipeline(options=beam_options(options))
+        _ = pipeline | "Run" >> graph(options, run_id)
         result = pipeline.run()
         result.wait_until_finish()
-
-    # The output is written: only now may the feeds' new validators and the stories' "written"
-    # marks take effect, so a run that dies earlier is simply repeated by the next one.
+    # The output is written: only now may the feeds' new validators take effect, so a run that
+    # dies earlier fetches them again.
     store.commit_feed_validators()
-    store.mark_written(run_id, pending)
     summary = {
         "run_id": run_id,
         "started": started,
         "finished": utc_now(),
         "seconds": round(time.monotonic() - clock, 2),
-        "feeds": len(config.feeds),
-        **_counters(result),
-        "stage_seconds": _stage_seconds(result),
+        "feeds": len(options.feeds),
+        **dict.fromkeys(COUNTERS, 0),
+        # counted by the graph itself (in the store), not by a runner's metrics
+        **store.run_counts(run_id),
+        # (not for an unbounded run: the local runner's metrics of thousands of bundles nest
+        # too deep to read)
+        "stage_seconds": {} if options.streaming else _stage_seconds(result),
         "output": os.path.abspath(options.output_dir),
     }
     store.finish_run(run_id, summary)
@@ -217,24 +196,15 @@ def run_once(options: RunOptions) -> dict[str, Any]:
     return summary
 
 
-COUNTERS = ("feeds_fetched", "feeds_not_modified", "feeds_not_due", "feeds_failed", "entries_seen", "articles_new",
-            "retries_due",
-            "pages_fetched", "pages_failed", "articles_extracted", "articles_from_feed", "articles_failed",
-            "stories_new", "stories_updated", "dead_letters")
-
-
-def _counters(result: Any) -> dict[str, int]:
-    values = dict.fromkeys(COUNTERS, 0)
-    for counter in result.metrics().query(MetricsFilter().with_namespace("newsbeam"))["counters"]:
-        committed = counter.committed if counter.committed is not None else counter.attempted
-        values[counter.key.metric.name] = values.get(counter.key.metric.name, 0) + (committed or 0)
-    return values
+COUNTERS = ("feeds_fetched", "feeds_not_modified", "feeds_not_due", "feeds_failed", "entries_seen", "entries_dropped",
+            "articles_new", "retries_due", "pages_fetched", "pages_failed", "pages_refused", "articles_extracted",
+            "articles_from_feed", "articles_failed", "stories_new", "stories_updated", "dead_letters")
 
 
 def _stage_seconds(result: Any) -> dict[str, float]:
     """Time spent in each step of the graph, summed over all workers and bundles, from the
     runner's execution-time metrics (where the runner reports them; the local runners do).
-    Steps are named to their second level, e.g. `Ingest/ReadArticles`."""
+    Steps are named by their step of the graph: `ReadArticles`, `OncePerStory`, ..."""
     from apache_beam.metrics import monitoring_infos
 
     try:
@@ -244,9 +214,10 @@ def _stage_seconds(result: Any) -> dict[str, float]:
     seconds: dict[str, float] = {}
     for info in infos:
         step = info.labels.get(monitoring_infos.PTRANSFORM_LABEL, "")
-        if info.urn != monitoring_infos.TOTAL_MSECS_URN or not step.startswith("Ingest/"):
+        if info.urn != monitoring_infos.TOTAL_MSECS_URN or not step.startswith("Run/"):
             continue
-        name = "/".join(step.split("/")[:2])
+        parts = step.split("/")
+        name = parts[2] if parts[1:2] == ["Ingest"] and len(parts) > 2 else parts[1]
         seconds[name] = seconds.get(name, 0.0) + monitoring_infos.extract_counter_value(info) / 1000
     return {name: round(value, 2) for name, value in sorted(seconds.items(), key=lambda item: -item[1])
             if round(value, 2) > 0}
@@ -254,13 +225,15 @@ def _stage_seconds(result: Any) -> dict[str, float]:
 
 def format_summary(summary: dict[str, Any]) -> str:
     s = summary
+    refused = f", {s['pages_refused']} refused" if s["pages_refused"] else ""
+    dropped = f", {s['entries_dropped']} over the per-feed cap" if s["entries_dropped"] else ""
     return "\n".join([
         f"newsbeam run {s['run_id']} finished in {s['seconds']}s",
         f"  feeds     {s['feeds']} listed: {s['feeds_fetched']} fetched, {s['feeds_not_modified']} not modified, "
         f"{s['feeds_not_due']} not due, {s['feeds_failed']} failed",
-        f"  entries   {s['entries_seen']} seen, {s['articles_new']} new, {s['retries_due']} retried",
+        f"  entries   {s['entries_seen']} seen, {s['articles_new']} new, {s['retries_due']} retried{dropped}",
         f"  articles  {s['pages_fetched']} fetched, {s['articles_extracted']} extracted, "
-        f"{s['articles_from_feed']} from feed text, {s['pages_failed'] + s['articles_failed']} failed",
+        f"{s['articles_from_feed']} from feed text, {s['pages_failed'] + s['articles_failed']} failed{refused}",
         f"  stories   {s['stories_new']} new, {s['stories_updated']} updated",
         f"  dead letters {s['dead_letters']}" + (f" (see {s['output']}/dead_letters/)" if s["dead_letters"] else ""),
     ] + _stage_line(s.get("stage_seconds") or {}))
@@ -271,7 +244,7 @@ def _stage_line(stage_seconds: dict[str, float]) -> list[str]:
     if not stage_seconds:
         return []
     slowest = list(stage_seconds.items())[:5]
-    return ["  time in   " + ", ".join(f"{name.split('/', 1)[-1]} {seconds:.1f}s" for name, seconds in slowest)]
+    return ["  time in   " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in slowest)]
 
 
 def run_every(options: RunOptions, interval_s: float, jitter: float = 0.05,
@@ -304,19 +277,33 @@ def run_every(options: RunOptions, interval_s: float, jitter: float = 0.05,
     return count
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class _ServeHandler(http.server.SimpleHTTPRequestHandler):
+    """Files of the served folder only: no dotfiles, nothing a symlink leads out of it to."""
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def send_head(self) -> Any:
+        path = pathlib.Path(self.translate_path(self.path))
+        root = pathlib.Path(self.directory).resolve()
+        relative = path.relative_to(self.directory) if path.is_relative_to(self.directory) else None
+        if (relative is None or any(part.startswith(".") for part in relative.parts)
+                or not path.resolve().is_relative_to(root)):
+            self.send_error(404)
+            return None
+        return super().send_head()
+
 
 @contextlib.contextmanager
-def _serve_folder(folder: pathlib.Path | None, port: int) -> Iterator[str | None]:
+def _serve_folder(folder: str | None, port: int) -> Iterator[None]:
     """Serve the feeds file's `serve` folder on 127.0.0.1 for the length of the run. The port
     is fixed (not random) because article URLs, and so the store's memory of them, include it."""
     if folder is None:
-        yield None
+        yield
         return
-    handler = functools.partial(_QuietHandler, directory=str(folder))
+    from pipeline.config import ConfigError
+
+    handler = functools.partial(_ServeHandler, directory=str(folder))
     try:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError as exc:
@@ -325,7 +312,7 @@ def _serve_folder(folder: pathlib.Path | None, port: int) -> Iterator[str | None
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        yield
     finally:
         server.shutdown()
         server.server_close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import zlib
 from importlib import resources
 from typing import Any
 
@@ -39,9 +40,6 @@ class FetchedFeed(Record):
     url: str  # final URL after redirects
     body: bytes
     content_type: str | None
-    etag: str | None
-    last_modified: str | None
-    body_hash: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,8 +85,9 @@ class Article(Record):
     description: str | None
     image: str | None
     tags: tuple[str, ...]
-    # "page" when the body was extracted from the article page, "feed" when it came from the
-    # feed entry because the page could not be fetched or extracted.
+    # "page" when the body was extracted from the article page; "feed" when it came from the
+    # feed entry: the feed carries the whole article, or the page failed and the feed's text
+    # stands in for it until the page's retry succeeds.
     body_source: str
     entry_updated: str | None = None
 
@@ -98,7 +97,7 @@ class DeadLetter(Record):
     """Something that failed: what, where, why. Kept in the store and retried when due."""
 
     url: str
-    stage: str  # feed_fetch, feed_parse, page_fetch, extract, assign
+    stage: str  # feed_fetch, feed_parse, page_fetch, extract
     reason: str
     status: int | None = None  # HTTP status when there was one
     attempts: int = 1
@@ -107,10 +106,53 @@ class DeadLetter(Record):
     payload: str | None = None
     retry_after: str | None = None  # the server's Retry-After header, if it sent one
     next_due: str | None = None  # when the next attempt is made; set by the store
+    # The answer cannot change (an address or scheme the policy refuses): never retried.
+    final: bool = False
 
 
-STAGES = ("feed_fetch", "feed_parse", "page_fetch", "extract", "assign")
-RELATIONS = ("original", "exact", "near_duplicate", "translation")
+def shard_of(key: str, count: int) -> int:
+    """A stable shard number for a key: the same in every process and run, unlike hash()."""
+    return zlib.crc32(key.encode("utf-8")) % count
+
+
+@dataclasses.dataclass(frozen=True)
+class Shard(Record):
+    """A share of one pass's work, the unit a worker takes: some of the feeds (all feeds of a
+    host fall in one shard, so per-host politeness holds across workers), and the due retries
+    whose URL hashes to it. Work is spread over workers by creating shards, not by a shuffle
+    (which some runners skip)."""
+
+    index: int
+    count: int
+    feeds: tuple[FeedSource, ...]
+    # The first shard of a run also rewrites the stories a crashed run left unwritten.
+    rewrite_pending: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Batch(Record):
+    """What flows from step to step. Each step turns one kind of record into the next (entries
+    into pages, pages into articles, articles into stories) and passes the rest along, so the
+    dead letters and counts of every step ride with the data to the sinks. One chain, no
+    tagged outputs and no metrics: every runner runs it the same way."""
+
+    entries: tuple[FeedEntry, ...] = ()
+    pages: tuple[FetchedPage, ...] = ()
+    articles: tuple[Article, ...] = ()
+    stories: tuple[dict[str, Any], ...] = ()  # story records, as sinks write them
+    dead_letters: tuple[DeadLetter, ...] = ()
+    counts: tuple[tuple[str, int], ...] = ()  # (counter, increment): feeds_fetched, pages_failed, ...
+    # Stories to write again as they are: a crashed run changed them but did not write them.
+    rewrite: tuple[str, ...] = ()
+
+    def add(self, counts: dict[str, int] | None = None, **fields: Any) -> Batch:
+        """This batch with `fields` replaced and `counts` added."""
+        if counts:
+            merged = dict(self.counts)
+            for name, value in counts.items():
+                merged[name] = merged.get(name, 0) + value
+            fields["counts"] = tuple(merged.items())
+        return dataclasses.replace(self, **fields)
 
 
 def load_json_schema(name: str) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from state.settings import RunOptions
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEMO_SITE = ROOT / "examples" / "demo" / "site"
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
@@ -32,6 +34,13 @@ BEAM_ARGS = ("--runner", "FnApiRunner")
 RUN_ARGS = ("--allow-private-network", "--per-host-delay", "0", *BEAM_ARGS)
 
 Route = Callable[["SiteHandler"], None]
+
+
+def local_options(tmp_path: pathlib.Path, **overrides: Any) -> RunOptions:
+    """RunOptions for steps run in a test: the test's own servers, no politeness delay."""
+    fields: dict[str, Any] = {"feeds": (), "output_dir": str(tmp_path / "out"), "store_url": str(tmp_path / "state.db"),
+                              "allow_private_network": True, "per_host_delay_s": 0.0}
+    return RunOptions(**{**fields, **overrides})
 
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):

@@ -9,14 +9,13 @@ import pytest
 from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.store import open_store
-from schemas import FeedSource, FetchedFeed
-from tests.conftest import BEAM_ARGS, SHARED_DATA, SiteServer, serving
+from schemas import FeedSource, FetchedFeed, Shard
+from state.store import open_store
+from tests.conftest import BEAM_ARGS, SHARED_DATA, SiteServer, local_options, serving
 from transforms.feeds import ReadFeeds, canonical_url, feed_body_hash, parse_feed
-from transforms.http import FetchOptions, HttpClient
+from transforms.http import HttpClient
 
 REAL_FEEDS = SHARED_DATA / "feeds" / "real"
-LOCAL = FetchOptions(allow_private_network=True, per_host_delay_s=0)
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +28,7 @@ def fetch_and_parse(site: SiteServer, name: str):
     url = site.base_url + name
     response = HttpClient(allow_private_network=True).get(url, max_bytes=5 * 1024 * 1024)
     fetched = FetchedFeed(source=FeedSource(url=url), url=response.url, body=response.body,
-                          content_type=response.content_type, etag=None, last_modified=None,
-                          body_hash=feed_body_hash(response.body))
+                          content_type=response.content_type)
     entries, problem, _ = parse_feed(fetched)
     return entries, problem
 
@@ -82,13 +80,15 @@ def test_body_hash_ignores_build_dates_but_not_items():
 
 def test_read_feeds_transform_on_the_beam_runner(site, tmp_path):
     store_url = str(tmp_path / "state.db")
-    sources = [FeedSource(url=site.base_url + "feeds/herald.rss", language="en"),
-               FeedSource(url=site.base_url + "feeds/no-such-feed.xml")]
+    open_store(store_url)  # a run migrates the store before its pipeline starts
+    sources = (FeedSource(url=site.base_url + "feeds/herald.rss", language="en"),
+               FeedSource(url=site.base_url + "feeds/no-such-feed.xml"))
     with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
-        entries, dead_letters = (pipeline | beam.Create([sources])
-                                 | ReadFeeds(store_url, LOCAL))
-        dead_letters = dead_letters | beam.Flatten()
-        titles = entries | "Titles" >> beam.FlatMap(lambda batch: [(e.title, e.language, e.feed_name) for e in batch])
+        batches = (pipeline | beam.Create([Shard(index=0, count=1, feeds=sources)])
+                   | ReadFeeds(local_options(tmp_path, store_url=store_url)))
+        dead_letters = batches | "Letters" >> beam.FlatMap(lambda batch: batch.dead_letters)
+        titles = batches | "Titles" >> beam.FlatMap(
+            lambda batch: [(e.title, e.language, e.feed_name) for e in batch.entries])
         assert_that(titles, equal_to([
             ("Lindenau to build a cable car across the river", "en", "Lindenau Herald"),
             ("Record field expected for the autumn half marathon", "en", "Lindenau Herald"),
@@ -115,11 +115,13 @@ def test_conditional_get_sends_validators(site, tmp_path):
 
     site.routes["/etag.rss"] = feed_with_etag
     store_url = str(tmp_path / "state.db")
+    open_store(store_url)
     source = FeedSource(url=site.base_url + "etag.rss")
     for expected_entries in (2, 0):
         with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
-            entries, _ = pipeline | beam.Create([[source]]) | ReadFeeds(store_url, LOCAL)
-            count = entries | beam.FlatMap(lambda batch: batch) | beam.combiners.Count.Globally()
+            batches = (pipeline | beam.Create([Shard(index=0, count=1, feeds=(source,))])
+                       | ReadFeeds(local_options(tmp_path, store_url=store_url)))
+            count = batches | beam.FlatMap(lambda batch: batch.entries) | beam.combiners.Count.Globally()
             assert_that(count, equal_to([expected_entries]))
         open_store(store_url).commit_feed_validators()
     sent = [headers.get("If-None-Match") for path, headers in site.requests]

@@ -13,17 +13,15 @@ import time
 import tracemalloc
 
 import pytest
-from apache_beam.pvalue import TaggedOutput
 
-from pipeline.store import open_store, parse_time, utc_now
-from schemas import DeadLetter, FeedEntry, FeedSource, FetchedFeed
-from tests.conftest import SHARED_DATA, SiteServer, serving
+from schemas import Batch, DeadLetter, FeedEntry, FeedSource, FetchedFeed, Shard
+from state.store import open_store, parse_time, utc_now
+from tests.conftest import SHARED_DATA, SiteServer, local_options, serving
 from transforms.articles import FetchPagesFn
-from transforms.feeds import FetchFeedsFn, feed_body_hash, html_to_text, parse_feed
-from transforms.http import FetchError, FetchOptions, HttpClient, PoliteScheduler, RobotsCache
+from transforms.feeds import ReadFeedsFn, html_to_text, parse_feed
+from transforms.http import FetchError, HttpClient, PoliteScheduler, RobotsCache
 
 MB = 1024 * 1024
-LOCAL_ONLY = ["127.0.0.0/8"]
 
 
 @pytest.fixture
@@ -32,8 +30,9 @@ def server(tmp_path):
         yield site
 
 
-def client(**kwargs) -> HttpClient:
-    return HttpClient(allowed_networks=LOCAL_ONLY, **kwargs)
+def client(server: SiteServer, **kwargs) -> HttpClient:
+    """A client that may reach the test's server and nothing else private."""
+    return HttpClient(allowed_hosts=[server.base_url], **kwargs)
 
 
 def route(server: SiteServer, path: str, status: int, body: bytes = b"", content_type: str = "text/html",
@@ -50,7 +49,7 @@ def count(server: SiteServer, path: str) -> int:
 def test_server_errors_are_retried_client_errors_are_not(server, status, attempts):
     url = route(server, "/x", status, b"no")
     with pytest.raises(FetchError) as error:
-        client().get(url, max_bytes=MB)
+        client(server).get(url, max_bytes=MB)
     assert error.value.status == status and error.value.reason == f"HTTP {status}"
     assert count(server, "/x") == attempts  # 1 + HTTP_RETRIES for 429/5xx
 
@@ -59,12 +58,12 @@ def test_retry_after_is_kept_for_scheduling_not_slept_on(server, tmp_path):
     url = route(server, "/busy", 503, b"busy", headers={"Retry-After": "7200"})
     started = time.monotonic()
     with pytest.raises(FetchError) as error:
-        client().get(url, max_bytes=MB)
+        client(server).get(url, max_bytes=MB)
     assert time.monotonic() - started < 10
     assert error.value.retry_after == "7200"
     store = open_store(str(tmp_path / "state.db"))
-    letter = store.record_dead_letter(DeadLetter(url=url, stage="page_fetch", reason="HTTP 503", status=503,
-                                                 at=utc_now(), retry_after="7200"))
+    (letter,) = store.record_dead_letters([DeadLetter(url=url, stage="page_fetch", reason="HTTP 503", status=503,
+                                                      at=utc_now(), retry_after="7200")])
     assert parse_time(letter.next_due) - parse_time(letter.at) >= dt.timedelta(hours=2)
     assert store.feed_failed(url, "7200") >= (dt.datetime.now(dt.UTC)
                                                 + dt.timedelta(seconds=7100)).isoformat()
@@ -72,14 +71,14 @@ def test_retry_after_is_kept_for_scheduling_not_slept_on(server, tmp_path):
 
 def test_not_modified_is_returned(server):
     url = route(server, "/feed", 304)
-    assert client().get(url, max_bytes=MB).status == 304
+    assert client(server).get(url, max_bytes=MB).status == 304
 
 
 def test_read_timeout(server):
     server.routes["/slow"] = lambda h: (time.sleep(3), h.send_body(200, b"late"))
     started = time.monotonic()
     with pytest.raises(FetchError, match="timed out|gave up"):
-        HttpClient(allowed_networks=LOCAL_ONLY, read_timeout_s=0.5).get(server.base_url + "slow", max_bytes=MB)
+        client(server, read_timeout_s=0.5).get(server.base_url + "slow", max_bytes=MB)
     assert time.monotonic() - started < 3  # retries included, well before the server answers
 
 
@@ -99,7 +98,7 @@ def test_a_server_dripping_bytes_cannot_hold_a_worker_past_the_deadline(server):
     server.routes["/drip"] = drip
     started = time.monotonic()
     with pytest.raises(FetchError, match="deadline"):
-        client().get(server.base_url + "drip", max_bytes=MB, deadline_s=2)
+        client(server).get(server.base_url + "drip", max_bytes=MB, deadline_s=2)
     assert time.monotonic() - started < 4
 
 
@@ -114,13 +113,13 @@ def test_truncated_body(server):
 
     server.routes["/cut"] = truncated
     with pytest.raises(FetchError, match="reading body failed"):
-        client().get(server.base_url + "cut", max_bytes=MB)
+        client(server).get(server.base_url + "cut", max_bytes=MB)
 
 
 def test_oversized_body_is_cut_off(server):
     url = route(server, "/big", 200, b"a" * (3 * MB))
     with pytest.raises(FetchError, match="larger than"):
-        client().get(url, max_bytes=MB)
+        client(server).get(url, max_bytes=MB)
 
 
 def test_gzip_bomb_is_cut_off_with_bounded_memory(server):
@@ -130,7 +129,7 @@ def test_gzip_bomb_is_cut_off_with_bounded_memory(server):
     tracemalloc.start()
     try:
         with pytest.raises(FetchError, match="after decompression"):
-            client().get(url, max_bytes=2 * MB)
+            client(server).get(url, max_bytes=2 * MB)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -141,14 +140,14 @@ def test_redirect_loop_and_too_many_redirects(server):
     route(server, "/a", 302, headers={"Location": "/b"})
     route(server, "/b", 302, headers={"Location": "/a"})
     with pytest.raises(FetchError, match="redirect loop"):
-        client().get(server.base_url + "a", max_bytes=MB)
+        client(server).get(server.base_url + "a", max_bytes=MB)
     for i in range(10):
         route(server, f"/r{i}", 301, headers={"Location": f"/r{i + 1}"})
     with pytest.raises(FetchError, match="more than 5 redirects"):
-        client().get(server.base_url + "r0", max_bytes=MB)
+        client(server).get(server.base_url + "r0", max_bytes=MB)
     route(server, "/ok", 200, b"fine")
     route(server, "/to-ok", 307, headers={"Location": "/ok"})
-    response = client().get(server.base_url + "to-ok", max_bytes=MB)
+    response = client(server).get(server.base_url + "to-ok", max_bytes=MB)
     assert response.body == b"fine" and response.url.endswith("/ok")
 
 
@@ -157,7 +156,7 @@ def test_redirect_loop_and_too_many_redirects(server):
 def test_redirect_to_a_private_address_is_refused(server, target):
     url = route(server, "/go", 302, headers={"Location": target})
     with pytest.raises(FetchError, match="refused: non-public address"):
-        client().get(url, max_bytes=MB)
+        client(server).get(url, max_bytes=MB)
 
 
 def test_loopback_is_refused_unless_allowed(server):
@@ -174,28 +173,38 @@ def test_only_http_and_https(url):
         HttpClient().get(url, max_bytes=MB)
 
 
-def test_feeds_found_in_pages_cannot_name_local_files(server):
+def test_feeds_found_in_pages_cannot_name_local_files(server, tmp_path):
     """A link inside a feed is fetched by the page fetcher: file: URLs are refused there."""
     entry = FeedEntry(url="file:///etc/passwd", link="file:///etc/passwd", feed_url="x", feed_name=None,
                       title="t", summary="", published=None, updated=None, language=None)
-    pages = _fetch_pages([entry])
+    pages = _fetch_pages([entry], tmp_path)
     assert pages[0].html is None and "not http or https" in pages[1].reason
 
 
-def run_fn(fn, batch, teardown: bool = True) -> list:
-    """Run a fetching DoFn on one batch: main outputs first (lists flattened), then the tagged."""
-    outputs = list(fn.process(batch))
+def run_fn(fn, element, teardown: bool = True) -> list:
+    """Run a DoFn on one element: the records of its batches (entries or pages), then their
+    dead letters."""
+    batches = list(fn.process(element))
     if teardown:
         fn.teardown()
-    main = [o for o in outputs if not isinstance(o, TaggedOutput)]
-    main = [item for o in main for item in (o if isinstance(o, list) else [o])]
-    return main + [o.value for o in outputs if isinstance(o, TaggedOutput)]
+    return ([item for b in batches for item in b.entries + b.pages]
+            + [letter for b in batches for letter in b.dead_letters])
 
 
-def _fetch_pages(entries):
-    fn = FetchPagesFn(FetchOptions(allow_private_network=True, per_host_delay_s=0))
+def _fetch_pages(entries, tmp_path: pathlib.Path):
+    fn = FetchPagesFn(local_options(tmp_path))
     fn.setup()
-    return run_fn(fn, entries)
+    return run_fn(fn, Batch(entries=tuple(entries)))
+
+
+def _read_feeds(store_url: str, tmp_path: pathlib.Path) -> ReadFeedsFn:
+    fn = ReadFeedsFn(local_options(tmp_path, store_url=store_url))
+    fn.setup()
+    return fn
+
+
+def _shard(*sources: FeedSource) -> Shard:
+    return Shard(index=0, count=1, feeds=sources)
 
 
 def _entry(url: str) -> FeedEntry:
@@ -208,30 +217,30 @@ def _entry(url: str) -> FeedEntry:
     (b"%PDF-1.7", "application/pdf", "not an HTML page (Content-Type application/pdf)"),
     (b"", "text/html", "empty response"),
 ])
-def test_pages_that_are_not_pages(server, body, content_type, reason):
+def test_pages_that_are_not_pages(server, tmp_path, body, content_type, reason):
     url = route(server, "/thing", 200, body, content_type)
-    page, letter = _fetch_pages([_entry(url)])
+    page, letter = _fetch_pages([_entry(url)], tmp_path)
     assert page.html is None and letter.stage == "page_fetch" and letter.reason == reason
 
 
-def test_robots_txt_is_obeyed_with_its_crawl_delay(server):
+def test_robots_txt_is_obeyed_with_its_crawl_delay(server, tmp_path):
     route(server, "/robots.txt", 200, b"User-agent: *\nDisallow: /private/\nCrawl-delay: 3\n", "text/plain")
     route(server, "/private/page.html", 200, b"<html>secret</html>")
     route(server, "/public/page.html", 200, b"<html><body><p>" + b"Public words. " * 40 + b"</p></body></html>")
     *pages, letter = _fetch_pages(
-        [_entry(server.base_url + "public/page.html"), _entry(server.base_url + "private/page.html")])
+        [_entry(server.base_url + "public/page.html"), _entry(server.base_url + "private/page.html")], tmp_path)
     page_private, page_public = sorted(pages, key=lambda page: page.url)
     assert page_public.html is not None and page_private.html is None
     assert letter.reason == "disallowed by robots.txt"
     assert count(server, "/private/page.html") == 0 and count(server, "/robots.txt") == 1
-    robots = RobotsCache(client())
+    robots = RobotsCache(client(server))
     robots.check(server.base_url + "public/x")
     assert robots.crawl_delay(server.base_url.rstrip("/")) == 3.0
 
 
-def test_missing_robots_txt_allows_everything(server):
+def test_missing_robots_txt_allows_everything(server, tmp_path):
     route(server, "/page.html", 200, b"<html><body><p>" + b"Words. " * 60 + b"</p></body></html>")
-    (page,) = _fetch_pages([_entry(server.base_url + "page.html")])
+    (page,) = _fetch_pages([_entry(server.base_url + "page.html")], tmp_path)
     assert page.html is not None
 
 
@@ -268,8 +277,7 @@ def test_politeness_per_host():
 
 # --- Feeds ------------------------------------------------------------------------------------
 def _fetched(url: str, body: bytes, content_type: str | None = None) -> FetchedFeed:
-    return FetchedFeed(source=FeedSource(url=url), url=url, body=body, content_type=content_type, etag=None,
-                       last_modified=None, body_hash=feed_body_hash(body))
+    return FetchedFeed(source=FeedSource(url=url), url=url, body=body, content_type=content_type)
 
 
 RSS = ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
@@ -316,11 +324,10 @@ def test_lying_server_is_caught_by_the_body_hash(server, tmp_path):
 
     server.routes["/liar.rss"] = liar
     store_url = str(tmp_path / "state.db")
+    open_store(store_url)
     outputs = []
     for _ in range(2):
-        fn = FetchFeedsFn(store_url, FetchOptions(allow_private_network=True, per_host_delay_s=0))
-        fn.setup()
-        outputs.append(run_fn(fn, [FeedSource(url=server.base_url + "liar.rss")]))
+        outputs.append(run_fn(_read_feeds(store_url, tmp_path), _shard(FeedSource(url=server.base_url + "liar.rss"))))
         open_store(store_url).commit_feed_validators()
     assert len(outputs[0]) == 1 and outputs[1] == []  # the second answer is not parsed again
     assert calls == [None, '"1"']
@@ -329,11 +336,11 @@ def test_lying_server_is_caught_by_the_body_hash(server, tmp_path):
 def test_feed_that_keeps_failing_is_backed_off(server, tmp_path):
     url = route(server, "/down.rss", 404)
     store_url = str(tmp_path / "state.db")
-    fn = FetchFeedsFn(store_url, FetchOptions(allow_private_network=True, per_host_delay_s=0))
-    fn.setup()
-    (letter,) = run_fn(fn, [FeedSource(url=url)], teardown=False)
+    open_store(store_url)
+    fn = _read_feeds(store_url, tmp_path)
+    (letter,) = run_fn(fn, _shard(FeedSource(url=url)), teardown=False)
     assert letter.stage == "feed_fetch" and letter.next_due > utc_now()
-    assert run_fn(fn, [FeedSource(url=url)]) == []  # not due: not fetched again
+    assert run_fn(fn, _shard(FeedSource(url=url))) == []  # not due: not fetched again
     assert count(server, "/down.rss") == 1
 
 
@@ -342,12 +349,10 @@ def test_feed_ttl_and_max_age_defer_the_next_fetch(server, tmp_path):
     route(server, "/ttl.rss", 200, body, "application/rss+xml", {"Cache-Control": "max-age=600"})
     store_url = str(tmp_path / "state.db")
     store = open_store(store_url)
-    fn = FetchFeedsFn(store_url, FetchOptions(allow_private_network=True, per_host_delay_s=0))
-    fn.setup()
-    (fetched,) = run_fn(fn, [FeedSource(url=server.base_url + "ttl.rss")])
-    assert store.feed_state(fetched.source.url)["next_due"] > utc_now()
-    entries, _, interval = parse_feed(fetched)
-    assert interval == 90 * 60
+    source = FeedSource(url=server.base_url + "ttl.rss")
+    (entry,) = run_fn(_read_feeds(store_url, tmp_path), _shard(source))
+    # the feed's ttl (90 minutes) wins over the server's max-age (10 minutes): the longer wait
+    assert store.feed_state(source.url)["next_due"] > (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=80)).isoformat()
 
 
 # --- The feedparser corpus --------------------------------------------------------------------
@@ -362,11 +367,11 @@ def test_feedparser_corpus_through_http_never_crashes(tmp_path):
     entries (those with a link) everywhere else."""
     import feedparser
 
-    http = HttpClient(allowed_networks=LOCAL_ONLY)
     files = sorted(p for p in FEEDPARSER_CORPUS.rglob("*") if p.suffix in (".xml", ".json"))
     assert len(files) > 2000
     expectations = agreements = 0
     with serving(FEEDPARSER_CORPUS) as site:
+        http = HttpClient(allowed_hosts=[site.base_url])
         for path in files:
             relative = path.relative_to(FEEDPARSER_CORPUS).as_posix()
             url = site.base_url + relative

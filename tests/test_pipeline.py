@@ -68,7 +68,7 @@ def test_demo_feeds_become_one_story_per_report(site, tmp_path, capsys):
     summary = json.loads(summaries[0].read_text())
     assert summary["feeds_fetched"] == 3 and summary["articles_extracted"] == 7 and summary["dead_letters"] == 0
     # Where the time went, per step of the graph: the steps that do the work are there.
-    assert {"Ingest/ReadFeeds", "Ingest/ReadArticles", "Ingest/AssignStories"} <= set(summary["stage_seconds"])
+    assert {"ReadFeeds", "ReadArticles", "AssignStories"} <= set(summary["stage_seconds"])
     assert "time in" in summary_text
 
 
@@ -175,7 +175,7 @@ def test_broken_inputs_become_dead_letters_and_the_run_goes_on(site, tmp_path):
 
 
 def test_dead_letters_are_retried_when_due_and_resolved_on_success(site, tmp_path):
-    from pipeline.store import open_store
+    from state.store import open_store
 
     assert run(site, tmp_path, ["feeds/dead-links.rss"]) == 0
     store = open_store(str(tmp_path / "out" / "state.db"))

@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.cli import main
-from pipeline.store import MIGRATIONS, SCHEMA_VERSION, open_store, utc_now
 from schemas import DeadLetter
+from state.store import MIGRATIONS, SCHEMA_VERSION, open_store, utc_now
 from tests.conftest import ROOT, RUN_ARGS, latest_stories, write_feeds_file
 
 DEMO_FEEDS = ["feeds/kurier.rss", "feeds/herald.rss", "feeds/wire.atom"]
@@ -30,8 +30,8 @@ def letter(url: str, stage: str = "page_fetch", **fields) -> DeadLetter:
 
 def test_dead_letters_count_attempts_and_resolve(store_url):
     store = open_store(store_url)
-    first = store.record_dead_letter(letter("http://a/1", payload='{"x": 1}'))
-    second = store.record_dead_letter(letter("http://a/1"))
+    (first,) = store.record_dead_letters([letter("http://a/1", payload='{"x": 1}')])
+    (second,) = store.record_dead_letters([letter("http://a/1")])
     assert (first.attempts, second.attempts) == (1, 2)
     assert second.next_due > first.next_due  # backed off further
     assert store.dead_letters()[0].payload == '{"x": 1}'  # kept when a retry has none
@@ -68,10 +68,10 @@ def test_an_unbounded_run_commits_validators_of_feeds_whose_entries_are_filed(st
 
     store.commit_feed_validators(filed_only=True)
     assert committed() == {two}
-    store.record_dead_letter(letter("http://a/1", "page_fetch"))
+    store.record_dead_letters([letter("http://a/1", "page_fetch")])
     store.commit_feed_validators(filed_only=True)
     assert committed() == {two}  # http://a/2 is still in flight
-    store.record_dead_letter(letter("http://a/2", "extract"))
+    store.record_dead_letters([letter("http://a/2", "extract")])
     store.commit_feed_validators(filed_only=True)
     assert committed() == {one, two}
     store.commit_feed_validators()  # the end of a run: everything is through
@@ -84,9 +84,11 @@ def test_pending_stories_survive_until_written(store_url):
         for story, run in (("s_1", "run-a"), ("s_2", "run-b")):
             db.execute("INSERT INTO stories (story_id, event_id, first_seen, updated, pending_run) "
                        "VALUES (?, ?, ?, ?, ?)", (story, "e_1", utc_now(), utc_now(), run))
-    assert store.pending_stories() == {"s_1": "run-a", "s_2": "run-b"}
-    store.mark_written("run-c", {"s_1": "run-a"})  # run c wrote s_1, which run a had left pending
-    assert store.pending_stories() == {"s_2": "run-b"}
+    assert sorted(store.pending_stories()) == ["s_1", "s_2"]
+    updated = dict(store.reader().execute("SELECT story_id, updated FROM stories").fetchall())
+    store.mark_stories_written({"s_1": updated["s_1"]})  # a later run wrote s_1, which run a left pending
+    store.mark_stories_written({"s_2": "2000-01-01T00:00:00+00:00"})  # an older record of s_2: still pending
+    assert store.pending_stories() == ["s_2"]
 
 
 def test_an_older_store_is_upgraded_in_place(tmp_path):
@@ -139,7 +141,7 @@ def test_pipeline_on_the_store_export_show_and_prune(site, tmp_path, store_url, 
     assert main(["stories", "show", "s_0000000000000000", "--store", store_url]) == 2
 
     assert main(["prune", "--store", store_url, "--window-days", "1"]) == 0
-    assert len(list(open_store(store_url).story_records())) == 5  # all younger than a day
+    assert len(open_store(store_url).story_ids()) == 5  # all younger than a day
     store = open_store(store_url)
     with store.transaction() as db:
         db.execute("UPDATE stories SET updated = '2000-01-01T00:00:00+00:00'")
@@ -216,7 +218,7 @@ def test_a_run_killed_at_any_point_loses_and_doubles_nothing(site, tmp_path, req
     articles = [url for urls in stories.values() for url in urls]
     assert sorted(articles) == sorted(set(articles)) and len(articles) == 8  # each article once
     assert len(stories) == 5  # the gazette copy joined the cable-car story
-    assert open_store(store_url).pending_stories() == {}
+    assert open_store(store_url).pending_stories() == []
     # Every story reached a sink: the latest record of each, across all runs' files.
     written: dict[str, dict] = {}
     for output in [f"killed{i}" for i in range(3)] + ["final"]:
@@ -255,7 +257,7 @@ def test_database_connections_cut_during_a_run_are_opened_again(site, tmp_path, 
 
     stories = _stories_in_store(postgres_url)
     assert sum(len(urls) for urls in stories.values()) == 8 and len(stories) == 5
-    assert open_store(postgres_url).pending_stories() == {}
+    assert open_store(postgres_url).pending_stories() == []
     written = latest_stories(tmp_path / "out")
     assert set(written) == set(stories)
     for story_id, urls in stories.items():

@@ -6,13 +6,12 @@ import threading
 
 import pytest
 
-from pipeline.store import open_store
 from schemas import Article, FeedEntry, FetchedPage
+from state import settings
+from state.store import open_store
 from tests.conftest import DEMO_SITE, FIXTURES
 from transforms.articles import extract_article
 from transforms.stories import (
-    EVENT_SIMILARITY,
-    STORY_ALIGNMENT,
     Fingerprinter,
     StoryIndex,
     Usem3Encoder,
@@ -20,6 +19,7 @@ from transforms.stories import (
     same_story,
     sentence_alignment,
     split_sentences,
+    story_records,
 )
 
 PAGES = {
@@ -75,8 +75,8 @@ def test_other_articles_are_other_stories(prints, variant, other):
 
 def test_other_reporter_on_the_same_event_is_close_but_not_aligned(prints):
     a, b = prints["en_translation_b"], prints["same_event_other_reporter"]
-    assert float(a.vector @ b.vector) >= EVENT_SIMILARITY
-    assert float(a.vector @ prints["unrelated_en"].vector) < EVENT_SIMILARITY
+    assert float(a.vector @ b.vector) >= settings.EVENT_SIMILARITY
+    assert float(a.vector @ prints["unrelated_en"].vector) < settings.EVENT_SIMILARITY
     assert sentence_alignment(a.sentences, b.sentences) < sentence_alignment(
         a.sentences, prints["de_original"].sentences) / 2
 
@@ -85,7 +85,7 @@ def test_sentence_order_matters(prints):
     """Only sentences in the same order align: the same sentences reversed are no story."""
     a = prints["en_translation_a"].sentences
     assert sentence_alignment(a, a) == pytest.approx(1.0)
-    assert sentence_alignment(a, a[::-1]) < STORY_ALIGNMENT
+    assert sentence_alignment(a, a[::-1]) < settings.STORY_ALIGNMENT
 
 
 def test_numbers_must_agree(articles, fingerprinter, prints):
@@ -124,6 +124,10 @@ def test_sentences_are_encoded_only_when_there_is_something_to_compare(store_url
                       "http://news.example/en_translation_a": 1}
 
 
+def story_record_of(store, story_id):
+    return next(story_records(store, [story_id]))
+
+
 def _index(store_url, fingerprinter, **kwargs):
     return StoryIndex(open_store(store_url), fingerprinter, **kwargs)
 
@@ -138,7 +142,7 @@ def test_index_files_variants_under_one_story_and_keeps_ids(store_url, fingerpri
     assert (joined.story_id, joined.new_story) == (first.story_id, False)
     again = index.assign(articles["de_original"], prints["de_original"])
     assert (again.story_id, again.how) == (first.story_id, "updated")
-    record = index.store.story_record(first.story_id)
+    record = story_record_of(index.store, first.story_id)
     assert sorted(v["url"].rsplit("/", 1)[1] for v in record["variants"]) == ["de_original", "en_translation_b"]
 
 
@@ -186,7 +190,7 @@ def test_main_variant_is_the_earliest_published(store_url, fingerprinter, articl
     early: Article = dataclasses.replace(articles["de_original"], published="2026-11-20T08:00:00+00:00")
     story = index.assign(late, prints["en_translation_a"]).story_id
     index.assign(early, prints["de_original"])
-    record = index.store.story_record(story)
+    record = story_record_of(index.store, story)
     assert (record["language"], record["title"]) == ("de", early.title)
     assert [v["relation"] for v in record["variants"]] == ["original", "translation"]
 
@@ -223,7 +227,7 @@ def test_events_do_not_depend_on_arrival_order(tmp_path, fingerprinter, articles
     index = StoryIndex(open_store(str(tmp_path / "state.db")), fingerprinter)
     for name in order:
         index.assign(articles[name], prints[name])
-    event = {name: index.store.story_record(index.store.reader().execute(
+    event = {name: story_record_of(index.store, index.store.reader().execute(
         "SELECT story_id FROM articles WHERE url = ?", (articles[name].url,)).fetchone()[0])["event_id"]
         for name in order}
     assert event["de_original"] == event["en_translation_b"] == event["same_event_other_reporter"]

@@ -4,8 +4,9 @@ feed's own text when the feed carried some, and always a dead letter so it is re
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import datetime as dt
-import json
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -14,31 +15,18 @@ from typing import Any
 import apache_beam as beam
 import langdetect
 import trafilatura
-from apache_beam.metrics import Metrics
 
-from pipeline import settings
-from pipeline.store import open_store, utc_now
-from schemas import Article, DeadLetter, FeedEntry, FetchedPage
-from transforms.feeds import DEAD_LETTER
-from transforms.http import ConcurrentFetchFn, FetchError, FetchOptions, Response, RobotsCache
+from schemas import Article, Batch, DeadLetter, FeedEntry, FetchedPage
+from state import settings
+from state.settings import RunOptions
+from state.store import utc_now
+from transforms.feeds import entry_payload
+from transforms.http import ConcurrentFetchFn, FetchError, Response, RobotsCache
 
 # langdetect is random unless seeded: the same text must get the same language every run.
 langdetect.DetectorFactory.seed = 0
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-
-
-def entry_payload(entry: FeedEntry) -> str:
-    """The feed entry as JSON, kept in a dead letter so the page can be retried later even if
-    the entry has left the feed by then."""
-    return json.dumps(entry.to_dict(), ensure_ascii=False)
-
-
-def entry_from_payload(payload: str) -> FeedEntry:
-    fields = json.loads(payload)
-    for name in ("authors", "tags"):
-        fields[name] = tuple(fields.get(name) or ())
-    return FeedEntry(**fields)
 
 
 # --- Normalization --------------------------------------------------------------------------
@@ -150,36 +138,11 @@ def article_from_feed(entry: FeedEntry) -> Article | None:
 
 
 # --- Beam -------------------------------------------------------------------------------------
-class DueRetriesFn(beam.DoFn):
-    """On each tick, the feed entries whose page failed earlier and whose retry is due (even
-    if they have left their feed since)."""
-
-    def __init__(self, store_url: str):
-        self.store_url = store_url
-        self.retries = Metrics.counter("newsbeam", "retries_due")
-
-    def setup(self) -> None:
-        self.store = open_store(self.store_url)
-
-    def teardown(self) -> None:
-        self.store.close()
-
-    def process(self, tick: Any) -> Iterator[list[FeedEntry]]:
-        due = [entry_from_payload(letter.payload) for stage in ("page_fetch", "extract")
-               for letter in self.store.due_dead_letters(stage) if letter.payload]
-        self.retries.inc(len(due))
-        if due:
-            yield due
-
-
 class FetchPagesFn(ConcurrentFetchFn):
-    """A list of FeedEntry -> a list of FetchedPage (html None when the page failed, with a dead
-    letter beside it). Fetched concurrently, polite per host, obeying robots.txt."""
-
-    def __init__(self, fetch: FetchOptions):
-        super().__init__(fetch)
-        self.fetched = Metrics.counter("newsbeam", "pages_fetched")
-        self.failed = Metrics.counter("newsbeam", "pages_failed")
+    """A Batch of FeedEntry -> Batches of FetchedPage, handed on in chunks as pages arrive
+    while the rest are still being fetched (html None when the page failed, with a dead letter
+    beside it). Fetched concurrently, polite per host, obeying robots.txt. Entries whose feed
+    carries the whole article need no page."""
 
     def setup(self) -> None:
         super().setup()
@@ -188,15 +151,30 @@ class FetchPagesFn(ConcurrentFetchFn):
     def crawl_delay(self, host: str) -> float | None:
         return self.robots.crawl_delay(host)
 
-    def process(self, entries: list[FeedEntry]) -> Iterator[Any]:
-        # Entries whose feed carries the whole article need no page: no request, no extraction.
-        pages = [FetchedPage(entry=e, url=e.url, html=None, content_type=None) for e in entries if e.full_text]
-        for output in super().process([e for e in entries if not e.full_text]):
-            if isinstance(output, beam.pvalue.TaggedOutput):
-                yield output
+    def process(self, batch: Batch) -> Iterator[Batch]:
+        carried = dataclasses.replace(batch, entries=())  # what earlier steps put in, passed on once
+        pages = [FetchedPage(entry=e, url=e.url, html=None, content_type=None) for e in batch.entries if e.full_text]
+        letters: list[DeadLetter] = []
+        counts: collections.Counter = collections.Counter()
+        for entry, outcome in self.fetch_all(e for e in batch.entries if not e.full_text):
+            if isinstance(outcome, FetchError):
+                counts["pages_refused" if outcome.final else "pages_failed"] += 1
+                letters.append(DeadLetter(
+                    url=entry.url, stage="page_fetch", reason=outcome.reason, status=outcome.status,
+                    at=utc_now(), payload=entry_payload(entry), retry_after=outcome.retry_after,
+                    final=outcome.final))
+                pages.append(FetchedPage(entry=entry, url=entry.url, html=None, content_type=None))
+            elif isinstance(outcome, BaseException):
+                raise outcome
             else:
-                pages.append(output)
-        yield pages
+                counts["pages_fetched"] += 1
+                pages.append(FetchedPage(entry=entry, url=outcome.url, html=outcome.body,
+                                         content_type=outcome.content_type))
+            if len(pages) >= settings.PAGE_CHUNK:
+                yield carried.add(counts, pages=tuple(pages), dead_letters=carried.dead_letters + tuple(letters))
+                carried, pages, letters, counts = Batch(), [], [], collections.Counter()
+        if pages or letters or carried != Batch():
+            yield carried.add(counts, pages=tuple(pages), dead_letters=carried.dead_letters + tuple(letters))
 
     def fetch(self, entry: FeedEntry) -> Response:
         self.robots.check(entry.url)
@@ -208,71 +186,45 @@ class FetchPagesFn(ConcurrentFetchFn):
             raise FetchError(f"not an HTML page (Content-Type {response.content_type})", response.status)
         return response
 
-    def outputs(self, entry: FeedEntry, outcome: Response | BaseException) -> Iterator[Any]:
-        if isinstance(outcome, FetchError):
-            self.failed.inc()
-            yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
-                url=entry.url, stage="page_fetch", reason=outcome.reason, status=outcome.status,
-                at=utc_now(), payload=entry_payload(entry), retry_after=outcome.retry_after))
-            yield FetchedPage(entry=entry, url=entry.url, html=None, content_type=None)
-        elif isinstance(outcome, BaseException):
-            raise outcome
-        else:
-            self.fetched.inc()
-            yield FetchedPage(entry=entry, url=outcome.url, html=outcome.body, content_type=outcome.content_type)
-
 
 class ExtractArticlesFn(beam.DoFn):
-    def __init__(self) -> None:
-        self.extracted = Metrics.counter("newsbeam", "articles_extracted")
-        self.from_feed = Metrics.counter("newsbeam", "articles_from_feed")
-        self.failed = Metrics.counter("newsbeam", "articles_failed")
+    """A Batch of FetchedPage -> a Batch of Article. A page that will not extract gets a dead
+    letter; the feed's own text stands in for a failed page when the feed carried some."""
 
-    def process(self, pages: list[FetchedPage]) -> Iterator[Any]:
-        articles = []
-        for page in pages:
-            for output in self._extract(page):
-                if isinstance(output, beam.pvalue.TaggedOutput):
-                    yield output
+    def process(self, batch: Batch) -> Iterator[Batch]:
+        articles, letters, counts = [], [], collections.Counter()
+        for page in batch.pages:
+            article = None
+            if page.html is not None:
+                try:
+                    article = extract_article(page)
+                except Exception as exc:  # a page that breaks the extractor must not break the run
+                    reason = f"extraction failed: {type(exc).__name__}: {exc}"
                 else:
-                    articles.append(output)
-        if articles:
-            yield articles
-
-    def _extract(self, page: FetchedPage) -> Iterator[Any]:
-        article = None
-        if page.html is not None:
-            try:
-                article = extract_article(page)
-            except Exception as exc:  # a page that breaks the extractor must not break the run
-                reason = f"extraction failed: {type(exc).__name__}: {exc}"
-            else:
-                reason = "no article body found on the page"
-            if article is not None:
-                self.extracted.inc()
-                yield article
-                return
-            yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
-                url=page.entry.url, stage="extract", reason=reason, at=utc_now(),
-                payload=entry_payload(page.entry)))
-        article = article_from_feed(page.entry)
-        if article is None:
-            self.failed.inc()
-            return
-        self.from_feed.inc()
-        yield article
+                    reason = "no article body found on the page"
+                if article is not None:
+                    counts["articles_extracted"] += 1
+                    articles.append(article)
+                    continue
+                letters.append(DeadLetter(url=page.entry.url, stage="extract", reason=reason, at=utc_now(),
+                                          payload=entry_payload(page.entry)))
+            article = article_from_feed(page.entry)
+            if article is None:
+                counts["articles_failed"] += 1
+                continue
+            counts["articles_from_feed"] += 1
+            articles.append(article)
+        yield batch.add(counts, pages=(), articles=tuple(articles), dead_letters=batch.dead_letters + tuple(letters))
 
 
 class ReadArticles(beam.PTransform):
-    """Lists of FeedEntry -> lists of Article, and the PCollections of dead letters of its steps."""
+    """Batches of FeedEntry -> Batches of Article: fetch the pages, extract them."""
 
-    def __init__(self, fetch: FetchOptions):
+    def __init__(self, options: RunOptions):
         super().__init__()
-        self.fetch = fetch
+        self.options = options
 
-    def expand(self, entries):
-        pages = entries | "FetchPages" >> beam.ParDo(FetchPagesFn(self.fetch)).with_outputs(
-            DEAD_LETTER, main="pages")
-        articles = pages.pages | "Extract" >> beam.ParDo(ExtractArticlesFn()).with_outputs(
-            DEAD_LETTER, main="articles")
-        return articles.articles, [pages[DEAD_LETTER], articles[DEAD_LETTER]]
+    def expand(self, batches):
+        return (batches
+                | "FetchPages" >> beam.ParDo(FetchPagesFn(self.options))
+                | "Extract" >> beam.ParDo(ExtractArticlesFn()))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import calendar
+import collections
 import datetime as dt
 import hashlib
 import html
+import json
 import re
 import time
 import urllib.parse
@@ -15,14 +17,18 @@ from typing import Any
 import apache_beam as beam
 import courlan
 import feedparser
-from apache_beam.metrics import Metrics
 
-from pipeline import settings
-from pipeline.store import open_store, parse_time, utc_now
-from schemas import DeadLetter, FeedEntry, FeedSource, FetchedFeed
-from transforms.http import ConcurrentFetchFn, FetchError, FetchOptions, Response, host_of, read_local_file
-
-DEAD_LETTER = "dead_letter"
+from schemas import Batch, DeadLetter, FeedEntry, FeedSource, FetchedFeed, Shard, shard_of
+from state import settings
+from state.settings import RunOptions
+from state.store import StoreFn, parse_time, utc_now
+from transforms.http import (
+    ConcurrentFetchFn,
+    FetchError,
+    Response,
+    host_of,
+    read_local_file,
+)
 
 # Elements that change on every request without the feed's content changing; left out of the
 # body hash so that a server which ignores conditional GET is still caught as "unchanged".
@@ -166,51 +172,66 @@ def feed_interval_s(feed: Any) -> int | None:
 NOT_A_FEED_TYPES = ("image/", "audio/", "video/", "application/pdf", "application/zip")
 
 
-class FetchFeedsFn(ConcurrentFetchFn):
-    """A list of FeedSource -> FetchedFeed for each feed that is due and changed; fetched
-    concurrently, polite per host."""
+def entry_payload(entry: FeedEntry) -> str:
+    """The feed entry as JSON, kept in a dead letter so the page can be retried later even if
+    the entry has left the feed by then."""
+    return json.dumps(entry.to_dict(), ensure_ascii=False)
 
-    def __init__(self, store_url: str, fetch: FetchOptions):
-        super().__init__(fetch)
-        self.store_url = store_url
-        self.fetched = Metrics.counter("newsbeam", "feeds_fetched")
-        self.not_modified = Metrics.counter("newsbeam", "feeds_not_modified")
-        self.not_due = Metrics.counter("newsbeam", "feeds_not_due")
-        self.failed = Metrics.counter("newsbeam", "feeds_failed")
+
+def entry_from_payload(payload: str) -> FeedEntry:
+    fields = json.loads(payload)
+    for name in ("authors", "tags"):
+        fields[name] = tuple(fields.get(name) or ())
+    return FeedEntry(**fields)
+
+
+class ReadFeedsFn(ConcurrentFetchFn, StoreFn):
+    """A Shard -> one Batch of FeedEntry: the new entries of its feeds that are due and
+    changed (fetched concurrently, polite per host, with conditional GET), and its page
+    retries that are due. Failures become dead letters in the batch."""
+
+    def __init__(self, options: RunOptions):
+        ConcurrentFetchFn.__init__(self, options)
+        StoreFn.__init__(self, options.store)
 
     def setup(self) -> None:
-        super().setup()
-        self.store = open_store(self.store_url)
+        ConcurrentFetchFn.setup(self)
+        StoreFn.setup(self)
 
     def teardown(self) -> None:
-        super().teardown()
-        self.store.close()
+        ConcurrentFetchFn.teardown(self)
+        StoreFn.teardown(self)
 
-    def process(self, sources: list[FeedSource]) -> Iterator[Any]:
-        now, due = utc_now(), []
-        for source in sources:
+    def process(self, shard: Shard) -> Iterator[Batch]:
+        now, due, counts = utc_now(), [], collections.Counter()
+        for source in shard.feeds:
             state = self.store.feed_state(source.url)
             if state["next_due"] and state["next_due"] > now:
-                self.not_due.inc()
+                counts["feeds_not_due"] += 1
             else:
                 due.append((source, state))
-        yield from super().process(due)
+        entries: list[FeedEntry] = []
+        letters: list[DeadLetter] = []
+        for (source, state), outcome in self.fetch_all(due):
+            if isinstance(outcome, FetchError):
+                counts["feeds_failed"] += 1
+                next_due = self.store.feed_failed(source.url, outcome.retry_after)
+                letters.append(DeadLetter(
+                    url=source.url, stage="feed_fetch", reason=outcome.reason, status=outcome.status,
+                    at=utc_now(), retry_after=outcome.retry_after, next_due=next_due))
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                self._read_feed(source, state, outcome, entries, letters, counts)
+        retries = [entry_from_payload(letter.payload) for stage in ("page_fetch", "extract")
+                   for letter in self.store.due_dead_letters(stage)
+                   if letter.payload and shard_of(letter.url, shard.count) == shard.index]
+        counts["retries_due"] += len(retries)
+        yield Batch(entries=tuple(entries + retries), dead_letters=tuple(letters), counts=tuple(counts.items()),
+                    rewrite=tuple(self.store.pending_stories()) if shard.rewrite_pending else ())
 
     def host_of_item(self, pair: tuple[FeedSource, dict[str, Any]]) -> str:
         return host_of(pair[0].url)
-
-    def outputs(self, pair: tuple[FeedSource, dict[str, Any]], outcome: Response | BaseException) -> Iterator[Any]:
-        source, state = pair
-        if isinstance(outcome, FetchError):
-            self.failed.inc()
-            next_due = self.store.feed_failed(source.url, outcome.retry_after)
-            yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
-                url=source.url, stage="feed_fetch", reason=outcome.reason, status=outcome.status,
-                at=utc_now(), retry_after=outcome.retry_after, next_due=next_due))
-        elif isinstance(outcome, BaseException):
-            raise outcome
-        else:
-            yield from self._after_fetch(source, state, outcome)
 
     def fetch(self, pair: tuple[FeedSource, dict[str, Any]]) -> Response:
         source, state = pair
@@ -230,79 +251,51 @@ class FetchFeedsFn(ConcurrentFetchFn):
                 raise FetchError(f"not a feed (Content-Type {response.content_type})", response.status)
         return response
 
-    def _after_fetch(self, source: FeedSource, state: dict[str, Any], response: Response) -> Iterator[Any]:
+    def _read_feed(self, source: FeedSource, state: dict[str, Any], response: Response, entries: list[FeedEntry],
+                   letters: list[DeadLetter], counts: collections.Counter) -> None:
+        """A fetched feed: its validators staged, its new entries added to `entries`."""
         self.store.feed_fetched(source.url, max_age_due(response.headers, utc_now()))
         self.store.resolve_dead_letters(source.url, ("feed_fetch",))
-        if response.status == 304:
-            self.not_modified.inc()
+        digest = feed_body_hash(response.body) if response.status != 304 else None
+        if digest is None or digest == state["body_hash"]:
+            counts["feeds_not_modified"] += 1  # a 304, or unchanged although the server did not say so
             return
-        digest = feed_body_hash(response.body)
-        if digest == state["body_hash"]:
-            self.not_modified.inc()  # the server did not say so, but nothing changed
-            return
-        self.fetched.inc()
+        counts["feeds_fetched"] += 1
         self.store.stage_feed_validators(
             source.url, response.headers.get("etag"), response.headers.get("last-modified"), digest)
-        yield FetchedFeed(source=source, url=response.url, body=response.body,
-                          content_type=response.content_type, etag=response.headers.get("etag"),
-                          last_modified=response.headers.get("last-modified"), body_hash=digest)
-
-
-class ParseEntriesFn(beam.DoFn):
-    """Parse a feed and emit, as one list, its entries that the store has not ingested yet (or
-    that the feed says were updated since)."""
-
-    def __init__(self, store_url: str):
-        self.store_url = store_url
-        self.entries_seen = Metrics.counter("newsbeam", "entries_seen")
-        self.articles_new = Metrics.counter("newsbeam", "articles_new")
-        self.failed = Metrics.counter("newsbeam", "feeds_failed")
-
-    def setup(self) -> None:
-        self.store = open_store(self.store_url)
-
-    def teardown(self) -> None:
-        self.store.close()
-
-    def process(self, fetched: FetchedFeed) -> Iterator[Any]:
+        fetched = FetchedFeed(source=source, url=response.url, body=response.body, content_type=response.content_type)
         try:
-            entries, problem, interval = parse_feed(fetched)
+            found, problem, interval = parse_feed(fetched)
         except Exception as exc:  # feedparser is robust, but a dead letter beats a failed run
-            entries, problem, interval = [], f"feed parser failed: {type(exc).__name__}: {exc}", None
+            found, problem, interval = [], f"feed parser failed: {type(exc).__name__}: {exc}", None
         if interval:
             until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=interval)
-            self.store.defer_feed(fetched.source.url, until.isoformat(timespec="seconds"))
+            self.store.defer_feed(source.url, until.isoformat(timespec="seconds"))
         if problem:
-            self.failed.inc()
-            self.store.stage_feed_entries(fetched.source.url, [])  # nothing in flight to wait for
-            yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(
-                url=fetched.source.url, stage="feed_parse", reason=problem, at=utc_now()))
+            counts["feeds_failed"] += 1
+            self.store.stage_feed_entries(source.url, [])  # nothing in flight to wait for
+            letters.append(DeadLetter(url=source.url, stage="feed_parse", reason=problem, at=utc_now()))
             return
-        self.store.resolve_dead_letters(fetched.source.url, ("feed_parse",))
-        unique = {entry.url: entry for entry in reversed(entries)}  # first occurrence wins
-        self.entries_seen.inc(len(unique))
+        self.store.resolve_dead_letters(source.url, ("feed_parse",))
+        unique = {entry.url: entry for entry in reversed(found)}  # first occurrence wins
+        if len(unique) > settings.MAX_ENTRIES_PER_FEED:
+            counts["entries_dropped"] += len(unique) - settings.MAX_ENTRIES_PER_FEED
+            unique = dict(list(reversed(unique.items()))[:settings.MAX_ENTRIES_PER_FEED])
+        counts["entries_seen"] += len(unique)
         known = self.store.known_articles(unique)
         new = [entry for url, entry in unique.items()
                if url not in known or (entry.updated is not None and entry.updated != known[url])]
-        self.articles_new.inc(len(new))
-        self.store.stage_feed_entries(fetched.source.url, [entry.url for entry in new])
-        if new:
-            yield new
+        counts["articles_new"] += len(new)
+        self.store.stage_feed_entries(source.url, [entry.url for entry in new])
+        entries.extend(new)
 
 
 class ReadFeeds(beam.PTransform):
-    """Lists of FeedSource -> lists of new FeedEntry (one per feed), and the PCollections of
-    dead letters of its steps."""
+    """Shards -> Batches of new FeedEntry (one per shard), with the dead letters of the feeds."""
 
-    def __init__(self, store_url: str, fetch: FetchOptions):
+    def __init__(self, options: RunOptions):
         super().__init__()
-        self.store_url = store_url
-        self.fetch = fetch
+        self.options = options
 
-    def expand(self, sources):
-        fetched = sources | "FetchFeeds" >> beam.ParDo(
-            FetchFeedsFn(self.store_url, self.fetch)).with_outputs(DEAD_LETTER, main="feeds")
-        parsed = fetched.feeds | "ParseEntries" >> beam.ParDo(
-            ParseEntriesFn(self.store_url)).with_outputs(DEAD_LETTER, main="entries")
-        # Dead letters of each step, not flattened: see Ingest for why.
-        return parsed.entries, [fetched[DEAD_LETTER], parsed[DEAD_LETTER]]
+    def expand(self, shards):
+        return shards | "FetchAndParse" >> beam.ParDo(ReadFeedsFn(self.options))

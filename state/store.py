@@ -3,7 +3,11 @@
 It holds feed validators (conditional GET), the articles already ingested, the story index
 that new articles are matched against, dead letters waiting for a retry, and run history.
 State lives here, in a database with transactions, and not in Beam state: the same graph then
-runs bounded or unbounded on any runner (see ARCHITECTURE.md).
+runs bounded or unbounded on any runner, and a run that dies half-way is simply repeated.
+
+This module owns every SQL statement newsbeam runs: the store's own tables, the story index
+that story assignment reads and writes inside one transaction, and the tables of the database
+sinks.
 
 `open_store(url)` picks the backend from the URL: `sqlite:///path/state.db` or a plain file path
 (embedded, the default), or `postgresql://user@host/db` (shared by machines and overlapping
@@ -17,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import email.utils
 import fcntl
 import functools
 import hashlib
@@ -32,10 +37,12 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from pipeline import settings
-from schemas import DeadLetter
+import apache_beam as beam
 
-SCHEMA_VERSION = 3
+from schemas import DeadLetter
+from state import settings
+
+SCHEMA_VERSION = 4
 
 # Migrations, applied in order on open: a store written by an older version is upgraded.
 MIGRATIONS: dict[int, str] = {
@@ -113,6 +120,18 @@ MIGRATIONS: dict[int, str] = {
     3: """
     ALTER TABLE feeds ADD COLUMN pending_entries TEXT;
     """,
+    # A run's counts (feeds fetched, pages failed, ...), added up by the workers as their
+    # batches are written: the summary does not depend on a runner's metrics. And dead letters
+    # whose answer cannot change (a refused address or scheme): recorded once, never retried.
+    4: """
+    CREATE TABLE run_counts (
+        run_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        value BIGINT NOT NULL,
+        PRIMARY KEY (run_id, name)
+    );
+    ALTER TABLE dead_letters ADD COLUMN final INTEGER NOT NULL DEFAULT 0;
+    """,
 }
 
 
@@ -124,12 +143,30 @@ def parse_time(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def retry_after_seconds(value: str | None) -> int | None:
+    """A Retry-After header (seconds or an HTTP date) as seconds from now, clamped to
+    MAX_RETRY_AFTER_S; None when absent or unreadable."""
+    if not value or len(value) > 100:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = int(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = int(when.timestamp() - time.time())
+    return max(0, min(seconds, settings.MAX_RETRY_AFTER_S))
+
+
 def retry_due(attempts: int, at: str, retry_after: str | None = None) -> str:
     """When a failed URL is tried again: exponential backoff, or the server's Retry-After."""
-    delay = dt.timedelta(minutes=settings.RETRY_BASE_MINUTES * 2 ** (attempts - 1))
+    delay = dt.timedelta(minutes=settings.RETRY_BASE_MINUTES * 2 ** min(attempts - 1, 16))
     delay = min(delay, dt.timedelta(hours=settings.RETRY_MAX_HOURS))
-    if retry_after and retry_after.strip().isdigit():
-        delay = max(delay, dt.timedelta(seconds=int(retry_after.strip())))
+    delay = max(delay, dt.timedelta(seconds=retry_after_seconds(retry_after) or 0))
     return (parse_time(at) + delay).isoformat(timespec="seconds")
 
 
@@ -308,8 +345,11 @@ class Store:
 
     @repeat_if_connection_lost
     def _apply_migrations(self) -> None:
-        with self.transaction() as db:
-            self._migrate(db)
+        try:
+            with self.transaction() as db:
+                self._migrate(db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"store {self.url} cannot be used: {exc}") from None
 
     def _migrate(self, db: Connection) -> None:
         db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -372,10 +412,9 @@ class Store:
             row = db.execute("SELECT failures FROM feeds WHERE url = ?", (url,)).fetchone()
             failures = (row["failures"] if row else 0) + 1
             now = utc_now()
-            delay = min(dt.timedelta(minutes=settings.FEED_BACKOFF_MINUTES * 2 ** (failures - 1)),
+            delay = min(dt.timedelta(minutes=settings.FEED_BACKOFF_MINUTES * 2 ** min(failures - 1, 16)),
                         dt.timedelta(hours=settings.FEED_BACKOFF_MAX_HOURS))
-            if retry_after and retry_after.strip().isdigit():
-                delay = max(delay, dt.timedelta(seconds=int(retry_after.strip())))
+            delay = max(delay, dt.timedelta(seconds=retry_after_seconds(retry_after) or 0))
             next_due = (parse_time(now) + delay).isoformat(timespec="seconds")
             db.execute("INSERT INTO feeds (url, last_fetched, next_due, failures) VALUES (?, ?, ?, ?) "
                        "ON CONFLICT (url) DO UPDATE SET last_fetched = excluded.last_fetched, "
@@ -453,29 +492,87 @@ class Store:
                 found[row["url"]] = row["entry_updated"]
         return found
 
-    def story_record(self, story_id: str) -> dict[str, Any] | None:
-        """The story as sinks write it, built from its current variants."""
-        story = self._db.execute("SELECT * FROM stories WHERE story_id = ?", (story_id,)).fetchone()
-        if story is None:
-            return None
-        rows = self._db.execute(f"SELECT {ARTICLE_FIELDS} FROM articles WHERE story_id = ?", (story_id,)).fetchall()
-        return build_story_record(dict(story), [dict(r) for r in rows])
-
-    def story_records(self, since: str | None = None, batch: int = 500) -> Iterator[dict[str, Any]]:
-        """Every story in the store (updated at or after `since`), oldest change first."""
-        ids = [r[0] for r in self._db.execute(
-            "SELECT story_id FROM stories WHERE updated >= ? ORDER BY updated, story_id", (since or "",))]
-        for start in range(0, len(ids), batch):
-            chunk = ids[start:start + batch]
+    def story_rows(self, story_ids: Iterable[str], db: Connection | None = None
+                   ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """Each story (its row and its articles' rows) of these ids that exists, in the order
+        given. `db`: a transaction's connection, to read what it wrote."""
+        db = db or self._db
+        ids = list(dict.fromkeys(story_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            stories = {r["story_id"]: dict(r) for r in self._db.execute(
+            stories = {r["story_id"]: dict(r) for r in db.execute(
                 f"SELECT * FROM stories WHERE story_id IN ({marks})", chunk)}
             articles: dict[str, list[dict[str, Any]]] = {}
-            for row in self._db.execute(f"SELECT {ARTICLE_FIELDS} FROM articles WHERE story_id IN ({marks})", chunk):
+            for row in db.execute(f"SELECT {ARTICLE_FIELDS} FROM articles WHERE story_id IN ({marks})", chunk):
                 articles.setdefault(row["story_id"], []).append(dict(row))
             for story_id in chunk:
                 if story_id in articles:
-                    yield build_story_record(stories[story_id], articles[story_id])
+                    yield stories[story_id], articles[story_id]
+
+    def story_ids(self, since: str | None = None) -> list[str]:
+        """Every story in the store (changed at or after `since`), oldest change first."""
+        return [r[0] for r in self._db.execute(
+            "SELECT story_id FROM stories WHERE updated >= ? ORDER BY updated, story_id", (since or "",))]
+
+    # --- the story index: called inside one write transaction per assignment -----------------
+    def article_story(self, db: Connection, url: str) -> str | None:
+        row = db.execute("SELECT story_id FROM articles WHERE url = ?", (url,)).fetchone()
+        return row["story_id"] if row else None
+
+    def articles_after(self, db: Connection, seq: int) -> list[Row]:
+        """(seq, vector) of the articles written after `seq`, in order: for a worker's vector index."""
+        return db.execute("SELECT seq, vector FROM articles WHERE seq > ? ORDER BY seq", (seq,)).fetchall()
+
+    def newest_seq(self, db: Connection) -> int:
+        return db.execute("SELECT COALESCE(MAX(seq), 0) FROM articles").fetchone()[0]
+
+    def candidate_rows(self, db: Connection, body_hash: str, seqs: list[int], since: str) -> list[dict[str, Any]]:
+        """Articles of stories changed since `since` with one of these seqs, and a few with this
+        body hash: identical bodies are one story, so a few stand for all (the cost of a lookup
+        does not grow with the number of copies)."""
+        columns = ("SELECT a.url, a.story_id, s.event_id, a.title, a.text, a.body_hash, a.vector, a.sentences, "
+                   "a.numbers FROM articles a JOIN stories s USING (story_id) ")
+        rows = {r["url"]: dict(r) for r in db.execute(
+            columns + "WHERE a.body_hash = ? AND s.updated >= ? LIMIT 3", (body_hash, since))}
+        if seqs:
+            marks = ",".join("?" * len(seqs))
+            rows.update((r["url"], dict(r)) for r in db.execute(
+                columns + f"WHERE a.seq IN ({marks}) AND s.updated >= ?", (*seqs, since)))
+        return list(rows.values())
+
+    def save_sentences(self, db: Connection, url: str, sentences: bytes) -> None:
+        db.execute("UPDATE articles SET sentences = ? WHERE url = ?", (sentences, url))
+
+    def create_story(self, db: Connection, story_id: str, event_id: str, now: str, run_id: str) -> None:
+        db.execute("INSERT INTO stories (story_id, event_id, first_seen, updated, pending_run) "
+                   "VALUES (?, ?, ?, ?, ?)", (story_id, event_id, now, now, run_id))
+
+    def touch_story(self, db: Connection, story_id: str, now: str, run_id: str) -> str:
+        """Mark the story changed by run_id; returns its event."""
+        db.execute("UPDATE stories SET updated = ?, pending_run = ? WHERE story_id = ?", (now, run_id, story_id))
+        return db.execute("SELECT event_id FROM stories WHERE story_id = ?", (story_id,)).fetchone()[0]
+
+    def merge_events(self, db: Connection, survivor: str, others: list[str], now: str, run_id: str) -> tuple[str, ...]:
+        """Move the stories of the `others` events into `survivor`; returns the stories moved."""
+        marks = ",".join("?" * len(others))
+        moved = tuple(r[0] for r in db.execute(f"SELECT story_id FROM stories WHERE event_id IN ({marks})", others))
+        db.execute(f"UPDATE stories SET event_id = ?, updated = ?, pending_run = ? WHERE event_id IN ({marks})",
+                   (survivor, now, run_id, *others))
+        return moved
+
+    def write_article(self, db: Connection, values: dict[str, Any], update: bool = False) -> None:
+        """Insert an article row (or update the row of its URL), with the next sequence number."""
+        # the writer lock is held: MAX + 1 is unique and grows
+        values = {**values, "seq": self.newest_seq(db) + 1}
+        if update:
+            values = {k: v for k, v in values.items() if k not in ("first_seen", "story_id")}
+            url = values.pop("url")
+            assignments = ", ".join(f"{k} = ?" for k in values)
+            db.execute(f"UPDATE articles SET {assignments} WHERE url = ?", (*values.values(), url))
+        else:
+            db.execute(f"INSERT INTO articles ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                       tuple(values.values()))
 
     @repeat_if_connection_lost
     def prune(self, window_days: float) -> dict[str, int]:
@@ -490,49 +587,41 @@ class Store:
                                  (settings.MAX_ATTEMPTS, cutoff)).rowcount
         return {"stories": stories, "articles": articles, "dead_letters": letters}
 
-    def pending_stories(self) -> dict[str, str]:
-        """Stories whose latest record has not reached the sinks (a run died before writing),
-        with the run that changed them."""
-        return dict(self._db.execute(
-            "SELECT story_id, pending_run FROM stories WHERE pending_run IS NOT NULL").fetchall())
-
-    @repeat_if_connection_lost
-    def mark_written(self, run_id: str, also: dict[str, str]) -> None:
-        """After run_id's output is written: its stories, and the pending ones it took over,
-        are in the sinks. A story that another run changed meanwhile stays pending."""
-        with self.transaction() as db:
-            db.execute("UPDATE stories SET pending_run = NULL WHERE pending_run = ?", (run_id,))
-            db.executemany("UPDATE stories SET pending_run = NULL WHERE story_id = ? AND pending_run = ?",
-                           list(also.items()))
+    def pending_stories(self) -> list[str]:
+        """Stories whose latest record has not reached the sinks (a run died before writing)."""
+        return [r[0] for r in self._db.execute("SELECT story_id FROM stories WHERE pending_run IS NOT NULL")]
 
     # --- dead letters ---------------------------------------------------------------------------
     @repeat_if_connection_lost
     def mark_stories_written(self, written: dict[str, str]) -> None:
-        """Unbounded runs: these stories' records, as of their `updated` time, are on disk. A
-        story that changed again since stays pending."""
+        """These stories' records, as of their `updated` time, are in every sink. A story that
+        changed again since stays pending."""
         with self.transaction() as db:
             db.executemany("UPDATE stories SET pending_run = NULL WHERE story_id = ? AND updated = ?",
                            list(written.items()))
 
     @repeat_if_connection_lost
-    def record_dead_letter(self, letter: DeadLetter) -> DeadLetter:
-        """Insert or update the dead letter of (url, stage); returns it with its attempt count
-        and when it is due again."""
+    def record_dead_letters(self, letters: Iterable[DeadLetter]) -> list[DeadLetter]:
+        """Insert or update the dead letter of each (url, stage), in one transaction; returns
+        them with their attempt counts and when each is due again (never, for a final one)."""
+        recorded = []
         with self.transaction() as db:
-            row = db.execute("SELECT attempts, first_at FROM dead_letters WHERE url = ? AND stage = ?",
-                             (letter.url, letter.stage)).fetchone()
-            attempts = (row["attempts"] + 1) if row else 1
-            at = letter.at or utc_now()
-            next_due = letter.next_due or retry_due(attempts, at, letter.retry_after)
-            db.execute(
-                "INSERT INTO dead_letters (url, stage, status, reason, attempts, first_at, at, next_due, payload) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url, stage) DO UPDATE SET "
-                "status = excluded.status, reason = excluded.reason, attempts = excluded.attempts, "
-                "at = excluded.at, next_due = excluded.next_due, "
-                "payload = COALESCE(excluded.payload, dead_letters.payload)",
-                (letter.url, letter.stage, letter.status, letter.reason, attempts,
-                 row["first_at"] if row else at, at, next_due, letter.payload))
-        return dataclasses.replace(letter, attempts=attempts, at=at, next_due=next_due)
+            for letter in letters:
+                row = db.execute("SELECT attempts, first_at FROM dead_letters WHERE url = ? AND stage = ?",
+                                 (letter.url, letter.stage)).fetchone()
+                attempts = (row["attempts"] + 1) if row else 1
+                at = letter.at or utc_now()
+                next_due = None if letter.final else (letter.next_due or retry_due(attempts, at, letter.retry_after))
+                db.execute(
+                    "INSERT INTO dead_letters (url, stage, status, reason, attempts, first_at, at, next_due, payload, "
+                    "final) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url, stage) DO UPDATE SET "
+                    "status = excluded.status, reason = excluded.reason, attempts = excluded.attempts, "
+                    "at = excluded.at, next_due = excluded.next_due, final = excluded.final, "
+                    "payload = COALESCE(excluded.payload, dead_letters.payload)",
+                    (letter.url, letter.stage, letter.status, letter.reason, attempts,
+                     row["first_at"] if row else at, at, next_due or "", letter.payload, int(letter.final)))
+                recorded.append(dataclasses.replace(letter, attempts=attempts, at=at, next_due=next_due))
+        return recorded
 
     @repeat_if_connection_lost
     def resolve_dead_letters(self, url: str, stages: Iterable[str]) -> None:
@@ -545,7 +634,7 @@ class Store:
 
     def due_dead_letters(self, stage: str, now: str | None = None) -> list[DeadLetter]:
         rows = self._db.execute(
-            "SELECT * FROM dead_letters WHERE stage = ? AND next_due <= ? AND attempts < ?",
+            "SELECT * FROM dead_letters WHERE stage = ? AND next_due <= ? AND attempts < ? AND final = 0",
             (stage, now or utc_now(), settings.MAX_ATTEMPTS)).fetchall()
         return [_dead_letter(r) for r in rows]
 
@@ -564,6 +653,16 @@ class Store:
                 "dead_letters": count("SELECT COUNT(*) FROM dead_letters WHERE at >= ?")}
 
     @repeat_if_connection_lost
+    def add_run_counts(self, run_id: str, counts: dict[str, int]) -> None:
+        with self.transaction() as db:
+            db.executemany("INSERT INTO run_counts (run_id, name, value) VALUES (?, ?, ?) ON CONFLICT (run_id, name) "
+                           "DO UPDATE SET value = run_counts.value + excluded.value",
+                           [(run_id, name, value) for name, value in counts.items() if value])
+
+    def run_counts(self, run_id: str) -> dict[str, int]:
+        return dict(self._db.execute("SELECT name, value FROM run_counts WHERE run_id = ?", (run_id,)).fetchall())
+
+    @repeat_if_connection_lost
     def start_run(self, run_id: str) -> None:
         with self.transaction() as db:
             db.execute("INSERT INTO runs (run_id, started) VALUES (?, ?)", (run_id, utc_now()))
@@ -579,52 +678,120 @@ class Store:
 ARTICLE_FIELDS = ("story_id, url, feed_url, title, text, language, published, authors, site_name, body_source, "
                   "body_hash, first_seen")
 
+# Tables of the database sinks: what analysts query. Upserted by id, so a rerun leaves exactly
+# one current row per story, variant, event and dead letter.
+SINK_TABLES = """
+CREATE TABLE IF NOT EXISTS newsbeam_stories (
+    story_id TEXT PRIMARY KEY, event_id TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL, language TEXT,
+    languages TEXT NOT NULL, url TEXT NOT NULL, published TEXT, authors TEXT NOT NULL, site_name TEXT,
+    feed_url TEXT NOT NULL, body_source TEXT NOT NULL, first_seen TEXT NOT NULL, updated TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS newsbeam_variants (
+    story_id TEXT NOT NULL, url TEXT NOT NULL, title TEXT NOT NULL, language TEXT, published TEXT,
+    site_name TEXT, feed_url TEXT, relation TEXT NOT NULL, PRIMARY KEY (story_id, url));
+CREATE TABLE IF NOT EXISTS newsbeam_events (
+    event_id TEXT NOT NULL, story_id TEXT NOT NULL, PRIMARY KEY (event_id, story_id));
+CREATE TABLE IF NOT EXISTS newsbeam_dead_letters (
+    url TEXT NOT NULL, stage TEXT NOT NULL, status INTEGER, reason TEXT NOT NULL, attempts INTEGER NOT NULL,
+    at TEXT NOT NULL, next_due TEXT, PRIMARY KEY (url, stage))
+"""
+STORY_COLUMNS = ("story_id", "event_id", "title", "text", "language", "languages", "url", "published", "authors",
+                 "site_name", "feed_url", "body_source", "first_seen", "updated")
+VARIANT_COLUMNS = ("url", "title", "language", "published", "site_name", "feed_url", "relation")
+LETTER_COLUMNS = ("url", "stage", "status", "reason", "attempts", "at", "next_due")
+
+
+def _upsert(table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO " + (f"UPDATE SET {updates}" if updates else "NOTHING"))
+
+
+class SinkTables:
+    """The database sinks' tables (SQLite file or PostgreSQL store), on a store opened without
+    its own tables: its connection handling and writer lock."""
+
+    def __init__(self, database: Store):
+        self.database = database
+        self._create()
+
+    @repeat_if_connection_lost
+    def _create(self) -> None:
+        with self.database.transaction() as db:
+            for statement in SINK_TABLES.split(";"):
+                db.execute(statement)
+
+    @repeat_if_connection_lost
+    def upsert(self, stories: Iterable[dict[str, Any]], letters: Iterable[dict[str, Any]]) -> None:
+        """Each story with its variants and event, and each dead letter, in one transaction."""
+        with self.database.transaction() as db:
+            for record in stories:
+                row = {**record, "languages": json.dumps(record["languages"]), "authors": json.dumps(record["authors"])}
+                db.execute(_upsert("newsbeam_stories", STORY_COLUMNS, ("story_id",)), [row[c] for c in STORY_COLUMNS])
+                db.execute("DELETE FROM newsbeam_variants WHERE story_id = ?", (record["story_id"],))
+                db.executemany(_upsert("newsbeam_variants", ("story_id", *VARIANT_COLUMNS), ("story_id", "url")),
+                               [(record["story_id"], *[v.get(c) for c in VARIANT_COLUMNS]) for v in record["variants"]])
+                db.execute("DELETE FROM newsbeam_events WHERE story_id = ?", (record["story_id"],))
+                db.execute(_upsert("newsbeam_events", ("event_id", "story_id"), ("event_id", "story_id")),
+                           (record["event_id"], record["story_id"]))
+            db.executemany(_upsert("newsbeam_dead_letters", LETTER_COLUMNS, ("url", "stage")),
+                           [[letter.get(c) for c in LETTER_COLUMNS] for letter in letters])
+
+
 
 def _dead_letter(row: Row) -> DeadLetter:
     return DeadLetter(url=row["url"], stage=row["stage"], reason=row["reason"], status=row["status"],
-                      attempts=row["attempts"], at=row["at"], payload=row["payload"], next_due=row["next_due"])
+                      attempts=row["attempts"], at=row["at"], payload=row["payload"],
+                      next_due=row["next_due"] or None, final=bool(row["final"]))
 
 
-def build_story_record(story: dict[str, Any], articles: list[dict[str, Any]]) -> dict[str, Any]:
-    """Assemble a story record (schemas/story.schema.json) from its articles.
+SQLITE_HEADER = b"SQLite format 3\x00"
 
-    The main variant is the earliest published (the original); articles without a date sort
-    after dated ones, by when newsbeam first saw them.
-    """
-    articles.sort(key=lambda a: (a["published"] is None, a["published"] or "", a["first_seen"], a["url"]))
-    main = articles[0]
-    variants = []
-    for article in articles:
-        if article is main:
-            relation = "original"
-        elif article["language"] and main["language"] and article["language"] != main["language"]:
-            relation = "translation"
-        elif article["body_hash"] == main["body_hash"]:
-            relation = "exact"
-        else:
-            relation = "near_duplicate"
-        variants.append({
-            "url": article["url"], "title": article["title"], "language": article["language"],
-            "published": article["published"], "site_name": article["site_name"],
-            "feed_url": article["feed_url"], "relation": relation,
-        })
-    return {
-        "story_id": story["story_id"],
-        "event_id": story["event_id"],
-        "title": main["title"],
-        "text": main["text"],
-        "language": main["language"],
-        "languages": sorted({a["language"] for a in articles if a["language"]}),
-        "url": main["url"],
-        "published": main["published"],
-        "authors": json.loads(main["authors"]),
-        "site_name": main["site_name"],
-        "feed_url": main["feed_url"],
-        "body_source": main["body_source"],
-        "first_seen": story["first_seen"],
-        "updated": story["updated"],
-        "variants": variants,
-    }
+
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite store URL (None for another kind of store)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme in ("", "file"):
+        return parts.path if parts.scheme else url
+    if parts.scheme == "sqlite":
+        # sqlite:///relative.db and sqlite:////absolute.db, as in SQLAlchemy
+        return urllib.parse.unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+    return None
+
+
+def check_store_path(url: str) -> None:
+    """Refuse, before anything is opened for writing, a SQLite store path that is a folder,
+    lies under a file, or names a file that is not a newsbeam store."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    target = pathlib.Path(path)
+    if target.is_dir():
+        raise StoreError(f"store {path} is a folder, not a file")
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise StoreError(f"store {path}: {parent} is a file, not a folder")
+    if not target.exists():
+        return
+    try:
+        with open(target, "rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(f"store {path}: {exc.strerror}") from None
+    if header != SQLITE_HEADER:
+        empty = "an empty file" if not header else "not a SQLite database"
+        raise StoreError(f"store {path} is {empty}, not a newsbeam store (move it away to start a new store)")
+    try:
+        connection = sqlite3.connect(f"file:{urllib.parse.quote(str(target))}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"store {path} cannot be read: {exc}") from None
+    if tables and "meta" not in tables:
+        raise StoreError(f"store {path} is a SQLite database of something else, not a newsbeam store")
 
 
 class SqliteStore(Store):
@@ -632,6 +799,8 @@ class SqliteStore(Store):
 
     def __init__(self, path: str, migrate: bool = True):
         self.path = path
+        if migrate:
+            check_store_path(path)
         pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(path, migrate)
 
@@ -696,15 +865,27 @@ class PostgresStore(Store):
         return os.path.join(folder, f"{key}.{name}")
 
 
+class StoreFn(beam.DoFn):
+    """Base of the DoFns that use the store: the one place a worker opens it, once per DoFn
+    instance and without migrating (the run migrated it before the pipeline started)."""
+
+    def __init__(self, store_url: str):
+        self.store_url = store_url
+
+    def setup(self) -> None:
+        self.store = open_store(self.store_url, migrate=False)
+
+    def teardown(self) -> None:
+        self.store.close()
+
+
 def open_store(url: str, migrate: bool = True) -> Store:
     """Open the store named by a URL: `sqlite:///path.db`, a plain file path, or
     `postgresql://user@host:port/db`. `migrate=False` only connects (the database sinks)."""
+    path = sqlite_path(url)
+    if path is not None:
+        return SqliteStore(path, migrate)
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme in ("", "file"):
-        return SqliteStore(parts.path if parts.scheme else url, migrate)
-    if parts.scheme == "sqlite":
-        # sqlite:///relative.db and sqlite:////absolute.db, as in SQLAlchemy
-        return SqliteStore(urllib.parse.unquote(parts.path[1:] if parts.path.startswith("/") else parts.path), migrate)
     if parts.scheme in ("postgresql", "postgres"):
         return PostgresStore(url, migrate)
     raise StoreError(f"unsupported store URL scheme '{parts.scheme}' (use sqlite:///path.db or postgresql://...)")
