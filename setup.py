@@ -30,9 +30,11 @@ setup(
         "psycopg[binary]>=3.2",
         # approximate nearest neighbours (HNSW) for story candidates
         "usearch>=2.16",
+        # robots.txt as RFC 9309 matches it (wildcards, end anchors, longest match)
+        "protego>=0.3",
     ],
     extras_require={
-        "test": ["pytest>=8", "jsonschema>=4", "ruff>=0.6"],
+        "test": ["pytest>=8", "jsonschema>=4", "ruff>=0.6", "import-linter>=2.1"],
     },
     entry_points={"console_scripts": ["newsbeam=pipeline.cli:main"]},
 )

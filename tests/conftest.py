@@ -127,6 +127,14 @@ def latest_stories(output: pathlib.Path) -> dict[str, dict[str, Any]]:
     return {record["story_id"]: record for record in read_jsonl(output / "stories")}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that use the PostgreSQL server are marked `postgres`, by their fixtures."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "postgres_url" in getattr(item, "fixturenames", ()) or "postgres" in params.values():
+            item.add_marker(pytest.mark.postgres)
+
+
 # --- Stores -------------------------------------------------------------------------------------
 POSTGRES_ENV = "NEWSBEAM_TEST_POSTGRES"
 

@@ -68,6 +68,8 @@ def test_dockerfile_installs_the_package_and_runs_newsbeam():
 AIRFLOW_PYTHON = os.environ.get("NEWSBEAM_TEST_AIRFLOW_PYTHON")
 
 
+@pytest.mark.airflow
+@pytest.mark.slow
 def test_airflow_dag_imports_and_schedules_the_pass():
     """Loaded by a real Airflow with the Apache Beam provider (CI installs one in a venv of its
     own: Airflow's pins clash with the pipeline's)."""

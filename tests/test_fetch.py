@@ -360,6 +360,7 @@ FEEDPARSER_CORPUS = SHARED_DATA / "feeds" / "feedparser"
 TITLE_EXPECTATION = re.compile(r"entries\[0\]\['title'\] == (u?'(?:[^'\\]|\\.)*')")
 
 
+@pytest.mark.slow
 def test_feedparser_corpus_through_http_never_crashes(tmp_path):
     """~2,100 well-formed and ill-formed feeds served over local HTTP through the feed step:
     each yields entries or a dead letter with a reason. The entries agree with the file's own

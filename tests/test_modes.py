@@ -7,7 +7,11 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import ROOT, RUN_ARGS, read_jsonl, write_feeds_file
+
+pytestmark = [pytest.mark.slow]
 
 ONE_ITEM = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Lindenau Herald</title><link>../herald/</link>

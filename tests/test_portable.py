@@ -15,6 +15,8 @@ import pytest
 from pipeline.cli import main
 from tests.conftest import latest_stories, write_feeds_file
 
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
+
 DEMO_FEEDS = ["feeds/kurier.rss", "feeds/herald.rss", "feeds/wire.atom", "feeds/gazette.rss"]
 
 

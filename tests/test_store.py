@@ -184,6 +184,7 @@ def _stories_in_store(store_url: str) -> dict[str, list[str]]:
     return stories
 
 
+@pytest.mark.slow
 def test_two_overlapping_runs_on_one_store(site, tmp_path, postgres_url):
     """Two `newsbeam run` processes at once on one PostgreSQL store, with overlapping feeds:
     one story per report, no variant lost, no article twice."""
@@ -199,6 +200,7 @@ def test_two_overlapping_runs_on_one_store(site, tmp_path, postgres_url):
         "cable-car-across-the-river.html", "lindenau-approves-cable-car.html", "seilbahn-beschlossen.html"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_a_run_killed_at_any_point_loses_and_doubles_nothing(site, tmp_path, request, backend):
     store_url = (f"sqlite:///{tmp_path / 'state.db'}" if backend == "sqlite"
@@ -235,8 +237,9 @@ def test_a_run_killed_at_any_point_loses_and_doubles_nothing(site, tmp_path, req
     assert "0 new, 0 updated" in out
 
 
+@pytest.mark.slow
 def test_database_connections_cut_during_a_run_are_opened_again(site, tmp_path, postgres_url):
-    """The server ends every connection of the store's database every half second while a run
+    """The server ends every connection of the store's database five times a second while a run
     goes on (as a restart or a failover would): the run reconnects, repeats the cut write
     transactions, and ends with everything filed and written, once."""
     import psycopg
@@ -251,9 +254,9 @@ def test_database_connections_cut_during_a_run_are_opened_again(site, tmp_path, 
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = %s AND pid <> pg_backend_pid()", (database,)))
             with contextlib.suppress(subprocess.TimeoutExpired):
-                _, err = process.communicate(timeout=0.5)
+                _, err = process.communicate(timeout=0.2)
     assert process.returncode == 0, err
-    assert cut >= 5  # the run's connections were really cut, again and again
+    assert cut >= 3  # the run's connections were really cut, again and again
 
     stories = _stories_in_store(postgres_url)
     assert sum(len(urls) for urls in stories.values()) == 8 and len(stories) == 5
@@ -266,6 +269,7 @@ def test_database_connections_cut_during_a_run_are_opened_again(site, tmp_path, 
     assert sink.execute("SELECT COUNT(*) FROM newsbeam_variants").fetchone()[0] == 8
 
 
+@pytest.mark.slow
 def test_an_unreachable_database_is_a_one_line_error(tmp_path):
     feeds = write_feeds_file(tmp_path / "feeds.yaml", ["http://127.0.0.1:9/feed.rss"])
     result = subprocess.run(
@@ -277,6 +281,7 @@ def test_an_unreachable_database_is_a_one_line_error(tmp_path):
     assert len(lines) == 1 and "cannot connect to the PostgreSQL store" in lines[0], result.stderr
 
 
+@pytest.mark.slow
 def test_a_full_disk_fails_the_run_with_a_clear_error_and_the_next_run_recovers(site, tmp_path):
     """The output folder on a 1 MB filesystem that the run fills (a real tmpfs, when the test
     may mount one; the store stays on a roomy disk)."""

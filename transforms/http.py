@@ -349,6 +349,9 @@ class HttpClient:
             raise FetchError(f"connection failed: {_short(exc)}") from None
         finally:
             _PROXIED.active, _DEADLINE.at = False, None
+        if time.monotonic() > deadline:  # the watchdog cut the headers short
+            raw.close()
+            raise FetchError("deadline exceeded while reading the headers", raw.status_code)
         try:
             chunks, size = [], 0
             # read1 returns whatever one socket read brings (decompressed at most a chunk at a

@@ -1,0 +1,392 @@
+"""Hostile input: addresses in disguise, proxies, a served folder, robots.txt patterns, headers
+that never end or overflow, files where a store should be, YAML bombs. Each must not get in,
+stop a run, or destroy data. All traffic stays on this machine."""
+
+from __future__ import annotations
+
+import http.client
+import http.server
+import json
+import os
+import pathlib
+import socket
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.graph import beam_options
+from state.settings import RunOptions
+from state.store import open_store
+from tests.conftest import BEAM_ARGS, RUN_ARGS, serving, write_feeds_file
+from transforms.http import FetchError, HttpClient, PoliteScheduler, RobotsCache, is_public_address
+
+MB = 1024 * 1024
+
+
+@pytest.mark.parametrize("address", [
+    "127.0.0.1", "127.1.2.3", "0.0.0.0", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "100.64.0.1",
+    "192.0.0.8", "198.18.0.1", "224.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fc00::1", "fec0::1",
+    "::ffff:127.0.0.1", "0:0:0:0:0:ffff:7f00:1", "::ffff:0:127.0.0.1", "::127.0.0.1",
+    "64:ff9b::a9fe:a9fe", "64:ff9b::a00:1", "64:ff9b:1::a00:1", "2002:a9fe:a9fe::1", "2001:db8::1", "ff02::1",
+])
+def test_special_purpose_addresses_are_not_public(address):
+    assert not is_public_address(address)
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "93.184.216.34", "2001:4860:4860::8888",
+                                     "64:ff9b::808:808", "2002:808:808::1"])
+def test_public_addresses_stay_public(address):
+    """Including the NAT64 and 6to4 forms of a public address: judged by the address they reach."""
+    assert is_public_address(address)
+
+
+# --- Proxies ------------------------------------------------------------------------------------
+class LoggingProxy(http.server.ThreadingHTTPServer):
+    """A forwarding HTTP proxy on 127.0.0.1 that logs every request it is asked to make and
+    forwards only to 127.0.0.1 (nothing leaves this machine)."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                proxy.asked.append(self.path)
+                target = urllib.parse.urlsplit(self.path)
+                if target.hostname != "127.0.0.1":
+                    self.send_error(502)
+                    return
+                # one request, answered verbatim (redirects included): nothing else is followed
+                upstream = http.client.HTTPConnection("127.0.0.1", target.port, timeout=10)
+                upstream.request("GET", target.path or "/")
+                answer = upstream.getresponse()
+                body = answer.read()
+                upstream.close()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+
+@pytest.fixture
+def proxy(monkeypatch):
+    server = LoggingProxy()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, url)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("target", [
+    "http://169.254.169.254/latest/meta-data/iam/security-credentials/", "http://10.0.0.1/admin",
+    "http://[::1]:9/secret", "http://localhost:9/secret", "http://[64:ff9b::a9fe:a9fe]/latest/",
+])
+def test_behind_a_proxy_private_targets_are_refused_before_they_leave(proxy, target):
+    with pytest.raises(FetchError, match="refused") as error:
+        HttpClient().get(target, max_bytes=MB)
+    assert error.value.final
+    assert proxy.asked == []
+
+
+def test_behind_a_proxy_a_redirect_to_a_private_address_is_refused(proxy, tmp_path):
+    with serving(tmp_path) as site:
+        site.routes["/go"] = lambda h: h.send_body(302, b"", headers={"Location": "http://10.0.0.1/admin"})
+        client = HttpClient(allowed_hosts=[site.base_url])
+        with pytest.raises(FetchError, match="refused"):
+            client.get(site.base_url + "go", max_bytes=MB)
+    assert proxy.asked == [site.base_url + "go"]  # the allowed first hop only
+
+
+def test_the_proxy_carries_allowed_requests_and_no_proxy_is_honoured(proxy, tmp_path, monkeypatch):
+    (tmp_path / "page.html").write_text("fine")
+    with serving(tmp_path) as site:
+        client = HttpClient(allowed_hosts=[site.base_url])
+        assert client.get(site.base_url + "page.html", max_bytes=MB).body == b"fine"
+        assert proxy.asked == [site.base_url + "page.html"]
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        assert client.get(site.base_url + "page.html", max_bytes=MB).body == b"fine"
+        assert len(proxy.asked) == 1 and len(site.requests) == 2  # the second went direct
+
+
+# --- The served folder -----------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_opens_exactly_the_served_host_and_port(tmp_path):
+    """A feed in the served folder links to another local site: that link is refused, as any
+    private address would be, and the other site sees no request."""
+    (tmp_path / "other").mkdir()
+    with serving(tmp_path / "other") as other:
+        (other.folder / "secret.html").write_text("<p>secret</p>" * 50)
+        folder = tmp_path / "served"
+        (folder / "feeds").mkdir(parents=True)
+        (folder / ".hidden").write_text("not for anyone")
+        (folder / "feeds" / "local.rss").write_text(
+            "<rss version='2.0'><channel><title>L</title><item><title>Secret</title>"
+            f"<link>{other.base_url}secret.html</link></item></channel></rss>")
+        port = free_port()
+        feeds = tmp_path / "feeds.yaml"
+        feeds.write_text(f"serve: served\nserve_port: {port}\nfeeds:\n  - url: feeds/local.rss\n")
+        assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *BEAM_ARGS]) == 0
+        assert other.requests == []
+    letters = open_store(str(tmp_path / "out" / "state.db")).dead_letters()
+    assert [(d.stage, d.final) for d in letters] == [("page_fetch", True)]
+    assert "refused: non-public address 127.0.0.1" in letters[0].reason
+
+
+def test_the_served_folder_hides_dotfiles_and_symlinks_out_of_it(tmp_path):
+    from pipeline.graph import _serve_folder
+
+    folder = tmp_path / "served"
+    folder.mkdir()
+    (folder / ".env").write_text("SECRET=1")
+    (folder / "feed.xml").write_text("<rss/>")
+    (tmp_path / "outside.txt").write_text("outside")
+    (folder / "link.txt").symlink_to(tmp_path / "outside.txt")
+    port = free_port()
+    with _serve_folder(str(folder), port):
+        def status(path: str) -> int:
+            try:
+                return urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=5).status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert status("feed.xml") == 200
+        assert status(".env") == 404 and status("link.txt") == 404
+
+
+# --- robots.txt ----------------------------------------------------------------------------------
+def test_robots_txt_wildcards_and_end_anchors_as_rfc_9309_says(tmp_path):
+    with serving(tmp_path) as site:
+        site.routes["/robots.txt"] = lambda h: h.send_body(
+            200, b"User-agent: *\nDisallow: /*/print/\nDisallow: /*.pdf$\nDisallow: /news/\nAllow: /news/open/\n",
+            "text/plain")
+        robots = RobotsCache(HttpClient(allowed_hosts=[site.base_url]))
+        for path in ("news/print/1", "a/print/", "a.pdf", "docs/b.pdf", "news/2", "news/open-not/"):
+            with pytest.raises(FetchError, match="disallowed by robots.txt"):
+                robots.check(site.base_url + path)
+        for path in ("a.pdf?page=2", "a.pdfx", "print/", "news/open/1", "other/1"):
+            robots.check(site.base_url + path)  # allowed: no exception
+
+
+# --- Refusals are final ----------------------------------------------------------------------------
+def served_feeds_file(tmp_path: pathlib.Path, feed: str) -> pathlib.Path:
+    """A feeds file whose one feed is served from its own folder (as the demo's are)."""
+    folder = tmp_path / "served"
+    folder.mkdir(exist_ok=True)
+    (folder / "feed.rss").write_text(f"<rss version='2.0'><channel><title>T</title>{feed}</channel></rss>")
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(f"serve: served\nserve_port: {free_port()}\nfeeds:\n  - url: feed.rss\n")
+    return feeds
+
+
+def test_a_refused_link_is_recorded_once_and_never_retried(tmp_path, capsys):
+    feeds = served_feeds_file(
+        tmp_path, "<item><title>Metadata</title><link>http://169.254.169.254/latest/meta-data/</link></item>"
+                  "<item><title>Intranet</title><link>http://10.0.0.1/admin</link></item>")
+    output = tmp_path / "out"
+    assert main(["run", "--feeds", str(feeds), "--output", str(output), *BEAM_ARGS]) == 0
+    assert "2 refused" in capsys.readouterr().out
+    store = open_store(str(output / "state.db"))
+    assert sorted((d.url, d.final, d.next_due) for d in store.dead_letters()) == [
+        ("http://10.0.0.1/admin", True, None), ("http://169.254.169.254/latest/meta-data/", True, None)]
+    assert store.due_dead_letters("page_fetch", now="2999-01-01T00:00:00+00:00") == []
+    assert main(["errors", "--output", str(output)]) == 0
+    assert capsys.readouterr().out.count("next=never (refused)") == 2
+
+
+def test_refused_links_cost_no_politeness_delay():
+    """Twenty links of one host that the policy refuses before connecting: none waits for the
+    host's delay, because no request was sent."""
+    starts: list[float] = []
+
+    def work(item: int) -> None:
+        starts.append(time.monotonic())
+        raise FetchError("refused: non-public address 10.0.0.1", final=True)
+
+    scheduler = PoliteScheduler(work, lambda item: "http://10.0.0.1", threads=4, per_host=2, delay_s=1.0)
+    outcomes = list(scheduler.run(range(20)))
+    scheduler.close()
+    assert len(outcomes) == 20 and all(isinstance(o, FetchError) for _, o in outcomes)
+    assert max(starts) - min(starts) < 5.0  # with the delay charged it takes 19 s at least
+
+
+# --- Headers and deadlines ------------------------------------------------------------------------
+def test_a_server_dripping_its_headers_is_cut_off_at_the_deadline(tmp_path):
+    stop = threading.Event()
+
+    def drip(handler) -> None:
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        handler.wfile.flush()
+        while not stop.is_set():
+            try:
+                handler.wfile.write(b"X")
+                handler.wfile.flush()
+            except OSError:
+                return
+            time.sleep(0.2)
+
+    with serving(tmp_path) as site:
+        site.routes["/drip"] = drip
+        started = time.monotonic()
+        with pytest.raises(FetchError):
+            HttpClient(allowed_hosts=[site.base_url]).get(site.base_url + "drip", max_bytes=MB, deadline_s=2)
+        elapsed = time.monotonic() - started
+        stop.set()
+    assert elapsed < 10  # without a deadline on the headers it never ends
+
+
+@pytest.mark.parametrize("retry_after", ["999999999999", "Fri, 31 Dec 9999 23:59:59 GMT", "-5", "soon", "1e309"])
+def test_an_absurd_retry_after_neither_stops_the_run_nor_loses_the_feed(site, tmp_path, retry_after):
+    site.routes["/busy.rss"] = lambda h: h.send_body(429, b"busy", headers={"Retry-After": retry_after})
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "busy.rss", site.base_url + "feeds/herald.rss"])
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 0
+    store = open_store(str(tmp_path / "out" / "state.db"))
+    assert len(store.story_ids()) == 2  # the good feed was ingested
+    (letter,) = store.dead_letters()
+    assert letter.url.endswith("/busy.rss") and letter.next_due
+
+
+# --- Files where a store or an output should be ---------------------------------------------------
+def test_an_export_never_writes_over_its_store(site, tmp_path, capsys):
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "feeds/herald.rss"])
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 0
+    store = tmp_path / "out" / "state.db"
+    size = store.stat().st_size
+    for output in (str(store), str(store) + "-wal"):
+        assert main(["stories", "export", "-o", output, "--store", f"sqlite:///{store}"]) == 2
+    assert store.stat().st_size == size
+    assert len(open_store(str(store)).story_ids()) == 2
+    assert "the store itself" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [b"", b"just some text", b"SQLite format 3\x00" + b"\x00" * 100])
+def test_a_file_that_is_not_a_newsbeam_store_is_refused(tmp_path, capsys, content):
+    path = tmp_path / "state.db"
+    path.write_bytes(content)
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", ["http://127.0.0.1:9/feed.rss"])
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), "--store", f"sqlite:///{path}",
+                 *RUN_ARGS]) == 2
+    assert path.read_bytes() == content  # untouched
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "newsbeam: error: store" in err[0]
+
+
+def test_a_foreign_sqlite_database_is_refused(tmp_path, capsys):
+    import sqlite3
+
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE accounts (id INTEGER)")
+    assert main(["errors", "--store", f"sqlite:///{path}"]) == 2
+    assert "not a newsbeam store" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("store, output", [("folder", "out"), ("file/under", "out"), ("state.db", "afile")])
+def test_store_and_output_paths_are_checked_first(tmp_path, capsys, store, output):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "afile").write_text("x")
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", ["http://127.0.0.1:9/feed.rss"])
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / output),
+                 "--store", f"sqlite:///{tmp_path / store}", *RUN_ARGS]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+# --- The feeds file --------------------------------------------------------------------------------
+@pytest.mark.parametrize("content, message", [
+    ("a: &a [x, x]\nb: &b [*a, *a]\nfeeds:\n  - url: http://x/\n    name: *b\n", "YAML aliases"),
+    ("feeds:\n  - url: http://x/\n    name: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+    ("serve: .\nserve_port: true\nfeeds:\n  - feed.xml\n", "serve_port must be a port number"),
+    ("feeds:\n  - url: http://x/\n    name: {a: 1}\n", "'name' must be text"),
+])
+def test_hostile_feeds_files_exit_2_with_one_line(tmp_path, capsys, content, message):
+    (tmp_path / "feed.xml").write_text("<rss/>")
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(content)
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+
+
+def test_no_runner_means_the_local_runner_and_nothing_downloaded():
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    chosen = beam_options(RunOptions(feeds=(), output_dir="out")).view_as(StandardOptions).runner
+    assert chosen == "FnApiRunner"
+    named = beam_options(RunOptions(feeds=(), output_dir="out", beam_args=("--runner", "DaskRunner")))
+    assert named.view_as(StandardOptions).runner == "apache_beam.runners.dask.dask_runner.DaskRunner"
+
+
+# --- dedup and errors --------------------------------------------------------------------------------
+def test_dedup_writes_all_or_nothing_and_names_the_bad_line(tmp_path, capsys):
+    output = tmp_path / "out.jsonl"
+    output.write_text("the previous output\n")
+    lines = [json.dumps({"id": n, "title": "t", "text": f"text {n}"}) for n in range(50)]
+    lines.insert(40, json.dumps({"id": "x", "title": "t", "text": "t", "url": ["not", "a", "string"]}))
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    assert main(["dedup", str(source), "-o", str(output), "--encoder", "hashing"]) == 2
+    assert "line 41" in capsys.readouterr().err
+    assert output.read_text() == "the previous output\n"
+    source.write_text(json.dumps({"id": 1, "title": "\ud800", "text": ""}) + "\n")
+    assert main(["dedup", str(source), "-o", str(output), "--encoder", "hashing"]) == 2
+    source.write_text('{"id": 1, "title": ' + "[" * 100000 + "]" * 100000 + "}\n")
+    assert main(["dedup", str(source), "-o", str(output), "--encoder", "hashing"]) == 2
+    assert output.read_text() == "the previous output\n"
+
+
+def test_empty_and_identical_texts_stay_apart_in_dedup(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"id": n, "title": "", "text": ""}) + "\n" for n in range(300)))
+    output = tmp_path / "out.jsonl"
+    assert main(["dedup", str(source), "-o", str(output), "--encoder", "hashing"]) == 0
+    stories = {json.loads(line)["story_id"] for line in output.read_text().splitlines()}
+    assert len(stories) == 300
+
+
+def test_errors_shows_control_characters_from_servers_escaped(tmp_path, capsys):
+    from schemas import DeadLetter
+
+    store = open_store(str(tmp_path / "state.db"))
+    store.record_dead_letters([DeadLetter(url="http://x/\x1b[2J", stage="page_fetch",
+                                          reason="HTTP 500 \x1b]0;pwned\x07", at="2026-11-28T00:00:00+00:00")])
+    assert main(["errors", "--store", str(tmp_path / "state.db")]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\\x1b" in out
+
+
+def test_feeds_with_too_many_entries_are_capped(site, tmp_path, monkeypatch):
+    from state import settings
+
+    monkeypatch.setattr(settings, "MAX_ENTRIES_PER_FEED", 3)
+    items = "".join(f"<item><title>Item {n}</title><link>{site.base_url}none/{n}.html</link>"
+                    f"<description>Short text {n}.</description></item>" for n in range(10))
+    (site.folder / "many.rss").write_text(f"<rss version='2.0'><channel><title>M</title>{items}</channel></rss>")
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "many.rss"])
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 0
+    summary = json.loads(next((tmp_path / "out").glob("summary-*.json")).read_text())
+    assert summary["entries_seen"] == 3 and summary["entries_dropped"] == 7
+    assert os.path.exists(tmp_path / "out" / "state.db")
