@@ -35,6 +35,8 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=8", "jsonschema>=4", "ruff>=0.6", "import-linter>=2.1"],
+        # Beam's DaskRunner on dask.distributed: `newsbeam run --runner DaskRunner`
+        "dask": ["apache-beam[dask]>=2.77,<2.78"],
     },
     entry_points={"console_scripts": ["newsbeam=pipeline.cli:main"]},
 )

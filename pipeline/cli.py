@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--per-host-delay", type=_positive(float), default=settings.PER_HOST_DELAY_S,
                      help=f"seconds between requests to one host (default {settings.PER_HOST_DELAY_S}; "
                           "robots.txt Crawl-delay wins when longer)")
+    run.add_argument("--shards", type=_positive(int),
+                     help="shares of the work, each taken by one worker (default: one per worker of the runner)")
     run.add_argument("--window-days", type=_positive(float), default=settings.STORY_WINDOW_DAYS,
                      help=f"how long a story stays open for new variants (default {settings.STORY_WINDOW_DAYS})")
     run.add_argument("--sink", default="jsonl", type=_sinks,
@@ -190,11 +192,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
     """The run's options, built once from the command line and the feeds file."""
+    from pipeline.graph import worker_count
+
     config = load_feeds(args.feeds)
     if "postgres" in args.sink and not (args.store or "").startswith(("postgresql:", "postgres:")):
         raise CliError("--sink postgres writes to the PostgreSQL store: give --store postgresql://...")
     if args.streaming and args.every:
         raise CliError("--every and --streaming exclude each other")
+    if args.streaming and any("DaskRunner" in arg for arg in beam_args):
+        raise CliError("the Dask runner runs bounded passes only (its streaming mode ends at once): use --every")
     _check_output_dir(args.output)
     feeds = config.feeds
     if config.serve_dir is not None:
@@ -206,7 +212,7 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         allow_private_network=args.allow_private_network,
         serve_dir=str(config.serve_dir) if config.serve_dir else None, serve_port=config.serve_port,
         streaming=args.streaming, poll_interval_s=args.poll_interval, stop_after_s=args.stop_after,
-        beam_args=tuple(beam_args))
+        shards=args.shards or worker_count(tuple(beam_args)), beam_args=tuple(beam_args))
     check_store_path(options.store)
     return options
 

@@ -37,12 +37,11 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from schemas import FeedSource, Shard
+from schemas import FeedSource, Shard, host_of
 from state.settings import RunOptions
 from state.store import StoreFn, open_store, utc_now
 from transforms.articles import ReadArticles
 from transforms.feeds import ReadFeeds
-from transforms.http import host_of
 from transforms.sinks import OncePerStory, WriteOutputs
 from transforms.stories import AssignStories
 
@@ -61,12 +60,15 @@ def make_shards(feeds: tuple[FeedSource, ...], count: int, rewrite_pending: bool
     busiest hosts spread first."""
     by_host: dict[str, list[FeedSource]] = collections.defaultdict(list)
     for feed in feeds:
-        by_host[host_of(feed.url) if "://" in feed.url else feed.url].append(feed)
+        by_host[host_of(feed.url)].append(feed)
     loads: list[list[FeedSource]] = [[] for _ in range(count)]
-    for _, host_feeds in sorted(by_host.items(), key=lambda item: (-len(item[1]), item[0])):
-        min(loads, key=len).extend(host_feeds)
-    return [Shard(index=i, count=count, feeds=tuple(share), rewrite_pending=rewrite_pending and i == 0)
-            for i, share in enumerate(loads)]
+    owners: dict[str, int] = {}
+    for host, host_feeds in sorted(by_host.items(), key=lambda item: (-len(item[1]), item[0])):
+        owners[host] = min(range(count), key=lambda i: len(loads[i]))
+        loads[owners[host]].extend(host_feeds)
+    host_shards = tuple(sorted(owners.items()))
+    return [Shard(index=i, count=count, feeds=tuple(share), host_shards=host_shards,
+                  rewrite_pending=rewrite_pending and i == 0) for i, share in enumerate(loads)]
 
 
 class Ingest(beam.PTransform):
@@ -132,19 +134,67 @@ class CommitFiledFeedsFn(StoreFn):
 
 def beam_options(options: RunOptions) -> PipelineOptions:
     """Beam's options from the run's: the default runner when none is named, short names of
-    runners Beam knows only by module path."""
+    runners Beam knows only by module path, and (Dask) one partition per shard."""
     args = list(options.beam_args)
-    named = [i for i, arg in enumerate(args) if arg == "--runner" or arg.startswith("--runner=")]
-    if not named:
+    runner = _runner(args)
+    if runner is None:
         args = ["--runner", DEFAULT_RUNNER, *args]
-    for i in named:
-        if args[i] == "--runner" and i + 1 < len(args):
-            args[i + 1] = RUNNER_NAMES.get(args[i + 1], args[i + 1])
-        elif args[i].startswith("--runner="):
-            args[i] = "--runner=" + RUNNER_NAMES.get(args[i].split("=", 1)[1], args[i].split("=", 1)[1])
+    elif runner in RUNNER_NAMES:
+        i = next(i for i, arg in enumerate(args) if arg == "--runner" or arg.startswith("--runner="))
+        if args[i] == "--runner":
+            args[i + 1] = RUNNER_NAMES[runner]
+        else:
+            args[i] = "--runner=" + RUNNER_NAMES[runner]
+    if _is_dask(args) and not any(a.startswith(("--dask_npartitions", "--dask_partition_size")) for a in args):
+        # The Dask runner runs each partition of the first collection on one worker and never
+        # moves work after that (its Reshuffle does nothing): one partition per shard.
+        args += ["--dask_npartitions", str(options.shards)]
     result = PipelineOptions(args)
     result.view_as(StandardOptions).streaming = options.streaming
     return result
+
+
+def _runner(args: list[str]) -> str | None:
+    for i, arg in enumerate(args):
+        if arg == "--runner" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--runner="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _is_dask(args: list[str]) -> bool:
+    return (_runner(args) or "").endswith("DaskRunner")
+
+
+def _option(args: list[str], name: str) -> str | None:
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def worker_count(beam_args: tuple[str, ...]) -> int:
+    """How many workers the runner will run the graph on, so that a pass makes one shard per
+    worker: each worker then keeps all of its hosts in flight at once. The local runner says
+    so in --direct_num_workers; a Dask cluster is asked how many worker threads it has."""
+    args = list(beam_args)
+    if _is_dask(args):
+        if _option(args, "--dask_npartitions"):
+            return max(1, int(_option(args, "--dask_npartitions") or 1))
+        address = _option(args, "--dask_client_address")
+        if address:
+            from distributed import Client
+
+            with Client(address, timeout=30) as client:
+                return max(1, sum(client.nthreads().values()))
+        return 1
+    workers = _option(args, "--direct_num_workers")
+    if workers and workers.isdigit():
+        return int(workers) or (os.cpu_count() or 1)
+    return 1
 
 
 def _new_run_id(suffix: str = "") -> str:
@@ -175,6 +225,7 @@ def _run(options: RunOptions, run_id: str, graph: type[beam.PTransform]) -> dict
     # The output is written: only now may the feeds' new validators take effect, so a run that
     # dies earlier fetches them again.
     store.commit_feed_validators()
+    counts = store.run_counts(run_id)
     summary = {
         "run_id": run_id,
         "started": started,
@@ -183,7 +234,9 @@ def _run(options: RunOptions, run_id: str, graph: type[beam.PTransform]) -> dict
         "feeds": len(options.feeds),
         **dict.fromkeys(COUNTERS, 0),
         # counted by the graph itself (in the store), not by a runner's metrics
-        **store.run_counts(run_id),
+        **{name: value for name, value in counts.items() if not name.startswith("worker ")},
+        # the worker processes that read shards, and how many each
+        "workers": {name.split(" ", 1)[1]: value for name, value in counts.items() if name.startswith("worker ")},
         # (not for an unbounded run: the local runner's metrics of thousands of bundles nest
         # too deep to read)
         "stage_seconds": {} if options.streaming else _stage_seconds(result),
@@ -236,7 +289,11 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"{s['articles_from_feed']} from feed text, {s['pages_failed'] + s['articles_failed']} failed{refused}",
         f"  stories   {s['stories_new']} new, {s['stories_updated']} updated",
         f"  dead letters {s['dead_letters']}" + (f" (see {s['output']}/dead_letters/)" if s["dead_letters"] else ""),
-    ] + _stage_line(s.get("stage_seconds") or {}))
+    ] + _stage_line(s.get("stage_seconds") or {}) + _workers_line(s.get("workers") or {}))
+
+
+def _workers_line(workers: dict[str, int]) -> list[str]:
+    return [f"  workers   {len(workers)} busy"] if len(workers) > 1 else []
 
 
 def _stage_line(stage_seconds: dict[str, float]) -> list[str]:

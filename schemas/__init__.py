@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import urllib.parse
 import zlib
 from importlib import resources
 from typing import Any
@@ -115,18 +116,33 @@ def shard_of(key: str, count: int) -> int:
     return zlib.crc32(key.encode("utf-8")) % count
 
 
+def host_of(url: str) -> str:
+    """scheme://host:port of a URL, lower-cased: the unit of politeness."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 @dataclasses.dataclass(frozen=True)
 class Shard(Record):
-    """A share of one pass's work, the unit a worker takes: some of the feeds (all feeds of a
-    host fall in one shard, so per-host politeness holds across workers), and the due retries
-    whose URL hashes to it. Work is spread over workers by creating shards, not by a shuffle
-    (which some runners skip)."""
+    """A share of one pass's work, the unit a worker takes: some of the feeds, and the due
+    retries of their hosts. All feeds and retries of one host fall in one shard, so per-host
+    politeness holds across workers. Work is spread over workers by creating one shard per
+    worker, not by a shuffle (which some runners skip)."""
 
     index: int
     count: int
     feeds: tuple[FeedSource, ...]
+    # The shard of each host that has feeds (the same map in every shard); a retry whose host
+    # has none goes by a hash of its host.
+    host_shards: tuple[tuple[str, int], ...] = ()
     # The first shard of a run also rewrites the stories a crashed run left unwritten.
     rewrite_pending: bool = False
+
+    def owns(self, url: str) -> bool:
+        """Is a retry of this URL this shard's work?"""
+        host = host_of(url)
+        owner = dict(self.host_shards).get(host)
+        return (owner if owner is not None else shard_of(host, self.count)) == self.index
 
 
 @dataclasses.dataclass(frozen=True)

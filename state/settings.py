@@ -42,9 +42,6 @@ PER_HOST_CONNECTIONS = 2
 PER_HOST_DELAY_S = 1.0
 # Fetches in flight at once in one worker, across hosts.
 FETCH_THREADS = 32
-# Shares of a pass's work (feeds grouped by host, and due retries): the units spread over the
-# workers. More shards than workers balance the load; each shard fetches its hosts concurrently.
-SHARDS = 8
 # Pages are handed on to extraction in chunks of this many as they arrive, while the fetcher
 # goes on fetching in the background; a chunk is also the unit the encoder embeds at once.
 PAGE_CHUNK = 16
@@ -130,7 +127,9 @@ class RunOptions:
     per_host_connections: int = PER_HOST_CONNECTIONS
     per_host_delay_s: float = PER_HOST_DELAY_S
     fetch_threads: int = FETCH_THREADS
-    shards: int = SHARDS
+    # Shares of a pass's work (feeds grouped by host, with their retries): one per worker, so
+    # that each worker keeps all of its hosts in flight at once (pipeline.graph.worker_count).
+    shards: int = 1
     allow_private_network: bool = False
     # A feeds file's `serve` folder, served on 127.0.0.1:serve_port for the run (offline demos).
     serve_dir: str | None = None

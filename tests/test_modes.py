@@ -48,12 +48,18 @@ CABLE_CAR = ("Lindenau to build a cable car across the river", "cable-car-across
 
 
 def test_streaming_picks_up_an_item_added_between_polls_and_stops_cleanly(site, tmp_path):
+    check_streaming(site, tmp_path, RUN_ARGS)
+
+
+def check_streaming(site, tmp_path, run_args) -> None:
+    """An unbounded run on the runner of `run_args` picks up an item added between polls,
+    writes each story once, and stops cleanly."""
     _feed(site, MARATHON)
     feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "feeds/live.rss"])
     output = tmp_path / "out"
     process = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds), "--output", str(output), "--streaming",
-         "--poll-interval", "2s", "--stop-after", "40s", *RUN_ARGS],
+         "--poll-interval", "2s", "--stop-after", "40s", *run_args],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for(lambda: MARATHON[0] in _titles(output), 60, process)

@@ -8,7 +8,9 @@ import datetime as dt
 import hashlib
 import html
 import json
+import os
 import re
+import socket
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ import apache_beam as beam
 import courlan
 import feedparser
 
-from schemas import Batch, DeadLetter, FeedEntry, FeedSource, FetchedFeed, Shard, shard_of
+from schemas import Batch, DeadLetter, FeedEntry, FeedSource, FetchedFeed, Shard, host_of
 from state import settings
 from state.settings import RunOptions
 from state.store import StoreFn, parse_time, utc_now
@@ -26,7 +28,6 @@ from transforms.http import (
     ConcurrentFetchFn,
     FetchError,
     Response,
-    host_of,
     read_local_file,
 )
 
@@ -224,9 +225,9 @@ class ReadFeedsFn(ConcurrentFetchFn, StoreFn):
             else:
                 self._read_feed(source, state, outcome, entries, letters, counts)
         retries = [entry_from_payload(letter.payload) for stage in ("page_fetch", "extract")
-                   for letter in self.store.due_dead_letters(stage)
-                   if letter.payload and shard_of(letter.url, shard.count) == shard.index]
+                   for letter in self.store.due_dead_letters(stage) if letter.payload and shard.owns(letter.url)]
         counts["retries_due"] += len(retries)
+        counts[f"worker {socket.gethostname()}:{os.getpid()}"] += 1  # which workers did the work
         yield Batch(entries=tuple(entries + retries), dead_letters=tuple(letters), counts=tuple(counts.items()),
                     rewrite=tuple(self.store.pending_stories()) if shard.rewrite_pending else ())
 

@@ -47,6 +47,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from schemas import host_of
 from state import settings
 from state.settings import RunOptions
 
@@ -407,14 +408,23 @@ def _short(exc: BaseException) -> str:
     return text[:300]
 
 
-def host_of(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
 # --- Politeness -------------------------------------------------------------------------------
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+
+
+class HostLedger:
+    """Per host: requests in flight, when the next may start, and the start before (to refund a
+    request that was never sent). One per process, shared by its schedulers."""
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.in_flight: collections.Counter[str] = collections.Counter()
+        self.next_start: dict[str, float] = {}
+        self.last_start: dict[str, float] = {}
+
+
+HOSTS = HostLedger()
 
 
 class PoliteScheduler:
@@ -425,24 +435,24 @@ class PoliteScheduler:
     in the background while the caller works through the results already in: a politeness
     wait on one host never idles the others, nor the CPU. `run(items)` yields (item, result or
     exception) as each finishes. Host timings persist across calls: politeness holds for the
-    worker's whole life, not per batch.
+    worker's whole life, not per batch, and are shared by all the schedulers of a process
+    (the feed step's and the page step's): a host's feed and its pages count together.
     """
 
     def __init__(self, work: Callable[[Item], Result], host: Callable[[Item], str],
                  threads: int = settings.FETCH_THREADS, per_host: int = settings.PER_HOST_CONNECTIONS,
                  delay_s: float = settings.PER_HOST_DELAY_S, crawl_delay: Callable[[str], float | None] | None = None,
-                 unthrottled: Iterable[str] = ()):
+                 unthrottled: Iterable[str] = (), ledger: HostLedger | None = None):
         self.work, self.host = work, host
         self.threads, self.per_host, self.delay_s = threads, per_host, delay_s
         self.crawl_delay = crawl_delay or (lambda host: None)
         self.unthrottled = frozenset(unthrottled)
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads)
-        self._changed = threading.Condition()
+        ledger = ledger or HOSTS
+        self._changed, self._in_flight = ledger.changed, ledger.in_flight
+        self._next_start, self._last_start = ledger.next_start, ledger.last_start
         self._queues: dict[str, collections.deque] = {}
-        self._in_flight: collections.Counter[str] = collections.Counter()
         self._running = 0
-        self._next_start: dict[str, float] = {}
-        self._last_start: dict[str, float] = {}  # the host's previous next-start, to refund
         self._done: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
         self._dispatcher = threading.Thread(target=self._dispatch, name="polite-dispatcher", daemon=True)
@@ -451,7 +461,7 @@ class PoliteScheduler:
     def close(self) -> None:
         with self._changed:
             self._closed = True
-            self._changed.notify()
+            self._changed.notify_all()
         self._dispatcher.join()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -461,7 +471,7 @@ class PoliteScheduler:
             for item in items:
                 self._queues.setdefault(self.host(item), collections.deque()).append(item)
                 count += 1
-            self._changed.notify()
+            self._changed.notify_all()
         for _ in range(count):
             yield self._done.get()
 
@@ -507,7 +517,7 @@ class PoliteScheduler:
             if isinstance(outcome, FetchError) and not outcome.sent and self._next_start.get(name) == started:
                 # nothing went out (refused, or disallowed by robots.txt): the host owes no delay
                 self._next_start[name] = self._last_start.get(name, 0.0)
-            self._changed.notify()
+            self._changed.notify_all()
         self._done.put((item, outcome))
 
 

@@ -1,0 +1,162 @@
+"""newsbeam on a real Dask cluster (a scheduler and two workers on 127.0.0.1, started by
+.ci/start-dask) and on Prism (Beam's portable local runner, built by .ci/build-prism), against
+the local runner: the same stories and variants, both workers at work, dead letters retried,
+nothing fetched twice, and a worker killed in the middle of a run."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipeline.cli import main
+from state.store import open_store
+from tests.conftest import BEAM_ARGS, ROOT, latest_stories, write_feeds_file
+from tests.many_sites import ManySites
+from tests.test_modes import check_streaming
+
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
+
+DEMO_FEEDS = ["feeds/kurier.rss", "feeds/herald.rss", "feeds/wire.atom", "feeds/gazette.rss",
+              "feeds/dead-links.rss"]
+FAST = ("--allow-private-network", "--per-host-delay", "0.05")
+
+
+def service(variable: str, what: str) -> str:
+    """A service .ci/run started for the tests: in CI a missing one fails the test; on a
+    developer's machine it is skipped."""
+    value = os.environ.get(variable)
+    if not value:
+        if os.environ.get("CI"):
+            pytest.fail(f"{variable} is not set: CI must start {what}")
+        pytest.skip(f"set {variable} to run the tests on {what}")
+    return value
+
+
+@pytest.fixture(scope="module")
+def dask_address() -> str:
+    return service("NEWSBEAM_TEST_DASK", "the Dask cluster (.ci/start-dask)")
+
+
+@pytest.fixture(scope="module")
+def prism_binary() -> str:
+    return service("NEWSBEAM_TEST_PRISM", "Prism (.ci/build-prism)")
+
+
+def dask_args(address: str) -> list[str]:
+    return ["--runner", "DaskRunner", "--dask_client_address", address]
+
+
+def stories_by_urls(store_url: str) -> set[frozenset[str]]:
+    """The stories of a store as sets of their pages' URLs: comparable across stores."""
+    stories: dict[str, set[str]] = {}
+    for story_id, url in open_store(store_url).reader().execute("SELECT story_id, url FROM articles").fetchall():
+        stories.setdefault(story_id, set()).add(url)
+    return {frozenset(urls) for urls in stories.values()}
+
+
+def run(feeds: pathlib.Path, output: pathlib.Path, *args: str) -> dict:
+    assert main(["run", "--feeds", str(feeds), "--output", str(output), *FAST, *args]) == 0
+    return json.loads(sorted(output.glob("summary-*.json"))[-1].read_text())
+
+
+def test_the_demo_on_dask_matches_the_local_runner_and_retries_its_dead_letters(site, tmp_path, postgres_url,
+                                                                                 dask_address):
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + f for f in DEMO_FEEDS])
+    run(feeds, tmp_path / "local", *BEAM_ARGS)
+    on_dask = run(feeds, tmp_path / "dask", "--store", postgres_url, *dask_args(dask_address))
+    assert stories_by_urls(postgres_url) == stories_by_urls(str(tmp_path / "local" / "state.db"))
+    assert len(on_dask["workers"]) == 2  # both workers read a shard
+    written = latest_stories(tmp_path / "dask")
+    assert {frozenset(v["url"] for v in r["variants"]) for r in written.values()} == stories_by_urls(postgres_url)
+    letters = open_store(postgres_url).dead_letters()
+    assert sorted(d.stage for d in letters) == ["extract", "page_fetch"]
+
+    # The broken pages come back and the retries fall due: the next pass on Dask resolves them.
+    (site.folder / "broken" / "missing-page.html").write_text(
+        (site.folder / "herald" / "cable-car-across-the-river.html").read_text())
+    store = open_store(postgres_url)
+    with store.transaction() as db:
+        db.execute("UPDATE dead_letters SET next_due = '2000-01-01T00:00:00+00:00'")
+    again = run(feeds, tmp_path / "dask", "--store", postgres_url, *dask_args(dask_address))
+    assert again["retries_due"] == 2 and again["feeds_fetched"] == 0
+    assert [d.stage for d in store.dead_letters()] == ["extract"]  # the page that never extracts stays
+
+
+def test_many_sites_on_dask_match_the_local_runner_and_fetch_nothing_twice(tmp_path, postgres_url, dask_address):
+    sites = ManySites([10] * 30)  # 300 distinct pages on 30 hosts, WMT translations across sites
+    try:
+        feeds = write_feeds_file(tmp_path / "feeds.yaml", sites.feed_urls())
+        local = run(feeds, tmp_path / "local", *BEAM_ARGS)
+        on_dask = run(feeds, tmp_path / "dask", "--store", postgres_url, *dask_args(dask_address))
+        requests_after_first = sum(len(site.log) for site in sites.sites)
+        second = run(feeds, tmp_path / "dask", "--store", postgres_url, *dask_args(dask_address))
+        page_requests = sum(1 for site in sites.sites for path, _, _ in site.log if path.startswith("/a/"))
+    finally:
+        sites.close()
+    assert local["articles_extracted"] == on_dask["articles_extracted"] == 300
+    assert stories_by_urls(postgres_url) == stories_by_urls(str(tmp_path / "local" / "state.db"))
+    assert any(len(urls) == 3 for urls in stories_by_urls(postgres_url))  # translations merged across sites
+    assert len(on_dask["workers"]) == 2 and min(on_dask["workers"].values()) >= 1
+    assert (second["feeds_fetched"], second["articles_new"], second["stories_new"]) == (0, 0, 0)
+    assert page_requests == 600  # each page once per runner, none in the second pass
+    assert sum(len(site.log) for site in sites.sites) == requests_after_first + 30  # only the feeds again
+
+
+def test_a_dask_worker_killed_mid_run_leaves_every_page_in_one_story(tmp_path, postgres_url, dask_address):
+    from distributed import Client
+
+    sites = ManySites([8] * 20)
+    try:
+        feeds = write_feeds_file(tmp_path / "feeds.yaml", sites.feed_urls())
+        command = [sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds), "--output", str(tmp_path / "out"),
+                   "--store", postgres_url, *FAST, *dask_args(dask_address)]
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with Client(dask_address, timeout=30) as client:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not open_store(postgres_url).reader().execute(
+                    "SELECT COUNT(*) FROM articles").fetchone()[0]:
+                time.sleep(0.2)
+            victim = sorted(client.run(os.getpid).values())[0]
+            os.kill(victim, signal.SIGKILL)  # the worker's nanny starts a new one
+            out, err = process.communicate(timeout=600)
+            if process.returncode != 0:
+                lines = [line for line in err.strip().splitlines() if line.startswith("newsbeam:")]
+                assert process.returncode == 1 and len(lines) == 1, err[-3000:]
+            _wait_for_workers(client, 2)
+        assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), "--store", postgres_url,
+                     *FAST, *dask_args(dask_address)]) == 0
+    finally:
+        sites.close()
+    rows = open_store(postgres_url).reader().execute("SELECT url, story_id FROM articles").fetchall()
+    assert len(rows) == len({url for url, _ in rows}) == 160  # every page filed, once
+    assert open_store(postgres_url).pending_stories() == []
+
+
+def _wait_for_workers(client, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while len(client.scheduler_info()["workers"]) < count and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+def prism(binary: str) -> tuple[str, ...]:
+    return ("--runner", "PrismRunner", "--prism_location", binary)
+
+
+def test_the_demo_on_prism_matches_the_local_runner(site, tmp_path, prism_binary):
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + f for f in DEMO_FEEDS[:4]])
+    run(feeds, tmp_path / "local", *BEAM_ARGS)
+    run(feeds, tmp_path / "prism", *prism(prism_binary))
+    assert stories_by_urls(str(tmp_path / "prism" / "state.db")) == stories_by_urls(
+        str(tmp_path / "local" / "state.db"))
+
+
+
+def test_a_streaming_run_on_prism(site, tmp_path, prism_binary):
+    check_streaming(site, tmp_path, ("--allow-private-network", "--per-host-delay", "0", *prism(prism_binary)))
