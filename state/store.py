@@ -675,8 +675,7 @@ class Store:
 
 
 # The article columns a story record is built from.
-ARTICLE_FIELDS = ("story_id, url, feed_url, title, text, language, published, authors, site_name, body_source, "
-                  "body_hash, first_seen")
+ARTICLE_FIELDS = "story_id, url, feed_url, title, text, language, published, authors, site_name, body_source, body_hash"
 
 # Tables of the database sinks: what analysts query. Upserted by id, so a rerun leaves exactly
 # one current row per story, variant, event and dead letter.
@@ -696,7 +695,10 @@ CREATE TABLE IF NOT EXISTS newsbeam_dead_letters (
 """
 STORY_COLUMNS = ("story_id", "event_id", "title", "text", "language", "languages", "url", "published", "authors",
                  "site_name", "feed_url", "body_source", "first_seen", "updated")
-VARIANT_COLUMNS = ("url", "title", "language", "published", "site_name", "feed_url", "relation")
+VARIANT_COLUMNS = ("url", "title", "text", "language", "authors", "published", "site_name", "feed_url", "body_source",
+                   "relation")
+# Columns added to the sink tables after their first release: added on open to tables that lack them.
+SINK_COLUMNS_ADDED = {"newsbeam_variants": {"text": "TEXT", "authors": "TEXT", "body_source": "TEXT"}}
 LETTER_COLUMNS = ("url", "stage", "status", "reason", "attempts", "at", "next_due")
 
 
@@ -719,6 +721,11 @@ class SinkTables:
         with self.database.transaction() as db:
             for statement in SINK_TABLES.split(";"):
                 db.execute(statement)
+            for table, columns in SINK_COLUMNS_ADDED.items():
+                present = {d[0] for d in db.execute(f"SELECT * FROM {table} LIMIT 0").cursor.description}
+                for name, kind in columns.items():
+                    if name not in present:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     @repeat_if_connection_lost
     def upsert(self, stories: Iterable[dict[str, Any]], letters: Iterable[dict[str, Any]]) -> None:
@@ -729,7 +736,8 @@ class SinkTables:
                 db.execute(_upsert("newsbeam_stories", STORY_COLUMNS, ("story_id",)), [row[c] for c in STORY_COLUMNS])
                 db.execute("DELETE FROM newsbeam_variants WHERE story_id = ?", (record["story_id"],))
                 db.executemany(_upsert("newsbeam_variants", ("story_id", *VARIANT_COLUMNS), ("story_id", "url")),
-                               [(record["story_id"], *[v.get(c) for c in VARIANT_COLUMNS]) for v in record["variants"]])
+                               [(record["story_id"], *[json.dumps(v[c]) if c == "authors" else v.get(c)
+                                                       for c in VARIANT_COLUMNS]) for v in record["variants"]])
                 db.execute("DELETE FROM newsbeam_events WHERE story_id = ?", (record["story_id"],))
                 db.execute(_upsert("newsbeam_events", ("event_id", "story_id"), ("event_id", "story_id")),
                            (record["event_id"], record["story_id"]))

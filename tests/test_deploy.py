@@ -17,12 +17,13 @@ from tests.conftest import ROOT
 DEPLOY = ROOT / "deploy"
 
 
-def newsbeam_args(command: list[str]) -> list[str]:
-    """The arguments after the newsbeam executable, checked against the real CLI parser."""
+def newsbeam_args(command: list[str], beam: tuple[str, ...] = ()) -> list[str]:
+    """The arguments after the newsbeam executable, checked against the real CLI parser (and
+    the options of Beam given in `beam`, which newsbeam passes on)."""
     index = next(i for i, part in enumerate(command) if part.endswith("newsbeam"))
     args = command[index + 1:]
     parsed, extra = _parser().parse_known_args(args)
-    assert parsed.command == "run" and not extra, args
+    assert parsed.command == "run" and [a for a in extra if a.startswith("--")] == list(beam), args
     assert parsed.feeds and parsed.output and parsed.store.startswith("postgresql://")
     return args
 
@@ -60,9 +61,25 @@ def test_dockerfile_installs_the_package_and_runs_newsbeam():
     lines = (DEPLOY / "Dockerfile").read_text().splitlines()
     assert lines[[i for i, line in enumerate(lines) if line.startswith("FROM")][0]].startswith("FROM python:3.11")
     copied = {line.split()[1] for line in lines if line.startswith("COPY")}
-    assert {"pipeline", "transforms", "schemas"} <= copied
+    assert {"pipeline", "transforms", "state", "schemas"} <= copied
+    packages = {path.parent.name for path in ROOT.glob("*/__init__.py")} - {"tests"}
+    assert packages <= copied, packages - copied  # every package of the project is in the image
     assert 'ENTRYPOINT ["newsbeam"]' in lines
-    assert any(line.startswith("RUN pip install .") for line in lines)
+    assert any(line.startswith("RUN pip install '.[dask]'") for line in lines)
+
+
+def test_dask_cluster_manifest():
+    cluster, cronjob = yaml.safe_load_all((DEPLOY / "kubernetes" / "dask-cluster.yaml").read_text())
+    assert (cluster["apiVersion"], cluster["kind"]) == ("kubernetes.dask.org/v1", "DaskCluster")
+    (worker,) = cluster["spec"]["worker"]["spec"]["containers"]
+    (scheduler,) = cluster["spec"]["scheduler"]["spec"]["containers"]
+    (driver,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert worker["image"] == scheduler["image"] == driver["image"]  # one image for all three
+    assert worker["command"] == scheduler["command"] == ["dask"]
+    args = newsbeam_args(["newsbeam", *driver["args"]], beam=("--runner", "--dask_client_address"))
+    address = args[args.index("--dask_client_address") + 1]
+    assert address == f"tcp://{cluster['metadata']['name']}-scheduler:8786"  # the operator's service
+    assert args[args.index("--runner") + 1] == "DaskRunner"
 
 
 AIRFLOW_PYTHON = os.environ.get("NEWSBEAM_TEST_AIRFLOW_PYTHON")

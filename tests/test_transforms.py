@@ -129,8 +129,9 @@ def test_write_outputs_writes_every_sink_then_marks_written_and_counts(tmp_path,
              "languages": ["en"], "url": "http://a/1", "published": None, "authors": [], "site_name": None,
              "feed_url": "http://f", "body_source": "page", "first_seen": "2026-11-20T09:00:00+00:00",
              "updated": "2026-11-20T09:00:00+00:00",
-             "variants": [{"url": "http://a/1", "title": "T", "language": "en", "published": None,
-                           "site_name": None, "feed_url": "http://f", "relation": "original"}]}
+             "variants": [{"url": "http://a/1", "title": "T", "text": "Body", "language": "en", "authors": [],
+                           "published": None, "site_name": None, "feed_url": "http://f", "body_source": "page",
+                           "relation": "original"}]}
     letter = DeadLetter(url="http://a/2", stage="page_fetch", reason="HTTP 500", status=500, at=utc_now())
     with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
         _ = (pipeline | beam.Create([Batch(stories=(story,), dead_letters=(letter,), counts=(("stories_new", 1),))])

@@ -8,6 +8,7 @@ import collections
 import dataclasses
 import datetime as dt
 import re
+import time
 import unicodedata
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +17,7 @@ import apache_beam as beam
 import langdetect
 import trafilatura
 
-from schemas import Article, Batch, DeadLetter, FeedEntry, FetchedPage
+from schemas import Article, Batch, DeadLetter, FeedEntry, FetchedPage, host_of
 from state import settings
 from state.settings import RunOptions
 from state.store import utc_now
@@ -177,7 +178,14 @@ class FetchPagesFn(ConcurrentFetchFn):
             yield carried.add(counts, pages=tuple(pages), dead_letters=carried.dead_letters + tuple(letters))
 
     def fetch(self, entry: FeedEntry) -> Response:
-        self.robots.check(entry.url)
+        if self.robots.check(entry.url):
+            # robots.txt was just fetched in this request's slot: the page takes the next slot,
+            # and the host's next request the one after
+            host = host_of(entry.url)
+            delay = 0.0 if host == self.options.served_host else self.options.per_host_delay_s
+            delay = max(delay, self.robots.crawl_delay(host) or 0.0)
+            self.scheduler.postpone(host, time.monotonic() + 2 * delay)
+            time.sleep(delay)
         response = self.http.get(entry.url, max_bytes=settings.MAX_PAGE_BYTES,
                                   headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"})
         if response.status == 304 or not response.body.strip():

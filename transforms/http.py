@@ -475,6 +475,13 @@ class PoliteScheduler:
         for _ in range(count):
             yield self._done.get()
 
+    def postpone(self, host: str, until: float) -> None:
+        """No new request to `host` before `until` (time.monotonic()): for a request that went
+        out inside another's slot (robots.txt before a page)."""
+        with self._changed:
+            self._next_start[host] = max(self._next_start.get(host, 0.0), until)
+            self._changed.notify_all()
+
     def _dispatch(self) -> None:
         with self._changed:
             while not self._closed:
@@ -532,13 +539,15 @@ class RobotsCache:
         self._host_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def _parser(self, host: str) -> protego.Protego | FetchError:
+    def _parser(self, host: str) -> tuple[protego.Protego | FetchError, bool]:
+        """The host's rules, and whether this call fetched them (a request just went out)."""
         with self._lock:
             host_lock = self._host_locks.setdefault(host, threading.Lock())
         with host_lock:  # one fetch per host, however many pages of it are in flight
-            if host not in self._rules:
-                self._rules[host] = self._fetch(host)
-            return self._rules[host]
+            if host in self._rules:
+                return self._rules[host], False
+            self._rules[host] = self._fetch(host)
+            return self._rules[host], True
 
     def _fetch(self, host: str) -> protego.Protego | FetchError:
         try:
@@ -550,13 +559,15 @@ class RobotsCache:
             return FetchError(f"robots.txt unreachable: {exc.reason}", exc.status, exc.retry_after, final=exc.final)
         return protego.Protego.parse(response.body.decode("utf-8", "replace"))
 
-    def check(self, url: str) -> None:
-        """Raise FetchError when robots.txt forbids the URL (or cannot be read)."""
-        rules = self._parser(host_of(url))
+    def check(self, url: str) -> bool:
+        """Raise FetchError when robots.txt forbids the URL (or cannot be read). True when
+        robots.txt was fetched for this call: the host has just had a request."""
+        rules, fetched = self._parser(host_of(url))
         if isinstance(rules, FetchError):
             raise rules
         if not rules.can_fetch(url, self.client.user_agent):
-            raise FetchError("disallowed by robots.txt", sent=False)
+            raise FetchError("disallowed by robots.txt", sent=fetched)  # robots.txt may have gone out
+        return fetched
 
     def crawl_delay(self, host: str) -> float | None:
         rules = self._rules.get(host)

@@ -472,12 +472,14 @@ def _article_row(article: Article, fingerprint: Fingerprint, story_id: str, now:
 
 def story_record(story: dict[str, Any], articles: list[dict[str, Any]]) -> dict[str, Any]:
     """A story record (schemas/story.schema.json) from the store's rows of the story and its
-    articles.
+    articles, the same whatever order the articles arrived in.
 
-    The main variant is the earliest published (the original); articles without a date sort
-    after dated ones, by when newsbeam first saw them.
+    The main variant, the original, is the earliest published; ties and articles without a
+    date (which sort after dated ones) go by URL. The story's title, text and language are the
+    original's, and change when an earlier original arrives later. Each variant carries its own
+    title, text, language, authors and published time.
     """
-    articles = sorted(articles, key=lambda a: (a["published"] is None, a["published"] or "", a["first_seen"], a["url"]))
+    articles = sorted(articles, key=lambda a: (a["published"] is None, a["published"] or "", a["url"]))
     main = articles[0]
     variants = []
     for article in articles:
@@ -490,9 +492,10 @@ def story_record(story: dict[str, Any], articles: list[dict[str, Any]]) -> dict[
         else:
             relation = "near_duplicate"
         variants.append({
-            "url": article["url"], "title": article["title"], "language": article["language"],
+            "url": article["url"], "title": article["title"], "text": article["text"],
+            "language": article["language"], "authors": json.loads(article["authors"]),
             "published": article["published"], "site_name": article["site_name"],
-            "feed_url": article["feed_url"], "relation": relation,
+            "feed_url": article["feed_url"], "body_source": article["body_source"], "relation": relation,
         })
     return {
         "story_id": story["story_id"],

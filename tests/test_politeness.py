@@ -1,0 +1,50 @@
+"""Politeness as the sites see it: from each test server's own request log, no host ever had
+more requests at once, or requests closer together, than newsbeam's limits allow, with two
+worker processes fetching many sites at once."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.cli import main
+from tests.conftest import write_feeds_file
+from tests.many_sites import ManySites
+
+pytestmark = [pytest.mark.slow]
+
+DELAY = 0.5
+CONNECTIONS = 2
+# Server-side timestamps are taken when a request arrives, a little after newsbeam sent it:
+# arrival jitter on loopback is well under this.
+JITTER = 0.05
+
+
+def most_at_once(log: list[tuple[str, float, float]]) -> int:
+    events = sorted([(start, 1) for _, start, _ in log] + [(end, -1) for _, _, end in log])
+    current = peak = 0
+    for _, change in events:
+        current += change
+        peak = max(peak, current)
+    return peak
+
+
+def test_no_host_sees_more_than_its_limits_with_two_workers(tmp_path):
+    sites = ManySites([6] * 8)  # 48 distinct pages on 8 hosts
+    try:
+        feeds = write_feeds_file(tmp_path / "feeds.yaml", sites.feed_urls())
+        assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), "--allow-private-network",
+                     "--per-host-delay", str(DELAY), "--per-host-connections", str(CONNECTIONS),
+                     "--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]) == 0
+        logs = {site.base: list(site.log) for site in sites.sites}
+    finally:
+        sites.close()
+    summary = json.loads(next((tmp_path / "out").glob("summary-*.json")).read_text())
+    assert summary["articles_extracted"] == 48 and len(summary["workers"]) == 2
+    for host, log in logs.items():
+        assert len(log) == 1 + 1 + 6, (host, log)  # the feed, robots.txt, six pages
+        assert most_at_once(log) <= CONNECTIONS, host
+        starts = sorted(start for _, start, _ in log)
+        gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+        assert min(gaps) >= DELAY - JITTER, (host, gaps)
