@@ -61,6 +61,12 @@ LANGDETECT_MAX_CHARS = 2000
 LANGDETECT_MIN_CHARS = 60
 # A body shorter than this is treated as "nothing extracted" (navigation crumbs, cookie walls).
 MIN_BODY_CHARS = 200
+# Normalization: at the top of a body, up to three lines no longer than this that restate the
+# headline (judged by the sentence encoder: vectors at least this close) are dropped; at its
+# end, up to three source, credit or translation-notice lines no longer than this.
+HEADLINE_LINE_MAX_CHARS = 160
+HEADLINE_SIMILARITY = 0.8
+TRAILER_MAX_CHARS = 200
 # Texts shorter than this (a teaser, a paywall stub, an empty feed item) join a story only by
 # their URL: identical or similar short texts say nothing about being the same report.
 MIN_MATCH_CHARS = 200
@@ -87,6 +93,11 @@ STORY_MIN_SIMILARITY = 0.6
 # When both articles carry at least this many numbers, at least this share must be shared.
 MIN_NUMBERS = 3
 NUMBER_AGREEMENT = 0.3
+# Two articles in one language must also agree on names and numbers (when both have at least
+# MIN_SPECIFICS of them, this share of the smaller set is shared): templated reports align
+# sentence by sentence whatever fills them.
+MIN_SPECIFICS = 4
+SPECIFICS_AGREEMENT = 0.5
 # Document-vector similarity at which a new story joins the event of an existing one.
 EVENT_SIMILARITY = 0.6
 # The document vector embeds the title and the start of the body as one text.

@@ -531,8 +531,8 @@ class Store:
         """Articles of stories changed since `since` with one of these seqs, and a few with this
         body hash: identical bodies are one story, so a few stand for all (the cost of a lookup
         does not grow with the number of copies)."""
-        columns = ("SELECT a.url, a.story_id, s.event_id, a.title, a.text, a.body_hash, a.vector, a.sentences, "
-                   "a.numbers FROM articles a JOIN stories s USING (story_id) ")
+        columns = ("SELECT a.url, a.story_id, s.event_id, a.title, a.text, a.language, a.body_hash, a.vector, "
+                   "a.sentences, a.numbers FROM articles a JOIN stories s USING (story_id) ")
         rows = {r["url"]: dict(r) for r in db.execute(
             columns + "WHERE a.body_hash = ? AND s.updated >= ? LIMIT 3", (body_hash, since))}
         if seqs:
@@ -540,6 +540,22 @@ class Store:
             rows.update((r["url"], dict(r)) for r in db.execute(
                 columns + f"WHERE a.seq IN ({marks}) AND s.updated >= ?", (*seqs, since)))
         return list(rows.values())
+
+    def candidate_rows_after(self, db: Connection, seq: int, since: str) -> list[dict[str, Any]]:
+        """Articles written after `seq` (by other workers since a snapshot), of stories changed
+        since `since`."""
+        return [dict(r) for r in db.execute(
+            "SELECT a.url, a.story_id, s.event_id, a.title, a.text, a.language, a.body_hash, a.vector, "
+            "a.sentences, a.numbers FROM articles a JOIN stories s USING (story_id) "
+            "WHERE a.seq > ? AND s.updated >= ?", (seq, since))]
+
+    def events_of(self, db: Connection, story_ids: Iterable[str]) -> dict[str, str]:
+        """story -> its event, as it is now."""
+        ids = sorted(set(story_ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(db.execute(f"SELECT story_id, event_id FROM stories WHERE story_id IN ({marks})", ids).fetchall())
 
     def save_sentences(self, db: Connection, url: str, sentences: bytes) -> None:
         db.execute("UPDATE articles SET sentences = ? WHERE url = ?", (sentences, url))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from schemas import FeedEntry, FetchedPage
 from tests.conftest import DEMO_SITE, FIXTURES
 from transforms.articles import (
@@ -11,6 +13,7 @@ from transforms.articles import (
     normalize_text,
     split_authors,
     strip_repeated_headline,
+    strip_trailers,
     utc_date,
 )
 
@@ -96,3 +99,69 @@ def test_page_in_a_legacy_encoding_has_no_mojibake():
                                           content_type="text/html"))
     assert "Möglich wird das durch einen Förderverein" in article.text
     assert "Ã" not in article.text and "\ufffd" not in article.text
+
+
+VARIANTS = FIXTURES / "site" / "variants"
+
+
+@pytest.mark.parametrize("trailer", [
+    "Source: Nordstadt Rundschau", "source Lindenau Kurier", "Quelle: dpa", "(Reuters)", "dpa/AFP", "© AFP 2026",
+    "Copyright 2026 Harbour Herald", "Mit Material von dpa", "This article was translated automatically.",
+    "This story has been machine translated from German.",
+    "Dieser Artikel wurde automatisch aus dem Englischen übersetzt.", "Übersetzt aus dem Englischen von Jana Köhler",
+    "Reporting by Sam Porter; Editing by Ann Lee", "Alle Rechte vorbehalten.",
+])
+def test_source_credit_and_translation_lines_are_dropped_from_the_end(trailer):
+    body = "The council met on Monday.\nIt voted for the plan."
+    assert strip_trailers(f"{body}\n{trailer}") == body
+    assert strip_trailers(f"{body}\n{trailer}\n© 2026 Harbour Herald") == body
+
+
+@pytest.mark.parametrize("sentence", [
+    "Sources close to the council said the vote had been close.",
+    "Quelle der Zahlen ist das Statistische Landesamt, das die Daten am Montag in Hannover veröffentlichte.",
+    "The source of the river lies in the mountains.",
+    "AP exams start in May.",
+    "Translated into twelve languages, the novel sold a million copies.",
+])
+def test_real_sentences_at_the_end_are_kept(sentence):
+    body = f"The council met on Monday.\n{sentence}"
+    assert strip_trailers(body) == body
+
+
+@pytest.fixture(scope="module")
+def meaning():
+    from state import settings
+    from transforms.stories import Usem3Encoder, same_meaning
+
+    return same_meaning(Usem3Encoder(), settings.HEADLINE_SIMILARITY)
+
+
+def _extract(path, meaning):
+    url = f"http://news.example/{path.name}"
+    return extract_article(FetchedPage(entry=entry(url), url=url, html=path.read_bytes(), content_type=None), meaning)
+
+
+@pytest.mark.parametrize("page, first, last", [
+    ("north-harbour-rumours-a.html", "The port authority of North Harbour on Monday rejected reports",
+     "to a commission of the state parliament by the end of December."),
+    ("north-harbour-arms-rumors-b.html", "North Harbour's port administration on Monday denied reports",
+     "to a state parliament commission by the end of December."),
+    ("nordhafen-geruechte.html", "Die Hafenverwaltung von Nordhafen hat am Montag",
+     "einer Kommission des Landtags vorzulegen."),
+])
+def test_a_headline_restated_in_other_words_and_the_trailers_are_dropped(meaning, page, first, last):
+    """Each English translation repeats the other translation's headline, split over two
+    lines ("rumours ... arms sales" under "rumors ... arms deliveries"), and ends with a
+    source or translation notice; the German report ends with "Mit Material von dpa"."""
+    article = _extract(VARIANTS / page, meaning)
+    assert article.text.startswith(first), article.text[:200]
+    assert article.text.endswith(last), article.text[-200:]
+
+
+def test_a_lead_sentence_that_restates_the_headline_is_kept(meaning):
+    text = ("The city council approved the new cable car on Thursday evening.\n"
+            "Construction is due to start in the spring.")
+    assert strip_repeated_headline("Council approves cable car", text, meaning) == text
+    assert strip_repeated_headline("Council approves cable car", "Other news entirely\n" + text, meaning) == (
+        "Other news entirely\n" + text)

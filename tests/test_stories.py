@@ -232,3 +232,83 @@ def test_events_do_not_depend_on_arrival_order(tmp_path, fingerprinter, articles
         for name in order}
     assert event["de_original"] == event["en_translation_b"] == event["same_event_other_reporter"]
     assert event["unrelated_en"] != event["de_original"]
+
+
+# --- Templated reports and the order of arrival ----------------------------------------------------
+TEMPLATES = {
+    "earnings": ("{co} reported higher profits for the third quarter on Thursday. "
+                 "Chief executive {ceo} said demand in {region} had been stronger than expected. "
+                 "Shares in {co} rose in early trading in {city}. "
+                 "Analysts at {bank} had expected weaker results from {co}.",
+                 [dict(co="Lindenau Steel", ceo="Ida Brenner", region="Scandinavia", city="Frankfurt",
+                       bank="Nordbank"),
+                  dict(co="Hafenstadt Shipping", ceo="Oskar Lind", region="Asia", city="Hamburg",
+                       bank="Weser Capital")]),
+    "sport": ("{t1} beat {t2} on Saturday in front of a sold-out crowd. "
+              "{s} scored twice for {t1} in the first half. "
+              "{t2} pulled one back through {g} shortly after the break. "
+              "The win lifts {t1} into the top four of the {l}.",
+              [dict(t1="FC Lindenau", t2="SV Hafenstadt", s="Anna Berg", g="Tom Weller", l="Weser League"),
+               dict(t1="TSV Nordheim", t2="Eintracht Ostberg", s="Lena Fischer", g="Jonas Kraft", l="Elbe League")]),
+    "weather": ("In {c} bleibt es am {d} {w}. Die Temperaturen erreichen am Nachmittag {t} Grad. "
+                "Der Wetterdienst in {o} rechnet erst zum Wochenende mit einem Wechsel. "
+                "Autofahrer im Raum {c} sollen am Morgen mit {r} rechnen.",
+                [dict(c="Lindenau", d="Dienstag", w="sonnig und trocken", t="14", o="Bremen", r="Nebel"),
+                 dict(c="Hafenstadt", d="Mittwoch", w="wolkig mit Schauern", t="9", o="Hamburg", r="Glätte")]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_templated_reports_in_one_language_are_other_stories(fingerprinter, name):
+    template, fillings = TEMPLATES[name]
+    language = "de" if name == "weather" else "en"
+    texts = [template.format(**filling) for filling in fillings]
+    one, other = (fingerprinter.with_sentences(f) for f in fingerprinter.many(
+        [(f"Report {n}", text) for n, text in enumerate(texts)], [language, language]))
+    assert same_story(one, other) is None
+    assert sentence_alignment(one.sentences, other.sentences) >= settings.STORY_ALIGNMENT  # the template aligns
+
+
+VARIANT_PAGES = {name: FIXTURES / "site" / "variants" / name for name in
+                 ("nordhafen-geruechte.html", "north-harbour-rumours-a.html", "north-harbour-arms-rumors-b.html")}
+
+
+@pytest.fixture(scope="module")
+def variant_articles():
+    out = {}
+    for name, path in VARIANT_PAGES.items():
+        url = f"http://news.example/{name}"
+        entry = FeedEntry(url=url, link=url, feed_url="http://news.example/feed", feed_name=None, title="",
+                          summary="", published=None, updated=None, language=None)
+        out[name] = extract_article(FetchedPage(entry=entry, url=url, html=path.read_bytes(), content_type=None))
+    return out
+
+
+def test_two_translations_in_one_language_keep_their_story(fingerprinter, variant_articles):
+    """Worded differently ("rumours"/"rumors", "arms sales"/"arms deliveries"), but with the
+    same names and numbers: one story."""
+    a, b = (variant_articles[n] for n in ("north-harbour-rumours-a.html", "north-harbour-arms-rumors-b.html"))
+    one, other = (fingerprinter.with_sentences(f) for f in fingerprinter.many(
+        [(a.title, a.text), (b.title, b.text)], [a.language, b.language]))
+    assert a.language == b.language == "en"
+    assert same_story(one, other) is not None
+
+
+def test_the_same_input_in_any_order_gives_the_same_record(tmp_path, fingerprinter, variant_articles):
+    """The story's own fields follow the original (the earliest published; ties by URL), not
+    arrival order. Only the story's id (from the first variant's URL) and its times differ."""
+    articles = list(variant_articles.values())
+    records = []
+    for number, order in enumerate([[0, 1, 2], [2, 1, 0], [1, 2, 0]]):
+        index = StoryIndex(open_store(str(tmp_path / f"state{number}.db")), fingerprinter)
+        for n in order:
+            story_id = index.assign(articles[n], fingerprinter(articles[n].title, articles[n].text)).story_id
+        records.append(story_record_of(index.store, story_id))
+    for record in records:
+        assert len(record["variants"]) == 3
+        assert (record["language"], record["url"]) == ("de", "http://news.example/nordhafen-geruechte.html")
+        assert [v["relation"] for v in record["variants"]] == ["original", "translation", "translation"]
+        assert all(v["text"] and v["title"] for v in record["variants"])
+    stable = [{k: v for k, v in r.items() if k not in ("story_id", "event_id", "first_seen", "updated")}
+              for r in records]
+    assert stable[0] == stable[1] == stable[2]

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -23,6 +23,7 @@ from state.settings import RunOptions
 from state.store import utc_now
 from transforms.feeds import entry_payload
 from transforms.http import ConcurrentFetchFn, FetchError, Response, RobotsCache
+from transforms.stories import same_meaning, shared_encoder
 
 # langdetect is random unless seeded: the same text must get the same language every run.
 langdetect.DetectorFactory.seed = 0
@@ -42,16 +43,59 @@ def _fold(text: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
 
 
-def strip_repeated_headline(title: str, text: str) -> str:
-    """Drop the headline when the body repeats it as its first line(s)."""
+Similar = Callable[[str, str], bool]
+
+
+def _headline_like(line: str) -> bool:
+    """Short, and not ending like a sentence: a headline, not the lead."""
+    line = line.strip()
+    return 0 < len(line) <= settings.HEADLINE_LINE_MAX_CHARS and not line.endswith((".", ":", ";", "…", '."', ".»"))
+
+
+def strip_repeated_headline(title: str, text: str, similar: Similar | None = None) -> str:
+    """Drop the first one to three lines of the body when they repeat the headline: word for
+    word, or (with `similar`, a judge of meaning) in other words, as another translation of
+    the same headline would, when they are headline-like lines and no longer than a headline."""
     folded_title = _fold(title)
     if not folded_title:
         return text
     lines = text.split("\n")
-    for count in (1, 2):
-        if _fold(" ".join(lines[:count])) == folded_title:
+    for count in (3, 2, 1):
+        if len(lines) <= count:
+            continue
+        lead = " ".join(lines[:count])
+        if _fold(lead) == folded_title or (
+                similar is not None and all(_headline_like(line) for line in lines[:count])
+                and len(lead) <= 2 * len(title) + 20 and similar(title, lead)):
             return "\n".join(lines[count:])
     return text
+
+
+# Lines that credit a source, an agency or a translation, in the languages newsbeam meets:
+# dropped from the end of a body (at most three, each short), never from its middle.
+_TRAILER = re.compile(r"""^(?:
+    (?:source|sources|quelle|quellen|fuente|fuentes|fonte|źródło|kaynak)\s*[:：]\s*\S.*
+  | (?:source|quelle|fuente)\s+[^\s.!?][^.!?]{0,60}
+  | [(\[]?\s*(?:reuters|afp|ap|dpa|epd|kna|sid|ddp|ansa|efe|apa|sda|upi|pap|aa|bloomberg)
+      (?:\s*[/,]\s*[\w-]+){0,3}\s*[)\]]?\.?
+  | (?:©|\(c\)\s|copyright\b).*
+  | mit\s+material\s+(?:von|der|des)\b.*
+  | (?:this|the)\s+(?:article|story|text|report)\s+(?:was|has\s+been)\s+(?:\w+\s+){0,2}translated\b.*
+  | (?:dieser|der)\s+(?:artikel|text|beitrag)\s+wurde\s+(?:[\w-]+\s+){0,4}übersetzt\b.*
+  | (?:automatically|machine|automatisch|maschinell)[- ](?:translated|übersetzt)\b.*
+  | (?:translated|übersetzt|übersetzung)\s+(?:by|von|aus|from|mit)\b.*
+  | (?:all\s+rights\s+reserved|alle\s+rechte\s+vorbehalten)\.?
+  | (?:additional\s+)?(?:reporting|writing|editing)\s+by\b.*
+)$""", re.IGNORECASE | re.VERBOSE)
+
+
+def strip_trailers(text: str) -> str:
+    """Drop source, credit and translation-notice lines from the end of a body."""
+    lines = text.split("\n")
+    for _ in range(3):
+        if len(lines) > 1 and len(lines[-1]) <= settings.TRAILER_MAX_CHARS and _TRAILER.match(lines[-1].strip()):
+            lines.pop()
+    return "\n".join(lines)
 
 
 def utc_date(value: str | None) -> str | None:
@@ -92,15 +136,16 @@ def detect_language(text: str, declared: str | None) -> str | None:
         return declared
 
 
-def extract_article(page: FetchedPage) -> Article | None:
-    """trafilatura on the page; None when it yields no usable body."""
+def extract_article(page: FetchedPage, similar: Similar | None = None) -> Article | None:
+    """trafilatura on the page; None when it yields no usable body. `similar` judges whether
+    the body's first lines restate the headline in other words."""
     entry = page.entry
     document = trafilatura.bare_extraction(
         page.html, url=page.url, with_metadata=True, include_comments=False)
     if document is None:
         return None
     title = normalize_text(document.title or entry.title or "")
-    text = strip_repeated_headline(title, normalize_text(document.text or ""))
+    text = strip_trailers(strip_repeated_headline(title, normalize_text(document.text or ""), similar))
     if len(text) < settings.MIN_BODY_CHARS:
         return None
     return Article(
@@ -125,10 +170,10 @@ def _page_language(document: Any) -> str | None:
     return language[:2].lower() if language else None
 
 
-def article_from_feed(entry: FeedEntry) -> Article | None:
+def article_from_feed(entry: FeedEntry, similar: Similar | None = None) -> Article | None:
     """The feed's own text as the body: the whole article when the feed carries it, else a
     stand-in for a page that failed. None if the feed had no text."""
-    text = strip_repeated_headline(entry.title, normalize_text(entry.summary))
+    text = strip_trailers(strip_repeated_headline(entry.title, normalize_text(entry.summary), similar))
     if not text:
         return None
     return Article(
@@ -197,7 +242,16 @@ class FetchPagesFn(ConcurrentFetchFn):
 
 class ExtractArticlesFn(beam.DoFn):
     """A Batch of FetchedPage -> a Batch of Article. A page that will not extract gets a dead
-    letter; the feed's own text stands in for a failed page when the feed carried some."""
+    letter; the feed's own text stands in for a failed page when the feed carried some. The
+    sentence encoder (the one story assignment uses, shared in the process) judges whether a
+    body's first lines restate the headline."""
+
+    def __init__(self, encoder: str):
+        self.encoder_name = encoder
+
+    def setup(self) -> None:
+        self.encoder = shared_encoder(self.encoder_name)
+        self.similar = same_meaning(self.encoder, settings.HEADLINE_SIMILARITY)
 
     def process(self, batch: Batch) -> Iterator[Batch]:
         articles, letters, counts = [], [], collections.Counter()
@@ -205,7 +259,7 @@ class ExtractArticlesFn(beam.DoFn):
             article = None
             if page.html is not None:
                 try:
-                    article = extract_article(page)
+                    article = extract_article(page, self.similar)
                 except Exception as exc:  # a page that breaks the extractor must not break the run
                     reason = f"extraction failed: {type(exc).__name__}: {exc}"
                 else:
@@ -216,7 +270,7 @@ class ExtractArticlesFn(beam.DoFn):
                     continue
                 letters.append(DeadLetter(url=page.entry.url, stage="extract", reason=reason, at=utc_now(),
                                           payload=entry_payload(page.entry)))
-            article = article_from_feed(page.entry)
+            article = article_from_feed(page.entry, self.similar)
             if article is None:
                 counts["articles_failed"] += 1
                 continue
@@ -235,4 +289,4 @@ class ReadArticles(beam.PTransform):
     def expand(self, batches):
         return (batches
                 | "FetchPages" >> beam.ParDo(FetchPagesFn(self.options))
-                | "Extract" >> beam.ParDo(ExtractArticlesFn()))
+                | "Extract" >> beam.ParDo(ExtractArticlesFn(self.options.encoder)))

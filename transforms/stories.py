@@ -36,7 +36,7 @@ import os
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 import apache_beam as beam
@@ -116,6 +116,24 @@ def load_encoder(name: str) -> Encoder:
     raise ValueError(f"unknown encoder '{name}' (use {ENCODERS})")
 
 
+# One encoder per worker process and name, shared by every DoFn that needs one.
+_ENCODERS = shared.Shared()
+
+
+def shared_encoder(name: str) -> Encoder:
+    """The process's encoder of that name (loaded once); keep a reference while using it."""
+    return _ENCODERS.acquire(lambda: load_encoder(name), tag=name)
+
+
+def same_meaning(encoder: Encoder, threshold: float) -> Callable[[str, str], bool]:
+    """A judge of whether two short texts say the same thing: their vectors are this close."""
+    def similar(a: str, b: str) -> bool:
+        vectors = encoder.encode([a, b])
+        return float(vectors[0] @ vectors[1]) >= threshold
+
+    return similar
+
+
 def _normalize(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
@@ -133,6 +151,34 @@ def split_sentences(text: str) -> list[str]:
         marked = _SENTENCE_END.sub("\\1\n", paragraph)
         sentences.extend(s.strip() for s in marked.split("\n") if s.strip())
     return sentences
+
+
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+# German capitalizes every noun: a capitalized word after an article, a contracted preposition or
+# an inflected adjective is a common noun ("die Temperaturen", "am Dienstag", "neue Regelung"),
+# not a name.
+_GERMAN_NOUN_BEFORE = frozenset(
+    "der die das den dem des ein eine einen einem einer eines kein keine keinen keinem keiner am im zum zur vom "
+    "beim ins ans aufs übers unterm jeder jede jedes jeden diese dieser dieses diesen diesem".split())
+_GERMAN_INFLECTION = ("e", "en", "er", "es", "em")
+
+
+def specifics_in(sentences: list[str]) -> frozenset[str]:
+    """Names and numbers: words written with a capital that do not open their sentence (and,
+    in German, do not follow an article or an inflected adjective), and the numbers of
+    `numbers_in`."""
+    names = set()
+    for sentence in sentences:
+        words = _WORD.findall(sentence)
+        for before, word in zip(words, words[1:], strict=False):
+            if not word[0].isupper():
+                continue
+            lower = before.casefold()
+            if lower in _GERMAN_NOUN_BEFORE or (before.islower() and lower.endswith(_GERMAN_INFLECTION)
+                                                and len(lower) > 3):
+                continue
+            names.add(word.casefold())
+    return frozenset(names) | numbers_in(" ".join(sentences))
 
 
 def numbers_in(text: str) -> frozenset[str]:
@@ -154,6 +200,7 @@ class Fingerprint:
     numbers: frozenset[str]
     title: str
     text: str
+    language: str | None = None
     # (n, d) float32 unit rows for `sentence_texts`. Encoded only when there is a candidate to
     # compare with: most articles of a news stream have none, and the sentences are the bulk of
     # the encoding cost.
@@ -166,6 +213,11 @@ class Fingerprint:
         sentences += split_sentences(self.text)
         return sentences[:settings.MAX_SENTENCES] or [" "]
 
+    @functools.cached_property
+    def specifics(self) -> frozenset[str]:
+        """Names and numbers of the compared body sentences: what fills a template."""
+        return specifics_in(split_sentences(self.text)[:settings.MAX_SENTENCES])
+
 
 class Fingerprinter:
     def __init__(self, encoder: Encoder):
@@ -174,15 +226,16 @@ class Fingerprinter:
     def __call__(self, title: str, text: str) -> Fingerprint:
         return self.many([(title, text)])[0]
 
-    def many(self, articles: list[tuple[str, str]]) -> list[Fingerprint]:
+    def many(self, articles: list[tuple[str, str]], languages: list[str | None] | None = None) -> list[Fingerprint]:
         """Fingerprints (without sentence vectors) for several articles, one encoder call."""
         if not articles:
             return []
         vectors = self.encoder.encode([f"{title}\n{text}"[:settings.DOCUMENT_CHARS] for title, text in articles])
         out = []
-        for vector, (title, text) in zip(vectors, articles, strict=True):
+        for vector, (title, text), language in zip(vectors, articles, languages or [None] * len(articles),
+                                                   strict=True):
             fingerprint = Fingerprint(body_hash=body_hash(text), vector=vector, numbers=frozenset(),
-                                      title=title, text=text)
+                                      title=title, text=text, language=language)
             fingerprint.numbers = numbers_in(" ".join(fingerprint.sentence_texts))
             out.append(fingerprint)
         return out
@@ -232,9 +285,20 @@ def same_story(a: Fingerprint, b: Fingerprint) -> float | None:
     if not may_be_same_story(a, b):
         return None
     score = sentence_alignment(a.sentences, b.sentences)
-    if score >= settings.STORY_ALIGNMENT and numbers_agree(a.numbers, b.numbers):
-        return score
-    return None
+    if score < settings.STORY_ALIGNMENT or not numbers_agree(a.numbers, b.numbers):
+        return None
+    # In one language, sentences built from one template (results, earnings, weather) align
+    # whatever fills them: a copy, an update or a second translation keeps the names and
+    # numbers too. A translation into another language needs no such evidence.
+    if a.language and a.language == b.language and not specifics_agree(a.specifics, b.specifics):
+        return None
+    return score
+
+
+def specifics_agree(a: frozenset[str], b: frozenset[str]) -> bool:
+    if len(a) < settings.MIN_SPECIFICS or len(b) < settings.MIN_SPECIFICS:
+        return True
+    return len(a & b) / min(len(a), len(b)) >= settings.SPECIFICS_AGREEMENT
 
 
 # --- Storage of fingerprints --------------------------------------------------------------------
@@ -254,6 +318,7 @@ def _stored_fingerprint(row: dict[str, Any], dim: int) -> Fingerprint:
         numbers=frozenset(row["numbers"].split()),
         title=row["title"],
         text=row["text"],
+        language=row["language"],
         sentences=_unpack(row["sentences"], dim) if row["sentences"] is not None else None,
     )
 
@@ -363,7 +428,6 @@ class StoryIndex:
         self.run_id = run_id
         self.window = dt.timedelta(days=window_days)
         self.vectors = VectorIndex(store)
-        self._sentence_cache: dict[str, np.ndarray] = {}
         self._check_encoder()
 
     def _check_encoder(self) -> None:
@@ -378,26 +442,37 @@ class StoryIndex:
 
     @repeat_if_connection_lost
     def assign(self, article: Article, fingerprint: Fingerprint) -> Assignment:
-        # Encoding is the expensive part: do what can be foreseen before taking the store's
-        # writer lock, so that workers encode in parallel and only wait for each other briefly.
-        self._encode_sentences_if_needed(fingerprint, self._candidates(self.store.reader(), fingerprint))
+        # The decision is made on a snapshot of the index outside the store's writer lock (the
+        # nearest-neighbour lookup, sentence encoding and alignment: the expensive part), then
+        # checked inside it against what other workers filed since the snapshot, a few rows at
+        # most. So workers encode and align in parallel and wait for each other only for a few
+        # queries, and two variants filed at the same moment still end up in one story.
+        reader = self.store.reader()
+        snapshot = self.store.newest_seq(reader)
+        candidates = self._candidates(reader, fingerprint)
+        to_save = self._encode_sentences_if_needed(fingerprint, candidates)
+        scores, close = self._judge(fingerprint, candidates)
         now = utc_now()
         with self.store.transaction() as db:
+            for url, sentences in to_save:
+                self.store.save_sentences(db, url, sentences)
             story_id = self.store.article_story(db, article.url)
             if story_id is not None:  # the same URL again: the article was updated in place
                 self.store.write_article(db, _article_row(article, fingerprint, story_id, now), update=True)
                 event_id = self.store.touch_story(db, story_id, now, self.run_id)
                 return Assignment(story_id, event_id, new_story=False, how="updated")
 
-            candidates = self._candidates(db, fingerprint, now)
-            self._encode_sentences_if_needed(fingerprint, candidates, db)  # rare: a newcomer
-            best_story, best_score, close_events = None, 0.0, set()
-            for candidate, other in candidates:
-                score = same_story(fingerprint, other)
-                if score is not None and score > best_score:
-                    best_story, best_score = candidate["story_id"], score
-                if float(fingerprint.vector @ other.vector) >= settings.EVENT_SIMILARITY:
-                    close_events.add(candidate["event_id"])
+            newer = self._candidates(db, fingerprint, now, after_seq=snapshot)
+            if newer:  # filed by another worker since the snapshot
+                for url, sentences in self._encode_sentences_if_needed(fingerprint, newer):
+                    self.store.save_sentences(db, url, sentences)
+                more_scores, more_close = self._judge(fingerprint, newer)
+                for story, score in more_scores.items():
+                    scores[story] = max(score, scores.get(story, 0.0))
+                close |= more_close
+            best_story = max(scores, key=lambda story: (scores[story], story)) if scores else None
+            # events as they are now: another worker may have merged some since the snapshot
+            close_events = set(self.store.events_of(db, close).values())
 
             if best_story is not None:
                 self.store.write_article(db, _article_row(article, fingerprint, best_story, now))
@@ -412,6 +487,21 @@ class StoryIndex:
             event_id, regrouped = self._merge_events(db, event_id, close_events, now)
             return Assignment(story_id, event_id, new_story=True, how="new", regrouped=regrouped)
 
+    @staticmethod
+    def _judge(fingerprint: Fingerprint, candidates: list[tuple[dict[str, Any], Fingerprint]]
+               ) -> tuple[dict[str, float], set[str]]:
+        """The stories the article is a variant of (with their scores), and the stories close
+        enough to share its event."""
+        scores: dict[str, float] = {}
+        close: set[str] = set()
+        for candidate, other in candidates:
+            score = same_story(fingerprint, other)
+            if score is not None:
+                scores[candidate["story_id"]] = max(score, scores.get(candidate["story_id"], 0.0))
+            if float(fingerprint.vector @ other.vector) >= settings.EVENT_SIMILARITY:
+                close.add(candidate["story_id"])
+        return scores, close
+
     def _merge_events(self, db: Any, event_id: str, close_events: set[str], now: str) -> tuple[str, tuple[str, ...]]:
         """An article close to stories of several events joins those events into one, so that
         the grouping does not depend on which variant of a story happened to arrive first.
@@ -423,34 +513,35 @@ class StoryIndex:
         return survivor, self.store.merge_events(db, survivor, sorted(events - {survivor}), now, self.run_id)
 
     def _encode_sentences_if_needed(self, fingerprint: Fingerprint,
-                                    candidates: list[tuple[dict[str, Any], Fingerprint]], db: Any = None) -> None:
+                                    candidates: list[tuple[dict[str, Any], Fingerprint]]) -> list[tuple[str, bytes]]:
         """Sentence vectors for the article and for each candidate it must be aligned with.
-        A candidate's vectors, once computed, are kept in the store (when `db` is given)."""
+        Returns the candidates' vectors computed here, for the store to keep."""
+        computed = []
         for candidate, other in candidates:
             if other.body_hash == fingerprint.body_hash or not may_be_same_story(fingerprint, other):
                 continue
             self.fingerprinter.with_sentences(fingerprint)
-            cached = self._sentence_cache.get(candidate["url"])
             if other.sentences is None:
-                other.sentences = cached if cached is not None else self.fingerprinter.with_sentences(other).sentences
-                self._sentence_cache[candidate["url"]] = other.sentences
-            if db is not None and candidate["sentences"] is None:
-                self.store.save_sentences(db, candidate["url"], _pack(other.sentences))
-        if db is not None:
-            self._sentence_cache.clear()
+                self.fingerprinter.with_sentences(other)
+                computed.append((candidate["url"], _pack(other.sentences)))
+        return computed
 
-    def _candidates(self, db: Any, fingerprint: Fingerprint,
-                    now: str | None = None) -> list[tuple[dict[str, Any], Fingerprint]]:
+    def _candidates(self, db: Any, fingerprint: Fingerprint, now: str | None = None,
+                    after_seq: int | None = None) -> list[tuple[dict[str, Any], Fingerprint]]:
         """Articles of stories still in the window with the same body, or among the nearest
-        neighbours of the document vector. None for a text too short to judge: it joins a
-        story only by its URL."""
+        neighbours of the document vector; with `after_seq`, only those filed after it (few:
+        compared directly, not through the nearest-neighbour index). None for a text too short
+        to judge: it joins a story only by its URL."""
         if len(fingerprint.text) < settings.MIN_MATCH_CHARS:
             return []
-        self.vectors.sync(db)
-        neighbours = self.vectors.nearest(fingerprint.vector, settings.NEIGHBOURS)
         since = (parse_time(now or utc_now()) - self.window).isoformat(timespec="seconds")
-        rows = self.store.candidate_rows(db, fingerprint.body_hash, neighbours, since)
         dim = fingerprint.vector.shape[0]
+        if after_seq is not None:
+            rows = self.store.candidate_rows_after(db, after_seq, since)
+        else:
+            self.vectors.sync(db)
+            neighbours = self.vectors.nearest(fingerprint.vector, settings.NEIGHBOURS)
+            rows = self.store.candidate_rows(db, fingerprint.body_hash, neighbours, since)
         return [(r, _stored_fingerprint(r, dim)) for r in rows]
 
 
@@ -525,8 +616,8 @@ def dedup_records(records: Iterable[dict[str, Any]], index: StoryIndex,
                   batch_size: int = 32) -> Iterator[dict[str, str]]:
     """Assign story and event ids to plain article records (`newsbeam dedup`).
 
-    Each record has `id`, `title`, `text` and optionally `language`, `url`, `published`;
-    records without a URL are filed under `id:<id>`.
+    Each record has `id`, `title`, `text` and optionally `language` (detected when missing, as
+    the pipeline does), `url`, `published`; records without a URL are filed under `id:<id>`.
     """
     batch: list[dict[str, Any]] = []
     for record in records:
@@ -539,7 +630,12 @@ def dedup_records(records: Iterable[dict[str, Any]], index: StoryIndex,
 
 
 def _dedup_batch(batch: list[dict[str, Any]], index: StoryIndex) -> Iterator[dict[str, str]]:
-    fingerprints = index.fingerprinter.many([(r.get("title") or "", r.get("text") or "") for r in batch])
+    from transforms.articles import detect_language
+
+    for record in batch:
+        record["language"] = record.get("language") or detect_language(record.get("text") or "", None)
+    fingerprints = index.fingerprinter.many([(r.get("title") or "", r.get("text") or "") for r in batch],
+                                            [r.get("language") for r in batch])
     for record, fingerprint in zip(batch, fingerprints, strict=True):
         article = Article(
             url=record.get("url") or f"id:{record['id']}", feed_url="", title=record.get("title") or "",
@@ -557,14 +653,12 @@ class AssignStoriesFn(StoreFn):
 
     def __init__(self, options: RunOptions, run_id: str):
         super().__init__(options.store)
-        self.encoder, self.window_days, self.run_id = options.encoder, options.window_days, run_id
-        # One encoder per worker process, shared by the DoFn instances of all its threads.
-        self._shared_encoder = shared.Shared()
+        self.encoder_name, self.window_days, self.run_id = options.encoder, options.window_days, run_id
 
     def setup(self) -> None:
         super().setup()
-        encoder = self._shared_encoder.acquire(lambda: load_encoder(self.encoder))
-        self.index = StoryIndex(self.store, Fingerprinter(encoder), self.run_id, self.window_days)
+        self.encoder = shared_encoder(self.encoder_name)
+        self.index = StoryIndex(self.store, Fingerprinter(self.encoder), self.run_id, self.window_days)
 
     def teardown(self) -> None:
         self.index.vectors.save()
@@ -573,7 +667,8 @@ class AssignStoriesFn(StoreFn):
     def process(self, batch: Batch) -> Iterator[Batch]:
         changed: list[str] = list(batch.rewrite)
         counts: collections.Counter = collections.Counter()
-        fingerprints = self.index.fingerprinter.many([(a.title, a.text) for a in batch.articles])
+        fingerprints = self.index.fingerprinter.many([(a.title, a.text) for a in batch.articles],
+                                                     [a.language for a in batch.articles])
         for article, fingerprint in zip(batch.articles, fingerprints, strict=True):
             assignment = self.index.assign(article, fingerprint)
             counts["stories_new" if assignment.new_story else "stories_updated"] += 1
