@@ -30,6 +30,8 @@ setup(
         "psycopg[binary]>=3.2",
         # approximate nearest neighbours (HNSW) for story candidates
         "usearch>=2.16",
+        # live progress on a terminal
+        "rich>=13",
         # robots.txt as RFC 9309 matches it (wildcards, end anchors, longest match)
         "protego>=0.3",
     ],

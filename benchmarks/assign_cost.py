@@ -37,6 +37,10 @@ from transforms.stories import Fingerprint, Fingerprinter, StoryIndex, Usem3Enco
 PAGES = ROOT.parent / "shared" / "data" / "pages" / "scrapinghub"
 
 
+# Long enough to be matched (shorter texts join a story only by their URL).
+PROBE_TEXT = "A probe article, long enough for the story index to look up its neighbours. " * 2
+
+
 def article(url: str, title: str, text: str) -> Article:
     return Article(url=url, feed_url="bench", title=title, text=text, language=None, published=None, authors=(),
                    site_name=None, description=None, image=None, tags=(), body_source="page")
@@ -124,9 +128,9 @@ def index_growth(size: int, dim: int = 512, sentences: int = 4, probes: int = 20
             vector = unit_vectors(1)[0]
             rows = np.repeat(vector[None, :], sentences, axis=0)
             fingerprint = Fingerprint(body_hash=f"probe{number}", vector=vector, numbers=frozenset(),
-                                      title="", text="", sentences=rows)
+                                      title="", text=PROBE_TEXT, sentences=rows)
             started = time.perf_counter()
-            index.assign(article(f"http://probe/{number}", "", ""), fingerprint)
+            index.assign(article(f"http://probe/{number}", "", PROBE_TEXT), fingerprint)
             times.append(time.perf_counter() - started)
         print(f"index of {size:>9,} stories: assignment median {statistics.median(times) * 1000:6.2f} ms, "
               f"p90 {np.percentile(times, 90) * 1000:6.2f} ms; building the index {load_seconds:6.1f} s, "

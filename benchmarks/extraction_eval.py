@@ -27,9 +27,8 @@ PAGES = ROOT.parent / "shared" / "data" / "pages" / "scrapinghub"
 import trafilatura  # noqa: E402
 
 from schemas import FeedEntry, FetchedPage  # noqa: E402
-from state import settings  # noqa: E402
 from transforms.articles import extract_article, normalize_text, strip_repeated_headline  # noqa: E402
-from transforms.stories import Usem3Encoder, same_meaning  # noqa: E402
+from transforms.stories import Usem3Encoder, meaning_similarity  # noqa: E402
 
 
 def tokens(text: str) -> collections.Counter:
@@ -55,7 +54,7 @@ def before(html: bytes, url: str) -> str:
 
 def main() -> int:
     truth = json.loads((PAGES / "ground-truth.json").read_text(encoding="utf-8"))
-    similar = same_meaning(Usem3Encoder(), settings.HEADLINE_SIMILARITY)
+    similarity = meaning_similarity(Usem3Encoder())
     scores: dict[str, list[tuple[float, float, float]]] = {"before": [], "now": []}
     changed, cut = 0, []
     for key, expected in truth.items():
@@ -64,7 +63,7 @@ def main() -> int:
         entry = FeedEntry(url=url, link=url, feed_url="", feed_name=None, title="", summary="", published=None,
                           updated=None, language=None)
         old = before(html, url)
-        article = extract_article(FetchedPage(entry=entry, url=url, html=html, content_type=None), similar)
+        article = extract_article(FetchedPage(entry=entry, url=url, html=html, content_type=None), similarity)
         new = article.text if article else ""
         body = expected.get("articleBody") or ""
         scores["before"].append(prf(old, body))

@@ -27,10 +27,11 @@ import apache_beam as beam
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from schemas import FeedSource  # noqa: E402
+from schemas import FeedSource, Shard  # noqa: E402
 from state import settings  # noqa: E402
+from state.settings import RunOptions  # noqa: E402
+from state.store import open_store  # noqa: E402
 from transforms.feeds import ReadFeeds  # noqa: E402
-from transforms.http import FetchOptions  # noqa: E402
 
 FEED = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>Bench</title>"
         b"<item><title>Item</title><link>http://news.example/item</link></item></channel></rss>")
@@ -62,12 +63,15 @@ def start_hosts(count: int, latency: float) -> list[http.server.ThreadingHTTPSer
     return servers
 
 
-def run_feed_step(sources: list[FeedSource], fetch: FetchOptions) -> float:
-    """Seconds for the feed step over `sources`, from a fresh store."""
+def run_feed_step(sources: list[FeedSource], per_host_delay_s: float) -> float:
+    """Seconds for the feed step over `sources` (one shard: one worker), from a fresh store."""
     with tempfile.TemporaryDirectory() as folder:
+        options = RunOptions(feeds=tuple(sources), output_dir=folder, allow_private_network=True,
+                             per_host_delay_s=per_host_delay_s)
+        open_store(options.store)
         started = time.perf_counter()
         with beam.Pipeline(argv=["--runner", "FnApiRunner"]) as pipeline:
-            _ = pipeline | beam.Create([sources]) | ReadFeeds(f"{folder}/state.db", fetch)
+            _ = pipeline | beam.Create([Shard(index=0, count=1, feeds=tuple(sources))]) | ReadFeeds(options)
         return time.perf_counter() - started
 
 
@@ -86,9 +90,8 @@ def main() -> int:
                                f"{servers[i % len(servers)].server_address[1]}/feed/{i}.rss")
                 for i in range(args.feeds)]
 
-    polite = FetchOptions(allow_private_network=True)
-    baseline = run_feed_step(sources(fast), FetchOptions(allow_private_network=True, per_host_delay_s=0))
-    measured = run_feed_step(sources(slow), polite)
+    baseline = run_feed_step(sources(fast), per_host_delay_s=0.0)
+    measured = run_feed_step(sources(slow), settings.PER_HOST_DELAY_S)
     per_host = math.ceil(args.feeds / args.hosts)
     ideal = (per_host - 1) * settings.PER_HOST_DELAY_S + args.latency
     print(f"{args.feeds} feeds on {args.hosts} hosts, {args.latency * 1000:.0f} ms per answer, "

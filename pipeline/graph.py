@@ -37,6 +37,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from pipeline.progress import Progress
 from schemas import FeedSource, Shard, host_of
 from state.settings import RunOptions
 from state.store import StoreFn, open_store, utc_now
@@ -217,7 +218,7 @@ def _run(options: RunOptions, run_id: str, graph: type[beam.PTransform]) -> dict
     store = open_store(options.store)  # the one place the store is migrated
     started, clock = utc_now(), time.monotonic()
     store.start_run(run_id)
-    with _serve_folder(options.serve_dir, options.serve_port):
+    with _serve_folder(options.serve_dir, options.serve_port), Progress(options.store, started, len(options.feeds)):
         pipeline = beam.Pipeline(options=beam_options(options))
         _ = pipeline | "Run" >> graph(options, run_id)
         result = pipeline.run()

@@ -65,11 +65,11 @@ MIN_BODY_CHARS = 200
 # headline (judged by the sentence encoder: vectors at least this close) are dropped; at its
 # end, up to three source, credit or translation-notice lines no longer than this.
 HEADLINE_LINE_MAX_CHARS = 160
-HEADLINE_SIMILARITY = 0.8
+HEADLINE_SIMILARITY = 0.7
 TRAILER_MAX_CHARS = 200
-# Texts shorter than this (a teaser, a paywall stub, an empty feed item) join a story only by
+# Texts shorter than this (a paywall stub, an empty feed item, a one-line teaser) join a story only by
 # their URL: identical or similar short texts say nothing about being the same report.
-MIN_MATCH_CHARS = 200
+MIN_MATCH_CHARS = 60
 # A feed entry whose content (content:encoded, Atom content; not the summary) has this much text
 # carries the whole article: its page is not fetched (unless the feed says `fetch_pages: always`).
 FEED_FULL_TEXT_MIN_CHARS = 1500
@@ -95,13 +95,14 @@ MIN_NUMBERS = 3
 NUMBER_AGREEMENT = 0.3
 # Two articles in one language must also agree on names and numbers (when both have at least
 # MIN_SPECIFICS of them, this share of the smaller set is shared): templated reports align
-# sentence by sentence whatever fills them.
+# sentence by sentence whatever fills them, and share next to none of their names.
 MIN_SPECIFICS = 4
-SPECIFICS_AGREEMENT = 0.5
+SPECIFICS_AGREEMENT = 0.3
+SPECIFIC_PREFIX_CHARS = 5  # names are compared by their first characters: inflections agree
 # Document-vector similarity at which a new story joins the event of an existing one.
 EVENT_SIMILARITY = 0.6
 # The document vector embeds the title and the start of the body as one text.
-DOCUMENT_CHARS = 1000
+DOCUMENT_CHARS = 2000
 # Candidates: this many nearest neighbours of the document vector, from the ANN index.
 NEIGHBOURS = 16
 
@@ -119,6 +120,7 @@ MAX_ATTEMPTS = 8
 
 # --- Runs -----------------------------------------------------------------------------------
 POLL_INTERVAL_S = 3600.0  # --streaming: how often the feeds are polled
+PROGRESS_LOG_INTERVAL_S = 30.0  # a progress line this often when stderr is not a terminal
 SINKS = ("jsonl", "parquet", "sqlite", "postgres")
 
 

@@ -124,6 +124,8 @@ MIGRATIONS: dict[int, str] = {
     # batches are written: the summary does not depend on a runner's metrics. And dead letters
     # whose answer cannot change (a refused address or scheme): recorded once, never retried.
     4: """
+    CREATE INDEX articles_updated ON articles (updated);
+    CREATE INDEX stories_first_seen ON stories (first_seen);
     CREATE TABLE run_counts (
         run_id TEXT NOT NULL,
         name TEXT NOT NULL,
@@ -659,21 +661,22 @@ class Store:
         return [_dead_letter(r) for r in rows]
 
     # --- runs -------------------------------------------------------------------------------------
-    def changes_since(self, since: str) -> dict[str, int]:
-        """Stories created and changed, and dead letters recorded, since a point in time."""
-        def count(sql: str) -> int:
-            return self._db.execute(sql, (since,)).fetchone()[0]
-
-        return {"stories_new": count("SELECT COUNT(*) FROM stories WHERE first_seen >= ?"),
-                "stories_updated": count("SELECT COUNT(*) FROM stories WHERE updated >= ? AND first_seen < updated"),
-                "dead_letters": count("SELECT COUNT(*) FROM dead_letters WHERE at >= ?")}
-
     @repeat_if_connection_lost
     def add_run_counts(self, run_id: str, counts: dict[str, int]) -> None:
         with self.transaction() as db:
             db.executemany("INSERT INTO run_counts (run_id, name, value) VALUES (?, ?, ?) ON CONFLICT (run_id, name) "
                            "DO UPDATE SET value = run_counts.value + excluded.value",
                            [(run_id, name, value) for name, value in counts.items() if value])
+
+    def progress(self, since: str) -> dict[str, int]:
+        """What the workers have filed since a point in time: for progress while a run goes on."""
+        def count(sql: str) -> int:
+            return self._db.execute(sql, (since,)).fetchone()[0]
+
+        return {"feeds_fetched": count("SELECT COUNT(*) FROM feeds WHERE last_fetched >= ?"),
+                "articles_filed": count("SELECT COUNT(*) FROM articles WHERE updated >= ?"),
+                "stories_new": count("SELECT COUNT(*) FROM stories WHERE first_seen >= ?"),
+                "dead_letters": count("SELECT COUNT(*) FROM dead_letters WHERE at >= ?")}
 
     def run_counts(self, run_id: str) -> dict[str, int]:
         return dict(self._db.execute("SELECT name, value FROM run_counts WHERE run_id = ?", (run_id,)).fetchall())

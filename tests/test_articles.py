@@ -131,10 +131,9 @@ def test_real_sentences_at_the_end_are_kept(sentence):
 
 @pytest.fixture(scope="module")
 def meaning():
-    from state import settings
-    from transforms.stories import Usem3Encoder, same_meaning
+    from transforms.stories import Usem3Encoder, meaning_similarity
 
-    return same_meaning(Usem3Encoder(), settings.HEADLINE_SIMILARITY)
+    return meaning_similarity(Usem3Encoder())
 
 
 def _extract(path, meaning):

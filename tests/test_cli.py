@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -92,3 +93,20 @@ def test_errors_lists_dead_letters(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "feed_fetch" in out and "HTTP 404" in out and "1 dead letter(s)" in out
     assert main(["errors", "--output", str(tmp_path / "elsewhere")]) == 2
+
+
+def test_progress_lines_come_from_the_store_while_a_run_goes_on(tmp_path, capsys, monkeypatch):
+    from pipeline.progress import Progress
+    from state import settings
+    from state.store import open_store, utc_now
+
+    monkeypatch.setattr(settings, "PROGRESS_LOG_INTERVAL_S", 0.2)
+    store = open_store(str(tmp_path / "state.db"))
+    since = "2000-01-01T00:00:00+00:00"
+    with Progress(str(tmp_path / "state.db"), since, feeds=3, terminal=False):
+        store.feed_fetched("http://f/1", None)
+        with store.transaction() as db:
+            store.create_story(db, "s_1", "e_1", utc_now(), "run")
+        time.sleep(1.0)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines and "feeds 1/3 fetched" in lines[-1] and "stories 1 new" in lines[-1]

@@ -23,7 +23,7 @@ from state.settings import RunOptions
 from state.store import utc_now
 from transforms.feeds import entry_payload
 from transforms.http import ConcurrentFetchFn, FetchError, Response, RobotsCache
-from transforms.stories import same_meaning, shared_encoder
+from transforms.stories import meaning_similarity, shared_encoder
 
 # langdetect is random unless seeded: the same text must get the same language every run.
 langdetect.DetectorFactory.seed = 0
@@ -43,7 +43,8 @@ def _fold(text: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
 
 
-Similar = Callable[[str, str], bool]
+# How close in meaning two short texts are (cosine of their sentence vectors).
+Similarity = Callable[[str, str], float]
 
 
 def _headline_like(line: str) -> bool:
@@ -52,23 +53,35 @@ def _headline_like(line: str) -> bool:
     return 0 < len(line) <= settings.HEADLINE_LINE_MAX_CHARS and not line.endswith((".", ":", ";", "…", '."', ".»"))
 
 
-def strip_repeated_headline(title: str, text: str, similar: Similar | None = None) -> str:
+def strip_repeated_headline(title: str, text: str, similarity: Similarity | None = None) -> str:
     """Drop the first one to three lines of the body when they repeat the headline: word for
-    word, or (with `similar`, a judge of meaning) in other words, as another translation of
-    the same headline would, when they are headline-like lines and no longer than a headline."""
+    word, or (with `similarity`, a judge of meaning) in other words, as another translation of
+    the same headline would. Restatements must be headline-like lines, no longer than a
+    headline; of those close enough in meaning, the closest wins (a caption under the headline
+    makes the lines less like it, and stays), with the lines that continue it in lower case
+    (a headline broken over two lines)."""
     folded_title = _fold(title)
     if not folded_title:
         return text
     lines = text.split("\n")
-    for count in (3, 2, 1):
-        if len(lines) <= count:
-            continue
+    for count in (1, 2, 3):
+        if len(lines) > count and _fold(" ".join(lines[:count])) == folded_title:
+            lines = lines[count:]  # the headline word for word; another wording may follow
+            break
+    if similarity is None:
+        return "\n".join(lines)
+    best, best_score = 0, settings.HEADLINE_SIMILARITY
+    for count in (1, 2, 3):
         lead = " ".join(lines[:count])
-        if _fold(lead) == folded_title or (
-                similar is not None and all(_headline_like(line) for line in lines[:count])
-                and len(lead) <= 2 * len(title) + 20 and similar(title, lead)):
-            return "\n".join(lines[count:])
-    return text
+        if (len(lines) <= count or not all(_headline_like(line) for line in lines[:count])
+                or len(lead) > 2 * len(title) + 20):
+            break
+        score = similarity(title, lead)
+        if score > best_score:
+            best, best_score = count, score
+    while 0 < best < min(3, len(lines) - 1) and lines[best][:1].islower() and _headline_like(lines[best]):
+        best += 1
+    return "\n".join(lines[best:])
 
 
 # Lines that credit a source, an agency or a translation, in the languages newsbeam meets:
@@ -136,16 +149,16 @@ def detect_language(text: str, declared: str | None) -> str | None:
         return declared
 
 
-def extract_article(page: FetchedPage, similar: Similar | None = None) -> Article | None:
-    """trafilatura on the page; None when it yields no usable body. `similar` judges whether
-    the body's first lines restate the headline in other words."""
+def extract_article(page: FetchedPage, similarity: Similarity | None = None) -> Article | None:
+    """trafilatura on the page; None when it yields no usable body. `similarity` judges
+    whether the body's first lines restate the headline in other words."""
     entry = page.entry
     document = trafilatura.bare_extraction(
         page.html, url=page.url, with_metadata=True, include_comments=False)
     if document is None:
         return None
     title = normalize_text(document.title or entry.title or "")
-    text = strip_trailers(strip_repeated_headline(title, normalize_text(document.text or ""), similar))
+    text = strip_trailers(strip_repeated_headline(title, normalize_text(document.text or ""), similarity))
     if len(text) < settings.MIN_BODY_CHARS:
         return None
     return Article(
@@ -170,10 +183,10 @@ def _page_language(document: Any) -> str | None:
     return language[:2].lower() if language else None
 
 
-def article_from_feed(entry: FeedEntry, similar: Similar | None = None) -> Article | None:
+def article_from_feed(entry: FeedEntry, similarity: Similarity | None = None) -> Article | None:
     """The feed's own text as the body: the whole article when the feed carries it, else a
     stand-in for a page that failed. None if the feed had no text."""
-    text = strip_trailers(strip_repeated_headline(entry.title, normalize_text(entry.summary), similar))
+    text = strip_trailers(strip_repeated_headline(entry.title, normalize_text(entry.summary), similarity))
     if not text:
         return None
     return Article(
@@ -251,7 +264,7 @@ class ExtractArticlesFn(beam.DoFn):
 
     def setup(self) -> None:
         self.encoder = shared_encoder(self.encoder_name)
-        self.similar = same_meaning(self.encoder, settings.HEADLINE_SIMILARITY)
+        self.similarity = meaning_similarity(self.encoder)
 
     def process(self, batch: Batch) -> Iterator[Batch]:
         articles, letters, counts = [], [], collections.Counter()
@@ -259,7 +272,7 @@ class ExtractArticlesFn(beam.DoFn):
             article = None
             if page.html is not None:
                 try:
-                    article = extract_article(page, self.similar)
+                    article = extract_article(page, self.similarity)
                 except Exception as exc:  # a page that breaks the extractor must not break the run
                     reason = f"extraction failed: {type(exc).__name__}: {exc}"
                 else:
@@ -270,7 +283,7 @@ class ExtractArticlesFn(beam.DoFn):
                     continue
                 letters.append(DeadLetter(url=page.entry.url, stage="extract", reason=reason, at=utc_now(),
                                           payload=entry_payload(page.entry)))
-            article = article_from_feed(page.entry, self.similar)
+            article = article_from_feed(page.entry, self.similarity)
             if article is None:
                 counts["articles_failed"] += 1
                 continue

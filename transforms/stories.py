@@ -125,13 +125,13 @@ def shared_encoder(name: str) -> Encoder:
     return _ENCODERS.acquire(lambda: load_encoder(name), tag=name)
 
 
-def same_meaning(encoder: Encoder, threshold: float) -> Callable[[str, str], bool]:
-    """A judge of whether two short texts say the same thing: their vectors are this close."""
-    def similar(a: str, b: str) -> bool:
+def meaning_similarity(encoder: Encoder) -> Callable[[str, str], float]:
+    """How close in meaning two short texts are: the cosine of their vectors."""
+    def similarity(a: str, b: str) -> float:
         vectors = encoder.encode([a, b])
-        return float(vectors[0] @ vectors[1]) >= threshold
+        return float(vectors[0] @ vectors[1])
 
-    return similar
+    return similarity
 
 
 def _normalize(vectors: np.ndarray) -> np.ndarray:
@@ -161,6 +161,8 @@ _GERMAN_NOUN_BEFORE = frozenset(
     "der die das den dem des ein eine einen einem einer eines kein keine keinen keinem keiner am im zum zur vom "
     "beim ins ans aufs übers unterm jeder jede jedes jeden diese dieser dieses diesen diesem".split())
 _GERMAN_INFLECTION = ("e", "en", "er", "es", "em")
+# German's formal "you", capitalized anywhere in a sentence.
+_GERMAN_FORMAL = frozenset("sie ihr ihre ihrem ihren ihrer ihres ihnen".split())
 
 
 def specifics_in(sentences: list[str]) -> frozenset[str]:
@@ -174,10 +176,11 @@ def specifics_in(sentences: list[str]) -> frozenset[str]:
             if not word[0].isupper():
                 continue
             lower = before.casefold()
-            if lower in _GERMAN_NOUN_BEFORE or (before.islower() and lower.endswith(_GERMAN_INFLECTION)
-                                                and len(lower) > 3):
+            if word.casefold() in _GERMAN_FORMAL or lower in _GERMAN_NOUN_BEFORE or (
+                    before.islower() and lower.endswith(_GERMAN_INFLECTION) and len(lower) > 3):
                 continue
-            names.add(word.casefold())
+            # the stem, roughly: inflected forms of one name or noun ("Messer", "Messern") agree
+            names.add(word.casefold()[:settings.SPECIFIC_PREFIX_CHARS])
     return frozenset(names) | numbers_in(" ".join(sentences))
 
 
