@@ -163,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     logging.getLogger("newsbeam").setLevel(logging.INFO if args.verbose else logging.WARNING)
+    if not args.verbose:
+        # A failing step makes Beam log its traceback; newsbeam reports the failure in one line.
+        logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
     if extra and args.command != "run":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:

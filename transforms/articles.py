@@ -81,6 +81,8 @@ def strip_repeated_headline(title: str, text: str, similarity: Similarity | None
             best, best_score = count, score
     while 0 < best < min(3, len(lines) - 1) and lines[best][:1].islower() and _headline_like(lines[best]):
         best += 1
+    if best and lines[best][:1].islower():
+        return "\n".join(lines)  # the lines go on into a sentence: the start of the lead, not a headline
     return "\n".join(lines[best:])
 
 

@@ -81,6 +81,11 @@ _TAG = re.compile(r"<[^>]+>")
 
 
 def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment, a line per block. Line breaks in the source are only
+    whitespace to HTML: a paragraph wrapped over several source lines stays one line. (Plain
+    text, without tags, keeps its line breaks.)"""
+    if _TAG.search(fragment):
+        fragment = re.sub(r"\s+", " ", fragment)
     text = _TAG.sub(" ", re.sub(r"(?i)<\s*(br|/p|/div|/li|/h\d)\s*/?>", "\n", fragment))
     lines = (" ".join(html.unescape(line).split()) for line in text.split("\n"))
     return "\n".join(line for line in lines if line)

@@ -19,7 +19,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from typing import Any
 
 import apache_beam as beam
 
@@ -64,11 +64,11 @@ class WriteFilesFn(beam.DoFn):
 
     def setup(self) -> None:
         self.worker = uuid.uuid4().hex[:12]
-        self.handles: dict[str, IO[str]] = {}
+        self.files: dict[str, int] = {}  # kind -> file descriptor
 
     def teardown(self) -> None:
-        for handle in self.handles.values():
-            handle.close()
+        for fd in self.files.values():
+            os.close(fd)
 
     def process(self, batch: Batch) -> Iterator[Batch]:
         if batch.stories and "jsonl" in self.sinks:
@@ -80,13 +80,23 @@ class WriteFilesFn(beam.DoFn):
         yield batch
 
     def _append(self, kind: str, records: Iterable[dict[str, Any]]) -> None:
-        handle = self.handles.get(kind)
-        if handle is None:
+        """Append whole lines and make them durable, or nothing: a write cut short (a full
+        disk) is taken back, so a reader never meets half a line."""
+        fd = self.files.get(kind)
+        if fd is None:
             os.makedirs(os.path.dirname(self.prefixes[kind]), exist_ok=True)
-            handle = self.handles[kind] = open(f"{self.prefixes[kind]}-{self.worker}.jsonl", "a", encoding="utf-8")
-        handle.writelines(json_line(record) + "\n" for record in records)
-        handle.flush()
-        os.fsync(handle.fileno())
+            fd = self.files[kind] = os.open(f"{self.prefixes[kind]}-{self.worker}.jsonl",
+                                            os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        data = "".join(json_line(record) + "\n" for record in records).encode("utf-8")
+        end = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            written = 0
+            while written < len(data):
+                written += os.write(fd, data[written:])
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, end)
+            raise
 
     def _write_parquet(self, records: tuple[dict[str, Any], ...]) -> None:
         import pyarrow as pa
@@ -94,9 +104,12 @@ class WriteFilesFn(beam.DoFn):
 
         path = f"{self.prefixes['stories']}-{uuid.uuid4().hex[:12]}.parquet"
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        schema = arrow_schema("story")
-        pq.write_table(pa.Table.from_pylist(list(records), schema=schema), path + ".tmp")
-        os.replace(path + ".tmp", path)
+        try:
+            pq.write_table(pa.Table.from_pylist(list(records), schema=arrow_schema("story")), path + ".tmp")
+            os.replace(path + ".tmp", path)
+        finally:
+            if os.path.exists(path + ".tmp"):
+                os.remove(path + ".tmp")
 
 
 class UpsertTablesFn(beam.DoFn):
