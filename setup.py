@@ -30,6 +30,8 @@ setup(
         "psycopg[binary]>=3.2",
         # approximate nearest neighbours (HNSW) for story candidates
         "usearch>=2.16",
+        # the encoder's matrix-library threads, shared fairly among a machine's workers
+        "threadpoolctl>=3",
         # live progress on a terminal
         "rich>=13",
         # robots.txt as RFC 9309 matches it (wildcards, end anchors, longest match)

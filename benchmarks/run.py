@@ -6,9 +6,10 @@
   news texts from ../shared/data/dedup, in site chrome); `skewed` is 3 big sites with 100 pages
   and 30 small ones with 5. Each site is a server of its own on a loopback address
   (127.0.0.2, ...), as real feeds are.
-- CPU bound: a bare loop in one process over the same pages, one after the other: fetch,
-  trafilatura.bare_extraction, langdetect, story assignment (the same encoder and store);
-  nothing else. With N workers the CPU bound is its time over N.
+- CPU bound: a bare loop in one process on one core (its matrix library on one thread) over
+  the same pages, one after the other: fetch, trafilatura.bare_extraction, langdetect, story
+  assignment (the same encoder and store); nothing else. With N workers the CPU bound is its
+  time over N.
 - Politeness bound: the least time newsbeam's default limits allow for the corpus: the busiest
   host's requests (its feed and its pages), one second apart.
 - newsbeam: `newsbeam run` with default settings (politeness on) from a cold store, 1 and 2
@@ -53,6 +54,9 @@ def bare_loop(urls: list[str]) -> float:
     from transforms.stories import Fingerprinter, StoryIndex, Usem3Encoder
 
     langdetect.DetectorFactory.seed = 0
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")  # one core: the matrix library too
     with tempfile.TemporaryDirectory() as folder:
         index = StoryIndex(open_store(f"{folder}/state.db"), Fingerprinter(Usem3Encoder()))
         index.fingerprinter("warm up", "The encoder loads its weights on first use.")

@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
     """The run's options, built once from the command line and the feeds file."""
-    from pipeline.graph import worker_count
+    from pipeline.graph import encoder_threads, worker_count
 
     config = load_feeds(args.feeds)
     if "postgres" in args.sink and not (args.store or "").startswith(("postgresql:", "postgres:")):
@@ -215,7 +215,8 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         allow_private_network=args.allow_private_network,
         serve_dir=str(config.serve_dir) if config.serve_dir else None, serve_port=config.serve_port,
         streaming=args.streaming, poll_interval_s=args.poll_interval, stop_after_s=args.stop_after,
-        shards=args.shards or worker_count(tuple(beam_args)), beam_args=tuple(beam_args))
+        shards=args.shards or worker_count(tuple(beam_args)), encoder_threads=encoder_threads(tuple(beam_args)),
+        beam_args=tuple(beam_args))
     check_store_path(options.store)
     return options
 

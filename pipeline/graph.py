@@ -177,6 +177,16 @@ def _option(args: list[str], name: str) -> str | None:
     return None
 
 
+def encoder_threads(beam_args: tuple[str, ...]) -> int:
+    """Matrix-library threads per worker: this machine's cores over the local runner's worker
+    processes; one on other runners, whose machines and workers per machine newsbeam cannot see
+    (one single-threaded worker per core is how they are usually run)."""
+    args = list(beam_args)
+    if (_runner(args) or DEFAULT_RUNNER) not in (DEFAULT_RUNNER, "DirectRunner", "PrismRunner"):
+        return 1
+    return max(1, (os.cpu_count() or 1) // worker_count(beam_args))
+
+
 def worker_count(beam_args: tuple[str, ...]) -> int:
     """How many workers the runner will run the graph on, so that a pass makes one shard per
     worker: each worker then keeps all of its hosts in flight at once. The local runner says

@@ -143,6 +143,10 @@ class RunOptions:
     # Shares of a pass's work (feeds grouped by host, with their retries): one per worker, so
     # that each worker keeps all of its hosts in flight at once (pipeline.graph.worker_count).
     shards: int = 1
+    # Threads the encoder's matrix library may use in one worker: the machine's cores shared
+    # among the workers on it. More than that and the workers' threads fight for the cores
+    # (OpenBLAS threads spin while they wait): two workers then do less than one.
+    encoder_threads: int = 1
     allow_private_network: bool = False
     # A feeds file's `serve` folder, served on 127.0.0.1:serve_port for the run (offline demos).
     serve_dir: str | None = None

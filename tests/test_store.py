@@ -161,6 +161,9 @@ def test_database_sinks_hold_one_current_row_per_story(site, tmp_path, postgres_
         variants = db.execute("SELECT story_id, relation FROM newsbeam_variants").fetchall()
         assert len(variants) == sum(len(urls) for urls in store_rows.values())
         assert {r for _, r in variants} == {"original", "translation"}
+        texts = db.execute("SELECT language, text, authors FROM newsbeam_variants").fetchall()
+        assert all(text and json.loads(authors) is not None for _, text, authors in texts)  # each its own
+        assert {language for language, _, _ in texts} == {"de", "en"}
         events = db.execute("SELECT COUNT(DISTINCT event_id), COUNT(*) FROM newsbeam_events").fetchone()
         assert tuple(events) == (len(stories) - 1, len(stories))  # the two cable-car stories share one
         letters = db.execute("SELECT stage, attempts FROM newsbeam_dead_letters ORDER BY stage").fetchall()
@@ -306,3 +309,23 @@ def test_a_full_disk_fails_the_run_with_a_clear_error_and_the_next_run_recovers(
         assert len(latest_stories(small / "out")) == 5
     finally:
         subprocess.run(["umount", str(small)], capture_output=True)
+
+
+def test_sink_tables_of_an_older_release_gain_the_variant_columns(tmp_path):
+    """A database sink written before variants carried their own text gets the new columns on
+    the next run, and keeps its rows."""
+    import sqlite3
+
+    from state.store import SinkTables
+
+    path = tmp_path / "stories.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE newsbeam_variants (story_id TEXT NOT NULL, url TEXT NOT NULL, title TEXT NOT NULL, "
+                   "language TEXT, published TEXT, site_name TEXT, feed_url TEXT, relation TEXT NOT NULL, "
+                   "PRIMARY KEY (story_id, url))")
+        db.execute("INSERT INTO newsbeam_variants VALUES ('s_1', 'http://a/1', 'T', 'en', NULL, NULL, 'f', 'original')")
+    SinkTables(open_store(str(path), migrate=False))
+    with sqlite3.connect(path) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(newsbeam_variants)")}
+        assert {"text", "authors", "body_source"} <= columns
+        assert db.execute("SELECT COUNT(*) FROM newsbeam_variants").fetchone()[0] == 1

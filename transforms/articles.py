@@ -261,11 +261,11 @@ class ExtractArticlesFn(beam.DoFn):
     sentence encoder (the one story assignment uses, shared in the process) judges whether a
     body's first lines restate the headline."""
 
-    def __init__(self, encoder: str):
-        self.encoder_name = encoder
+    def __init__(self, options: RunOptions):
+        self.encoder_name, self.encoder_threads = options.encoder, options.encoder_threads
 
     def setup(self) -> None:
-        self.encoder = shared_encoder(self.encoder_name)
+        self.encoder = shared_encoder(self.encoder_name, self.encoder_threads)
         self.similarity = meaning_similarity(self.encoder)
 
     def process(self, batch: Batch) -> Iterator[Batch]:
@@ -304,4 +304,4 @@ class ReadArticles(beam.PTransform):
     def expand(self, batches):
         return (batches
                 | "FetchPages" >> beam.ParDo(FetchPagesFn(self.options))
-                | "Extract" >> beam.ParDo(ExtractArticlesFn(self.options.encoder)))
+                | "Extract" >> beam.ParDo(ExtractArticlesFn(self.options)))

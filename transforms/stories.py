@@ -120,8 +120,13 @@ def load_encoder(name: str) -> Encoder:
 _ENCODERS = shared.Shared()
 
 
-def shared_encoder(name: str) -> Encoder:
-    """The process's encoder of that name (loaded once); keep a reference while using it."""
+def shared_encoder(name: str, threads: int = 1) -> Encoder:
+    """The process's encoder of that name (loaded once); keep a reference while using it. Its
+    matrix library gets `threads` threads in this process."""
+    if threads < (os.cpu_count() or 1):  # the library's own default is every core
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads, user_api="blas")
     return _ENCODERS.acquire(lambda: load_encoder(name), tag=name)
 
 
@@ -657,10 +662,11 @@ class AssignStoriesFn(StoreFn):
     def __init__(self, options: RunOptions, run_id: str):
         super().__init__(options.store)
         self.encoder_name, self.window_days, self.run_id = options.encoder, options.window_days, run_id
+        self.encoder_threads = options.encoder_threads
 
     def setup(self) -> None:
         super().setup()
-        self.encoder = shared_encoder(self.encoder_name)
+        self.encoder = shared_encoder(self.encoder_name, self.encoder_threads)
         self.index = StoryIndex(self.store, Fingerprinter(self.encoder), self.run_id, self.window_days)
 
     def teardown(self) -> None:
