@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,23 +25,25 @@ from benchmarks.run import fresh_postgres, newsbeam_run  # noqa: E402
 from tests.many_sites import ManySites  # noqa: E402
 
 
-def start_dask(workers: int) -> tuple[str, list[int]]:
-    env = {**os.environ, "NEWSBEAM_DASK_WORKERS": str(workers)}
-    before = set(_dask_pids())
-    address = subprocess.run([str(ROOT / ".ci" / "start-dask")], env=env, capture_output=True, text=True,
-                             check=True).stdout.strip()
-    return address, [pid for pid in _dask_pids() if pid not in before]
+def start_dask(workers: int, threads: int) -> str:
+    env = {**os.environ, "NEWSBEAM_DASK_WORKERS": str(workers), "NEWSBEAM_DASK_THREADS": str(threads)}
+    return subprocess.run([str(ROOT / ".ci" / "start-dask")], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip()
 
 
-def _dask_pids() -> list[int]:
-    out = subprocess.run(["pgrep", "-f", "dask (scheduler|worker)"], capture_output=True, text=True).stdout
-    return [int(pid) for pid in out.split()]
+def stop_dask(address: str) -> None:
+    from distributed import Client
+
+    with Client(address, timeout=30) as client:
+        client.shutdown()  # the scheduler and its workers
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sites", type=int, default=50)
     parser.add_argument("--pages-per-site", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads per Dask worker: a worker runs one step of one shard per thread at a time")
     args = parser.parse_args()
     postgres = os.environ.get("NEWSBEAM_BENCH_POSTGRES")
     shape = [args.pages_per_site] * args.sites
@@ -52,19 +53,16 @@ def main() -> int:
     print(f"{'run':<18} {'seconds':>8} {'art/s':>7}   ({pages} pages on {args.sites} hosts)")
     try:
         for name, workers in (("local x1", 0), ("dask x1", 1), ("dask x2", 2)):
-            pids: list[int] = []
-            extra: tuple[str, ...] = ()
-            if workers:
-                address, pids = start_dask(workers)
-                extra = ("--runner", "DaskRunner", "--dask_client_address", address)
+            address = start_dask(workers, args.threads) if workers else None
+            extra = ("--runner", "DaskRunner", "--dask_client_address", address) if address else ()
             try:
                 with tempfile.TemporaryDirectory() as folder:
                     store = fresh_postgres(postgres) if postgres else None
                     elapsed, _, summary = newsbeam_run(sites.feed_urls(), pathlib.Path(folder), 1, store, extra)
                     assert summary["articles_extracted"] >= pages * 0.98, summary
             finally:
-                for pid in pids:
-                    os.kill(pid, signal.SIGTERM)
+                if address:
+                    stop_dask(address)
             seconds[name] = elapsed
             print(f"{name:<18} {elapsed:8.1f} {pages / elapsed:7.1f}   workers busy {len(summary['workers'])}",
                   flush=True)

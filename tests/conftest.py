@@ -139,15 +139,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 POSTGRES_ENV = "NEWSBEAM_TEST_POSTGRES"
 
 
-def postgres_server_url() -> str:
-    """The PostgreSQL server the tests use (.ci/start-postgres starts one). In CI a missing
-    server fails the tests that need it; on a developer's machine they are skipped."""
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
+def required_service(variable: str, what: str) -> str:
+    """A service .ci/run starts for the tests, named by an environment variable. In CI a
+    missing one fails the tests that need it; on a developer's machine they are skipped."""
+    value = os.environ.get(variable)
+    if not value:
         if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_ENV} is not set: CI must start PostgreSQL (.ci/start-postgres)")
-        pytest.skip(f"set {POSTGRES_ENV} (see .ci/start-postgres) to run the PostgreSQL tests")
-    return url
+            pytest.fail(f"{variable} is not set: CI must start {what}")
+        pytest.skip(f"set {variable} to run the tests on {what}")
+    return value
+
+
+def postgres_server_url() -> str:
+    """The PostgreSQL server the tests use."""
+    return required_service(POSTGRES_ENV, "PostgreSQL (.ci/start-postgres)")
 
 
 @pytest.fixture

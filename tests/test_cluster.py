@@ -17,7 +17,7 @@ import pytest
 
 from pipeline.cli import main
 from state.store import open_store
-from tests.conftest import BEAM_ARGS, ROOT, latest_stories, write_feeds_file
+from tests.conftest import BEAM_ARGS, ROOT, latest_stories, required_service, write_feeds_file
 from tests.many_sites import ManySites
 from tests.test_modes import check_streaming
 
@@ -28,25 +28,14 @@ DEMO_FEEDS = ["feeds/kurier.rss", "feeds/herald.rss", "feeds/wire.atom", "feeds/
 FAST = ("--allow-private-network", "--per-host-delay", "0.05")
 
 
-def service(variable: str, what: str) -> str:
-    """A service .ci/run started for the tests: in CI a missing one fails the test; on a
-    developer's machine it is skipped."""
-    value = os.environ.get(variable)
-    if not value:
-        if os.environ.get("CI"):
-            pytest.fail(f"{variable} is not set: CI must start {what}")
-        pytest.skip(f"set {variable} to run the tests on {what}")
-    return value
-
-
 @pytest.fixture(scope="module")
 def dask_address() -> str:
-    return service("NEWSBEAM_TEST_DASK", "the Dask cluster (.ci/start-dask)")
+    return required_service("NEWSBEAM_TEST_DASK", "the Dask cluster (.ci/start-dask)")
 
 
 @pytest.fixture(scope="module")
 def prism_binary() -> str:
-    return service("NEWSBEAM_TEST_PRISM", "Prism (.ci/build-prism)")
+    return required_service("NEWSBEAM_TEST_PRISM", "Prism (.ci/build-prism)")
 
 
 def dask_args(address: str) -> list[str]:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from pipeline.cli import _parser
-from tests.conftest import ROOT
+from tests.conftest import ROOT, required_service
 
 DEPLOY = ROOT / "deploy"
 
@@ -82,18 +82,12 @@ def test_dask_cluster_manifest():
     assert args[args.index("--runner") + 1] == "DaskRunner"
 
 
-AIRFLOW_PYTHON = os.environ.get("NEWSBEAM_TEST_AIRFLOW_PYTHON")
-
-
 @pytest.mark.airflow
 @pytest.mark.slow
 def test_airflow_dag_imports_and_schedules_the_pass():
     """Loaded by a real Airflow with the Apache Beam provider (CI installs one in a venv of its
     own: Airflow's pins clash with the pipeline's)."""
-    if not AIRFLOW_PYTHON:
-        if os.environ.get("CI"):
-            pytest.fail("NEWSBEAM_TEST_AIRFLOW_PYTHON is not set: CI must install Airflow (.ci/run)")
-        pytest.skip("set NEWSBEAM_TEST_AIRFLOW_PYTHON to a python with apache-airflow and its Beam provider")
+    airflow_python = required_service("NEWSBEAM_TEST_AIRFLOW_PYTHON", "Airflow with its Beam provider (.ci/run)")
     check = f"""
 import json, sys
 from airflow.models import DagBag
@@ -106,7 +100,7 @@ print(json.dumps({{"schedule": str(dag.schedule_interval), "operator": type(task
                   "options": task.pipeline_options}}))
 """
     env = {**os.environ, "AIRFLOW_HOME": str(pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / "newsbeam-airflow")}
-    result = subprocess.run([AIRFLOW_PYTHON, "-c", check], capture_output=True, text=True, timeout=300, env=env)
+    result = subprocess.run([airflow_python, "-c", check], capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     import json
 

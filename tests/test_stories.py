@@ -38,15 +38,20 @@ def fingerprinter():
     return Fingerprinter(Usem3Encoder())
 
 
-@pytest.fixture(scope="module")
-def articles():
+def extract_pages(pages: dict) -> dict:
+    """name -> the Article extracted from the page file, at http://news.example/NAME."""
     out = {}
-    for name, path in PAGES.items():
+    for name, path in pages.items():
         url = f"http://news.example/{name}"
         entry = FeedEntry(url=url, link=url, feed_url="http://news.example/feed", feed_name=None, title="",
                           summary="", published=None, updated=None, language=None)
         out[name] = extract_article(FetchedPage(entry=entry, url=url, html=path.read_bytes(), content_type=None))
     return out
+
+
+@pytest.fixture(scope="module")
+def articles():
+    return extract_pages(PAGES)
 
 
 @pytest.fixture(scope="module")
@@ -275,13 +280,7 @@ VARIANT_PAGES = {name: FIXTURES / "site" / "variants" / name for name in
 
 @pytest.fixture(scope="module")
 def variant_articles():
-    out = {}
-    for name, path in VARIANT_PAGES.items():
-        url = f"http://news.example/{name}"
-        entry = FeedEntry(url=url, link=url, feed_url="http://news.example/feed", feed_name=None, title="",
-                          summary="", published=None, updated=None, language=None)
-        out[name] = extract_article(FetchedPage(entry=entry, url=url, html=path.read_bytes(), content_type=None))
-    return out
+    return extract_pages(VARIANT_PAGES)
 
 
 def test_two_translations_in_one_language_keep_their_story(fingerprinter, variant_articles):

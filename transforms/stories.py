@@ -120,14 +120,27 @@ def load_encoder(name: str) -> Encoder:
 _ENCODERS = shared.Shared()
 
 
-def shared_encoder(name: str, threads: int = 1) -> Encoder:
-    """The process's encoder of that name (loaded once); keep a reference while using it. Its
-    matrix library gets `threads` threads in this process."""
-    if threads < (os.cpu_count() or 1):  # the library's own default is every core
-        from threadpoolctl import threadpool_limits
+class SharedEncoder:
+    """The process's encoder of a name, shared by every DoFn of the process and loaded on first
+    use: a run with nothing new to read never loads it. Its matrix library gets `threads`
+    threads in this process."""
 
-        threadpool_limits(limits=threads, user_api="blas")
-    return _ENCODERS.acquire(lambda: load_encoder(name), tag=name)
+    def __init__(self, name: str, threads: int = 1):
+        self.name, self.threads = name, threads
+        self._encoder: Encoder | None = None  # held here: the shared one lives while we do
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if self._encoder is None:
+            if self.threads < (os.cpu_count() or 1):  # the library's own default is every core
+                from threadpoolctl import threadpool_limits
+
+                threadpool_limits(limits=self.threads, user_api="blas")
+            self._encoder = _ENCODERS.acquire(lambda: load_encoder(self.name), tag=self.name)
+        return self._encoder.encode(texts)
+
+
+def shared_encoder(name: str, threads: int = 1) -> Encoder:
+    return SharedEncoder(name, threads)
 
 
 def meaning_similarity(encoder: Encoder) -> Callable[[str, str], float]:
