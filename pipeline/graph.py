@@ -1,8 +1,8 @@
 """The ingestion graph and the ways to run it: one bounded pass (`run_once`), passes on a
 schedule (`run_every`), and an unbounded run (`run_streaming`).
 
-    shards -> ReadFeeds -> ReadArticles -> AssignStories -> [OncePerStory] -> WriteOutputs
-              (entries)    (articles)      (story records)   (bounded only)
+    shards -> ReadFeeds -> ReadAndAssign ------------------> [OncePerStory] -> WriteOutputs
+              (entries)    (pages -> articles -> story records)  (bounded only)
 
 Every element is a `Batch`: each step turns one kind of record into the next and carries the
 dead letters and counts of the steps before it, so the graph is one chain with one leaf, no
@@ -41,10 +41,11 @@ from pipeline.progress import Progress
 from schemas import FeedSource, Shard, host_of
 from state.settings import RunOptions
 from state.store import StoreFn, open_store, utc_now
-from transforms.articles import ReadArticles
+from transforms.articles import ExtractArticlesFn, FetchPagesFn
+from transforms.chain import Chain
 from transforms.feeds import ReadFeeds
 from transforms.sinks import OncePerStory, WriteOutputs
-from transforms.stories import AssignStories
+from transforms.stories import AssignStoriesFn
 
 log = logging.getLogger("newsbeam")
 
@@ -81,10 +82,13 @@ class Ingest(beam.PTransform):
         self.options, self.run_id = options, run_id
 
     def expand(self, shards):
+        o = self.options
         return (shards
-                | "ReadFeeds" >> ReadFeeds(self.options)
-                | "ReadArticles" >> ReadArticles(self.options)
-                | "AssignStories" >> AssignStories(self.options, self.run_id))
+                | "ReadFeeds" >> ReadFeeds(o)
+                # fetch pages, extract them, assign stories: chained in one ParDo so that
+                # fetching overlaps the CPU work on every runner (transforms/chain.py)
+                | "ReadAndAssign" >> beam.ParDo(Chain(FetchPagesFn(o), ExtractArticlesFn(o),
+                                                      AssignStoriesFn(o, self.run_id))))
 
 
 class BoundedPass(beam.PTransform):
@@ -268,7 +272,7 @@ COUNTERS = ("feeds_fetched", "feeds_not_modified", "feeds_not_due", "feeds_faile
 def _stage_seconds(result: Any) -> dict[str, float]:
     """Time spent in each step of the graph, summed over all workers and bundles, from the
     runner's execution-time metrics (where the runner reports them; the local runners do).
-    Steps are named by their step of the graph: `ReadArticles`, `OncePerStory`, ..."""
+    Steps are named by their step of the graph: `ReadAndAssign`, `OncePerStory`, ..."""
     from apache_beam.metrics import monitoring_infos
 
     try:

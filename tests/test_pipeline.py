@@ -68,7 +68,7 @@ def test_demo_feeds_become_one_story_per_report(site, tmp_path, capsys):
     summary = json.loads(summaries[0].read_text())
     assert summary["feeds_fetched"] == 3 and summary["articles_extracted"] == 7 and summary["dead_letters"] == 0
     # Where the time went, per step of the graph: the steps that do the work are there.
-    assert {"ReadFeeds", "ReadArticles", "AssignStories"} <= set(summary["stage_seconds"])
+    assert {"ReadFeeds", "ReadAndAssign"} <= set(summary["stage_seconds"])
     assert "time in" in summary_text
 
 

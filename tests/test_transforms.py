@@ -15,9 +15,10 @@ from apache_beam.testing.util import assert_that, equal_to
 from schemas import Article, Batch, DeadLetter, FeedEntry
 from state.store import open_store, utc_now
 from tests.conftest import BEAM_ARGS, local_options, read_jsonl
-from transforms.articles import ReadArticles
+from transforms.articles import ExtractArticlesFn, FetchPagesFn
+from transforms.chain import Chain
 from transforms.sinks import OncePerStory, WriteOutputs
-from transforms.stories import AssignStories
+from transforms.stories import AssignStoriesFn
 
 
 def entry(url: str, title: str = "t", summary: str = "", full_text: bool = False) -> FeedEntry:
@@ -39,6 +40,10 @@ def options(tmp_path):
     return opts
 
 
+def read_articles(options):
+    return beam.ParDo(Chain(FetchPagesFn(options), ExtractArticlesFn(options)))
+
+
 def test_read_articles_fetches_extracts_and_keeps_failures(site, options):
     base = site.base_url
     batch = Batch(
@@ -48,7 +53,7 @@ def test_read_articles_fetches_extracts_and_keeps_failures(site, options):
         dead_letters=(DeadLetter(url="http://earlier", stage="feed_fetch", reason="HTTP 500", at=utc_now()),),
         counts=(("feeds_fetched", 1),))
     with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
-        out = pipeline | beam.Create([batch]) | ReadArticles(options)
+        out = pipeline | beam.Create([batch]) | read_articles(options)
         assert_that(out | "Articles" >> beam.FlatMap(lambda b: [(a.url.rsplit("/", 1)[1], a.body_source, a.language)
                                                                  for a in b.articles]),
                     # the feed's text is too short to detect a language, and the feed declares none
@@ -68,7 +73,7 @@ def test_read_articles_hands_pages_on_in_chunks_and_loses_none(site, options):
              "wire/harbour-ferry-timetable.html", "kurier/stadtbibliothek-sonntag.html"]
     entries = tuple(entry(f"{base}{page}?copy={n}") for n in range(6) for page in pages)  # 24 > PAGE_CHUNK
     with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
-        out = pipeline | beam.Create([Batch(entries=entries)]) | ReadArticles(options)
+        out = pipeline | beam.Create([Batch(entries=entries)]) | read_articles(options)
         assert_that(out | "Urls" >> beam.FlatMap(lambda b: [a.url for a in b.articles]),
                     equal_to([e.url for e in entries]), label="every page once")
         assert_that(out | beam.combiners.Count.Globally(), equal_to([2]), label="in two chunks")
@@ -79,7 +84,7 @@ def test_assign_stories_emits_the_records_of_the_stories_it_changed(options):
     batch = Batch(articles=(article("http://a.example/1", text), article("http://b.example/copy", text),
                             article("http://c.example/other", "Ferries run every hour from the harbour. " * 8)))
     with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
-        out = pipeline | beam.Create([batch]) | AssignStories(options, "run-1")
+        out = pipeline | beam.Create([batch]) | beam.ParDo(AssignStoriesFn(options, "run-1"))
         records = out | beam.FlatMap(lambda b: b.stories)
         assert_that(records | "Latest" >> beam.Map(lambda r: (r["url"], sorted(v["url"] for v in r["variants"]))),
                     # one record per story changed, as it stands after the whole batch
@@ -93,7 +98,7 @@ def test_short_texts_do_not_merge_on_their_emptiness(options):
     """Paywall stubs and empty items with identical text stay apart: they join only by URL."""
     batch = Batch(articles=tuple(article(f"http://site.example/{n}", "Subscribe to read.") for n in range(3)))
     with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
-        out = pipeline | beam.Create([batch]) | AssignStories(options, "run-1")
+        out = pipeline | beam.Create([batch]) | beam.ParDo(AssignStoriesFn(options, "run-1"))
         assert_that(out | beam.FlatMap(lambda b: [r["story_id"] for r in b.stories]) | beam.Distinct()
                     | beam.combiners.Count.Globally(), equal_to([3]))
 

@@ -292,16 +292,3 @@ class ExtractArticlesFn(beam.DoFn):
             counts["articles_from_feed"] += 1
             articles.append(article)
         yield batch.add(counts, pages=(), articles=tuple(articles), dead_letters=batch.dead_letters + tuple(letters))
-
-
-class ReadArticles(beam.PTransform):
-    """Batches of FeedEntry -> Batches of Article: fetch the pages, extract them."""
-
-    def __init__(self, options: RunOptions):
-        super().__init__()
-        self.options = options
-
-    def expand(self, batches):
-        return (batches
-                | "FetchPages" >> beam.ParDo(FetchPagesFn(self.options))
-                | "Extract" >> beam.ParDo(ExtractArticlesFn(self.options)))

@@ -39,7 +39,6 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
-import apache_beam as beam
 import numpy as np
 from apache_beam.utils import shared
 
@@ -699,14 +698,3 @@ class AssignStoriesFn(StoreFn):
             changed += [assignment.story_id, *assignment.regrouped]
         records = tuple(story_records(self.store, changed))
         yield batch.add(counts, articles=(), rewrite=(), stories=batch.stories + records)
-
-
-class AssignStories(beam.PTransform):
-    """Batches of Article -> Batches of the records of the stories they created or changed."""
-
-    def __init__(self, options: RunOptions, run_id: str):
-        super().__init__()
-        self.options, self.run_id = options, run_id
-
-    def expand(self, batches):
-        return batches | "Assign" >> beam.ParDo(AssignStoriesFn(self.options, self.run_id))
