@@ -73,13 +73,17 @@ def make_shards(feeds: tuple[FeedSource, ...], count: int, rewrite_pending: bool
                   rewrite_pending=rewrite_pending and i == 0) for i, share in enumerate(loads)]
 
 
-class Ingest(beam.PTransform):
-    """Shards -> Batches of the story records they created or changed, with the dead letters
-    and counts of every step."""
+class RunTransform(beam.PTransform):
+    """A part of the graph made for one run: its options and its id."""
 
     def __init__(self, options: RunOptions, run_id: str):
         super().__init__()
         self.options, self.run_id = options, run_id
+
+
+class Ingest(RunTransform):
+    """Shards -> Batches of the story records they created or changed, with the dead letters
+    and counts of every step."""
 
     def expand(self, shards):
         o = self.options
@@ -91,12 +95,8 @@ class Ingest(beam.PTransform):
                                                       AssignStoriesFn(o, self.run_id))))
 
 
-class BoundedPass(beam.PTransform):
+class BoundedPass(RunTransform):
     """One pass over the feeds: every story written once, with its final set of variants."""
-
-    def __init__(self, options: RunOptions, run_id: str):
-        super().__init__()
-        self.options, self.run_id = options, run_id
 
     def expand(self, pipeline):
         o = self.options
@@ -107,12 +107,8 @@ class BoundedPass(beam.PTransform):
                 | "WriteOutputs" >> WriteOutputs(o, self.run_id))
 
 
-class StreamingRun(beam.PTransform):
+class StreamingRun(RunTransform):
     """Poll the feeds every interval (PeriodicImpulse) and write each change as it is made."""
-
-    def __init__(self, options: RunOptions, run_id: str):
-        super().__init__()
-        self.options, self.run_id = options, run_id
 
     def expand(self, pipeline):
         from apache_beam.transforms.periodicsequence import PeriodicImpulse
@@ -227,7 +223,7 @@ def run_streaming(options: RunOptions) -> dict[str, Any]:
     return _run(options, _new_run_id("-streaming"), StreamingRun)
 
 
-def _run(options: RunOptions, run_id: str, graph: type[beam.PTransform]) -> dict[str, Any]:
+def _run(options: RunOptions, run_id: str, graph: type[RunTransform]) -> dict[str, Any]:
     os.makedirs(options.output_dir, exist_ok=True)
     store = open_store(options.store)  # the one place the store is migrated
     started, clock = utc_now(), time.monotonic()

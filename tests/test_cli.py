@@ -103,10 +103,14 @@ def test_progress_lines_come_from_the_store_while_a_run_goes_on(tmp_path, capsys
     monkeypatch.setattr(settings, "PROGRESS_LOG_INTERVAL_S", 0.2)
     store = open_store(str(tmp_path / "state.db"))
     since = "2000-01-01T00:00:00+00:00"
+    err = ""
     with Progress(str(tmp_path / "state.db"), since, feeds=3, terminal=False):
         store.feed_fetched("http://f/1", None)
         with store.transaction() as db:
             store.create_story(db, "s_1", "e_1", utc_now(), "run")
-        time.sleep(1.0)
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert lines and "feeds 1/3 fetched" in lines[-1] and "stories 1 new" in lines[-1]
+        deadline = time.monotonic() + 60
+        while "stories 1 new" not in err and time.monotonic() < deadline:  # the next line shows them
+            err += capsys.readouterr().err
+            time.sleep(0.05)
+    line = [line for line in err.splitlines() if "stories 1 new" in line][0]
+    assert "feeds 1/3 fetched" in line and "failures 0" in line

@@ -23,7 +23,7 @@ from state.settings import RunOptions
 from state.store import utc_now
 from transforms.feeds import entry_payload
 from transforms.http import ConcurrentFetchFn, FetchError, Response, RobotsCache
-from transforms.stories import meaning_similarity, shared_encoder
+from transforms.stories import SharedEncoder, meaning_similarity
 
 # langdetect is random unless seeded: the same text must get the same language every run.
 langdetect.DetectorFactory.seed = 0
@@ -265,7 +265,7 @@ class ExtractArticlesFn(beam.DoFn):
         self.encoder_name, self.encoder_threads = options.encoder, options.encoder_threads
 
     def setup(self) -> None:
-        self.encoder = shared_encoder(self.encoder_name, self.encoder_threads)
+        self.encoder = SharedEncoder(self.encoder_name, self.encoder_threads)
         self.similarity = meaning_similarity(self.encoder)
 
     def process(self, batch: Batch) -> Iterator[Batch]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import dataclasses
 import heapq
 import ipaddress
@@ -95,24 +96,25 @@ _BLOCKED = tuple(ipaddress.ip_network(n) for n in (
     "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
     "::/128", "::1/128", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "fc00::/7",
     "fe80::/10", "fec0::/10", "ff00::/8"))
-_EMBEDS_IPV4 = {  # network -> how to find the IPv4 address it reaches
-    ipaddress.ip_network("::ffff:0:0/96"): lambda ip: ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF),  # mapped
-    ipaddress.ip_network("::ffff:0:0:0/96"): lambda ip: ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF),  # translated
-    ipaddress.ip_network("::/96"): lambda ip: ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF),  # IPv4-compatible
-    ipaddress.ip_network("64:ff9b::/96"): lambda ip: ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF),  # NAT64
-    ipaddress.ip_network("2002::/16"): lambda ip: ipaddress.IPv4Address((int(ip) >> 80) & 0xFFFFFFFF),  # 6to4
+# IPv6 ranges that only reach the IPv4 address they embed, and where it sits (bits from the right).
+_EMBEDS_IPV4 = {
+    ipaddress.ip_network("::ffff:0:0/96"): 0,  # IPv4-mapped
+    ipaddress.ip_network("::ffff:0:0:0/96"): 0,  # IPv4-translated
+    ipaddress.ip_network("::/96"): 0,  # IPv4-compatible
+    ipaddress.ip_network("64:ff9b::/96"): 0,  # NAT64
+    ipaddress.ip_network("2002::/16"): 80,  # 6to4
 }
 
 
 def is_public_address(address: str) -> bool:
     """True when the address, or the IPv4 address an IPv6 form embeds, is on the public internet."""
     ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address):
-        for network, embedded in _EMBEDS_IPV4.items():
-            if ip in network and not ip == ipaddress.IPv6Address("::1") and ip != ipaddress.IPv6Address("::"):
-                return is_public_address(str(embedded(ip)))
     if any(ip in network for network in _BLOCKED if network.version == ip.version):
         return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        for network, shift in _EMBEDS_IPV4.items():
+            if ip in network:
+                return is_public_address(str(ipaddress.IPv4Address((int(ip) >> shift) & 0xFFFFFFFF)))
     return ip.is_global and not ip.is_multicast
 
 
@@ -127,9 +129,9 @@ def check_address(address: str, port: int, allow_private: bool, opened: frozense
 
 def _guarded(connection_class: type, allow_private: bool, opened: frozenset[Endpoint]) -> type:
     """A urllib3 connection class that resolves the host itself, checks the address, and
-    connects to exactly that address (TLS still verifies the host name). Through a proxy it
-    checks the proxy's address like any other: a proxy is reached only if it is public or
-    private networks are allowed, or it is the opened endpoint."""
+    connects to exactly that address (TLS still verifies the host name). A connection to a
+    proxy is not checked: the proxy is the operator's choice, and the target was judged before
+    the request left (`HttpClient.check_target`)."""
 
     class GuardedConnection(connection_class):  # type: ignore[misc, valid-type]
         def _new_conn(self) -> socket.socket:
@@ -138,7 +140,7 @@ def _guarded(connection_class: type, allow_private: bool, opened: frozenset[Endp
             except socket.gaierror as exc:
                 raise urllib3.exceptions.NameResolutionError(self.host, self, exc) from exc
             address = infos[0][4][0]
-            if not _PROXIED.active:  # a proxy's own address is the operator's choice
+            if not getattr(_REQUEST, "proxied", False):
                 check_address(address, self.port, allow_private, opened)
             self._dns_host = address
             return super()._new_conn()
@@ -146,7 +148,7 @@ def _guarded(connection_class: type, allow_private: bool, opened: frozenset[Endp
         def getresponse(self, *args: Any, **kwargs: Any) -> Any:
             # The status line and headers are read under the request's deadline too: a server
             # that drips them a byte at a time is cut off when it passes.
-            with _WATCHDOG.guard(self.sock, getattr(_DEADLINE, "at", None)):
+            with _WATCHDOG.guard(self.sock, getattr(_REQUEST, "deadline", None)):
                 return super().getresponse(*args, **kwargs)
 
     return GuardedConnection
@@ -162,19 +164,16 @@ class _Watchdog:
         self._counter = 0
         self._thread: threading.Thread | None = None
 
-    def guard(self, sock: socket.socket | None, deadline: float | None) -> Any:
-        watchdog = self
-
-        class Guard:
-            def __enter__(self) -> None:
-                self.key = watchdog._watch(sock, deadline) if sock is not None and deadline else None
-
-            def __exit__(self, *exc: Any) -> None:
-                if self.key is not None:
-                    with watchdog._changed:
-                        watchdog._active.discard(self.key)
-
-        return Guard()
+    @contextlib.contextmanager
+    def guard(self, sock: socket.socket | None, deadline: float | None) -> Iterator[None]:
+        """Shut `sock` down if the `with` block is still running at `deadline`."""
+        key = self._watch(sock, deadline) if sock is not None and deadline else None
+        try:
+            yield
+        finally:
+            if key is not None:
+                with self._changed:
+                    self._active.discard(key)
 
     def _watch(self, sock: socket.socket, deadline: float) -> int:
         with self._changed:
@@ -208,14 +207,8 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
-_DEADLINE = threading.local()  # the deadline of the request this thread is making
-
-
-class _ProxyState(threading.local):
-    active = False
-
-
-_PROXIED = _ProxyState()
+# The request this thread is making: its deadline, and whether it goes through a proxy.
+_REQUEST = threading.local()
 
 
 class _GuardedAdapter(HTTPAdapter):
@@ -330,7 +323,7 @@ class HttpClient:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchError("deadline exceeded")
-        _PROXIED.active, _DEADLINE.at = proxied, deadline
+        _REQUEST.proxied, _REQUEST.deadline = proxied, deadline
         try:
             raw = self.session.get(
                 url, headers=headers, stream=True, allow_redirects=False,
@@ -349,7 +342,7 @@ class HttpClient:
                 raise FetchError("deadline exceeded while waiting for the response") from None
             raise FetchError(f"connection failed: {_short(exc)}") from None
         finally:
-            _PROXIED.active, _DEADLINE.at = False, None
+            _REQUEST.proxied, _REQUEST.deadline = False, None
         if time.monotonic() > deadline:  # the watchdog cut the headers short
             raw.close()
             raise FetchError("deadline exceeded while reading the headers", raw.status_code)

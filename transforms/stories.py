@@ -138,10 +138,6 @@ class SharedEncoder:
         return self._encoder.encode(texts)
 
 
-def shared_encoder(name: str, threads: int = 1) -> Encoder:
-    return SharedEncoder(name, threads)
-
-
 def meaning_similarity(encoder: Encoder) -> Callable[[str, str], float]:
     """How close in meaning two short texts are: the cosine of their vectors."""
     def similarity(a: str, b: str) -> float:
@@ -678,7 +674,7 @@ class AssignStoriesFn(StoreFn):
 
     def setup(self) -> None:
         super().setup()
-        self.encoder = shared_encoder(self.encoder_name, self.encoder_threads)
+        self.encoder = SharedEncoder(self.encoder_name, self.encoder_threads)
         self.index = StoryIndex(self.store, Fingerprinter(self.encoder), self.run_id, self.window_days)
 
     def teardown(self) -> None:
