@@ -2,13 +2,16 @@
 
 from setuptools import find_packages, setup
 
+# newsbeam's layers, top to bottom (.importlinter): the graph, its stages, the Beam-free
+# libraries, the store, the records.
+PACKAGES = ["pipeline", "transforms", "outputs", "matching", "extraction", "sources", "fetching", "state", "schemas"]
+
 setup(
     name="newsbeam",
     version="0.1.0",
     description="News ingestion pipeline on Apache Beam: feeds in, one story per report out.",
     python_requires=">=3.11",
-    packages=find_packages(include=["pipeline", "pipeline.*", "state", "state.*", "transforms", "transforms.*",
-                                    "schemas", "schemas.*"]),
+    packages=find_packages(include=PACKAGES),
     package_data={"schemas": ["*.schema.json"]},
     install_requires=[
         "apache-beam>=2.77,<2.78",

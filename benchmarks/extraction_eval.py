@@ -26,9 +26,10 @@ PAGES = ROOT.parent / "shared" / "data" / "pages" / "scrapinghub"
 
 import trafilatura  # noqa: E402
 
+from extraction.page import extract_article  # noqa: E402
+from extraction.text import normalize_text, strip_repeated_headline  # noqa: E402
+from matching.encoders import Usem3Encoder, meaning_similarity  # noqa: E402
 from schemas import FeedEntry, FetchedPage  # noqa: E402
-from transforms.articles import extract_article, normalize_text, strip_repeated_headline  # noqa: E402
-from transforms.stories import Usem3Encoder, meaning_similarity  # noqa: E402
 
 
 def tokens(text: str) -> collections.Counter:

@@ -37,7 +37,7 @@ import uuid
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from state import settings  # noqa: E402
+from fetching import settings  # noqa: E402
 from tests.many_sites import ManySites  # noqa: E402
 
 CORPORA = {"even": [20] * 50, "skewed": [100] * 3 + [5] * 30}
@@ -49,9 +49,11 @@ def bare_loop(urls: list[str]) -> float:
     import requests
     import trafilatura
 
+    from matching.encoders import Usem3Encoder
+    from matching.features import Fingerprinter
+    from matching.story_index import StoryIndex
     from schemas import Article
     from state.store import open_store
-    from transforms.stories import Fingerprinter, StoryIndex, Usem3Encoder
 
     langdetect.DetectorFactory.seed = 0
     from threadpoolctl import threadpool_limits

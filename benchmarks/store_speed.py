@@ -27,9 +27,12 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.assign_cost import _NotEncoding, article  # noqa: E402
+from matching.features import Fingerprint, Fingerprinter  # noqa: E402
+from matching.story_index import StoryIndex  # noqa: E402
+from matching.vectors import pack  # noqa: E402
 from pipeline.cli import main as newsbeam  # noqa: E402
-from state.store import open_store, utc_now  # noqa: E402
-from transforms.stories import Fingerprint, Fingerprinter, StoryIndex, _pack  # noqa: E402
+from schemas import utc_now  # noqa: E402
+from state.store import open_store  # noqa: E402
 
 
 def synthetic(count: int, seed: int) -> np.ndarray:
@@ -55,7 +58,7 @@ def bulk_rate(store_url: str, count: int) -> float:
     started = time.perf_counter()
     for start in range(0, count, 1000):
         rows = range(start, min(start + 1000, count))
-        with store.transaction() as db:
+        def insert(db, rows=rows):
             db.executemany("INSERT INTO stories (story_id, event_id, first_seen, updated) VALUES (?, ?, ?, ?)",
                            [(f"s_{i:016x}", f"e_{i:016x}", now, now) for i in rows])
             db.executemany(
@@ -63,7 +66,9 @@ def bulk_rate(store_url: str, count: int) -> float:
                 "body_hash, first_seen, updated, vector, sentences, numbers, seq) "
                 "VALUES (?, ?, 'http://feed', ?, ?, 'en', '[]', '[]', 'page', ?, ?, ?, ?, NULL, '', ?)",
                 [(f"http://bulk/{i}", f"s_{i:016x}", f"Title {i}", "A short body. " * 40, f"h{i}", now, now,
-                  _pack(vectors[i:i + 1]), 10_000_000 + i) for i in rows])
+                  pack(vectors[i:i + 1]), 10_000_000 + i) for i in rows])
+
+        store.db.run_in_transaction(insert)
     return count / (time.perf_counter() - started)
 
 

@@ -24,10 +24,17 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
 
+from fetching import settings as fetching
+from matching import settings as matching
+from matching.encoders import ENCODER_NAMES, check_encoder_name
+from outputs import SINKS
+from outputs.files import json_line, write_parquet
+from outputs.paths import UnsafePath, replaced
 from pipeline.config import ConfigError, bind_served_urls, load_feeds
-from state import settings
-from state.settings import SINKS, RunOptions
-from state.store import Store, StoreError, check_store_path, open_store, parse_time, sqlite_path
+from schemas import parse_time
+from state.database import check_store_path, sqlite_path
+from state.store import Store, StoreError, open_store
+from transforms.options import POLL_INTERVAL_S, RunOptions, default_store_url
 
 
 class CliError(Exception):
@@ -37,7 +44,7 @@ class CliError(Exception):
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsbeam", description="News ingestion on Apache Beam.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress (and Beam's own logs)")
-    parser.add_argument("--version", action="version", version=f"newsbeam {settings.VERSION}")
+    parser.add_argument("--version", action="version", version=f"newsbeam {fetching.VERSION}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser(
@@ -49,16 +56,16 @@ def _parser() -> argparse.ArgumentParser:
     _store_argument(run, "default: sqlite:///OUTPUT/state.db")
     run.add_argument("--allow-private-network", action="store_true",
                      help="let the fetcher reach loopback and private addresses (local feeds, tests)")
-    run.add_argument("--user-agent", default=settings.USER_AGENT, help="User-Agent sent to feeds and sites")
-    run.add_argument("--per-host-connections", type=_positive(int), default=settings.PER_HOST_CONNECTIONS,
-                     help=f"requests at once to one host, per worker (default {settings.PER_HOST_CONNECTIONS})")
-    run.add_argument("--per-host-delay", type=_positive(float), default=settings.PER_HOST_DELAY_S,
-                     help=f"seconds between requests to one host (default {settings.PER_HOST_DELAY_S}; "
+    run.add_argument("--user-agent", default=fetching.USER_AGENT, help="User-Agent sent to feeds and sites")
+    run.add_argument("--per-host-connections", type=_positive(int), default=fetching.PER_HOST_CONNECTIONS,
+                     help=f"requests at once to one host, per worker (default {fetching.PER_HOST_CONNECTIONS})")
+    run.add_argument("--per-host-delay", type=_positive(float), default=fetching.PER_HOST_DELAY_S,
+                     help=f"seconds between requests to one host (default {fetching.PER_HOST_DELAY_S}; "
                           "robots.txt Crawl-delay wins when longer)")
     run.add_argument("--shards", type=_positive(int),
                      help="shares of the work, each taken by one worker (default: one per worker of the runner)")
-    run.add_argument("--window-days", type=_positive(float), default=settings.STORY_WINDOW_DAYS,
-                     help=f"how long a story stays open for new variants (default {settings.STORY_WINDOW_DAYS})")
+    run.add_argument("--window-days", type=_positive(float), default=matching.STORY_WINDOW_DAYS,
+                     help=f"how long a story stays open for new variants (default {matching.STORY_WINDOW_DAYS})")
     run.add_argument("--sink", default="jsonl", type=_sinks,
                      help="comma-separated: jsonl (default) and parquet (files under OUTPUT/stories/), "
                           "sqlite (tables in OUTPUT/stories.db), postgres (tables in the PostgreSQL store)")
@@ -67,14 +74,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="repeat the pass every INTERVAL (e.g. 1h, 30m) until SIGINT/SIGTERM")
     run.add_argument("--streaming", action="store_true",
                      help="run unbounded: poll the feeds every --poll-interval and write stories as they come")
-    run.add_argument("--poll-interval", type=_duration, default=settings.POLL_INTERVAL_S, metavar="INTERVAL",
+    run.add_argument("--poll-interval", type=_duration, default=POLL_INTERVAL_S, metavar="INTERVAL",
                      help="with --streaming: how often to poll the feeds (default 1h)")
     run.add_argument("--stop-after", type=_duration, metavar="DURATION",
                      help="with --streaming: end the run cleanly after DURATION")
-    run.add_argument("--encoder", default=settings.ENCODER,
-                     help="sentence encoder for story matching: 'usem3' (built in), 'hashing' (no model, "
-                          "one language only) or "
-                          "'sentence-transformers:MODEL' (installed separately)")
+    run.add_argument("--encoder", default=matching.ENCODER, type=_encoder,
+                     help=f"sentence encoder for story matching: {ENCODER_NAMES} (installed separately)")
 
     dedup = commands.add_parser(
         "dedup", help="assign story and event ids to a JSON Lines file of articles",
@@ -83,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     dedup.add_argument("input", help="JSON Lines file of articles, or -")
     dedup.add_argument("-o", "--output", default="-", help="JSON Lines file to write, or - (default)")
     _store_argument(dedup, "default: a temporary store, discarded afterwards")
-    dedup.add_argument("--encoder", default=settings.ENCODER, help="as for 'run'")
+    dedup.add_argument("--encoder", default=matching.ENCODER, type=_encoder, help="as for 'run'")
 
     errors = commands.add_parser("errors", help="list the dead letters waiting for a retry")
     _where(errors)
@@ -102,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
 
     prune = commands.add_parser("prune", help="forget stories older than the window (the sinks keep them)")
     _where(prune)
-    prune.add_argument("--window-days", type=_positive(float), default=settings.STORY_WINDOW_DAYS)
+    prune.add_argument("--window-days", type=_positive(float), default=matching.STORY_WINDOW_DAYS)
     return parser
 
 
@@ -131,6 +136,13 @@ def _positive(kind: type) -> Any:
         return value
 
     return parse
+
+
+def _encoder(name: str) -> str:
+    try:
+        return check_encoder_name(name)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _duration(text: str) -> float:
@@ -178,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "prune":
             return _prune(args)
         return _errors(args)
-    except (ConfigError, CliError, StoreError) as exc:
+    except (ConfigError, CliError, StoreError, UnsafePath) as exc:
         print(f"newsbeam: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -195,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
     """The run's options, built once from the command line and the feeds file."""
-    from pipeline.graph import encoder_threads, worker_count
+    from pipeline.runners import encoder_threads, pipeline_options, worker_count
 
     config = load_feeds(args.feeds)
     if "postgres" in args.sink and not (args.store or "").startswith(("postgresql:", "postgres:")):
@@ -208,21 +220,22 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
     feeds = config.feeds
     if config.serve_dir is not None:
         feeds = bind_served_urls(feeds, f"http://127.0.0.1:{config.serve_port}/")
+    beam = pipeline_options(beam_args)
     options = RunOptions(
         feeds=feeds, output_dir=args.output, store_url=args.store or "", sinks=args.sink,
-        encoder=_check_encoder(args.encoder), window_days=args.window_days, user_agent=args.user_agent,
+        encoder=args.encoder, window_days=args.window_days, user_agent=args.user_agent,
         per_host_connections=args.per_host_connections, per_host_delay_s=args.per_host_delay,
         allow_private_network=args.allow_private_network,
         serve_dir=str(config.serve_dir) if config.serve_dir else None, serve_port=config.serve_port,
         streaming=args.streaming, poll_interval_s=args.poll_interval, stop_after_s=args.stop_after,
-        shards=args.shards or worker_count(tuple(beam_args)), encoder_threads=encoder_threads(tuple(beam_args)),
+        shards=args.shards or worker_count(beam), encoder_threads=encoder_threads(beam),
         beam_args=tuple(beam_args))
     check_store_path(options.store)
     return options
 
 
 def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from pipeline.graph import format_summary, run_every, run_once, run_streaming
+    from pipeline.run import format_summary, run_every, run_once, run_streaming
 
     options = run_options(args, beam_args)
     if args.streaming:
@@ -252,16 +265,11 @@ def _check_output_dir(path: str) -> None:
         raise CliError(f"--output {path}: {parent} is a file, not a folder")
 
 
-def _check_encoder(name: str) -> str:
-    if name not in ("usem3", "hashing") and not name.startswith("sentence-transformers:"):
-        from transforms.stories import ENCODERS
-
-        raise CliError(f"unknown encoder '{name}' (use {ENCODERS})")
-    return name
-
-
 def _dedup(args: argparse.Namespace) -> int:
-    from transforms.stories import Fingerprinter, StoryIndex, dedup_records, load_encoder
+    from matching.dedup import dedup_records
+    from matching.encoders import load_encoder
+    from matching.features import Fingerprinter
+    from matching.story_index import StoryIndex
 
     records = list(_read_articles(args.input))
     with contextlib.ExitStack() as stack:
@@ -270,7 +278,7 @@ def _dedup(args: argparse.Namespace) -> int:
             store_url = os.path.join(stack.enter_context(tempfile.TemporaryDirectory()), "dedup.db")
         store = open_store(store_url)
         stack.callback(store.close)
-        index = StoryIndex(store, Fingerprinter(load_encoder(_check_encoder(args.encoder))))
+        index = StoryIndex(store, Fingerprinter(load_encoder(args.encoder)))
         with _open_output(args.output, store_url) as out:
             for line in dedup_records(records, index):
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")
@@ -316,46 +324,36 @@ def _read_articles(path: str) -> Iterator[dict[str, Any]]:
 
 @contextlib.contextmanager
 def _open_output(path: str, store_url: str | None = None) -> Iterator[IO[str]]:
-    """The output file, written whole or not at all: into a temporary file beside it, renamed
-    over `path` only when everything succeeded. Never the store's own file."""
+    """The output file, written whole or not at all (outputs.paths.replaced); never the
+    store's own file."""
     if path == "-":
         yield sys.stdout
         return
-    temporary = _temporary_beside(path, store_url)
     try:
-        handle = open(temporary, "w", encoding="utf-8")
+        with replaced(path, "w", _store_files(store_url)) as handle:
+            yield handle
     except OSError as exc:
         raise CliError(f"{path}: {exc.strerror}") from None
-    try:
-        with handle:
-            yield handle
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
-def _temporary_beside(path: str, store_url: str | None) -> str:
-    store_file = sqlite_path(store_url) if store_url else None
-    if store_file and os.path.abspath(path).startswith(os.path.abspath(store_file)):
-        raise CliError(f"{path}: that is the store itself; write the output elsewhere")
-    if os.path.isdir(path):
-        raise CliError(f"{path}: is a folder")
-    return os.path.join(os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}.{os.getpid()}.tmp")
+def _store_files(store_url: str | None) -> tuple[str, ...]:
+    """The files of a SQLite store, which no output may replace."""
+    path = sqlite_path(store_url) if store_url else None
+    return (path, path + "-wal", path + "-shm", path + ".lock") if path else ()
 
 
 def _open_where(args: argparse.Namespace) -> Store:
     if not args.store and not args.output:
         raise CliError(f"{args.command}: give --output DIR or --store URL")
-    store_url = args.store or os.path.join(args.output, "state.db")
-    if not args.store and not os.path.exists(store_url):
+    store_url = args.store or default_store_url(args.output)
+    if not args.store and not os.path.exists(sqlite_path(store_url)):
         raise CliError(f"no store at {store_url}: has newsbeam run with --output {args.output}?")
     return open_store(store_url)
 
 
 def _errors(args: argparse.Namespace) -> int:
     store = _open_where(args)
-    letters = store.dead_letters()
+    letters = store.dead_letters.all()
     store.close()
     for letter in letters:
         if args.json:
@@ -377,13 +375,13 @@ def _printable(text: str) -> str:
 
 def _stories(args: argparse.Namespace) -> int:
     store = _open_where(args)
-    from transforms.stories import story_records
+    from matching.records import story_records
 
     if args.stories_command == "show":
-        record = next(story_records(store, [args.story_id]), None)
-        if record is None:
+        story = next(story_records(store, [args.story_id]), None)
+        if story is None:
             raise CliError(f"no story {args.story_id} in the store")
-        print(json.dumps(record, ensure_ascii=False, indent=2))
+        print(json.dumps(story.to_dict(), ensure_ascii=False, indent=2))
         return 0
     since = None
     if args.since:
@@ -394,46 +392,19 @@ def _stories(args: argparse.Namespace) -> int:
         if since.tzinfo is None:
             since = since.replace(tzinfo=dt.UTC)
         since = since.astimezone(dt.UTC).isoformat(timespec="seconds")
-    records = story_records(store, store.story_ids(since))
+    records = (story.to_dict() for story in story_records(store, store.stories.story_ids(since)))
     count = 0
     if args.format == "jsonl":
         with _open_output(args.file, store.url) as out:
             for record in records:
-                out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+                out.write(json_line(record) + "\n")
                 count += 1
     else:
         if args.file == "-":
             raise CliError("--format parquet needs a file (-o FILE)")
-        temporary = _temporary_beside(args.file, store.url)
-        try:
-            count = _write_parquet(records, temporary)
-            os.replace(temporary, args.file)
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
+        count = write_parquet(records, args.file, _store_files(store.url))
     print(f"{count} stories written to {args.file}", file=sys.stderr)
     return 0
-
-
-def _write_parquet(records: Iterator[dict[str, Any]], path: str, batch: int = 5000) -> int:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from schemas import arrow_schema
-
-    schema = arrow_schema("story")
-    count = 0
-    with pq.ParquetWriter(path, schema) as writer:
-        rows: list[dict[str, Any]] = []
-        for record in records:
-            rows.append(record)
-            if len(rows) >= batch:
-                writer.write_table(pa.Table.from_pylist(rows, schema=schema))
-                count, rows = count + len(rows), []
-        if rows or not count:
-            writer.write_table(pa.Table.from_pylist(rows, schema=schema))
-            count += len(rows)
-    return count
 
 
 def _prune(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from schemas import FeedSource
-from state import settings
+from transforms.options import SERVE_PORT
 
 FEED_KEYS = {"url", "name", "language", "tags", "fetch_pages"}
 FETCH_PAGES = ("auto", "always")
@@ -45,7 +45,7 @@ class FeedsConfig:
     # Folder to serve over HTTP on 127.0.0.1 for the run (offline demos); feeds given as
     # relative paths are then served from it.
     serve_dir: pathlib.Path | None = None
-    serve_port: int = settings.SERVE_PORT
+    serve_port: int = SERVE_PORT
 
 
 def load_feeds(path: str | pathlib.Path) -> FeedsConfig:
@@ -84,7 +84,7 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
         where = f" line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}:{where}: invalid YAML: {problem}") from None
-    serve_dir, serve_port = None, settings.SERVE_PORT
+    serve_dir, serve_port = None, SERVE_PORT
     if isinstance(doc, dict):
         unknown = set(doc) - {"feeds", "serve", "serve_port"}
         if unknown:
@@ -93,7 +93,7 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
             serve_dir = (path.parent / str(doc["serve"])).resolve()
             if not serve_dir.is_dir():
                 raise ConfigError(f"{path}: serve: folder {serve_dir} does not exist")
-        serve_port = doc.get("serve_port", settings.SERVE_PORT)
+        serve_port = doc.get("serve_port", SERVE_PORT)
         if isinstance(serve_port, bool) or not isinstance(serve_port, int) or not 1024 <= serve_port < 65536:
             raise ConfigError(f"{path}: serve_port must be a port number from 1024 to 65535")
         doc = doc.get("feeds")

@@ -13,8 +13,10 @@ import threading
 import time
 from typing import Any
 
-from state import settings
 from state.store import open_store
+
+# A progress line this often when stderr is not a terminal.
+LOG_INTERVAL_S = 30.0
 
 
 class Progress:
@@ -49,10 +51,10 @@ class Progress:
 
                 with Console(stderr=True).status("newsbeam: starting") as status:
                     while not self._stop.wait(1.0):
-                        status.update(self.line(store.progress(self.since)))
+                        status.update(self.line(store.runs.progress(self.since)))
             else:
-                while not self._stop.wait(settings.PROGRESS_LOG_INTERVAL_S):
-                    print(self.line(store.progress(self.since)), file=sys.stderr, flush=True)
+                while not self._stop.wait(LOG_INTERVAL_S):
+                    print(self.line(store.runs.progress(self.since)), file=sys.stderr, flush=True)
         except Exception as exc:  # progress is a courtesy: it never fails a run
             print(f"newsbeam: progress display stopped: {exc}", file=sys.stderr, flush=True)
         finally:

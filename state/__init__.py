@@ -1,6 +1,3 @@
-"""State and settings: every default and limit of newsbeam, and the store that remembers what
-must outlive a run (feed validators, articles seen, the story index, dead letters, run history).
-
-The layer between the records (`schemas`) and the steps (`transforms`): it owns every SQL
-statement newsbeam runs.
-"""
+"""The store: what newsbeam remembers between runs and shares between workers (feed
+validators, the story index, dead letters, run history), on SQLite or PostgreSQL. It owns
+every SQL statement of the store's own tables. See state/store.py."""

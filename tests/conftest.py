@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from state.settings import RunOptions
+from transforms.options import RunOptions
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEMO_SITE = ROOT / "examples" / "demo" / "site"

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
+from extraction.text import normalize_text
 from pipeline.cli import main
 from tests.conftest import DEMO_SITE, RUN_ARGS, SiteServer, write_feeds_file
-from tests.test_stories import PAGES
-from transforms.articles import normalize_text
+from tests.test_matching import PAGES
 
 
 def page_text(path) -> tuple[str, str]:
@@ -96,18 +96,18 @@ def test_errors_lists_dead_letters(tmp_path, capsys):
 
 
 def test_progress_lines_come_from_the_store_while_a_run_goes_on(tmp_path, capsys, monkeypatch):
+    from pipeline import progress
     from pipeline.progress import Progress
-    from state import settings
-    from state.store import open_store, utc_now
+    from schemas import utc_now
+    from state.store import open_store
 
-    monkeypatch.setattr(settings, "PROGRESS_LOG_INTERVAL_S", 0.2)
+    monkeypatch.setattr(progress, "LOG_INTERVAL_S", 0.2)
     store = open_store(str(tmp_path / "state.db"))
     since = "2000-01-01T00:00:00+00:00"
     err = ""
     with Progress(str(tmp_path / "state.db"), since, feeds=3, terminal=False):
-        store.feed_fetched("http://f/1", None)
-        with store.transaction() as db:
-            store.create_story(db, "s_1", "e_1", utc_now(), "run")
+        store.feeds.fetched("http://f/1", None)
+        store.stories.create_story("s_1", "e_1", utc_now(), "run")
         deadline = time.monotonic() + 60
         while "stories 1 new" not in err and time.monotonic() < deadline:  # the next line shows them
             err += capsys.readouterr().err

@@ -45,7 +45,7 @@ def dask_args(address: str) -> list[str]:
 def stories_by_urls(store_url: str) -> set[frozenset[str]]:
     """The stories of a store as sets of their pages' URLs: comparable across stores."""
     stories: dict[str, set[str]] = {}
-    for story_id, url in open_store(store_url).reader().execute("SELECT story_id, url FROM articles").fetchall():
+    for story_id, url in open_store(store_url).db.read().execute("SELECT story_id, url FROM articles").fetchall():
         stories.setdefault(story_id, set()).add(url)
     return {frozenset(urls) for urls in stories.values()}
 
@@ -64,18 +64,17 @@ def test_the_demo_on_dask_matches_the_local_runner_and_retries_its_dead_letters(
     assert len(on_dask["workers"]) == 2  # both workers read a shard
     written = latest_stories(tmp_path / "dask")
     assert {frozenset(v["url"] for v in r["variants"]) for r in written.values()} == stories_by_urls(postgres_url)
-    letters = open_store(postgres_url).dead_letters()
+    letters = open_store(postgres_url).dead_letters.all()
     assert sorted(d.stage for d in letters) == ["extract", "page_fetch"]
 
     # The broken pages come back and the retries fall due: the next pass on Dask resolves them.
     (site.folder / "broken" / "missing-page.html").write_text(
         (site.folder / "herald" / "cable-car-across-the-river.html").read_text())
     store = open_store(postgres_url)
-    with store.transaction() as db:
-        db.execute("UPDATE dead_letters SET next_due = '2000-01-01T00:00:00+00:00'")
+    store.db.read().execute("UPDATE dead_letters SET next_due = '2000-01-01T00:00:00+00:00'")
     again = run(feeds, tmp_path / "dask", "--store", postgres_url, *dask_args(dask_address))
     assert again["retries_due"] == 2 and again["feeds_fetched"] == 0
-    assert [d.stage for d in store.dead_letters()] == ["extract"]  # the page that never extracts stays
+    assert [d.stage for d in store.dead_letters.all()] == ["extract"]  # the page that never extracts stays
 
 
 def test_many_sites_on_dask_match_the_local_runner_and_fetch_nothing_twice(tmp_path, postgres_url, dask_address):
@@ -109,7 +108,7 @@ def test_a_dask_worker_killed_mid_run_leaves_every_page_in_one_story(tmp_path, p
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         with Client(dask_address, timeout=30) as client:
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not open_store(postgres_url).reader().execute(
+            while time.monotonic() < deadline and not open_store(postgres_url).db.read().execute(
                     "SELECT COUNT(*) FROM articles").fetchone()[0]:
                 time.sleep(0.2)
             victim = sorted(client.run(os.getpid).values())[0]
@@ -123,9 +122,9 @@ def test_a_dask_worker_killed_mid_run_leaves_every_page_in_one_story(tmp_path, p
                      *FAST, *dask_args(dask_address)]) == 0
     finally:
         sites.close()
-    rows = open_store(postgres_url).reader().execute("SELECT url, story_id FROM articles").fetchall()
+    rows = open_store(postgres_url).db.read().execute("SELECT url, story_id FROM articles").fetchall()
     assert len(rows) == len({url for url, _ in rows}) == 160  # every page filed, once
-    assert open_store(postgres_url).pending_stories() == []
+    assert open_store(postgres_url).stories.pending() == []
 
 
 def _wait_for_workers(client, count: int) -> None:

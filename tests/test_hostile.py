@@ -17,12 +17,14 @@ import urllib.request
 
 import pytest
 
+from fetching.addresses import AddressPolicy, is_public_address
+from fetching.client import FetchError, HttpClient
+from fetching.politeness import HostLedger, Politeness, PoliteScheduler
+from fetching.robots import RobotsCache
 from pipeline.cli import main
-from pipeline.graph import beam_options
-from state.settings import RunOptions
+from pipeline.runners import pipeline_options
 from state.store import open_store
 from tests.conftest import BEAM_ARGS, RUN_ARGS, serving, write_feeds_file
-from transforms.http import FetchError, HttpClient, PoliteScheduler, RobotsCache, is_public_address
 
 MB = 1024 * 1024
 
@@ -110,16 +112,26 @@ def test_behind_a_proxy_private_targets_are_refused_before_they_leave(proxy, tar
 def test_behind_a_proxy_a_redirect_to_a_private_address_is_refused(proxy, tmp_path):
     with serving(tmp_path) as site:
         site.routes["/go"] = lambda h: h.send_body(302, b"", headers={"Location": "http://10.0.0.1/admin"})
-        client = HttpClient(allowed_hosts=[site.base_url])
+        client = HttpClient(AddressPolicy(opened=[site.base_url]))
         with pytest.raises(FetchError, match="refused"):
             client.get(site.base_url + "go", max_bytes=MB)
-    assert proxy.asked == [site.base_url + "go"]  # the allowed first hop only
+        assert site.paths_requested() == ["/go"]  # the served endpoint itself goes direct
+    assert proxy.asked == []  # the refused hop never left
+
+
+def test_the_served_folder_never_goes_through_the_proxy(proxy, tmp_path):
+    (tmp_path / "page.html").write_text("fine")
+    with serving(tmp_path) as site:
+        client = HttpClient(AddressPolicy(opened=[site.base_url]))
+        assert client.get(site.base_url + "page.html", max_bytes=MB).body == b"fine"
+        assert site.paths_requested() == ["/page.html"]
+    assert proxy.asked == []
 
 
 def test_the_proxy_carries_allowed_requests_and_no_proxy_is_honoured(proxy, tmp_path, monkeypatch):
     (tmp_path / "page.html").write_text("fine")
     with serving(tmp_path) as site:
-        client = HttpClient(allowed_hosts=[site.base_url])
+        client = HttpClient(AddressPolicy(allow_private=True))
         assert client.get(site.base_url + "page.html", max_bytes=MB).body == b"fine"
         assert proxy.asked == [site.base_url + "page.html"]
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
@@ -151,13 +163,13 @@ def test_serve_opens_exactly_the_served_host_and_port(tmp_path):
         feeds.write_text(f"serve: served\nserve_port: {port}\nfeeds:\n  - url: feeds/local.rss\n")
         assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *BEAM_ARGS]) == 0
         assert other.requests == []
-    letters = open_store(str(tmp_path / "out" / "state.db")).dead_letters()
+    letters = open_store(str(tmp_path / "out" / "state.db")).dead_letters.all()
     assert [(d.stage, d.final) for d in letters] == [("page_fetch", True)]
     assert "refused: non-public address 127.0.0.1" in letters[0].reason
 
 
 def test_the_served_folder_hides_dotfiles_and_symlinks_out_of_it(tmp_path):
-    from pipeline.graph import _serve_folder
+    from pipeline.serve import serve_folder
 
     folder = tmp_path / "served"
     folder.mkdir()
@@ -166,7 +178,7 @@ def test_the_served_folder_hides_dotfiles_and_symlinks_out_of_it(tmp_path):
     (tmp_path / "outside.txt").write_text("outside")
     (folder / "link.txt").symlink_to(tmp_path / "outside.txt")
     port = free_port()
-    with _serve_folder(str(folder), port):
+    with serve_folder(str(folder), port):
         def status(path: str) -> int:
             try:
                 return urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=5).status
@@ -183,7 +195,7 @@ def test_robots_txt_wildcards_and_end_anchors_as_rfc_9309_says(tmp_path):
         site.routes["/robots.txt"] = lambda h: h.send_body(
             200, b"User-agent: *\nDisallow: /*/print/\nDisallow: /*.pdf$\nDisallow: /news/\nAllow: /news/open/\n",
             "text/plain")
-        robots = RobotsCache(HttpClient(allowed_hosts=[site.base_url]))
+        robots = RobotsCache(HttpClient(AddressPolicy(opened=[site.base_url])))
         for path in ("news/print/1", "a/print/", "a.pdf", "docs/b.pdf", "news/2", "news/open-not/"):
             with pytest.raises(FetchError, match="disallowed by robots.txt"):
                 robots.check(site.base_url + path)
@@ -210,9 +222,9 @@ def test_a_refused_link_is_recorded_once_and_never_retried(tmp_path, capsys):
     assert main(["run", "--feeds", str(feeds), "--output", str(output), *BEAM_ARGS]) == 0
     assert "2 refused" in capsys.readouterr().out
     store = open_store(str(output / "state.db"))
-    assert sorted((d.url, d.final, d.next_due) for d in store.dead_letters()) == [
+    assert sorted((d.url, d.final, d.next_due) for d in store.dead_letters.all()) == [
         ("http://10.0.0.1/admin", True, None), ("http://169.254.169.254/latest/meta-data/", True, None)]
-    assert store.due_dead_letters("page_fetch", now="2999-01-01T00:00:00+00:00") == []
+    assert store.dead_letters.due("page_fetch", now="2999-01-01T00:00:00+00:00") == []
     assert main(["errors", "--output", str(output)]) == 0
     assert capsys.readouterr().out.count("next=never (refused)") == 2
 
@@ -220,15 +232,13 @@ def test_a_refused_link_is_recorded_once_and_never_retried(tmp_path, capsys):
 def test_refused_links_cost_no_politeness_delay():
     """Twenty links of one host that the policy refuses before connecting: none is charged the
     host's delay, because no request was sent (the host's next start is given back each time)."""
-    from transforms.http import HostLedger
-
     ledger = HostLedger()
 
     def work(item: int) -> None:
         raise FetchError("refused: non-public address 10.0.0.1", final=True)
 
-    scheduler = PoliteScheduler(work, lambda item: "http://10.0.0.1", threads=4, per_host=2, delay_s=600.0,
-                                ledger=ledger)
+    scheduler = PoliteScheduler(work, lambda item: "http://10.0.0.1", ledger,
+                                Politeness(threads=4, per_host=2, delay_s=600.0))
     outcomes = list(scheduler.run(range(20)))  # with the delay charged, this would take hours
     scheduler.close()
     assert len(outcomes) == 20 and all(isinstance(o, FetchError) and not o.sent for _, o in outcomes)
@@ -254,7 +264,7 @@ def test_a_server_dripping_its_headers_is_cut_off_at_the_deadline(tmp_path):
         site.routes["/drip"] = drip
         started = time.monotonic()
         with pytest.raises(FetchError):
-            HttpClient(allowed_hosts=[site.base_url]).get(site.base_url + "drip", max_bytes=MB, deadline_s=2)
+            HttpClient(AddressPolicy(opened=[site.base_url])).get(site.base_url + "drip", max_bytes=MB, deadline_s=2)
         elapsed = time.monotonic() - started
         stop.set()
     assert elapsed < 10  # without a deadline on the headers it never ends
@@ -266,8 +276,8 @@ def test_an_absurd_retry_after_neither_stops_the_run_nor_loses_the_feed(site, tm
     feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "busy.rss", site.base_url + "feeds/herald.rss"])
     assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 0
     store = open_store(str(tmp_path / "out" / "state.db"))
-    assert len(store.story_ids()) == 2  # the good feed was ingested
-    (letter,) = store.dead_letters()
+    assert len(store.stories.story_ids()) == 2  # the good feed was ingested
+    (letter,) = store.dead_letters.all()
     assert letter.url.endswith("/busy.rss") and letter.next_due
 
 
@@ -280,8 +290,8 @@ def test_an_export_never_writes_over_its_store(site, tmp_path, capsys):
     for output in (str(store), str(store) + "-wal"):
         assert main(["stories", "export", "-o", output, "--store", f"sqlite:///{store}"]) == 2
     assert store.stat().st_size == size
-    assert len(open_store(str(store)).story_ids()) == 2
-    assert "the store itself" in capsys.readouterr().err
+    assert len(open_store(str(store)).stories.story_ids()) == 2
+    assert "must not replace" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("content", [b"", b"just some text", b"SQLite format 3\x00" + b"\x00" * 100])
@@ -336,9 +346,9 @@ def test_hostile_feeds_files_exit_2_with_one_line(tmp_path, capsys, content, mes
 def test_no_runner_means_the_local_runner_and_nothing_downloaded():
     from apache_beam.options.pipeline_options import StandardOptions
 
-    chosen = beam_options(RunOptions(feeds=(), output_dir="out")).view_as(StandardOptions).runner
+    chosen = pipeline_options(()).view_as(StandardOptions).runner
     assert chosen == "FnApiRunner"
-    named = beam_options(RunOptions(feeds=(), output_dir="out", beam_args=("--runner", "DaskRunner")))
+    named = pipeline_options(("--runner", "DaskRunner"))
     assert named.view_as(StandardOptions).runner == "apache_beam.runners.dask.dask_runner.DaskRunner"
 
 
@@ -373,7 +383,7 @@ def test_errors_shows_control_characters_from_servers_escaped(tmp_path, capsys):
     from schemas import DeadLetter
 
     store = open_store(str(tmp_path / "state.db"))
-    store.record_dead_letters([DeadLetter(url="http://x/\x1b[2J", stage="page_fetch",
+    store.dead_letters.record([DeadLetter(url="http://x/\x1b[2J", stage="page_fetch",
                                           reason="HTTP 500 \x1b]0;pwned\x07", at="2026-11-28T00:00:00+00:00")])
     assert main(["errors", "--store", str(tmp_path / "state.db")]) == 0
     out = capsys.readouterr().out
@@ -381,9 +391,9 @@ def test_errors_shows_control_characters_from_servers_escaped(tmp_path, capsys):
 
 
 def test_feeds_with_too_many_entries_are_capped(site, tmp_path, monkeypatch):
-    from state import settings
+    from sources import feeds
 
-    monkeypatch.setattr(settings, "MAX_ENTRIES_PER_FEED", 3)
+    monkeypatch.setattr(feeds, "MAX_ENTRIES_PER_FEED", 3)
     items = "".join(f"<item><title>Item {n}</title><link>{site.base_url}none/{n}.html</link>"
                     f"<description>Short text {n}.</description></item>" for n in range(10))
     (site.folder / "many.rss").write_text(f"<rss version='2.0'><channel><title>M</title>{items}</channel></rss>")

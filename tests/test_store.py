@@ -17,8 +17,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.cli import main
-from schemas import DeadLetter
-from state.store import MIGRATIONS, SCHEMA_VERSION, open_store, utc_now
+from schemas import DeadLetter, utc_now
+from state.migrations import MIGRATIONS, SCHEMA_VERSION
+from state.store import open_store
 from tests.conftest import ROOT, RUN_ARGS, latest_stories, write_feeds_file
 
 DEMO_FEEDS = ["feeds/kurier.rss", "feeds/herald.rss", "feeds/wire.atom"]
@@ -30,65 +31,64 @@ def letter(url: str, stage: str = "page_fetch", **fields) -> DeadLetter:
 
 def test_dead_letters_count_attempts_and_resolve(store_url):
     store = open_store(store_url)
-    (first,) = store.record_dead_letters([letter("http://a/1", payload='{"x": 1}')])
-    (second,) = store.record_dead_letters([letter("http://a/1")])
+    (first,) = store.dead_letters.record([letter("http://a/1", payload='{"x": 1}')])
+    (second,) = store.dead_letters.record([letter("http://a/1")])
     assert (first.attempts, second.attempts) == (1, 2)
     assert second.next_due > first.next_due  # backed off further
-    assert store.dead_letters()[0].payload == '{"x": 1}'  # kept when a retry has none
-    assert store.due_dead_letters("page_fetch") == []
-    assert [d.url for d in store.due_dead_letters("page_fetch", now="2999-01-01T00:00:00+00:00")] == ["http://a/1"]
-    store.resolve_dead_letters("http://a/1", ["page_fetch"])
-    assert store.dead_letters() == []
+    assert store.dead_letters.all()[0].payload == '{"x": 1}'  # kept when a retry has none
+    assert store.dead_letters.due("page_fetch") == []
+    assert [d.url for d in store.dead_letters.due("page_fetch", now="2999-01-01T00:00:00+00:00")] == ["http://a/1"]
+    store.dead_letters.resolve("http://a/1", ["page_fetch"])
+    assert store.dead_letters.all() == []
 
 
 def test_feed_state_and_staged_validators(store_url):
     store = open_store(store_url)
-    store.feed_fetched("http://f/rss", None)
-    store.stage_feed_validators("http://f/rss", '"e1"', "Mon, 01 Jan 2026 00:00:00 GMT", "hash1")
-    assert store.feed_validators("http://f/rss") == {"etag": None, "last_modified": None, "body_hash": None}
-    store.commit_feed_validators()
-    assert store.feed_validators("http://f/rss")["etag"] == '"e1"'
-    due = store.feed_failed("http://f/rss", None)
-    assert store.feed_state("http://f/rss")["failures"] == 1 and due > utc_now()
-    store.defer_feed("http://f/rss", "2000-01-01T00:00:00+00:00")  # never moves the due time back
-    assert store.feed_state("http://f/rss")["next_due"] == due
+    store.feeds.fetched("http://f/rss", None)
+    store.feeds.stage_validators("http://f/rss", '"e1"', "Mon, 01 Jan 2026 00:00:00 GMT", "hash1")
+    assert store.feeds.validators("http://f/rss") == {"etag": None, "last_modified": None, "body_hash": None}
+    store.feeds.commit_validators()
+    assert store.feeds.validators("http://f/rss")["etag"] == '"e1"'
+    due = store.feeds.failed("http://f/rss", None)
+    assert store.feeds.state("http://f/rss")["failures"] == 1 and due > utc_now()
+    store.feeds.defer("http://f/rss", "2000-01-01T00:00:00+00:00")  # never moves the due time back
+    assert store.feeds.state("http://f/rss")["next_due"] == due
 
 
 def test_an_unbounded_run_commits_validators_of_feeds_whose_entries_are_filed(store_url):
     store = open_store(store_url)
     one, two, three = "http://f/one", "http://f/two", "http://f/three"
     for feed in (one, two, three):
-        store.stage_feed_validators(feed, None, None, f"hash of {feed}")
-    store.stage_feed_entries(one, ["http://a/1", "http://a/2"])
-    store.stage_feed_entries(two, [])  # parsed: nothing new
+        store.feeds.stage_validators(feed, None, None, f"hash of {feed}")
+    store.feeds.stage_entries(one, ["http://a/1", "http://a/2"])
+    store.feeds.stage_entries(two, [])  # parsed: nothing new
     # three: fetched, not parsed yet
 
     def committed() -> set[str]:
-        return {f for f in (one, two, three) if store.feed_validators(f)["body_hash"] is not None}
+        return {f for f in (one, two, three) if store.feeds.validators(f)["body_hash"] is not None}
 
-    store.commit_feed_validators(filed_only=True)
+    store.feeds.commit_validators(filed_only=True)
     assert committed() == {two}
-    store.record_dead_letters([letter("http://a/1", "page_fetch")])
-    store.commit_feed_validators(filed_only=True)
+    store.dead_letters.record([letter("http://a/1", "page_fetch")])
+    store.feeds.commit_validators(filed_only=True)
     assert committed() == {two}  # http://a/2 is still in flight
-    store.record_dead_letters([letter("http://a/2", "extract")])
-    store.commit_feed_validators(filed_only=True)
+    store.dead_letters.record([letter("http://a/2", "extract")])
+    store.feeds.commit_validators(filed_only=True)
     assert committed() == {one, two}
-    store.commit_feed_validators()  # the end of a run: everything is through
+    store.feeds.commit_validators()  # the end of a run: everything is through
     assert committed() == {one, two, three}
 
 
 def test_pending_stories_survive_until_written(store_url):
     store = open_store(store_url)
-    with store.transaction() as db:
-        for story, run in (("s_1", "run-a"), ("s_2", "run-b")):
-            db.execute("INSERT INTO stories (story_id, event_id, first_seen, updated, pending_run) "
-                       "VALUES (?, ?, ?, ?, ?)", (story, "e_1", utc_now(), utc_now(), run))
-    assert sorted(store.pending_stories()) == ["s_1", "s_2"]
-    updated = dict(store.reader().execute("SELECT story_id, updated FROM stories").fetchall())
-    store.mark_stories_written({"s_1": updated["s_1"]})  # a later run wrote s_1, which run a left pending
-    store.mark_stories_written({"s_2": "2000-01-01T00:00:00+00:00"})  # an older record of s_2: still pending
-    assert store.pending_stories() == ["s_2"]
+    for story, run in (("s_1", "run-a"), ("s_2", "run-b")):
+        store.db.read().execute("INSERT INTO stories (story_id, event_id, first_seen, updated, pending_run) "
+                                "VALUES (?, ?, ?, ?, ?)", (story, "e_1", utc_now(), utc_now(), run))
+    assert sorted(store.stories.pending()) == ["s_1", "s_2"]
+    updated = dict(store.db.read().execute("SELECT story_id, updated FROM stories").fetchall())
+    store.stories.mark_written({"s_1": updated["s_1"]})  # a later run wrote s_1, which run a left pending
+    store.stories.mark_written({"s_2": "2000-01-01T00:00:00+00:00"})  # an older record of s_2: still pending
+    assert store.stories.pending() == ["s_2"]
 
 
 def test_an_older_store_is_upgraded_in_place(tmp_path):
@@ -102,10 +102,10 @@ def test_an_older_store_is_upgraded_in_place(tmp_path):
     db.close()
     store = open_store(str(path))
     assert store.meta("schema_version") == str(SCHEMA_VERSION)
-    assert [d.url for d in store.dead_letters()] == ["http://x"]  # data kept
-    indexes = {r[0] for r in store.reader().execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert [d.url for d in store.dead_letters.all()] == ["http://x"]  # data kept
+    indexes = {r[0] for r in store.db.read().execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "dead_letters_due" in indexes
-    store.reader().execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    store.db.read().execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(Exception, match="newer than this newsbeam"):
         open_store(str(path))
 
@@ -141,10 +141,9 @@ def test_pipeline_on_the_store_export_show_and_prune(site, tmp_path, store_url, 
     assert main(["stories", "show", "s_0000000000000000", "--store", store_url]) == 2
 
     assert main(["prune", "--store", store_url, "--window-days", "1"]) == 0
-    assert len(open_store(store_url).story_ids()) == 5  # all younger than a day
+    assert len(open_store(store_url).stories.story_ids()) == 5  # all younger than a day
     store = open_store(store_url)
-    with store.transaction() as db:
-        db.execute("UPDATE stories SET updated = '2000-01-01T00:00:00+00:00'")
+    store.db.read().execute("UPDATE stories SET updated = '2000-01-01T00:00:00+00:00'")
     assert store.prune(7) == {"stories": 5, "articles": 7, "dead_letters": 0}
 
 
@@ -155,7 +154,7 @@ def test_database_sinks_hold_one_current_row_per_story(site, tmp_path, postgres_
         assert run_demo(site, tmp_path, postgres_url, "out", feeds, "--sink", sinks) == 0
     store_rows = _stories_in_store(postgres_url)
     for url in (postgres_url, str(tmp_path / "out" / "stories.db")):
-        db = open_store(url, migrate=False).reader()
+        db = open_store(url, migrate=False).db.read()
         stories = dict(db.execute("SELECT story_id, title FROM newsbeam_stories").fetchall())
         assert set(stories) == set(store_rows)
         variants = db.execute("SELECT story_id, relation FROM newsbeam_variants").fetchall()
@@ -180,7 +179,7 @@ def _run_process(site, tmp_path, store_url: str, output: str, feeds: list[str], 
 
 
 def _stories_in_store(store_url: str) -> dict[str, list[str]]:
-    rows = open_store(store_url).reader().execute("SELECT story_id, url FROM articles").fetchall()
+    rows = open_store(store_url).db.read().execute("SELECT story_id, url FROM articles").fetchall()
     stories: dict[str, list[str]] = {}
     for story_id, url in rows:
         stories.setdefault(story_id, []).append(url.rsplit("/", 1)[1])
@@ -223,7 +222,7 @@ def test_a_run_killed_at_any_point_loses_and_doubles_nothing(site, tmp_path, req
     articles = [url for urls in stories.values() for url in urls]
     assert sorted(articles) == sorted(set(articles)) and len(articles) == 8  # each article once
     assert len(stories) == 5  # the gazette copy joined the cable-car story
-    assert open_store(store_url).pending_stories() == []
+    assert open_store(store_url).stories.pending() == []
     # Every story reached a sink: the latest record of each, across all runs' files.
     written: dict[str, dict] = {}
     for output in [f"killed{i}" for i in range(3)] + ["final"]:
@@ -263,12 +262,12 @@ def test_database_connections_cut_during_a_run_are_opened_again(site, tmp_path, 
 
     stories = _stories_in_store(postgres_url)
     assert sum(len(urls) for urls in stories.values()) == 8 and len(stories) == 5
-    assert open_store(postgres_url).pending_stories() == []
+    assert open_store(postgres_url).stories.pending() == []
     written = latest_stories(tmp_path / "out")
     assert set(written) == set(stories)
     for story_id, urls in stories.items():
         assert sorted(v["url"].rsplit("/", 1)[1] for v in written[story_id]["variants"]) == sorted(urls)
-    sink = open_store(postgres_url, migrate=False).reader()
+    sink = open_store(postgres_url, migrate=False).db.read()
     assert sink.execute("SELECT COUNT(*) FROM newsbeam_variants").fetchone()[0] == 8
 
 
@@ -316,7 +315,7 @@ def test_sink_tables_of_an_older_release_gain_the_variant_columns(tmp_path):
     the next run, and keeps its rows."""
     import sqlite3
 
-    from state.store import SinkTables
+    from outputs.tables import SinkTables
 
     path = tmp_path / "stories.db"
     with sqlite3.connect(path) as db:
@@ -324,7 +323,7 @@ def test_sink_tables_of_an_older_release_gain_the_variant_columns(tmp_path):
                    "language TEXT, published TEXT, site_name TEXT, feed_url TEXT, relation TEXT NOT NULL, "
                    "PRIMARY KEY (story_id, url))")
         db.execute("INSERT INTO newsbeam_variants VALUES ('s_1', 'http://a/1', 'T', 'en', NULL, NULL, 'f', 'original')")
-    SinkTables(open_store(str(path), migrate=False))
+    SinkTables(str(path)).close()
     with sqlite3.connect(path) as db:
         columns = {row[1] for row in db.execute("PRAGMA table_info(newsbeam_variants)")}
         assert {"text", "authors", "body_source"} <= columns

@@ -14,12 +14,16 @@ import tracemalloc
 
 import pytest
 
-from schemas import Batch, DeadLetter, FeedEntry, FeedSource, FetchedFeed, Shard
-from state.store import open_store, parse_time, utc_now
+from fetching.addresses import AddressPolicy
+from fetching.client import FetchError, HttpClient
+from fetching.politeness import HostLedger, Politeness, PoliteScheduler
+from fetching.robots import RobotsCache
+from schemas import Batch, DeadLetter, FeedEntry, FeedSource, Shard, parse_time, utc_now
+from sources.feeds import html_to_text, parse_feed
+from state.store import open_store
 from tests.conftest import SHARED_DATA, SiteServer, local_options, serving
-from transforms.articles import FetchPagesFn
-from transforms.feeds import ReadFeedsFn, html_to_text, parse_feed
-from transforms.http import FetchError, HttpClient, PoliteScheduler, RobotsCache
+from transforms.feeds import ReadFeedsFn
+from transforms.pages import FetchPagesFn
 
 MB = 1024 * 1024
 
@@ -32,7 +36,7 @@ def server(tmp_path):
 
 def client(server: SiteServer, **kwargs) -> HttpClient:
     """A client that may reach the test's server and nothing else private."""
-    return HttpClient(allowed_hosts=[server.base_url], **kwargs)
+    return HttpClient(AddressPolicy(opened=[server.base_url]), **kwargs)
 
 
 def route(server: SiteServer, path: str, status: int, body: bytes = b"", content_type: str = "text/html",
@@ -60,13 +64,13 @@ def test_retry_after_is_kept_for_scheduling_not_slept_on(server, tmp_path):
     with pytest.raises(FetchError) as error:
         client(server).get(url, max_bytes=MB)
     assert time.monotonic() - started < 10
-    assert error.value.retry_after == "7200"
+    not_before = error.value.not_before
+    assert parse_time(not_before) - dt.datetime.now(dt.UTC) > dt.timedelta(seconds=7100)
     store = open_store(str(tmp_path / "state.db"))
-    (letter,) = store.record_dead_letters([DeadLetter(url=url, stage="page_fetch", reason="HTTP 503", status=503,
-                                                      at=utc_now(), retry_after="7200")])
-    assert parse_time(letter.next_due) - parse_time(letter.at) >= dt.timedelta(hours=2)
-    assert store.feed_failed(url, "7200") >= (dt.datetime.now(dt.UTC)
-                                                + dt.timedelta(seconds=7100)).isoformat()
+    (letter,) = store.dead_letters.record([DeadLetter(url=url, stage="page_fetch", reason="HTTP 503", status=503,
+                                                      at=utc_now(), retry_after=not_before)])
+    assert parse_time(letter.next_due) - parse_time(letter.at) >= dt.timedelta(seconds=7100)
+    assert store.feeds.failed(url, not_before) >= not_before
 
 
 def test_not_modified_is_returned(server):
@@ -164,7 +168,7 @@ def test_loopback_is_refused_unless_allowed(server):
     with pytest.raises(FetchError, match="refused: non-public address 127.0.0.1"):
         HttpClient().get(url, max_bytes=MB)
     assert server.requests == []  # refused before connecting
-    assert HttpClient(allow_private_network=True).get(url, max_bytes=MB).body == b"fine"
+    assert HttpClient(AddressPolicy(allow_private=True)).get(url, max_bytes=MB).body == b"fine"
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/x", "gopher://example.org/"])
@@ -265,7 +269,7 @@ def test_politeness_per_host():
         return item
 
     items = [f"{h}{i}" for h in "ab" for i in range(6)]
-    scheduler = PoliteScheduler(work, lambda i: i[0], threads=8, per_host=2, delay_s=0.3)
+    scheduler = PoliteScheduler(work, lambda i: i[0], HostLedger(), Politeness(threads=8, per_host=2, delay_s=0.3))
     done = [item for item, _ in scheduler.run(items)]
     assert sorted(done) == sorted(items)
     assert peak["a"] == peak["b"] == 2
@@ -276,8 +280,8 @@ def test_politeness_per_host():
 
 
 # --- Feeds ------------------------------------------------------------------------------------
-def _fetched(url: str, body: bytes, content_type: str | None = None) -> FetchedFeed:
-    return FetchedFeed(source=FeedSource(url=url), url=url, body=body, content_type=content_type)
+def _parse(url: str, body: bytes, content_type: str | None = None):
+    return parse_feed(body, url, content_type, FeedSource(url=url))
 
 
 RSS = ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
@@ -286,13 +290,13 @@ RSS = ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title
 
 def test_invalid_utf8_in_a_feed_still_yields_entries():
     body = RSS.format(title="Caf\xe9 \xff").encode("latin-1")
-    entries, problem, _ = parse_feed(_fetched("http://x/feed", body))
+    entries, problem, _ = _parse("http://x/feed", body)
     assert problem is None and len(entries) == 1 and entries[0].title.startswith("Caf")
 
 
 def test_html_page_where_a_feed_was_expected():
     body = b"<!DOCTYPE html><html><head><title>Home</title></head><body><p>Hello</p></body></html>"
-    entries, problem, _ = parse_feed(_fetched("http://x/feed", body, "text/html"))
+    entries, problem, _ = _parse("http://x/feed", body, "text/html")
     assert entries == [] and problem.startswith("not a")
 
 
@@ -304,7 +308,7 @@ def test_entity_expansion_cannot_blow_up_memory():
     tracemalloc.start()
     try:
         started = time.monotonic()
-        entries, problem, _ = parse_feed(_fetched("http://x/feed", body))
+        entries, problem, _ = _parse("http://x/feed", body)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -328,7 +332,7 @@ def test_lying_server_is_caught_by_the_body_hash(server, tmp_path):
     outputs = []
     for _ in range(2):
         outputs.append(run_fn(_read_feeds(store_url, tmp_path), _shard(FeedSource(url=server.base_url + "liar.rss"))))
-        open_store(store_url).commit_feed_validators()
+        open_store(store_url).feeds.commit_validators()
     assert len(outputs[0]) == 1 and outputs[1] == []  # the second answer is not parsed again
     assert calls == [None, '"1"']
 
@@ -352,7 +356,7 @@ def test_feed_ttl_and_max_age_defer_the_next_fetch(server, tmp_path):
     source = FeedSource(url=server.base_url + "ttl.rss")
     (entry,) = run_fn(_read_feeds(store_url, tmp_path), _shard(source))
     # the feed's ttl (90 minutes) wins over the server's max-age (10 minutes): the longer wait
-    assert store.feed_state(source.url)["next_due"] > (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=80)).isoformat()
+    assert store.feeds.state(source.url)["next_due"] > (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=80)).isoformat()
 
 
 # --- The feedparser corpus --------------------------------------------------------------------
@@ -372,13 +376,13 @@ def test_feedparser_corpus_through_http_never_crashes(tmp_path):
     assert len(files) > 2000
     expectations = agreements = 0
     with serving(FEEDPARSER_CORPUS) as site:
-        http = HttpClient(allowed_hosts=[site.base_url])
+        http = HttpClient(AddressPolicy(opened=[site.base_url]))
         for path in files:
             relative = path.relative_to(FEEDPARSER_CORPUS).as_posix()
             url = site.base_url + relative
             try:
                 response = http.get(url, max_bytes=5 * MB)
-                entries, problem, _ = parse_feed(_fetched(url, response.body, response.content_type))
+                entries, problem, _ = _parse(url, response.body, response.content_type)
             except FetchError as exc:
                 entries, problem = [], exc.reason
             assert entries or problem, relative

@@ -6,21 +6,16 @@ import threading
 
 import pytest
 
+from extraction.page import extract_article
+from matching import settings
+from matching.encoders import Usem3Encoder
+from matching.features import Fingerprinter, numbers_in, split_sentences
+from matching.records import story_records
+from matching.rules import same_story, sentence_alignment
+from matching.story_index import StoryIndex
 from schemas import Article, FeedEntry, FetchedPage
-from state import settings
 from state.store import open_store
 from tests.conftest import DEMO_SITE, FIXTURES
-from transforms.articles import extract_article
-from transforms.stories import (
-    Fingerprinter,
-    StoryIndex,
-    Usem3Encoder,
-    numbers_in,
-    same_story,
-    sentence_alignment,
-    split_sentences,
-    story_records,
-)
 
 PAGES = {
     "de_original": DEMO_SITE / "kurier" / "seilbahn-beschlossen.html",
@@ -124,13 +119,13 @@ def test_sentences_are_encoded_only_when_there_is_something_to_compare(store_url
     translation = fingerprinter(articles["en_translation_a"].title, articles["en_translation_a"].text)
     assert not index.assign(articles["en_translation_a"], translation).new_story
     assert translation.sentences is not None
-    stored = dict(index.store.reader().execute("SELECT url, sentences IS NOT NULL FROM articles").fetchall())
+    stored = dict(index.store.db.read().execute("SELECT url, sentences IS NOT NULL FROM articles").fetchall())
     assert stored == {"http://news.example/de_original": 1, "http://news.example/unrelated_en": 0,
                       "http://news.example/en_translation_a": 1}
 
 
 def story_record_of(store, story_id):
-    return next(story_records(store, [story_id]))
+    return next(story_records(store, [story_id])).to_dict()
 
 
 def _index(store_url, fingerprinter, **kwargs):
@@ -174,8 +169,7 @@ def test_concurrent_workers_still_make_one_story(store_url, fingerprinter, artic
 def test_stories_outside_the_window_are_not_matched(store_url, fingerprinter, articles, prints):
     index = _index(store_url, fingerprinter, window_days=1)
     first = index.assign(articles["de_original"], prints["de_original"])
-    with index.store.transaction() as db:
-        db.execute("UPDATE stories SET updated = '2000-01-01T00:00:00+00:00'")
+    index.store.db.read().execute("UPDATE stories SET updated = '2000-01-01T00:00:00+00:00'")
     later = index.assign(articles["en_translation_a"], prints["en_translation_a"])
     assert later.new_story and later.story_id != first.story_id
 
@@ -208,8 +202,7 @@ def test_vector_index_is_saved_and_restored_beside_the_store(store_url, fingerpr
     saved = len(index.vectors)  # what the worker had synced: the rows before its last insert
     assert saved >= 2
     restarted = _index(store_url, fingerprinter)
-    with restarted.store.transaction() as db:
-        restarted.vectors._restore(db)
+    restarted.vectors._restore()
     assert len(restarted.vectors) == saved  # loaded from the file, not rebuilt
     joined = restarted.assign(articles["en_translation_a"], prints["en_translation_a"])
     assert not joined.new_story  # it catches up with the store and finds the neighbours
@@ -218,8 +211,7 @@ def test_vector_index_is_saved_and_restored_beside_the_store(store_url, fingerpr
     other_store = open_store(store_url)  # a cache from another store is never used
     other = StoryIndex(other_store, fingerprinter)
     other.vectors.store_id = "some-other-store"
-    with other_store.transaction() as db:
-        other.vectors._restore(db)
+    other.vectors._restore()
     assert len(other.vectors) == 0
 
 
@@ -232,7 +224,7 @@ def test_events_do_not_depend_on_arrival_order(tmp_path, fingerprinter, articles
     index = StoryIndex(open_store(str(tmp_path / "state.db")), fingerprinter)
     for name in order:
         index.assign(articles[name], prints[name])
-    event = {name: story_record_of(index.store, index.store.reader().execute(
+    event = {name: story_record_of(index.store, index.store.db.read().execute(
         "SELECT story_id FROM articles WHERE url = ?", (articles[name].url,)).fetchone()[0])["event_id"]
         for name in order}
     assert event["de_original"] == event["en_translation_b"] == event["same_event_other_reporter"]

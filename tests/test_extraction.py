@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from schemas import FeedEntry, FetchedPage
+from extraction.authors import split_authors
+from extraction.language import detect_language
+from extraction.page import article_from_feed, extract_article
+from extraction.text import normalize_text, strip_repeated_headline, strip_trailers
+from schemas import FeedEntry, FetchedPage, utc_iso
 from tests.conftest import DEMO_SITE, FIXTURES
-from transforms.articles import (
-    article_from_feed,
-    detect_language,
-    extract_article,
-    normalize_text,
-    split_authors,
-    strip_repeated_headline,
-    strip_trailers,
-    utc_date,
-)
 
 
 def entry(url: str = "http://news.example/a", **fields) -> FeedEntry:
@@ -85,10 +79,10 @@ def test_split_authors():
         "Jane Doe", "John Roe", "Max Mustermann", "Erika Musterfrau")
 
 
-def test_utc_date():
-    assert utc_date("2026-11-20T10:00:00+02:00") == "2026-11-20T08:00:00+00:00"
-    assert utc_date("2026-11-20") == "2026-11-20T00:00:00+00:00"
-    assert utc_date("yesterday") is None
+def test_utc_iso():
+    assert utc_iso("2026-11-20T10:00:00+02:00") == "2026-11-20T08:00:00+00:00"
+    assert utc_iso("2026-11-20") == "2026-11-20T00:00:00+00:00"
+    assert utc_iso("yesterday") is None
 
 
 def test_page_in_a_legacy_encoding_has_no_mojibake():
@@ -131,7 +125,7 @@ def test_real_sentences_at_the_end_are_kept(sentence):
 
 @pytest.fixture(scope="module")
 def meaning():
-    from transforms.stories import Usem3Encoder, meaning_similarity
+    from matching.encoders import Usem3Encoder, meaning_similarity
 
     return meaning_similarity(Usem3Encoder())
 

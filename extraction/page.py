@@ -1,0 +1,60 @@
+"""An article from a fetched page (trafilatura), or from the text its feed entry carries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trafilatura
+
+from extraction import settings
+from extraction.authors import split_authors
+from extraction.language import detect_language
+from extraction.text import Similarity, normalize_text, strip_repeated_headline, strip_trailers
+from schemas import Article, FeedEntry, FetchedPage, utc_iso
+
+
+def extract_article(page: FetchedPage, similarity: Similarity | None = None) -> Article | None:
+    """trafilatura on the page; None when it yields no usable body. `similarity` judges
+    whether the body's first lines restate the headline in other words."""
+    entry = page.entry
+    document = trafilatura.bare_extraction(
+        page.html, url=page.url, with_metadata=True, include_comments=False)
+    if document is None:
+        return None
+    title = normalize_text(document.title or entry.title or "")
+    text = strip_trailers(strip_repeated_headline(title, normalize_text(document.text or ""), similarity))
+    if len(text) < settings.MIN_BODY_CHARS:
+        return None
+    return Article(
+        url=entry.url,
+        feed_url=entry.feed_url,
+        title=title or entry.title,
+        text=text,
+        language=detect_language(text, entry.language or _page_language(document)),
+        published=entry.published or utc_iso(document.date),
+        authors=split_authors(document.author, *entry.authors),
+        site_name=document.sitename or entry.feed_name,
+        description=document.description,
+        image=document.image,
+        tags=tuple(dict.fromkeys([*entry.tags, *(document.tags or []), *(document.categories or [])])),
+        body_source="page",
+        entry_updated=entry.updated,
+    )
+
+
+def _page_language(document: Any) -> str | None:
+    language = getattr(document, "language", None)
+    return language[:2].lower() if language else None
+
+
+def article_from_feed(entry: FeedEntry, similarity: Similarity | None = None) -> Article | None:
+    """The feed's own text as the body: the whole article when the feed carries it, else a
+    stand-in for a page that failed. None if the feed had no text."""
+    text = strip_trailers(strip_repeated_headline(entry.title, normalize_text(entry.summary), similarity))
+    if not text:
+        return None
+    return Article(
+        url=entry.url, feed_url=entry.feed_url, title=normalize_text(entry.title), text=text,
+        language=detect_language(text, entry.language), published=entry.published,
+        authors=split_authors(*entry.authors), site_name=entry.feed_name, description=None, image=None,
+        tags=entry.tags, body_source="feed", entry_updated=entry.updated)

@@ -1,0 +1,14 @@
+"""Defaults and limits of extraction and normalization."""
+
+# Enough text for langdetect to be stable; more only costs time.
+LANGDETECT_MAX_CHARS = 2000
+# Below this many characters langdetect is unreliable and the declared language is preferred.
+LANGDETECT_MIN_CHARS = 60
+# A body shorter than this is treated as "nothing extracted" (navigation crumbs, cookie walls).
+MIN_BODY_CHARS = 200
+# At the top of a body, up to three lines no longer than this that restate the headline
+# (judged by the sentence encoder: vectors at least this close) are dropped; at its end, up to
+# three source, credit or translation-notice lines no longer than TRAILER_MAX_CHARS.
+HEADLINE_LINE_MAX_CHARS = 160
+HEADLINE_SIMILARITY = 0.7
+TRAILER_MAX_CHARS = 200

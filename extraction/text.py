@@ -1,0 +1,91 @@
+"""Normalization of an article's text: NFC, one paragraph per line, and neither the headline
+restated at the top nor source and credit lines at the end."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+
+from extraction import settings
+
+
+def normalize_text(text: str) -> str:
+    """NFC, single spaces, one paragraph per line, no empty lines."""
+    text = unicodedata.normalize("NFC", text)
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _fold(text: str) -> str:
+    return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
+
+
+# How close in meaning two short texts are (cosine of their sentence vectors).
+Similarity = Callable[[str, str], float]
+
+
+def _headline_like(line: str) -> bool:
+    """Short, and not ending like a sentence: a headline, not the lead."""
+    line = line.strip()
+    return 0 < len(line) <= settings.HEADLINE_LINE_MAX_CHARS and not line.endswith((".", ":", ";", "…", '."', ".»"))
+
+
+def strip_repeated_headline(title: str, text: str, similarity: Similarity | None = None) -> str:
+    """Drop the first one to three lines of the body when they repeat the headline: word for
+    word, or (with `similarity`, a judge of meaning) in other words, as another translation of
+    the same headline would. Restatements must be headline-like lines, no longer than a
+    headline; of those close enough in meaning, the closest wins (a caption under the headline
+    makes the lines less like it, and stays), with the lines that continue it in lower case
+    (a headline broken over two lines)."""
+    folded_title = _fold(title)
+    if not folded_title:
+        return text
+    lines = text.split("\n")
+    for count in (1, 2, 3):
+        if len(lines) > count and _fold(" ".join(lines[:count])) == folded_title:
+            lines = lines[count:]  # the headline word for word; another wording may follow
+            break
+    if similarity is None:
+        return "\n".join(lines)
+    best, best_score = 0, settings.HEADLINE_SIMILARITY
+    for count in (1, 2, 3):
+        lead = " ".join(lines[:count])
+        if (len(lines) <= count or not all(_headline_like(line) for line in lines[:count])
+                or len(lead) > 2 * len(title) + 20):
+            break
+        score = similarity(title, lead)
+        if score > best_score:
+            best, best_score = count, score
+    while 0 < best < min(3, len(lines) - 1) and lines[best][:1].islower() and _headline_like(lines[best]):
+        best += 1
+    if best and lines[best][:1].islower():
+        return "\n".join(lines)  # the lines go on into a sentence: the start of the lead, not a headline
+    return "\n".join(lines[best:])
+
+
+# Lines that credit a source, an agency or a translation, in the languages newsbeam meets:
+# dropped from the end of a body (at most three, each short), never from its middle.
+_TRAILER = re.compile(r"""^(?:
+    (?:source|sources|quelle|quellen|fuente|fuentes|fonte|źródło|kaynak)\s*[:：]\s*\S.*
+  | (?:source|quelle|fuente)\s+[^\s.!?][^.!?]{0,60}
+  | [(\[]?\s*(?:reuters|afp|ap|dpa|epd|kna|sid|ddp|ansa|efe|apa|sda|upi|pap|aa|bloomberg)
+      (?:\s*[/,]\s*[\w-]+){0,3}\s*[)\]]?\.?
+  | (?:©|\(c\)\s|copyright\b).*
+  | mit\s+material\s+(?:von|der|des)\b.*
+  | (?:this|the)\s+(?:article|story|text|report)\s+(?:was|has\s+been)\s+(?:\w+\s+){0,2}translated\b.*
+  | (?:dieser|der)\s+(?:artikel|text|beitrag)\s+wurde\s+(?:[\w-]+\s+){0,4}übersetzt\b.*
+  | (?:automatically|machine|automatisch|maschinell)[- ](?:translated|übersetzt)\b.*
+  | (?:translated|übersetzt|übersetzung)\s+(?:by|von|aus|from|mit)\b.*
+  | (?:all\s+rights\s+reserved|alle\s+rechte\s+vorbehalten)\.?
+  | (?:additional\s+)?(?:reporting|writing|editing)\s+by\b.*
+)$""", re.IGNORECASE | re.VERBOSE)
+
+
+def strip_trailers(text: str) -> str:
+    """Drop source, credit and translation-notice lines from the end of a body."""
+    lines = text.split("\n")
+    for _ in range(3):
+        if len(lines) > 1 and len(lines[-1]) <= settings.TRAILER_MAX_CHARS and _TRAILER.match(lines[-1].strip()):
+            lines.pop()
+    return "\n".join(lines)

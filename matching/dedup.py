@@ -1,0 +1,42 @@
+"""`newsbeam dedup`: story and event ids for any corpus of articles, with the pipeline's engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from extraction.language import detect_language
+from matching.story_index import StoryIndex
+from schemas import Article
+
+
+def dedup_records(records: Iterable[dict[str, Any]], index: StoryIndex,
+                  batch_size: int = 32) -> Iterator[dict[str, str]]:
+    """Assign story and event ids to plain article records.
+
+    Each record has `id`, `title`, `text` and optionally `language` (detected when missing, as
+    the pipeline does), `url`, `published`; records without a URL are filed under `id:<id>`.
+    Records are fingerprinted `batch_size` at a time (one encoder call each).
+    """
+    batch: list[dict[str, Any]] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= batch_size:
+            yield from _dedup_batch(batch, index)
+            batch = []
+    if batch:
+        yield from _dedup_batch(batch, index)
+
+
+def _dedup_batch(batch: list[dict[str, Any]], index: StoryIndex) -> Iterator[dict[str, str]]:
+    for record in batch:
+        record["language"] = record.get("language") or detect_language(record.get("text") or "", None)
+    fingerprints = index.fingerprinter.many([(r.get("title") or "", r.get("text") or "") for r in batch],
+                                            [r.get("language") for r in batch])
+    for record, fingerprint in zip(batch, fingerprints, strict=True):
+        article = Article(
+            url=record.get("url") or f"id:{record['id']}", feed_url="", title=record.get("title") or "",
+            text=record.get("text") or "", language=record.get("language"), published=record.get("published"),
+            authors=(), site_name=None, description=None, image=None, tags=(), body_source="page")
+        assignment = index.assign(article, fingerprint)
+        yield {"id": record["id"], "story_id": assignment.story_id, "event_id": assignment.event_id}

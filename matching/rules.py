@@ -1,0 +1,63 @@
+"""The rules that decide whether two articles are one story: a monotone sentence alignment, and
+numbers and names that agree."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matching import settings
+from matching.features import Fingerprint
+
+
+def sentence_alignment(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of the shorter article's sentences that align, in order, with the other's.
+
+    A monotone alignment (like a diff) over the sentence-similarity matrix: translations and
+    copies keep their sentence order, articles that merely share a topic do not. Each aligned
+    pair counts with its similarity; the sum is divided by the geometric mean of the sentence
+    counts, so a short article does not align "completely" with a long one by a few sentences.
+    """
+    similarity = a @ b.T
+    weight = np.where(similarity >= settings.SENTENCE_MATCH, similarity, 0.0)
+    n, m = weight.shape
+    best = np.zeros((n + 1, m + 1))
+    for i in range(1, n + 1):
+        row, previous = best[i], best[i - 1]
+        for j in range(1, m + 1):
+            row[j] = max(previous[j], row[j - 1], previous[j - 1] + weight[i - 1, j - 1])
+    return float(best[n, m]) / float(np.sqrt(n * m))
+
+
+def numbers_agree(a: frozenset[str], b: frozenset[str]) -> bool:
+    if len(a) < settings.MIN_NUMBERS or len(b) < settings.MIN_NUMBERS:
+        return True
+    return len(a & b) / min(len(a), len(b)) >= settings.NUMBER_AGREEMENT
+
+
+def may_be_same_story(a: Fingerprint, b: Fingerprint) -> bool:
+    """Worth aligning sentence by sentence? (Cheap: the document vectors only.)"""
+    return a.body_hash == b.body_hash or float(a.vector @ b.vector) >= settings.STORY_MIN_SIMILARITY
+
+
+def same_story(a: Fingerprint, b: Fingerprint) -> float | None:
+    """The alignment score when a and b are variants of one story, else None. Both need their
+    sentence vectors unless their bodies are identical."""
+    if a.body_hash == b.body_hash:
+        return 1.0
+    if not may_be_same_story(a, b):
+        return None
+    score = sentence_alignment(a.sentences, b.sentences)
+    if score < settings.STORY_ALIGNMENT or not numbers_agree(a.numbers, b.numbers):
+        return None
+    # In one language, sentences built from one template (results, earnings, weather) align
+    # whatever fills them: a copy, an update or a second translation keeps the names and
+    # numbers too. A translation into another language needs no such evidence.
+    if a.language and a.language == b.language and not specifics_agree(a.specifics, b.specifics):
+        return None
+    return score
+
+
+def specifics_agree(a: frozenset[str], b: frozenset[str]) -> bool:
+    if len(a) < settings.MIN_SPECIFICS or len(b) < settings.MIN_SPECIFICS:
+        return True
+    return len(a & b) / min(len(a), len(b)) >= settings.SPECIFICS_AGREEMENT

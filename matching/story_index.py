@@ -1,0 +1,213 @@
+"""`StoryIndex`: which story, and which event, does an article belong to?
+
+Two articles are one **story** when one is a copy, an update or a translation of the other:
+a translation or a copy follows its original sentence by sentence, in order, with the same
+numbers (matching.rules). Two reporters writing about the same event do not; they become two
+stories of one **event**, found by whole-document similarity.
+
+For each article, with its fingerprint (matching.features) made beforehand:
+
+1. Candidates: the same URL (an update in place), the same body hash (an exact copy), or the
+   nearest document vectors in the worker's vector index (HNSW), among stories still in the
+   window. Neither lookup grows linearly with the index.
+2. Judge: sentence vectors are encoded for the article and a candidate only when the
+   candidate is close enough to be worth aligning; each is verified by the rules. The best
+   candidate that passes gives the story; otherwise the article starts a new story, in the
+   event of the candidates close enough to share one (merging their events).
+
+The decision is made on a snapshot of the index outside the store's writer lock (the lookup,
+sentence encoding and alignment: the expensive part), then checked inside it against what
+other workers filed since the snapshot, a few rows at most. So workers encode and align in
+parallel and wait for each other only for a few queries, and two variants filed at the same
+moment still end up in one story. Texts too short to judge join a story only by their URL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from matching import settings
+from matching.features import Fingerprint, Fingerprinter
+from matching.rules import may_be_same_story, same_story
+from matching.vectors import VectorIndex, pack, unpack
+from schemas import Article, parse_time, utc_now
+from state.database import Connection, transactional
+from state.store import Store
+
+Candidate = tuple[dict[str, Any], Fingerprint]
+
+
+@dataclasses.dataclass(frozen=True)
+class Assignment:
+    story_id: str
+    event_id: str
+    new_story: bool
+    # "new", "updated" (same URL seen again), or "variant" (joined an existing story)
+    how: str
+    # other stories whose event changed because this article joined their events into one
+    regrouped: tuple[str, ...] = ()
+
+
+def short_id(prefix: str, seed: str) -> str:
+    return prefix + hashlib.sha1(seed.encode("utf-8")).hexdigest()[:16]
+
+
+class StoryIndex:
+    """Assigns articles to stories and events against the store."""
+
+    def __init__(self, store: Store, fingerprinter: Fingerprinter, run_id: str = "dedup",
+                 window_days: float = settings.STORY_WINDOW_DAYS):
+        self.store = store
+        self.db = store.db
+        self.fingerprinter = fingerprinter
+        self.run_id = run_id
+        self.window = dt.timedelta(days=window_days)
+        self.vectors = VectorIndex(store)
+        self._check_encoder()
+
+    def _check_encoder(self) -> None:
+        name = self.fingerprinter.encoder.name
+        stored = self.store.meta("encoder")
+        if stored is None:
+            self.store.set_meta("encoder", name)
+        elif stored != name:
+            raise ValueError(
+                f"the store's story index was built with encoder '{stored}', not '{name}': "
+                "use the same encoder or a new store")
+
+    def assign(self, article: Article, fingerprint: Fingerprint) -> Assignment:
+        snapshot = self.store.stories.newest_seq()
+        candidates = self._candidates(fingerprint)
+        to_save = self._encode_sentences_if_needed(fingerprint, candidates)
+        scores, close = self._judge(fingerprint, candidates)
+        return self._file(article, fingerprint, snapshot, to_save, scores, close)
+
+    @transactional
+    def _file(self, tx: Connection, article: Article, fingerprint: Fingerprint, snapshot: int,
+              to_save: list[tuple[str, bytes]], scores: dict[str, float], close: set[str]) -> Assignment:
+        """Inside the writer lock: check the decision against what was filed since the
+        snapshot, and file the article."""
+        stories = self.store.stories
+        scores, close = dict(scores), set(close)  # the transaction may run again: keep the inputs
+        now = utc_now()
+        for url, sentences in to_save:
+            stories.save_sentences(url, sentences)
+        story_id = stories.article_story(article.url)
+        if story_id is not None:  # the same URL again: the article was updated in place
+            stories.write_article(article_row(article, fingerprint, story_id, now), update=True)
+            event_id = stories.touch_story(story_id, now, self.run_id)
+            return Assignment(story_id, event_id, new_story=False, how="updated")
+
+        newer = self._candidates(fingerprint, now, after_seq=snapshot)
+        if newer:  # filed by another worker since the snapshot
+            for url, sentences in self._encode_sentences_if_needed(fingerprint, newer):
+                stories.save_sentences(url, sentences)
+            more_scores, more_close = self._judge(fingerprint, newer)
+            for story, score in more_scores.items():
+                scores[story] = max(score, scores.get(story, 0.0))
+            close |= more_close
+        best_story = max(scores, key=lambda story: (scores[story], story)) if scores else None
+        # events as they are now: another worker may have merged some since the snapshot
+        close_events = set(stories.events_of(close).values())
+
+        if best_story is not None:
+            stories.write_article(article_row(article, fingerprint, best_story, now))
+            event_id = stories.touch_story(best_story, now, self.run_id)
+            event_id, regrouped = self._merge_events(event_id, close_events, now)
+            return Assignment(best_story, event_id, new_story=False, how="variant", regrouped=regrouped)
+
+        story_id = short_id("s_", article.url)
+        event_id = min(close_events) if close_events else short_id("e_", article.url)
+        stories.create_story(story_id, event_id, now, self.run_id)
+        stories.write_article(article_row(article, fingerprint, story_id, now))
+        event_id, regrouped = self._merge_events(event_id, close_events, now)
+        return Assignment(story_id, event_id, new_story=True, how="new", regrouped=regrouped)
+
+    @staticmethod
+    def _judge(fingerprint: Fingerprint, candidates: list[Candidate]) -> tuple[dict[str, float], set[str]]:
+        """The stories the article is a variant of (with their scores), and the stories close
+        enough to share its event."""
+        scores: dict[str, float] = {}
+        close: set[str] = set()
+        for candidate, other in candidates:
+            score = same_story(fingerprint, other)
+            if score is not None:
+                scores[candidate["story_id"]] = max(score, scores.get(candidate["story_id"], 0.0))
+            if float(fingerprint.vector @ other.vector) >= settings.EVENT_SIMILARITY:
+                close.add(candidate["story_id"])
+        return scores, close
+
+    def _merge_events(self, event_id: str, close_events: set[str], now: str) -> tuple[str, tuple[str, ...]]:
+        """An article close to stories of several events joins those events into one, so that
+        the grouping does not depend on which variant of a story happened to arrive first.
+        The smallest id survives. Returns it and the stories whose event changed (to rewrite)."""
+        events = close_events | {event_id}
+        if len(events) == 1:
+            return event_id, ()
+        survivor = min(events)
+        return survivor, self.store.stories.merge_events(survivor, sorted(events - {survivor}), now, self.run_id)
+
+    def _encode_sentences_if_needed(self, fingerprint: Fingerprint,
+                                    candidates: list[Candidate]) -> list[tuple[str, bytes]]:
+        """Sentence vectors for the article and for each candidate it must be aligned with,
+        encoded now (lazily: most articles have no candidate worth aligning). Returns the
+        candidates' vectors computed here, for the store to keep."""
+        computed = []
+        for candidate, other in candidates:
+            if other.body_hash == fingerprint.body_hash or not may_be_same_story(fingerprint, other):
+                continue
+            self.fingerprinter.with_sentences(fingerprint)
+            if other.sentences is None:
+                self.fingerprinter.with_sentences(other)
+                computed.append((candidate["url"], pack(other.sentences)))
+        return computed
+
+    def _candidates(self, fingerprint: Fingerprint, now: str | None = None,
+                    after_seq: int | None = None) -> list[Candidate]:
+        """Articles of stories still in the window with the same body, or among the nearest
+        neighbours of the document vector; with `after_seq`, only those filed after it (few:
+        compared directly, not through the nearest-neighbour index). None for a text too short
+        to judge: it joins a story only by its URL."""
+        if len(fingerprint.text) < settings.MIN_MATCH_CHARS:
+            return []
+        since = (parse_time(now or utc_now()) - self.window).isoformat(timespec="seconds")
+        dim = fingerprint.vector.shape[0]
+        if after_seq is not None:
+            rows = self.store.stories.candidate_rows_after(after_seq, since)
+        else:
+            self.vectors.sync()
+            neighbours = self.vectors.nearest(fingerprint.vector, settings.NEIGHBOURS)
+            rows = self.store.stories.candidate_rows(fingerprint.body_hash, neighbours, since)
+        return [(r, stored_fingerprint(r, dim)) for r in rows]
+
+
+def stored_fingerprint(row: dict[str, Any], dim: int) -> Fingerprint:
+    return Fingerprint(
+        body_hash=row["body_hash"],
+        vector=unpack(row["vector"], dim)[0],
+        numbers=frozenset(row["numbers"].split()),
+        title=row["title"],
+        text=row["text"],
+        language=row["language"],
+        sentences=unpack(row["sentences"], dim) if row["sentences"] is not None else None,
+    )
+
+
+def article_row(article: Article, fingerprint: Fingerprint, story_id: str, now: str) -> dict[str, Any]:
+    """An article as the store keeps it, with its fingerprint."""
+    return {
+        "url": article.url, "story_id": story_id, "feed_url": article.feed_url,
+        "title": article.title, "text": article.text, "language": article.language,
+        "published": article.published, "authors": json.dumps(list(article.authors)),
+        "site_name": article.site_name, "description": article.description, "image": article.image,
+        "tags": json.dumps(list(article.tags)), "body_source": article.body_source,
+        "body_hash": fingerprint.body_hash, "entry_updated": article.entry_updated,
+        "first_seen": now, "updated": now,
+        "vector": pack(fingerprint.vector[None, :]),
+        "sentences": pack(fingerprint.sentences) if fingerprint.sentences is not None else None,
+        "numbers": " ".join(sorted(fingerprint.numbers)),
+    }

@@ -1,0 +1,83 @@
+"""The database sinks: tables `newsbeam_stories`, `newsbeam_variants`, `newsbeam_events` and
+`newsbeam_dead_letters`, what analysts query, in a SQLite file or the PostgreSQL store's
+database. Upserted by id, so a rerun leaves exactly one current row per story, variant, event
+and dead letter."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from outputs.paths import check_replaceable
+from state.database import Connection, open_database, sqlite_path, transactional
+
+# Tables of the database sinks: what analysts query. Upserted by id, so a rerun leaves exactly
+# one current row per story, variant, event and dead letter.
+SINK_TABLES = """
+CREATE TABLE IF NOT EXISTS newsbeam_stories (
+    story_id TEXT PRIMARY KEY, event_id TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL, language TEXT,
+    languages TEXT NOT NULL, url TEXT NOT NULL, published TEXT, authors TEXT NOT NULL, site_name TEXT,
+    feed_url TEXT NOT NULL, body_source TEXT NOT NULL, first_seen TEXT NOT NULL, updated TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS newsbeam_variants (
+    story_id TEXT NOT NULL, url TEXT NOT NULL, title TEXT NOT NULL, language TEXT, published TEXT,
+    site_name TEXT, feed_url TEXT, relation TEXT NOT NULL, PRIMARY KEY (story_id, url));
+CREATE TABLE IF NOT EXISTS newsbeam_events (
+    event_id TEXT NOT NULL, story_id TEXT NOT NULL, PRIMARY KEY (event_id, story_id));
+CREATE TABLE IF NOT EXISTS newsbeam_dead_letters (
+    url TEXT NOT NULL, stage TEXT NOT NULL, status INTEGER, reason TEXT NOT NULL, attempts INTEGER NOT NULL,
+    at TEXT NOT NULL, next_due TEXT, PRIMARY KEY (url, stage))
+"""
+STORY_COLUMNS = ("story_id", "event_id", "title", "text", "language", "languages", "url", "published", "authors",
+                 "site_name", "feed_url", "body_source", "first_seen", "updated")
+VARIANT_COLUMNS = ("url", "title", "text", "language", "authors", "published", "site_name", "feed_url", "body_source",
+                   "relation")
+# Columns added to the sink tables after their first release: added on open to tables that lack them.
+SINK_COLUMNS_ADDED = {"newsbeam_variants": {"text": "TEXT", "authors": "TEXT", "body_source": "TEXT"}}
+LETTER_COLUMNS = ("url", "stage", "status", "reason", "attempts", "at", "next_due")
+
+
+def _upsert(table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO " + (f"UPDATE SET {updates}" if updates else "NOTHING"))
+
+
+class SinkTables:
+    """The database sinks' tables, in a SQLite file (OUTPUT/stories.db) or in the PostgreSQL
+    store's database, with its connection handling and writer lock."""
+
+    def __init__(self, url: str):
+        if sqlite_path(url) is not None:
+            check_replaceable(sqlite_path(url))
+        self.db = open_database(url)
+        self._create()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @transactional
+    def _create(self, db: Connection) -> None:
+        for statement in SINK_TABLES.split(";"):
+            db.execute(statement)
+        for table, columns in SINK_COLUMNS_ADDED.items():
+            present = {d[0] for d in db.execute(f"SELECT * FROM {table} LIMIT 0").cursor.description}
+            for name, kind in columns.items():
+                if name not in present:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+    @transactional
+    def upsert(self, db: Connection, stories: Iterable[dict[str, Any]], letters: Iterable[dict[str, Any]]) -> None:
+        """Each story with its variants and event, and each dead letter, in one transaction."""
+        for record in stories:
+            row = {**record, "languages": json.dumps(record["languages"]), "authors": json.dumps(record["authors"])}
+            db.execute(_upsert("newsbeam_stories", STORY_COLUMNS, ("story_id",)), [row[c] for c in STORY_COLUMNS])
+            db.execute("DELETE FROM newsbeam_variants WHERE story_id = ?", (record["story_id"],))
+            db.executemany(_upsert("newsbeam_variants", ("story_id", *VARIANT_COLUMNS), ("story_id", "url")),
+                           [(record["story_id"], *[json.dumps(v[c]) if c == "authors" else v.get(c)
+                                                   for c in VARIANT_COLUMNS]) for v in record["variants"]])
+            db.execute("DELETE FROM newsbeam_events WHERE story_id = ?", (record["story_id"],))
+            db.execute(_upsert("newsbeam_events", ("event_id", "story_id"), ("event_id", "story_id")),
+                       (record["event_id"], record["story_id"]))
+        db.executemany(_upsert("newsbeam_dead_letters", LETTER_COLUMNS, ("url", "stage")),
+                       [[letter.get(c) for c in LETTER_COLUMNS] for letter in letters])

@@ -1,0 +1,141 @@
+"""The ways to run the graph: one bounded pass (`run_once`), passes on a schedule
+(`run_every`), and an unbounded run (`run_streaming`); and the summary a run ends with."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import random
+import signal
+import threading
+import time
+from typing import Any
+
+import apache_beam as beam
+
+from outputs.paths import create_new
+from pipeline.graph import BoundedPass, RunTransform, StreamingRun
+from pipeline.progress import Progress
+from pipeline.runners import pipeline_options
+from pipeline.serve import serve_folder
+from schemas import utc_now
+from state.store import open_store
+from transforms.options import RunOptions
+from transforms.stage import BUSY
+
+log = logging.getLogger("newsbeam")
+
+# The counts every summary has, zero when nothing happened.
+COUNTERS = ("feeds_fetched", "feeds_not_modified", "feeds_not_due", "feeds_failed", "entries_seen", "entries_dropped",
+            "articles_new", "retries_due", "pages_fetched", "pages_failed", "pages_refused", "articles_extracted",
+            "articles_from_feed", "articles_failed", "stories_new", "stories_updated", "dead_letters")
+WORKER = "worker "  # the prefix of the counts that say which worker processes took a shard
+
+
+def _new_run_id(suffix: str = "") -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + suffix
+
+
+def run_once(options: RunOptions) -> dict[str, Any]:
+    """One bounded ingestion pass. Returns the run's summary (also saved)."""
+    return _run(options, _new_run_id(), BoundedPass)
+
+
+def run_streaming(options: RunOptions) -> dict[str, Any]:
+    """An unbounded run: poll the feeds every interval and write each new or changed story as
+    soon as it is assigned. Stops after `options.stop_after_s` if given."""
+    return _run(options, _new_run_id("-streaming"), StreamingRun)
+
+
+def _run(options: RunOptions, run_id: str, graph: type[RunTransform]) -> dict[str, Any]:
+    os.makedirs(options.output_dir, exist_ok=True)
+    store = open_store(options.store)  # migrated here, once, before any worker opens it
+    started, clock = utc_now(), time.monotonic()
+    store.runs.start(run_id)
+    with serve_folder(options.serve_dir, options.serve_port), Progress(options.store, started, len(options.feeds)):
+        pipeline = beam.Pipeline(options=pipeline_options(options.beam_args, options.streaming, options.shards))
+        _ = pipeline | "Run" >> graph(options, run_id)
+        pipeline.run().wait_until_finish()
+    # The output is written: only now may the feeds' new validators take effect, so a run that
+    # dies earlier fetches them again.
+    store.feeds.commit_validators()
+    summary = make_summary(run_id, started, time.monotonic() - clock, options, store.runs.counts(run_id))
+    store.runs.finish(run_id, summary)
+    store.close()
+    fd = create_new(os.path.join(options.output_dir, f"summary-{run_id}.json"))
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=2)
+    return summary
+
+
+def make_summary(run_id: str, started: str, seconds: float, options: RunOptions,
+                 counts: dict[str, int]) -> dict[str, Any]:
+    """The run's summary from its counts, which the graph itself added up in the store."""
+    busy = {name[len(BUSY):]: value / 1e6 for name, value in counts.items() if name.startswith(BUSY)}
+    return {
+        "run_id": run_id,
+        "started": started,
+        "finished": utc_now(),
+        "seconds": round(seconds, 2),
+        "feeds": len(options.feeds),
+        **dict.fromkeys(COUNTERS, 0),
+        **{name: value for name, value in counts.items() if not name.startswith((WORKER, BUSY))},
+        # the worker processes that read shards, and how many each
+        "workers": {name[len(WORKER):]: value for name, value in counts.items() if name.startswith(WORKER)},
+        # busy time per stage, summed over workers, slowest first
+        "stage_seconds": {name: round(value, 2) for name, value in sorted(busy.items(), key=lambda kv: -kv[1])},
+        "output": os.path.abspath(options.output_dir),
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    s = summary
+    refused = f", {s['pages_refused']} refused" if s["pages_refused"] else ""
+    dropped = f", {s['entries_dropped']} over the per-feed cap" if s["entries_dropped"] else ""
+    lines = [
+        f"newsbeam run {s['run_id']} finished in {s['seconds']}s",
+        f"  feeds     {s['feeds']} listed: {s['feeds_fetched']} fetched, {s['feeds_not_modified']} not modified, "
+        f"{s['feeds_not_due']} not due, {s['feeds_failed']} failed",
+        f"  entries   {s['entries_seen']} seen, {s['articles_new']} new, {s['retries_due']} retried{dropped}",
+        f"  articles  {s['pages_fetched']} fetched, {s['articles_extracted']} extracted, "
+        f"{s['articles_from_feed']} from feed text, {s['pages_failed'] + s['articles_failed']} failed{refused}",
+        f"  stories   {s['stories_new']} new, {s['stories_updated']} updated",
+        f"  dead letters {s['dead_letters']}" + (f" (see {s['output']}/dead_letters/)" if s["dead_letters"] else ""),
+    ]
+    if s.get("stage_seconds"):
+        busy = s["stage_seconds"].items()
+        lines.append("  busy      " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in busy))
+    if len(s.get("workers") or {}) > 1:
+        lines.append(f"  workers   {len(s['workers'])} busy")
+    return "\n".join(lines)
+
+
+def run_every(options: RunOptions, interval_s: float, jitter: float = 0.05, passes: int | None = None) -> int:
+    """Bounded passes, one every interval (a little jitter so many instances do not poll in
+    step), until SIGINT/SIGTERM: a signal during a pass lets the pass finish; during the pause
+    it stops at once. Returns the number of passes run."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # a second signal: stop now
+        log.warning("stopping after the current pass (signal %d)", signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    count = 0
+    try:
+        while not stop.is_set():
+            started = time.monotonic()
+            print(format_summary(run_once(options)), flush=True)
+            count += 1
+            if passes is not None and count >= passes:
+                break
+            pause = interval_s * (1 + random.uniform(-jitter, jitter)) - (time.monotonic() - started)
+            stop.wait(max(0.0, pause))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return count

@@ -1,0 +1,87 @@
+"""Beam's runner for a run, read through `PipelineOptions` views: the default runner, short
+names, and how many workers the runner will have (one shard of work per worker)."""
+
+from __future__ import annotations
+
+import os
+
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+
+# The runner when none is named: Beam's FnApiRunner, the engine the DirectRunner falls back to.
+# The DirectRunner would first try to download its Prism binary from a release page at every
+# run; newsbeam never fetches code at run time.
+DEFAULT_RUNNER = "FnApiRunner"
+# Short names for runners Beam itself only knows by their module path.
+RUNNER_NAMES = {"DaskRunner": "apache_beam.runners.dask.dask_runner.DaskRunner"}
+# Runners that run every worker on this machine.
+LOCAL_RUNNERS = (DEFAULT_RUNNER, "DirectRunner", "PrismRunner", "BundleBasedDirectRunner")
+
+
+def pipeline_options(beam_args: tuple[str, ...] | list[str], streaming: bool = False,
+                     shards: int | None = None) -> PipelineOptions:
+    """Beam's options from the arguments newsbeam passes on: the default runner when none is
+    named, runners' short names, streaming, and (Dask) one partition per shard."""
+    options = PipelineOptions(list(beam_args))
+    standard = options.view_as(StandardOptions)
+    runner = standard.runner or DEFAULT_RUNNER
+    standard.runner = RUNNER_NAMES.get(runner, runner)
+    standard.streaming = streaming
+    if is_dask(options) and shards:
+        dask = dask_options(options)
+        if dask.npartitions is None and dask.partition_size is None:
+            # The Dask runner runs each partition of the first collection on one worker and
+            # never moves work after that (its Reshuffle does nothing): one partition per shard.
+            dask.npartitions = shards
+    return options
+
+
+def runner_name(options: PipelineOptions) -> str:
+    """The runner's class name (FnApiRunner, DaskRunner, ...)."""
+    runner = options.view_as(StandardOptions).runner or DEFAULT_RUNNER
+    return runner.rsplit(".", 1)[-1]
+
+
+def is_dask(options: PipelineOptions) -> bool:
+    return runner_name(options) == "DaskRunner"
+
+
+def is_cluster(options: PipelineOptions) -> bool:
+    """Do the workers run on other machines (or could they)?"""
+    return runner_name(options) not in LOCAL_RUNNERS
+
+
+def dask_options(options: PipelineOptions):  # -> DaskOptions (needs the dask extra)
+    from apache_beam.runners.dask.dask_runner import DaskOptions
+
+    return options.view_as(DaskOptions)
+
+
+def worker_count(options: PipelineOptions) -> int:
+    """How many workers the runner will run the graph on, so that a pass makes one shard per
+    worker: each worker then keeps all of its hosts in flight at once. The local runner says
+    so in --direct_num_workers; a Dask cluster is asked how many worker threads it has."""
+    if is_dask(options):
+        dask = dask_options(options)
+        if dask.npartitions:
+            return max(1, dask.npartitions)
+        if dask.address:
+            from distributed import Client
+
+            with Client(dask.address, timeout=30) as client:
+                return max(1, sum(client.nthreads().values()))
+        return 1
+    if runner_name(options) not in LOCAL_RUNNERS:
+        return 1
+    workers = options.view_as(DirectOptions).direct_num_workers
+    if workers == 0:  # Beam's "as many as there are cores"
+        return os.cpu_count() or 1
+    return max(1, workers or 1)
+
+
+def encoder_threads(options: PipelineOptions) -> int:
+    """Matrix-library threads per worker: this machine's cores over the local runner's worker
+    processes; one on other runners, whose machines and workers per machine newsbeam cannot see
+    (one single-threaded worker per core is how they are usually run)."""
+    if runner_name(options) not in LOCAL_RUNNERS:
+        return 1
+    return max(1, (os.cpu_count() or 1) // worker_count(options))

@@ -1,0 +1,202 @@
+"""The records that flow between newsbeam's steps.
+
+Each field is defined once, here. Records are frozen dataclasses: Beam encodes them with its
+default (pickle-based) coder, and `to_dict()` gives the JSON form a sink writes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import urllib.parse
+import zlib
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedSource(Record):
+    """One subscription from the user's feeds file."""
+
+    url: str
+    name: str | None = None
+    language: str | None = None
+    tags: tuple[str, ...] = ()
+    # "auto": an entry whose feed carries the whole article is taken from the feed, and its
+    # page is not fetched; "always": fetch every page (for the page's metadata: image, ...).
+    fetch_pages: str = "auto"
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedEntry(Record):
+    """One item of a feed, with its link canonicalized."""
+
+    url: str  # canonical article URL
+    link: str  # the link as the feed gave it
+    feed_url: str
+    feed_name: str | None
+    title: str
+    summary: str  # plain text of the entry's content or summary, may be empty
+    published: str | None  # ISO 8601 UTC
+    updated: str | None  # ISO 8601 UTC, the feed's own "updated" stamp
+    language: str | None  # declared by the feed or the subscription
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    # The feed's content is the whole article (long enough, and not a mere summary): the
+    # article is taken from it and its page is not fetched.
+    full_text: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class FetchedPage(Record):
+    entry: FeedEntry
+    url: str  # final URL after redirects
+    html: bytes | None  # None when the page could not be fetched
+    content_type: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Article(Record):
+    """An extracted, normalized article: one variant of a story."""
+
+    url: str
+    feed_url: str
+    title: str
+    text: str
+    language: str | None
+    published: str | None
+    authors: tuple[str, ...]
+    site_name: str | None
+    description: str | None
+    image: str | None
+    tags: tuple[str, ...]
+    # "page" when the body was extracted from the article page; "feed" when it came from the
+    # feed entry: the feed carries the whole article, or the page failed and the feed's text
+    # stands in for it until the page's retry succeeds.
+    body_source: str
+    entry_updated: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant(Record):
+    """One article of a story, with its own normalized fields, and how it relates to the
+    story's main variant (the original)."""
+
+    url: str
+    title: str
+    text: str
+    language: str | None
+    authors: tuple[str, ...]
+    published: str | None
+    site_name: str | None
+    feed_url: str
+    body_source: str
+    relation: str  # original, exact, near_duplicate, translation
+
+
+@dataclasses.dataclass(frozen=True)
+class Story(Record):
+    """One story with all its variants, as the sinks write it (schemas/story.schema.json).
+    Its title, text, language, url, published, authors, site_name, feed_url and body_source
+    are the main variant's: the original, the earliest published."""
+
+    story_id: str
+    event_id: str
+    title: str
+    text: str
+    language: str | None
+    languages: tuple[str, ...]
+    url: str
+    published: str | None
+    authors: tuple[str, ...]
+    site_name: str | None
+    feed_url: str
+    body_source: str
+    first_seen: str
+    updated: str
+    variants: tuple[Variant, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class DeadLetter(Record):
+    """Something that failed: what, where, why. Kept in the store and retried when due."""
+
+    url: str
+    stage: str  # feed_fetch, feed_parse, page_fetch, extract
+    reason: str
+    status: int | None = None  # HTTP status when there was one
+    attempts: int = 1
+    at: str = ""  # ISO 8601 UTC
+    # What is needed to retry (the feed entry for page failures), as JSON text.
+    payload: str | None = None
+    retry_after: str | None = None  # not retried before this time (the server's Retry-After), ISO 8601 UTC
+    next_due: str | None = None  # when the next attempt is made; set by the store
+    # The answer cannot change (an address or scheme the policy refuses): never retried.
+    final: bool = False
+
+
+def shard_of(key: str, count: int) -> int:
+    """A stable shard number for a key: the same in every process and run, unlike hash()."""
+    return zlib.crc32(key.encode("utf-8")) % count
+
+
+def host_of(url: str) -> str:
+    """scheme://host:port of a URL, lower-cased: the unit of politeness."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:  # not a URL a client can reach: the fetcher refuses it
+        return url.lower()
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+@dataclasses.dataclass(frozen=True)
+class Shard(Record):
+    """A share of one pass's work, the unit a worker takes: some of the feeds, and the due
+    retries of their hosts. All feeds and retries of one host fall in one shard, so per-host
+    politeness holds across workers. Work is spread over workers by creating one shard per
+    worker, not by a shuffle (which some runners skip)."""
+
+    index: int
+    count: int
+    feeds: tuple[FeedSource, ...]
+    # The shard of each host that has feeds (the same map in every shard); a retry whose host
+    # has none goes by a hash of its host.
+    host_shards: tuple[tuple[str, int], ...] = ()
+    # The first shard of a run also rewrites the stories a crashed run left unwritten.
+    rewrite_pending: bool = False
+
+    def owns(self, url: str) -> bool:
+        """Is a retry of this URL this shard's work?"""
+        host = host_of(url)
+        owner = dict(self.host_shards).get(host)
+        return (owner if owner is not None else shard_of(host, self.count)) == self.index
+
+
+@dataclasses.dataclass(frozen=True)
+class Batch(Record):
+    """What flows from step to step. Each step turns one kind of record into the next (entries
+    into pages, pages into articles, articles into stories) and passes the rest along, so the
+    dead letters and counts of every step ride with the data to the sinks. One chain, no
+    tagged outputs and no metrics: every runner runs it the same way."""
+
+    entries: tuple[FeedEntry, ...] = ()
+    pages: tuple[FetchedPage, ...] = ()
+    articles: tuple[Article, ...] = ()
+    stories: tuple[Story, ...] = ()
+    dead_letters: tuple[DeadLetter, ...] = ()
+    counts: tuple[tuple[str, int], ...] = ()  # (counter, increment): feeds_fetched, pages_failed, ...
+    # Stories to write again as they are: a crashed run changed them but did not write them.
+    rewrite: tuple[str, ...] = ()
+
+    def add(self, counts: dict[str, int] | None = None, **fields: Any) -> Batch:
+        """This batch with `fields` replaced and `counts` added."""
+        if counts:
+            merged = dict(self.counts)
+            for name, value in counts.items():
+                merged[name] = merged.get(name, 0) + value
+            fields["counts"] = tuple(merged.items())
+        return dataclasses.replace(self, **fields)

@@ -1,0 +1,172 @@
+"""Feed documents: entries out of RSS, Atom and JSON feeds (feedparser, on bytes: it never
+fetches), a body hash that ignores build stamps, and the polling interval a feed asks for."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import hashlib
+import html
+import json
+import re
+import time
+from typing import Any
+
+import feedparser
+
+from schemas import FeedEntry, FeedSource, parse_time
+from sources.urls import canonical_url
+
+# A feed's own polling hints (ttl, max-age, sy:updatePeriod) are followed up to this interval.
+MAX_FEED_INTERVAL_S = 6 * 3600
+# Entries taken from one feed document, in the feed's order; the rest are counted as dropped.
+MAX_ENTRIES_PER_FEED = 1000
+# A feed entry whose content (content:encoded, Atom content; not the summary) has this much text
+# carries the whole article: its page is not fetched (unless the feed says `fetch_pages: always`).
+FEED_FULL_TEXT_MIN_CHARS = 1500
+
+# Elements that change on every request without the feed's content changing; left out of the
+# body hash so that a server which ignores conditional GET is still caught as "unchanged".
+_VOLATILE = re.compile(
+    rb"<(lastBuildDate|pubDate|updated|dc:date|sy:updateBase)>[^<]*</\1>"
+    rb"|<(channel|feed)\b[^>]*>\s*<(generator)\b[^>]*>[^<]*</\3>", re.I)
+
+
+def feed_body_hash(body: bytes) -> str:
+    # Only the channel-level stamps before the first item/entry are volatile; item dates are
+    # content (an updated item must count as a change).
+    first_item = min((i for i in (body.find(b"<item"), body.find(b"<entry")) if i >= 0), default=len(body))
+    head = _VOLATILE.sub(b"", body[:first_item])
+    return hashlib.sha256(head + body[first_item:]).hexdigest()
+
+
+def to_utc(struct: time.struct_time | None) -> str | None:
+    """feedparser's parsed dates are UTC struct_times."""
+    if not struct:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(calendar.timegm(struct), dt.UTC).isoformat(timespec="seconds")
+    except (OverflowError, ValueError):
+        return None
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment, a line per block. Line breaks in the source are only
+    whitespace to HTML: a paragraph wrapped over several source lines stays one line. (Plain
+    text, without tags, keeps its line breaks.)"""
+    if _TAG.search(fragment):
+        fragment = re.sub(r"\s+", " ", fragment)
+    text = _TAG.sub(" ", re.sub(r"(?i)<\s*(br|/p|/div|/li|/h\d)\s*/?>", "\n", fragment))
+    lines = (" ".join(html.unescape(line).split()) for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def parse_feed(body: bytes, url: str, content_type: str | None, source: FeedSource
+               ) -> tuple[list[FeedEntry], str | None, int | None]:
+    """Entries of a fetched feed document (`url`: where it was fetched from, after redirects),
+    the problem when there are none, and the polling interval the feed asks for (seconds), if
+    any.
+
+    feedparser is given the bytes (it never fetches) and the URL, so relative links resolve.
+    A feed with a recoverable problem (`bozo`) still yields its entries.
+    """
+    parsed = feedparser.parse(
+        body,
+        response_headers={"content-location": url, **({"content-type": content_type} if content_type else {})},
+        resolve_relative_uris=True, sanitize_html=True)
+    feed_language = source.language or _language_code(parsed.feed.get("language"))
+    entries = []
+    for item in parsed.entries:
+        link = item.get("link") or _first_alternate(item)
+        url = canonical_url(link) if link else None
+        if not url:
+            continue
+        content = html_to_text(max((c.get("value", "") for c in item.get("content") or []), key=len, default=""))
+        summary = content or html_to_text(item.get("summary", ""))
+        entries.append(FeedEntry(
+            url=url,
+            link=link,
+            feed_url=source.url,
+            feed_name=source.name or parsed.feed.get("title"),
+            title=" ".join(html_to_text(item.get("title", "")).split()),
+            summary=summary,
+            published=to_utc(item.get("published_parsed") or dict.get(item, "updated_parsed")),
+            # dict.get: feedparser's own get() answers "updated" with the published date
+            updated=to_utc(dict.get(item, "updated_parsed")),
+            language=_language_code(item.get("language")) or feed_language,
+            authors=tuple(a["name"] for a in item.get("authors", []) if a.get("name")),
+            tags=tuple(t["term"] for t in item.get("tags", []) if t.get("term")),
+            full_text=source.fetch_pages == "auto" and len(content) >= FEED_FULL_TEXT_MIN_CHARS,
+        ))
+    interval = feed_interval_s(parsed.feed)
+    if entries:
+        return entries, None, interval
+    if parsed.bozo:
+        problem = getattr(parsed.bozo_exception, "getMessage", lambda: str(parsed.bozo_exception))()
+        return [], f"not a valid feed: {problem}", None
+    if not parsed.version:
+        return [], "not a feed (no RSS, Atom or JSON feed found)", None
+    return [], "feed has no entries with a link", interval
+
+
+def unique_entries(entries: list[FeedEntry]) -> tuple[list[FeedEntry], int]:
+    """One entry per URL (the first occurrence wins), in the feed's order, at most
+    MAX_ENTRIES_PER_FEED of them; and how many were dropped over that cap."""
+    unique = list({entry.url: entry for entry in reversed(entries)}.values())[::-1]
+    return unique[:MAX_ENTRIES_PER_FEED], max(0, len(unique) - MAX_ENTRIES_PER_FEED)
+
+
+def _first_alternate(item: Any) -> str | None:
+    for link in item.get("links", []):
+        if link.get("rel", "alternate") == "alternate" and link.get("href"):
+            return link["href"]
+    return None
+
+
+def _language_code(value: Any) -> str | None:
+    if not isinstance(value, str) or len(value) < 2 or not value[:2].isalpha():
+        return None
+    return value[:2].lower()
+
+
+def max_age_due(headers: dict[str, str], now: str) -> str | None:
+    """The time before which the server says the feed will not change (Cache-Control max-age),
+    capped: a server cannot stop newsbeam from looking for a whole week."""
+    match = re.search(r"max-age\s*=\s*(\d+)", headers.get("cache-control", "")[:1000])
+    if not match:
+        return None
+    digits = match.group(1).lstrip("0") or "0"  # a number of any length, read without int()'s digit limit
+    seconds = MAX_FEED_INTERVAL_S if len(digits) > 9 else min(int(digits), MAX_FEED_INTERVAL_S)
+    return (parse_time(now) + dt.timedelta(seconds=seconds)).isoformat(timespec="seconds")
+
+
+def feed_interval_s(feed: Any) -> int | None:
+    """How often the feed says it changes: RSS <ttl> (minutes) or sy:updatePeriod/Frequency."""
+    ttl = str(feed.get("ttl", "")).strip()[:12]
+    if ttl.isdigit():
+        return min(int(ttl) * 60, MAX_FEED_INTERVAL_S)
+    period = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2592000, "yearly": 31536000}.get(
+        str(feed.get("sy_updateperiod", "")).strip().lower())
+    if period:
+        frequency = str(feed.get("sy_updatefrequency", "1")).strip()[:12]
+        return min(period // max(int(frequency) if frequency.isdigit() else 1, 1), MAX_FEED_INTERVAL_S)
+    return None
+
+
+NOT_A_FEED_TYPES = ("image/", "audio/", "video/", "application/pdf", "application/zip")
+
+
+def entry_payload(entry: FeedEntry) -> str:
+    """The feed entry as JSON, kept in a dead letter so the page can be retried later even if
+    the entry has left the feed by then."""
+    return json.dumps(entry.to_dict(), ensure_ascii=False)
+
+
+def entry_from_payload(payload: str) -> FeedEntry:
+    fields = json.loads(payload)
+    for name in ("authors", "tags"):
+        fields[name] = tuple(fields.get(name) or ())
+    return FeedEntry(**fields)

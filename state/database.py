@@ -1,0 +1,392 @@
+"""The database under the store: SQLite (embedded, the default) or PostgreSQL (shared by
+machines and overlapping runs), behind one small interface.
+
+- One connection per thread, with the SQL dialect smoothed over: `?` placeholders on both
+  backends, `BLOB` as PostgreSQL's `BYTEA`, rows that answer to a column name or an index.
+- One way to write: a method decorated `@transactional` runs in a write transaction (joining
+  the caller's when one is open on this thread) and receives its connection as `tx`. Writers
+  are serialized (a file lock and SQLite's IMMEDIATE transactions; a PostgreSQL advisory
+  lock), which is what makes story assignment safe across workers.
+- Reads (`Database.read()`) use the thread's connection: inside a transaction they see what it
+  wrote.
+- A PostgreSQL connection can break under a long run (a server restart, a failover, a proxy
+  that drops idle connections). Outside a transaction the connection is opened again and the
+  statement repeated; a transaction cut by the break is run again from its start, by the
+  outermost `@transactional` call, up to WRITE_ATTEMPTS times.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import hashlib
+import os
+import pathlib
+import re
+import sqlite3
+import threading
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from state import settings
+from state.migrations import MIGRATIONS, SCHEMA_VERSION
+
+
+class StoreError(Exception):
+    """The store cannot be used (wrong path, unreachable, too new): a one-line error."""
+
+
+class ConnectionLost(Exception):
+    """The database connection broke inside a write transaction. The server rolls such a
+    transaction back (unless it was the COMMIT that went through before the break), so it may
+    be run again from the start if doing so twice is harmless."""
+
+
+def redact(url: str) -> str:
+    """A database URL fit for a message: the password replaced."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.rsplit("@", 1)
+        return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{netloc[-1]}"))
+    except ValueError:
+        return "(a store URL that cannot be parsed)"
+
+
+class Row(tuple):
+    """A result row that answers to a column name (row["url"]) and to an index (row[0])."""
+
+    names: dict[str, int]
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        return super().__getitem__(self.names[key] if isinstance(key, str) else key)
+
+    def keys(self) -> list[str]:
+        return list(self.names)
+
+
+class Cursor:
+    def __init__(self, cursor: Any):
+        self.cursor = cursor
+        self.rowcount = cursor.rowcount
+        names = [d[0] for d in cursor.description] if cursor.description else []
+        self.columns = names
+        self.row_type = type("Row", (Row,), {"names": {n: i for i, n in enumerate(names)}})
+
+    def fetchone(self) -> Row | None:
+        row = self.cursor.fetchone()
+        return None if row is None else self.row_type(row)
+
+    def fetchall(self) -> list[Row]:
+        return [self.row_type(row) for row in self.cursor.fetchall()]
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.fetchall())
+
+
+class Connection:
+    """One database connection of one thread (see the module's notes on broken connections)."""
+
+    def __init__(self, connect: Callable[[], Any], postgres: bool):
+        self._connect = connect
+        self.raw = connect()
+        self.postgres = postgres
+        self.in_transaction = False
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("%", "%%").replace("?", "%s") if self.postgres else sql
+
+    def _reconnect(self) -> Any:
+        for delay in settings.RECONNECT_DELAYS_S:
+            try:
+                return self._connect()
+            except StoreError:
+                time.sleep(delay)
+        return self._connect()
+
+    @property
+    def broken(self) -> bool:
+        return self.postgres and self.raw.closed
+
+    def execute(self, sql: str, params: tuple | list = ()) -> Cursor:
+        return Cursor(self._run(lambda cursor: cursor.execute(self._sql(sql), params)))
+
+    def executemany(self, sql: str, rows: list) -> None:
+        if rows:
+            self._run(lambda cursor: cursor.executemany(self._sql(sql), rows))
+
+    def _run(self, statement: Callable[[Any], Any]) -> Any:
+        try:
+            cursor = self.raw.cursor()
+            statement(cursor)
+        except Exception as exc:
+            if not self.broken:
+                raise
+            if self.in_transaction:
+                raise ConnectionLost(f"the database connection broke: {str(exc).strip()}") from exc
+            self.raw = self._reconnect()
+            cursor = self.raw.cursor()
+            statement(cursor)
+        return cursor
+
+
+Result = TypeVar("Result")
+
+
+class Database:
+    """A store's database. One instance per worker; one connection per thread."""
+
+    postgres = False
+
+    def __init__(self, url: str):
+        self.url = url
+        self._local = threading.local()
+
+    # --- backends ------------------------------------------------------------------------------
+    def _connect(self) -> Any:
+        raise NotImplementedError
+
+    def _begin(self, db: Connection) -> None:
+        raise NotImplementedError
+
+    def _end(self, db: Connection) -> None:
+        """After COMMIT or ROLLBACK."""
+
+    def cache_path(self, name: str) -> str:
+        """Where a worker may keep a cache derived from this database."""
+        raise NotImplementedError
+
+    # --- connections and transactions ------------------------------------------------------------
+    def read(self) -> Connection:
+        """This thread's connection (in a transaction when one is open on this thread)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = Connection(self._connect, self.postgres)
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.raw.close()
+            self._local.db = None
+        fd = getattr(self._local, "lock_fd", None)
+        if fd is not None:
+            os.close(fd)
+            self._local.lock_fd = None
+
+    def run_in_transaction(self, work: Callable[[Connection], Result]) -> Result:
+        """`work(tx)` in a write transaction: the caller's, when one is open on this thread;
+        else a new one, run again from the start when the connection breaks inside it."""
+        db = self.read()
+        if db.in_transaction:
+            return work(db)
+        for attempt in range(1, settings.WRITE_ATTEMPTS + 1):
+            try:
+                with self._transaction() as tx:
+                    return work(tx)
+            except ConnectionLost:
+                if attempt == settings.WRITE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        db = self.read()
+        try:
+            self._begin(db)
+            db.in_transaction = True
+            yield db
+        except BaseException:
+            # A broken connection's transaction is rolled back by the server already.
+            if db.in_transaction and not db.broken:
+                db.execute("ROLLBACK")
+            raise
+        else:
+            db.execute("COMMIT")
+        finally:
+            db.in_transaction = False
+            self._end(db)
+
+    # --- schema ----------------------------------------------------------------------------------
+    def migrate(self) -> None:
+        """Create or upgrade the store's tables (a store of an older newsbeam is upgraded in
+        place, never dropped)."""
+        try:
+            self.run_in_transaction(self._migrate)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"store {redact(self.url)} cannot be used: {exc}") from None
+
+    def _migrate(self, tx: Connection) -> None:
+        tx.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        row = tx.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"store {redact(self.url)} has schema version {version}, newer than this newsbeam "
+                f"({SCHEMA_VERSION}): upgrade newsbeam")
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[number].split(";"):
+                if statement.strip():
+                    tx.execute(re.sub(r"\bBLOB\b", "BYTEA", statement) if self.postgres else statement)
+            tx.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(number),))
+        # An identity, so that caches kept beside a store (the vector index) are never taken
+        # for another store's.
+        tx.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?) ON CONFLICT (key) DO NOTHING",
+                   (uuid.uuid4().hex,))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def transactional(method: F) -> F:
+    """A method of an object with a `db` (a Database) that writes: it runs in a write
+    transaction (the caller's, when one is open on this thread) and gets the connection as its
+    first argument after self."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.db.run_in_transaction(lambda tx: method(self, tx, *args, **kwargs))
+
+    return wrapper  # type: ignore[return-value]
+
+
+# --- SQLite ----------------------------------------------------------------------------------------
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite store URL (None for another kind of store)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme in ("", "file"):
+        return parts.path if parts.scheme else url
+    if parts.scheme == "sqlite":
+        # sqlite:///relative.db and sqlite:////absolute.db, as in SQLAlchemy
+        return urllib.parse.unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+    return None
+
+
+def check_store_path(url: str) -> None:
+    """Refuse, before anything is opened for writing, a SQLite store path that is a folder, a
+    link, lies under a file, or names a file that is not a newsbeam store."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    target = pathlib.Path(path)
+    if target.is_symlink():
+        raise StoreError(f"store {path} is a symbolic link: give the path of the file itself")
+    if target.is_dir():
+        raise StoreError(f"store {path} is a folder, not a file")
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise StoreError(f"store {path}: {parent} is a file, not a folder")
+    if not target.exists():
+        return
+    try:
+        with open(target, "rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(f"store {path}: {exc.strerror}") from None
+    if header != SQLITE_HEADER:
+        empty = "an empty file" if not header else "not a SQLite database"
+        raise StoreError(f"store {path} is {empty}, not a newsbeam store (move it away to start a new store)")
+    try:
+        connection = sqlite3.connect(f"file:{urllib.parse.quote(str(target))}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"store {path} cannot be read: {exc}") from None
+    if tables and "meta" not in tables:
+        raise StoreError(f"store {path} is a SQLite database of something else, not a newsbeam store")
+
+
+class SqliteDatabase(Database):
+    """One SQLite file, shared safely by the processes of one machine."""
+
+    def __init__(self, path: str):
+        self.path = path
+        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path)
+
+    def cache_path(self, name: str) -> str:
+        return f"{self.path}.{name}"
+
+    def _connect(self) -> sqlite3.Connection:
+        raw = sqlite3.connect(self.path, timeout=120, isolation_level=None)
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("PRAGMA synchronous=NORMAL")
+        raw.execute("PRAGMA foreign_keys=ON")
+        return raw
+
+    def _begin(self, db: Connection) -> None:
+        # Wait for the writer lock on a file lock first: the kernel wakes the waiter the moment
+        # it is free, where SQLite's own busy handler polls with sleeps of up to 100 ms, which
+        # two workers assigning stories side by side would spend most of their time in.
+        fcntl.flock(self._lock_file(), fcntl.LOCK_EX)
+        try:
+            db.execute("BEGIN IMMEDIATE")  # takes the write lock up front
+        except BaseException:
+            fcntl.flock(self._lock_file(), fcntl.LOCK_UN)
+            raise
+
+    def _end(self, db: Connection) -> None:
+        fcntl.flock(self._lock_file(), fcntl.LOCK_UN)
+
+    def _lock_file(self) -> int:
+        """This thread's descriptor of the lock file (flock locks are per open file)."""
+        fd = getattr(self._local, "lock_fd", None)
+        if fd is None:
+            fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            self._local.lock_fd = fd
+        return fd
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------------
+class PostgresDatabase(Database):
+    """PostgreSQL through psycopg 3."""
+
+    postgres = True
+    # pg_advisory_xact_lock key for "one writer at a time", held until COMMIT/ROLLBACK
+    WRITER_LOCK = 0x6E657773  # "news"
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        try:
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            message = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise StoreError(f"cannot connect to the PostgreSQL store: {message}") from None
+
+    def _begin(self, db: Connection) -> None:
+        db.execute("BEGIN")  # the first statement: on a broken connection, it reconnects
+        db.in_transaction = True
+        db.execute("SELECT pg_advisory_xact_lock(?)", (self.WRITER_LOCK,))
+
+    def cache_path(self, name: str) -> str:
+        folder = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "newsbeam")
+        os.makedirs(folder, exist_ok=True)
+        key = hashlib.sha1(self.url.encode("utf-8")).hexdigest()[:16]
+        return os.path.join(folder, f"{key}.{name}")
+
+
+def open_database(url: str) -> Database:
+    """The database named by a URL: `sqlite:///path.db`, a plain file path, or
+    `postgresql://user@host:port/db`."""
+    path = sqlite_path(url)
+    if path is not None:
+        return SqliteDatabase(path)
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme in ("postgresql", "postgres"):
+        return PostgresDatabase(url)
+    raise StoreError(f"unsupported store URL scheme '{parts.scheme}' (use sqlite:///path.db or postgresql://...)")

@@ -1,0 +1,96 @@
+"""The store's tables, as a list of migrations applied in order on open: a store written by an
+older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
+a released migration never changes."""
+
+SCHEMA_VERSION = 4
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE feeds (
+        url TEXT PRIMARY KEY,
+        etag TEXT, last_modified TEXT, body_hash TEXT,
+        -- validators of the current run, promoted once its output is written
+        pending_etag TEXT, pending_last_modified TEXT, pending_body_hash TEXT,
+        last_fetched TEXT,
+        next_due TEXT,              -- not fetched before this (TTL, max-age, Retry-After, backoff)
+        failures INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE stories (
+        story_id TEXT PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        -- the run that last changed the story, until the sinks have its new record
+        pending_run TEXT
+    );
+    CREATE INDEX stories_pending ON stories (pending_run) WHERE pending_run IS NOT NULL;
+    CREATE TABLE articles (
+        url TEXT PRIMARY KEY,
+        story_id TEXT NOT NULL REFERENCES stories (story_id),
+        feed_url TEXT NOT NULL,
+        title TEXT NOT NULL,
+        text TEXT NOT NULL,
+        language TEXT,
+        published TEXT,
+        authors TEXT NOT NULL,      -- JSON list
+        site_name TEXT,
+        description TEXT,
+        image TEXT,
+        tags TEXT NOT NULL,         -- JSON list
+        body_source TEXT NOT NULL,
+        body_hash TEXT NOT NULL,
+        entry_updated TEXT,
+        first_seen TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        vector BLOB NOT NULL,       -- int8 document vector
+        sentences BLOB,             -- int8 sentence vectors, row-major, computed when first needed
+        numbers TEXT NOT NULL,      -- space-separated normalized numbers
+        seq BIGINT NOT NULL         -- grows with every write: workers' vector indexes follow it
+    );
+    CREATE INDEX articles_story ON articles (story_id);
+    CREATE INDEX articles_body_hash ON articles (body_hash);
+    CREATE UNIQUE INDEX articles_seq ON articles (seq);
+    CREATE TABLE dead_letters (
+        url TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        status INTEGER,
+        reason TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        first_at TEXT NOT NULL,
+        at TEXT NOT NULL,
+        next_due TEXT NOT NULL,
+        payload TEXT,
+        PRIMARY KEY (url, stage)
+    );
+    CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        started TEXT NOT NULL,
+        finished TEXT,
+        summary TEXT
+    );
+    """,
+    # Each run asks for the dead letters that are due: by stage and time, not a full scan.
+    2: """
+    CREATE INDEX dead_letters_due ON dead_letters (stage, next_due);
+    CREATE INDEX stories_updated ON stories (updated);
+    """,
+    # The new entries a feed's staged validators cover (a JSON list of URLs): an unbounded run
+    # commits the validators only once all of them are filed.
+    3: """
+    ALTER TABLE feeds ADD COLUMN pending_entries TEXT;
+    """,
+    # A run's counts (feeds fetched, pages failed, ...), added up by the workers as their
+    # batches are written: the summary does not depend on a runner's metrics. And dead letters
+    # whose answer cannot change (a refused address or scheme): recorded once, never retried.
+    4: """
+    CREATE INDEX articles_updated ON articles (updated);
+    CREATE INDEX stories_first_seen ON stories (first_seen);
+    CREATE TABLE run_counts (
+        run_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        value BIGINT NOT NULL,
+        PRIMARY KEY (run_id, name)
+    );
+    ALTER TABLE dead_letters ADD COLUMN final INTEGER NOT NULL DEFAULT 0;
+    """,
+}

@@ -1,0 +1,166 @@
+"""The story index as the store keeps it: each article filed (with its fingerprint: document
+vector, sentence vectors once computed, numbers, body hash) under a story, and each story
+under an event. Story assignment (matching.story_index) reads and writes it; a worker's vector
+index follows it by the articles' sequence numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from state.database import Connection, Database, Row, transactional
+
+# The article columns a story record is built from.
+ARTICLE_FIELDS = "story_id, url, feed_url, title, text, language, published, authors, site_name, body_source, body_hash"
+# The columns a candidate for matching is judged by.
+CANDIDATE_FIELDS = ("SELECT a.url, a.story_id, s.event_id, a.title, a.text, a.language, a.body_hash, a.vector, "
+                    "a.sentences, a.numbers FROM articles a JOIN stories s USING (story_id) ")
+
+
+def _chunks(items: list, size: int = 500) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _marks(items: list) -> str:
+    return ",".join("?" * len(items))
+
+
+class StoryTables:
+    def __init__(self, db: Database):
+        self.db = db
+
+    # --- what is known ---------------------------------------------------------------------------
+    def known_articles(self, urls: Iterable[str]) -> dict[str, str | None]:
+        """Which of these URLs were ingested or tried already, with the feed's `updated` stamp
+        then. A URL whose page failed counts as known, whether or not the feed's text stood in
+        for it: its page is retried through its dead letter, on the dead letter's schedule,
+        not at every run that still finds it in the feed."""
+        import json
+
+        found: dict[str, str | None] = {}
+        for chunk in _chunks(list(urls)):
+            for row in self.db.read().execute(
+                    f"SELECT url, payload FROM dead_letters WHERE stage IN ('page_fetch', 'extract') "
+                    f"AND url IN ({_marks(chunk)})", chunk):
+                found[row["url"]] = json.loads(row["payload"]).get("updated") if row["payload"] else None
+            for row in self.db.read().execute(
+                    f"SELECT url, entry_updated FROM articles WHERE url IN ({_marks(chunk)})", chunk):
+                found[row["url"]] = row["entry_updated"]
+        return found
+
+    def story_rows(self, story_ids: Iterable[str]) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """Each story (its row and its articles' rows) of these ids that exists, in the order given."""
+        db = self.db.read()
+        for chunk in _chunks(list(dict.fromkeys(story_ids))):
+            stories = {r["story_id"]: dict(r) for r in db.execute(
+                f"SELECT * FROM stories WHERE story_id IN ({_marks(chunk)})", chunk)}
+            articles: dict[str, list[dict[str, Any]]] = {}
+            for row in db.execute(f"SELECT {ARTICLE_FIELDS} FROM articles WHERE story_id IN ({_marks(chunk)})", chunk):
+                articles.setdefault(row["story_id"], []).append(dict(row))
+            for story_id in chunk:
+                if story_id in articles:
+                    yield stories[story_id], articles[story_id]
+
+    def story_ids(self, since: str | None = None) -> list[str]:
+        """Every story in the store (changed at or after `since`), oldest change first."""
+        return [r[0] for r in self.db.read().execute(
+            "SELECT story_id FROM stories WHERE updated >= ? ORDER BY updated, story_id", (since or "",))]
+
+    def article_story(self, url: str) -> str | None:
+        row = self.db.read().execute("SELECT story_id FROM articles WHERE url = ?", (url,)).fetchone()
+        return row["story_id"] if row else None
+
+    def events_of(self, story_ids: Iterable[str]) -> dict[str, str]:
+        """story -> its event, as it is now."""
+        ids = sorted(set(story_ids))
+        if not ids:
+            return {}
+        return dict(self.db.read().execute(
+            f"SELECT story_id, event_id FROM stories WHERE story_id IN ({_marks(ids)})", ids).fetchall())
+
+    def pending(self) -> list[str]:
+        """Stories whose latest record has not reached the sinks (a run died before writing)."""
+        return [r[0] for r in self.db.read().execute("SELECT story_id FROM stories WHERE pending_run IS NOT NULL")]
+
+    # --- candidates for matching -------------------------------------------------------------------
+    def articles_after(self, seq: int) -> list[Row]:
+        """(seq, vector) of the articles written after `seq`, in order: for a worker's vector index."""
+        return self.db.read().execute("SELECT seq, vector FROM articles WHERE seq > ? ORDER BY seq", (seq,)).fetchall()
+
+    def newest_seq(self) -> int:
+        return self.db.read().execute("SELECT COALESCE(MAX(seq), 0) FROM articles").fetchone()[0]
+
+    def candidate_rows(self, body_hash: str, seqs: list[int], since: str) -> list[dict[str, Any]]:
+        """Articles of stories changed since `since` with one of these seqs, and a few with this
+        body hash: identical bodies are one story, so a few stand for all (the cost of a lookup
+        does not grow with the number of copies)."""
+        db = self.db.read()
+        rows = {r["url"]: dict(r) for r in db.execute(
+            CANDIDATE_FIELDS + "WHERE a.body_hash = ? AND s.updated >= ? LIMIT 3", (body_hash, since))}
+        if seqs:
+            rows.update((r["url"], dict(r)) for r in db.execute(
+                CANDIDATE_FIELDS + f"WHERE a.seq IN ({_marks(seqs)}) AND s.updated >= ?", (*seqs, since)))
+        return list(rows.values())
+
+    def candidate_rows_after(self, seq: int, since: str) -> list[dict[str, Any]]:
+        """Articles written after `seq` (by other workers since a snapshot), of stories changed
+        since `since`."""
+        return [dict(r) for r in self.db.read().execute(
+            CANDIDATE_FIELDS + "WHERE a.seq > ? AND s.updated >= ?", (seq, since))]
+
+    # --- filing ------------------------------------------------------------------------------------
+    @transactional
+    def save_sentences(self, tx: Connection, url: str, sentences: bytes) -> None:
+        tx.execute("UPDATE articles SET sentences = ? WHERE url = ?", (sentences, url))
+
+    @transactional
+    def create_story(self, tx: Connection, story_id: str, event_id: str, now: str, run_id: str) -> None:
+        tx.execute("INSERT INTO stories (story_id, event_id, first_seen, updated, pending_run) "
+                   "VALUES (?, ?, ?, ?, ?)", (story_id, event_id, now, now, run_id))
+
+    @transactional
+    def touch_story(self, tx: Connection, story_id: str, now: str, run_id: str) -> str:
+        """Mark the story changed by run_id; returns its event."""
+        tx.execute("UPDATE stories SET updated = ?, pending_run = ? WHERE story_id = ?", (now, run_id, story_id))
+        return tx.execute("SELECT event_id FROM stories WHERE story_id = ?", (story_id,)).fetchone()[0]
+
+    @transactional
+    def merge_events(self, tx: Connection, survivor: str, others: list[str], now: str, run_id: str) -> tuple[str, ...]:
+        """Move the stories of the `others` events into `survivor`; returns the stories moved."""
+        moved = tuple(r[0] for r in tx.execute(
+            f"SELECT story_id FROM stories WHERE event_id IN ({_marks(others)})", others))
+        tx.execute("UPDATE stories SET event_id = ?, updated = ?, pending_run = ? "
+                   f"WHERE event_id IN ({_marks(others)})", (survivor, now, run_id, *others))
+        return moved
+
+    @transactional
+    def write_article(self, tx: Connection, values: dict[str, Any], update: bool = False) -> None:
+        """Insert an article row (or update the row of its URL), with the next sequence number."""
+        # the writer lock is held: MAX + 1 is unique and grows
+        values = {**values, "seq": self.newest_seq() + 1}
+        if update:
+            values = {k: v for k, v in values.items() if k not in ("first_seen", "story_id")}
+            url = values.pop("url")
+            assignments = ", ".join(f"{k} = ?" for k in values)
+            tx.execute(f"UPDATE articles SET {assignments} WHERE url = ?", (*values.values(), url))
+        else:
+            tx.execute(f"INSERT INTO articles ({', '.join(values)}) VALUES ({_marks(list(values))})",
+                       tuple(values.values()))
+
+    @transactional
+    def mark_written(self, tx: Connection, written: dict[str, str]) -> None:
+        """These stories' records, as of their `updated` time, are in every sink. A story that
+        changed again since stays pending."""
+        tx.executemany("UPDATE stories SET pending_run = NULL WHERE story_id = ? AND updated = ?",
+                       list(written.items()))
+
+    @transactional
+    def prune(self, tx: Connection, window_days: float) -> dict[str, int]:
+        """Forget stories unchanged for longer than the window (the sinks keep them)."""
+        cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=window_days)).isoformat(timespec="seconds")
+        old = "SELECT story_id FROM stories WHERE updated < ? AND pending_run IS NULL"
+        articles = tx.execute(f"DELETE FROM articles WHERE story_id IN ({old})", (cutoff,)).rowcount
+        stories = tx.execute("DELETE FROM stories WHERE updated < ? AND pending_run IS NULL", (cutoff,)).rowcount
+        return {"stories": stories, "articles": articles, "cutoff": cutoff}

@@ -1,0 +1,83 @@
+"""Stage FetchPages: Batches of feed entries -> Batches of fetched pages, handed on in chunks
+as pages arrive while the rest are still being fetched. Fetched as a polite crawler would
+(fetching.pages: robots.txt, per-host pace, redirects judged hop by hop); a page that fails is
+still passed on (without HTML, for the feed's text to stand in) with a dead letter beside it.
+Entries whose feed carries the whole article need no page."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from collections.abc import Iterator
+
+import apache_beam as beam
+
+from fetching.client import FetchError
+from fetching.pages import PageFetcher
+from fetching.politeness import PoliteScheduler
+from schemas import Batch, DeadLetter, FeedEntry, FetchedPage, host_of, utc_now
+from sources.feeds import entry_payload
+from transforms.options import RunOptions
+from transforms.stage import StageFn, host_ledger
+
+# Pages are handed on to extraction in chunks of this many as they arrive; a chunk is also the
+# unit the encoder embeds at once.
+PAGE_CHUNK = 16
+
+
+class FetchPagesFn(StageFn):
+    stage = "FetchPages"
+
+    def __init__(self, options: RunOptions):
+        super().__init__()
+        self.options = options
+
+    def setup(self) -> None:
+        super().setup()
+        self.http = self.options.http_client()
+        self.ledger = host_ledger()
+        politeness = self.options.politeness()
+        self.pages = PageFetcher(self.http, self.ledger, politeness)
+        self.scheduler: PoliteScheduler[FeedEntry] = PoliteScheduler(
+            lambda entry: self.pages.fetch(entry.url), lambda entry: host_of(entry.url), self.ledger, politeness,
+            crawl_delay=self.pages.crawl_delay)
+
+    def teardown(self) -> None:
+        self.scheduler.close()
+        self.http.close()
+        super().teardown()
+
+    def run(self, batch: Batch) -> Iterator[Batch]:
+        carried = dataclasses.replace(batch, entries=())  # what earlier steps put in, passed on once
+        pages = [FetchedPage(entry=e, url=e.url, html=None, content_type=None) for e in batch.entries if e.full_text]
+        letters: list[DeadLetter] = []
+        counts: collections.Counter = collections.Counter()
+        for entry, outcome in self.scheduler.run(e for e in batch.entries if not e.full_text):
+            if isinstance(outcome, BaseException):
+                error = outcome if isinstance(outcome, FetchError) else FetchError(
+                    f"internal error: {type(outcome).__name__}: {outcome}")
+                counts["pages_refused" if error.final else "pages_failed"] += 1
+                letters.append(DeadLetter(
+                    url=entry.url, stage="page_fetch", reason=error.reason, status=error.status,
+                    at=utc_now(), payload=entry_payload(entry), retry_after=error.not_before, final=error.final))
+                pages.append(FetchedPage(entry=entry, url=entry.url, html=None, content_type=None))
+            else:
+                counts["pages_fetched"] += 1
+                pages.append(FetchedPage(entry=entry, url=outcome.url, html=outcome.body,
+                                         content_type=outcome.content_type))
+            if len(pages) >= PAGE_CHUNK:
+                yield carried.add(counts, pages=tuple(pages), dead_letters=carried.dead_letters + tuple(letters))
+                carried, pages, letters, counts = Batch(), [], [], collections.Counter()
+        if pages or letters or carried != Batch():
+            yield carried.add(counts, pages=tuple(pages), dead_letters=carried.dead_letters + tuple(letters))
+
+
+class FetchPages(beam.PTransform):
+    """Batches of FeedEntry -> Batches of FetchedPage (and the dead letters of pages that failed)."""
+
+    def __init__(self, options: RunOptions):
+        super().__init__()
+        self.fn = FetchPagesFn(options)
+
+    def expand(self, batches: beam.PCollection) -> beam.PCollection:
+        return batches | "Fetch" >> beam.ParDo(self.fn)
