@@ -3,7 +3,7 @@
 Read from the store, not from the runner: every runner's workers file what they do there, so
 this works the same on the local runner, Prism and Dask. On a terminal, a status line on stderr
 that updates every second (rich); otherwise (logs, cron, Kubernetes, `--every`, streaming) a
-plain line every PROGRESS_LOG_INTERVAL_S.
+plain line every LOG_INTERVAL_S.
 """
 
 from __future__ import annotations
