@@ -12,3 +12,6 @@ MIN_BODY_CHARS = 200
 HEADLINE_LINE_MAX_CHARS = 160
 HEADLINE_SIMILARITY = 0.7
 TRAILER_MAX_CHARS = 200
+# Pages with more elements than this (counted as '<' in the markup) are not extracted: the
+# extractor's time grows faster than the page (see extraction.page.check_page_size).
+MAX_PAGE_ELEMENTS = 30_000

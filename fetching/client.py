@@ -169,13 +169,13 @@ class HttpClient:
         self._watchdog.close()
 
     def get(self, url: str, *, max_bytes: int, headers: dict[str, str] | None = None,
-            deadline_s: float = settings.REQUEST_DEADLINE_S,
-            before_redirect: Callable[[str], None] | None = None) -> Response:
+            deadline_s: float | None = None, before_redirect: Callable[[str], None] | None = None) -> Response:
         """GET, following redirects by hand (each hop judged, and offered to
-        `before_redirect(url)`, which may raise FetchError). Returns 2xx and 304 responses,
-        raises FetchError for everything else, whatever the server did."""
+        `before_redirect(url)`, which may raise FetchError), all within `deadline_s` (default
+        REQUEST_DEADLINE_S). Returns 2xx and 304 responses, raises FetchError for everything
+        else, whatever the server did."""
         seen = {url}
-        deadline = time.monotonic() + deadline_s
+        deadline = time.monotonic() + (settings.REQUEST_DEADLINE_S if deadline_s is None else deadline_s)
         for _ in range(settings.MAX_REDIRECTS + 1):
             response = self._get_once(url, max_bytes, headers or {}, deadline)
             if response.status in REDIRECTS:
@@ -227,7 +227,9 @@ class HttpClient:
             raise FetchError(f"gave up after retries: {_short(exc)}", host_trouble=True) from None
         except requests.exceptions.Timeout:
             raise FetchError("timed out", host_trouble=True) from None
-        except Exception as exc:  # whatever a server's answer makes the libraries raise
+        except ValueError as exc:  # a Location the libraries cannot read (requests parses it too)
+            raise FetchError(f"invalid URL in the server's answer: {_short(exc)}") from None
+        except Exception as exc:  # whatever else a server's answer makes the libraries raise
             refusal = _refusal(exc)
             if refusal:
                 raise refusal from None

@@ -50,6 +50,29 @@ def output_folder(root: str | os.PathLike, name: str) -> pathlib.Path:
     return path
 
 
+def check_output_folder(root: str | os.PathLike, sinks: tuple[str, ...]) -> None:
+    """Before a run writes anything: `root` is (or can become) a folder, and nothing newsbeam
+    will write in it is a link, but the folders a user may deliberately put elsewhere."""
+    root = pathlib.Path(root)
+    if root.exists() and not root.is_dir():
+        raise UnsafePath(f"--output {root}: not a folder")
+    parent = root.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UnsafePath(f"--output {root}: {parent} is a file, not a folder")
+    for name in ("stories", "dead_letters"):
+        path = root / name
+        if path.is_symlink() or path.exists():
+            if path.is_symlink() and name not in LINKABLE_FOLDERS:
+                raise UnsafePath(f"{path} is a symbolic link; newsbeam does not write through links "
+                                 f"(only {', '.join(f'{f}/' for f in LINKABLE_FOLDERS)} may be one)")
+            if not path.is_dir():
+                raise UnsafePath(f"{path} is not a folder")
+    if "sqlite" in sinks:
+        check_replaceable(root / "stories.db")
+
+
 def create_new(path: str | os.PathLike, append: bool = False) -> int:
     """A file descriptor of a new file at `path` (never an existing file, never through a link)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | (os.O_APPEND if append else 0)

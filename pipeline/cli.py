@@ -18,10 +18,9 @@ import datetime as dt
 import json
 import logging
 import os
-import pathlib
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from fetching import settings as fetching
@@ -29,8 +28,10 @@ from matching import settings as matching
 from matching.encoders import ENCODER_NAMES, check_encoder_name
 from outputs import SINKS
 from outputs.files import json_line, write_parquet
-from outputs.paths import UnsafePath, replaced
+from outputs.paths import UnsafePath, check_output_folder, replaced
 from pipeline.config import ConfigError, bind_served_urls, load_feeds
+from pipeline.inputs import InputError, UniqueIds, json_lines, string_fields
+from pipeline.terminal import printable, safe_json
 from schemas import parse_time
 from state.database import check_store_path, sqlite_path
 from state.store import Store, StoreError, open_store
@@ -62,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--per-host-delay", type=_positive(float), default=fetching.PER_HOST_DELAY_S,
                      help=f"seconds between requests to one host (default {fetching.PER_HOST_DELAY_S}; "
                           "robots.txt Crawl-delay wins when longer)")
+    run.add_argument("--max-crawl-delay", type=_positive(float), default=fetching.MAX_CRAWL_DELAY_S,
+                     help="a robots.txt Crawl-delay longer than this is not waited out: the host's pages are "
+                          f"dead letters, tried again later (default {fetching.MAX_CRAWL_DELAY_S:g} s)")
+    run.add_argument("--host-budget", type=_positive(float), default=fetching.HOST_PASS_BUDGET_S,
+                     help="seconds one host's requests may take in a pass; the rest of its pages are tried "
+                          f"in a later pass (default {fetching.HOST_PASS_BUDGET_S:g})")
     run.add_argument("--shards", type=_positive(int),
                      help="shares of the work, each taken by one worker (default: one per worker of the runner)")
     run.add_argument("--window-days", type=_positive(float), default=matching.STORY_WINDOW_DAYS,
@@ -190,9 +197,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "prune":
             return _prune(args)
         return _errors(args)
-    except (ConfigError, CliError, StoreError, UnsafePath) as exc:
-        print(f"newsbeam: error: {exc}", file=sys.stderr)
+    except (ConfigError, CliError, StoreError, UnsafePath, InputError) as exc:
+        print(f"newsbeam: error: {printable(str(exc))}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`newsbeam errors | head`): stop quietly, as tools killed by
+        # SIGPIPE do, and keep Python from complaining about the closed pipe at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print("newsbeam: interrupted", file=sys.stderr)
         return 130
@@ -200,31 +212,39 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             raise
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else ""
-        print(f"newsbeam: the run failed: {type(exc).__name__}: {reason[:500]} (-v for details; the next "
+        print(f"newsbeam: the run failed: {type(exc).__name__}: {printable(reason[:500])} (-v for details; the next "
               "run repeats what this one did not finish)", file=sys.stderr)
         return 1
 
 
 def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
     """The run's options, built once from the command line and the feeds file."""
-    from pipeline.runners import encoder_threads, pipeline_options, worker_count
+    from pipeline.runners import encoder_threads, is_cluster, is_dask, pipeline_options, worker_count
 
     config = load_feeds(args.feeds)
     if "postgres" in args.sink and not (args.store or "").startswith(("postgresql:", "postgres:")):
         raise CliError("--sink postgres writes to the PostgreSQL store: give --store postgresql://...")
     if args.streaming and args.every:
         raise CliError("--every and --streaming exclude each other")
-    if args.streaming and any("DaskRunner" in arg for arg in beam_args):
+    beam = pipeline_options(beam_args)
+    if args.streaming and is_dask(beam):
         raise CliError("the Dask runner runs bounded passes only (its streaming mode ends at once): use --every")
-    _check_output_dir(args.output)
+    if is_cluster(beam):
+        # Workers on other machines write where they are: only a place they all share works.
+        if not os.path.isabs(args.output):
+            raise CliError(f"--output {args.output}: a cluster runner needs an absolute path on storage every "
+                           "worker and this machine share (a shared mount), or object storage")
+        if sqlite_path(args.store or default_store_url(args.output)) is not None:
+            raise CliError("a cluster runner needs the shared PostgreSQL store: give --store postgresql://...")
+    check_output_folder(args.output, args.sink)
     feeds = config.feeds
     if config.serve_dir is not None:
         feeds = bind_served_urls(feeds, f"http://127.0.0.1:{config.serve_port}/")
-    beam = pipeline_options(beam_args)
     options = RunOptions(
         feeds=feeds, output_dir=args.output, store_url=args.store or "", sinks=args.sink,
         encoder=args.encoder, window_days=args.window_days, user_agent=args.user_agent,
         per_host_connections=args.per_host_connections, per_host_delay_s=args.per_host_delay,
+        max_crawl_delay_s=args.max_crawl_delay, host_budget_s=args.host_budget,
         allow_private_network=args.allow_private_network,
         serve_dir=str(config.serve_dir) if config.serve_dir else None, serve_port=config.serve_port,
         streaming=args.streaming, poll_interval_s=args.poll_interval, stop_after_s=args.stop_after,
@@ -255,24 +275,14 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     return 0
 
 
-def _check_output_dir(path: str) -> None:
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise CliError(f"--output {path}: not a folder")
-    parent = pathlib.Path(path).resolve().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise CliError(f"--output {path}: {parent} is a file, not a folder")
-
-
 def _dedup(args: argparse.Namespace) -> int:
     from matching.dedup import dedup_records
     from matching.encoders import load_encoder
     from matching.features import Fingerprinter
     from matching.story_index import StoryIndex
 
-    records = list(_read_articles(args.input))
     with contextlib.ExitStack() as stack:
+        records = stack.enter_context(json_lines(args.input, _article_record(UniqueIds())))
         store_url = args.store
         if store_url is None:
             store_url = os.path.join(stack.enter_context(tempfile.TemporaryDirectory()), "dedup.db")
@@ -280,46 +290,21 @@ def _dedup(args: argparse.Namespace) -> int:
         stack.callback(store.close)
         index = StoryIndex(store, Fingerprinter(load_encoder(args.encoder)))
         with _open_output(args.output, store_url) as out:
-            for line in dedup_records(records, index):
+            for line in dedup_records(records(), index):
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")
         if args.store:
             index.vectors.save()
     return 0
 
 
-def _read_articles(path: str) -> Iterator[dict[str, Any]]:
-    try:
-        handle = sys.stdin if path == "-" else open(path, encoding="utf-8")
-    except OSError as exc:
-        raise CliError(f"{path}: {exc.strerror}") from None
-    with handle:
-        seen: set[str] = set()
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CliError(f"{path}: line {number}: invalid JSON: {exc.msg}") from None
-            except RecursionError:
-                raise CliError(f"{path}: line {number}: JSON nested too deeply") from None
-            if not isinstance(record, dict) or "id" not in record:
-                raise CliError(f"{path}: line {number}: expected an object with an 'id'")
-            if not isinstance(record["id"], (str, int)) or isinstance(record["id"], bool):
-                raise CliError(f"{path}: line {number}: 'id' must be a string or an integer")
-            for field in ("title", "text", "language", "url", "published"):
-                value = record.get(field)
-                if value is not None and not isinstance(value, str):
-                    raise CliError(f"{path}: line {number}: '{field}' must be a string")
-                try:
-                    (value or "").encode("utf-8")
-                except UnicodeEncodeError:
-                    raise CliError(f"{path}: line {number}: '{field}' is not valid Unicode") from None
-            record["id"] = str(record["id"])
-            if record["id"] in seen:
-                raise CliError(f"{path}: line {number}: duplicate id {record['id']}")
-            seen.add(record["id"])
-            yield record
+def _article_record(unique_ids: UniqueIds) -> Callable[[dict[str, Any], str], dict[str, Any]]:
+    """The check of one `dedup` input line: an article with an id, its fields strings."""
+    def check(record: dict[str, Any], where: str) -> dict[str, Any]:
+        unique_ids(record, where)
+        string_fields(record, where, ("title", "text", "language", "url", "published"))
+        return record
+
+    return check
 
 
 @contextlib.contextmanager
@@ -357,20 +342,15 @@ def _errors(args: argparse.Namespace) -> int:
     store.close()
     for letter in letters:
         if args.json:
-            print(json.dumps(letter.to_dict(), ensure_ascii=False))
+            print(safe_json(letter.to_dict()))
         else:
             status = f" HTTP {letter.status}" if letter.status else ""
             next_due = "never (refused)" if letter.final else letter.next_due
-            print(_printable(f"{letter.at}  {letter.stage:<10} attempts={letter.attempts} next={next_due}"
-                             f"{status}  {letter.url}") + "\n    " + _printable(letter.reason))
+            print(printable(f"{letter.at}  {letter.stage:<10} attempts={letter.attempts} next={next_due}"
+                             f"{status}  {letter.url}") + "\n    " + printable(letter.reason))
     if not args.json:
         print(f"{len(letters)} dead letter(s)")
     return 0
-
-
-def _printable(text: str) -> str:
-    """Text from servers, safe for a terminal: control characters shown escaped."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _stories(args: argparse.Namespace) -> int:
@@ -381,7 +361,7 @@ def _stories(args: argparse.Namespace) -> int:
         story = next(story_records(store, [args.story_id]), None)
         if story is None:
             raise CliError(f"no story {args.story_id} in the store")
-        print(json.dumps(story.to_dict(), ensure_ascii=False, indent=2))
+        print(safe_json(story.to_dict(), indent=2))
         return 0
     since = None
     if args.since:
@@ -397,7 +377,7 @@ def _stories(args: argparse.Namespace) -> int:
     if args.format == "jsonl":
         with _open_output(args.file, store.url) as out:
             for record in records:
-                out.write(json_line(record) + "\n")
+                out.write((safe_json(record, sort_keys=True) if out is sys.stdout else json_line(record)) + "\n")
                 count += 1
     else:
         if args.file == "-":

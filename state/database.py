@@ -46,6 +46,17 @@ class ConnectionLost(Exception):
     be run again from the start if doing so twice is harmless."""
 
 
+def database_errors() -> tuple[type[BaseException], ...]:
+    """What a failing database raises (as opposed to bad input): a caller that turns bad input
+    into dead letters lets these through, since the run cannot go on without its store."""
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error, StoreError, ConnectionLost)
+    try:
+        import psycopg
+    except ImportError:
+        return errors
+    return (*errors, psycopg.Error)
+
+
 def redact(url: str) -> str:
     """A database URL fit for a message: the password replaced."""
     try:

@@ -2,7 +2,7 @@
 older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
 a released migration never changes."""
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -92,5 +92,13 @@ MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (run_id, name)
     );
     ALTER TABLE dead_letters ADD COLUMN final INTEGER NOT NULL DEFAULT 0;
+    """,
+    # When each host may have its next request, for requests outside the host's own shard (a
+    # redirect to another host): workers on any machine pace such a host together.
+    5: """
+    CREATE TABLE host_slots (
+        host TEXT PRIMARY KEY,
+        next_start DOUBLE PRECISION NOT NULL   -- seconds since the epoch
+    );
     """,
 }

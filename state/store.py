@@ -7,6 +7,7 @@ any runner and a run that dies half-way is simply repeated.
     store.stories        the story index: articles, stories   (state/stories.py)
     store.dead_letters   failures waiting for a retry         (state/dead_letters.py)
     store.runs           run history and counts               (state/runs.py)
+    store.hosts          request slots shared by workers      (state/hosts.py)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from state.database import Connection, Database, StoreError, check_store_path, open_database, transactional
 from state.dead_letters import DeadLetters
 from state.feeds import FeedStates
+from state.hosts import HostSlots
 from state.runs import Runs
 from state.stories import StoryTables
 
@@ -28,6 +30,7 @@ class Store:
         self.feeds = FeedStates(db, self.stories.known_articles)
         self.dead_letters = DeadLetters(db)
         self.runs = Runs(db)
+        self.hosts = HostSlots(db)
 
     def close(self) -> None:
         self.db.close()

@@ -14,6 +14,7 @@ import os
 import pathlib
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -51,6 +52,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self.server.requests.append((self.path, dict(self.headers)))
+        self.server.times.append(time.monotonic())
         route = self.server.routes.get(self.path.split("?")[0])
         if route is not None:
             route(self)
@@ -71,28 +73,30 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 class SiteServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, folder: pathlib.Path):
+    def __init__(self, folder: pathlib.Path, host: str = "127.0.0.1"):
         self.folder = folder
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.times: list[float] = []  # when each request arrived (time.monotonic())
         self.routes: dict[str, Route] = {}
 
         def handler(*args: Any) -> SiteHandler:
             return SiteHandler(*args, directory=str(folder))
 
-        super().__init__(("127.0.0.1", 0), handler)
+        super().__init__((host, 0), handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/"
+        return f"http://{self.server_address[0]}:{self.server_address[1]}/"
 
     def paths_requested(self) -> list[str]:
         return [path for path, _ in self.requests]
 
 
 @contextlib.contextmanager
-def serving(folder: pathlib.Path) -> Iterator[SiteServer]:
-    """A SiteServer for `folder` on 127.0.0.1, for the length of the `with` block."""
-    server = SiteServer(folder)
+def serving(folder: pathlib.Path, host: str = "127.0.0.1") -> Iterator[SiteServer]:
+    """A SiteServer for `folder` on `host` (any 127.x.y.z address is this machine: a "site" of
+    its own for politeness), for the length of the `with` block."""
+    server = SiteServer(folder, host)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

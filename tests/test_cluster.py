@@ -127,6 +127,29 @@ def test_a_dask_worker_killed_mid_run_leaves_every_page_in_one_story(tmp_path, p
     assert open_store(postgres_url).stories.pending() == []
 
 
+def test_the_cluster_speaks_only_tls_to_peers_with_its_certificate(dask_address):
+    """The cluster CI starts is set up as docs/deploy.md says a real one must be: anyone who
+    reaches an open scheduler runs code on the workers, so it takes only TLS connections from
+    holders of a certificate of its own authority (newsbeam's runs above used it)."""
+    from distributed import Client
+
+    assert dask_address.startswith("tls://"), "CI's Dask cluster must speak TLS (NEWSBEAM_DASK_TLS)"
+    with Client(dask_address, timeout=30) as client:  # the certificate from the environment
+        assert client.submit(sum, [1, 2]).result(timeout=60) == 3
+
+    def connects(address: str, keep: tuple[str, ...]) -> bool:
+        """A client in a process of its own, with only the `keep` parts of the TLS settings."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_DISTRIBUTED__COMM__")
+               or k.endswith(keep)}
+        probe = ("from distributed import Client\n"
+                 f"try:\n    Client({address!r}, timeout=5).close()\nexcept Exception:\n    raise SystemExit(1)")
+        return subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, timeout=120).returncode == 0
+
+    assert connects(dask_address, ("CA_FILE", "CERT", "KEY", "ENCRYPTION"))
+    assert not connects(dask_address, ("CA_FILE", "ENCRYPTION"))  # the authority known, no certificate
+    assert not connects(dask_address.replace("tls://", "tcp://"), ())  # no TLS at all
+
+
 def _wait_for_workers(client, count: int) -> None:
     deadline = time.monotonic() + 60
     while len(client.scheduler_info()["workers"]) < count and time.monotonic() < deadline:

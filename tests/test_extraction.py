@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from extraction import settings
 from extraction.authors import split_authors
 from extraction.language import detect_language
-from extraction.page import article_from_feed, extract_article
+from extraction.page import NotAnArticle, article_from_feed, extract_article
 from extraction.text import normalize_text, strip_repeated_headline, strip_trailers
 from schemas import FeedEntry, FetchedPage, utc_iso
 from tests.conftest import DEMO_SITE, FIXTURES
@@ -45,9 +46,20 @@ def test_feed_date_wins_over_the_page_date():
     assert "Subscribe" not in article.text and "More from the valley" not in article.text
 
 
-def test_page_without_a_body_gives_none():
+def test_page_without_a_body_is_not_an_article():
     html = (FIXTURES / "site" / "broken" / "empty-page.html").read_bytes()
-    assert extract_article(FetchedPage(entry=entry(), url="http://x/", html=html, content_type="text/html")) is None
+    with pytest.raises(NotAnArticle, match="no article body"):
+        extract_article(FetchedPage(entry=entry(), url="http://x/", html=html, content_type="text/html"))
+
+
+def test_a_page_of_endless_markup_is_refused_before_extraction_and_a_real_page_is_not():
+    """Extraction time grows faster than the page: 240,000 short paragraphs would take minutes.
+    Such a page is refused by its element count, in microseconds; a real page is far below."""
+    endless = b"<html><body>" + b"<p>Short paragraph.</p>" * 240_000 + b"</body></html>"
+    with pytest.raises(NotAnArticle, match="page too large to extract"):
+        extract_article(FetchedPage(entry=entry(), url="http://x/", html=endless, content_type="text/html"))
+    real = (DEMO_SITE / "kurier" / "seilbahn-beschlossen.html").read_bytes()
+    assert real.count(b"<") * 20 < settings.MAX_PAGE_ELEMENTS
 
 
 def test_article_from_feed_text():

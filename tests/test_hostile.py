@@ -4,6 +4,7 @@ stop a run, or destroy data. All traffic stays on this machine."""
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import http.server
 import json
@@ -270,7 +271,22 @@ def test_a_server_dripping_its_headers_is_cut_off_at_the_deadline(tmp_path):
     assert elapsed < 10  # without a deadline on the headers it never ends
 
 
-@pytest.mark.parametrize("retry_after", ["999999999999", "Fri, 31 Dec 9999 23:59:59 GMT", "-5", "soon", "1e309"])
+@pytest.mark.parametrize("retry_after, clamped", [
+    ("999999999999", True), ("Fri, 31 Dec 9999 23:59:59 GMT", True), ("-5", None), ("soon", None), ("1e309", None),
+    ("9" * 5000, None)])
+def test_an_absurd_retry_after_is_clamped_or_ignored(retry_after, clamped):
+    from fetching.client import retry_after_time
+    from schemas import parse_time
+
+    when = retry_after_time(retry_after)
+    if clamped is None:
+        assert when is None
+    else:
+        assert parse_time(when) - dt.datetime.now(dt.UTC) <= dt.timedelta(days=1, seconds=5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("retry_after", ["999999999999", "1e309"])
 def test_an_absurd_retry_after_neither_stops_the_run_nor_loses_the_feed(site, tmp_path, retry_after):
     site.routes["/busy.rss"] = lambda h: h.send_body(429, b"busy", headers={"Retry-After": retry_after})
     feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "busy.rss", site.base_url + "feeds/herald.rss"])
@@ -402,3 +418,92 @@ def test_feeds_with_too_many_entries_are_capped(site, tmp_path, monkeypatch):
     summary = json.loads(next((tmp_path / "out").glob("summary-*.json")).read_text())
     assert summary["entries_seen"] == 3 and summary["entries_dropped"] == 7
     assert os.path.exists(tmp_path / "out" / "state.db")
+
+
+# --- URLs the parsers read differently ---------------------------------------------------------------
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.2:8081\\@1.2.3.4/x",  # the standard library reads 1.2.3.4, urllib3 connects to 127.0.0.2
+    "http://127.0.0.2:8081\\@example.com/x",
+    "http://[", "http://[x]/", f"http://{'a' * 64}.example/", "http://" + "a." * 130 + "example/",
+])
+def test_a_url_the_parsers_disagree_on_or_cannot_read_is_refused(url):
+    from fetching.addresses import parse_target
+
+    with pytest.raises(FetchError, match="refused") as error:
+        parse_target(url)
+    assert error.value.final
+
+
+def test_behind_a_proxy_a_backslash_url_never_reaches_the_private_host(proxy, tmp_path):
+    with serving(tmp_path, "127.0.0.2") as secret:
+        (tmp_path / "x").write_text("secret")
+        port = secret.server_address[1]
+        for url in (f"http://127.0.0.2:{port}\\@1.2.3.4/x", f"http://127.0.0.2:{port}\\@93.184.216.34/x"):
+            with pytest.raises(FetchError, match="refused"):
+                HttpClient().get(url, max_bytes=MB)
+        # and as a redirect target, from a host the operator opened
+        with serving(tmp_path, "127.0.0.3") as opened:
+            opened.routes["/go"] = lambda h: h.send_body(
+                302, b"", headers={"Location": f"http://127.0.0.2:{port}\\@1.2.3.4/x"})
+            with pytest.raises(FetchError, match="refused"):
+                HttpClient(AddressPolicy(opened=[opened.base_url])).get(opened.base_url + "go", max_bytes=MB)
+        assert secret.requests == []
+    assert proxy.asked == []
+
+
+def test_a_max_age_of_thousands_of_digits_is_read_as_the_longest_wait():
+    from sources.feeds import MAX_FEED_INTERVAL_S, max_age_due
+
+    due = max_age_due({"cache-control": "max-age=" + "9" * 5000}, "2026-11-20T08:00:00+00:00")
+    assert due == (dt.datetime(2026, 11, 20, 8, tzinfo=dt.UTC)
+                   + dt.timedelta(seconds=MAX_FEED_INTERVAL_S)).isoformat(timespec="seconds")
+
+
+# --- A host cannot hold the pass --------------------------------------------------------------------
+def test_a_host_failing_again_and_again_gives_up_the_rest_of_its_queue():
+    calls = []
+
+    def work(item: str) -> str:
+        calls.append(item)
+        if item.startswith("bad"):
+            raise FetchError("deadline exceeded while reading the headers", host_trouble=True)
+        return item
+
+    scheduler = PoliteScheduler(work, lambda item: item[:3], HostLedger(),
+                                Politeness(threads=4, per_host=1, delay_s=0.0, failures_in_a_row=3))
+    outcomes = dict(scheduler.run([f"bad{n}" for n in range(10)] + [f"ok-{n}" for n in range(5)]))
+    scheduler.close()
+    assert [c for c in calls if c.startswith("bad")] == ["bad0", "bad1", "bad2"]  # then no more requests
+    deferred = [o for o in outcomes.values() if isinstance(o, FetchError) and o.reason.startswith("deferred")]
+    assert len(deferred) == 7 and all(not o.sent and not o.final for o in deferred)
+    assert [outcomes[f"ok-{n}"] for n in range(5)] == [f"ok-{n}" for n in range(5)]
+
+
+def test_a_host_that_used_its_share_of_the_pass_waits_for_the_next():
+    import time as clock
+
+    def work(item: str) -> str:
+        clock.sleep(0.2)
+        return item
+
+    scheduler = PoliteScheduler(work, lambda item: "slow", HostLedger(),
+                                Politeness(threads=2, per_host=1, delay_s=0.0, host_budget_s=0.5))
+    outcomes = dict(scheduler.run([f"page{n}" for n in range(10)]))
+    done = [o for o in outcomes.values() if isinstance(o, str)]
+    assert 3 <= len(done) <= 4  # 0.2 s each against a budget of 0.5 s
+    assert all("share of the pass" in o.reason for o in outcomes.values() if not isinstance(o, str))
+    assert dict(scheduler.run(["page10"])) == {"page10": "page10"}  # a new pass starts afresh
+    scheduler.close()
+
+
+# --- Input lines --------------------------------------------------------------------------------------
+def test_an_overlong_input_line_is_named_and_nothing_is_written(tmp_path, capsys, monkeypatch):
+    from pipeline import inputs
+
+    monkeypatch.setattr(inputs, "MAX_LINE_BYTES", 1000)
+    source = tmp_path / "articles.jsonl"
+    source.write_text(json.dumps({"id": 1, "title": "t", "text": "x" * 100}) + "\n"
+                      + json.dumps({"id": 2, "title": "t", "text": "x" * 5000}) + "\n")
+    assert main(["dedup", str(source), "-o", str(tmp_path / "out.jsonl"), "--encoder", "hashing"]) == 2
+    assert "line 2: longer than 1000 bytes" in capsys.readouterr().err
+    assert not (tmp_path / "out.jsonl").exists()

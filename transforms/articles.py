@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import apache_beam as beam
 
-from extraction.page import article_from_feed, extract_article
+from extraction.page import NotAnArticle, article_from_feed, extract_article
 from matching.encoders import meaning_similarity
 from schemas import Batch, DeadLetter, utc_now
 from sources.feeds import entry_payload
@@ -36,11 +36,11 @@ class ExtractArticlesFn(StageFn):
             if page.html is not None:
                 try:
                     article = extract_article(page, self.similarity)
+                except NotAnArticle as exc:
+                    reason = str(exc)
                 except Exception as exc:  # a page that breaks the extractor must not break the run
                     reason = f"extraction failed: {type(exc).__name__}: {exc}"
                 else:
-                    reason = "no article body found on the page"
-                if article is not None:
                     counts["articles_extracted"] += 1
                     articles.append(article)
                     continue

@@ -25,6 +25,7 @@ from sources.feeds import (
     parse_feed,
     unique_entries,
 )
+from state.database import database_errors
 from transforms.options import RunOptions
 from transforms.stage import StageFn, host_ledger
 
@@ -74,7 +75,14 @@ class ReadFeedsFn(StageFn):
                     url=source.url, stage="feed_fetch", reason=error.reason, status=error.status,
                     at=utc_now(), retry_after=error.not_before, next_due=next_due))
             else:
-                self._read_feed(source, state, outcome, entries, letters, counts)
+                try:
+                    self._read_feed(source, state, outcome, entries, letters, counts)
+                except database_errors():
+                    raise  # the store failed: the run cannot go on
+                except Exception as exc:  # one bad feed must never stop the pass
+                    counts["feeds_failed"] += 1
+                    letters.append(DeadLetter(url=source.url, stage="feed_parse", at=utc_now(),
+                                              reason=f"feed could not be read: {type(exc).__name__}: {exc}"[:500]))
         retries = [entry_from_payload(letter.payload) for stage in ("page_fetch", "extract")
                    for letter in self.store.dead_letters.due(stage) if letter.payload and shard.owns(letter.url)]
         counts["retries_due"] += len(retries)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import time
 from collections.abc import Iterator
 
 import apache_beam as beam
@@ -29,7 +30,7 @@ class FetchPagesFn(StageFn):
     stage = "FetchPages"
 
     def __init__(self, options: RunOptions):
-        super().__init__()
+        super().__init__(options.store)
         self.options = options
 
     def setup(self) -> None:
@@ -37,7 +38,7 @@ class FetchPagesFn(StageFn):
         self.http = self.options.http_client()
         self.ledger = host_ledger()
         politeness = self.options.politeness()
-        self.pages = PageFetcher(self.http, self.ledger, politeness)
+        self.pages = PageFetcher(self.http, self.ledger, politeness, pace_host=self._pace_elsewhere)
         self.scheduler: PoliteScheduler[FeedEntry] = PoliteScheduler(
             lambda entry: self.pages.fetch(entry.url), lambda entry: host_of(entry.url), self.ledger, politeness,
             crawl_delay=self.pages.crawl_delay)
@@ -46,6 +47,13 @@ class FetchPagesFn(StageFn):
         self.scheduler.close()
         self.http.close()
         super().teardown()
+
+    def _pace_elsewhere(self, host: str, delay_s: float) -> None:
+        """A redirect to another host: take that host's next request slot in the store, which
+        every worker shares, and wait for it."""
+        wait = self.store.hosts.take(host, delay_s)
+        self.ledger.postpone(host, time.monotonic() + wait + delay_s)
+        time.sleep(wait)
 
     def run(self, batch: Batch) -> Iterator[Batch]:
         carried = dataclasses.replace(batch, entries=())  # what earlier steps put in, passed on once
