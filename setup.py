@@ -41,7 +41,9 @@ setup(
         "protego>=0.3",
     ],
     extras_require={
-        "test": ["pytest>=8", "jsonschema>=4", "ruff>=0.6", "import-linter>=2.1"],
+        # selenium drives the system's Chromium (tests of the HTML report); it downloads nothing
+        # when given the system chromedriver
+        "test": ["pytest>=8", "jsonschema>=4", "ruff>=0.6", "import-linter>=2.1", "selenium>=4.20"],
         # Beam's DaskRunner on dask.distributed: `newsbeam run --runner DaskRunner`
         "dask": ["apache-beam[dask]>=2.77,<2.78"],
     },

@@ -1,45 +1,42 @@
 """The `newsbeam` command.
 
     newsbeam run --feeds FEEDS --output DIR [--store URL] [--allow-private-network] [Beam options]
-    newsbeam dedup INPUT.jsonl -o OUTPUT.jsonl [--store URL]
-    newsbeam errors --output DIR | --store URL
-    newsbeam stories export --format jsonl|parquet [--since DATE] -o FILE (--output DIR | --store URL)
-    newsbeam stories show STORY_ID (--output DIR | --store URL)
-    newsbeam prune [--window-days N] (--output DIR | --store URL)
+    newsbeam stories list|show|export ...     what came in (pipeline.browse)
+    newsbeam events show EVENT_ID
+    newsbeam report -o report.html            one page to read (pipeline.report)
+    newsbeam errors                           the dead letters waiting for a retry
+    newsbeam dedup INPUT.jsonl -o OUTPUT.jsonl     (pipeline.corpus)
+    newsbeam prune [--window-days N]
 
-A configuration mistake ends the program with a one-line message and exit code 2.
+Every command but `run` and `dedup` takes `--output DIR` (a run's output folder) or `--store
+URL`. A configuration mistake ends the program with a one-line message and exit code 2; a
+pass in which the feeds failed (every one, or more than --max-failed-share) with exit code 3.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import datetime as dt
-import json
 import logging
 import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from typing import IO, Any
+from typing import Any
 
 from fetching import settings as fetching
 from matching import settings as matching
 from matching.encoders import ENCODER_NAMES, check_encoder_name
 from outputs import SINKS
-from outputs.files import json_line, write_parquet
-from outputs.paths import UnsafePath, check_output_folder, replaced
+from outputs.paths import UnsafePath, check_output_folder
+from pipeline import browse, corpus
 from pipeline.config import ConfigError, bind_served_urls, load_feeds
-from pipeline.inputs import InputError, UniqueIds, json_lines, string_fields
-from pipeline.terminal import printable, safe_json
-from schemas import parse_time
+from pipeline.inputs import InputError
+from pipeline.terminal import printable
+from pipeline.where import CliError, add_where, open_where
 from state.database import check_store_path, sqlite_path
-from state.store import Store, StoreError, open_store
+from state.store import StoreError, open_store
 from transforms.options import POLL_INTERVAL_S, RunOptions, default_store_url
 
-
-class CliError(Exception):
-    """Wrong usage or configuration: exit code 2."""
+# A pass whose feeds failed exits with this, so that cron, Airflow and Kubernetes alert.
+EXIT_UNHEALTHY = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--sink", default="jsonl", type=_sinks,
                      help="comma-separated: jsonl (default) and parquet (files under OUTPUT/stories/), "
                           "sqlite (tables in OUTPUT/stories.db), postgres (tables in the PostgreSQL store)")
+    run.add_argument("--max-failed-share", type=_share, metavar="SHARE",
+                     help="exit with code 3 when more than this share (0 to 1) of the feeds due failed; "
+                          "without it, only when every feed due failed")
     run.add_argument("--prune", action="store_true", help="after the run, forget stories older than the window")
     run.add_argument("--every", type=_duration, metavar="INTERVAL",
                      help="repeat the pass every INTERVAL (e.g. 1h, 30m) until SIGINT/SIGTERM")
@@ -97,30 +97,54 @@ def _parser() -> argparse.ArgumentParser:
     _store_argument(dedup, "default: a temporary store, discarded afterwards")
     dedup.add_argument("--encoder", default=matching.ENCODER, type=_encoder, help="as for 'run'")
 
+    stories = commands.add_parser("stories", help="the stories in the store: list, show, export")
+    story_commands = stories.add_subparsers(dest="stories_command", required=True)
+    listing = story_commands.add_parser("list", help="the newest stories, with filters",
+                                        description="The newest stories first; every filter given must hold.")
+    add_where(listing)
+    listing.add_argument("--since", help="changed since: a time ago (24h, 7d) or an ISO 8601 date")
+    listing.add_argument("--language", help="with a variant in this language (de, en, ...)")
+    listing.add_argument("--event", help="of this event (an event_id)")
+    listing.add_argument("--site", help="with a variant from this host (www.example.org) or site name")
+    listing.add_argument("--query", help="words that must all appear, in any variant's title or text, in any case")
+    listing.add_argument("--limit", type=_positive(int), default=browse.DEFAULT_LIMIT,
+                         help=f"at most this many (default {browse.DEFAULT_LIMIT})")
+    listing.add_argument("--json", action="store_true", help="whole story records, one JSON object a line")
+    show = story_commands.add_parser("show", help="print one story with its variants")
+    add_where(show)
+    show.add_argument("story_id")
+    export = story_commands.add_parser("export", help="write the current stories, one record per story")
+    add_where(export)
+    export.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl")
+    export.add_argument("--since", help="changed since: a time ago (24h, 7d) or an ISO 8601 date")
+    export.add_argument("-o", "--file", required=True, help="file to write ('-' for stdout, jsonl only)")
+
+    events = commands.add_parser("events", help="the stories of one event")
+    event_commands = events.add_subparsers(dest="events_command", required=True)
+    event = event_commands.add_parser("show", help="the stories of an event, with their languages and sites")
+    add_where(event)
+    event.add_argument("event_id")
+    event.add_argument("--json", action="store_true", help="whole story records, one JSON object a line")
+
+    report = commands.add_parser(
+        "report", help="one HTML page of what came in: stories side by side, events, feed health",
+        description="Write a self-contained HTML page (nothing loaded from elsewhere, no script): the "
+                    "stories of the last run, or of --since, with their variants side by side; events; "
+                    "each feed's health and dead letters; counts per hour and per language.")
+    add_where(report)
+    report.add_argument("--since", help="the stories changed since: a time ago (24h) or an ISO 8601 date "
+                                        "(default: the stories of the last run)")
+    report.add_argument("--limit", type=_positive(int), default=5000, help="at most this many stories (default 5000)")
+    report.add_argument("-o", "--file", default="report.html", help="the HTML file to write (default report.html)")
+
     errors = commands.add_parser("errors", help="list the dead letters waiting for a retry")
-    _where(errors)
+    add_where(errors)
     errors.add_argument("--json", action="store_true", help="one JSON object per line")
 
-    stories = commands.add_parser("stories", help="read the current stories from the store")
-    story_commands = stories.add_subparsers(dest="stories_command", required=True)
-    export = story_commands.add_parser("export", help="write the current stories, one record per story")
-    _where(export)
-    export.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl")
-    export.add_argument("--since", help="only stories changed at or after this date (ISO 8601)")
-    export.add_argument("-o", "--file", required=True, help="file to write ('-' for stdout, jsonl only)")
-    show = story_commands.add_parser("show", help="print one story with its variants")
-    _where(show)
-    show.add_argument("story_id")
-
     prune = commands.add_parser("prune", help="forget stories older than the window (the sinks keep them)")
-    _where(prune)
+    add_where(prune)
     prune.add_argument("--window-days", type=_positive(float), default=matching.STORY_WINDOW_DAYS)
     return parser
-
-
-def _where(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output", help="a run's output folder (uses its default store)")
-    _store_argument(parser, "default: the store under --output")
 
 
 def _sinks(text: str) -> tuple[str, ...]:
@@ -143,6 +167,16 @@ def _positive(kind: type) -> Any:
         return value
 
     return parse
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"a share is from 0 to 1: {text}")
+    return value
 
 
 def _encoder(name: str) -> str:
@@ -187,16 +221,18 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
     if extra and args.command != "run":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    commands = {
+        "run": lambda: _run(args, extra),
+        "dedup": lambda: corpus.dedup(args),
+        "stories": lambda: {"list": browse.stories_list, "show": browse.stories_show,
+                            "export": browse.stories_export}[args.stories_command](args),
+        "events": lambda: browse.events_show(args),
+        "report": lambda: browse.report(args),
+        "errors": lambda: browse.errors(args),
+        "prune": lambda: _prune(args),
+    }
     try:
-        if args.command == "run":
-            return _run(args, extra)
-        if args.command == "dedup":
-            return _dedup(args)
-        if args.command == "stories":
-            return _stories(args)
-        if args.command == "prune":
-            return _prune(args)
-        return _errors(args)
+        return commands[args.command]()
     except (ConfigError, CliError, StoreError, UnsafePath, InputError) as exc:
         print(f"newsbeam: error: {printable(str(exc))}", file=sys.stderr)
         return 2
@@ -248,6 +284,7 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         allow_private_network=args.allow_private_network,
         serve_dir=str(config.serve_dir) if config.serve_dir else None, serve_port=config.serve_port,
         streaming=args.streaming, poll_interval_s=args.poll_interval, stop_after_s=args.stop_after,
+        max_failed_share=args.max_failed_share,
         shards=args.shards or worker_count(beam), encoder_threads=encoder_threads(beam),
         beam_args=tuple(beam_args))
     check_store_path(options.store)
@@ -264,131 +301,19 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
               f"{summary['stories_new']} stories new, {summary['stories_updated']} updated")
         return 0
     if args.every:
-        run_every(options, args.every)
-        return 0
+        last = run_every(options, args.every)
+        return EXIT_UNHEALTHY if last and last["health"] != "ok" else 0
     summary = run_once(options)
     print(format_summary(summary))
     if args.prune:
         pruned = open_store(options.store).prune(args.window_days)
         print(f"  pruned    {pruned['stories']} stories, {pruned['articles']} articles, "
               f"{pruned['dead_letters']} dead letters older than {args.window_days:g} days")
-    return 0
-
-
-def _dedup(args: argparse.Namespace) -> int:
-    from matching.dedup import dedup_records
-    from matching.encoders import load_encoder
-    from matching.features import Fingerprinter
-    from matching.story_index import StoryIndex
-
-    with contextlib.ExitStack() as stack:
-        records = stack.enter_context(json_lines(args.input, _article_record(UniqueIds())))
-        store_url = args.store
-        if store_url is None:
-            store_url = os.path.join(stack.enter_context(tempfile.TemporaryDirectory()), "dedup.db")
-        store = open_store(store_url)
-        stack.callback(store.close)
-        index = StoryIndex(store, Fingerprinter(load_encoder(args.encoder)))
-        with _open_output(args.output, store_url) as out:
-            for line in dedup_records(records(), index):
-                out.write(json.dumps(line, ensure_ascii=False) + "\n")
-        if args.store:
-            index.vectors.save()
-    return 0
-
-
-def _article_record(unique_ids: UniqueIds) -> Callable[[dict[str, Any], str], dict[str, Any]]:
-    """The check of one `dedup` input line: an article with an id, its fields strings."""
-    def check(record: dict[str, Any], where: str) -> dict[str, Any]:
-        unique_ids(record, where)
-        string_fields(record, where, ("title", "text", "language", "url", "published"))
-        return record
-
-    return check
-
-
-@contextlib.contextmanager
-def _open_output(path: str, store_url: str | None = None) -> Iterator[IO[str]]:
-    """The output file, written whole or not at all (outputs.paths.replaced); never the
-    store's own file."""
-    if path == "-":
-        yield sys.stdout
-        return
-    try:
-        with replaced(path, "w", _store_files(store_url)) as handle:
-            yield handle
-    except OSError as exc:
-        raise CliError(f"{path}: {exc.strerror}") from None
-
-
-def _store_files(store_url: str | None) -> tuple[str, ...]:
-    """The files of a SQLite store, which no output may replace."""
-    path = sqlite_path(store_url) if store_url else None
-    return (path, path + "-wal", path + "-shm", path + ".lock") if path else ()
-
-
-def _open_where(args: argparse.Namespace) -> Store:
-    if not args.store and not args.output:
-        raise CliError(f"{args.command}: give --output DIR or --store URL")
-    store_url = args.store or default_store_url(args.output)
-    if not args.store and not os.path.exists(sqlite_path(store_url)):
-        raise CliError(f"no store at {store_url}: has newsbeam run with --output {args.output}?")
-    return open_store(store_url)
-
-
-def _errors(args: argparse.Namespace) -> int:
-    store = _open_where(args)
-    letters = store.dead_letters.all()
-    store.close()
-    for letter in letters:
-        if args.json:
-            print(safe_json(letter.to_dict()))
-        else:
-            status = f" HTTP {letter.status}" if letter.status else ""
-            next_due = "never (refused)" if letter.final else letter.next_due
-            print(printable(f"{letter.at}  {letter.stage:<10} attempts={letter.attempts} next={next_due}"
-                             f"{status}  {letter.url}") + "\n    " + printable(letter.reason))
-    if not args.json:
-        print(f"{len(letters)} dead letter(s)")
-    return 0
-
-
-def _stories(args: argparse.Namespace) -> int:
-    store = _open_where(args)
-    from matching.records import story_records
-
-    if args.stories_command == "show":
-        story = next(story_records(store, [args.story_id]), None)
-        if story is None:
-            raise CliError(f"no story {args.story_id} in the store")
-        print(safe_json(story.to_dict(), indent=2))
-        return 0
-    since = None
-    if args.since:
-        try:
-            since = parse_time(args.since if "T" in args.since else args.since + "T00:00:00+00:00")
-        except ValueError:
-            raise CliError(f"--since: not an ISO 8601 date: {args.since}") from None
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=dt.UTC)
-        since = since.astimezone(dt.UTC).isoformat(timespec="seconds")
-    records = (story.to_dict() for story in story_records(store, store.stories.story_ids(since)))
-    count = 0
-    if args.format == "jsonl":
-        with _open_output(args.file, store.url) as out:
-            for record in records:
-                out.write((safe_json(record, sort_keys=True) if out is sys.stdout else json_line(record)) + "\n")
-                count += 1
-    else:
-        if args.file == "-":
-            raise CliError("--format parquet needs a file (-o FILE)")
-        count = write_parquet(records, args.file, _store_files(store.url))
-    print(f"{count} stories written to {args.file}", file=sys.stderr)
-    return 0
+    return EXIT_UNHEALTHY if summary["health"] != "ok" else 0
 
 
 def _prune(args: argparse.Namespace) -> int:
-    pruned = _open_where(args).prune(args.window_days)
+    pruned = open_where(args).prune(args.window_days)
     print(f"pruned {pruned['stories']} stories, {pruned['articles']} articles and {pruned['dead_letters']} "
           f"dead letters older than {args.window_days:g} days")
     return 0

@@ -74,7 +74,7 @@ def make_summary(run_id: str, started: str, seconds: float, options: RunOptions,
                  counts: dict[str, int]) -> dict[str, Any]:
     """The run's summary from its counts, which the graph itself added up in the store."""
     busy = {name[len(BUSY):]: value / 1e6 for name, value in counts.items() if name.startswith(BUSY)}
-    return {
+    summary = {
         "run_id": run_id,
         "started": started,
         "finished": utc_now(),
@@ -88,6 +88,20 @@ def make_summary(run_id: str, started: str, seconds: float, options: RunOptions,
         "stage_seconds": {name: round(value, 2) for name, value in sorted(busy.items(), key=lambda kv: -kv[1])},
         "output": os.path.abspath(options.output_dir),
     }
+    summary["health"] = health(summary, options.max_failed_share)
+    return summary
+
+
+def health(summary: dict[str, Any], max_failed_share: float | None) -> str:
+    """"ok", or why the pass is failing: every feed that was due failed, or more than the
+    share the operator allows."""
+    due = summary["feeds"] - summary["feeds_not_due"]
+    failed = summary["feeds_failed"]
+    if due and failed == due:
+        return f"failing: every feed due failed ({failed} of {due})"
+    if due and max_failed_share is not None and failed / due > max_failed_share:
+        return f"failing: {failed} of {due} feeds failed, more than the share of {max_failed_share:g} allowed"
+    return "ok"
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -109,13 +123,16 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append("  busy      " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in busy))
     if len(s.get("workers") or {}) > 1:
         lines.append(f"  workers   {len(s['workers'])} busy")
+    if s["health"] != "ok":
+        lines.append(f"  health    {s['health'].upper()[:7]}{s['health'][7:]} (exit code 3)")
     return "\n".join(lines)
 
 
-def run_every(options: RunOptions, interval_s: float, jitter: float = 0.05, passes: int | None = None) -> int:
+def run_every(options: RunOptions, interval_s: float, jitter: float = 0.05,
+              passes: int | None = None) -> dict[str, Any] | None:
     """Bounded passes, one every interval (a little jitter so many instances do not poll in
     step), until SIGINT/SIGTERM: a signal during a pass lets the pass finish; during the pause
-    it stops at once. Returns the number of passes run."""
+    it stops at once. Returns the last pass's summary."""
     stop = threading.Event()
 
     def request_stop(signum: int, frame: Any) -> None:
@@ -125,11 +142,12 @@ def run_every(options: RunOptions, interval_s: float, jitter: float = 0.05, pass
         stop.set()
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    count = 0
+    count, summary = 0, None
     try:
         while not stop.is_set():
             started = time.monotonic()
-            print(format_summary(run_once(options)), flush=True)
+            summary = run_once(options)
+            print(format_summary(summary), flush=True)
             count += 1
             if passes is not None and count >= passes:
                 break
@@ -138,4 +156,4 @@ def run_every(options: RunOptions, interval_s: float, jitter: float = 0.05, pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return count
+    return summary

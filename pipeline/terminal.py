@@ -26,9 +26,11 @@ def _hidden() -> re.Pattern:
     return re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]")
 
 
-def printable(text: str) -> str:
-    """Text with every hidden or controlling character shown as an escape (\\u202e)."""
-    return _hidden().sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+def printable(text: str, keep: str = "") -> str:
+    """Text with every hidden or controlling character shown as an escape (\\u202e), but the
+    ones in `keep` (a page keeps its line breaks)."""
+    return _hidden().sub(lambda m: m.group() if m.group() in keep else m.group().encode("unicode_escape").decode(
+        "ascii"), text)
 
 
 def _json_escape(match: re.Match) -> str:

@@ -4,6 +4,7 @@ fetches), a body hash that ignores build stamps, and the polling interval a feed
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 import hashlib
 import html
@@ -64,34 +65,51 @@ def html_to_text(fragment: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def parse_feed(body: bytes, url: str, content_type: str | None, source: FeedSource
-               ) -> tuple[list[FeedEntry], str | None, int | None]:
-    """Entries of a fetched feed document (`url`: where it was fetched from, after redirects),
-    the problem when there are none, and the polling interval the feed asks for (seconds), if
-    any.
+@dataclasses.dataclass(frozen=True)
+class ParsedFeed:
+    entries: list[FeedEntry]
+    problem: str | None  # why there are no entries
+    interval_s: int | None  # how often the feed says it changes
+    title: str | None  # what the feed calls itself
+
+
+def text_of(element: Any, name: str) -> str:
+    """The plain text of a feed element (title, summary): markup turned into text when the
+    feed says it is HTML, kept as it is (tags and all are then words) when it says text."""
+    value = element.get(name) or ""
+    kind = (element.get(f"{name}_detail") or {}).get("type", "text/html")
+    return value if kind == "text/plain" else html_to_text(value)
+
+
+def parse_feed(body: bytes, location: str, content_type: str | None, source: FeedSource) -> ParsedFeed:
+    """The entries of a fetched feed document (`location`: where it was fetched from, after
+    redirects), or the problem when there are none.
 
     feedparser is given the bytes (it never fetches) and the URL, so relative links resolve.
     A feed with a recoverable problem (`bozo`) still yields its entries.
     """
     parsed = feedparser.parse(
         body,
-        response_headers={"content-location": url, **({"content-type": content_type} if content_type else {})},
+        response_headers={"content-location": location, **({"content-type": content_type} if content_type else {})},
         resolve_relative_uris=True, sanitize_html=True)
     feed_language = source.language or _language_code(parsed.feed.get("language"))
+    title = " ".join(text_of(parsed.feed, "title").split())[:500] or None
     entries = []
     for item in parsed.entries:
         link = item.get("link") or _first_alternate(item)
         url = canonical_url(link) if link else None
         if not url:
             continue
-        content = html_to_text(max((c.get("value", "") for c in item.get("content") or []), key=len, default=""))
-        summary = content or html_to_text(item.get("summary", ""))
+        longest = max(item.get("content") or [], key=lambda c: len(c.get("value", "")), default={})
+        content = longest.get("value", "") if longest.get("type") == "text/plain" else html_to_text(
+            longest.get("value", ""))
+        summary = content or text_of(item, "summary")
         entries.append(FeedEntry(
             url=url,
             link=link,
             feed_url=source.url,
-            feed_name=source.name or parsed.feed.get("title"),
-            title=" ".join(html_to_text(item.get("title", "")).split()),
+            feed_name=source.name or title,
+            title=" ".join(text_of(item, "title").split()),
             summary=summary,
             published=to_utc(item.get("published_parsed") or dict.get(item, "updated_parsed")),
             # dict.get: feedparser's own get() answers "updated" with the published date
@@ -103,13 +121,13 @@ def parse_feed(body: bytes, url: str, content_type: str | None, source: FeedSour
         ))
     interval = feed_interval_s(parsed.feed)
     if entries:
-        return entries, None, interval
+        return ParsedFeed(entries, None, interval, title)
     if parsed.bozo:
         problem = getattr(parsed.bozo_exception, "getMessage", lambda: str(parsed.bozo_exception))()
-        return [], f"not a valid feed: {problem}", None
+        return ParsedFeed([], f"not a valid feed: {problem}", None, title)
     if not parsed.version:
-        return [], "not a feed (no RSS, Atom or JSON feed found)", None
-    return [], "feed has no entries with a link", interval
+        return ParsedFeed([], "not a feed (no RSS, Atom or JSON feed found)", None, None)
+    return ParsedFeed([], "feed has no entries with a link", interval, title)
 
 
 def unique_entries(entries: list[FeedEntry]) -> tuple[list[FeedEntry], int]:

@@ -337,6 +337,9 @@ class SqliteDatabase(Database):
         raw.execute("PRAGMA journal_mode=WAL")
         raw.execute("PRAGMA synchronous=NORMAL")
         raw.execute("PRAGMA foreign_keys=ON")
+        # lower() as Python has it, for every script: SQLite's own folds ASCII only
+        raw.create_function("unicode_lower", 1, lambda text: text.lower() if isinstance(text, str) else text,
+                            deterministic=True)
         return raw
 
     def _begin(self, db: Connection) -> None:

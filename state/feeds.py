@@ -30,24 +30,44 @@ class FeedStates:
         return {k: state[k] for k in ("etag", "last_modified", "body_hash")}
 
     @transactional
-    def fetched(self, tx: Connection, url: str, next_due: str | None) -> None:
+    def fetched(self, tx: Connection, url: str, next_due: str | None, status: int | None = None) -> None:
         """The feed answered (200 or 304): its failures are forgiven."""
-        tx.execute("INSERT INTO feeds (url, last_fetched, next_due, failures) VALUES (?, ?, ?, 0) "
-                   "ON CONFLICT (url) DO UPDATE SET last_fetched = excluded.last_fetched, "
-                   "next_due = excluded.next_due, failures = 0", (url, utc_now(), next_due))
+        tx.execute("INSERT INTO feeds (url, last_fetched, next_due, failures, last_status, last_error) "
+                   "VALUES (?, ?, ?, 0, ?, NULL) ON CONFLICT (url) DO UPDATE SET last_fetched = excluded.last_fetched, "
+                   "next_due = excluded.next_due, failures = 0, last_status = excluded.last_status, last_error = NULL",
+                   (url, utc_now(), next_due, status))
 
     @transactional
-    def failed(self, tx: Connection, url: str, not_before: str | None) -> str:
+    def failed(self, tx: Connection, url: str, not_before: str | None, status: int | None = None,
+               reason: str | None = None) -> str:
         """Back the feed off: the next attempt is later with every failure in a row, and not
         before `not_before` (the server's Retry-After). Returns when it is due again."""
         row = tx.execute("SELECT failures FROM feeds WHERE url = ?", (url,)).fetchone()
         failures = (row["failures"] if row else 0) + 1
         now = utc_now()
         next_due = backoff(failures, settings.FEED_BACKOFF_MINUTES, settings.FEED_BACKOFF_MAX_HOURS, not_before, now)
-        tx.execute("INSERT INTO feeds (url, last_fetched, next_due, failures) VALUES (?, ?, ?, ?) "
-                   "ON CONFLICT (url) DO UPDATE SET last_fetched = excluded.last_fetched, "
-                   "next_due = excluded.next_due, failures = excluded.failures", (url, now, next_due, failures))
+        tx.execute("INSERT INTO feeds (url, last_fetched, next_due, failures, last_status, last_error) "
+                   "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET last_fetched = excluded.last_fetched, "
+                   "next_due = excluded.next_due, failures = excluded.failures, last_status = excluded.last_status, "
+                   "last_error = excluded.last_error", (url, now, next_due, failures, status, reason))
         return next_due
+
+    @transactional
+    def unreadable(self, tx: Connection, url: str, reason: str) -> None:
+        """The feed answered, but what it sent is not a feed newsbeam can read."""
+        tx.execute("UPDATE feeds SET last_error = ? WHERE url = ?", (reason, url))
+
+    @transactional
+    def titled(self, tx: Connection, url: str, title: str | None) -> None:
+        """The title the feed gives itself."""
+        if title:
+            tx.execute("UPDATE feeds SET title = ? WHERE url = ?", (title[:500], url))
+
+    def health(self) -> list[dict[str, Any]]:
+        """Every feed the store knows: its title, when it was last fetched and how that went,
+        when it is next due, its failures in a row."""
+        return [dict(r) for r in self.db.read().execute(
+            "SELECT url, title, last_fetched, last_status, last_error, next_due, failures FROM feeds ORDER BY url")]
 
     @transactional
     def defer(self, tx: Connection, url: str, until: str) -> None:

@@ -2,7 +2,7 @@
 older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
 a released migration never changes."""
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -100,5 +100,15 @@ MIGRATIONS: dict[int, str] = {
         host TEXT PRIMARY KEY,
         next_start DOUBLE PRECISION NOT NULL   -- seconds since the epoch
     );
+    """,
+    # What a person looks at: the run that last changed each story (a report shows the last
+    # run's stories), and each feed's own title and how its last fetch went (feed health).
+    6: """
+    ALTER TABLE stories ADD COLUMN last_run TEXT;
+    CREATE INDEX stories_last_run ON stories (last_run);
+    CREATE INDEX stories_event ON stories (event_id);
+    ALTER TABLE feeds ADD COLUMN title TEXT;
+    ALTER TABLE feeds ADD COLUMN last_status INTEGER;
+    ALTER TABLE feeds ADD COLUMN last_error TEXT;
     """,
 }

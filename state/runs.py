@@ -30,6 +30,12 @@ class Runs:
                        "DO UPDATE SET value = run_counts.value + excluded.value",
                        [(run_id, name, value) for name, value in counts.items() if value])
 
+    def latest(self) -> dict[str, Any] | None:
+        """The last run that finished: its id, start and end."""
+        row = self.db.read().execute("SELECT run_id, started, finished FROM runs WHERE finished IS NOT NULL "
+                                     "ORDER BY started DESC LIMIT 1").fetchone()
+        return dict(row) if row else None
+
     def counts(self, run_id: str) -> dict[str, int]:
         return dict(self.db.read().execute("SELECT name, value FROM run_counts WHERE run_id = ?",
                                            (run_id,)).fetchall())

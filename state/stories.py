@@ -5,6 +5,7 @@ index follows it by the articles' sequence numbers."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -27,9 +28,60 @@ def _marks(items: list) -> str:
     return ",".join("?" * len(items))
 
 
+@dataclasses.dataclass(frozen=True)
+class StoryFilter:
+    """Which stories to list; every condition given must hold."""
+
+    since: str | None = None  # changed at or after this time
+    run: str | None = None  # last changed by this run
+    event: str | None = None
+    language: str | None = None  # a variant in this language
+    site: str | None = None  # a variant from this host (or with this site name)
+    words: tuple[str, ...] = ()  # each word in some variant's title or text, in any case
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class StoryTables:
     def __init__(self, db: Database):
         self.db = db
+
+    def find(self, where: StoryFilter, limit: int) -> list[str]:
+        """The ids of the stories that match, most recently changed first. The order comes from
+        the index on `updated`: the newest stories of a million are found without a scan; each
+        condition is checked on the stories in that order until `limit` match."""
+        conditions, params = ["s.updated >= ?"], [where.since or ""]
+        if where.run:
+            conditions.append("s.last_run = ?")
+            params.append(where.run)
+        if where.event:
+            conditions.append("s.event_id = ?")
+            params.append(where.event)
+        variant = "EXISTS (SELECT 1 FROM articles a WHERE a.story_id = s.story_id AND {})"
+        if where.language:
+            conditions.append(variant.format("a.language = ?"))
+            params.append(where.language.lower())
+        if where.site:
+            host = where.site.lower()
+            conditions.append(variant.format(
+                "(a.url LIKE ? ESCAPE '\\' OR a.url LIKE ? ESCAPE '\\' OR lower(a.site_name) = ?)"))
+            params += [f"http://{_like(host)}/%", f"https://{_like(host)}/%", host]
+        lower = "lower" if self.db.postgres else "unicode_lower"  # SQLite's own lower() is ASCII only
+        for word in where.words:
+            conditions.append(variant.format(
+                f"({lower}(a.title) LIKE ? ESCAPE '\\' OR {lower}(a.text) LIKE ? ESCAPE '\\')"))
+            params += [f"%{_like(word.lower())}%"] * 2
+        rows = self.db.read().execute(
+            f"SELECT s.story_id FROM stories s WHERE {' AND '.join(conditions)} "
+            "ORDER BY s.updated DESC, s.story_id DESC LIMIT ?", (*params, limit))
+        return [row[0] for row in rows]
+
+    def events(self, event_id: str) -> list[str]:
+        """The stories of an event, most recently changed first."""
+        return [r[0] for r in self.db.read().execute(
+            "SELECT story_id FROM stories WHERE event_id = ? ORDER BY updated DESC, story_id", (event_id,))]
 
     # --- what is known ---------------------------------------------------------------------------
     def known_articles(self, urls: Iterable[str]) -> dict[str, str | None]:
@@ -117,13 +169,14 @@ class StoryTables:
 
     @transactional
     def create_story(self, tx: Connection, story_id: str, event_id: str, now: str, run_id: str) -> None:
-        tx.execute("INSERT INTO stories (story_id, event_id, first_seen, updated, pending_run) "
-                   "VALUES (?, ?, ?, ?, ?)", (story_id, event_id, now, now, run_id))
+        tx.execute("INSERT INTO stories (story_id, event_id, first_seen, updated, pending_run, last_run) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", (story_id, event_id, now, now, run_id, run_id))
 
     @transactional
     def touch_story(self, tx: Connection, story_id: str, now: str, run_id: str) -> str:
         """Mark the story changed by run_id; returns its event."""
-        tx.execute("UPDATE stories SET updated = ?, pending_run = ? WHERE story_id = ?", (now, run_id, story_id))
+        tx.execute("UPDATE stories SET updated = ?, pending_run = ?, last_run = ? WHERE story_id = ?",
+                   (now, run_id, run_id, story_id))
         return tx.execute("SELECT event_id FROM stories WHERE story_id = ?", (story_id,)).fetchone()[0]
 
     @transactional
@@ -131,8 +184,8 @@ class StoryTables:
         """Move the stories of the `others` events into `survivor`; returns the stories moved."""
         moved = tuple(r[0] for r in tx.execute(
             f"SELECT story_id FROM stories WHERE event_id IN ({_marks(others)})", others))
-        tx.execute("UPDATE stories SET event_id = ?, updated = ?, pending_run = ? "
-                   f"WHERE event_id IN ({_marks(others)})", (survivor, now, run_id, *others))
+        tx.execute("UPDATE stories SET event_id = ?, updated = ?, pending_run = ?, last_run = ? "
+                   f"WHERE event_id IN ({_marks(others)})", (survivor, now, run_id, run_id, *others))
         return moved
 
     @transactional

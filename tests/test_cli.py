@@ -84,7 +84,7 @@ def test_errors_lists_dead_letters(tmp_path, capsys):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         feeds = write_feeds_file(tmp_path / "feeds.yaml", [server.base_url + "feeds/missing.rss"])
-        assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 0
+        assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 3  # failing
     finally:
         server.shutdown()
         server.server_close()

@@ -281,7 +281,8 @@ def test_politeness_per_host():
 
 # --- Feeds ------------------------------------------------------------------------------------
 def _parse(url: str, body: bytes, content_type: str | None = None):
-    return parse_feed(body, url, content_type, FeedSource(url=url))
+    parsed = parse_feed(body, url, content_type, FeedSource(url=url))
+    return parsed.entries, parsed.problem, parsed.interval_s
 
 
 RSS = ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"

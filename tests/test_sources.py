@@ -23,7 +23,8 @@ def real_feeds_site():
 def fetch_and_parse(site: SiteServer, name: str):
     url = site.base_url + name
     response = HttpClient(AddressPolicy(allow_private=True)).get(url, max_bytes=5 * 1024 * 1024)
-    entries, problem, _ = parse_feed(response.body, response.url, response.content_type, FeedSource(url=url))
+    parsed = parse_feed(response.body, response.url, response.content_type, FeedSource(url=url))
+    entries, problem = parsed.entries, parsed.problem
     return entries, problem
 
 

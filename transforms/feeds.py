@@ -19,6 +19,7 @@ from fetching.client import FetchError, Response, read_local_file
 from fetching.politeness import PoliteScheduler
 from schemas import Batch, DeadLetter, FeedEntry, FeedSource, Shard, host_of, utc_now
 from sources.feeds import (
+    ParsedFeed,
     entry_from_payload,
     feed_body_hash,
     max_age_due,
@@ -70,7 +71,7 @@ class ReadFeedsFn(StageFn):
                 counts["feeds_failed"] += 1
                 error = outcome if isinstance(outcome, FetchError) else FetchError(
                     f"internal error: {type(outcome).__name__}: {outcome}")
-                next_due = self.store.feeds.failed(source.url, error.not_before)
+                next_due = self.store.feeds.failed(source.url, error.not_before, error.status, error.reason)
                 letters.append(DeadLetter(
                     url=source.url, stage="feed_fetch", reason=error.reason, status=error.status,
                     at=utc_now(), retry_after=error.not_before, next_due=next_due))
@@ -112,7 +113,7 @@ class ReadFeedsFn(StageFn):
                    letters: list[DeadLetter], counts: collections.Counter) -> None:
         """A fetched feed: its validators staged, its new entries added to `entries`."""
         feeds = self.store.feeds
-        feeds.fetched(source.url, max_age_due(response.headers, utc_now()))
+        feeds.fetched(source.url, max_age_due(response.headers, utc_now()), response.status)
         self.store.dead_letters.resolve(source.url, ("feed_fetch",))
         digest = feed_body_hash(response.body) if response.status != 304 else None
         if digest is None or digest == state["body_hash"]:
@@ -121,19 +122,21 @@ class ReadFeedsFn(StageFn):
         counts["feeds_fetched"] += 1
         feeds.stage_validators(source.url, response.headers.get("etag"), response.headers.get("last-modified"), digest)
         try:
-            found, problem, interval = parse_feed(response.body, response.url, response.content_type, source)
+            parsed = parse_feed(response.body, response.url, response.content_type, source)
         except Exception as exc:  # feedparser is robust, but a dead letter beats a failed run
-            found, problem, interval = [], f"feed parser failed: {type(exc).__name__}: {exc}", None
-        if interval:
-            until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=interval)
+            parsed = ParsedFeed([], f"feed parser failed: {type(exc).__name__}: {exc}", None, None)
+        feeds.titled(source.url, parsed.title)
+        if parsed.interval_s:
+            until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=parsed.interval_s)
             feeds.defer(source.url, until.isoformat(timespec="seconds"))
-        if problem:
+        if parsed.problem:
             counts["feeds_failed"] += 1
+            feeds.unreadable(source.url, parsed.problem)
             feeds.stage_entries(source.url, [])  # nothing in flight to wait for
-            letters.append(DeadLetter(url=source.url, stage="feed_parse", reason=problem, at=utc_now()))
+            letters.append(DeadLetter(url=source.url, stage="feed_parse", reason=parsed.problem, at=utc_now()))
             return
         self.store.dead_letters.resolve(source.url, ("feed_parse",))
-        unique, dropped = unique_entries(found)
+        unique, dropped = unique_entries(parsed.entries)
         counts["entries_dropped"] += dropped
         counts["entries_seen"] += len(unique)
         known = self.store.stories.known_articles(entry.url for entry in unique)

@@ -54,6 +54,8 @@ class RunOptions:
     streaming: bool = False
     poll_interval_s: float = POLL_INTERVAL_S
     stop_after_s: float | None = None
+    # A pass is failing (exit code 3) when every feed due failed, or more than this share of them.
+    max_failed_share: float | None = None
     beam_args: tuple[str, ...] = ()
 
     @property

@@ -1,0 +1,121 @@
+"""Looking at what came in: `stories list`, `stories show`, `stories export`, `events show`,
+`errors` and `report`. Everything shown comes from other people's servers: the terminal gets
+it with hidden characters escaped (pipeline.terminal), the report escapes it as HTML."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import urllib.parse
+
+from matching.records import story_records
+from outputs.files import json_line, write_parquet
+from pipeline.report import render
+from pipeline.terminal import printable, safe_json
+from pipeline.where import CliError, open_output, open_where, since, store_files
+from schemas import Story
+from state.stories import StoryFilter
+
+DEFAULT_LIMIT = 50
+
+
+def stories_list(args: argparse.Namespace) -> int:
+    store = open_where(args)
+    where = StoryFilter(since=since(args.since), event=args.event, language=args.language, site=args.site,
+                        words=tuple(args.query.split()) if args.query else ())
+    stories = list(story_records(store, store.stories.find(where, args.limit)))
+    if args.json:
+        for story in stories:
+            print(safe_json(story.to_dict(), sort_keys=True))
+        return 0
+    _table(stories)
+    return 0
+
+
+def _table(stories: list[Story]) -> None:
+    width = shutil.get_terminal_size((120, 24)).columns
+    print(f"{'updated':<20} {'languages':<10} {'var':>3}  {'site':<24} title")
+    for story in stories:
+        site = story.site_name or urllib.parse.urlsplit(story.url).netloc
+        line = (f"{story.updated[:19]:<20} {','.join(story.languages)[:10]:<10} {len(story.variants):>3}  "
+                f"{printable(site)[:24]:<24} {printable(story.title)}")
+        print(line[:max(width, 60)])
+    print(f"{len(stories)} stor{'y' if len(stories) == 1 else 'ies'}", file=sys.stderr)
+
+
+def stories_show(args: argparse.Namespace) -> int:
+    store = open_where(args)
+    story = next(story_records(store, [args.story_id]), None)
+    if story is None:
+        raise CliError(f"no story {args.story_id} in the store")
+    print(safe_json(story.to_dict(), indent=2))
+    return 0
+
+
+def stories_export(args: argparse.Namespace) -> int:
+    store = open_where(args)
+    records = (story.to_dict() for story in story_records(store, store.stories.story_ids(since(args.since))))
+    count = 0
+    if args.format == "jsonl":
+        with open_output(args.file, store.url) as out:
+            for record in records:
+                out.write((safe_json(record, sort_keys=True) if out is sys.stdout else json_line(record)) + "\n")
+                count += 1
+    else:
+        if args.file == "-":
+            raise CliError("--format parquet needs a file (-o FILE)")
+        count = write_parquet(records, args.file, store_files(store.url))
+    print(f"{count} stories written to {args.file}", file=sys.stderr)
+    return 0
+
+
+def events_show(args: argparse.Namespace) -> int:
+    store = open_where(args)
+    stories = list(story_records(store, store.stories.events(args.event_id)))
+    if not stories:
+        raise CliError(f"no event {args.event_id} in the store")
+    if args.json:
+        for story in stories:
+            print(safe_json(story.to_dict(), sort_keys=True))
+        return 0
+    print(f"event {printable(args.event_id)}: {len(stories)} stor{'y' if len(stories) == 1 else 'ies'}")
+    for story in stories:
+        sites = sorted({v.site_name or urllib.parse.urlsplit(v.url).netloc for v in story.variants})
+        print(f"  {story.story_id}  {story.updated[:19]}  {','.join(story.languages):<8} "
+              f"{printable(story.title)}\n      {printable(', '.join(sites))}")
+    return 0
+
+
+def errors(args: argparse.Namespace) -> int:
+    store = open_where(args)
+    letters = store.dead_letters.all()
+    store.close()
+    for letter in letters:
+        if args.json:
+            print(safe_json(letter.to_dict()))
+        else:
+            status = f" HTTP {letter.status}" if letter.status else ""
+            next_due = "never (refused)" if letter.final else letter.next_due
+            print(printable(f"{letter.at}  {letter.stage:<10} attempts={letter.attempts} next={next_due}"
+                            f"{status}  {letter.url}") + "\n    " + printable(letter.reason))
+    if not args.json:
+        print(f"{len(letters)} dead letter(s)")
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    """The stories of the last run (or of --since), the feeds' health, as one HTML file."""
+    store = open_where(args)
+    if args.since:
+        period = f"stories changed since {since(args.since)}"
+        ids = store.stories.find(StoryFilter(since=since(args.since)), args.limit)
+    else:
+        run = store.runs.latest()
+        period = f"the last run, {run['run_id']}" if run else "no run yet"
+        ids = store.stories.find(StoryFilter(run=run["run_id"]), args.limit) if run else []
+    page = render(story_records(store, ids), store.feeds.health(), store.dead_letters.all(), period)
+    with open_output(args.file, store.url) as out:
+        out.write(page)
+    print(f"{len(ids)} stories in {args.file}", file=sys.stderr)
+    return 0

@@ -1,0 +1,171 @@
+"""`newsbeam report`: one self-contained HTML page a person opens from disk.
+
+The stories of the last run (or of a period), grouped by event, each with its variants side by
+side across languages; feed health with each feed's dead letters; counts per hour and per
+language as small inline charts. Nothing is loaded from elsewhere, and the page runs no script
+at all (its Content-Security-Policy forbids every script, so text from a server cannot become
+one). Every title, text, author, site name and URL comes from someone else's server: all of it
+is escaped, control and bidirectional-override characters are shown as escapes, and only
+http(s) URLs become links. Stories are collapsed, so a few thousand stay quick to open.
+"""
+
+from __future__ import annotations
+
+import collections
+import html
+import json
+import urllib.parse
+from collections.abc import Iterable
+from typing import Any
+
+from pipeline.terminal import printable
+from schemas import DeadLetter, Story, Variant
+
+PREVIEW_CHARS = 400  # the start of each variant's text shown side by side
+OPEN_UP_TO = 200  # stories in a report that opens with their variants shown
+
+STYLE = """
+body { font: 15px/1.45 system-ui, sans-serif; margin: 1.5rem auto; max-width: 80rem; padding: 0 1rem; color: #222; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
+.muted { color: #666; font-size: .9em; }
+.charts { display: flex; gap: 2rem; flex-wrap: wrap; }
+.event { border-left: 4px solid #9ab; padding-left: .8rem; margin: 1rem 0; }
+details.story { border: 1px solid #ddd; border-radius: 6px; margin: .5rem 0; padding: .4rem .7rem; }
+details.story > summary { cursor: pointer; font-weight: 600; }
+.variants { display: grid; grid-template-columns: repeat(auto-fit, minmax(16rem, 1fr)); gap: .8rem; margin-top: .6rem; }
+.variant { background: #f7f7f9; border-radius: 6px; padding: .6rem; overflow-wrap: anywhere; }
+.variant h4 { margin: 0 0 .3rem; font-size: 1rem; }
+.variant p { white-space: pre-line; }
+.tag { display: inline-block; background: #e4ecf4; border-radius: 4px; padding: 0 .35rem; margin-right: .25rem;
+       font-size: .8em; }
+table { border-collapse: collapse; width: 100%; font-size: .9em; }
+td, th { border-bottom: 1px solid #eee; padding: .3rem .4rem; text-align: left; vertical-align: top;
+         overflow-wrap: anywhere; }
+.failing { color: #a40000; }
+"""
+# No script may run, nothing may be fetched: styles and inline images only.
+POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+
+
+def text(value: Any) -> str:
+    """Someone else's text, safe in HTML: hidden characters shown as escapes (line breaks
+    kept), then escaped."""
+    return html.escape(printable(str(value), keep="\n"), quote=True) if value is not None else ""
+
+
+def link(url: str | None, label: str) -> str:
+    """A link when the URL is http(s); otherwise the URL shown as text."""
+    try:
+        scheme = urllib.parse.urlsplit(url or "").scheme.lower()
+    except ValueError:
+        scheme = ""
+    if scheme not in ("http", "https"):
+        return text(url or label)
+    return f'<a href="{text(url)}" rel="noreferrer noopener">{label}</a>'
+
+
+def bar_chart(title: str, counts: list[tuple[str, int]], width: int = 360) -> str:
+    """A small horizontal bar chart, inline SVG."""
+    if not counts:
+        return f"<figure><figcaption>{text(title)}</figcaption><p class='muted'>nothing</p></figure>"
+    top, row = max(value for _, value in counts) or 1, 16
+    bars = []
+    for n, (label, value) in enumerate(counts):
+        y = n * row
+        length = max(1, round((width - 150) * value / top))
+        bars.append(f'<text x="0" y="{y + 12}" font-size="11">{text(label)}</text>'
+                    f'<rect x="110" y="{y + 2}" width="{length}" height="12" fill="#7a9cc6"/>'
+                    f'<text x="{115 + length}" y="{y + 12}" font-size="11">{value}</text>')
+    return (f"<figure><figcaption>{text(title)}</figcaption>"
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{len(counts) * row + 4}" '
+            f'role="img">{"".join(bars)}</svg></figure>')
+
+
+def _variant(variant: Variant) -> str:
+    preview = variant.text[:PREVIEW_CHARS] + ("…" if len(variant.text) > PREVIEW_CHARS else "")
+    authors = ", ".join(variant.authors)
+    return (f'<div class="variant"><h4>{text(variant.title)}</h4>'
+            f'<div><span class="tag">{text(variant.language or "?")}</span><span class="tag">'
+            f'{text(variant.relation)}</span>{text(variant.site_name or urllib.parse.urlsplit(variant.url).netloc)}'
+            f'</div><div class="muted">{text(variant.published or "")}{" · " + text(authors) if authors else ""}'
+            f'</div><p>{text(preview)}</p><div>{link(variant.url, "original")}</div></div>')
+
+
+def _story(story: Story, open_variants: bool) -> str:
+    languages = " ".join(f'<span class="tag">{text(language)}</span>' for language in story.languages)
+    opened = " open" if open_variants and len(story.variants) > 1 else ""
+    return (f'<details class="story" id="{text(story.story_id)}"{opened}><summary>{text(story.title)} {languages}'
+            f'<span class="muted">{len(story.variants)} variant{"s" if len(story.variants) != 1 else ""} · '
+            f'{text(story.site_name or "")} · {text(story.updated)}</span></summary>'
+            f'<div class="variants">{"".join(_variant(v) for v in story.variants)}</div></details>')
+
+
+def _feeds(feeds: list[dict[str, Any]], letters: list[DeadLetter]) -> str:
+    by_feed: dict[str, list[DeadLetter]] = collections.defaultdict(list)
+    for letter in letters:
+        by_feed[letter_feed(letter)].append(letter)
+    rows = []
+    for feed in feeds:
+        own = by_feed.get(feed["url"], [])
+        status = feed["last_error"] or (f"HTTP {feed['last_status']}" if feed["last_status"] else "")
+        failing = ' class="failing"' if feed["failures"] or feed["last_error"] else ""
+        reasons = "".join(f"<li>{text(letter.stage)} {link(letter.url, text(letter.url))}: {text(letter.reason)}</li>"
+                          for letter in own[:50])
+        dead = f"<details><summary>{len(own)}</summary><ul>{reasons}</ul></details>" if own else "0"
+        rows.append(f"<tr{failing}><td>{text(feed['title'] or '')}<div class='muted'>"
+                    f"{link(feed['url'], text(feed['url']))}</div></td><td>{text(feed['last_fetched'] or 'never')}</td>"
+                    f"<td>{text(status)}</td><td>{text(feed['next_due'] or '')}</td><td>{feed['failures']}</td>"
+                    f"<td>{dead}</td></tr>")
+    return ("<table><thead><tr><th>feed</th><th>last fetched</th><th>status</th><th>next due</th>"
+            "<th>failures in a row</th><th>dead letters</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def _several(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def letter_feed(letter: DeadLetter) -> str:
+    """The feed a dead letter belongs to: itself for a feed, the entry's feed for a page."""
+    if letter.stage.startswith("feed"):
+        return letter.url
+    try:
+        return json.loads(letter.payload or "{}").get("feed_url") or ""
+    except ValueError:
+        return ""
+
+
+def render(stories: Iterable[Story], feeds: list[dict[str, Any]], letters: list[DeadLetter], period: str) -> str:
+    stories = list(stories)
+    events: dict[str, list[Story]] = collections.defaultdict(list)
+    for story in stories:
+        events[story.event_id].append(story)
+    # events of several stories first, then by their latest change
+    groups = sorted(events.values(), key=lambda members: (-len(members), max(s.updated for s in members)))
+    # A short report shows the variants of each story of several at once; a long one stays
+    # collapsed, to open quickly.
+    open_variants = len(stories) <= OPEN_UP_TO
+    sections = []
+    for members in groups:
+        if len(members) > 1:
+            sections.append(f'<section class="event"><h3>One event, {len(members)} stories</h3>'
+                            + "".join(_story(s, open_variants) for s in members) + "</section>")
+        else:
+            sections.append(_story(members[0], open_variants))
+    per_hour = collections.Counter(s.updated[:13].replace("T", " ") + "h" for s in stories)
+    per_language = collections.Counter(v.language or "?" for s in stories for v in s.variants)
+    failing = sum(1 for feed in feeds if feed["failures"] or feed["last_error"])
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{POLICY}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>newsbeam report</title><style>{STYLE}</style></head>
+<body><h1>newsbeam: what came in</h1>
+<p class="muted">{text(period)}: {len(stories)} stories, {sum(len(s.variants) for s in stories)} variants, \
+{_several(sum(1 for g in groups if len(g) > 1), "event")} of several stories; {len(feeds)} feeds, {failing} failing, \
+{len(letters)} dead letters waiting.</p>
+<div class="charts">{bar_chart("stories per hour (UTC)", sorted(per_hour.items())[-24:])}\
+{bar_chart("variants per language", per_language.most_common(12))}</div>
+<h2>Stories</h2>{"".join(sections) or "<p class='muted'>No story in this period.</p>"}
+<h2>Feed health</h2>{_feeds(feeds, letters)}
+</body></html>
+"""

@@ -1,0 +1,135 @@
+"""Looking at what came in: stories list (the same stories on SQLite and PostgreSQL), events
+show, the report, and the exit code of a failing pass."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from pipeline.cli import EXIT_UNHEALTHY, main
+from tests.conftest import RUN_ARGS, latest_stories, write_feeds_file
+
+DEMO_FEEDS = ["feeds/kurier.rss", "feeds/herald.rss", "feeds/wire.atom", "feeds/dead-links.rss"]
+CABLE_CAR = "Lindenau baut eine Seilbahn über den Fluss"
+
+
+def run_demo(site, tmp_path, store_url: str) -> None:
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + f for f in DEMO_FEEDS])
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), "--store", store_url,
+                 *RUN_ARGS]) == 0
+
+
+def listed(capsys, store_url: str, *filters: str) -> list[dict]:
+    capsys.readouterr()
+    assert main(["stories", "list", "--store", store_url, "--json", *filters]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def titles(capsys, store_url: str, *filters: str) -> set[str]:
+    return {story["title"] for story in listed(capsys, store_url, *filters)}
+
+
+def test_stories_list_filters_the_same_on_both_stores(site, tmp_path, store_url, capsys):
+    run_demo(site, tmp_path, store_url)
+    everything = listed(capsys, store_url)
+    assert len(everything) == 6
+    assert [s["updated"] for s in everything] == sorted((s["updated"] for s in everything), reverse=True)
+    assert len(listed(capsys, store_url, "--limit", "2")) == 2
+    # a variant in the language counts: the cable-car story has German and English ones
+    assert titles(capsys, store_url, "--language", "de") == {CABLE_CAR, "Stadtbibliothek öffnet künftig auch sonntags"}
+    assert CABLE_CAR in titles(capsys, store_url, "--language", "en")
+    # all words, in any variant's title or text, in any case, umlauts included
+    assert titles(capsys, store_url, "--query", "SEILBAHN über") == {CABLE_CAR}
+    assert titles(capsys, store_url, "--query", "SPLITS east") == {
+        "Cable car vote splits Lindenau's east bank residents"}
+    assert titles(capsys, store_url, "--query", "seilbahn marathon") == set()
+    assert titles(capsys, store_url, "--query", "100%_") == set()  # LIKE's wildcards are only text
+    host = site.base_url.split("/")[2]
+    assert len(listed(capsys, store_url, "--site", host)) == 6
+    assert titles(capsys, store_url, "--site", "Lindenauer Kurier") == {
+        CABLE_CAR, "Stadtbibliothek öffnet künftig auch sonntags"}
+    assert listed(capsys, store_url, "--site", "elsewhere.example") == []
+    event = next(s for s in everything if s["title"] == CABLE_CAR)["event_id"]
+    assert len(listed(capsys, store_url, "--event", event)) == 2
+    assert len(listed(capsys, store_url, "--since", "1h")) == 6
+    assert listed(capsys, store_url, "--since", "2999-01-01") == []
+    assert main(["stories", "list", "--store", store_url, "--since", "yesterday"]) == 2
+
+    assert main(["stories", "list", "--store", store_url, "--language", "de"]) == 0  # the table
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["updated", "languages", "var", "site", "title"]
+    assert any(CABLE_CAR in line and "de,en" in line and " 3 " in line for line in table[1:])
+
+    assert main(["events", "show", event, "--store", store_url]) == 0
+    shown = capsys.readouterr().out
+    assert "2 stories" in shown and CABLE_CAR in shown and "Lindenauer Kurier" in shown and "Northern Wire" in shown
+    assert main(["events", "show", "e_0000000000000000", "--store", store_url]) == 2
+
+
+def test_the_report_shows_the_last_runs_stories_side_by_side_and_feed_health(site, tmp_path, capsys):
+    run_demo(site, tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
+    report = tmp_path / "report.html"
+    assert main(["report", "--store", f"sqlite:///{tmp_path / 'state.db'}", "-o", str(report)]) == 0
+    page = report.read_text()
+    assert "default-src 'none'" in page and "<script" not in page.lower()
+    cable_car = re.search(r'<details class="story"[^>]*>.*?</details>', page[page.index(CABLE_CAR) - 400:], re.S)
+    assert cable_car and cable_car.group().count('class="variant"') == 3
+    assert "One event, 2 stories" in page
+    assert page.count("<tr") == 1 + 4  # header and four feeds
+    assert "no article body found" in page and "HTTP 404" in page  # the dead-links feed's pages
+    again = tmp_path / "again.html"
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + f for f in DEMO_FEEDS])
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"),
+                 "--store", f"sqlite:///{tmp_path / 'state.db'}", *RUN_ARGS]) == 0
+    assert main(["report", "--store", f"sqlite:///{tmp_path / 'state.db'}", "-o", str(again)]) == 0
+    assert "No story in this period" in again.read_text()  # the last run brought nothing new
+    assert main(["report", "--store", f"sqlite:///{tmp_path / 'state.db'}", "--since", "1d", "-o", str(again)]) == 0
+    assert again.read_text().count('<details class="story"') == 6
+
+
+# A feed whose own title, and whose item's title, are markup meant as text.
+EVIL_FEED = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title type="text">&lt;script&gt;alert(1)&lt;/script&gt; \u202eevil</title>
+<entry><title type="text">&lt;img src=x onerror=alert(2)&gt; \u202eevil</title><link href="{base}evil.html"/>
+<summary>Some words.</summary></entry></feed>"""
+
+
+def test_hostile_text_in_the_report_stays_text(site, tmp_path):
+    base = site.base_url
+    site.routes["/evil.rss"] = lambda h: h.send_body(200, EVIL_FEED.format(base=base).encode(), "application/atom+xml")
+    site.routes["/evil.html"] = lambda h: h.send_body(200, (
+        "<html><head><title>x</title><meta property='og:site_name' content='&quot;&gt;&lt;b&gt;bold'></head><body>"
+        "<article><h1>&lt;svg onload=alert(3)&gt;</h1>" + "".join(
+            f"<p>Paragraph {n} tells of <a href='javascript:alert(4)'>a link</a> and other things at length.</p>"
+            for n in range(12)) + "</article></body></html>").encode())
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [base + "evil.rss"])
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 0
+    assert main(["report", "--output", str(tmp_path / "out"), "-o", str(tmp_path / "report.html")]) == 0
+    page = (tmp_path / "report.html").read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the feed's title, shown as text
+    for raw in ("<script", "<img", "<svg onload", "\u202e", "<b>", 'href="javascript'):
+        assert raw not in page, raw
+    assert not re.search(r"<[^>]*\son\w+\s*=", page)  # no element carries an event handler
+    assert "&lt;svg onload=alert(3)&gt;" in page  # the headline, shown as text
+    assert "\\u202e" in page
+
+
+def test_a_pass_in_which_every_feed_failed_exits_3(site, tmp_path, capsys):
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "no-such.rss", site.base_url + "gone.rss"])
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == EXIT_UNHEALTHY
+    assert "FAILING: every feed due failed (2 of 2)" in capsys.readouterr().out
+    summary = json.loads(next((tmp_path / "out").glob("summary-*.json")).read_text())
+    assert summary["health"].startswith("failing")
+    # the next pass finds both backed off, none due: nothing failed, nothing to alert
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 0
+
+
+@pytest.mark.parametrize("share, code", [("0.5", 0), ("0.3", EXIT_UNHEALTHY)])
+def test_more_failed_feeds_than_the_share_allowed_exits_3(site, tmp_path, share, code):
+    feeds = write_feeds_file(tmp_path / "feeds.yaml",
+                             [site.base_url + "no-such.rss", site.base_url + "feeds/herald.rss"])
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), "--max-failed-share", share,
+                 *RUN_ARGS]) == code
+    assert len(latest_stories(tmp_path / "out")) == 2  # what the other feed had is written either way
