@@ -5,7 +5,8 @@
     newsbeam events show EVENT_ID
     newsbeam report -o report.html            one page to read (pipeline.report)
     newsbeam errors                           the dead letters waiting for a retry
-    newsbeam dedup INPUT.jsonl -o OUTPUT.jsonl     (pipeline.corpus)
+    newsbeam extract PAGES.jsonl -o ARTICLES.jsonl (pipeline.corpus)
+    newsbeam dedup INPUT.jsonl -o OUTPUT.jsonl
     newsbeam prune [--window-days N]
 
 Every command but `run` and `dedup` takes `--output DIR` (a run's output folder) or `--store
@@ -87,6 +88,17 @@ def _parser() -> argparse.ArgumentParser:
                      help="with --streaming: end the run cleanly after DURATION")
     run.add_argument("--encoder", default=matching.ENCODER, type=_encoder,
                      help=f"sentence encoder for story matching: {ENCODER_NAMES} (installed separately)")
+
+    extract = commands.add_parser(
+        "extract", help="what newsbeam makes of pages: a JSON Lines file of {id, url, html} in, articles out",
+        description="Read one page per line (id, url, html; optionally the feed entry's title, summary, "
+                    "published, authors, language) and write per line what a story variant would carry "
+                    "from it (id, url, title, text, authors, language, published, site_name, body_source), or "
+                    "id, url and error when the page yields no article. '-' is stdin/stdout.")
+    extract.add_argument("input", help="JSON Lines file of pages, or -")
+    extract.add_argument("-o", "--output", default="-", help="JSON Lines file to write, or - (default)")
+    extract.add_argument("--encoder", default=matching.ENCODER, type=_encoder,
+                         help="the encoder that judges headlines restated in the body (as for 'run')")
 
     dedup = commands.add_parser(
         "dedup", help="assign story and event ids to a JSON Lines file of articles",
@@ -224,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {
         "run": lambda: _run(args, extra),
         "dedup": lambda: corpus.dedup(args),
+        "extract": lambda: corpus.extract(args),
         "stories": lambda: {"list": browse.stories_list, "show": browse.stories_show,
                             "export": browse.stories_export}[args.stories_command](args),
         "events": lambda: browse.events_show(args),

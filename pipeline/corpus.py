@@ -1,5 +1,6 @@
 """Commands on a JSON Lines corpus, one record a line, with the pipeline's own code:
-`newsbeam dedup` (story and event ids for any articles)."""
+`newsbeam extract` (what newsbeam makes of a page) and `newsbeam dedup` (story and event ids
+for any articles)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,67 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.inputs import UniqueIds, json_lines, string_fields
+from pipeline.inputs import InputError, UniqueIds, json_lines, string_fields
 from pipeline.where import open_output
+from schemas import FeedEntry, FetchedPage, utc_iso
 from state.store import open_store
+
+# What `extract` writes for a page, in this order: what a story variant carries from it.
+EXTRACTED = ("id", "url", "title", "text", "authors", "language", "published", "site_name", "body_source")
+
+
+def extract(args: argparse.Namespace) -> int:
+    """Each page of the input through the pipeline's extraction (the same code a run uses,
+    the sentence encoder judging headlines restated in the body), one line out per line in:
+    the article's fields, or `error` with the reason when the page yields no article."""
+    from extraction.page import NotAnArticle, extract_article
+    from matching.encoders import load_encoder, meaning_similarity
+
+    with json_lines(args.input, _page_record(UniqueIds())) as records:
+        similarity = meaning_similarity(load_encoder(args.encoder))
+        with open_output(args.output) as out:
+            for record in records():
+                entry = _entry(record)
+                try:
+                    article = extract_article(FetchedPage(entry=entry, url=entry.url, html=record["html"],
+                                                          content_type=None), similarity)
+                except NotAnArticle as exc:
+                    line = {"id": record["id"], "url": entry.url, "error": str(exc)}
+                except Exception as exc:  # a page that breaks the extractor is that page's error
+                    line = {"id": record["id"], "url": entry.url, "error": f"extraction failed: {type(exc).__name__}"}
+                else:
+                    fields = {**article.to_dict(), "id": record["id"], "authors": list(article.authors)}
+                    line = {name: fields[name] for name in EXTRACTED}
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _page_record(unique_ids: UniqueIds) -> Callable[[dict[str, Any], str], dict[str, Any]]:
+    """The check of one `extract` input line: an id, a URL, the page's HTML as a string, and
+    optionally what a feed entry would say of it."""
+    def check(record: dict[str, Any], where: str) -> dict[str, Any]:
+        unique_ids(record, where)
+        string_fields(record, where, ("url", "html", "title", "summary", "published", "language"))
+        for field in ("url", "html"):
+            if not record.get(field):
+                raise InputError(f"{where}: '{field}' is missing")
+        authors = record.get("authors")
+        if authors is not None and (not isinstance(authors, list) or not all(isinstance(a, str) for a in authors)):
+            raise InputError(f"{where}: 'authors' must be a list of strings")
+        if record.get("published") and utc_iso(record["published"]) is None:
+            raise InputError(f"{where}: 'published' is not an ISO 8601 date")
+        return record
+
+    return check
+
+
+def _entry(record: dict[str, Any]) -> FeedEntry:
+    """The feed entry a page would come with in a run: what the input line says of it."""
+    return FeedEntry(url=record["url"], link=record["url"], feed_url=record.get("feed_url") or "", feed_name=None,
+                     title=record.get("title") or "", summary=record.get("summary") or "",
+                     published=utc_iso(record.get("published")), updated=None,
+                     language=(record.get("language") or "")[:2].lower() or None,
+                     authors=tuple(record.get("authors") or ()))
 
 
 def dedup(args: argparse.Namespace) -> int:
