@@ -7,9 +7,12 @@ from typing import Any
 import trafilatura
 
 from extraction import settings
-from extraction.authors import split_authors
+from extraction.authors import people
+from extraction.bodies import body_from_json_ld, clean_body, script_body
 from extraction.language import detect_language
+from extraction.metadata import read_metadata
 from extraction.text import Similarity, normalize_text, strip_repeated_headline, strip_trailers
+from extraction.titles import headline
 from schemas import Article, FeedEntry, FetchedPage, utc_iso
 
 
@@ -29,16 +32,24 @@ def check_page_size(html: bytes | str) -> None:
 
 
 def extract_article(page: FetchedPage, similarity: Similarity | None = None) -> Article:
-    """trafilatura on the page; NotAnArticle when it yields no usable body. `similarity`
-    judges whether the body's first lines restate the headline in other words."""
+    """The article of a page: its headline as published, its authors, its whole body and
+    nothing else (see titles, authors and bodies), its language and date. NotAnArticle when it
+    yields no usable body. `similarity` judges whether the body's first lines restate the
+    headline in other words."""
     entry = page.entry
     check_page_size(page.html)
-    document = trafilatura.bare_extraction(
-        page.html, url=page.url, with_metadata=True, include_comments=False)
-    if document is None:
-        raise NotAnArticle("no article body found on the page")
-    title = normalize_text(document.title or entry.title or "")
-    text = strip_trailers(strip_repeated_headline(title, normalize_text(document.text or ""), similarity))
+    metadata = read_metadata(page.html, page.url)
+    document = trafilatura.bare_extraction(page.html, url=page.url, with_metadata=True, include_comments=False)
+    visible = normalize_text(document.text or "") if document is not None else ""
+    body_source = "page"
+    if len(visible) < settings.MIN_BODY_CHARS:
+        scripted = script_body(metadata)  # a page its scripts render: the text is in their data
+        if scripted:
+            visible, body_source = scripted, "page_script"
+    else:
+        visible = body_from_json_ld(visible, metadata)
+    title = normalize_text(headline(metadata, entry.title, document.title or "" if document else "", entry.feed_name))
+    text = strip_trailers(strip_repeated_headline(title, clean_body(visible), similarity))
     if len(text) < settings.MIN_BODY_CHARS:
         raise NotAnArticle("no article body found on the page")
     return Article(
@@ -47,19 +58,21 @@ def extract_article(page: FetchedPage, similarity: Similarity | None = None) -> 
         title=title or entry.title,
         text=text,
         language=detect_language(text, entry.language or _page_language(document)),
-        published=entry.published or utc_iso(document.date),
-        authors=split_authors(document.author, *entry.authors),
-        site_name=document.sitename or entry.feed_name,
-        description=document.description,
-        image=document.image,
-        tags=tuple(dict.fromkeys([*entry.tags, *(document.tags or []), *(document.categories or [])])),
-        body_source="page",
+        published=entry.published or utc_iso(document.date if document else None),
+        authors=people(metadata, document.author if document else None, entry.authors, entry.feed_name),
+        site_name=next(iter(metadata.site_names), None) or (document.sitename if document else None)
+        or entry.feed_name,
+        description=(document.description if document else None) or metadata.description,
+        image=document.image if document else None,
+        tags=tuple(dict.fromkeys([*entry.tags, *((document.tags or []) if document else []),
+                                  *((document.categories or []) if document else [])])),
+        body_source=body_source,
         entry_updated=entry.updated,
     )
 
 
 def _page_language(document: Any) -> str | None:
-    language = getattr(document, "language", None)
+    language = getattr(document, "language", None) if document is not None else None
     return language[:2].lower() if language else None
 
 
@@ -72,5 +85,6 @@ def article_from_feed(entry: FeedEntry, similarity: Similarity | None = None) ->
     return Article(
         url=entry.url, feed_url=entry.feed_url, title=normalize_text(entry.title), text=text,
         language=detect_language(text, entry.language), published=entry.published,
-        authors=split_authors(*entry.authors), site_name=entry.feed_name, description=None, image=None,
+        authors=people(None, entry_authors=entry.authors, feed_name=entry.feed_name), site_name=entry.feed_name,
+        description=None, image=None,
         tags=entry.tags, body_source="feed", entry_updated=entry.updated)

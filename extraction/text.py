@@ -54,6 +54,8 @@ def strip_repeated_headline(title: str, text: str, similarity: Similarity | None
         if (len(lines) <= count or not all(_headline_like(line) for line in lines[:count])
                 or len(lead) > 2 * len(title) + 20):
             break
+        if folded_title in _fold(lead) and _fold(lead) != folded_title:
+            break  # the headline quoted in a longer line ("Xinhua, April 24 - Title: ..."): not a restatement
         score = similarity(title, lead)
         if score > best_score:
             best, best_score = count, score

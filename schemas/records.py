@@ -74,9 +74,10 @@ class Article(Record):
     description: str | None
     image: str | None
     tags: tuple[str, ...]
-    # "page" when the body was extracted from the article page; "feed" when it came from the
-    # feed entry: the feed carries the whole article, or the page failed and the feed's text
-    # stands in for it until the page's retry succeeds.
+    # "page" when the body was extracted from the article page's markup; "page_script" when
+    # the markup held none and the text came from the page's script data (JSON-LD articleBody,
+    # __NEXT_DATA__); "feed" when it came from the feed entry: the feed carries the whole
+    # article, or the page failed and the feed's text stands in until the page's retry succeeds.
     body_source: str
     entry_updated: str | None = None
 

@@ -114,3 +114,40 @@ def test_progress_lines_come_from_the_store_while_a_run_goes_on(tmp_path, capsys
             time.sleep(0.05)
     line = [line for line in err.splitlines() if "stories 1 new" in line][0]
     assert "feeds 1/3 fetched" in line and "failures 0" in line
+
+
+# --- extract ------------------------------------------------------------------------------------------
+def test_extract_writes_what_a_variant_would_carry_and_names_pages_without_an_article(tmp_path):
+    from tests.conftest import FIXTURES
+
+    pages = [{"id": "next", "url": "https://news.example/next",
+              "html": (FIXTURES / "pages" / "nextjs-article.html").read_text()},
+             {"id": 7, "url": "https://news.example/kurier", "title": "Seilbahn beschlossen",
+              "published": "2026-11-20T09:00:00+01:00", "authors": ["Greta Lindqvist"],
+              "html": (DEMO_SITE / "kurier" / "seilbahn-beschlossen.html").read_text()},
+             {"id": "empty", "url": "https://news.example/empty", "html": "<html><body><p>Hi</p></body></html>"}]
+    source = tmp_path / "pages.jsonl"
+    source.write_text("".join(json.dumps(p) + "\n" for p in pages), encoding="utf-8")
+    assert main(["extract", str(source), "-o", str(tmp_path / "out.jsonl"), "--encoder", "hashing"]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["next", "7", "empty"]
+    assert rows[0]["body_source"] == "page_script" and rows[0]["site_name"] == "Coastal Courier"
+    assert list(rows[1]) == ["id", "url", "title", "text", "authors", "language", "published", "site_name",
+                             "body_source"]
+    assert rows[1]["language"] == "de" and rows[1]["published"] == "2026-11-20T08:00:00+00:00"
+    assert rows[2] == {"id": "empty", "url": "https://news.example/empty", "error": "no article body found on the page"}
+
+
+@pytest.mark.parametrize("line, message", [
+    ('{"id": 1, "url": "https://x.example/"}', "'html' is missing"),
+    ('{"id": 1, "url": "https://x.example/", "html": "<p>x</p>", "authors": "A"}', "'authors' must be a list"),
+    ('{"id": 1, "url": "https://x.example/", "html": "<p>x</p>", "published": "soon"}', "'published' is not"),
+    ("not json", "invalid JSON"),
+])
+def test_extract_names_a_malformed_line_and_writes_nothing(tmp_path, capsys, line, message):
+    good = json.dumps({"id": 0, "url": "https://x.example/0", "html": "<p>fine</p>"})
+    (tmp_path / "in.jsonl").write_text(good + "\n" + line + "\n", encoding="utf-8")
+    assert main(["extract", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"), "--encoder", "hashing"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "line 2" in err[0] and message in err[0]
+    assert not (tmp_path / "out.jsonl").exists()

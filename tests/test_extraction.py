@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from extraction import settings
-from extraction.authors import split_authors
 from extraction.language import detect_language
 from extraction.page import NotAnArticle, article_from_feed, extract_article
 from extraction.text import normalize_text, strip_repeated_headline, strip_trailers
-from schemas import FeedEntry, FetchedPage, utc_iso
+from schemas import Article, FeedEntry, FetchedPage, utc_iso
 from tests.conftest import DEMO_SITE, FIXTURES
 
 
@@ -84,11 +83,6 @@ def test_normalize_text():
 def test_strip_repeated_headline():
     assert strip_repeated_headline("Big News!", "Big news\nBody text.") == "Body text."
     assert strip_repeated_headline("Big News", "Other first line\nBody.") == "Other first line\nBody."
-
-
-def test_split_authors():
-    assert split_authors("By Jane Doe and John Roe; jane doe", "Max Mustermann und Erika Musterfrau") == (
-        "Jane Doe", "John Roe", "Max Mustermann", "Erika Musterfrau")
 
 
 def test_utc_iso():
@@ -170,3 +164,95 @@ def test_a_lead_sentence_that_restates_the_headline_is_kept(meaning):
     assert strip_repeated_headline("Council approves cable car", text, meaning) == text
     assert strip_repeated_headline("Council approves cable car", "Other news entirely\n" + text, meaning) == (
         "Other news entirely\n" + text)
+
+
+# --- The headline as published, the people who wrote it, the whole body and nothing else ---------
+PAGES = FIXTURES / "pages"
+
+
+def extract_page(name: str, **entry_fields) -> Article:
+    url = f"https://news.example/{name}"
+    return extract_article(FetchedPage(entry=entry(url, **entry_fields), url=url,
+                                       html=(PAGES / f"{name}.html").read_bytes(), content_type=None))
+
+
+def test_a_page_rendered_by_its_script_takes_its_body_from_the_payload():
+    """The markup holds a loading notice only; the article is in __NEXT_DATA__."""
+    article = extract_page("nextjs-article")
+    assert article.body_source == "page_script"
+    assert article.text.startswith("The harbour authority of Lindenau approved")
+    assert article.text.endswith("told reporters after the meeting.") and len(article.text.split("\n")) == 6
+    assert article.title == "Ferry line to Vesterholm approved"  # og:title without " | Coastal Courier"
+
+
+def test_headline_authors_and_body_from_a_page_with_its_notices():
+    article = extract_page("placeholders")
+    assert article.title == "Stadtbibliothek öffnet künftig auch sonntags"
+    assert article.authors == ("Greta Lindqvist", "Paul Weber")  # the organisation and "(pw)" are not names
+    assert article.site_name == "Lindenauer Kurier"
+    assert "Lesen Sie auch" not in article.text and "Externer Inhalt" not in article.text
+    assert article.text.count("\n") == 4
+
+
+def test_a_whole_json_ld_body_decides_which_visible_lines_are_the_article():
+    article = extract_page("json-ld-whole")
+    assert "Our partners recommend" not in article.text and article.text.count("\n") == 5
+    assert article.authors == ("Jonas Weller",)
+
+
+def test_a_json_ld_teaser_cuts_nothing():
+    assert extract_page("json-ld-teaser").text.count("\n") == 5
+
+
+@pytest.mark.parametrize("title, sites, expected", [
+    ("Steigende US-Zinsen setzen Dax zu | Börsen-Zeitung", ["boersenzeitung"], "Steigende US-Zinsen setzen Dax zu"),
+    ("Akkutechnik: Hat Quantumscape genug Akkus gebaut? - Golem.de", ["golem"], "Akkutechnik: Hat Quantumscape genug "
+                                                                               "Akkus gebaut?"),
+    ("宮崎県で震度5弱、津波注意報 気象庁：朝日新聞デジタル", ["朝日新聞デジタル"],
+     "宮崎県で震度5弱、津波注意報 気象庁"),
+    ("Tageblatt.lu | Vierschanzentournee | Skisprung-Zoff", ["tageblatt"], "Vierschanzentournee | Skisprung-Zoff"),
+    # a separator that is part of the headline stays
+    ("Brexit - the aftermath | The Herald", ["theherald", "herald"], "Brexit - the aftermath"),
+    ("Lindenau votes: cable car - yes or no?", ["lindenauerkurier"], "Lindenau votes: cable car - yes or no?"),
+])
+def test_site_names_come_off_titles_and_nothing_else(title, sites, expected):
+    from extraction.metadata import fold
+    from extraction.titles import strip_site
+
+    assert strip_site(title, [fold(s) for s in sites]) == expected
+
+
+@pytest.mark.parametrize("bylines, expected", [
+    (["By Jane Doe and John Roe"], ("Jane Doe", "John Roe")),
+    (["Felix Schröder und Jörg Soldwisch, dpa"], ("Felix Schröder", "Jörg Soldwisch")),
+    (["Trine Juncher Jørgensen og Tôrtia Reimer-Johansen"], ("Trine Juncher Jørgensen", "Tôrtia Reimer-Johansen")),
+    (["Autor: Monika Bolliger", "Anna Trechsel"], ("Monika Bolliger", "Anna Trechsel")),
+    (["Elena Oberholzer (obe)", "elena oberholzer"], ("Elena Oberholzer",)),
+    (["Redaktion", "AFP", "Staff", "news@courier.example", "https://courier.example/authors/jane"], ()),
+    (["David Straub, Coastal Courier, Lindenau"], ("David Straub",)),  # the newsroom, then a place
+    (["Povilas Aleksandravičius, professor at the faculty of human studies"], ("Povilas Aleksandravičius",)),
+    (["María R. Sahuquillo y Chus del Pino"], ("María R. Sahuquillo", "Chus del Pino")),
+])
+def test_authors_are_people_each_once(bylines, expected):
+    from extraction.authors import people
+    from extraction.metadata import read_metadata
+
+    page = "<html><head><meta property='og:site_name' content='Coastal Courier'></head><body></body></html>"
+    metadata = read_metadata(page, "https://courier.example/story")
+    assert people(metadata, entry_authors=bylines) == expected
+
+
+def test_notices_credits_and_lists_of_other_stories_leave_the_body():
+    from extraction.bodies import clean_body
+
+    article = ["The council met on Monday to discuss the harbour, which has been closed since the storm in March.",
+               "A second paragraph tells what was decided, and by how many votes, in some detail for the readers."]
+    text = "\n".join([
+        article[0], "Externer Inhalt nicht verfügbar", "Foto: dpa/Max Muster", "STR/Getty Images",
+        "Read more: Harbour reopens after storm", article[1], "Advertisement", "More from Lindenau",
+        "- Traffic: New lights at the harbour road go live", "- Culture: Theatre shows three premieres in autumn",
+        "- Sport: Lindenau rowers win the championship"])
+    assert clean_body(text) == "\n".join(article)
+    # a list that is the article's own stays: short items, or not at the end
+    recipe = "\n".join([article[0], "- 1 cup rice", "- 2 eggs", "- 1 tsp salt"])
+    assert clean_body(recipe) == recipe

@@ -1,0 +1,148 @@
+"""The whole body and nothing else.
+
+trafilatura finds the article's text in the visible markup. What it keeps that is not the
+article goes: placeholders of blocked embeds and paywall or newsletter notices (the same
+notice repeated, or in the words such notices use), picture credits, lists of other stories
+("Lesen Sie auch", "Read more", a run of linked headlines at the end). What it misses comes
+from the page's own copy of the text, where the page has one:
+
+- JSON-LD `articleBody`, when it is the whole article (it ends where the visible text ends),
+  decides which of the visible lines belong to the article;
+- when the visible markup holds no article at all (a page rendered by a script), the text of
+  the JSON-LD `articleBody` or of the framework's payload (`__NEXT_DATA__`, ...) is the body.
+"""
+
+from __future__ import annotations
+
+import collections
+import html
+import re
+from typing import Any
+
+from extraction import settings
+from extraction.metadata import PageMetadata
+from extraction.text import normalize_text
+
+WORD = re.compile(r"\w+")
+
+# Notices a page shows instead of, or around, its article, in the languages newsbeam meets. Only
+# short lines are judged by them.
+_NOTICE = re.compile(r"|".join((
+    r"externe[rn]? inhalt", r"privatsphäre-einstellungen", r"datenschutz-?einstellungen",
+    r"inhalt nicht verfügbar", r"um (?:diesen|den) inhalt (?:zu sehen|anzuzeigen)",
+    r"embedded content", r"external content", r"this content is not available", r"enable javascript",
+    r"^(?:advertisement|anzeige|werbung|publicité|publicidad|pubblicità|reklame|reklama|comments?|kommentare)$",
+    r"newsletter", r"^sign up\b", r"\bsubscribe (?:to|now)\b", r"join our comment", r"got a story\?",
+    r"follow [\w ]{1,30} on (?:google|twitter|facebook|x\b)", r"la suite est réservée", r"il vous reste \d",
+    r"reservado para suscriptores", r"この記事は会員限定", r"有料会員", r"会員登録", r"定期購読",
+)), re.I)
+_CREDIT = re.compile(r"^(?:foto|fotos|bild|bilder|photo|photos|image|images|picture|credit|credits|grafik|video|"
+                     r"illustration|quelle)\s*[:©]|©|getty ?images|picture[- ]alliance|imago|shutterstock|istock|"
+                     r"ap photo|\b(?:afp|dpa|epa|reuters|keystone|apa)\s*/|/\s*(?:afp|dpa|epa|reuters|keystone|apa)\b",
+                     re.I)
+_MORE = re.compile(r"^(?:lesen sie (?:auch|mehr)|mehr zum thema|mehr dazu|auch interessant|das könnte sie|weitere "
+                   r"artikel|read more|related|see also|more from|more on this|lire aussi|à lire aussi|voir aussi|"
+                   r"leer más|lee también|leggi anche|zobacz (?:też|także)|læs også|les også|läs också|lees ook|"
+                   r"czytaj też|přečtěte si)\b", re.I)
+_LIST_ITEM = re.compile(r"^[-–•*·]\s")
+NOTICE_MAX_CHARS = 160  # longer lines are the article's own, whatever words they use
+# A list of other stories at the end: at least this many items of headline length.
+TEASER_LIST = (3, 30, 160)
+
+
+def clean_body(text: str) -> str:
+    """The body without notices, credits and lists of other stories (see the module)."""
+    kept = []
+    for line in text.split("\n"):
+        if len(line) <= NOTICE_MAX_CHARS and (_NOTICE.search(line) or _MORE.match(line)):
+            continue
+        if len(line) <= 120 and _CREDIT.search(line) and not line.rstrip().endswith((".", "!", "?", '"', "“", "”")):
+            continue
+        kept.append(line)
+    # A run of list items of headline length at the end is a list of other stories ("- Headline:
+    # ..."), with the heading above it.
+    least, shortest, longest = TEASER_LIST
+    end = len(kept)
+    while end and _LIST_ITEM.match(kept[end - 1]) and shortest <= len(kept[end - 1]) <= longest:
+        end -= 1
+    if len(kept) - end >= least:
+        kept = kept[:end]
+        if kept and len(kept[-1]) <= 60 and not kept[-1].endswith((".", "!", "?")):
+            kept.pop()
+    return "\n".join(kept)
+
+
+def _tokens(text: str) -> collections.Counter:
+    return collections.Counter(WORD.findall(text.casefold()))
+
+
+def _share_in(part: collections.Counter, whole: collections.Counter) -> float:
+    total = sum(part.values())
+    return sum((part & whole).values()) / total if total else 1.0
+
+
+def body_from_json_ld(visible: str, metadata: PageMetadata) -> str:
+    """The visible text, each line kept only if the article's own JSON-LD `articleBody` has it,
+    when that body is the whole article: it holds nearly all of the visible text's words (so
+    it is not a teaser) and the visible text's last paragraph (so it is not cut short)."""
+    whole = max((normalize_text(_text(body)) for body in metadata.article_bodies), key=len, default="")
+    lines = visible.split("\n")
+    if len(whole) < settings.MIN_BODY_CHARS or not lines:
+        return visible
+    words = _tokens(whole)
+    kept = [line for line in lines if _share_in(_tokens(line), words) >= 0.5]
+    if not kept or _share_in(_tokens("\n".join(kept)), words) < 0.95:
+        return visible
+    last = max(kept[-3:], key=len)
+    if _share_in(_tokens(last), words) < 0.9 or sum(_tokens("\n".join(kept)).values()) < 0.6 * sum(
+            _tokens(visible).values()):
+        return visible  # the JSON-LD body ends before the visible one: a teaser or a cut
+    return "\n".join(kept)
+
+
+def script_body(metadata: PageMetadata) -> str:
+    """The article's text from the page's script data, for a page whose markup holds none:
+    JSON-LD `articleBody`, else the longest run of text in its framework's payload."""
+    bodies = [normalize_text(_text(body)) for body in metadata.article_bodies]
+    bodies += [normalize_text(text) for payload in metadata.payloads for text in _payload_texts(payload)]
+    bodies = [b for b in bodies if len(b) >= settings.MIN_BODY_CHARS and not b.endswith(("…", "..."))]
+    return max(bodies, key=len, default="")
+
+
+def _text(value: str) -> str:
+    """A text that may be HTML (a script's copy of the article often is): its paragraphs."""
+    if "<" in value and re.search(r"<(?:p|br|div|h\d)\b", value, re.I):
+        value = re.sub(r"(?i)<\s*(br|/p|/div|/li|/h\d)\s*/?>", "\n", value)
+        value = re.sub(r"<[^>]+>", " ", value)
+    return html.unescape(value)
+
+
+def _payload_texts(payload: Any) -> list[str]:
+    """Texts of a framework's payload that may be an article body: an HTML string with
+    paragraphs, or a list of paragraph blocks (objects with a text), joined in order."""
+    found: list[str] = []
+    stack = [payload]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            paragraphs = [_block_text(block) for block in item]
+            paragraphs = [p for p in paragraphs if p]
+            if len(paragraphs) >= 3 and sum(len(p) for p in paragraphs) >= settings.MIN_BODY_CHARS:
+                found.append("\n".join(paragraphs))
+            stack.extend(item)
+        elif isinstance(item, str) and len(item) >= settings.MIN_BODY_CHARS and re.search(r"<p\b", item, re.I):
+            found.append(_text(item))
+    return found
+
+
+def _block_text(block: Any) -> str:
+    if isinstance(block, str):
+        return block if len(block) >= 40 and " " in block else ""
+    if isinstance(block, dict):
+        for key in ("text", "content", "html", "value", "body"):
+            value = block.get(key)
+            if isinstance(value, str) and len(value) >= 40 and " " in value:
+                return " ".join(_text(value).split())
+    return ""

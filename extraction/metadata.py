@@ -1,0 +1,173 @@
+"""What a page says about itself, read once from its markup: the JSON-LD of its article, its
+meta tags, its main headline, and the names it gives its site. The other modules choose from
+these (titles, authors, bodies)."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import re
+import unicodedata
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+import lxml.etree
+import lxml.html
+
+# JSON-LD types of an article (schema.org): NewsArticle, ReportageNewsArticle, BlogPosting, ...
+_ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|LiveBlogPosting|Report)$")
+_ORGANIZATION_TYPE = re.compile(r"(Organization|Corporation|NewsMediaOrganization)$")
+_AUTHOR_META = ("author", "article:author", "byl", "dc.creator", "parsely-author", "sailthru.author")
+
+
+@dataclasses.dataclass
+class Author:
+    name: str
+    organization: bool = False  # said to be one (JSON-LD @type)
+
+
+@dataclasses.dataclass
+class PageMetadata:
+    headlines: list[str]  # JSON-LD headline of the article, first first
+    meta_titles: dict[str, str]  # og:title, twitter:title, title: as given
+    h1: str | None  # the page's main headline as shown
+    site_names: list[str]  # og:site_name, application-name, JSON-LD publisher
+    ld_authors: list[Author]
+    meta_authors: list[str]
+    bylines: list[str]  # the text of the page's byline elements
+    description: str | None
+    article_bodies: list[str]  # JSON-LD articleBody
+    payloads: list[Any]  # parsed JSON of framework script payloads (__NEXT_DATA__, ...)
+    host: str
+
+
+def clean(value: Any) -> str:
+    """A string value from markup or JSON: entities decoded, whitespace single."""
+    return " ".join(html.unescape(str(value)).split()) if value is not None else ""
+
+
+def read_metadata(page: bytes | str, url: str) -> PageMetadata:
+    try:
+        tree = lxml.html.fromstring(page)
+    except (lxml.etree.ParserError, ValueError):
+        tree = lxml.html.fromstring("<html></html>")
+    nodes = list(_json_ld(tree))
+    articles = [n for n in nodes if any(_ARTICLE_TYPE.search(t) for t in _types(n))]
+    meta = {(m.get("property") or m.get("name") or "").lower(): m.get("content") or ""
+            for m in tree.iter("meta") if m.get("content")}
+    authors = []
+    for article in articles:
+        authors += list(_authors(article.get("author")))
+    publishers = [clean(a.get("publisher", {}).get("name")) for a in articles if isinstance(a.get("publisher"), dict)]
+    publishers += [clean(n.get("name")) for n in nodes if any(_ORGANIZATION_TYPE.search(t) for t in _types(n))]
+    title = tree.find(".//title")
+    return PageMetadata(
+        headlines=[clean(a["headline"]) for a in articles
+                   if isinstance(a.get("headline"), str) and clean(a["headline"])],
+        meta_titles={name: clean(value) for name, value in (
+            ("og:title", meta.get("og:title")), ("twitter:title", meta.get("twitter:title")),
+            ("title", title.text_content() if title is not None else None)) if clean(value)},
+        h1=_main_headline(tree),
+        site_names=[n for n in [clean(meta.get("og:site_name")), clean(meta.get("application-name")), *publishers]
+                    if n],
+        ld_authors=authors,
+        meta_authors=[clean(m.get("content")) for m in tree.iter("meta")
+                      if (m.get("name") or m.get("property") or "").lower() in _AUTHOR_META and m.get("content")],
+        bylines=_bylines(tree),
+        description=clean(meta.get("og:description") or meta.get("description")) or None,
+        article_bodies=[a["articleBody"] for a in articles if isinstance(a.get("articleBody"), str)],
+        payloads=list(_payloads(tree)),
+        host=(urllib.parse.urlsplit(url).hostname or "") if url else "",
+    )
+
+
+def _types(node: dict) -> list[str]:
+    kinds = node.get("@type")
+    return [str(k) for k in (kinds if isinstance(kinds, list) else [kinds]) if k]
+
+
+def _json_ld(tree: Any) -> Iterator[dict]:
+    """Every JSON-LD object of the page, @graph and nested lists unfolded."""
+    for script in tree.xpath('//script[@type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text_content() or "null", strict=False)
+        except (ValueError, RecursionError):
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(reversed(item))
+            elif isinstance(item, dict):
+                yield item
+                if "@graph" in item:
+                    stack.append(item["@graph"])
+
+
+def _authors(value: Any) -> Iterator[Author]:
+    if isinstance(value, list):
+        for item in value:
+            yield from _authors(item)
+    elif isinstance(value, dict):
+        name = value.get("name")
+        organization = any(_ORGANIZATION_TYPE.search(t) for t in _types(value))
+        for item in (name if isinstance(name, list) else [name]):
+            if isinstance(item, dict):
+                yield from _authors(item)
+            elif clean(item):
+                yield Author(clean(item), organization)
+    elif isinstance(value, str) and clean(value):
+        yield Author(clean(value))
+
+
+def _main_headline(tree: Any) -> str | None:
+    """The page's main headline: the first <h1> of the article (or main part) when there is
+    one, else the page's first <h1>."""
+    for path in ("//article//h1", "//main//h1", "//h1"):
+        for h1 in tree.xpath(path):
+            text = clean(h1.text_content())
+            if text:
+                return text
+    return None
+
+
+_BYLINE = ('//*[@itemprop="author"]', '//*[@rel="author"]', '//*[contains(@class, "byline")]',
+           '//*[contains(concat(" ", normalize-space(@class), " "), " author ")]',
+           '//*[contains(@class, "author-name") or contains(@class, "author__name") or contains(@class, "autor")]')
+
+
+def _bylines(tree: Any) -> list[str]:
+    """The texts of the elements a page marks as its byline (a few, each short)."""
+    found: list[str] = []
+    for path in _BYLINE:
+        for element in tree.xpath(path):
+            name = element.xpath('.//*[@itemprop="name"]')
+            text = clean((name[0] if name else element).text_content())
+            if text and len(text) <= 120 and text not in found:
+                found.append(text)
+        if found:
+            return found[:3]
+    return found
+
+
+def _payloads(tree: Any) -> Iterator[Any]:
+    """The JSON a page's framework renders it from: Next.js (__NEXT_DATA__), Nuxt, and other
+    application/json scripts."""
+    for script in tree.xpath('//script[@id="__NEXT_DATA__" or @id="__NUXT_DATA__" or @type="application/json"]'):
+        text = script.text_content() or ""
+        if len(text) < 200:
+            continue
+        try:
+            yield json.loads(text)
+        except (ValueError, RecursionError):
+            continue
+
+
+def fold(text: str) -> str:
+    """Letters and digits only, lower-case, accents and umlauts spelled out: for comparing a
+    title's segment with a site's name ("Börsen-Zeitung", boersen-zeitung.de)."""
+    text = text.casefold().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.sub(r"\W+|_", "", text)

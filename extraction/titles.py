@@ -1,0 +1,94 @@
+"""The headline as published: no site name, section or separator that is not part of it.
+
+A page offers its headline several times: the JSON-LD `headline` of its article, `og:title`,
+`twitter:title`, its main `<h1>`, `<title>`, and the feed entry's title. Meta titles often
+carry the site's name ("... | Börsen-Zeitung", "... - WELT", "...：朝日新聞デジタル"); a segment
+is only dropped when it names the site (its og:site_name, JSON-LD publisher, the feed's title,
+or its host), so a headline that happens to contain a separator keeps it.
+
+The choice: the article's JSON-LD headline (what the newsroom filed); else og:title without
+the site's name, unless the visible <h1> says the same (then the <h1>, quotes and dashes as
+published) or og:title is the <h1> behind a kicker; else the <h1>, twitter:title, <title>, the
+feed's title, trafilatura's title, in that order.
+"""
+
+from __future__ import annotations
+
+import re
+
+from extraction.metadata import PageMetadata, fold
+
+# Separators between a headline and a site's name or section: spaced dashes, bars and colons,
+# their full-width forms (CJK), bullets.
+SEPARATOR = re.compile(r"\s+[|\-–—·•»/]\s+|\s*[|｜：︱]\s*|\s*[-–—]{2}\s*|\s+::\s+|\s+:\s+")
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"',
+                         "–": "-", "—": "-", "\u00a0": " "})
+_GENERIC_HOST_LABELS = frozenset(["www", "m", "amp", "com", "net", "org", "co", "news", "online", "de", "uk", "at",
+                                  "ch", "fr", "es", "it"])
+
+
+def site_words(metadata: PageMetadata, feed_name: str | None = None) -> list[str]:
+    """The names a site goes by, folded: what it calls itself, and its host's labels."""
+    names = [fold(n) for n in [*metadata.site_names, feed_name or ""] if fold(n)]
+    labels = [fold(label) for label in metadata.host.split(".") if label not in _GENERIC_HOST_LABELS]
+    return names + [label for label in labels if len(label) >= 2] + [fold(metadata.host)]
+
+
+def names_the_site(segment: str, sites: list[str]) -> bool:
+    """Is this segment of a title the site's name (possibly with a suffix such as ".de",
+    "Online", "DIGITAL", or a short qualifier)?"""
+    folded = fold(segment)
+    if not folded or len(segment.split()) > 6:
+        return False
+    for site in sites:
+        if folded == site or (folded in site and len(folded) >= 3):
+            return True
+        if site in folded and len(site) >= 3 and len(folded) <= len(site) + 12:
+            return True
+    return False
+
+
+def strip_site(title: str, sites: list[str]) -> str:
+    """The title without leading or trailing segments that name the site."""
+    while True:
+        pieces = SEPARATOR.split(title)
+        if len(pieces) < 2:
+            return title.strip()
+        separators = SEPARATOR.findall(title)
+        if names_the_site(pieces[-1], sites):
+            title = title[:title.rfind(separators[-1])]
+        elif names_the_site(pieces[0], sites):
+            title = title[title.find(separators[0]) + len(separators[0]):]
+        else:
+            return title.strip()
+
+
+def same_words(a: str, b: str) -> bool:
+    """The same headline, whatever its quotes, dashes and spaces."""
+    return " ".join(a.translate(_QUOTES).split()).casefold() == " ".join(b.translate(_QUOTES).split()).casefold()
+
+
+def headline(metadata: PageMetadata, entry_title: str = "", extracted: str = "", feed_name: str | None = None) -> str:
+    sites = site_words(metadata, feed_name)
+    h1 = metadata.h1 or ""
+    for candidate in metadata.headlines:
+        if not candidate.endswith(("…", "...")):
+            return strip_site(candidate, sites)
+    og = strip_site(metadata.meta_titles.get("og:title", ""), sites)
+    if og:
+        if h1 and (same_words(h1, og) or _behind_a_kicker(og, h1)):
+            return h1
+        return og
+    for candidate in (h1, strip_site(metadata.meta_titles.get("twitter:title", ""), sites),
+                      strip_site(metadata.meta_titles.get("title", ""), sites), strip_site(entry_title, sites),
+                      strip_site(extracted, sites)):
+        if candidate and not names_the_site(candidate, sites):
+            return candidate
+    return h1 or entry_title or extracted
+
+
+def _behind_a_kicker(title: str, h1: str) -> bool:
+    """Is `title` the headline `h1` with a kicker in front ("Vierschanzentournee | ...")?"""
+    if len(title) <= len(h1) or not title.endswith(h1):
+        return False
+    return re.search(f"(?:{SEPARATOR.pattern})$", title[:len(title) - len(h1)]) is not None
