@@ -159,6 +159,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=pathlib.Path, default=DEFAULT_DATA)
     parser.add_argument("--chunks", type=int, default=150, help="WMT21/22 chunks per direction and year")
+    parser.add_argument("--show-events", action="store_true", help="print the WMT19 reports that share an event")
     args = parser.parse_args()
 
     print(f"{'set':<10} {'pair':<6} {'pairs':>6} {'P':>6} {'R':>6} {'F1':>6}   (story level)")
@@ -175,6 +176,8 @@ def main() -> int:
                 totals[pair][i] += value
         print(f"{name:<10} B-cubed F1 {bcubed_f1(articles, predicted):.3f} "
               f"({len(articles)} articles, {seconds / len(articles) * 1000:.0f} ms/article)")
+        if name == "wmt19":
+            wmt19_events = events_of_reports(articles, predicted)
     for pair, (tp, fp, fn) in sorted(totals.items()):
         p, r, f = prf(tp, fp, fn)
         print(f"{'all':<10} {pair:<6} {tp + fn:>6} {p:6.3f} {r:6.3f} {f:6.3f}")
@@ -202,7 +205,32 @@ def main() -> int:
         p, r, f = prf(tp, fp, fn)
         print(f"{'baseline':<10} {group:<6} {len(selected):>6} {p:6.3f} {r:6.3f} {f:6.3f}")
     print_encoder_ceiling(pairs, vectors)
+    print_report_events(wmt19_events, args.show_events)
     return 0
+
+
+def events_of_reports(articles: list[dict], predicted: dict[str, dict]) -> dict[str, set[str]]:
+    """event -> the reports (WMT19 documents) in it, by the English original's event."""
+    titles = {a["story"]: a["title"] for a in articles if a["language"] == "en"}
+    events: dict[str, set[str]] = collections.defaultdict(set)
+    for article in articles:
+        if article["language"] == "en":
+            events[predicted[article["id"]]["event_id"]].add(titles[article["story"]])
+    return events
+
+
+def print_report_events(events: dict[str, set[str]], show: bool) -> None:
+    """WMT19's 123 reports of a few days: different reports, almost all about different events.
+    Every pair of them in one event is a candidate error, to be read; and how large the largest
+    event is (an event that grows into a topic holds many)."""
+    pairs = sum(len(members) * (len(members) - 1) // 2 for members in events.values())
+    sizes = sorted((len(m) for m in events.values()), reverse=True)
+    print(f"\nwmt19 events: {len(events)} events for 123 reports; {pairs} pairs of different reports share an "
+          f"event; the largest events hold {sizes[:5]} reports")
+    if show:
+        for members in sorted(events.values(), key=len, reverse=True):
+            if len(members) > 1:
+                print("  event:\n" + "".join(f"    - {title[:110]}\n" for title in sorted(members)), end="")
 
 
 def document_vectors(articles: list[dict]) -> dict:

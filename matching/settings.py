@@ -28,8 +28,14 @@ NUMBER_AGREEMENT = 0.3
 MIN_SPECIFICS = 4
 SPECIFICS_AGREEMENT = 0.3
 SPECIFIC_PREFIX_CHARS = 5  # names are compared by their first characters: inflections agree
-# Document-vector similarity at which a new story joins the event of an existing one.
+# A new story joins an event (matching.events) when its document vector is this close to the
+# event's centre, at least EVENT_MEMBER_SIMILARITY to each of the event's articles, it shares
+# this share of the names and numbers of the smaller side (one at least) with them, when both
+# have MIN_SPECIFICS to tell, and it was published within EVENT_DAYS of them.
 EVENT_SIMILARITY = 0.6
+EVENT_MEMBER_SIMILARITY = 0.5
+EVENT_SPECIFICS_SHARE = 0.2
+EVENT_DAYS = 3
 # The document vector embeds the title and the start of the body as one text.
 DOCUMENT_CHARS = 2000
 # Candidates: this many nearest neighbours of the document vector, from the ANN index.

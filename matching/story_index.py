@@ -13,7 +13,7 @@ For each article, with its fingerprint (matching.features) made beforehand:
 2. Judge: sentence vectors are encoded for the article and a candidate only when the
    candidate is close enough to be worth aligning; each is verified by the rules. The best
    candidate that passes gives the story; otherwise the article starts a new story, in the
-   event of the candidates close enough to share one (merging their events).
+   event it agrees with as a whole (matching.events), or in an event of its own.
 
 The decision is made on a snapshot of the index outside the store's writer lock (the lookup,
 sentence encoding and alignment: the expensive part), then checked inside it against what
@@ -28,9 +28,11 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from matching import settings
+from matching.events import Member, absorbs, choose_event
 from matching.features import Fingerprint, Fingerprinter
 from matching.rules import may_be_same_story, same_story
 from matching.vectors import VectorIndex, pack, unpack
@@ -48,7 +50,7 @@ class Assignment:
     new_story: bool
     # "new", "updated" (same URL seen again), or "variant" (joined an existing story)
     how: str
-    # other stories whose event changed because this article joined their events into one
+    # other stories whose event changed because their event and this article's became one
     regrouped: tuple[str, ...] = ()
 
 
@@ -111,21 +113,41 @@ class StoryIndex:
                 scores[story] = max(score, scores.get(story, 0.0))
             close |= more_close
         best_story = max(scores, key=lambda story: (scores[story], story)) if scores else None
-        # events as they are now: another worker may have merged some since the snapshot
-        close_events = set(stories.events_of(close).values())
-
         if best_story is not None:
             stories.write_article(article_row(article, fingerprint, best_story, now))
             event_id = stories.touch_story(best_story, now, self.run_id)
-            event_id, regrouped = self._merge_events(event_id, close_events, now)
+            event_id, regrouped = self._absorb(event_id, close, fingerprint.vector.shape[0], now)
             return Assignment(best_story, event_id, new_story=False, how="variant", regrouped=regrouped)
 
         story_id = short_id("s_", article.url)
-        event_id = min(close_events) if close_events else short_id("e_", article.url)
+        events = self._events(stories.events_of(close).values(), fingerprint.vector.shape[0])
+        event_id = choose_event(fingerprint, article.published, events) or short_id("e_", article.url)
         stories.create_story(story_id, event_id, now, self.run_id)
         stories.write_article(article_row(article, fingerprint, story_id, now))
-        event_id, regrouped = self._merge_events(event_id, close_events, now)
+        event_id, regrouped = self._absorb(event_id, close, fingerprint.vector.shape[0], now)
         return Assignment(story_id, event_id, new_story=True, how="new", regrouped=regrouped)
+
+    def _events(self, event_ids: Iterable[str], dim: int) -> dict[str, list[Member]]:
+        """The articles of these events, as they are now (in the writer lock)."""
+        events: dict[str, list[Member]] = {}
+        for row in self.store.stories.event_members(event_ids):
+            events.setdefault(row["event_id"], []).append(Member(stored_fingerprint(row, dim), row["published"]))
+        return events
+
+    def _absorb(self, event_id: str, close: set[str], dim: int, now: str) -> tuple[str, tuple[str, ...]]:
+        """The article's event, with it now, and the events of the stories close to it: those
+        that agree with it as wholes become one with it (matching.events.absorbs), the smallest
+        id surviving. Returns the event and the stories whose event changed (to write again)."""
+        events = self._events({event_id, *self.store.stories.events_of(close).values()}, dim)
+        own = events.get(event_id, [])
+        joined = sorted(other for other, members in events.items()
+                        if other != event_id and (absorbs(own, members) or absorbs(members, own)))
+        if not joined:
+            return event_id, ()
+        survivor = min([event_id, *joined])
+        moved = self.store.stories.merge_events(survivor, [e for e in [event_id, *joined] if e != survivor], now,
+                                                self.run_id)
+        return survivor, moved
 
     @staticmethod
     def _judge(fingerprint: Fingerprint, candidates: list[Candidate]) -> tuple[dict[str, float], set[str]]:
@@ -140,16 +162,6 @@ class StoryIndex:
             if float(fingerprint.vector @ other.vector) >= settings.EVENT_SIMILARITY:
                 close.add(candidate["story_id"])
         return scores, close
-
-    def _merge_events(self, event_id: str, close_events: set[str], now: str) -> tuple[str, tuple[str, ...]]:
-        """An article close to stories of several events joins those events into one, so that
-        the grouping does not depend on which variant of a story happened to arrive first.
-        The smallest id survives. Returns it and the stories whose event changed (to rewrite)."""
-        events = close_events | {event_id}
-        if len(events) == 1:
-            return event_id, ()
-        survivor = min(events)
-        return survivor, self.store.stories.merge_events(survivor, sorted(events - {survivor}), now, self.run_id)
 
     def _encode_sentences_if_needed(self, fingerprint: Fingerprint,
                                     candidates: list[Candidate]) -> list[tuple[str, bytes]]:

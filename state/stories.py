@@ -132,6 +132,15 @@ class StoryTables:
         return dict(self.db.read().execute(
             f"SELECT story_id, event_id FROM stories WHERE story_id IN ({_marks(ids)})", ids).fetchall())
 
+    def event_members(self, event_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The articles of every story of these events, as candidates are judged, with their
+        publication time."""
+        ids = sorted(set(event_ids))
+        if not ids:
+            return []
+        return [dict(r) for r in self.db.read().execute(
+            CANDIDATE_FIELDS.replace(" FROM", ", a.published FROM") + f"WHERE s.event_id IN ({_marks(ids)})", ids)]
+
     def pending(self) -> list[str]:
         """Stories whose latest record has not reached the sinks (a run died before writing)."""
         return [r[0] for r in self.db.read().execute("SELECT story_id FROM stories WHERE pending_run IS NOT NULL")]
