@@ -303,3 +303,46 @@ def test_the_same_input_in_any_order_gives_the_same_record(tmp_path, fingerprint
     stable = [{k: v for k, v in r.items() if k not in ("story_id", "event_id", "first_seen", "updated")}
               for r in records]
     assert stable[0] == stable[1] == stable[2]
+
+
+# --- Events: one event, not a topic -------------------------------------------------------------
+def _unit(*weights: float, dim: int = 8):
+    import numpy as np
+
+    vector = np.zeros(dim, dtype=np.float32)
+    vector[:len(weights)] = weights
+    return vector / np.linalg.norm(vector)
+
+
+def _member(vector, names: str, published: str | None = "2026-11-20T08:00:00+00:00"):
+    from matching.events import Member
+    from matching.features import Fingerprint
+
+    fingerprint = Fingerprint(body_hash="x", vector=vector, numbers=frozenset(), title="", text="")
+    fingerprint.specifics = frozenset(names.split())  # set directly: what the text would give
+    return Member(fingerprint, published)
+
+
+def test_a_report_close_to_the_last_of_a_chain_but_not_to_the_first_starts_its_own_event():
+    """Match report A, match report B (close to A), match report C (close to B, far from A):
+    C is not of A and B's event, however close it is to B."""
+    from matching.events import choose_event
+
+    a, b, c = _unit(1, 0, 0), _unit(0.8, 0.6, 0), _unit(0.2, 0.9, 0.4)
+    names = "lindenau hafenstadt league saturday"
+    event = {"e_1": [_member(a, names), _member(b, names)]}
+    assert float(a @ b) > 0.75 and float(b @ c) > 0.6 and float(a @ c) < 0.5
+    assert choose_event(_member(c, names).fingerprint, None, event) is None
+    assert choose_event(_member(_unit(0.9, 0.4, 0.1), names).fingerprint, None, event) == "e_1"
+
+
+def test_names_and_time_count_for_an_event():
+    from matching.events import choose_event
+
+    vector = _unit(1, 0.1)
+    event = {"e_1": [_member(_unit(1, 0), "lindenau weser voss council 2029")]}
+    other_place = _member(vector, "hafenstadt elbe brandt harbour 2031").fingerprint
+    assert choose_event(other_place, None, event) is None  # the same kind of news, elsewhere
+    same_place = _member(vector, "lindenau voss residents december").fingerprint
+    assert choose_event(same_place, "2026-11-21T10:00:00+00:00", event) == "e_1"
+    assert choose_event(same_place, "2026-12-20T10:00:00+00:00", event) is None  # weeks later
