@@ -58,7 +58,7 @@ def extract_article(page: FetchedPage, similarity: Similarity | None = None) -> 
         title=title or entry.title,
         text=text,
         language=detect_language(text, entry.language or _page_language(document)),
-        published=entry.published or utc_iso(document.date if document else None),
+        published=entry.published or utc_iso(document.date if document else None) or entry.captured,
         authors=people(metadata, document.author if document else None, entry.authors, entry.feed_name),
         site_name=next(iter(metadata.site_names), None) or (document.sitename if document else None)
         or entry.feed_name,

@@ -83,7 +83,7 @@ class StoryIndex:
 
     def assign(self, article: Article, fingerprint: Fingerprint) -> Assignment:
         snapshot = self.store.stories.newest_seq()
-        candidates = self._candidates(fingerprint)
+        candidates = self._candidates(fingerprint, article.published)
         to_save = self._encode_sentences_if_needed(fingerprint, candidates)
         scores, close = self._judge(fingerprint, candidates)
         return self._file(article, fingerprint, snapshot, to_save, scores, close)
@@ -104,7 +104,7 @@ class StoryIndex:
             event_id = stories.touch_story(story_id, now, self.run_id)
             return Assignment(story_id, event_id, new_story=False, how="updated")
 
-        newer = self._candidates(fingerprint, now, after_seq=snapshot)
+        newer = self._candidates(fingerprint, article.published, now, after_seq=snapshot)
         if newer:  # filed by another worker since the snapshot
             for url, sentences in self._encode_sentences_if_needed(fingerprint, newer):
                 stories.save_sentences(url, sentences)
@@ -178,12 +178,16 @@ class StoryIndex:
                 computed.append((candidate["url"], pack(other.sentences)))
         return computed
 
-    def _candidates(self, fingerprint: Fingerprint, now: str | None = None,
+    def _candidates(self, fingerprint: Fingerprint, published: str | None, now: str | None = None,
                     after_seq: int | None = None) -> list[Candidate]:
         """Articles of stories still in the window with the same body, or among the nearest
         neighbours of the document vector; with `after_seq`, only those filed after it (few:
         compared directly, not through the nearest-neighbour index). None for a text too short
-        to judge: it joins a story only by its URL."""
+        to judge: it joins a story only by its URL.
+
+        The window is counted in the articles' own time, where both are dated: a month of
+        archive groups as it would have live, and a story of three weeks before the article
+        does not take it in, whenever the two were filed."""
         if len(fingerprint.text) < settings.MIN_MATCH_CHARS:
             return []
         since = (parse_time(now or utc_now()) - self.window).isoformat(timespec="seconds")
@@ -194,7 +198,12 @@ class StoryIndex:
             self.vectors.sync()
             neighbours = self.vectors.nearest(fingerprint.vector, settings.NEIGHBOURS)
             rows = self.store.stories.candidate_rows(fingerprint.body_hash, neighbours, since)
-        return [(r, stored_fingerprint(r, dim)) for r in rows]
+        return [(r, stored_fingerprint(r, dim)) for r in rows if self._in_window(published, r["published"])]
+
+    def _in_window(self, published: str | None, other: str | None) -> bool:
+        if not published or not other:
+            return True
+        return abs(parse_time(published) - parse_time(other)) <= self.window
 
 
 def stored_fingerprint(row: dict[str, Any], dim: int) -> Fingerprint:

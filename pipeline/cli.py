@@ -268,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
     """The run's options, built once from the command line and the feeds file."""
+    from pipeline.backfill import matched_files
     from pipeline.runners import encoder_threads, is_cluster, is_dask, pipeline_options, worker_count
 
     config = load_feeds(args.feeds)
@@ -275,6 +276,10 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         raise CliError("--sink postgres writes to the PostgreSQL store: give --store postgresql://...")
     if args.streaming and args.every:
         raise CliError("--every and --streaming exclude each other")
+    if args.streaming and config.archives:
+        raise CliError("archives are read by bounded passes: run without --streaming (or with --every)")
+    for source in config.archives:
+        matched_files(source)  # a scheme or folder that cannot exist: exit 2 now; nothing yet: a warning
     beam = pipeline_options(beam_args)
     if args.streaming and is_dask(beam):
         raise CliError("the Dask runner runs bounded passes only (its streaming mode ends at once): use --every")
@@ -290,7 +295,7 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
     if config.serve_dir is not None:
         feeds = bind_served_urls(feeds, f"http://127.0.0.1:{config.serve_port}/")
     options = RunOptions(
-        feeds=feeds, output_dir=args.output, store_url=args.store or "", sinks=args.sink,
+        feeds=feeds, archives=config.archives, output_dir=args.output, store_url=args.store or "", sinks=args.sink,
         encoder=args.encoder, window_days=args.window_days, user_agent=args.user_agent,
         per_host_connections=args.per_host_connections, per_host_delay_s=args.per_host_delay,
         max_crawl_delay_s=args.max_crawl_delay, host_budget_s=args.host_budget,

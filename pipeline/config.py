@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from schemas import FeedSource
+from schemas import ArchiveSource, FeedSource, utc_iso
 from transforms.options import SERVE_PORT
 
 FEED_KEYS = {"url", "name", "language", "tags", "fetch_pages"}
@@ -46,6 +46,7 @@ class FeedsConfig:
     # relative paths are then served from it.
     serve_dir: pathlib.Path | None = None
     serve_port: int = SERVE_PORT
+    archives: tuple[ArchiveSource, ...] = ()
 
 
 def load_feeds(path: str | pathlib.Path) -> FeedsConfig:
@@ -84,9 +85,9 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
         where = f" line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}:{where}: invalid YAML: {problem}") from None
-    serve_dir, serve_port = None, SERVE_PORT
+    serve_dir, serve_port, archives = None, SERVE_PORT, ()
     if isinstance(doc, dict):
-        unknown = set(doc) - {"feeds", "serve", "serve_port"}
+        unknown = set(doc) - {"feeds", "serve", "serve_port", "archives"}
         if unknown:
             raise ConfigError(f"{path}: unknown top-level key(s): {', '.join(sorted(unknown))}")
         if "serve" in doc:
@@ -96,9 +97,10 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
         serve_port = doc.get("serve_port", SERVE_PORT)
         if isinstance(serve_port, bool) or not isinstance(serve_port, int) or not 1024 <= serve_port < 65536:
             raise ConfigError(f"{path}: serve_port must be a port number from 1024 to 65535")
-        doc = doc.get("feeds")
-    if not isinstance(doc, list) or not doc:
-        raise ConfigError(f"{path}: expected a non-empty list of feeds (each with a 'url')")
+        archives = _archives(path, doc.get("archives"))
+        doc = doc.get("feeds", [] if archives else None)
+    if not isinstance(doc, list) or (not doc and not archives):
+        raise ConfigError(f"{path}: expected a non-empty list of feeds (each with a 'url'), or archives")
     feeds = []
     for number, item in enumerate(doc, start=1):
         if isinstance(item, str):
@@ -132,7 +134,46 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
             tags=tuple(tags),
             fetch_pages=fetch_pages,
         ))
-    return FeedsConfig(feeds=_unique(path, feeds), serve_dir=serve_dir, serve_port=serve_port)
+    return FeedsConfig(feeds=_unique(path, feeds), serve_dir=serve_dir, serve_port=serve_port, archives=archives)
+
+
+ARCHIVE_KEYS = {"warc", "hosts", "languages", "since"}
+
+
+def _archives(path: pathlib.Path, items: Any) -> tuple[ArchiveSource, ...]:
+    if items is None:
+        return ()
+    if not isinstance(items, list):
+        raise ConfigError(f"{path}: archives must be a list (each with a 'warc')")
+    found = []
+    for number, item in enumerate(items, start=1):
+        where = f"{path}: archive {number}"
+        if not isinstance(item, dict) or not isinstance(item.get("warc"), str) or not item["warc"].strip():
+            raise ConfigError(f"{where}: expected a mapping with a 'warc' path, glob or URL")
+        unknown = set(item) - ARCHIVE_KEYS
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s): {', '.join(sorted(unknown))}")
+        lists = {}
+        for key in ("hosts", "languages"):
+            value = item.get(key) or []
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+                raise ConfigError(f"{where}: '{key}' must be a list of strings")
+            lists[key] = tuple(v.strip().lower() for v in value)
+        if any(len(language) != 2 for language in lists["languages"]):
+            raise ConfigError(f"{where}: 'languages' must be two-letter codes")
+        since = item.get("since")
+        if since is not None:
+            since = utc_iso(since if isinstance(since, str) else str(since))
+            if since is None:
+                raise ConfigError(f"{where}: 'since' must be an ISO 8601 date")
+        pattern = item["warc"].strip()
+        scheme = urllib.parse.urlsplit(pattern).scheme
+        if not scheme or len(scheme) == 1:  # a path: relative to the feeds file, as other paths are
+            pattern = str((path.parent / pattern).resolve()) if not pathlib.Path(pattern).is_absolute() else pattern
+        found.append(ArchiveSource(pattern, lists["hosts"], lists["languages"], since))
+    return tuple(found)
 
 
 def _load_opml(path: pathlib.Path, raw: bytes) -> tuple[FeedSource, ...]:

@@ -3,8 +3,8 @@
     BoundedPass:   Create(shards) -> Ingest -> OncePerStory -> WriteOutputs
     StreamingRun:  PeriodicImpulse -> shards at each tick -> Ingest -> WriteOutputs
 
-    Ingest:        ReadFeeds -> FetchPages -> ExtractArticles -> AssignStories
-                                \\______ Fused: one ParDo (transforms/fused.py) ______/
+    Ingest:        ReadFeeds -> ReadArchives -> FetchPages -> ExtractArticles -> AssignStories
+                             \\_______________ Fused: one ParDo (transforms/fused.py) _______________/
 
 Every element is a `Batch` (schemas): each stage turns one kind of record into the next and
 carries the dead letters and counts of the stages before it, so the graph is one chain with
@@ -27,7 +27,8 @@ from typing import Any
 
 import apache_beam as beam
 
-from schemas import FeedSource, Shard, host_of
+from schemas import ArchiveFile, FeedSource, Shard, host_of
+from transforms.archives import ReadArchives
 from transforms.articles import ExtractArticles
 from transforms.feeds import ReadFeeds
 from transforms.fused import Fused
@@ -38,9 +39,11 @@ from transforms.stage import StageFn
 from transforms.stories import AssignStories
 
 
-def make_shards(feeds: tuple[FeedSource, ...], count: int, rewrite_pending: bool = True) -> list[Shard]:
+def make_shards(feeds: tuple[FeedSource, ...], count: int, rewrite_pending: bool = True,
+                archives: tuple[ArchiveFile, ...] = ()) -> list[Shard]:
     """`count` shards with the feeds of each host together (so one worker paces a host), the
-    busiest hosts spread first. The first also rewrites the stories a crashed run left unwritten."""
+    busiest hosts spread first, and WARC files spread by size, the largest first (each file
+    read whole by one worker). The first also rewrites the stories a crashed run left unwritten."""
     by_host: dict[str, list[FeedSource]] = collections.defaultdict(list)
     for feed in feeds:
         by_host[host_of(feed.url)].append(feed)
@@ -50,8 +53,12 @@ def make_shards(feeds: tuple[FeedSource, ...], count: int, rewrite_pending: bool
         owners[host] = min(range(count), key=lambda i: len(loads[i]))
         loads[owners[host]].extend(host_feeds)
     host_shards = tuple(sorted(owners.items()))
+    files: list[list[ArchiveFile]] = [[] for _ in range(count)]
+    for archive in sorted(archives, key=lambda a: (-a.size, a.url)):
+        min(files, key=lambda share: sum(a.size for a in share)).append(archive)
     return [Shard(index=i, count=count, feeds=tuple(share), host_shards=host_shards,
-                  rewrite_pending=rewrite_pending and i == 0) for i, share in enumerate(loads)]
+                  rewrite_pending=rewrite_pending and i == 0, archives=tuple(files[i]))
+            for i, share in enumerate(loads)]
 
 
 class RunTransform(beam.PTransform):
@@ -70,16 +77,24 @@ class Ingest(RunTransform):
         o = self.options
         return (shards
                 | "ReadFeeds" >> ReadFeeds(o)
-                | "Articles" >> Fused(FetchPages(o), ExtractArticles(o), AssignStories(o, self.run_id)))
+                # fused on every runner: besides the overlap of fetching and CPU work on runners
+                # that do not fuse, ReadArchives relies on it (transforms/archives.py)
+                | "Articles" >> Fused(ReadArchives(o), FetchPages(o), ExtractArticles(o),
+                                      AssignStories(o, self.run_id)))
 
 
 class BoundedPass(RunTransform):
-    """One pass over the feeds: every story written once, with its final set of variants."""
+    """One pass over the feeds and the unread WARC files: every story written once, with its
+    final set of variants."""
+
+    def __init__(self, options: RunOptions, run_id: str, archives: tuple[ArchiveFile, ...] = ()):
+        super().__init__(options, run_id)
+        self.archives = archives
 
     def expand(self, pipeline: beam.Pipeline) -> beam.PCollection:
         o = self.options
         return (pipeline
-                | "Shards" >> beam.Create(make_shards(o.feeds, o.shards))
+                | "Shards" >> beam.Create(make_shards(o.feeds, o.shards, archives=self.archives))
                 | "Ingest" >> Ingest(o, self.run_id)
                 | "OncePerStory" >> OncePerStory(o.shards)
                 | "WriteOutputs" >> WriteOutputs(o, self.run_id))

@@ -16,6 +16,7 @@ from typing import Any
 import apache_beam as beam
 
 from outputs.paths import create_new
+from pipeline.backfill import unread_files
 from pipeline.graph import BoundedPass, RunTransform, StreamingRun
 from pipeline.progress import Progress
 from pipeline.runners import pipeline_options
@@ -54,9 +55,10 @@ def _run(options: RunOptions, run_id: str, graph: type[RunTransform]) -> dict[st
     store = open_store(options.store)  # migrated here, once, before any worker opens it
     started, clock = utc_now(), time.monotonic()
     store.runs.start(run_id)
+    archives = unread_files(options.archives, store) if options.archives else ()
     with serve_folder(options.serve_dir, options.serve_port), Progress(options.store, started, len(options.feeds)):
         pipeline = beam.Pipeline(options=pipeline_options(options.beam_args, options.streaming, options.shards))
-        _ = pipeline | "Run" >> graph(options, run_id)
+        _ = pipeline | "Run" >> (graph(options, run_id, archives) if archives else graph(options, run_id))
         pipeline.run().wait_until_finish()
     # The output is written: only now may the feeds' new validators take effect, so a run that
     # dies earlier fetches them again.
@@ -115,6 +117,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"  entries   {s['entries_seen']} seen, {s['articles_new']} new, {s['retries_due']} retried{dropped}",
         f"  articles  {s['pages_fetched']} fetched, {s['articles_extracted']} extracted, "
         f"{s['articles_from_feed']} from feed text, {s['pages_failed'] + s['articles_failed']} failed{refused}",
+        *_archive_line(s),
         f"  stories   {s['stories_new']} new, {s['stories_updated']} updated",
         f"  dead letters {s['dead_letters']}" + (f" (see {s['output']}/dead_letters/)" if s["dead_letters"] else ""),
     ]
@@ -126,6 +129,16 @@ def format_summary(summary: dict[str, Any]) -> str:
     if s["health"] != "ok":
         lines.append(f"  health    {s['health'].upper()[:7]}{s['health'][7:]} (exit code 3)")
     return "\n".join(lines)
+
+
+def _archive_line(s: dict[str, Any]) -> list[str]:
+    """What the web archives gave, when the pass read any."""
+    skipped = {name.split(" ", 1)[1]: value for name, value in s.items() if name.startswith("archive_skipped ")}
+    if not s.get("archive_pages") and not skipped and not s.get("archive_damaged"):
+        return []
+    kinds = ", ".join(f"{value} {kind}" for kind, value in sorted(skipped.items()))
+    return [f"  archives  {s.get('archive_pages', 0)} pages read, {s.get('archive_damaged', 0)} damaged records"
+            + (f"; skipped: {kinds}" if kinds else "")]
 
 
 def run_every(options: RunOptions, interval_s: float, jitter: float = 0.05,

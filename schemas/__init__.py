@@ -4,6 +4,8 @@ newsbeam's."""
 
 from schemas.formats import arrow_schema, load_json_schema
 from schemas.records import (
+    ArchiveFile,
+    ArchiveSource,
     Article,
     Batch,
     DeadLetter,
@@ -19,6 +21,7 @@ from schemas.records import (
 from schemas.times import parse_time, utc_iso, utc_now
 
 __all__ = [
-    "Article", "Batch", "DeadLetter", "FeedEntry", "FeedSource", "FetchedPage", "Shard", "Story", "Variant",
-    "arrow_schema", "host_of", "load_json_schema", "parse_time", "shard_of", "utc_iso", "utc_now",
+    "ArchiveFile", "ArchiveSource", "Article", "Batch", "DeadLetter", "FeedEntry", "FeedSource", "FetchedPage",
+    "Shard", "Story", "Variant", "arrow_schema", "host_of", "load_json_schema", "parse_time", "shard_of", "utc_iso",
+    "utc_now",
 ]

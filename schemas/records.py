@@ -49,6 +49,36 @@ class FeedEntry(Record):
     # The feed's content is the whole article (long enough, and not a mere summary): the
     # article is taken from it and its page is not fetched.
     full_text: bool = False
+    # When a web archive captured the page (WARC-Date): the article's time when neither the
+    # page nor a feed dates it.
+    captured: str | None = None
+    # Keep the article only in these languages (an archive's filter); empty: any language.
+    languages: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchiveSource(Record):
+    """WARC files of a web archive to read (`archives:` in the user's feeds file)."""
+
+    pattern: str  # a path, a glob, or a URL of a filesystem Beam knows; relative paths resolved
+    hosts: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    since: str | None = None  # ISO 8601 UTC
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchiveFile(Record):
+    """One WARC file of an archive in the feeds file, with the archive's filters."""
+
+    url: str  # a path, or a URL on any filesystem Beam knows (gs://, s3://, ...)
+    size: int
+    hosts: tuple[str, ...] = ()  # only pages of these hosts and their subdomains
+    languages: tuple[str, ...] = ()  # only articles in these languages
+    since: str | None = None  # only pages captured at or after this time (ISO 8601 UTC)
+
+    def wants_host(self, host: str) -> bool:
+        host = host.lower()
+        return not self.hosts or any(host == h or host.endswith("." + h) for h in self.hosts)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +157,7 @@ class DeadLetter(Record):
     """Something that failed: what, where, why. Kept in the store and retried when due."""
 
     url: str
-    stage: str  # feed_fetch, feed_parse, page_fetch, extract
+    stage: str  # feed_fetch, feed_parse, page_fetch, extract, archive
     reason: str
     status: int | None = None  # HTTP status when there was one
     attempts: int = 1
@@ -169,6 +199,8 @@ class Shard(Record):
     host_shards: tuple[tuple[str, int], ...] = ()
     # The first shard of a run also rewrites the stories a crashed run left unwritten.
     rewrite_pending: bool = False
+    # WARC files to read: each whole file in one shard, files spread over the shards by size.
+    archives: tuple[ArchiveFile, ...] = ()
 
     def owns(self, url: str) -> bool:
         """Is a retry of this URL this shard's work?"""
@@ -192,6 +224,8 @@ class Batch(Record):
     counts: tuple[tuple[str, int], ...] = ()  # (counter, increment): feeds_fetched, pages_failed, ...
     # Stories to write again as they are: a crashed run changed them but did not write them.
     rewrite: tuple[str, ...] = ()
+    # WARC files still to read (from the shard, for the stage that reads archives).
+    archives: tuple[ArchiveFile, ...] = ()
 
     def add(self, counts: dict[str, int] | None = None, **fields: Any) -> Batch:
         """This batch with `fields` replaced and `counts` added."""

@@ -12,7 +12,8 @@ from state import settings
 from state.database import Connection, Database, transactional
 from state.dead_letters import backoff
 
-NEVER_FETCHED = {"etag": None, "last_modified": None, "body_hash": None, "next_due": None, "failures": 0}
+NEVER_FETCHED = {"etag": None, "last_modified": None, "body_hash": None, "next_due": None, "failures": 0,
+                 "listed_lastmod": None}
 
 
 class FeedStates:
@@ -22,7 +23,8 @@ class FeedStates:
 
     def state(self, url: str) -> dict[str, Any]:
         row = self.db.read().execute(
-            "SELECT etag, last_modified, body_hash, next_due, failures FROM feeds WHERE url = ?", (url,)).fetchone()
+            "SELECT etag, last_modified, body_hash, next_due, failures, listed_lastmod FROM feeds WHERE url = ?",
+            (url,)).fetchone()
         return dict(row) if row else dict(NEVER_FETCHED)
 
     def validators(self, url: str) -> dict[str, str | None]:
@@ -56,6 +58,11 @@ class FeedStates:
     def unreadable(self, tx: Connection, url: str, reason: str) -> None:
         """The feed answered, but what it sent is not a feed newsbeam can read."""
         tx.execute("UPDATE feeds SET last_error = ? WHERE url = ?", (reason, url))
+
+    @transactional
+    def listed(self, tx: Connection, url: str, lastmod: str) -> None:
+        """A sitemap was read as its index listed it, with this lastmod."""
+        tx.execute("UPDATE feeds SET listed_lastmod = ? WHERE url = ?", (lastmod, url))
 
     @transactional
     def titled(self, tx: Connection, url: str, title: str | None) -> None:

@@ -2,7 +2,7 @@
 older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
 a released migration never changes."""
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -110,5 +110,19 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE feeds ADD COLUMN title TEXT;
     ALTER TABLE feeds ADD COLUMN last_status INTEGER;
     ALTER TABLE feeds ADD COLUMN last_error TEXT;
+    """,
+    # Web archives: how far each WARC file has been read (a killed run resumes there; a file read
+    # to its end is not read again); and the lastmod a sitemap index last listed for each child.
+    7: """
+    CREATE TABLE archive_files (
+        url TEXT PRIMARY KEY,
+        size BIGINT NOT NULL,
+        next_offset BIGINT NOT NULL DEFAULT 0,
+        pages INTEGER NOT NULL DEFAULT 0,
+        damaged INTEGER NOT NULL DEFAULT 0,
+        started TEXT NOT NULL,
+        finished TEXT
+    );
+    ALTER TABLE feeds ADD COLUMN listed_lastmod TEXT;
     """,
 }

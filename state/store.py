@@ -8,10 +8,12 @@ any runner and a run that dies half-way is simply repeated.
     store.dead_letters   failures waiting for a retry         (state/dead_letters.py)
     store.runs           run history and counts               (state/runs.py)
     store.hosts          request slots shared by workers      (state/hosts.py)
+    store.archives       how far each WARC file was read      (state/archives.py)
 """
 
 from __future__ import annotations
 
+from state.archives import ArchiveProgress
 from state.database import Connection, Database, StoreError, check_store_path, open_database, transactional
 from state.dead_letters import DeadLetters
 from state.feeds import FeedStates
@@ -31,6 +33,7 @@ class Store:
         self.dead_letters = DeadLetters(db)
         self.runs = Runs(db)
         self.hosts = HostSlots(db)
+        self.archives = ArchiveProgress(db)
 
     def close(self) -> None:
         self.db.close()

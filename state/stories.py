@@ -16,7 +16,7 @@ from state.database import Connection, Database, Row, transactional
 ARTICLE_FIELDS = "story_id, url, feed_url, title, text, language, published, authors, site_name, body_source, body_hash"
 # The columns a candidate for matching is judged by.
 CANDIDATE_FIELDS = ("SELECT a.url, a.story_id, s.event_id, a.title, a.text, a.language, a.body_hash, a.vector, "
-                    "a.sentences, a.numbers FROM articles a JOIN stories s USING (story_id) ")
+                    "a.sentences, a.numbers, a.published FROM articles a JOIN stories s USING (story_id) ")
 
 
 def _chunks(items: list, size: int = 500) -> Iterator[list]:
@@ -139,7 +139,7 @@ class StoryTables:
         if not ids:
             return []
         return [dict(r) for r in self.db.read().execute(
-            CANDIDATE_FIELDS.replace(" FROM", ", a.published FROM") + f"WHERE s.event_id IN ({_marks(ids)})", ids)]
+            CANDIDATE_FIELDS + f"WHERE s.event_id IN ({_marks(ids)})", ids)]
 
     def pending(self) -> list[str]:
         """Stories whose latest record has not reached the sinks (a run died before writing)."""

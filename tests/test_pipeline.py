@@ -68,8 +68,8 @@ def test_demo_feeds_become_one_story_per_report(site, tmp_path, capsys):
     summary = json.loads(summaries[0].read_text())
     assert summary["feeds_fetched"] == 3 and summary["articles_extracted"] == 7 and summary["dead_letters"] == 0
     # Where the time went, per stage of the graph, fused or not.
-    assert set(summary["stage_seconds"]) == {"ReadFeeds", "FetchPages", "ExtractArticles", "AssignStories",
-                                             "WriteOutputs"}
+    assert set(summary["stage_seconds"]) == {"ReadFeeds", "ReadArchives", "FetchPages", "ExtractArticles",
+                                             "AssignStories", "WriteOutputs"}
     assert "busy      AssignStories" in summary_text
 
 

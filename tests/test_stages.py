@@ -267,7 +267,8 @@ def test_ingest_reads_feeds_into_story_records(site, options):
                     | beam.combiners.Top.PerKey(1) | beam.MapTuple(lambda title, n: (title, n[0])),
                     equal_to([("Lindenau to build a cable car across the river", 2),
                               ("Record field expected for the autumn half marathon", 1)]))
-        assert_that(busy_stages(out), equal_to(["ReadFeeds", "FetchPages", "ExtractArticles", "AssignStories"]),
+        assert_that(busy_stages(out), equal_to(["ReadFeeds", "ReadArchives", "FetchPages", "ExtractArticles",
+                                               "AssignStories"]),
                     label="busy")
 
 

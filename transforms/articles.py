@@ -41,6 +41,9 @@ class ExtractArticlesFn(StageFn):
                 except Exception as exc:  # a page that breaks the extractor must not break the run
                     reason = f"extraction failed: {type(exc).__name__}: {exc}"
                 else:
+                    if page.entry.languages and article.language not in page.entry.languages:
+                        counts["articles_other_language"] += 1  # an archive's filter
+                        continue
                     counts["articles_extracted"] += 1
                     articles.append(article)
                     continue

@@ -1,11 +1,18 @@
 """Stage ReadFeeds: Shards -> Batches of new feed entries (one per shard). Each feed of the
 shard that is due is fetched (concurrently, polite per host, with conditional GET) and parsed;
 entries the store already knows are left out; the shard's page retries that are due join
-them. A feed that fails is a dead letter in the batch, and backed off."""
+them. A feed that fails is a dead letter in the batch, and backed off.
+
+A "feed" may also be a sitemap, a sitemap index or a Google News sitemap (recognised from the
+document), or a site's robots.txt (its `Sitemap:` lines). The sitemaps an index or robots.txt
+names are fetched in turn, through the same polite fetcher, MAX_SITEMAP_DEPTH levels deep and
+MAX_SITEMAPS a pass at most, each only when its index lists a new lastmod for it; pages older
+than the story window are left out."""
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import datetime as dt
 import os
 import socket
@@ -26,6 +33,15 @@ from sources.feeds import (
     parse_feed,
     unique_entries,
 )
+from sources.sitemaps import (
+    Listed,
+    is_robots,
+    looks_like_sitemap,
+    parse_sitemap,
+    robots_sitemaps,
+    sitemap_entries,
+    unpack,
+)
 from state.database import database_errors
 from transforms.options import RunOptions
 from transforms.stage import StageFn, host_ledger
@@ -33,6 +49,9 @@ from transforms.stage import StageFn, host_ledger
 ACCEPT_FEEDS = ("application/rss+xml, application/atom+xml, application/feed+json, "
                 "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
 NOT_A_FEED_TYPES = ("image/", "audio/", "video/", "application/pdf", "application/zip")
+# Sitemap indexes nest: at most this many levels below a listed feed, this many sitemaps a pass.
+MAX_SITEMAP_DEPTH = 2
+MAX_SITEMAPS = 50
 
 FeedDue = tuple[FeedSource, dict[str, Any]]  # a feed and what the store knows of it
 
@@ -46,6 +65,7 @@ class ReadFeedsFn(StageFn):
 
     def setup(self) -> None:
         super().setup()
+        self.window = dt.timedelta(days=self.options.window_days)
         self.http = self.options.http_client()
         self.ledger = host_ledger()
         self.scheduler: PoliteScheduler[FeedDue] = PoliteScheduler(
@@ -66,6 +86,24 @@ class ReadFeedsFn(StageFn):
                 due.append((source, state))
         entries: list[FeedEntry] = []
         letters: list[DeadLetter] = []
+        for depth in range(MAX_SITEMAP_DEPTH + 1):
+            due = self._read_all(due, entries, letters, counts)  # what comes back: sitemaps they list
+            if not due:
+                break
+            if depth == MAX_SITEMAP_DEPTH:
+                counts["sitemaps_too_deep"] += len(due)
+        retries = [entry_from_payload(letter.payload) for stage in ("page_fetch", "extract")
+                   for letter in self.store.dead_letters.due(stage) if letter.payload and shard.owns(letter.url)]
+        counts["retries_due"] += len(retries)
+        counts[f"worker {socket.gethostname()}:{os.getpid()}"] += 1  # which workers did the work
+        yield Batch(entries=tuple(entries + retries), dead_letters=tuple(letters), counts=tuple(counts.items()),
+                    rewrite=tuple(self.store.stories.pending()) if shard.rewrite_pending else (),
+                    archives=shard.archives)
+
+    def _read_all(self, due: list[FeedDue], entries: list[FeedEntry], letters: list[DeadLetter],
+                  counts: collections.Counter) -> list[FeedDue]:
+        """Fetch and read these feeds; returns the sitemaps they list that are to be read next."""
+        listed: list[FeedDue] = []
         for (source, state), outcome in self.scheduler.run(due):
             if isinstance(outcome, BaseException):
                 counts["feeds_failed"] += 1
@@ -77,19 +115,17 @@ class ReadFeedsFn(StageFn):
                     at=utc_now(), retry_after=error.not_before, next_due=next_due))
             else:
                 try:
-                    self._read_feed(source, state, outcome, entries, letters, counts)
+                    listed += self._read_feed(source, state, outcome, entries, letters, counts)
                 except database_errors():
                     raise  # the store failed: the run cannot go on
                 except Exception as exc:  # one bad feed must never stop the pass
                     counts["feeds_failed"] += 1
                     letters.append(DeadLetter(url=source.url, stage="feed_parse", at=utc_now(),
                                               reason=f"feed could not be read: {type(exc).__name__}: {exc}"[:500]))
-        retries = [entry_from_payload(letter.payload) for stage in ("page_fetch", "extract")
-                   for letter in self.store.dead_letters.due(stage) if letter.payload and shard.owns(letter.url)]
-        counts["retries_due"] += len(retries)
-        counts[f"worker {socket.gethostname()}:{os.getpid()}"] += 1  # which workers did the work
-        yield Batch(entries=tuple(entries + retries), dead_letters=tuple(letters), counts=tuple(counts.items()),
-                    rewrite=tuple(self.store.stories.pending()) if shard.rewrite_pending else ())
+        budget = MAX_SITEMAPS - counts["sitemaps_read"]
+        counts["sitemaps_over_the_limit"] += max(0, len(listed) - budget)
+        counts["sitemaps_read"] += min(len(listed), budget)
+        return listed[:max(budget, 0)]
 
     def _fetch(self, due: FeedDue) -> Response:
         """Runs on a fetch thread."""
@@ -110,19 +146,23 @@ class ReadFeedsFn(StageFn):
         return response
 
     def _read_feed(self, source: FeedSource, state: dict[str, Any], response: Response, entries: list[FeedEntry],
-                   letters: list[DeadLetter], counts: collections.Counter) -> None:
-        """A fetched feed: its validators staged, its new entries added to `entries`."""
+                   letters: list[DeadLetter], counts: collections.Counter) -> list[FeedDue]:
+        """A fetched feed: its validators staged, its new entries added to `entries`; returns
+        the sitemaps it lists that are to be read (for a sitemap index or a robots.txt)."""
         feeds = self.store.feeds
         feeds.fetched(source.url, max_age_due(response.headers, utc_now()), response.status)
         self.store.dead_letters.resolve(source.url, ("feed_fetch",))
+        if state.get("listed"):
+            feeds.listed(source.url, state["listed"])  # the lastmod its index gave it: read
         digest = feed_body_hash(response.body) if response.status != 304 else None
         if digest is None or digest == state["body_hash"]:
             counts["feeds_not_modified"] += 1  # a 304, or unchanged although the server did not say so
-            return
+            return []
         counts["feeds_fetched"] += 1
         feeds.stage_validators(source.url, response.headers.get("etag"), response.headers.get("last-modified"), digest)
+        children: list[Listed] = []
         try:
-            parsed = parse_feed(response.body, response.url, response.content_type, source)
+            parsed, children = self._parse(source, response, counts)
         except Exception as exc:  # feedparser is robust, but a dead letter beats a failed run
             parsed = ParsedFeed([], f"feed parser failed: {type(exc).__name__}: {exc}", None, None)
         feeds.titled(source.url, parsed.title)
@@ -145,6 +185,34 @@ class ReadFeedsFn(StageFn):
         counts["articles_new"] += len(new)
         feeds.stage_entries(source.url, [entry.url for entry in new])
         entries.extend(new)
+        return self._to_read(source, children)
+
+    def _parse(self, source: FeedSource, response: Response, counts: collections.Counter
+               ) -> tuple[ParsedFeed, list[Listed]]:
+        """A feed, a sitemap (or index), or a robots.txt: its entries, and the sitemaps it lists."""
+        if is_robots(source.url):
+            return ParsedFeed([], None, None, None), robots_sitemaps(response.body, response.url).sitemaps
+        body = unpack(response.body, fetching.MAX_FEED_BYTES)
+        if looks_like_sitemap(body):
+            sitemap = parse_sitemap(body)
+            if sitemap is None:
+                return ParsedFeed([], "not a valid sitemap", None, None), []
+            oldest = (dt.datetime.now(dt.UTC) - self.window).isoformat(timespec="seconds")
+            found, too_old = sitemap_entries(sitemap, source, oldest)
+            counts["entries_older_than_the_window"] += too_old
+            problem = None if found or too_old or sitemap.sitemaps else "sitemap lists no page"
+            return ParsedFeed(found, problem, None, None), sitemap.sitemaps
+        return parse_feed(response.body, response.url, response.content_type, source), []
+
+    def _to_read(self, source: FeedSource, children: list[Listed]) -> list[FeedDue]:
+        """The listed sitemaps whose lastmod changed since they were read (or that give none)."""
+        due = []
+        for child in children:
+            state = self.store.feeds.state(child.url)
+            if child.lastmod and state.get("listed_lastmod") == child.lastmod:
+                continue  # unchanged since it was read: no request
+            due.append((dataclasses.replace(source, url=child.url), {**state, "listed": child.lastmod}))
+        return due
 
 
 class ReadFeeds(beam.PTransform):

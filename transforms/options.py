@@ -12,7 +12,7 @@ from fetching.addresses import AddressPolicy
 from fetching.client import HttpClient
 from fetching.politeness import Politeness
 from matching import settings as matching
-from schemas import FeedSource
+from schemas import ArchiveSource, FeedSource
 
 # Port of the local server for a feeds file's `serve` folder (offline demos).
 SERVE_PORT = 8737
@@ -29,6 +29,7 @@ def default_store_url(output_dir: str) -> str:
 class RunOptions:
     feeds: tuple[FeedSource, ...]
     output_dir: str
+    archives: tuple[ArchiveSource, ...] = ()
     store_url: str = ""  # default: default_store_url(output_dir)
     sinks: tuple[str, ...] = ("jsonl",)
     encoder: str = matching.ENCODER

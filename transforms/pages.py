@@ -56,8 +56,10 @@ class FetchPagesFn(StageFn):
         time.sleep(wait)
 
     def run(self, batch: Batch) -> Iterator[Batch]:
-        carried = dataclasses.replace(batch, entries=())  # what earlier steps put in, passed on once
-        pages = [FetchedPage(entry=e, url=e.url, html=None, content_type=None) for e in batch.entries if e.full_text]
+        carried = dataclasses.replace(batch, entries=(), pages=())  # what earlier steps put in, passed on once
+        # pages fetched already (from an archive), and entries whose feed carries the article
+        pages = [*batch.pages,
+                 *(FetchedPage(entry=e, url=e.url, html=None, content_type=None) for e in batch.entries if e.full_text)]
         letters: list[DeadLetter] = []
         counts: collections.Counter = collections.Counter()
         for entry, outcome in self.scheduler.run(e for e in batch.entries if not e.full_text):

@@ -1,0 +1,51 @@
+"""Which WARC files a pass reads: the archives of the feeds file, listed through Beam's
+FileSystems (local paths, and gs://, s3://, hdfs:// with Beam's extras), less the files the
+store says were read to their end."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import urllib.parse
+
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.config import ConfigError
+from schemas import ArchiveFile, ArchiveSource
+from state.store import Store
+
+log = logging.getLogger("newsbeam")
+_GLOB = re.compile(r"[*?\[]")
+
+
+def matched_files(source: ArchiveSource) -> dict[str, int]:
+    """The files an archive's pattern matches now (path -> size). A scheme no filesystem of
+    Beam's knows, or a local folder that does not exist, is a configuration mistake; a pattern
+    that matches nothing yet is not (an archive folder that fills up): a warning."""
+    scheme = urllib.parse.urlsplit(source.pattern).scheme
+    if not scheme or len(scheme) == 1:  # a local path: the folder before the first wildcard must exist
+        folder = os.path.dirname(_GLOB.split(source.pattern, 1)[0])
+        if folder and not os.path.isdir(folder):
+            raise ConfigError(f"archive {source.pattern}: folder {folder} does not exist")
+    try:
+        result = FileSystems.match([source.pattern])[0]
+    except ValueError as exc:
+        raise ConfigError(f"archive {source.pattern}: {str(exc).split(',')[0]}") from None
+    except Exception as exc:  # the filesystem's own failure (credentials, network): one line
+        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"archive {source.pattern}: cannot list it: {reason}") from None
+    files = {m.path: m.size_in_bytes for m in result.metadata_list}
+    if not files:
+        log.warning("archive %s matches no file yet", source.pattern)
+    return files
+
+
+def unread_files(sources: tuple[ArchiveSource, ...], store: Store) -> tuple[ArchiveFile, ...]:
+    """The files of every archive with records left to read, with their archive's filters."""
+    found: dict[str, ArchiveFile] = {}
+    for source in sources:
+        for path, size in store.archives.unread(matched_files(source)).items():
+            found.setdefault(path, ArchiveFile(url=path, size=size, hosts=source.hosts,
+                                               languages=source.languages, since=source.since))
+    return tuple(found.values())
