@@ -15,6 +15,10 @@ from extraction.text import Similarity, normalize_text, strip_repeated_headline,
 from extraction.titles import headline
 from schemas import Article, FeedEntry, FetchedPage, utc_iso
 
+# A page's date from its metadata only: a year mentioned in the text is no publication date
+# (htmldate's extensive search turns "in 2023" into 2023-01-01).
+DATE_PARAMETERS = {"extensive_search": False, "original_date": True}
+
 
 class NotAnArticle(Exception):
     """The page yields no article; the message says why."""
@@ -39,7 +43,8 @@ def extract_article(page: FetchedPage, similarity: Similarity | None = None) -> 
     entry = page.entry
     check_page_size(page.html)
     metadata = read_metadata(page.html, page.url)
-    document = trafilatura.bare_extraction(page.html, url=page.url, with_metadata=True, include_comments=False)
+    document = trafilatura.bare_extraction(page.html, url=page.url, with_metadata=True, include_comments=False,
+                                           date_extraction_params=DATE_PARAMETERS)
     visible = normalize_text(document.text or "") if document is not None else ""
     body_source = "page"
     if len(visible) < settings.MIN_BODY_CHARS:

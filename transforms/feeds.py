@@ -133,6 +133,8 @@ class ReadFeedsFn(StageFn):
         if source.url.startswith("file:"):
             return read_local_file(source.url, fetching.MAX_FEED_BYTES)
         headers = {"Accept": ACCEPT_FEEDS}
+        if is_robots(source.url):  # read whole every time: the sitemaps it names are polled in turn
+            return self.http.get(source.url, max_bytes=fetching.MAX_FEED_BYTES, headers=headers)
         if state["etag"]:
             headers["If-None-Match"] = state["etag"]
         if state["last_modified"]:
@@ -155,7 +157,7 @@ class ReadFeedsFn(StageFn):
         if state.get("listed"):
             feeds.listed(source.url, state["listed"])  # the lastmod its index gave it: read
         digest = feed_body_hash(response.body) if response.status != 304 else None
-        if digest is None or digest == state["body_hash"]:
+        if (digest is None or digest == state["body_hash"]) and not is_robots(source.url):
             counts["feeds_not_modified"] += 1  # a 304, or unchanged although the server did not say so
             return []
         counts["feeds_fetched"] += 1
@@ -174,14 +176,16 @@ class ReadFeedsFn(StageFn):
             feeds.unreadable(source.url, parsed.problem)
             feeds.stage_entries(source.url, [])  # nothing in flight to wait for
             letters.append(DeadLetter(url=source.url, stage="feed_parse", reason=parsed.problem, at=utc_now()))
-            return
+            return []
         self.store.dead_letters.resolve(source.url, ("feed_parse",))
         unique, dropped = unique_entries(parsed.entries)
         counts["entries_dropped"] += dropped
         counts["entries_seen"] += len(unique)
         known = self.store.stories.known_articles(entry.url for entry in unique)
-        new = [entry for entry in unique
-               if entry.url not in known or (entry.updated is not None and entry.updated != known[entry.url])]
+        # new, or updated in place since it was filed (when both times are known: a page filed
+        # from an archive has none)
+        new = [entry for entry in unique if entry.url not in known
+               or (entry.updated and known[entry.url] and entry.updated != known[entry.url])]
         counts["articles_new"] += len(new)
         feeds.stage_entries(source.url, [entry.url for entry in new])
         entries.extend(new)

@@ -1,0 +1,172 @@
+"""Backfill as users run it: web archives (WARC files the tests write from the project's own
+pages) and sitemaps, through `newsbeam run`, with the `hashing` encoder (what is tested is the
+reading, filing and resuming, not the encoder)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipeline.cli import main
+from state.store import open_store
+from tests.conftest import DEMO_SITE, FIXTURES, ROOT, RUN_ARGS, latest_stories, read_jsonl, write_feeds_file
+from tests.warcs import warc_record, write_warc
+
+ARGS = (*RUN_ARGS, "--encoder", "hashing")
+DEMO_PAGES = sorted(DEMO_SITE.glob("*/*.html"))
+
+
+def demo_pages(base: str) -> list[tuple[str, bytes]]:
+    return [(f"{base}{path.parent.name}/{path.name}", path.read_bytes()) for path in DEMO_PAGES]
+
+
+def archive_feeds(tmp_path, *archives: dict, feeds: list[str] = ()) -> str:
+    doc = {"archives": list(archives), **({"feeds": [{"url": url} for url in feeds]} if feeds else {})}
+    path = tmp_path / "feeds.yaml"
+    path.write_text(json.dumps(doc))  # JSON is YAML
+    return str(path)
+
+
+def run(feeds: str, output, *extra: str) -> dict:
+    assert main(["run", "--feeds", feeds, "--output", str(output), *ARGS, *extra]) == 0
+    return json.loads(sorted(output.glob("summary-*.json"))[-1].read_text())
+
+
+def article_urls(output) -> list[str]:
+    return [r[0] for r in open_store(str(output / "state.db")).db.read().execute("SELECT url FROM articles")]
+
+
+def test_an_archive_is_read_once_filtered_and_its_damage_recorded(tmp_path):
+    pages = demo_pages("https://lindenau.example/")
+    archive = tmp_path / "cc-news"
+    write_warc(archive / "a.warc.gz", pages[:4])
+    with open(archive / "b.warc.gz", "wb") as out:  # a damaged member between two good ones
+        out.write(warc_record(pages[4][0], pages[4][1]))
+        out.write(warc_record("https://lindenau.example/broken.html", pages[5][1])[:300])
+        out.write(warc_record(pages[6][0], pages[6][1]))
+        out.write(warc_record("https://elsewhere.example/x.html", pages[0][1]))  # another host: filtered out
+    feeds = archive_feeds(tmp_path, {"warc": "cc-news/*.warc.gz", "hosts": ["lindenau.example"],
+                                     "since": "2026-11-01"})
+    first = run(feeds, tmp_path / "out")
+    assert first["archive_pages"] == 6 and first["archive_damaged"] == 1 and first["archive_skipped host"] == 1
+    assert first["archive_skipped request"] == 4
+    assert sorted(article_urls(tmp_path / "out")) == sorted(url for url, _ in pages if url != pages[5][0])
+    (letter,) = read_jsonl(tmp_path / "out" / "dead_letters")
+    assert letter["stage"] == "archive" and letter["final"] and "b.warc.gz" in letter["reason"]
+    second = run(feeds, tmp_path / "out")  # the files were read to their end: nothing to read
+    assert second.get("archive_pages", 0) == 0 and second["stories_new"] == second["stories_updated"] == 0
+
+
+def test_a_feed_listing_archived_pages_does_not_fetch_them_again(site, tmp_path):
+    archive = write_warc(tmp_path / "archive" / "site.warc.gz", demo_pages(site.base_url))
+    run(archive_feeds(tmp_path, {"warc": str(archive)}), tmp_path / "out")
+    site.requests.clear()
+    live = run(str(write_feeds_file(tmp_path / "live.yaml", [site.base_url + f"feeds/{name}" for name in
+                                                               ("kurier.rss", "herald.rss", "wire.atom")])),
+               tmp_path / "out")
+    assert live["feeds_fetched"] == 3 and live["articles_new"] == 0 and live["pages_fetched"] == 0
+    assert all(path.startswith("/feeds/") for path in site.paths_requested())
+
+
+def test_the_story_window_counts_in_the_articles_own_time(tmp_path):
+    """The same report (no date on the page) captured three weeks apart under two URLs: two
+    stories; captured a day apart: one."""
+    html = (FIXTURES / "pages" / "json-ld-teaser.html").read_bytes()
+    with open(tmp_path / "a.warc.gz", "wb") as out:
+        out.write(warc_record("https://a.example/early", html, date="2026-10-01T10:00:00Z"))
+        out.write(warc_record("https://b.example/late", html, date="2026-10-25T10:00:00Z"))
+        out.write(warc_record("https://c.example/next-day", html, date="2026-10-26T09:00:00Z"))
+    run(archive_feeds(tmp_path, {"warc": "a.warc.gz"}), tmp_path / "out")
+    stories = {tuple(sorted(v["url"] for v in s["variants"])) for s in latest_stories(tmp_path / "out").values()}
+    assert stories == {("https://a.example/early",), ("https://b.example/late", "https://c.example/next-day")}
+    published = {v["url"]: v["published"] for s in latest_stories(tmp_path / "out").values() for v in s["variants"]}
+    assert published["https://a.example/early"] == "2026-10-01T10:00:00+00:00"  # the capture's time
+
+
+def test_archive_patterns_that_cannot_exist_and_ones_that_match_nothing_yet(tmp_path, capsys):
+    (tmp_path / "incoming").mkdir()
+    assert run(archive_feeds(tmp_path, {"warc": "incoming/*.warc.gz"}), tmp_path / "out")["stories_new"] == 0
+    assert "matches no file yet" in capsys.readouterr().err
+    for pattern, message in (("missing/*.warc.gz", "does not exist"), ("nosuchscheme://bucket/*.warc.gz", "archive")):
+        assert main(["run", "--feeds", archive_feeds(tmp_path, {"warc": pattern}), "--output", str(tmp_path / "x"),
+                     *ARGS]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0]
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_file_resumes_without_doubling_or_losing_a_page(tmp_path):
+    pages = [(f"{url}?copy={n}", html) for n in range(40) for url, html in demo_pages("https://lindenau.example/")]
+    write_warc(tmp_path / "big.warc.gz", pages)
+    feeds = archive_feeds(tmp_path, {"warc": "big.warc.gz"})
+    command = [sys.executable, "-m", "pipeline", "run", "--feeds", feeds, "--output", str(tmp_path / "out"), *ARGS]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    store = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until part of the file is filed, then kill
+        time.sleep(0.2)
+        if (tmp_path / "out" / "state.db").exists():
+            store = store or open_store(str(tmp_path / "out" / "state.db"), migrate=False)
+            try:
+                if store.db.read().execute("SELECT COUNT(*) FROM articles").fetchone()[0] >= 50:
+                    break
+            except Exception:  # the tables are being made
+                continue
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    filed_when_killed = len(article_urls(tmp_path / "out"))
+    assert 0 < filed_when_killed < len(pages)
+    run(feeds, tmp_path / "out")
+    urls = article_urls(tmp_path / "out")
+    assert len(urls) == len(set(urls)) == len(pages)
+    written = {v["url"] for s in latest_stories(tmp_path / "out").values() for v in s["variants"]}
+    assert written == {url.replace("https://lindenau.example/", "https://lindenau.example/") for url, _ in pages}
+
+
+# --- Sitemaps -----------------------------------------------------------------------------------------
+def sitemap(urls: list[tuple[str, str]], news: bool = False) -> bytes:
+    items = "".join(
+        f"<url><loc>{url}</loc><lastmod>{when}</lastmod>"
+        + (f"<news:news><news:publication><news:name>Lindenau News</news:name><news:language>en</news:language>"
+           f"</news:publication><news:publication_date>{when}</news:publication_date>"
+           f"<news:title>Listed {n}</news:title></news:news>" if news else "") + "</url>"
+        for n, (url, when) in enumerate(urls))
+    return ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+            f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{items}</urlset>').encode()
+
+
+def test_sitemaps_and_robots_txt_beside_feeds(site, tmp_path):
+    base = site.base_url
+    now = dt.datetime.now(dt.UTC)
+    recent, old = (now - dt.timedelta(days=1)).isoformat(timespec="seconds"), (
+        now - dt.timedelta(days=60)).isoformat(timespec="seconds")
+    site.routes["/robots.txt"] = lambda h: h.send_body(200, f"User-agent: *\nAllow: /\nSitemap: {base}index.xml\n"
+                                                            .encode(), "text/plain")
+    site.routes["/index.xml"] = lambda h: h.send_body(200, (
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{base}news.xml</loc><lastmod>{recent}</lastmod></sitemap>"
+        f"<sitemap><loc>{base}archive.xml</loc><lastmod>{old}</lastmod></sitemap></sitemapindex>").encode(),
+        "application/xml")
+    site.routes["/news.xml"] = lambda h: h.send_body(200, sitemap(
+        [(base + "kurier/seilbahn-beschlossen.html", recent), (base + "wire/harbour-ferry-timetable.html", recent)],
+        news=True), "application/xml")
+    site.routes["/archive.xml"] = lambda h: h.send_body(200, sitemap(
+        [(base + "herald/half-marathon-record-field.html", old)]), "application/xml")
+    feeds = str(write_feeds_file(tmp_path / "feeds.yaml", [base + "robots.txt"]))
+    first = run(feeds, tmp_path / "out")
+    assert first["articles_new"] == 2 and first["entries_older_than_the_window"] == 1
+    assert sorted(article_urls(tmp_path / "out")) == [base + "kurier/seilbahn-beschlossen.html",
+                                                       base + "wire/harbour-ferry-timetable.html"]
+    site.requests.clear()
+    store = open_store(str(tmp_path / "out" / "state.db"))
+    store.db.read().execute("UPDATE feeds SET next_due = NULL")
+    second = run(feeds, tmp_path / "out")  # nothing changed: robots.txt and the index only
+    assert second["articles_new"] == 0
+    assert sorted(site.paths_requested()) == ["/index.xml", "/robots.txt"]
