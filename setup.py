@@ -39,6 +39,8 @@ setup(
         "rich>=13",
         # robots.txt as RFC 9309 matches it (wildcards, end anchors, longest match)
         "protego>=0.3",
+        # web archives (WARC): each record parsed by warcio (sources/warc.py says why not FastWARC)
+        "warcio>=1.7",
     ],
     extras_require={
         # selenium drives the system's Chromium (tests of the HTML report); it downloads nothing

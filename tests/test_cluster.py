@@ -150,6 +150,26 @@ def test_the_cluster_speaks_only_tls_to_peers_with_its_certificate(dask_address)
     assert not connects(dask_address.replace("tls://", "tcp://"), ())  # no TLS at all
 
 
+def test_a_backfill_spreads_its_archive_files_over_the_dask_workers(tmp_path, postgres_url, dask_address):
+    """Four WARC files of the project's pages, on a Dask cluster of two workers: each file read
+    whole by one worker, both workers at work, every page filed once; a second pass reads
+    nothing."""
+    from tests.test_backfill import demo_pages
+    from tests.warcs import write_warc
+
+    for n in range(4):
+        write_warc(tmp_path / "archive" / f"part-{n}.warc.gz",
+                   [(f"{url}?part={n}", html) for url, html in demo_pages("https://lindenau.example/")])
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("archives:\n  - warc: archive/*.warc.gz\n")
+    first = run(feeds, tmp_path / "dask", "--store", postgres_url, "--encoder", "hashing", *dask_args(dask_address))
+    assert first["archive_pages"] == 28 and len(first["workers"]) == 2
+    rows = open_store(postgres_url).db.read().execute("SELECT url FROM articles").fetchall()
+    assert len(rows) == len({url for (url,) in rows}) == 28
+    second = run(feeds, tmp_path / "dask", "--store", postgres_url, "--encoder", "hashing", *dask_args(dask_address))
+    assert second.get("archive_pages", 0) == 0
+
+
 def _wait_for_workers(client, count: int) -> None:
     deadline = time.monotonic() + 60
     while len(client.scheduler_info()["workers"]) < count and time.monotonic() < deadline:
