@@ -104,10 +104,11 @@ def tree_rss_mb(pid: int) -> float:
 
 
 def newsbeam_run(feeds: list[str], folder: pathlib.Path, workers: int, store: str | None,
-                 extra: tuple[str, ...] = ()) -> tuple[float, float, dict]:
-    """`newsbeam run` with default settings; (seconds, peak MB, summary)."""
+                 extra: tuple[str, ...] = (), feeds_document: str | None = None) -> tuple[float, float, dict]:
+    """`newsbeam run` with default settings over these feeds (or this whole feeds file);
+    (seconds, peak MB, summary)."""
     feeds_file = folder / "feeds.yaml"
-    feeds_file.write_text("feeds:\n" + "".join(f"  - url: {url}\n" for url in feeds))
+    feeds_file.write_text(feeds_document or "feeds:\n" + "".join(f"  - url: {url}\n" for url in feeds))
     command = [sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds_file), "--output", str(folder / "out"),
                "--allow-private-network", *extra]
     if store:

@@ -21,8 +21,9 @@ def _fold(text: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
 
 
-# How close in meaning two short texts are (cosine of their sentence vectors).
-Similarity = Callable[[str, str], float]
+# How close in meaning each of several short texts is to one (cosines of sentence vectors): one
+# call, so that a page's possible restatements cost one encoder call, not one each.
+Similarity = Callable[[str, list[str]], list[float]]
 
 
 def _headline_like(line: str) -> bool:
@@ -48,7 +49,7 @@ def strip_repeated_headline(title: str, text: str, similarity: Similarity | None
             break
     if similarity is None:
         return "\n".join(lines)
-    best, best_score = 0, settings.HEADLINE_SIMILARITY
+    leads: list[str] = []
     for count in (1, 2, 3):
         lead = " ".join(lines[:count])
         if (len(lines) <= count or not all(_headline_like(line) for line in lines[:count])
@@ -56,7 +57,9 @@ def strip_repeated_headline(title: str, text: str, similarity: Similarity | None
             break
         if folded_title in _fold(lead) and _fold(lead) != folded_title:
             break  # the headline quoted in a longer line ("Xinhua, April 24 - Title: ..."): not a restatement
-        score = similarity(title, lead)
+        leads.append(lead)
+    best, best_score = 0, settings.HEADLINE_SIMILARITY
+    for count, score in enumerate(similarity(title, leads) if leads else [], start=1):
         if score > best_score:
             best, best_score = count, score
     while 0 < best < min(3, len(lines) - 1) and lines[best][:1].islower() and _headline_like(lines[best]):

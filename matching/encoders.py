@@ -91,10 +91,11 @@ def load_encoder(name: str, threads: int = 1) -> Encoder:
     return SentenceTransformerEncoder(name.split(":", 1)[1])
 
 
-def meaning_similarity(encoder: Encoder) -> Callable[[str, str], float]:
-    """How close in meaning two short texts are: the cosine of their vectors."""
-    def similarity(a: str, b: str) -> float:
-        vectors = encoder.encode([a, b])
-        return float(vectors[0] @ vectors[1])
+def meaning_similarity(encoder: Encoder) -> Callable[[str, list[str]], list[float]]:
+    """How close in meaning each of several short texts is to one: the cosines of their
+    vectors, from one encoder call."""
+    def similarity(one: str, others: list[str]) -> list[float]:
+        vectors = encoder.encode([one, *others])
+        return [float(vectors[0] @ vector) for vector in vectors[1:]]
 
     return similarity

@@ -4,6 +4,7 @@ names, and how many workers the runner will have (one shard of work per worker).
 from __future__ import annotations
 
 import os
+import pathlib
 
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
@@ -74,7 +75,7 @@ def worker_count(options: PipelineOptions) -> int:
         return 1
     workers = options.view_as(DirectOptions).direct_num_workers
     if workers == 0:  # Beam's "as many as there are cores"
-        return os.cpu_count() or 1
+        return usable_cores()
     return max(1, workers or 1)
 
 
@@ -84,4 +85,20 @@ def encoder_threads(options: PipelineOptions) -> int:
     (one single-threaded worker per core is how they are usually run)."""
     if runner_name(options) not in LOCAL_RUNNERS:
         return 1
-    return max(1, (os.cpu_count() or 1) // worker_count(options))
+    return max(1, usable_cores() // worker_count(options))
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: the CPUs it is pinned to (taskset, a cpuset), fewer
+    when a cgroup quota caps it (a container's CPU limit). `os.cpu_count()` counts the whole
+    machine: a worker pinned to one core that starts two matrix-library threads runs 4x slower
+    than with one (measured: 100 s against 25 s for benchmarks/backfill.py's archive)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        # cgroup v2: "max 100000" (no cap) or "150000 100000" (1.5 cores)
+        quota, period = pathlib.Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)

@@ -11,6 +11,8 @@ import json
 import os
 import pathlib
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -25,7 +27,7 @@ from fetching.robots import RobotsCache
 from pipeline.cli import main
 from pipeline.runners import pipeline_options
 from state.store import open_store
-from tests.conftest import BEAM_ARGS, RUN_ARGS, serving, write_feeds_file
+from tests.conftest import BEAM_ARGS, ROOT, RUN_ARGS, serving, write_feeds_file
 
 MB = 1024 * 1024
 
@@ -507,3 +509,13 @@ def test_an_overlong_input_line_is_named_and_nothing_is_written(tmp_path, capsys
     assert main(["dedup", str(source), "-o", str(tmp_path / "out.jsonl"), "--encoder", "hashing"]) == 2
     assert "line 2: longer than 1000 bytes" in capsys.readouterr().err
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_worker_pinned_to_one_core_runs_its_matrix_library_on_one_thread():
+    """os.cpu_count() counts the machine; a worker pinned to a core (taskset, a container's
+    cpuset) that started a thread per machine core would run several times slower."""
+    probe = ("from pipeline.runners import encoder_threads, pipeline_options, usable_cores; "
+             "print(usable_cores(), encoder_threads(pipeline_options([])))")
+    pinned = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    assert pinned.stdout.split() == ["1", "1"]
