@@ -45,9 +45,14 @@ setup(
     extras_require={
         # selenium drives the system's Chromium (tests of the HTML report); it downloads nothing
         # when given the system chromedriver
-        "test": ["pytest>=8", "jsonschema>=4", "ruff>=0.6", "import-linter>=2.1", "selenium>=4.20"],
+        # moto serves the S3 protocol on 127.0.0.1 for the tests of archives on object storage
+        "test": ["pytest>=8", "jsonschema>=4", "ruff>=0.6", "import-linter>=2.1", "selenium>=4.20",
+                 "moto[server]>=5.0", "apache-beam[aws]>=2.77,<2.78"],
         # Beam's DaskRunner on dask.distributed: `newsbeam run --runner DaskRunner`
         "dask": ["apache-beam[dask]>=2.77,<2.78"],
+        # archives on object storage: s3:// (Beam's S3 filesystem) and gs:// (Google Cloud Storage)
+        "s3": ["apache-beam[aws]>=2.77,<2.78"],
+        "gcs": ["apache-beam[gcp]>=2.77,<2.78"],
     },
     entry_points={"console_scripts": ["newsbeam=pipeline.cli:main"]},
 )

@@ -10,6 +10,7 @@ import re
 import urllib.parse
 
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.config import ConfigError
 from schemas import ArchiveFile, ArchiveSource
@@ -19,10 +20,13 @@ log = logging.getLogger("newsbeam")
 _GLOB = re.compile(r"[*?\[]")
 
 
-def matched_files(source: ArchiveSource) -> dict[str, int]:
+def matched_files(source: ArchiveSource, beam_options: PipelineOptions) -> dict[str, int]:
     """The files an archive's pattern matches now (path -> size). A scheme no filesystem of
     Beam's knows, or a local folder that does not exist, is a configuration mistake; a pattern
-    that matches nothing yet is not (an archive folder that fills up): a warning."""
+    that matches nothing yet is not (an archive folder that fills up): a warning. Object
+    storage takes its endpoint and credentials from the run's Beam options (`--s3_endpoint_url`,
+    ...)."""
+    FileSystems.set_options(beam_options)
     scheme = urllib.parse.urlsplit(source.pattern).scheme
     if not scheme or len(scheme) == 1:  # a local path: the folder before the first wildcard must exist
         folder = os.path.dirname(_GLOB.split(source.pattern, 1)[0])
@@ -41,11 +45,12 @@ def matched_files(source: ArchiveSource) -> dict[str, int]:
     return files
 
 
-def unread_files(sources: tuple[ArchiveSource, ...], store: Store) -> tuple[ArchiveFile, ...]:
+def unread_files(sources: tuple[ArchiveSource, ...], store: Store,
+                 beam_options: PipelineOptions) -> tuple[ArchiveFile, ...]:
     """The files of every archive with records left to read, with their archive's filters."""
     found: dict[str, ArchiveFile] = {}
     for source in sources:
-        for path, size in store.archives.unread(matched_files(source)).items():
+        for path, size in store.archives.unread(matched_files(source, beam_options)).items():
             found.setdefault(path, ArchiveFile(url=path, size=size, hosts=source.hosts,
                                                languages=source.languages, since=source.since))
     return tuple(found.values())

@@ -278,9 +278,9 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         raise CliError("--every and --streaming exclude each other")
     if args.streaming and config.archives:
         raise CliError("archives are read by bounded passes: run without --streaming (or with --every)")
-    for source in config.archives:
-        matched_files(source)  # a scheme or folder that cannot exist: exit 2 now; nothing yet: a warning
     beam = pipeline_options(beam_args)
+    for source in config.archives:
+        matched_files(source, beam)  # a scheme or folder that cannot exist: exit 2 now; nothing yet: a warning
     if args.streaming and is_dask(beam):
         raise CliError("the Dask runner runs bounded passes only (its streaming mode ends at once): use --every")
     if is_cluster(beam):

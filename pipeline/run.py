@@ -55,9 +55,10 @@ def _run(options: RunOptions, run_id: str, graph: type[RunTransform]) -> dict[st
     store = open_store(options.store)  # migrated here, once, before any worker opens it
     started, clock = utc_now(), time.monotonic()
     store.runs.start(run_id)
-    archives = unread_files(options.archives, store) if options.archives else ()
+    beam_options = pipeline_options(options.beam_args, options.streaming, options.shards)
+    archives = unread_files(options.archives, store, beam_options) if options.archives else ()
     with serve_folder(options.serve_dir, options.serve_port), Progress(options.store, started, len(options.feeds)):
-        pipeline = beam.Pipeline(options=pipeline_options(options.beam_args, options.streaming, options.shards))
+        pipeline = beam.Pipeline(options=beam_options)
         _ = pipeline | "Run" >> (graph(options, run_id, archives) if archives else graph(options, run_id))
         pipeline.run().wait_until_finish()
     # The output is written: only now may the feeds' new validators take effect, so a run that

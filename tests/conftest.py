@@ -116,6 +116,40 @@ def site(tmp_path: pathlib.Path) -> Iterator[SiteServer]:
         yield server
 
 
+class S3Server:
+    """An S3 endpoint on 127.0.0.1 (moto's server: the S3 protocol over HTTP, buckets in its
+    memory), and the Beam options that point newsbeam at it."""
+
+    def __init__(self) -> None:
+        import boto3
+        from moto.server import ThreadedMotoServer
+
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.server.start()
+        host, port = self.server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        self.client = boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id="newsbeam",
+                                   aws_secret_access_key="test", region_name="us-east-1")
+        self.beam_args = ("--s3_endpoint_url", self.endpoint, "--s3_access_key_id", "newsbeam",
+                          "--s3_secret_access_key", "test", "--s3_region_name", "us-east-1")
+
+    def put(self, bucket: str, key: str, path: pathlib.Path) -> str:
+        """Upload a file (making the bucket); its s3:// URL."""
+        if bucket not in {b["Name"] for b in self.client.list_buckets()["Buckets"]}:
+            self.client.create_bucket(Bucket=bucket)
+        self.client.upload_file(str(path), bucket, key)
+        return f"s3://{bucket}/{key}"
+
+
+@pytest.fixture
+def s3() -> Iterator[S3Server]:
+    server = S3Server()
+    try:
+        yield server
+    finally:
+        server.server.stop()
+
+
 def write_feeds_file(path: pathlib.Path, urls: list[str]) -> pathlib.Path:
     path.write_text("feeds:\n" + "".join(f"  - url: {url}\n" for url in urls), encoding="utf-8")
     return path

@@ -170,3 +170,25 @@ def test_sitemaps_and_robots_txt_beside_feeds(site, tmp_path):
     second = run(feeds, tmp_path / "out")  # nothing changed: robots.txt and the index only
     assert second["articles_new"] == 0
     assert sorted(site.paths_requested()) == ["/index.xml", "/robots.txt"]
+
+
+def test_an_archive_on_object_storage_is_listed_read_and_read_once(s3, tmp_path):
+    """s3:// through Beam's S3 filesystem, against a local server that speaks S3: the endpoint
+    and keys are the run's Beam options."""
+    pages = demo_pages("https://lindenau.example/")
+    for n in (0, 1):
+        s3.put("news-archive", f"cc-news/2026/11/part-{n}.warc.gz",
+               write_warc(tmp_path / f"part-{n}.warc.gz", pages[n::2]))
+    feeds = archive_feeds(tmp_path, {"warc": "s3://news-archive/cc-news/2026/11/*.warc.gz"})
+    first = run(feeds, tmp_path / "out", *s3.beam_args)
+    assert first["archive_pages"] == len(pages)
+    assert sorted(article_urls(tmp_path / "out")) == sorted(url for url, _ in pages)
+    assert run(feeds, tmp_path / "out", *s3.beam_args).get("archive_pages", 0) == 0
+
+
+def test_a_bucket_that_does_not_exist_yet_is_an_archive_that_matches_nothing_yet(s3, tmp_path, capsys):
+    """Beam's S3 filesystem lists a missing bucket as an empty one: newsbeam cannot tell them
+    apart, and treats both as a folder that fills up (a warning, exit 0)."""
+    feeds = archive_feeds(tmp_path, {"warc": "s3://no-such-bucket/cc-news/*.warc.gz"})
+    assert run(feeds, tmp_path / "out", *s3.beam_args).get("archive_pages", 0) == 0
+    assert "s3://no-such-bucket/cc-news/*.warc.gz matches no file yet" in capsys.readouterr().err

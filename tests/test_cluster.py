@@ -150,23 +150,28 @@ def test_the_cluster_speaks_only_tls_to_peers_with_its_certificate(dask_address)
     assert not connects(dask_address.replace("tls://", "tcp://"), ())  # no TLS at all
 
 
-def test_a_backfill_spreads_its_archive_files_over_the_dask_workers(tmp_path, postgres_url, dask_address):
-    """Four WARC files of the project's pages, on a Dask cluster of two workers: each file read
+def test_a_backfill_spreads_its_archive_files_over_the_dask_workers(tmp_path, postgres_url, dask_address, s3):
+    """Four WARC files of the project's pages, two on a shared folder and two on object storage
+    (S3, as docs/deploy.md backfills a month), on a Dask cluster of two workers: each file read
     whole by one worker, both workers at work, every page filed once; a second pass reads
     nothing."""
     from tests.test_backfill import demo_pages
     from tests.warcs import write_warc
 
     for n in range(4):
-        write_warc(tmp_path / "archive" / f"part-{n}.warc.gz",
-                   [(f"{url}?part={n}", html) for url, html in demo_pages("https://lindenau.example/")])
+        path = write_warc(tmp_path / "archive" / f"part-{n}.warc.gz",
+                          [(f"{url}?part={n}", html) for url, html in demo_pages("https://lindenau.example/")])
+        if n >= 2:
+            s3.put("news-archive", f"cc-news/{path.name}", path)
+            path.unlink()
     feeds = tmp_path / "feeds.yaml"
-    feeds.write_text("archives:\n  - warc: archive/*.warc.gz\n")
-    first = run(feeds, tmp_path / "dask", "--store", postgres_url, "--encoder", "hashing", *dask_args(dask_address))
+    feeds.write_text("archives:\n  - warc: archive/*.warc.gz\n  - warc: s3://news-archive/cc-news/*.warc.gz\n")
+    args = ("--store", postgres_url, "--encoder", "hashing", *dask_args(dask_address), *s3.beam_args)
+    first = run(feeds, tmp_path / "dask", *args)
     assert first["archive_pages"] == 28 and len(first["workers"]) == 2
     rows = open_store(postgres_url).db.read().execute("SELECT url FROM articles").fetchall()
     assert len(rows) == len({url for (url,) in rows}) == 28
-    second = run(feeds, tmp_path / "dask", "--store", postgres_url, "--encoder", "hashing", *dask_args(dask_address))
+    second = run(feeds, tmp_path / "dask", *args)
     assert second.get("archive_pages", 0) == 0
 
 

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from schemas import ArchiveFile, Batch, DeadLetter, FeedEntry, FetchedPage, utc_now
 from sources.urls import canonical_url
@@ -36,6 +37,13 @@ class ReadArchivesFn(StageFn):
 
     def __init__(self, options: RunOptions):
         super().__init__(options.store)
+        self.beam_args = options.beam_args
+
+    def setup(self) -> None:
+        super().setup()
+        # A worker's filesystems (s3://, gs://) take their endpoint and credentials from the
+        # run's Beam options: runners without Beam's SDK harness (Dask) do not hand them over.
+        FileSystems.set_options(PipelineOptions(list(self.beam_args)))
 
     def run(self, batch: Batch) -> Iterator[Batch]:
         yield dataclasses.replace(batch, archives=())  # the feeds' entries go on first
