@@ -47,7 +47,7 @@ setup(
         # when given the system chromedriver
         # moto serves the S3 protocol on 127.0.0.1 for the tests of archives on object storage
         "test": ["pytest>=8", "jsonschema>=4", "ruff>=0.6", "import-linter>=2.1", "selenium>=4.20",
-                 "moto[server]>=5.0", "apache-beam[aws]>=2.77,<2.78"],
+                 "moto[server]>=5.0", "apache-beam[aws]>=2.77,<2.78", "pytest-xdist>=3.5"],
         # Beam's DaskRunner on dask.distributed: `newsbeam run --runner DaskRunner`
         "dask": ["apache-beam[dask]>=2.77,<2.78"],
         # archives on object storage: s3:// (Beam's S3 filesystem) and gs:// (Google Cloud Storage)

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -63,6 +64,14 @@ def real_pages() -> list[tuple[str, bytes]]:
 
 def write_archives(folder: pathlib.Path, pages: list[tuple[str, bytes]], files: int) -> list[pathlib.Path]:
     return [write_warc(folder / f"part-{n:02d}.warc.gz", pages[n::files], DATE) for n in range(files)]
+
+
+def with_copy_number(url: str, n: int) -> str:
+    """The URL of the page's n-th copy: a query parameter of its own (a URL may have a query
+    and a fragment already)."""
+    parts = urllib.parse.urlsplit(url)
+    query = f"{parts.query}&copy={n}" if parts.query else f"copy={n}"
+    return urllib.parse.urlunsplit(parts._replace(query=query, fragment=""))
 
 
 def bare_loop(archives: list[pathlib.Path]) -> tuple[float, int]:
@@ -137,12 +146,60 @@ def line(name: str, seconds: float, pages: int, against: str = "", peak: float |
     print(f"{name:<22} {seconds:8.1f} {pages / seconds if seconds else 0:7.2f} {memory}   {against}", flush=True)
 
 
+def throughput(work: pathlib.Path, pages: list[tuple[str, bytes]], glob: str, bare: float, local_1: float,
+               no_dask: bool) -> None:
+    """The second run, the live pass, 2 local workers, Dask with 1 and 2 workers."""
+    read = len(pages)
+    again, _, summary = backfill(work / "local-1", glob)
+    assert summary.get("archive_pages", 0) == 0, summary
+    line("  second run", again, read, f"{again / local_1:.1%} of the first (target < 5%), "
+         f"{summary.get('archive_pages', 0)} pages read")
+
+    feed = FeedOfArchivedUrls([url for url, _ in pages])
+    try:
+        live, _, summary = newsbeam_run([feed.url], work / "local-1", 1, None)
+    finally:
+        feed.close()
+    line("  live pass", live, read, f"{summary['entries_seen']} entries listed, {summary['pages_fetched']} "
+         f"pages fetched, {summary['articles_new']} new (target 0)")
+
+    seconds, peak, summary = backfill(work / "local-2", glob, 2)
+    assert summary.get("archive_pages", 0) == len(pages), summary
+    line("newsbeam local x2", seconds, read, f"x{bare / seconds:.2f} of the bare loop (target 1.8); "
+         f"x{local_1 / seconds:.2f} of local x1", peak)
+
+    postgres = os.environ.get("NEWSBEAM_BENCH_POSTGRES")
+    if not no_dask and not postgres:
+        print("(no Dask runs: a cluster needs the shared store; set NEWSBEAM_BENCH_POSTGRES=postgresql://...)")
+    elif not no_dask:
+        # the cluster's store is PostgreSQL: its 1-worker counterpart is the local runner on it too
+        local_pg, _, summary = backfill(work / "local-pg", glob, 1, store=fresh_postgres(postgres))
+        assert summary.get("archive_pages", 0) == len(pages), summary
+        line("local x1, PostgreSQL", local_pg, read, f"x{bare / local_pg:.2f} of the bare loop")
+        dask: dict[int, float] = {}
+        for workers in (1, 2):
+            address = start_dask(workers, 1)
+            try:
+                seconds, _, summary = backfill(work / f"dask-{workers}", glob, 1,
+                                               ("--runner", "DaskRunner", "--dask_client_address", address),
+                                               fresh_postgres(postgres))
+            finally:
+                stop_dask(address)
+            assert summary.get("archive_pages", 0) == len(pages), summary
+            dask[workers] = seconds
+            against = (f"x{local_pg / seconds:.2f} of local x1 on PostgreSQL (target 0.9)" if workers == 1 else
+                       f"x{dask[1] / seconds:.2f} of dask x1 (target 1.8)")
+            line(f"newsbeam dask x{workers}", seconds, read, against)
+
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=8, help="WARC files the distinct pages are dealt over")
     parser.add_argument("--memory-records", type=int, default=10_000,
                         help="response records in the memory run's one file (0: no memory run)")
     parser.add_argument("--no-dask", action="store_true", help="leave out the Dask runs")
+    parser.add_argument("--memory-only", action="store_true", help="only the memory run")
     args = parser.parse_args()
     for name in [n for n in os.environ if n.startswith("DASK_DISTRIBUTED__COMM__")] + ["NEWSBEAM_DASK_TLS"]:
         os.environ.pop(name, None)  # a plain-TCP cluster of its own, whatever the shell had set for the tests
@@ -156,64 +213,24 @@ def main() -> int:
         print(f"{'run':<22} {'seconds':>8} {'pages/s':>7} {'peak MB':>8}   against")
         glob = str(work / "archives" / "*.warc.gz")
 
-        bare, count = bare_loop(archives)
-        line("bare loop (1 core)", bare, count)
-
+        bare = None if args.memory_only else bare_loop(archives)[0]
+        if bare:
+            line("bare loop (1 core)", bare, len(pages))
         seconds, peak_distinct, summary = backfill(work / "local-1", glob)
         read = summary.get("archive_pages", 0)
         assert read == len(pages), summary
-        local_1 = seconds
-        line("newsbeam local x1", seconds, read, f"x{bare / seconds:.2f} of the bare loop (target 0.9)", peak_distinct)
-
-        again, _, summary = backfill(work / "local-1", glob)
-        assert summary.get("archive_pages", 0) == 0, summary
-        line("  second run", again, read, f"{again / local_1:.1%} of the first (target < 5%), "
-             f"{summary.get('archive_pages', 0)} pages read")
-
-        feed = FeedOfArchivedUrls([url for url, _ in pages])
-        try:
-            live, _, summary = newsbeam_run([feed.url], work / "local-1", 1, None)
-        finally:
-            feed.close()
-        line("  live pass", live, read, f"{summary['entries_seen']} entries listed, {summary['pages_fetched']} "
-             f"pages fetched, {summary['articles_new']} new (target 0)")
-
-        seconds, peak, summary = backfill(work / "local-2", glob, 2)
-        assert summary.get("archive_pages", 0) == len(pages), summary
-        line("newsbeam local x2", seconds, read, f"x{bare / seconds:.2f} of the bare loop (target 1.8); "
-             f"x{local_1 / seconds:.2f} of local x1", peak)
-
-        postgres = os.environ.get("NEWSBEAM_BENCH_POSTGRES")
-        if not args.no_dask and not postgres:
-            print("(no Dask runs: a cluster needs the shared store; set NEWSBEAM_BENCH_POSTGRES=postgresql://...)")
-        elif not args.no_dask:
-            # the cluster's store is PostgreSQL: its 1-worker counterpart is the local runner on it too
-            local_pg, _, summary = backfill(work / "local-pg", glob, 1, store=fresh_postgres(postgres))
-            assert summary.get("archive_pages", 0) == len(pages), summary
-            line("local x1, PostgreSQL", local_pg, read, f"x{bare / local_pg:.2f} of the bare loop")
-            dask: dict[int, float] = {}
-            for workers in (1, 2):
-                address = start_dask(workers, 1)
-                try:
-                    seconds, _, summary = backfill(work / f"dask-{workers}", glob, 1,
-                                                   ("--runner", "DaskRunner", "--dask_client_address", address),
-                                                   fresh_postgres(postgres))
-                finally:
-                    stop_dask(address)
-                assert summary.get("archive_pages", 0) == len(pages), summary
-                dask[workers] = seconds
-                against = (f"x{local_pg / seconds:.2f} of local x1 on PostgreSQL (target 0.9)" if workers == 1 else
-                           f"x{dask[1] / seconds:.2f} of dask x1 (target 1.8)")
-                line(f"newsbeam dask x{workers}", seconds, read, against)
-
+        line("newsbeam local x1", seconds, read,
+             f"x{bare / seconds:.2f} of the bare loop (target 0.9)" if bare else "", peak_distinct)
+        if not args.memory_only:
+            throughput(work, pages, glob, bare, seconds, args.no_dask)
         if args.memory_records:
-            copies = [(f"{url}{'&' if '?' in url else '?'}copy={n}", html)
+            copies = [(with_copy_number(url, n), html)
                       for n in range(args.memory_records // len(pages) + 1) for url, html in pages]
             big = write_warc(work / "memory" / "big.warc.gz", copies[:args.memory_records], DATE)
             print(f"\nmemory: one WARC file of {args.memory_records} response records "
                   f"({big.stat().st_size / 1024 / 1024:.0f} MB gzip), one worker")
             seconds, peak, summary = backfill(work / "memory-run", str(big))
-            assert summary.get("archive_pages", 0) == args.memory_records, summary
+            assert summary.get("archive_pages", 0) == args.memory_records, summary  # each copy its own page
             line("newsbeam local x1", seconds, args.memory_records,
                  f"peak {peak / peak_distinct:.2f}x the {len(pages)}-page run's (target: flat, <= 1536 MB)", peak)
         print(f"\nmeasured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores")

@@ -48,7 +48,8 @@ class Assignment:
     story_id: str
     event_id: str
     new_story: bool
-    # "new", "updated" (same URL seen again), or "variant" (joined an existing story)
+    # "new", "updated" (same URL seen again, changed), "unchanged" (same URL, same headline and
+    # body: nothing to write), or "variant" (joined an existing story)
     how: str
     # other stories whose event changed because their event and this article's became one
     regrouped: tuple[str, ...] = ()
@@ -99,6 +100,10 @@ class StoryIndex:
         for url, sentences in to_save:
             stories.save_sentences(url, sentences)
         story_id = stories.article_story(article.url)
+        if story_id is not None and stories.same_article(article.url, article.title, fingerprint.body_hash):
+            # the same page read twice (two passes overlapping, a feed listing an unchanged page
+            # again): the story has not changed and is not written again
+            return Assignment(story_id, stories.events_of([story_id])[story_id], new_story=False, how="unchanged")
         if story_id is not None:  # the same URL again: the article was updated in place
             stories.write_article(article_row(article, fingerprint, story_id, now), update=True)
             event_id = stories.touch_story(story_id, now, self.run_id)

@@ -111,6 +111,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     s = summary
     refused = f", {s['pages_refused']} refused" if s["pages_refused"] else ""
     dropped = f", {s['entries_dropped']} over the per-feed cap" if s["entries_dropped"] else ""
+    unchanged = f" ({s['articles_unchanged']} articles read again unchanged)" if s.get("articles_unchanged") else ""
     lines = [
         f"newsbeam run {s['run_id']} finished in {s['seconds']}s",
         f"  feeds     {s['feeds']} listed: {s['feeds_fetched']} fetched, {s['feeds_not_modified']} not modified, "
@@ -119,7 +120,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"  articles  {s['pages_fetched']} fetched, {s['articles_extracted']} extracted, "
         f"{s['articles_from_feed']} from feed text, {s['pages_failed'] + s['articles_failed']} failed{refused}",
         *_archive_line(s),
-        f"  stories   {s['stories_new']} new, {s['stories_updated']} updated",
+        f"  stories   {s['stories_new']} new, {s['stories_updated']} updated{unchanged}",
         f"  dead letters {s['dead_letters']}" + (f" (see {s['output']}/dead_letters/)" if s["dead_letters"] else ""),
     ]
     if s.get("stage_seconds"):

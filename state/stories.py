@@ -124,6 +124,11 @@ class StoryTables:
         row = self.db.read().execute("SELECT story_id FROM articles WHERE url = ?", (url,)).fetchone()
         return row["story_id"] if row else None
 
+    def same_article(self, url: str, title: str, body_hash: str) -> bool:
+        """Is the filed article of this URL this headline and body?"""
+        row = self.db.read().execute("SELECT title, body_hash FROM articles WHERE url = ?", (url,)).fetchone()
+        return row is not None and (row["title"], row["body_hash"]) == (title, body_hash)
+
     def events_of(self, story_ids: Iterable[str]) -> dict[str, str]:
         """story -> its event, as it is now."""
         ids = sorted(set(story_ids))

@@ -18,6 +18,7 @@ import pathlib
 import re
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -63,6 +64,12 @@ def articles() -> list[dict[str, Any]]:
     return out
 
 
+def published_day(article: dict[str, Any]) -> str:
+    """The day of November a story was published: the same for each of its variants (the
+    translations of one report come out together), spread over the month across stories."""
+    return f"{1 + zlib.crc32(article['story'].encode()) % 27:02d}"
+
+
 def render_page(site: str, article: dict[str, Any], number: int) -> bytes:
     paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in article["paragraphs"])
     return f"""<!DOCTYPE html>
@@ -71,7 +78,7 @@ def render_page(site: str, article: dict[str, Any], number: int) -> bytes:
 <body><header><a href="/">{site}</a><nav><a href="/politics/">Politics</a> <a href="/business/">Business</a>
 <a href="/sport/">Sport</a> <a href="/weather/">Weather</a></nav></header>
 <main><article><h1>{html.escape(article['title'])}</h1>
-<p class="byline">By Staff Reporter {number % 7}, published 2026-11-{1 + number % 27:02d}</p>
+<p class="byline">By Staff Reporter {number % 7}, published 2026-11-{published_day(article)}</p>
 {paragraphs}</article>
 <aside><h2>Most read</h2><ul><li><a href="/a/0.html">Top story</a></li></ul></aside></main>
 <footer>&copy; 2026 {site}. All rights reserved. <a href="/privacy">Privacy</a></footer></body></html>""".encode()

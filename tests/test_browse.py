@@ -31,7 +31,8 @@ def titles(capsys, store_url: str, *filters: str) -> set[str]:
     return {story["title"] for story in listed(capsys, store_url, *filters)}
 
 
-def test_stories_list_filters_the_same_on_both_stores(site, tmp_path, store_url, capsys):
+def test_stories_list_filters_the_same_on_both_stores(site, tmp_path, store_url, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")  # the table fits the terminal: a wide one, whatever runs the test
     run_demo(site, tmp_path, store_url)
     everything = listed(capsys, store_url)
     assert len(everything) == 6

@@ -61,6 +61,7 @@ def test_broken_urls_and_headers_in_one_feed_leave_every_other_feed_ingested(sit
     assert long_label["final"] and "not a valid host name" in long_label["reason"]
 
 
+@pytest.mark.slow
 def test_a_crawl_delay_of_a_day_is_not_waited_out(tmp_path):
     """robots.txt asks for a Crawl-delay of 100,000 s: that host's pages are dead letters at
     once, tried again later; the other host's page is ingested. (The subprocess's timeout only
@@ -85,6 +86,7 @@ def test_a_crawl_delay_of_a_day_is_not_waited_out(tmp_path):
     assert all("Crawl-delay of 100000 s" in letter["reason"] and not letter["final"] for letter in letters.values())
 
 
+@pytest.mark.slow
 def test_a_host_of_dripping_pages_gives_up_its_place_in_the_pass(tmp_path, monkeypatch):
     """Eight pages that drip their headers, each cut at the request deadline: after three
     failures in a row the host's remaining pages wait for a later pass, and the other host's
@@ -140,7 +142,8 @@ def test_a_page_of_endless_markup_is_refused_and_the_pass_goes_on(site, tmp_path
     assert letter["stage"] == "extract" and "page too large to extract" in letter["reason"]
 
 
-@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.slow)])
+@pytest.mark.slow  # paced in real seconds
+@pytest.mark.parametrize("workers", [1, 2])
 def test_redirects_from_many_hosts_obey_the_target_hosts_robots_and_pace(tmp_path, workers):
     """Twenty hosts redirect to one host: its robots.txt decides (the disallowed path is never
     asked for), and its pace holds across the twenty redirects, with two worker processes too."""

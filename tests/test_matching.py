@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
@@ -141,7 +142,10 @@ def test_index_files_variants_under_one_story_and_keeps_ids(store_url, fingerpri
     joined = index.assign(articles["de_original"], prints["de_original"])
     assert (joined.story_id, joined.new_story) == (first.story_id, False)
     again = index.assign(articles["de_original"], prints["de_original"])
-    assert (again.story_id, again.how) == (first.story_id, "updated")
+    assert (again.story_id, again.how) == (first.story_id, "unchanged")  # read again: nothing to write
+    edited = dataclasses.replace(articles["de_original"], title=articles["de_original"].title + " (aktualisiert)")
+    updated = index.assign(edited, prints["de_original"])
+    assert (updated.story_id, updated.how) == (first.story_id, "updated")  # updated in place
     record = story_record_of(index.store, first.story_id)
     assert sorted(v["url"].rsplit("/", 1)[1] for v in record["variants"]) == ["de_original", "en_translation_b"]
 

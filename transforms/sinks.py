@@ -22,7 +22,7 @@ import apache_beam as beam
 
 from outputs.files import FileSinks
 from outputs.tables import SinkTables
-from schemas import Batch, Story, shard_of
+from schemas import Batch, DeadLetter, Story, shard_of
 from transforms.options import RunOptions
 from transforms.stage import BUSY, StageFn
 
@@ -150,7 +150,12 @@ class OncePerStory(beam.PTransform):
     """A bounded run writes each story once, with its final set of variants: the batches'
     records are grouped by story (into `shards` groups, so the writes stay batched and spread
     over the workers) and the latest record of each story is kept. Dead letters and counts
-    ride along with the group of their batch."""
+    ride along with the group of their batch.
+
+    A combine, not a plain grouping: runners that lift combiners (the local ones) keep only
+    the latest record of each story on the producing worker, so a story updated by 30
+    syndicated copies in one archive file is held once, not 30 times with its growing list
+    of variants (before, a worker's memory grew with every update: benchmarks/backfill.py)."""
 
     def __init__(self, shards: int):
         super().__init__()
@@ -159,8 +164,8 @@ class OncePerStory(beam.PTransform):
     def expand(self, batches: beam.PCollection) -> beam.PCollection:
         return (batches
                 | "ByStory" >> beam.FlatMap(self._split)
-                | "Group" >> beam.GroupByKey()
-                | "Latest" >> beam.MapTuple(self._merge))
+                | "Latest" >> beam.CombinePerKey(LatestOfEachStory())
+                | "Batches" >> beam.Values())
 
     def _split(self, batch: Batch) -> Iterator[tuple[int, Batch]]:
         groups: dict[int, list[Story]] = collections.defaultdict(list)
@@ -173,11 +178,33 @@ class OncePerStory(beam.PTransform):
         if rest != Batch():
             yield shard_of(uuid.uuid4().hex, self.shards), rest
 
+
+class LatestOfEachStory(beam.CombineFn):
+    """Batches -> one Batch: the latest record of each story, every dead letter, the counts
+    summed. The accumulator is (story id -> latest record, dead letters, counts)."""
+
+    def create_accumulator(self) -> tuple[dict[str, Story], list[DeadLetter], collections.Counter]:
+        return {}, [], collections.Counter()
+
+    def add_input(self, accumulator, batch: Batch):
+        return self._add(accumulator, batch.stories, batch.dead_letters, dict(batch.counts))
+
+    def merge_accumulators(self, accumulators):
+        merged = self.create_accumulator()
+        for stories, letters, counts in accumulators:
+            self._add(merged, stories.values(), letters, counts)
+        return merged
+
     @staticmethod
-    def _merge(key: int, batches: Iterable[Batch]) -> Batch:
-        batches = list(batches)
-        counts: collections.Counter = collections.Counter()
-        for batch in batches:
-            counts.update(dict(batch.counts))
-        return Batch(stories=tuple(latest(s for b in batches for s in b.stories)),
-                     dead_letters=tuple(d for b in batches for d in b.dead_letters), counts=tuple(counts.items()))
+    def _add(accumulator, stories: Iterable[Story], letters: Iterable[DeadLetter], counts: dict[str, int]):
+        kept, all_letters, all_counts = accumulator
+        for story in stories:
+            known = kept.get(story.story_id)
+            kept[story.story_id] = latest([known, story])[0] if known else story
+        all_letters.extend(letters)
+        all_counts.update(counts)
+        return accumulator
+
+    def extract_output(self, accumulator) -> Batch:
+        stories, letters, counts = accumulator
+        return Batch(stories=tuple(stories.values()), dead_letters=tuple(letters), counts=tuple(counts.items()))

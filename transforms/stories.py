@@ -41,9 +41,12 @@ class AssignStoriesFn(StageFn):
                                                      [a.language for a in batch.articles])
         for article, fingerprint in zip(batch.articles, fingerprints, strict=True):
             assignment = self.index.assign(article, fingerprint)
-            counts["stories_new" if assignment.new_story else "stories_updated"] += 1
             if article.body_source != "feed":
                 self.store.dead_letters.resolve(article.url, ("page_fetch", "extract"))
+            if assignment.how == "unchanged":
+                counts["articles_unchanged"] += 1
+                continue
+            counts["stories_new" if assignment.new_story else "stories_updated"] += 1
             changed += [assignment.story_id, *assignment.regrouped]
         records = tuple(story_records(self.store, changed))
         yield batch.add(counts, articles=(), rewrite=(), stories=batch.stories + records)
