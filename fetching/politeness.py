@@ -172,8 +172,13 @@ class PoliteScheduler(Generic[Item]):
         for item in self._queues.pop(name):
             self._done.put((item, FetchError(f"deferred to a later pass: {reason}", sent=False)))
 
-    def _work(self, name: str, item: Item, started: float) -> None:
-        clock = time.monotonic()
+    def _work(self, name: str, item: Item, slot: float) -> None:
+        with self._changed:
+            # The delay counts from when the request really starts: a thread that starts late (a
+            # busy process) must not bring the next request closer to this one.
+            clock = time.monotonic()
+            if self._ledger.next_start.get(name) == slot:
+                slot = self._ledger.next_start[name] = max(slot, clock + self.delay_for(name))
         try:
             outcome: Any = self.work(item)
         except BaseException as exc:  # handed to the caller, who decides
@@ -182,7 +187,7 @@ class PoliteScheduler(Generic[Item]):
             ledger, host = self._ledger, self._hosts[name]
             ledger.in_flight[name] -= 1
             self._running -= 1
-            if isinstance(outcome, FetchError) and not outcome.sent and ledger.next_start.get(name) == started:
+            if isinstance(outcome, FetchError) and not outcome.sent and ledger.next_start.get(name) == slot:
                 # nothing went out (refused, or disallowed by robots.txt): the host owes no delay
                 ledger.next_start[name] = ledger.last_start.get(name, 0.0)
             host.busy_s += time.monotonic() - clock
