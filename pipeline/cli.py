@@ -268,9 +268,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
     """The run's options, built once from the command line and the feeds file."""
-    from pipeline.backfill import matched_files
-    from pipeline.runners import encoder_threads, is_cluster, is_dask, pipeline_options, worker_count
-
     config = load_feeds(args.feeds)
     if "postgres" in args.sink and not (args.store or "").startswith(("postgresql:", "postgres:")):
         raise CliError("--sink postgres writes to the PostgreSQL store: give --store postgresql://...")
@@ -278,6 +275,11 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         raise CliError("--every and --streaming exclude each other")
     if args.streaming and config.archives:
         raise CliError("archives are read by bounded passes: run without --streaming (or with --every)")
+    # Beam is imported once the feeds file and the flags are known to be right: a mistake in
+    # them is reported at once, not after a second of loading Beam.
+    from pipeline.backfill import matched_files
+    from pipeline.runners import encoder_threads, is_cluster, is_dask, pipeline_options, worker_count
+
     beam = pipeline_options(beam_args)
     for source in config.archives:
         matched_files(source, beam)  # a scheme or folder that cannot exist: exit 2 now; nothing yet: a warning
@@ -310,9 +312,9 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
 
 
 def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    options = run_options(args, beam_args)
     from pipeline.run import format_summary, run_every, run_once, run_streaming
 
-    options = run_options(args, beam_args)
     if args.streaming:
         summary = run_streaming(options)
         print(f"newsbeam streaming run {summary['run_id']} stopped after {summary['seconds']}s: "

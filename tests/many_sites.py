@@ -14,7 +14,6 @@ from __future__ import annotations
 import html
 import http.server
 import json
-import pathlib
 import re
 import threading
 import time
@@ -22,7 +21,8 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-SHARED_DATA = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+from tests.conftest import POLL_S, SHARED_DATA
+
 DEDUP = SHARED_DATA / "dedup"
 WMT19 = {"en": "newstest2019-ende-src.en.sgm", "de": "newstest2019-ende-ref.de.sgm",
          "de-mt": "newstest2019.Facebook_FAIR.6862.en-de.sgm"}
@@ -96,7 +96,7 @@ class Site(http.server.ThreadingHTTPServer):
         self.log: list[tuple[str, float, float]] = []
         self.lock = threading.Lock()
         super().__init__((address, 0), SiteHandler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        threading.Thread(target=self.serve_forever, args=(POLL_S,), daemon=True).start()
 
     @property
     def base(self) -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from extraction.text import normalize_text
 from pipeline.cli import main
-from tests.conftest import DEMO_SITE, RUN_ARGS, SiteServer, write_feeds_file
+from tests.conftest import DEMO_SITE, POLL_S, RUN_ARGS, SiteServer, write_feeds_file
 from tests.test_matching import PAGES
 
 
@@ -81,7 +81,7 @@ def test_errors_lists_dead_letters(tmp_path, capsys):
     server = SiteServer(DEMO_SITE)
     import threading
 
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(POLL_S,), daemon=True).start()
     try:
         feeds = write_feeds_file(tmp_path / "feeds.yaml", [server.base_url + "feeds/missing.rss"])
         assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 3  # failing

@@ -27,7 +27,7 @@ from fetching.robots import RobotsCache
 from pipeline.cli import main
 from pipeline.runners import pipeline_options
 from state.store import open_store
-from tests.conftest import BEAM_ARGS, ROOT, RUN_ARGS, serving, write_feeds_file
+from tests.conftest import BEAM_ARGS, POLL_S, ROOT, RUN_ARGS, serving, write_feeds_file
 
 MB = 1024 * 1024
 
@@ -90,7 +90,7 @@ class LoggingProxy(http.server.ThreadingHTTPServer):
 @pytest.fixture
 def proxy(monkeypatch):
     server = LoggingProxy()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(POLL_S,), daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.setenv(name, url)
