@@ -1,7 +1,8 @@
 """Authors: the people who wrote the article, each once, in reading order.
 
 From the first source that names people: the article's JSON-LD `author`, the page's author meta
-tags, the byline trafilatura finds, the feed entry's `dc:creator`/`author`. Bylines are split
+tags, the byline trafilatura finds, the page's byline elements, the feed entry's
+`dc:creator`/`author`, and last the links to an author's page. Bylines are split
 ("By A and B", "A, B und C", "A og B"); prefixes ("Von", "Autor:") and initials in brackets
 dropped; organisations (said so by JSON-LD, or named like the site), news agencies, newsrooms
 ("Redaktion", "Staff"), e-mail addresses, URLs and descriptions of a person's job are not
@@ -45,6 +46,7 @@ def people(metadata: PageMetadata | None, extracted: str | None = None, entry_au
         [Author(extracted)] if extracted else [],  # trafilatura's byline, "A; B": one byline
         [Author(text) for text in metadata.bylines] if metadata else [],
         [Author(name) for name in entry_authors],
+        [Author(name) for name in metadata.author_links] if metadata else [],  # the weakest sign
     ]
     for source in sources:
         found = _people_of(source, sites)

@@ -37,6 +37,7 @@ class PageMetadata:
     ld_authors: list[Author]
     meta_authors: list[str]
     bylines: list[str]  # the text of the page's byline elements
+    author_links: list[str]  # the text of the first links to an author's page ("von <a href=/autoren/...>")
     description: str | None
     article_bodies: list[str]  # JSON-LD articleBody
     payloads: list[Any]  # parsed JSON of framework script payloads (__NEXT_DATA__, ...)
@@ -76,6 +77,7 @@ def read_metadata(page: bytes | str, url: str) -> PageMetadata:
         meta_authors=[clean(m.get("content")) for m in tree.iter("meta")
                       if (m.get("name") or m.get("property") or "").lower() in _AUTHOR_META and m.get("content")],
         bylines=_bylines(tree),
+        author_links=_author_links(tree),
         description=clean(meta.get("og:description") or meta.get("description")) or None,
         article_bodies=[a["articleBody"] for a in articles if isinstance(a.get("articleBody"), str)],
         payloads=list(_payloads(tree)),
@@ -150,6 +152,22 @@ def _bylines(tree: Any) -> list[str]:
         if found:
             return found[:3]
     return found
+
+
+# A link to an author's page: a path segment that says so, in the languages newsbeam meets.
+_AUTHOR_PAGE = re.compile(r"/(?:authors?|autor(?:en|in|innen)?|auteurs?|autores?|autori|journalists?|"
+                          r"journalisten|redakteur(?:e|in)?|yazar|tac-gia)/", re.I)
+
+
+def _author_links(tree: Any) -> list[str]:
+    """The texts of the first link to an author's page and of its siblings (co-authors named
+    in the same byline); later links (other articles' authors in a teaser list) are not read."""
+    links = [a for a in tree.iter("a") if _AUTHOR_PAGE.search(a.get("href") or "")]
+    if not links:
+        return []
+    byline = links[0].getparent()
+    names = [clean(a.text_content()) for a in links if a.getparent() is byline]
+    return [name for name in dict.fromkeys(names) if name and len(name) <= 60][:5]
 
 
 def _payloads(tree: Any) -> Iterator[Any]:

@@ -242,6 +242,21 @@ def test_authors_are_people_each_once(bylines, expected):
     assert people(metadata, entry_authors=bylines) == expected
 
 
+def test_a_byline_made_of_links_to_author_pages_names_its_authors_not_the_teasers_below():
+    from extraction.authors import people
+    from extraction.metadata import read_metadata
+
+    page = """<html><body><h1>Harbour reopens</h1>
+    <p class="meta">von <a href="/autoren/name/max-kolter">Dr. Max Kolter</a> und
+    <a href="/autoren/name/ida-berg">Ida Berg</a></p><p>The harbour reopened on Monday.</p>
+    <aside><ul><li><a href="/a/1">Other story</a> <a href="/autoren/name/tom-ried">Tom Ried</a></li></ul></aside>
+    </body></html>"""
+    metadata = read_metadata(page, "https://courier.example/story")
+    assert people(metadata) == ("Dr. Max Kolter", "Ida Berg")
+    # a feed's own author comes first: a link is the weakest sign
+    assert people(metadata, entry_authors=["Jane Doe"]) == ("Jane Doe",)
+
+
 def test_notices_credits_and_lists_of_other_stories_leave_the_body():
     from extraction.bodies import clean_body
 
