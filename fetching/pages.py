@@ -5,13 +5,13 @@
 - A Crawl-delay longer than the limit is not waited out: the page is refused for this pass
   (a FetchError, retried later), so one host cannot hold the pass for hours.
 - Every redirect hop to another host obeys that host's robots.txt and waits for a request slot
-  of that host (`pace_host`, which the caller may share across workers).
+  of that host (`pace_host`, which the caller may share across workers). When several workers
+  may ask one host (`pace_every_request`), every request waits for such a slot.
 - Only HTML is taken.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from fetching import settings
@@ -27,12 +27,14 @@ ACCEPT_HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 
 class PageFetcher:
     def __init__(self, client: HttpClient, ledger: HostLedger, politeness: Politeness,
-                 pace_host: Callable[[str, float], None] | None = None):
+                 pace_host: Callable[[str, float], None] | None = None, pace_every_request: bool = False):
         """`pace_host(host, delay_s)` blocks until `host` may have another request and takes
-        that slot; by default through this process's `ledger`."""
+        that slot; by default through this process's `ledger`. With `pace_every_request` (a
+        `pace_host` shared by several workers), the first request of a page takes one too."""
         self.client, self.ledger, self.politeness = client, ledger, politeness
         self.robots = RobotsCache(client)
         self.pace_host = pace_host or ledger.wait_for_slot
+        self.pace_every_request = pace_every_request and pace_host is not None
 
     def crawl_delay(self, host: str) -> float | None:
         return self.robots.crawl_delay(host)
@@ -42,7 +44,7 @@ class PageFetcher:
             return 0.0
         return max(self.politeness.delay_s, self.robots.crawl_delay(host) or 0.0)
 
-    def _obey_robots(self, url: str) -> None:
+    def _obey_robots(self, url: str, pace: Callable[[str, float], None]) -> None:
         """robots.txt of the URL's host: allowed, and a Crawl-delay within the limit. When its
         rules were fetched just now, that request took the host's slot: wait for the next."""
         host = host_of(url)
@@ -52,25 +54,27 @@ class PageFetcher:
             raise FetchError(f"robots.txt asks for a Crawl-delay of {asked:g} s, more than the limit of "
                              f"{self.politeness.max_crawl_delay_s:g} s (--max-crawl-delay); tried again later",
                              sent=fetched)
-        if fetched:
-            delay = self.delay_for(host)
-            self.ledger.postpone(host, time.monotonic() + 2 * delay)
-            time.sleep(delay)
+        if fetched:  # that request took the host's slot: the page waits for the next, paced as the host is
+            pace(host, self.delay_for(host))
 
     def _before_redirect(self, origin: str) -> Callable[[str], None]:
         def check(url: str) -> None:
             host = host_of(url)
             if host == origin:
                 return
-            self._obey_robots(url)
-            self.pace_host(host, self.delay_for(host))
+            self.pace_host(host, self.delay_for(host))  # for the first request there: robots.txt's or the page's
+            self._obey_robots(url, self.pace_host)
 
         return check
 
     def fetch(self, url: str) -> Response:
-        self._obey_robots(url)
+        host = host_of(url)
+        if self.pace_every_request:
+            self.pace_host(host, self.delay_for(host))  # robots.txt's slot or the page's
+        # the scheduler paced the first request to the page's host on this worker alone
+        self._obey_robots(url, self.pace_host if self.pace_every_request else self.ledger.wait_for_slot)
         response = self.client.get(url, max_bytes=settings.MAX_PAGE_BYTES, headers={"Accept": ACCEPT_HTML},
-                                   before_redirect=self._before_redirect(host_of(url)))
+                                   before_redirect=self._before_redirect(host))
         if response.status == 304 or not response.body.strip():
             raise FetchError("empty response", response.status)
         if response.content_type and response.content_type not in HTML_TYPES:

@@ -38,7 +38,11 @@ class FetchPagesFn(StageFn):
         self.http = self.options.http_client()
         self.ledger = host_ledger()
         politeness = self.options.politeness()
-        self.pages = PageFetcher(self.http, self.ledger, politeness, pace_host=self._pace_elsewhere)
+        # With several workers, a host's pages may be asked for by more than the one that reads
+        # its feeds (other sites' feeds link to it): each request then takes a slot every
+        # worker shares.
+        self.pages = PageFetcher(self.http, self.ledger, politeness, pace_host=self._pace_elsewhere,
+                                 pace_every_request=self.options.shards > 1)
         self.scheduler: PoliteScheduler[FeedEntry] = PoliteScheduler(
             lambda entry: self.pages.fetch(entry.url), lambda entry: host_of(entry.url), self.ledger, politeness,
             crawl_delay=self.pages.crawl_delay)
@@ -49,8 +53,8 @@ class FetchPagesFn(StageFn):
         super().teardown()
 
     def _pace_elsewhere(self, host: str, delay_s: float) -> None:
-        """A redirect to another host: take that host's next request slot in the store, which
-        every worker shares, and wait for it."""
+        """Take the host's next request slot in the store, which every worker shares, and wait
+        for it; this process's own pace for the host starts after it."""
         wait = self.store.hosts.take(host, delay_s)
         self.ledger.postpone(host, time.monotonic() + wait + delay_s)
         time.sleep(wait)
