@@ -181,6 +181,11 @@ class Database:
             self._local.db = db
         return db
 
+    def own_connection(self) -> Connection:
+        """A connection of its own, outside the per-thread ones: for a caller that shares one
+        among its threads under its own lock rather than opening one per thread."""
+        return Connection(self._connect, self.postgres)
+
     def close(self) -> None:
         db = getattr(self._local, "db", None)
         if db is not None:
@@ -333,7 +338,9 @@ class SqliteDatabase(Database):
         return f"{self.path}.{name}"
 
     def _connect(self) -> sqlite3.Connection:
-        raw = sqlite3.connect(self.path, timeout=120, isolation_level=None)
+        # check_same_thread off: a connection of its own (own_connection) serves several threads
+        # under its owner's lock; the per-thread ones stay with their thread anyway
+        raw = sqlite3.connect(self.path, timeout=120, isolation_level=None, check_same_thread=False)
         raw.execute("PRAGMA journal_mode=WAL")
         raw.execute("PRAGMA synchronous=NORMAL")
         raw.execute("PRAGMA foreign_keys=ON")

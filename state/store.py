@@ -36,6 +36,7 @@ class Store:
         self.archives = ArchiveProgress(db)
 
     def close(self) -> None:
+        self.hosts.close()
         self.db.close()
 
     def meta(self, key: str) -> str | None:
