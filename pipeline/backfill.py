@@ -40,9 +40,28 @@ def matched_files(source: ArchiveSource, beam_options: PipelineOptions) -> dict[
         reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"archive {source.pattern}: cannot list it: {reason}") from None
     files = {m.path: m.size_in_bytes for m in result.metadata_list}
+    if not files and scheme == "s3":
+        _check_bucket(source.pattern, beam_options)
     if not files:
         log.warning("archive %s matches no file yet", source.pattern)
     return files
+
+
+def _check_bucket(pattern: str, beam_options: PipelineOptions) -> None:
+    """Beam's S3 filesystem lists a bucket that does not exist as an empty one; a missing
+    bucket is a mistake, as a missing local folder is, where an empty prefix is a folder that
+    fills up. Asked through the client Beam built from the run's options (its endpoint and
+    credentials)."""
+    from apache_beam.io.aws.s3io import S3IO, parse_s3_path
+
+    bucket = parse_s3_path(pattern, object_optional=True)[0]
+    try:
+        S3IO(options=beam_options).client.client.head_bucket(Bucket=bucket)
+    except Exception as exc:  # botocore's ClientError carries the HTTP status
+        status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 404:
+            raise ConfigError(f"archive {pattern}: bucket {bucket} does not exist") from None
+        log.debug("could not ask whether bucket %s exists: %s", bucket, exc)
 
 
 def unread_files(sources: tuple[ArchiveSource, ...], store: Store,

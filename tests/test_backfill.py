@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -186,9 +187,16 @@ def test_an_archive_on_object_storage_is_listed_read_and_read_once(s3, tmp_path)
     assert run(feeds, tmp_path / "out", *s3.beam_args).get("archive_pages", 0) == 0
 
 
-def test_a_bucket_that_does_not_exist_yet_is_an_archive_that_matches_nothing_yet(s3, tmp_path, capsys):
-    """Beam's S3 filesystem lists a missing bucket as an empty one: newsbeam cannot tell them
-    apart, and treats both as a folder that fills up (a warning, exit 0)."""
+def test_a_bucket_that_does_not_exist_is_a_mistake_and_an_empty_prefix_a_folder_that_fills_up(s3, tmp_path, capsys):
+    """Beam's S3 filesystem lists a missing bucket as an empty one; newsbeam asks S3 which it is:
+    a bucket that does not exist is one line and exit 2 (as a missing local folder is), a
+    prefix with nothing yet a warning and exit 0."""
     feeds = archive_feeds(tmp_path, {"warc": "s3://no-such-bucket/cc-news/*.warc.gz"})
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS, *s3.beam_args]) == 2
+    error = capsys.readouterr().err  # the S3 server's own log (werkzeug, in this process) besides
+    assert "Traceback" not in error and error.strip().splitlines()[-1] == (
+        "newsbeam: error: archive s3://no-such-bucket/cc-news/*.warc.gz: bucket no-such-bucket does not exist")
+    s3.put("cc-news-test", "other/file.txt", pathlib.Path(__file__))
+    feeds = archive_feeds(tmp_path, {"warc": "s3://cc-news-test/not-yet/*.warc.gz"})
     assert run(feeds, tmp_path / "out", *s3.beam_args).get("archive_pages", 0) == 0
-    assert "s3://no-such-bucket/cc-news/*.warc.gz matches no file yet" in capsys.readouterr().err
+    assert "s3://cc-news-test/not-yet/*.warc.gz matches no file yet" in capsys.readouterr().err
