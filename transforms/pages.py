@@ -41,7 +41,7 @@ class FetchPagesFn(StageFn):
         # With several workers, a host's pages may be asked for by more than the one that reads
         # its feeds (other sites' feeds link to it): each request then takes a slot every
         # worker shares.
-        self.pages = PageFetcher(self.http, self.ledger, politeness, pace_host=self._pace_elsewhere,
+        self.pages = PageFetcher(self.http, self.ledger, politeness, pace_host=self._take_shared_slot,
                                  pace_every_request=self.options.shards > 1)
         self.scheduler: PoliteScheduler[FeedEntry] = PoliteScheduler(
             lambda entry: self.pages.fetch(entry.url), lambda entry: host_of(entry.url), self.ledger, politeness,
@@ -52,7 +52,7 @@ class FetchPagesFn(StageFn):
         self.http.close()
         super().teardown()
 
-    def _pace_elsewhere(self, host: str, delay_s: float) -> None:
+    def _take_shared_slot(self, host: str, delay_s: float) -> None:
         """Take the host's next request slot in the store, which every worker shares, and wait
         for it; this process's own pace for the host starts after it."""
         wait = self.store.hosts.take(host, delay_s)
