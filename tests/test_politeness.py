@@ -51,32 +51,34 @@ def test_no_host_sees_more_than_its_limits_with_two_workers(tmp_path):
 
 
 def test_a_site_that_other_sites_feeds_link_to_keeps_its_pace_with_two_workers(tmp_path):
-    """Two aggregators' feeds (two hosts, so two workers) both link to the pages of one site:
-    whichever worker asks, the site sees its requests DELAY apart."""
-    site = ManySites([12])
+    """A site's own feed and pages, and two aggregators' feeds (on two other hosts, so the two
+    workers share the three feeds) linking to more pages of it: whichever worker asks, for a
+    feed, robots.txt or a page, the site sees its requests DELAY apart."""
+    site = ManySites([6])
+    target = site.sites[0]
     try:
-        pages = site.page_urls()
         aggregators = []
-        for number, share in enumerate((pages[::2], pages[1::2])):
+        for number in range(2):
             folder = tmp_path / f"aggregator{number}"
             folder.mkdir()
-            items = "".join(f"<item><title>Story {i}</title><link>{url}</link></item>" for i, url in enumerate(share))
+            links = [f"{target.base}/a/elsewhere-{number}-{i}.html" for i in range(3)]  # not there: 404
+            items = "".join(f"<item><title>Story {i}</title><link>{url}</link></item>" for i, url in enumerate(links))
             (folder / "feed.rss").write_text(f"<rss version='2.0'><channel><title>Aggregator {number}</title>"
                                              f"{items}</channel></rss>")
             aggregators.append(serving(folder, host=f"127.0.0.{30 + number}"))
         with aggregators[0] as first, aggregators[1] as second:
-            feeds = write_feeds_file(tmp_path / "feeds.yaml", [first.base_url + "feed.rss",
+            feeds = write_feeds_file(tmp_path / "feeds.yaml", [*site.feed_urls(), first.base_url + "feed.rss",
                                                                second.base_url + "feed.rss"])
             assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), "--allow-private-network",
                          "--per-host-delay", str(DELAY), "--direct_num_workers", "2",
                          "--direct_running_mode", "multi_processing"]) == 0
-        log = list(site.sites[0].log)
+        log = list(target.log)
     finally:
         site.close()
     summary = json.loads(next((tmp_path / "out").glob("summary-*.json")).read_text())
-    assert summary["articles_extracted"] == 12 and len(summary["workers"]) == 2
-    assert sorted(path for path, _, _ in log if path.startswith("/a/")) == sorted(
-        path for path in site.sites[0].pages)
-    starts = sorted(start for _, start, _ in log)  # robots.txt (once per worker) and the pages
+    assert summary["articles_extracted"] == 6 and summary["pages_failed"] == 6 and len(summary["workers"]) == 2
+    paths = [path for path, _, _ in log]
+    assert paths.count("/feed.rss") == 1 and sum(path.startswith("/a/") for path in paths) == 12
+    starts = sorted(start for _, start, _ in log)
     gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
-    assert min(gaps) >= DELAY - JITTER, gaps
+    assert min(gaps) >= DELAY - JITTER, sorted((start, path) for path, start, _ in log)

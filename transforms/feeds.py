@@ -44,7 +44,7 @@ from sources.sitemaps import (
 )
 from state.database import database_errors
 from transforms.options import RunOptions
-from transforms.stage import StageFn, host_ledger
+from transforms.stage import StageFn, host_ledger, take_shared_slot
 
 ACCEPT_FEEDS = ("application/rss+xml, application/atom+xml, application/feed+json, "
                 "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
@@ -132,6 +132,9 @@ class ReadFeedsFn(StageFn):
         source, state = due
         if source.url.startswith("file:"):
             return read_local_file(source.url, fetching.MAX_FEED_BYTES)
+        if self.options.shards > 1:  # other workers may be asking the host for pages: share its pace
+            host = host_of(source.url)
+            take_shared_slot(self.store, self.ledger, host, self.scheduler.delay_for(host))
         headers = {"Accept": ACCEPT_FEEDS}
         if is_robots(source.url):  # read whole every time: the sitemaps it names are polled in turn
             return self.http.get(source.url, max_bytes=fetching.MAX_FEED_BYTES, headers=headers)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import time
+import functools
 from collections.abc import Iterator
 
 import apache_beam as beam
@@ -19,7 +19,7 @@ from fetching.politeness import PoliteScheduler
 from schemas import Batch, DeadLetter, FeedEntry, FetchedPage, host_of, utc_now
 from sources.feeds import entry_payload
 from transforms.options import RunOptions
-from transforms.stage import StageFn, host_ledger
+from transforms.stage import StageFn, host_ledger, take_shared_slot
 
 # Pages are handed on to extraction in chunks of this many as they arrive; a chunk is also the
 # unit the encoder embeds at once.
@@ -41,7 +41,8 @@ class FetchPagesFn(StageFn):
         # With several workers, a host's pages may be asked for by more than the one that reads
         # its feeds (other sites' feeds link to it): each request then takes a slot every
         # worker shares.
-        self.pages = PageFetcher(self.http, self.ledger, politeness, pace_host=self._take_shared_slot,
+        shared_slot = functools.partial(take_shared_slot, self.store, self.ledger)
+        self.pages = PageFetcher(self.http, self.ledger, politeness, pace_host=shared_slot,
                                  pace_every_request=self.options.shards > 1)
         self.scheduler: PoliteScheduler[FeedEntry] = PoliteScheduler(
             lambda entry: self.pages.fetch(entry.url), lambda entry: host_of(entry.url), self.ledger, politeness,
@@ -51,13 +52,6 @@ class FetchPagesFn(StageFn):
         self.scheduler.close()
         self.http.close()
         super().teardown()
-
-    def _take_shared_slot(self, host: str, delay_s: float) -> None:
-        """Take the host's next request slot in the store, which every worker shares, and wait
-        for it; this process's own pace for the host starts after it."""
-        wait = self.store.hosts.take(host, delay_s)
-        self.ledger.postpone(host, time.monotonic() + wait + delay_s)
-        time.sleep(wait)
 
     def run(self, batch: Batch) -> Iterator[Batch]:
         carried = dataclasses.replace(batch, entries=(), pages=())  # what earlier steps put in, passed on once

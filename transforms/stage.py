@@ -65,6 +65,15 @@ def host_ledger() -> HostLedger:
     return _LEDGERS.acquire(HostLedger, tag="hosts")
 
 
+def take_shared_slot(store: Store, ledger: HostLedger, host: str, delay_s: float) -> None:
+    """Take the host's next request slot in the store, which every worker shares, and wait for
+    it; this process's own pace for the host starts after it. For a run of several workers,
+    where a host's feeds are read by one worker but its pages may be asked for by any."""
+    wait = store.hosts.take(host, delay_s)
+    ledger.postpone(host, time.monotonic() + wait + delay_s)
+    time.sleep(wait)
+
+
 class SharedEncoder:
     """The process's encoder of a name, shared by every DoFn of the process and loaded on first
     use: a pass with nothing new to read never loads it."""
