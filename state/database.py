@@ -132,18 +132,22 @@ class Connection:
             self._run(lambda cursor: cursor.executemany(self._sql(sql), rows))
 
     def _run(self, statement: Callable[[Any], Any]) -> Any:
-        try:
-            cursor = self.raw.cursor()
-            statement(cursor)
-        except Exception as exc:
-            if not self.broken:
-                raise
-            if self.in_transaction:
-                raise ConnectionLost(f"the database connection broke: {str(exc).strip()}") from exc
-            self.raw = self._reconnect()
-            cursor = self.raw.cursor()
-            statement(cursor)
-        return cursor
+        # Outside a transaction a statement is repeated on a new connection, as often as the
+        # connection breaks again before it goes through (a server going down takes several).
+        for attempt in range(1, settings.WRITE_ATTEMPTS + 1):
+            try:
+                cursor = self.raw.cursor()
+                statement(cursor)
+                return cursor
+            except Exception as exc:
+                if not self.broken:
+                    raise
+                if self.in_transaction:
+                    raise ConnectionLost(f"the database connection broke: {str(exc).strip()}") from exc
+                if attempt == settings.WRITE_ATTEMPTS:
+                    raise
+                self.raw = self._reconnect()
+        raise AssertionError("unreachable")
 
 
 Result = TypeVar("Result")

@@ -1,9 +1,10 @@
 """The store's defaults and limits: reconnecting, and when failed work is tried again."""
 
 # A broken PostgreSQL connection is opened again after these pauses (a server restart or a
-# failover takes seconds); a write transaction cut by the break is run again, this many times.
+# failover takes seconds); a statement or write transaction cut by a break is run again, on a
+# new connection, up to this many times (a failing-over server may cut a few in a row).
 RECONNECT_DELAYS_S = (1, 2, 4, 8, 15)
-WRITE_ATTEMPTS = 3
+WRITE_ATTEMPTS = 8
 
 # A failed page is retried no sooner than this, doubling per attempt up to the maximum, and
 # given up after MAX_ATTEMPTS.
