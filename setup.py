@@ -1,18 +1,23 @@
 """newsbeam: RSS/Atom ingestion on Apache Beam that merges the variants of each story."""
 
-from setuptools import find_packages, setup
+from setuptools import setup
 
 # newsbeam's layers, top to bottom (.importlinter): the graph, its stages, the Beam-free
-# libraries, the store, the records.
-PACKAGES = ["pipeline", "transforms", "outputs", "matching", "extraction", "sources", "fetching", "state", "schemas"]
+# libraries, the store, the records. Each is a top-level folder of the repository and installs
+# as a subpackage of the one import package `newsbeam` (nothing else of ours goes into
+# site-packages, so a user's own `pipeline/` or `schemas.py` never shadows newsbeam's).
+LAYERS = ["pipeline", "transforms", "outputs", "matching", "extraction", "sources", "fetching", "state", "schemas"]
+PACKAGE_DIR = {"newsbeam": "newsbeam"} | {f"newsbeam.{layer}": layer for layer in LAYERS}
+PACKAGES = list(PACKAGE_DIR)
 
 setup(
     name="newsbeam",
     version="0.1.0",
     description="News ingestion pipeline on Apache Beam: feeds in, one story per report out.",
     python_requires=">=3.11",
-    packages=find_packages(include=PACKAGES),
-    package_data={"schemas": ["*.schema.json"]},
+    packages=PACKAGES,
+    package_dir=PACKAGE_DIR,
+    package_data={"newsbeam.schemas": ["*.schema.json"]},
     install_requires=[
         "apache-beam>=2.77,<2.78",
         "feedparser>=6.0,<7",
@@ -47,12 +52,14 @@ setup(
         # when given the system chromedriver
         # moto serves the S3 protocol on 127.0.0.1 for the tests of archives on object storage
         "test": ["pytest>=8", "jsonschema>=4", "ruff>=0.6", "import-linter>=2.1", "selenium>=4.20",
-                 "moto[server]>=5.0", "apache-beam[aws]>=2.77,<2.78", "pytest-xdist>=3.5"],
+                 "moto[server]>=5.0", "apache-beam[aws]>=2.77,<2.78", "pytest-xdist>=3.5",
+                 # builds a wheel offline (tests of what installs, .ci/lint-imports)
+                 "setuptools>=70.1"],
         # Beam's DaskRunner on dask.distributed: `newsbeam run --runner DaskRunner`
         "dask": ["apache-beam[dask]>=2.77,<2.78"],
         # archives on object storage: s3:// (Beam's S3 filesystem) and gs:// (Google Cloud Storage)
         "s3": ["apache-beam[aws]>=2.77,<2.78"],
         "gcs": ["apache-beam[gcp]>=2.77,<2.78"],
     },
-    entry_points={"console_scripts": ["newsbeam=pipeline.cli:main"]},
+    entry_points={"console_scripts": ["newsbeam=newsbeam.pipeline.cli:main"]},
 )

@@ -29,13 +29,13 @@ import trafilatura
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from extraction.text import normalize_text  # noqa: E402
-from matching.encoders import Usem3Encoder  # noqa: E402
-from matching.features import Fingerprint, Fingerprinter  # noqa: E402
-from matching.story_index import StoryIndex  # noqa: E402
-from matching.vectors import pack  # noqa: E402
-from schemas import Article, utc_now  # noqa: E402
-from state.store import open_store  # noqa: E402
+from newsbeam.extraction.text import normalize_text  # noqa: E402
+from newsbeam.matching.encoders import Usem3Encoder  # noqa: E402
+from newsbeam.matching.features import Fingerprint, Fingerprinter  # noqa: E402
+from newsbeam.matching.story_index import StoryIndex  # noqa: E402
+from newsbeam.matching.vectors import pack  # noqa: E402
+from newsbeam.schemas import Article, utc_now  # noqa: E402
+from newsbeam.state.store import open_store  # noqa: E402
 
 PAGES = ROOT.parent / "shared" / "data" / "pages" / "scrapinghub"
 

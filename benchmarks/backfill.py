@@ -81,8 +81,8 @@ def bare_loop(archives: list[pathlib.Path]) -> tuple[float, int]:
     from threadpoolctl import threadpool_limits
     from warcio.archiveiterator import ArchiveIterator
 
-    from matching import settings
-    from matching.encoders import Usem3Encoder
+    from newsbeam.matching import settings
+    from newsbeam.matching.encoders import Usem3Encoder
 
     langdetect.DetectorFactory.seed = 0
     threadpool_limits(limits=1, user_api="blas")

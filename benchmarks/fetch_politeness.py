@@ -27,11 +27,11 @@ import apache_beam as beam
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fetching import settings  # noqa: E402
-from schemas import FeedSource, Shard  # noqa: E402
-from state.store import open_store  # noqa: E402
-from transforms.feeds import ReadFeeds  # noqa: E402
-from transforms.options import RunOptions  # noqa: E402
+from newsbeam.fetching import settings  # noqa: E402
+from newsbeam.schemas import FeedSource, Shard  # noqa: E402
+from newsbeam.state.store import open_store  # noqa: E402
+from newsbeam.transforms.feeds import ReadFeeds  # noqa: E402
+from newsbeam.transforms.options import RunOptions  # noqa: E402
 
 FEED = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>Bench</title>"
         b"<item><title>Item</title><link>http://news.example/item</link></item></channel></rss>")

@@ -27,8 +27,8 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.cli import main as newsbeam  # noqa: E402
-from state.store import open_store  # noqa: E402
+from newsbeam.pipeline.cli import main as newsbeam  # noqa: E402
+from newsbeam.state.store import open_store  # noqa: E402
 
 LANGUAGES = ("de", "en", "fr", "es", "it")
 FILTERS = {

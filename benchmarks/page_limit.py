@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from extraction import settings  # noqa: E402
-from extraction.page import NotAnArticle, check_page_size  # noqa: E402
+from newsbeam.extraction import settings  # noqa: E402
+from newsbeam.extraction.page import NotAnArticle, check_page_size  # noqa: E402
 
 PAGES = ROOT.parent / "shared" / "data" / "pages"
 

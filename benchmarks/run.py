@@ -37,7 +37,7 @@ import uuid
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fetching import settings  # noqa: E402
+from newsbeam.fetching import settings  # noqa: E402
 from tests.many_sites import ManySites  # noqa: E402
 
 CORPORA = {"even": [20] * 50, "skewed": [100] * 3 + [5] * 30}
@@ -49,11 +49,11 @@ def bare_loop(urls: list[str]) -> float:
     import requests
     import trafilatura
 
-    from matching.encoders import Usem3Encoder
-    from matching.features import Fingerprinter
-    from matching.story_index import StoryIndex
-    from schemas import Article
-    from state.store import open_store
+    from newsbeam.matching.encoders import Usem3Encoder
+    from newsbeam.matching.features import Fingerprinter
+    from newsbeam.matching.story_index import StoryIndex
+    from newsbeam.schemas import Article
+    from newsbeam.state.store import open_store
 
     langdetect.DetectorFactory.seed = 0
     from threadpoolctl import threadpool_limits
@@ -109,7 +109,7 @@ def newsbeam_run(feeds: list[str], folder: pathlib.Path, workers: int, store: st
     (seconds, peak MB, summary)."""
     feeds_file = folder / "feeds.yaml"
     feeds_file.write_text(feeds_document or "feeds:\n" + "".join(f"  - url: {url}\n" for url in feeds))
-    command = [sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds_file), "--output", str(folder / "out"),
+    command = [sys.executable, "-m", "newsbeam", "run", "--feeds", str(feeds_file), "--output", str(folder / "out"),
                "--allow-private-network", *extra]
     if store:
         command += ["--store", store]

@@ -27,12 +27,12 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.assign_cost import _NotEncoding, article  # noqa: E402
-from matching.features import Fingerprint, Fingerprinter  # noqa: E402
-from matching.story_index import StoryIndex  # noqa: E402
-from matching.vectors import pack  # noqa: E402
-from pipeline.cli import main as newsbeam  # noqa: E402
-from schemas import utc_now  # noqa: E402
-from state.store import open_store  # noqa: E402
+from newsbeam.matching.features import Fingerprint, Fingerprinter  # noqa: E402
+from newsbeam.matching.story_index import StoryIndex  # noqa: E402
+from newsbeam.matching.vectors import pack  # noqa: E402
+from newsbeam.pipeline.cli import main as newsbeam  # noqa: E402
+from newsbeam.schemas import utc_now  # noqa: E402
+from newsbeam.state.store import open_store  # noqa: E402
 
 
 def synthetic(count: int, seed: int) -> np.ndarray:

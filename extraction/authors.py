@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from extraction.metadata import Author, PageMetadata, fold
-from extraction.titles import names_the_site, site_words
+from newsbeam.extraction.metadata import Author, PageMetadata, fold
+from newsbeam.extraction.titles import names_the_site, site_words
 
 _PREFIX = re.compile(r"^(?:(?:written|reported|reporting|text|texte|texto|testo)\s+)?(?:by|von|from|par|por|di|da|"
                      r"door|av|af|autor(?:in|a)?|author|text|texte|texto|testo|de)\s*[:\-]?\s+", re.I)

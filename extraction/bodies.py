@@ -19,9 +19,9 @@ import html
 import re
 from typing import Any
 
-from extraction import settings
-from extraction.metadata import PageMetadata
-from extraction.text import normalize_text
+from newsbeam.extraction import settings
+from newsbeam.extraction.metadata import PageMetadata
+from newsbeam.extraction.text import normalize_text
 
 WORD = re.compile(r"\w+")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import langdetect
 
-from extraction import settings
+from newsbeam.extraction import settings
 
 # langdetect is random unless seeded.
 langdetect.DetectorFactory.seed = 0

@@ -6,14 +6,14 @@ from typing import Any
 
 import trafilatura
 
-from extraction import settings
-from extraction.authors import people
-from extraction.bodies import body_from_json_ld, clean_body, script_body
-from extraction.language import detect_language
-from extraction.metadata import read_metadata
-from extraction.text import Similarity, normalize_text, strip_repeated_headline, strip_trailers
-from extraction.titles import headline
-from schemas import Article, FeedEntry, FetchedPage, utc_iso
+from newsbeam.extraction import settings
+from newsbeam.extraction.authors import people
+from newsbeam.extraction.bodies import body_from_json_ld, clean_body, script_body
+from newsbeam.extraction.language import detect_language
+from newsbeam.extraction.metadata import read_metadata
+from newsbeam.extraction.text import Similarity, normalize_text, strip_repeated_headline, strip_trailers
+from newsbeam.extraction.titles import headline
+from newsbeam.schemas import Article, FeedEntry, FetchedPage, utc_iso
 
 # A page's date from its metadata only: a year mentioned in the text is no publication date
 # (htmldate's extensive search turns "in 2023" into 2023-01-01).

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from extraction import settings
+from newsbeam.extraction import settings
 
 
 def normalize_text(text: str) -> str:

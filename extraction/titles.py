@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from extraction.metadata import PageMetadata, fold
+from newsbeam.extraction.metadata import PageMetadata, fold
 
 # Separators between a headline and a site's name or section: spaced dashes, bars and colons,
 # their full-width forms (CJK), bullets.

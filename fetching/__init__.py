@@ -8,6 +8,6 @@
 - `pages`: `PageFetcher`, an article page fetched as a polite crawler would.
 """
 
-from fetching.client import FetchError, HttpClient, Response
+from newsbeam.fetching.client import FetchError, HttpClient, Response
 
 __all__ = ["FetchError", "HttpClient", "Response"]

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import urllib3
 
-from fetching.errors import FetchError, refused
+from newsbeam.fetching.errors import FetchError, refused
 
 # IANA special-purpose ranges that are not the public internet (beside what `ipaddress` already
 # calls private, loopback, link-local, multicast or reserved).

@@ -38,9 +38,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from fetching import settings
-from fetching.addresses import AddressPolicy, Target, parse_target
-from fetching.errors import FetchError, refused
+from newsbeam.fetching import settings
+from newsbeam.fetching.addresses import AddressPolicy, Target, parse_target
+from newsbeam.fetching.errors import FetchError, refused
 
 __all__ = ["FetchError", "HttpClient", "Response", "read_local_file", "refused"]
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fetching import settings
-from fetching.client import HttpClient, Response
-from fetching.errors import FetchError
-from fetching.politeness import HostLedger, Politeness
-from fetching.robots import RobotsCache
-from schemas import host_of
+from newsbeam.fetching import settings
+from newsbeam.fetching.client import HttpClient, Response
+from newsbeam.fetching.errors import FetchError
+from newsbeam.fetching.politeness import HostLedger, Politeness
+from newsbeam.fetching.robots import RobotsCache
+from newsbeam.schemas import host_of
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 ACCEPT_HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"

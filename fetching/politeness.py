@@ -28,8 +28,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
-from fetching import settings
-from fetching.errors import FetchError
+from newsbeam.fetching import settings
+from newsbeam.fetching.errors import FetchError
 
 Item = TypeVar("Item")
 

@@ -8,10 +8,10 @@ import threading
 
 import protego
 
-from fetching import settings
-from fetching.client import HttpClient
-from fetching.errors import FetchError
-from schemas import host_of
+from newsbeam.fetching import settings
+from newsbeam.fetching.client import HttpClient
+from newsbeam.fetching.errors import FetchError
+from newsbeam.schemas import host_of
 
 
 class RobotsCache:

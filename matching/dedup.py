@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from extraction.language import detect_language
-from matching.story_index import StoryIndex
-from schemas import Article
+from newsbeam.extraction.language import detect_language
+from newsbeam.matching.story_index import StoryIndex
+from newsbeam.schemas import Article
 
 
 def dedup_records(records: Iterable[dict[str, Any]], index: StoryIndex,

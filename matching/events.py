@@ -22,10 +22,10 @@ import math
 
 import numpy as np
 
-from matching import settings
-from matching.encoders import normalize
-from matching.features import Fingerprint
-from schemas import parse_time
+from newsbeam.matching import settings
+from newsbeam.matching.encoders import normalize
+from newsbeam.matching.features import Fingerprint
+from newsbeam.schemas import parse_time
 
 
 @dataclasses.dataclass

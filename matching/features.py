@@ -11,8 +11,8 @@ import unicodedata
 
 import numpy as np
 
-from matching import settings
-from matching.encoders import Encoder
+from newsbeam.matching import settings
+from newsbeam.matching.encoders import Encoder
 
 # A sentence ends at . ! ? or … (and any closing quotes), before a capital letter or a digit.
 _SENTENCE_END = re.compile(r"([.!?…][\"'»«”“’)]*)\s+(?=[\"'„“«»(\[]?[A-ZÀ-ÖØ-Þ0-9])")

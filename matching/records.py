@@ -6,8 +6,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from schemas import Story, Variant
-from state.store import Store
+from newsbeam.schemas import Story, Variant
+from newsbeam.state.store import Store
 
 
 def relation(article: dict[str, Any], main: dict[str, Any]) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from matching import settings
-from matching.features import Fingerprint
+from newsbeam.matching import settings
+from newsbeam.matching.features import Fingerprint
 
 
 def sentence_alignment(a: np.ndarray, b: np.ndarray) -> float:

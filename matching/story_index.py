@@ -31,14 +31,14 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from matching import settings
-from matching.events import Member, absorbs, choose_event
-from matching.features import Fingerprint, Fingerprinter
-from matching.rules import may_be_same_story, same_story
-from matching.vectors import VectorIndex, pack, unpack
-from schemas import Article, parse_time, utc_now
-from state.database import Connection, transactional
-from state.store import Store
+from newsbeam.matching import settings
+from newsbeam.matching.events import Member, absorbs, choose_event
+from newsbeam.matching.features import Fingerprint, Fingerprinter
+from newsbeam.matching.rules import may_be_same_story, same_story
+from newsbeam.matching.vectors import VectorIndex, pack, unpack
+from newsbeam.schemas import Article, parse_time, utc_now
+from newsbeam.state.database import Connection, transactional
+from newsbeam.state.store import Store
 
 Candidate = tuple[dict[str, Any], Fingerprint]
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from matching.encoders import normalize
-from state.store import Store
+from newsbeam.matching.encoders import normalize
+from newsbeam.state.store import Store
 
 
 def pack(vectors: np.ndarray) -> bytes:

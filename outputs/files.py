@@ -8,8 +8,8 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from outputs.paths import create_new, output_folder, replaced
-from schemas import arrow_schema
+from newsbeam.outputs.paths import create_new, output_folder, replaced
+from newsbeam.schemas import arrow_schema
 
 
 def json_line(record: dict[str, Any]) -> str:

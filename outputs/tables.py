@@ -9,8 +9,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from outputs.paths import check_replaceable
-from state.database import Connection, open_database, sqlite_path, transactional
+from newsbeam.outputs.paths import check_replaceable
+from newsbeam.state.database import Connection, open_database, sqlite_path, transactional
 
 # Tables of the database sinks: what analysts query. Upserted by id, so a rerun leaves exactly
 # one current row per story, variant, event and dead letter.

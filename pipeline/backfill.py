@@ -12,9 +12,9 @@ import urllib.parse
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.config import ConfigError
-from schemas import ArchiveFile, ArchiveSource
-from state.store import Store
+from newsbeam.pipeline.config import ConfigError
+from newsbeam.schemas import ArchiveFile, ArchiveSource
+from newsbeam.state.store import Store
 
 log = logging.getLogger("newsbeam")
 _GLOB = re.compile(r"[*?\[]")

@@ -9,13 +9,13 @@ import shutil
 import sys
 import urllib.parse
 
-from matching.records import story_records
-from outputs.files import json_line, write_parquet
-from pipeline.report import render
-from pipeline.terminal import printable, safe_json
-from pipeline.where import CliError, open_output, open_where, since, store_files
-from schemas import Story
-from state.stories import StoryFilter
+from newsbeam.matching.records import story_records
+from newsbeam.outputs.files import json_line, write_parquet
+from newsbeam.pipeline.report import render
+from newsbeam.pipeline.terminal import printable, safe_json
+from newsbeam.pipeline.where import CliError, open_output, open_where, since, store_files
+from newsbeam.schemas import Story
+from newsbeam.state.stories import StoryFilter
 
 DEFAULT_LIMIT = 50
 

@@ -22,19 +22,19 @@ import os
 import sys
 from typing import Any
 
-from fetching import settings as fetching
-from matching import settings as matching
-from matching.encoders import ENCODER_NAMES, check_encoder_name
-from outputs import SINKS
-from outputs.paths import UnsafePath, check_output_folder
-from pipeline import browse, corpus
-from pipeline.config import ConfigError, bind_served_urls, load_feeds
-from pipeline.inputs import InputError
-from pipeline.terminal import printable
-from pipeline.where import CliError, add_where, open_where
-from state.database import check_store_path, sqlite_path
-from state.store import StoreError, open_store
-from transforms.options import POLL_INTERVAL_S, RunOptions, default_store_url
+from newsbeam.fetching import settings as fetching
+from newsbeam.matching import settings as matching
+from newsbeam.matching.encoders import ENCODER_NAMES, check_encoder_name
+from newsbeam.outputs import SINKS
+from newsbeam.outputs.paths import UnsafePath, check_output_folder
+from newsbeam.pipeline import browse, corpus
+from newsbeam.pipeline.config import ConfigError, bind_served_urls, load_feeds
+from newsbeam.pipeline.inputs import InputError
+from newsbeam.pipeline.terminal import printable
+from newsbeam.pipeline.where import CliError, add_where, open_where
+from newsbeam.state.database import check_store_path, sqlite_path
+from newsbeam.state.store import StoreError, open_store
+from newsbeam.transforms.options import POLL_INTERVAL_S, RunOptions, default_store_url
 
 # A pass whose feeds failed exits with this, so that cron, Airflow and Kubernetes alert.
 EXIT_UNHEALTHY = 3
@@ -277,8 +277,8 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         raise CliError("archives are read by bounded passes: run without --streaming (or with --every)")
     # Beam is imported once the feeds file and the flags are known to be right: a mistake in
     # them is reported at once, not after a second of loading Beam.
-    from pipeline.backfill import matched_files
-    from pipeline.runners import encoder_threads, is_cluster, is_dask, pipeline_options, worker_count
+    from newsbeam.pipeline.backfill import matched_files
+    from newsbeam.pipeline.runners import encoder_threads, is_cluster, is_dask, pipeline_options, worker_count
 
     beam = pipeline_options(beam_args)
     for source in config.archives:
@@ -313,7 +313,7 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
 
 def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     options = run_options(args, beam_args)
-    from pipeline.run import format_summary, run_every, run_once, run_streaming
+    from newsbeam.pipeline.run import format_summary, run_every, run_once, run_streaming
 
     if args.streaming:
         summary = run_streaming(options)

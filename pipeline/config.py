@@ -28,8 +28,8 @@ from typing import Any
 
 import yaml
 
-from schemas import ArchiveSource, FeedSource, utc_iso
-from transforms.options import SERVE_PORT
+from newsbeam.schemas import ArchiveSource, FeedSource, utc_iso
+from newsbeam.transforms.options import SERVE_PORT
 
 FEED_KEYS = {"url", "name", "language", "tags", "fetch_pages"}
 FETCH_PAGES = ("auto", "always")

@@ -12,10 +12,10 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.inputs import InputError, UniqueIds, json_lines, string_fields
-from pipeline.where import open_output
-from schemas import FeedEntry, FetchedPage, utc_iso
-from state.store import open_store
+from newsbeam.pipeline.inputs import InputError, UniqueIds, json_lines, string_fields
+from newsbeam.pipeline.where import open_output
+from newsbeam.schemas import FeedEntry, FetchedPage, utc_iso
+from newsbeam.state.store import open_store
 
 # What `extract` writes for a page, in this order: what a story variant carries from it.
 EXTRACTED = ("id", "url", "title", "text", "authors", "language", "published", "site_name", "body_source")
@@ -25,8 +25,8 @@ def extract(args: argparse.Namespace) -> int:
     """Each page of the input through the pipeline's extraction (the same code a run uses,
     the sentence encoder judging headlines restated in the body), one line out per line in:
     the article's fields, or `error` with the reason when the page yields no article."""
-    from extraction.page import NotAnArticle, extract_article
-    from matching.encoders import load_encoder, meaning_similarity
+    from newsbeam.extraction.page import NotAnArticle, extract_article
+    from newsbeam.matching.encoders import load_encoder, meaning_similarity
 
     with json_lines(args.input, _page_record(UniqueIds())) as records:
         similarity = meaning_similarity(load_encoder(args.encoder))
@@ -76,10 +76,10 @@ def _entry(record: dict[str, Any]) -> FeedEntry:
 
 
 def dedup(args: argparse.Namespace) -> int:
-    from matching.dedup import dedup_records
-    from matching.encoders import load_encoder
-    from matching.features import Fingerprinter
-    from matching.story_index import StoryIndex
+    from newsbeam.matching.dedup import dedup_records
+    from newsbeam.matching.encoders import load_encoder
+    from newsbeam.matching.features import Fingerprinter
+    from newsbeam.matching.story_index import StoryIndex
 
     with contextlib.ExitStack() as stack:
         records = stack.enter_context(json_lines(args.input, _article_record(UniqueIds())))

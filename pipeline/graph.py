@@ -27,16 +27,16 @@ from typing import Any
 
 import apache_beam as beam
 
-from schemas import ArchiveFile, FeedSource, Shard, host_of
-from transforms.archives import ReadArchives
-from transforms.articles import ExtractArticles
-from transforms.feeds import ReadFeeds
-from transforms.fused import Fused
-from transforms.options import RunOptions
-from transforms.pages import FetchPages
-from transforms.sinks import OncePerStory, WriteOutputs
-from transforms.stage import StageFn
-from transforms.stories import AssignStories
+from newsbeam.schemas import ArchiveFile, FeedSource, Shard, host_of
+from newsbeam.transforms.archives import ReadArchives
+from newsbeam.transforms.articles import ExtractArticles
+from newsbeam.transforms.feeds import ReadFeeds
+from newsbeam.transforms.fused import Fused
+from newsbeam.transforms.options import RunOptions
+from newsbeam.transforms.pages import FetchPages
+from newsbeam.transforms.sinks import OncePerStory, WriteOutputs
+from newsbeam.transforms.stage import StageFn
+from newsbeam.transforms.stories import AssignStories
 
 
 def make_shards(feeds: tuple[FeedSource, ...], count: int, rewrite_pending: bool = True,

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-from state.store import open_store
+from newsbeam.state.store import open_store
 
 # A progress line this often when stderr is not a terminal.
 LOG_INTERVAL_S = 30.0

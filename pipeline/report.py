@@ -18,8 +18,8 @@ import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
-from pipeline.terminal import printable
-from schemas import DeadLetter, Story, Variant
+from newsbeam.pipeline.terminal import printable
+from newsbeam.schemas import DeadLetter, Story, Variant
 
 PREVIEW_CHARS = 400  # the start of each variant's text shown side by side
 OPEN_UP_TO = 200  # stories in a report that opens with their variants shown

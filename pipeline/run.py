@@ -15,16 +15,16 @@ from typing import Any
 
 import apache_beam as beam
 
-from outputs.paths import create_new
-from pipeline.backfill import unread_files
-from pipeline.graph import BoundedPass, RunTransform, StreamingRun
-from pipeline.progress import Progress
-from pipeline.runners import pipeline_options
-from pipeline.serve import serve_folder
-from schemas import utc_now
-from state.store import open_store
-from transforms.options import RunOptions
-from transforms.stage import BUSY
+from newsbeam.outputs.paths import create_new
+from newsbeam.pipeline.backfill import unread_files
+from newsbeam.pipeline.graph import BoundedPass, RunTransform, StreamingRun
+from newsbeam.pipeline.progress import Progress
+from newsbeam.pipeline.runners import pipeline_options
+from newsbeam.pipeline.serve import serve_folder
+from newsbeam.schemas import utc_now
+from newsbeam.state.store import open_store
+from newsbeam.transforms.options import RunOptions
+from newsbeam.transforms.stage import BUSY
 
 log = logging.getLogger("newsbeam")
 

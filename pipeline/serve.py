@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from pipeline.config import ConfigError
+from newsbeam.pipeline.config import ConfigError
 
 
 class _ServeHandler(http.server.SimpleHTTPRequestHandler):

@@ -12,11 +12,11 @@ import sys
 from collections.abc import Iterator
 from typing import IO
 
-from outputs.paths import replaced
-from schemas import parse_time
-from state.database import sqlite_path
-from state.store import Store, open_store
-from transforms.options import default_store_url
+from newsbeam.outputs.paths import replaced
+from newsbeam.schemas import parse_time
+from newsbeam.state.database import sqlite_path
+from newsbeam.state.store import Store, open_store
+from newsbeam.transforms.options import default_store_url
 
 
 class CliError(Exception):

@@ -2,8 +2,8 @@
 share, and the JSON Schemas of what sinks write. The bottom layer: it imports nothing of
 newsbeam's."""
 
-from schemas.formats import arrow_schema, load_json_schema
-from schemas.records import (
+from newsbeam.schemas.formats import arrow_schema, load_json_schema
+from newsbeam.schemas.records import (
     ArchiveFile,
     ArchiveSource,
     Article,
@@ -18,7 +18,7 @@ from schemas.records import (
     host_of,
     shard_of,
 )
-from schemas.times import parse_time, utc_iso, utc_now
+from newsbeam.schemas.times import parse_time, utc_iso, utc_now
 
 __all__ = [
     "ArchiveFile", "ArchiveSource", "Article", "Batch", "DeadLetter", "FeedEntry", "FeedSource", "FetchedPage",

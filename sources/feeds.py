@@ -15,8 +15,8 @@ from typing import Any
 
 import feedparser
 
-from schemas import FeedEntry, FeedSource, parse_time
-from sources.urls import canonical_url
+from newsbeam.schemas import FeedEntry, FeedSource, parse_time
+from newsbeam.sources.urls import canonical_url
 
 # A feed's own polling hints (ttl, max-age, sy:updatePeriod) are followed up to this interval.
 MAX_FEED_INTERVAL_S = 6 * 3600

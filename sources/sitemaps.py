@@ -12,8 +12,8 @@ import zlib
 
 import lxml.etree
 
-from schemas import FeedEntry, FeedSource, utc_iso
-from sources.urls import canonical_url
+from newsbeam.schemas import FeedEntry, FeedSource, utc_iso
+from newsbeam.sources.urls import canonical_url
 
 _PARSER = lxml.etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=True)
 _ROOT = re.compile(rb"<(?:[\w-]+:)?(urlset|sitemapindex)\b")

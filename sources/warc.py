@@ -30,7 +30,7 @@ from typing import BinaryIO
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from schemas import utc_iso
+from newsbeam.schemas import utc_iso
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 CHUNK_BYTES = 1024 * 1024

@@ -3,8 +3,8 @@ whose pages were filed, and a file read to its end is not read again."""
 
 from __future__ import annotations
 
-from schemas import utc_now
-from state.database import Connection, Database, transactional
+from newsbeam.schemas import utc_now
+from newsbeam.state.database import Connection, Database, transactional
 
 
 class ArchiveProgress:

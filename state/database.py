@@ -32,8 +32,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from state import settings
-from state.migrations import MIGRATIONS, SCHEMA_VERSION
+from newsbeam.state import settings
+from newsbeam.state.migrations import MIGRATIONS, SCHEMA_VERSION
 
 
 class StoreError(Exception):

@@ -7,9 +7,9 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 
-from schemas import DeadLetter, parse_time, utc_now
-from state import settings
-from state.database import Connection, Database, Row, transactional
+from newsbeam.schemas import DeadLetter, parse_time, utc_now
+from newsbeam.state import settings
+from newsbeam.state.database import Connection, Database, Row, transactional
 
 
 def backoff(failures: int, base_minutes: float, max_hours: float, not_before: str | None, at: str) -> str:

@@ -7,10 +7,10 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from schemas import utc_now
-from state import settings
-from state.database import Connection, Database, transactional
-from state.dead_letters import backoff
+from newsbeam.schemas import utc_now
+from newsbeam.state import settings
+from newsbeam.state.database import Connection, Database, transactional
+from newsbeam.state.dead_letters import backoff
 
 NEVER_FETCHED = {"etag": None, "last_modified": None, "body_hash": None, "next_due": None, "failures": 0,
                  "listed_lastmod": None}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 
-from state.database import Connection, Database
+from newsbeam.state.database import Connection, Database
 
 
 class HostSlots:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from schemas import utc_now
-from state.database import Connection, Database, transactional
+from newsbeam.schemas import utc_now
+from newsbeam.state.database import Connection, Database, transactional
 
 
 class Runs:

@@ -13,13 +13,13 @@ any runner and a run that dies half-way is simply repeated.
 
 from __future__ import annotations
 
-from state.archives import ArchiveProgress
-from state.database import Connection, Database, StoreError, check_store_path, open_database, transactional
-from state.dead_letters import DeadLetters
-from state.feeds import FeedStates
-from state.hosts import HostSlots
-from state.runs import Runs
-from state.stories import StoryTables
+from newsbeam.state.archives import ArchiveProgress
+from newsbeam.state.database import Connection, Database, StoreError, check_store_path, open_database, transactional
+from newsbeam.state.dead_letters import DeadLetters
+from newsbeam.state.feeds import FeedStates
+from newsbeam.state.hosts import HostSlots
+from newsbeam.state.runs import Runs
+from newsbeam.state.stories import StoryTables
 
 __all__ = ["Store", "StoreError", "open_store"]
 

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from state.database import Connection, Database, Row, transactional
+from newsbeam.state.database import Connection, Database, Row, transactional
 
 # The article columns a story record is built from.
 ARTICLE_FIELDS = "story_id, url, feed_url, title, text, language, published, authors, site_name, body_source, body_hash"

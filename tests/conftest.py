@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from transforms.options import RunOptions
+from newsbeam.transforms.options import RunOptions
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEMO_SITE = ROOT / "examples" / "demo" / "site"

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from pipeline.cli import main
-from state.store import open_store
+from newsbeam.pipeline.cli import main
+from newsbeam.state.store import open_store
 from tests.conftest import DEMO_SITE, FIXTURES, ROOT, RUN_ARGS, latest_stories, read_jsonl, write_feeds_file
 from tests.warcs import warc_record, write_warc
 
@@ -107,7 +107,7 @@ def test_a_run_killed_mid_file_resumes_without_doubling_or_losing_a_page(tmp_pat
     pages = [(f"{url}?copy={n}", html) for n in range(40) for url, html in demo_pages("https://lindenau.example/")]
     write_warc(tmp_path / "big.warc.gz", pages)
     feeds = archive_feeds(tmp_path, {"warc": "big.warc.gz"})
-    command = [sys.executable, "-m", "pipeline", "run", "--feeds", feeds, "--output", str(tmp_path / "out"), *ARGS]
+    command = [sys.executable, "-m", "newsbeam", "run", "--feeds", feeds, "--output", str(tmp_path / "out"), *ARGS]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     store = None
     deadline = time.monotonic() + 120

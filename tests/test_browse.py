@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from pipeline.cli import EXIT_UNHEALTHY, main
+from newsbeam.pipeline.cli import EXIT_UNHEALTHY, main
 from tests.conftest import RUN_ARGS, latest_stories, write_feeds_file
 
 DEMO_FEEDS = ["feeds/kurier.rss", "feeds/herald.rss", "feeds/wire.atom", "feeds/dead-links.rss"]

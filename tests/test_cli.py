@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from extraction.text import normalize_text
-from pipeline.cli import main
+from newsbeam.extraction.text import normalize_text
+from newsbeam.pipeline.cli import main
 from tests.conftest import DEMO_SITE, POLL_S, RUN_ARGS, SiteServer, write_feeds_file
 from tests.test_matching import PAGES
 
@@ -47,7 +47,7 @@ def test_dedup_groups_variants_into_stories(tmp_path, corpus_lines):
 
 
 def test_dedup_reads_stdin_and_writes_stdout(corpus_lines):
-    result = subprocess.run([sys.executable, "-m", "pipeline", "dedup", "-"], input="\n".join(corpus_lines[:2]),
+    result = subprocess.run([sys.executable, "-m", "newsbeam", "dedup", "-"], input="\n".join(corpus_lines[:2]),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     first, second = map(json.loads, result.stdout.splitlines())
@@ -96,10 +96,10 @@ def test_errors_lists_dead_letters(tmp_path, capsys):
 
 
 def test_progress_lines_come_from_the_store_while_a_run_goes_on(tmp_path, capsys, monkeypatch):
-    from pipeline import progress
-    from pipeline.progress import Progress
-    from schemas import utc_now
-    from state.store import open_store
+    from newsbeam.pipeline import progress
+    from newsbeam.pipeline.progress import Progress
+    from newsbeam.schemas import utc_now
+    from newsbeam.state.store import open_store
 
     monkeypatch.setattr(progress, "LOG_INTERVAL_S", 0.2)
     store = open_store(str(tmp_path / "state.db"))

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from pipeline.cli import main
-from state.store import open_store
+from newsbeam.pipeline.cli import main
+from newsbeam.state.store import open_store
 from tests.conftest import BEAM_ARGS, ROOT, latest_stories, required_service, write_feeds_file
 from tests.many_sites import ManySites
 from tests.test_modes import check_streaming
@@ -103,7 +103,7 @@ def test_a_dask_worker_killed_mid_run_leaves_every_page_in_one_story(tmp_path, p
     sites = ManySites([8] * 20)
     try:
         feeds = write_feeds_file(tmp_path / "feeds.yaml", sites.feed_urls())
-        command = [sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds), "--output", str(tmp_path / "out"),
+        command = [sys.executable, "-m", "newsbeam", "run", "--feeds", str(feeds), "--output", str(tmp_path / "out"),
                    "--store", postgres_url, *FAST, *dask_args(dask_address)]
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         with Client(dask_address, timeout=30) as client:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.config import ConfigError, load_feeds
+from newsbeam.pipeline.config import ConfigError, load_feeds
 
 OPML = """<?xml version="1.0" encoding="UTF-8"?>
 <opml version="2.0">

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import yaml
 
-from pipeline.cli import _parser
+from newsbeam.pipeline.cli import _parser
 from tests.conftest import ROOT, required_service
 
 DEPLOY = ROOT / "deploy"
@@ -118,7 +118,7 @@ print(json.dumps({{"schedule": str(dag.schedule_interval), "operator": type(task
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded["schedule"] == "@hourly" and loaded["operator"] == "BeamRunPythonPipelineOperator"
     command = [*loaded["py_options"], loaded["py_file"]]
-    assert command == ["-m", "pipeline"]
+    assert command == ["-m", "newsbeam"]
     args = [f"--{key}={value}" for key, value in loaded["options"].items()] + [f"--runner={loaded['runner']}"]
     parsed, extra = _parser().parse_known_args(["run", *args])
     assert parsed.feeds and parsed.store.startswith("postgresql://") and extra == ["--runner=DirectRunner"]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from extraction import settings
-from extraction.language import detect_language
-from extraction.page import NotAnArticle, article_from_feed, extract_article
-from extraction.text import normalize_text, strip_repeated_headline, strip_trailers
-from schemas import Article, FeedEntry, FetchedPage, utc_iso
+from newsbeam.extraction import settings
+from newsbeam.extraction.language import detect_language
+from newsbeam.extraction.page import NotAnArticle, article_from_feed, extract_article
+from newsbeam.extraction.text import normalize_text, strip_repeated_headline, strip_trailers
+from newsbeam.schemas import Article, FeedEntry, FetchedPage, utc_iso
 from tests.conftest import DEMO_SITE, FIXTURES
 
 
@@ -131,7 +131,7 @@ def test_real_sentences_at_the_end_are_kept(sentence):
 
 @pytest.fixture(scope="module")
 def meaning():
-    from matching.encoders import Usem3Encoder, meaning_similarity
+    from newsbeam.matching.encoders import Usem3Encoder, meaning_similarity
 
     return meaning_similarity(Usem3Encoder())
 
@@ -216,8 +216,8 @@ def test_a_json_ld_teaser_cuts_nothing():
     ("Lindenau votes: cable car - yes or no?", ["lindenauerkurier"], "Lindenau votes: cable car - yes or no?"),
 ])
 def test_site_names_come_off_titles_and_nothing_else(title, sites, expected):
-    from extraction.metadata import fold
-    from extraction.titles import strip_site
+    from newsbeam.extraction.metadata import fold
+    from newsbeam.extraction.titles import strip_site
 
     assert strip_site(title, [fold(s) for s in sites]) == expected
 
@@ -234,8 +234,8 @@ def test_site_names_come_off_titles_and_nothing_else(title, sites, expected):
     (["María R. Sahuquillo y Chus del Pino"], ("María R. Sahuquillo", "Chus del Pino")),
 ])
 def test_authors_are_people_each_once(bylines, expected):
-    from extraction.authors import people
-    from extraction.metadata import read_metadata
+    from newsbeam.extraction.authors import people
+    from newsbeam.extraction.metadata import read_metadata
 
     page = "<html><head><meta property='og:site_name' content='Coastal Courier'></head><body></body></html>"
     metadata = read_metadata(page, "https://courier.example/story")
@@ -243,8 +243,8 @@ def test_authors_are_people_each_once(bylines, expected):
 
 
 def test_a_byline_made_of_links_to_author_pages_names_its_authors_not_the_teasers_below():
-    from extraction.authors import people
-    from extraction.metadata import read_metadata
+    from newsbeam.extraction.authors import people
+    from newsbeam.extraction.metadata import read_metadata
 
     page = """<html><body><h1>Harbour reopens</h1>
     <p class="meta">von <a href="/autoren/name/max-kolter">Dr. Max Kolter</a> und
@@ -258,7 +258,7 @@ def test_a_byline_made_of_links_to_author_pages_names_its_authors_not_the_teaser
 
 
 def test_notices_credits_and_lists_of_other_stories_leave_the_body():
-    from extraction.bodies import clean_body
+    from newsbeam.extraction.bodies import clean_body
 
     article = ["The council met on Monday to discuss the harbour, which has been closed since the storm in March.",
                "A second paragraph tells what was decided, and by how many votes, in some detail for the readers."]

@@ -14,16 +14,16 @@ import tracemalloc
 
 import pytest
 
-from fetching.addresses import AddressPolicy
-from fetching.client import FetchError, HttpClient
-from fetching.politeness import HostLedger, Politeness, PoliteScheduler
-from fetching.robots import RobotsCache
-from schemas import Batch, DeadLetter, FeedEntry, FeedSource, Shard, parse_time, utc_now
-from sources.feeds import html_to_text, parse_feed
-from state.store import open_store
+from newsbeam.fetching.addresses import AddressPolicy
+from newsbeam.fetching.client import FetchError, HttpClient
+from newsbeam.fetching.politeness import HostLedger, Politeness, PoliteScheduler
+from newsbeam.fetching.robots import RobotsCache
+from newsbeam.schemas import Batch, DeadLetter, FeedEntry, FeedSource, Shard, parse_time, utc_now
+from newsbeam.sources.feeds import html_to_text, parse_feed
+from newsbeam.state.store import open_store
+from newsbeam.transforms.feeds import ReadFeedsFn
+from newsbeam.transforms.pages import FetchPagesFn
 from tests.conftest import SHARED_DATA, SiteServer, local_options, serving
-from transforms.feeds import ReadFeedsFn
-from transforms.pages import FetchPagesFn
 
 MB = 1024 * 1024
 

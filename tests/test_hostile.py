@@ -20,13 +20,13 @@ import urllib.request
 
 import pytest
 
-from fetching.addresses import AddressPolicy, is_public_address
-from fetching.client import FetchError, HttpClient
-from fetching.politeness import HostLedger, Politeness, PoliteScheduler
-from fetching.robots import RobotsCache
-from pipeline.cli import main
-from pipeline.runners import pipeline_options
-from state.store import open_store
+from newsbeam.fetching.addresses import AddressPolicy, is_public_address
+from newsbeam.fetching.client import FetchError, HttpClient
+from newsbeam.fetching.politeness import HostLedger, Politeness, PoliteScheduler
+from newsbeam.fetching.robots import RobotsCache
+from newsbeam.pipeline.cli import main
+from newsbeam.pipeline.runners import pipeline_options
+from newsbeam.state.store import open_store
 from tests.conftest import BEAM_ARGS, POLL_S, ROOT, RUN_ARGS, serving, write_feeds_file
 
 MB = 1024 * 1024
@@ -172,7 +172,7 @@ def test_serve_opens_exactly_the_served_host_and_port(tmp_path):
 
 
 def test_the_served_folder_hides_dotfiles_and_symlinks_out_of_it(tmp_path):
-    from pipeline.serve import serve_folder
+    from newsbeam.pipeline.serve import serve_folder
 
     folder = tmp_path / "served"
     folder.mkdir()
@@ -277,8 +277,8 @@ def test_a_server_dripping_its_headers_is_cut_off_at_the_deadline(tmp_path):
     ("999999999999", True), ("Fri, 31 Dec 9999 23:59:59 GMT", True), ("-5", None), ("soon", None), ("1e309", None),
     ("9" * 5000, None)])
 def test_an_absurd_retry_after_is_clamped_or_ignored(retry_after, clamped):
-    from fetching.client import retry_after_time
-    from schemas import parse_time
+    from newsbeam.fetching.client import retry_after_time
+    from newsbeam.schemas import parse_time
 
     when = retry_after_time(retry_after)
     if clamped is None:
@@ -398,7 +398,7 @@ def test_empty_and_identical_texts_stay_apart_in_dedup(tmp_path):
 
 
 def test_errors_shows_control_characters_from_servers_escaped(tmp_path, capsys):
-    from schemas import DeadLetter
+    from newsbeam.schemas import DeadLetter
 
     store = open_store(str(tmp_path / "state.db"))
     store.dead_letters.record([DeadLetter(url="http://x/\x1b[2J", stage="page_fetch",
@@ -409,7 +409,7 @@ def test_errors_shows_control_characters_from_servers_escaped(tmp_path, capsys):
 
 
 def test_feeds_with_too_many_entries_are_capped(site, tmp_path, monkeypatch):
-    from sources import feeds
+    from newsbeam.sources import feeds
 
     monkeypatch.setattr(feeds, "MAX_ENTRIES_PER_FEED", 3)
     items = "".join(f"<item><title>Item {n}</title><link>{site.base_url}none/{n}.html</link>"
@@ -429,7 +429,7 @@ def test_feeds_with_too_many_entries_are_capped(site, tmp_path, monkeypatch):
     "http://[", "http://[x]/", f"http://{'a' * 64}.example/", "http://" + "a." * 130 + "example/",
 ])
 def test_a_url_the_parsers_disagree_on_or_cannot_read_is_refused(url):
-    from fetching.addresses import parse_target
+    from newsbeam.fetching.addresses import parse_target
 
     with pytest.raises(FetchError, match="refused") as error:
         parse_target(url)
@@ -454,7 +454,7 @@ def test_behind_a_proxy_a_backslash_url_never_reaches_the_private_host(proxy, tm
 
 
 def test_a_max_age_of_thousands_of_digits_is_read_as_the_longest_wait():
-    from sources.feeds import MAX_FEED_INTERVAL_S, max_age_due
+    from newsbeam.sources.feeds import MAX_FEED_INTERVAL_S, max_age_due
 
     due = max_age_due({"cache-control": "max-age=" + "9" * 5000}, "2026-11-20T08:00:00+00:00")
     assert due == (dt.datetime(2026, 11, 20, 8, tzinfo=dt.UTC)
@@ -500,7 +500,7 @@ def test_a_host_that_used_its_share_of_the_pass_waits_for_the_next():
 
 # --- Input lines --------------------------------------------------------------------------------------
 def test_an_overlong_input_line_is_named_and_nothing_is_written(tmp_path, capsys, monkeypatch):
-    from pipeline import inputs
+    from newsbeam.pipeline import inputs
 
     monkeypatch.setattr(inputs, "MAX_LINE_BYTES", 1000)
     source = tmp_path / "articles.jsonl"

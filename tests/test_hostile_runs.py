@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
-from fetching import settings as fetching
-from pipeline.cli import main
-from state.store import open_store
+from newsbeam.fetching import settings as fetching
+from newsbeam.pipeline.cli import main
+from newsbeam.state.store import open_store
 from tests.conftest import BEAM_ARGS, ROOT, RUN_ARGS, latest_stories, read_jsonl, serving, write_feeds_file
 
 MB = 1024 * 1024
@@ -75,7 +75,7 @@ def test_a_crawl_delay_of_a_day_is_not_waited_out(tmp_path):
             200, rss(slow.base_url + "a.html", slow.base_url + "b.html", fine.base_url + "c.html"),
             "application/rss+xml")
         feeds = write_feeds_file(tmp_path / "feeds.yaml", [fine.base_url + "feed.rss"])
-        result = subprocess.run([sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds), "--output",
+        result = subprocess.run([sys.executable, "-m", "newsbeam", "run", "--feeds", str(feeds), "--output",
                                  str(tmp_path / "out"), *RUN_ARGS], cwd=ROOT, capture_output=True, text=True,
                                 timeout=300)
         assert result.returncode == 0, result.stderr
@@ -281,11 +281,11 @@ def test_controls_and_bidi_overrides_from_servers_never_reach_the_terminal_raw(s
 
 def test_a_reader_that_stops_early_ends_errors_quietly(tmp_path):
     store = open_store(str(tmp_path / "out" / "state.db"))
-    from schemas import DeadLetter, utc_now
+    from newsbeam.schemas import DeadLetter, utc_now
 
     store.dead_letters.record([DeadLetter(url=f"http://x.example/{n}", stage="page_fetch", reason="HTTP 500 " * 20,
                                           at=utc_now()) for n in range(3000)])
-    result = subprocess.run(f"{sys.executable} -m pipeline errors --output {tmp_path / 'out'} | head -n 1",
+    result = subprocess.run(f"{sys.executable} -m newsbeam errors --output {tmp_path / 'out'} | head -n 1",
                             shell=True, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert len(result.stdout.splitlines()) == 1
     assert result.stderr == ""

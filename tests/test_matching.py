@@ -7,15 +7,15 @@ import threading
 
 import pytest
 
-from extraction.page import extract_article
-from matching import settings
-from matching.encoders import Usem3Encoder
-from matching.features import Fingerprinter, numbers_in, split_sentences
-from matching.records import story_records
-from matching.rules import same_story, sentence_alignment
-from matching.story_index import StoryIndex
-from schemas import Article, FeedEntry, FetchedPage
-from state.store import open_store
+from newsbeam.extraction.page import extract_article
+from newsbeam.matching import settings
+from newsbeam.matching.encoders import Usem3Encoder
+from newsbeam.matching.features import Fingerprinter, numbers_in, split_sentences
+from newsbeam.matching.records import story_records
+from newsbeam.matching.rules import same_story, sentence_alignment
+from newsbeam.matching.story_index import StoryIndex
+from newsbeam.schemas import Article, FeedEntry, FetchedPage
+from newsbeam.state.store import open_store
 from tests.conftest import DEMO_SITE, FIXTURES
 
 PAGES = {
@@ -319,8 +319,8 @@ def _unit(*weights: float, dim: int = 8):
 
 
 def _member(vector, names: str, published: str | None = "2026-11-20T08:00:00+00:00"):
-    from matching.events import Member
-    from matching.features import Fingerprint
+    from newsbeam.matching.events import Member
+    from newsbeam.matching.features import Fingerprint
 
     fingerprint = Fingerprint(body_hash="x", vector=vector, numbers=frozenset(), title="", text="")
     fingerprint.specifics = frozenset(names.split())  # set directly: what the text would give
@@ -330,7 +330,7 @@ def _member(vector, names: str, published: str | None = "2026-11-20T08:00:00+00:
 def test_a_report_close_to_the_last_of_a_chain_but_not_to_the_first_starts_its_own_event():
     """Match report A, match report B (close to A), match report C (close to B, far from A):
     C is not of A and B's event, however close it is to B."""
-    from matching.events import choose_event
+    from newsbeam.matching.events import choose_event
 
     a, b, c = _unit(1, 0, 0), _unit(0.8, 0.6, 0), _unit(0.2, 0.9, 0.4)
     names = "lindenau hafenstadt league saturday"
@@ -341,7 +341,7 @@ def test_a_report_close_to_the_last_of_a_chain_but_not_to_the_first_starts_its_o
 
 
 def test_names_and_time_count_for_an_event():
-    from matching.events import choose_event
+    from newsbeam.matching.events import choose_event
 
     vector = _unit(1, 0.1)
     event = {"e_1": [_member(_unit(1, 0), "lindenau weser voss council 2029")]}

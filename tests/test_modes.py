@@ -58,7 +58,7 @@ def check_streaming(site, tmp_path, run_args) -> None:
     feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "feeds/live.rss"])
     output = tmp_path / "out"
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds), "--output", str(output), "--streaming",
+        [sys.executable, "-m", "newsbeam", "run", "--feeds", str(feeds), "--output", str(output), "--streaming",
          "--poll-interval", "2s", "--stop-after", "40s", *run_args],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -88,7 +88,7 @@ def test_every_repeats_passes_and_stops_on_sigterm_after_the_current_pass(site, 
     feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "feeds/live.rss"])
     output = tmp_path / "out"
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds), "--output", str(output),
+        [sys.executable, "-m", "newsbeam", "run", "--feeds", str(feeds), "--output", str(output),
          "--every", "1s", *RUN_ARGS], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for(lambda: len(list(output.glob("summary-*.json"))) >= 2, 90, process)

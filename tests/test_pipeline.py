@@ -10,8 +10,8 @@ import sys
 import jsonschema
 import pytest
 
-from pipeline.cli import main
-from schemas import load_json_schema
+from newsbeam.pipeline.cli import main
+from newsbeam.schemas import load_json_schema
 from tests.conftest import BEAM_ARGS, RUN_ARGS, SiteServer, latest_stories, read_jsonl, write_feeds_file
 
 DEMO_FEEDS = ["feeds/kurier.rss", "feeds/herald.rss", "feeds/wire.atom"]
@@ -176,7 +176,7 @@ def test_broken_inputs_become_dead_letters_and_the_run_goes_on(site, tmp_path):
 
 
 def test_dead_letters_are_retried_when_due_and_resolved_on_success(site, tmp_path):
-    from state.store import open_store
+    from newsbeam.state.store import open_store
 
     assert run(site, tmp_path, ["feeds/dead-links.rss"]) == 0
     store = open_store(str(tmp_path / "out" / "state.db"))
@@ -235,7 +235,7 @@ def test_configuration_mistakes_exit_2_with_one_line(tmp_path, content, message)
     if content is not None:
         feeds_file.write_text(content)
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds_file), "--output", str(tmp_path / "out")],
+        [sys.executable, "-m", "newsbeam", "run", "--feeds", str(feeds_file), "--output", str(tmp_path / "out")],
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip() and "apitools" not in line]

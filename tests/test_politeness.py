@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from pipeline.cli import main
+from newsbeam.pipeline.cli import main
 from tests.conftest import serving, write_feeds_file
 from tests.many_sites import ManySites
 

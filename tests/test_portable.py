@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from pipeline.cli import main
+from newsbeam.pipeline.cli import main
 from tests.conftest import latest_stories, write_feeds_file
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.cli import main
+from newsbeam.pipeline.cli import main
 from tests.conftest import RUN_ARGS, required_service, write_feeds_file
 
 pytestmark = pytest.mark.browser

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from fetching.addresses import AddressPolicy
-from fetching.client import HttpClient
-from schemas import FeedSource
-from sources.feeds import feed_body_hash, parse_feed
-from sources.urls import canonical_url
+from newsbeam.fetching.addresses import AddressPolicy
+from newsbeam.fetching.client import HttpClient
+from newsbeam.schemas import FeedSource
+from newsbeam.sources.feeds import feed_body_hash, parse_feed
+from newsbeam.sources.urls import canonical_url
 from tests.conftest import SHARED_DATA, SiteServer, serving
 
 REAL_FEEDS = SHARED_DATA / "feeds" / "real"

@@ -13,18 +13,18 @@ import pytest
 from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.graph import BoundedPass, Ingest, make_shards
-from schemas import Article, Batch, DeadLetter, FeedEntry, FeedSource, Shard, Story, Variant, utc_now
-from sources.feeds import feed_body_hash
-from state.store import open_store
+from newsbeam.pipeline.graph import BoundedPass, Ingest, make_shards
+from newsbeam.schemas import Article, Batch, DeadLetter, FeedEntry, FeedSource, Shard, Story, Variant, utc_now
+from newsbeam.sources.feeds import feed_body_hash
+from newsbeam.state.store import open_store
+from newsbeam.transforms.articles import ExtractArticles
+from newsbeam.transforms.feeds import ReadFeeds
+from newsbeam.transforms.fused import Fused
+from newsbeam.transforms.pages import PAGE_CHUNK, FetchPages
+from newsbeam.transforms.sinks import OncePerStory, WriteOutputs
+from newsbeam.transforms.stage import BUSY
+from newsbeam.transforms.stories import AssignStories
 from tests.conftest import BEAM_ARGS, local_options, read_jsonl
-from transforms.articles import ExtractArticles
-from transforms.feeds import ReadFeeds
-from transforms.fused import Fused
-from transforms.pages import PAGE_CHUNK, FetchPages
-from transforms.sinks import OncePerStory, WriteOutputs
-from transforms.stage import BUSY
-from transforms.stories import AssignStories
 
 
 def entry(url: str, title: str = "t", summary: str = "", full_text: bool = False) -> FeedEntry:

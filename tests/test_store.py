@@ -16,10 +16,10 @@ import time
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.cli import main
-from schemas import DeadLetter, utc_now
-from state.migrations import MIGRATIONS, SCHEMA_VERSION
-from state.store import open_store
+from newsbeam.pipeline.cli import main
+from newsbeam.schemas import DeadLetter, utc_now
+from newsbeam.state.migrations import MIGRATIONS, SCHEMA_VERSION
+from newsbeam.state.store import open_store
 from tests.conftest import ROOT, RUN_ARGS, latest_stories, write_feeds_file
 
 DEMO_FEEDS = ["feeds/kurier.rss", "feeds/herald.rss", "feeds/wire.atom"]
@@ -174,7 +174,7 @@ def test_database_sinks_hold_one_current_row_per_story(site, tmp_path, postgres_
 def _run_process(site, tmp_path, store_url: str, output: str, feeds: list[str], *extra: str) -> subprocess.Popen:
     feeds_file = write_feeds_file(tmp_path / f"{output}.yaml", [site.base_url + f for f in feeds])
     return subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds_file), "--output", str(tmp_path / output),
+        [sys.executable, "-m", "newsbeam", "run", "--feeds", str(feeds_file), "--output", str(tmp_path / output),
          "--store", store_url, *RUN_ARGS, *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -275,7 +275,7 @@ def test_database_connections_cut_during_a_run_are_opened_again(site, tmp_path, 
 def test_an_unreachable_database_is_a_one_line_error(tmp_path):
     feeds = write_feeds_file(tmp_path / "feeds.yaml", ["http://127.0.0.1:9/feed.rss"])
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds), "--output", str(tmp_path / "out"),
+        [sys.executable, "-m", "newsbeam", "run", "--feeds", str(feeds), "--output", str(tmp_path / "out"),
          "--store", "postgresql://nobody@127.0.0.1:9/nothing"], cwd=ROOT, capture_output=True, text=True,
         timeout=120)
     assert result.returncode == 2
@@ -297,7 +297,7 @@ def test_a_full_disk_fails_the_run_with_a_clear_error_and_the_next_run_recovers(
         (small / "filler").write_bytes(b"\0" * (1024 * 1024 - 8 * 1024))  # leave almost nothing
         feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + f for f in DEMO_FEEDS])
         store = f"sqlite:///{tmp_path / 'state.db'}"
-        command = [sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds), "--output", str(small / "out"),
+        command = [sys.executable, "-m", "newsbeam", "run", "--feeds", str(feeds), "--output", str(small / "out"),
                    "--store", store, *RUN_ARGS]
         failed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert failed.returncode == 1, failed.stderr
@@ -315,7 +315,7 @@ def test_sink_tables_of_an_older_release_gain_the_variant_columns(tmp_path):
     the next run, and keeps its rows."""
     import sqlite3
 
-    from outputs.tables import SinkTables
+    from newsbeam.outputs.tables import SinkTables
 
     path = tmp_path / "stories.db"
     with sqlite3.connect(path) as db:

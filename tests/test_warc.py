@@ -9,7 +9,7 @@ import tracemalloc
 
 import pytest
 
-from sources.warc import ArchivedPage, Damaged, Skipped, read_warc
+from newsbeam.sources.warc import ArchivedPage, Damaged, Skipped, read_warc
 from tests.conftest import DEMO_SITE
 from tests.warcs import warc_record
 

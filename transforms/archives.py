@@ -24,12 +24,12 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from schemas import ArchiveFile, Batch, DeadLetter, FeedEntry, FetchedPage, utc_now
-from sources.urls import canonical_url
-from sources.warc import ArchivedPage, Damaged, Skipped, read_warc
-from transforms.options import RunOptions
-from transforms.pages import PAGE_CHUNK
-from transforms.stage import StageFn
+from newsbeam.schemas import ArchiveFile, Batch, DeadLetter, FeedEntry, FetchedPage, utc_now
+from newsbeam.sources.urls import canonical_url
+from newsbeam.sources.warc import ArchivedPage, Damaged, Skipped, read_warc
+from newsbeam.transforms.options import RunOptions
+from newsbeam.transforms.pages import PAGE_CHUNK
+from newsbeam.transforms.stage import StageFn
 
 
 class ReadArchivesFn(StageFn):

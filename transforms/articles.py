@@ -10,12 +10,12 @@ from collections.abc import Iterator
 
 import apache_beam as beam
 
-from extraction.page import NotAnArticle, article_from_feed, extract_article
-from matching.encoders import meaning_similarity
-from schemas import Batch, DeadLetter, utc_now
-from sources.feeds import entry_payload
-from transforms.options import RunOptions
-from transforms.stage import SharedEncoder, StageFn
+from newsbeam.extraction.page import NotAnArticle, article_from_feed, extract_article
+from newsbeam.matching.encoders import meaning_similarity
+from newsbeam.schemas import Batch, DeadLetter, utc_now
+from newsbeam.sources.feeds import entry_payload
+from newsbeam.transforms.options import RunOptions
+from newsbeam.transforms.stage import SharedEncoder, StageFn
 
 
 class ExtractArticlesFn(StageFn):

@@ -21,11 +21,11 @@ from typing import Any
 
 import apache_beam as beam
 
-from fetching import settings as fetching
-from fetching.client import FetchError, Response, read_local_file
-from fetching.politeness import PoliteScheduler
-from schemas import Batch, DeadLetter, FeedEntry, FeedSource, Shard, host_of, utc_now
-from sources.feeds import (
+from newsbeam.fetching import settings as fetching
+from newsbeam.fetching.client import FetchError, Response, read_local_file
+from newsbeam.fetching.politeness import PoliteScheduler
+from newsbeam.schemas import Batch, DeadLetter, FeedEntry, FeedSource, Shard, host_of, utc_now
+from newsbeam.sources.feeds import (
     ParsedFeed,
     entry_from_payload,
     feed_body_hash,
@@ -33,7 +33,7 @@ from sources.feeds import (
     parse_feed,
     unique_entries,
 )
-from sources.sitemaps import (
+from newsbeam.sources.sitemaps import (
     Listed,
     is_robots,
     looks_like_sitemap,
@@ -42,9 +42,9 @@ from sources.sitemaps import (
     sitemap_entries,
     unpack,
 )
-from state.database import database_errors
-from transforms.options import RunOptions
-from transforms.stage import StageFn, host_ledger, take_shared_slot
+from newsbeam.state.database import database_errors
+from newsbeam.transforms.options import RunOptions
+from newsbeam.transforms.stage import StageFn, host_ledger, take_shared_slot
 
 ACCEPT_FEEDS = ("application/rss+xml, application/atom+xml, application/feed+json, "
                 "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")

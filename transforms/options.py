@@ -7,12 +7,12 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from fetching import settings as fetching
-from fetching.addresses import AddressPolicy
-from fetching.client import HttpClient
-from fetching.politeness import Politeness
-from matching import settings as matching
-from schemas import ArchiveSource, FeedSource
+from newsbeam.fetching import settings as fetching
+from newsbeam.fetching.addresses import AddressPolicy
+from newsbeam.fetching.client import HttpClient
+from newsbeam.fetching.politeness import Politeness
+from newsbeam.matching import settings as matching
+from newsbeam.schemas import ArchiveSource, FeedSource
 
 # Port of the local server for a feeds file's `serve` folder (offline demos).
 SERVE_PORT = 8737

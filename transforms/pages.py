@@ -13,13 +13,13 @@ from collections.abc import Iterator
 
 import apache_beam as beam
 
-from fetching.client import FetchError
-from fetching.pages import PageFetcher
-from fetching.politeness import PoliteScheduler
-from schemas import Batch, DeadLetter, FeedEntry, FetchedPage, host_of, utc_now
-from sources.feeds import entry_payload
-from transforms.options import RunOptions
-from transforms.stage import StageFn, host_ledger, take_shared_slot
+from newsbeam.fetching.client import FetchError
+from newsbeam.fetching.pages import PageFetcher
+from newsbeam.fetching.politeness import PoliteScheduler
+from newsbeam.schemas import Batch, DeadLetter, FeedEntry, FetchedPage, host_of, utc_now
+from newsbeam.sources.feeds import entry_payload
+from newsbeam.transforms.options import RunOptions
+from newsbeam.transforms.stage import StageFn, host_ledger, take_shared_slot
 
 # Pages are handed on to extraction in chunks of this many as they arrive; a chunk is also the
 # unit the encoder embeds at once.

@@ -20,11 +20,11 @@ from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
 
-from outputs.files import FileSinks
-from outputs.tables import SinkTables
-from schemas import Batch, DeadLetter, Story, shard_of
-from transforms.options import RunOptions
-from transforms.stage import BUSY, StageFn
+from newsbeam.outputs.files import FileSinks
+from newsbeam.outputs.tables import SinkTables
+from newsbeam.schemas import Batch, DeadLetter, Story, shard_of
+from newsbeam.transforms.options import RunOptions
+from newsbeam.transforms.stage import BUSY, StageFn
 
 
 def database_sinks(options: RunOptions) -> list[str]:

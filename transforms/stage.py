@@ -17,10 +17,10 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.utils import shared
 
-from fetching.politeness import HostLedger
-from matching.encoders import Encoder, load_encoder
-from schemas import Batch
-from state.store import Store, open_store
+from newsbeam.fetching.politeness import HostLedger
+from newsbeam.matching.encoders import Encoder, load_encoder
+from newsbeam.schemas import Batch
+from newsbeam.state.store import Store, open_store
 
 BUSY = "busy_us "  # the prefix of the counts that carry a stage's busy time
 

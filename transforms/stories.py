@@ -9,12 +9,12 @@ from collections.abc import Iterator
 
 import apache_beam as beam
 
-from matching.features import Fingerprinter
-from matching.records import story_records
-from matching.story_index import StoryIndex
-from schemas import Batch
-from transforms.options import RunOptions
-from transforms.stage import SharedEncoder, StageFn
+from newsbeam.matching.features import Fingerprinter
+from newsbeam.matching.records import story_records
+from newsbeam.matching.story_index import StoryIndex
+from newsbeam.schemas import Batch
+from newsbeam.transforms.options import RunOptions
+from newsbeam.transforms.stage import SharedEncoder, StageFn
 
 
 class AssignStoriesFn(StageFn):

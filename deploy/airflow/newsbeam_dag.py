@@ -29,9 +29,9 @@ with DAG(
     ingest = BeamRunPythonPipelineOperator(
         task_id="newsbeam_run",
         # The operator runs `python <py_options> <py_file> --feeds=... --runner=...`; with the
-        # options first, `python -m pipeline` runs a pass.
+        # options first, `python -m newsbeam` runs a pass.
         py_options=["-m"],
-        py_file="pipeline",
+        py_file="newsbeam",
         runner="DirectRunner",
         pipeline_options={
             "feeds": FEEDS,
