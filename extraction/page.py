@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import trafilatura
@@ -33,6 +34,17 @@ def check_page_size(html: bytes | str) -> None:
     if elements > settings.MAX_PAGE_ELEMENTS:
         raise NotAnArticle(f"page too large to extract: about {elements} elements, more than the limit of "
                            f"{settings.MAX_PAGE_ELEMENTS}")
+
+
+def feed_entry(url: str, fields: Mapping[str, Any] | None = None) -> FeedEntry:
+    """The feed entry a page would come with in a run, from what a caller knows of it (`title`,
+    `summary`, `published`, `authors`, `language`, `feed_url`; all optional)."""
+    fields = fields or {}
+    return FeedEntry(url=url, link=url, feed_url=fields.get("feed_url") or "", feed_name=fields.get("feed_name"),
+                     title=fields.get("title") or "", summary=fields.get("summary") or "",
+                     published=utc_iso(fields.get("published")), updated=None,
+                     language=(fields.get("language") or "")[:2].lower() or None,
+                     authors=tuple(fields.get("authors") or ()))
 
 
 def extract_article(page: FetchedPage, similarity: Similarity | None = None) -> Article:

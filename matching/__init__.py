@@ -6,6 +6,5 @@ and which stories are one event. Beam-free.
 - `rules`: the tests two articles must pass to be one story.
 - `vectors`: int8 packing and the nearest-neighbour index over the store.
 - `story_index`: `StoryIndex.assign`, against the store.
-- `records`: story records from the store's rows.
 - `dedup`: the offline `newsbeam dedup`.
 """

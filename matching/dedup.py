@@ -11,24 +11,28 @@ from newsbeam.schemas import Article
 
 
 def dedup_records(records: Iterable[dict[str, Any]], index: StoryIndex,
-                  batch_size: int = 32) -> Iterator[dict[str, str]]:
-    """Assign story and event ids to plain article records.
+                  batch_size: int = 32) -> list[dict[str, str]]:
+    """Assign story and event ids to plain article records, in their order.
 
     Each record has `id`, `title`, `text` and optionally `language` (detected when missing, as
     the pipeline does), `url`, `published`; records without a URL are filed under `id:<id>`.
-    Records are fingerprinted `batch_size` at a time (one encoder call each).
+    Records are fingerprinted `batch_size` at a time (one encoder call each). Events are read
+    once every record is filed: a later article can make two events one.
     """
+    filed: list[tuple[str, str]] = []
     batch: list[dict[str, Any]] = []
     for record in records:
         batch.append(record)
         if len(batch) >= batch_size:
-            yield from _dedup_batch(batch, index)
+            filed += _dedup_batch(batch, index)
             batch = []
     if batch:
-        yield from _dedup_batch(batch, index)
+        filed += _dedup_batch(batch, index)
+    events = index.store.stories.events_of(story_id for _, story_id in filed)
+    return [{"id": record_id, "story_id": story_id, "event_id": events[story_id]} for record_id, story_id in filed]
 
 
-def _dedup_batch(batch: list[dict[str, Any]], index: StoryIndex) -> Iterator[dict[str, str]]:
+def _dedup_batch(batch: list[dict[str, Any]], index: StoryIndex) -> Iterator[tuple[str, str]]:
     for record in batch:
         record["language"] = record.get("language") or detect_language(record.get("text") or "", None)
     fingerprints = index.fingerprinter.many([(r.get("title") or "", r.get("text") or "") for r in batch],
@@ -38,5 +42,4 @@ def _dedup_batch(batch: list[dict[str, Any]], index: StoryIndex) -> Iterator[dic
             url=record.get("url") or f"id:{record['id']}", feed_url="", title=record.get("title") or "",
             text=record.get("text") or "", language=record.get("language"), published=record.get("published"),
             authors=(), site_name=None, description=None, image=None, tags=(), body_source="page")
-        assignment = index.assign(article, fingerprint)
-        yield {"id": record["id"], "story_id": assignment.story_id, "event_id": assignment.event_id}
+        yield record["id"], index.assign(article, fingerprint).story_id

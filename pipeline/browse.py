@@ -9,7 +9,6 @@ import shutil
 import sys
 import urllib.parse
 
-from newsbeam.matching.records import story_records
 from newsbeam.outputs.files import json_line, write_parquet
 from newsbeam.pipeline.report import render
 from newsbeam.pipeline.terminal import printable, safe_json
@@ -22,9 +21,8 @@ DEFAULT_LIMIT = 50
 
 def stories_list(args: argparse.Namespace) -> int:
     store = open_where(args)
-    where = StoryFilter(since=since(args.since), event=args.event, language=args.language, site=args.site,
-                        words=tuple(args.query.split()) if args.query else ())
-    stories = list(story_records(store, store.stories.find(where, args.limit)))
+    stories = store.find_stories(since=since(args.since), event=args.event, language=args.language,
+                                 site=args.site, words=args.query or (), limit=args.limit)
     if args.json:
         for story in stories:
             print(safe_json(story.to_dict(), sort_keys=True))
@@ -46,7 +44,7 @@ def _table(stories: list[Story]) -> None:
 
 def stories_show(args: argparse.Namespace) -> int:
     store = open_where(args)
-    story = next(story_records(store, [args.story_id]), None)
+    story = store.story(args.story_id)
     if story is None:
         raise CliError(f"no story {args.story_id} in the store")
     print(safe_json(story.to_dict(), indent=2))
@@ -55,7 +53,7 @@ def stories_show(args: argparse.Namespace) -> int:
 
 def stories_export(args: argparse.Namespace) -> int:
     store = open_where(args)
-    records = (story.to_dict() for story in story_records(store, store.stories.story_ids(since(args.since))))
+    records = (story.to_dict() for story in store.stories.records(store.stories.story_ids(since(args.since))))
     count = 0
     if args.format == "jsonl":
         with open_output(args.file, store.url) as out:
@@ -72,7 +70,7 @@ def stories_export(args: argparse.Namespace) -> int:
 
 def events_show(args: argparse.Namespace) -> int:
     store = open_where(args)
-    stories = list(story_records(store, store.stories.events(args.event_id)))
+    stories = store.event(args.event_id)
     if not stories:
         raise CliError(f"no event {args.event_id} in the store")
     if args.json:
@@ -89,7 +87,7 @@ def events_show(args: argparse.Namespace) -> int:
 
 def errors(args: argparse.Namespace) -> int:
     store = open_where(args)
-    letters = store.dead_letters.all()
+    letters = store.failures()
     store.close()
     for letter in letters:
         if args.json:
@@ -114,7 +112,7 @@ def report(args: argparse.Namespace) -> int:
         run = store.runs.latest()
         period = f"the last run, {run['run_id']}" if run else "no run yet"
         ids = store.stories.find(StoryFilter(run=run["run_id"]), args.limit) if run else []
-    page = render(story_records(store, ids), store.feeds.health(), store.dead_letters.all(), period)
+    page = render(store.stories.records(ids), store.feeds.health(), store.dead_letters.all(), period)
     with open_output(args.file, store.url) as out:
         out.write(page)
     print(f"{len(ids)} stories in {args.file}", file=sys.stderr)

@@ -14,7 +14,7 @@ from typing import Any
 
 from newsbeam.pipeline.inputs import InputError, UniqueIds, json_lines, string_fields
 from newsbeam.pipeline.where import open_output
-from newsbeam.schemas import FeedEntry, FetchedPage, utc_iso
+from newsbeam.schemas import FetchedPage, utc_iso
 from newsbeam.state.store import open_store
 
 # What `extract` writes for a page, in this order: what a story variant carries from it.
@@ -25,14 +25,14 @@ def extract(args: argparse.Namespace) -> int:
     """Each page of the input through the pipeline's extraction (the same code a run uses,
     the sentence encoder judging headlines restated in the body), one line out per line in:
     the article's fields, or `error` with the reason when the page yields no article."""
-    from newsbeam.extraction.page import NotAnArticle, extract_article
+    from newsbeam.extraction.page import NotAnArticle, extract_article, feed_entry
     from newsbeam.matching.encoders import load_encoder, meaning_similarity
 
     with json_lines(args.input, _page_record(UniqueIds())) as records:
         similarity = meaning_similarity(load_encoder(args.encoder))
         with open_output(args.output) as out:
             for record in records():
-                entry = _entry(record)
+                entry = feed_entry(record["url"], record)
                 try:
                     article = extract_article(FetchedPage(entry=entry, url=entry.url, html=record["html"],
                                                           content_type=None), similarity)
@@ -64,15 +64,6 @@ def _page_record(unique_ids: UniqueIds) -> Callable[[dict[str, Any], str], dict[
         return record
 
     return check
-
-
-def _entry(record: dict[str, Any]) -> FeedEntry:
-    """The feed entry a page would come with in a run: what the input line says of it."""
-    return FeedEntry(url=record["url"], link=record["url"], feed_url=record.get("feed_url") or "", feed_name=None,
-                     title=record.get("title") or "", summary=record.get("summary") or "",
-                     published=utc_iso(record.get("published")), updated=None,
-                     language=(record.get("language") or "")[:2].lower() or None,
-                     authors=tuple(record.get("authors") or ()))
 
 
 def dedup(args: argparse.Namespace) -> int:

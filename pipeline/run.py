@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -22,6 +21,7 @@ from newsbeam.pipeline.progress import Progress
 from newsbeam.pipeline.runners import pipeline_options
 from newsbeam.pipeline.serve import serve_folder
 from newsbeam.schemas import utc_now
+from newsbeam.state.runs import new_run_id
 from newsbeam.state.store import open_store
 from newsbeam.transforms.options import RunOptions
 from newsbeam.transforms.stage import BUSY
@@ -35,19 +35,15 @@ COUNTERS = ("feeds_fetched", "feeds_not_modified", "feeds_not_due", "feeds_faile
 WORKER = "worker "  # the prefix of the counts that say which worker processes took a shard
 
 
-def _new_run_id(suffix: str = "") -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + suffix
-
-
 def run_once(options: RunOptions) -> dict[str, Any]:
     """One bounded ingestion pass. Returns the run's summary (also saved)."""
-    return _run(options, _new_run_id(), BoundedPass)
+    return _run(options, new_run_id(), BoundedPass)
 
 
 def run_streaming(options: RunOptions) -> dict[str, Any]:
     """An unbounded run: poll the feeds every interval and write each new or changed story as
     soon as it is assigned. Stops after `options.stop_after_s` if given."""
-    return _run(options, _new_run_id("-streaming"), StreamingRun)
+    return _run(options, new_run_id("-streaming"), StreamingRun)
 
 
 def _run(options: RunOptions, run_id: str, graph: type[RunTransform]) -> dict[str, Any]:

@@ -4,11 +4,17 @@ summary does not depend on a runner's metrics."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 from newsbeam.schemas import utc_now
 from newsbeam.state.database import Connection, Database, transactional
+
+
+def new_run_id(suffix: str = "") -> str:
+    """A run's id: its start time, to the microsecond (ids sort in time order)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + suffix
 
 
 class Runs:

@@ -13,13 +13,17 @@ any runner and a run that dies half-way is simply repeated.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+
+from newsbeam.schemas import DeadLetter, Story, utc_iso
 from newsbeam.state.archives import ArchiveProgress
 from newsbeam.state.database import Connection, Database, StoreError, check_store_path, open_database, transactional
 from newsbeam.state.dead_letters import DeadLetters
 from newsbeam.state.feeds import FeedStates
 from newsbeam.state.hosts import HostSlots
 from newsbeam.state.runs import Runs
-from newsbeam.state.stories import StoryTables
+from newsbeam.state.stories import StoryFilter, StoryTables
 
 __all__ = ["Store", "StoreError", "open_store"]
 
@@ -38,6 +42,35 @@ class Store:
     def close(self) -> None:
         self.hosts.close()
         self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- what came in, as records (the `stories`, `events` and `errors` commands, the API) ---
+    def find_stories(self, *, since: str | dt.datetime | None = None, language: str | None = None,
+                     site: str | None = None, words: str | Sequence[str] = (), event: str | None = None,
+                     limit: int = 50) -> list[Story]:
+        """The stories that match every condition given, most recently changed first: changed
+        at or after `since`, with a variant in `language` or from the host `site`, each of
+        `words` in some variant's title or text, in the event `event`."""
+        where = StoryFilter(since=utc_iso(since), event=event, language=language, site=site,
+                            words=tuple(words.split() if isinstance(words, str) else words))
+        return list(self.stories.records(self.stories.find(where, limit)))
+
+    def story(self, story_id: str) -> Story | None:
+        """One story with all its variants."""
+        return next(self.stories.records([story_id]), None)
+
+    def event(self, event_id: str) -> list[Story]:
+        """The stories of one event (empty when there is no such event)."""
+        return list(self.stories.records(self.stories.events(event_id)))
+
+    def failures(self) -> list[DeadLetter]:
+        """The dead letters: what failed, where and why, and when it is tried again."""
+        return self.dead_letters.all()
 
     def meta(self, key: str) -> str | None:
         row = self.db.read().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

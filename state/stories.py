@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from newsbeam.schemas import Story, Variant
 from newsbeam.state.database import Connection, Database, Row, transactional
 
 # The article columns a story record is built from.
@@ -102,7 +104,13 @@ class StoryTables:
                 found[row["url"]] = row["entry_updated"]
         return found
 
-    def story_rows(self, story_ids: Iterable[str]) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    def records(self, story_ids: Iterable[str]) -> Iterator[Story]:
+        """The story record of each of these ids that exists, in the order given: what the
+        sinks write."""
+        for story, articles in self._story_rows(story_ids):
+            yield story_record(story, articles)
+
+    def _story_rows(self, story_ids: Iterable[str]) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
         """Each story (its row and its articles' rows) of these ids that exists, in the order given."""
         db = self.db.read()
         for chunk in _chunks(list(dict.fromkeys(story_ids))):
@@ -131,11 +139,11 @@ class StoryTables:
 
     def events_of(self, story_ids: Iterable[str]) -> dict[str, str]:
         """story -> its event, as it is now."""
-        ids = sorted(set(story_ids))
-        if not ids:
-            return {}
-        return dict(self.db.read().execute(
-            f"SELECT story_id, event_id FROM stories WHERE story_id IN ({_marks(ids)})", ids).fetchall())
+        found: dict[str, str] = {}
+        for chunk in _chunks(sorted(set(story_ids))):
+            found.update(self.db.read().execute(
+                f"SELECT story_id, event_id FROM stories WHERE story_id IN ({_marks(chunk)})", chunk).fetchall())
+        return found
 
     def event_members(self, event_ids: Iterable[str]) -> list[dict[str, Any]]:
         """The articles of every story of these events, as candidates are judged, with their
@@ -231,3 +239,39 @@ class StoryTables:
         articles = tx.execute(f"DELETE FROM articles WHERE story_id IN ({old})", (cutoff,)).rowcount
         stories = tx.execute("DELETE FROM stories WHERE updated < ? AND pending_run IS NULL", (cutoff,)).rowcount
         return {"stories": stories, "articles": articles, "cutoff": cutoff}
+
+
+def relation(article: dict[str, Any], main: dict[str, Any]) -> str:
+    """How a variant relates to the story's main variant."""
+    if article is main:
+        return "original"
+    if article["language"] and main["language"] and article["language"] != main["language"]:
+        return "translation"
+    if article["body_hash"] == main["body_hash"]:
+        return "exact"
+    return "near_duplicate"
+
+
+def story_record(story: dict[str, Any], articles: list[dict[str, Any]]) -> Story:
+    """A story from the store's rows of the story and its articles, the same whatever order the
+    articles arrived in.
+
+    The main variant, the original, is the earliest published; ties and articles without a
+    date (which sort after dated ones) go by URL. The story's title, text and language are the
+    original's, and change when an earlier original arrives later. Each variant carries its own
+    title, text, language, authors and published time.
+    """
+    articles = sorted(articles, key=lambda a: (a["published"] is None, a["published"] or "", a["url"]))
+    main = articles[0]
+    variants = tuple(Variant(
+        url=a["url"], title=a["title"], text=a["text"], language=a["language"],
+        authors=tuple(json.loads(a["authors"])), published=a["published"], site_name=a["site_name"],
+        feed_url=a["feed_url"], body_source=a["body_source"], relation=relation(a, main)) for a in articles)
+    original = variants[0]
+    return Story(
+        story_id=story["story_id"], event_id=story["event_id"],
+        title=original.title, text=original.text, language=original.language,
+        languages=tuple(sorted({a["language"] for a in articles if a["language"]})),
+        url=original.url, published=original.published, authors=original.authors, site_name=original.site_name,
+        feed_url=original.feed_url, body_source=original.body_source,
+        first_seen=story["first_seen"], updated=story["updated"], variants=variants)

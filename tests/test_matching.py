@@ -11,7 +11,6 @@ from newsbeam.extraction.page import extract_article
 from newsbeam.matching import settings
 from newsbeam.matching.encoders import Usem3Encoder
 from newsbeam.matching.features import Fingerprinter, numbers_in, split_sentences
-from newsbeam.matching.records import story_records
 from newsbeam.matching.rules import same_story, sentence_alignment
 from newsbeam.matching.story_index import StoryIndex
 from newsbeam.schemas import Article, FeedEntry, FetchedPage
@@ -126,7 +125,7 @@ def test_sentences_are_encoded_only_when_there_is_something_to_compare(store_url
 
 
 def story_record_of(store, story_id):
-    return next(story_records(store, [story_id])).to_dict()
+    return next(store.stories.records([story_id])).to_dict()
 
 
 def _index(store_url, fingerprinter, **kwargs):

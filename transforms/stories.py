@@ -10,7 +10,6 @@ from collections.abc import Iterator
 import apache_beam as beam
 
 from newsbeam.matching.features import Fingerprinter
-from newsbeam.matching.records import story_records
 from newsbeam.matching.story_index import StoryIndex
 from newsbeam.schemas import Batch
 from newsbeam.transforms.options import RunOptions
@@ -48,7 +47,7 @@ class AssignStoriesFn(StageFn):
                 continue
             counts["stories_new" if assignment.new_story else "stories_updated"] += 1
             changed += [assignment.story_id, *assignment.regrouped]
-        records = tuple(story_records(self.store, changed))
+        records = tuple(self.store.stories.records(changed))
         yield batch.add(counts, articles=(), rewrite=(), stories=batch.stories + records)
 
 

@@ -1,0 +1,96 @@
+"""newsbeam from Python, one call each, with the same code as a run:
+
+    import newsbeam
+
+    article = newsbeam.extract(html, "https://example.org/a")    # an Article, or None
+    for assignment in newsbeam.dedup(articles):                   # story and event ids
+        print(assignment.id, assignment.story_id, assignment.event_id)
+    with newsbeam.open_store("out/state.db") as store:            # what runs brought in
+        for story in store.find_stories(since="2026-12-01", language="de", words="seilbahn"):
+            print(story.title, [variant.url for variant in story.variants])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from newsbeam.extraction.page import NotAnArticle, extract_article
+from newsbeam.extraction.page import feed_entry as entry_from_fields
+from newsbeam.extraction.text import Similarity
+from newsbeam.matching.dedup import dedup_records
+from newsbeam.matching.encoders import load_encoder, meaning_similarity
+from newsbeam.matching.features import Fingerprinter
+from newsbeam.matching.settings import ENCODER as DEFAULT_ENCODER
+from newsbeam.matching.story_index import StoryIndex
+from newsbeam.schemas import Article, FeedEntry, FetchedPage
+from newsbeam.state.store import Store
+from newsbeam.state.store import open_store as _open_store
+
+
+@dataclasses.dataclass(frozen=True)
+class Assignment:
+    """The story and event an article was filed under."""
+
+    id: str  # the article's `id` as given (its URL for an Article record)
+    story_id: str
+    event_id: str
+
+
+def extract(html: bytes | str, url: str | None = None, *, feed_entry: FeedEntry | Mapping[str, Any] | None = None,
+            encoder: str = DEFAULT_ENCODER) -> Article | None:
+    """The article of one page, as `newsbeam extract` and a run make it: the headline as
+    published, the authors, the whole body and nothing else, language and time; None when the
+    page holds no article. `feed_entry` is what a feed said of the page (a FeedEntry, or a dict
+    with `title`, `summary`, `published`, `authors`, `language`), used as a run uses it."""
+    entry = feed_entry if isinstance(feed_entry, FeedEntry) else entry_from_fields(url or "", feed_entry)
+    try:
+        return extract_article(FetchedPage(entry=entry, url=url or entry.url, html=html, content_type=None),
+                               _similarity(encoder))
+    except NotAnArticle:
+        return None
+
+
+@functools.cache
+def _similarity(encoder: str) -> Similarity:
+    """One encoder per name for the process: loading one takes about a second."""
+    return meaning_similarity(load_encoder(encoder))
+
+
+def dedup(articles: Iterable[Article | Mapping[str, Any]], *, store: str | None = None,
+          encoder: str = DEFAULT_ENCODER) -> list[Assignment]:
+    """Story and event ids for articles, in their order, as `newsbeam dedup` gives them: the
+    same report in another language, reworded, syndicated or updated shares a story; reports
+    of one event share an event. Articles are Article records or dicts with `id`, `title`,
+    `text` and optionally `language`, `url`, `published`. With `store` (a store URL) the
+    articles are matched against, and filed into, that store's stories; without it, against
+    each other only."""
+    records = [_dedup_record(article) for article in articles]
+    with contextlib.ExitStack() as stack:
+        url = store or os.path.join(stack.enter_context(tempfile.TemporaryDirectory()), "dedup.db")
+        index = StoryIndex(stack.enter_context(_open_store(url)), Fingerprinter(load_encoder(encoder)))
+        assigned = [Assignment(**line) for line in dedup_records(records, index)]
+        if store:
+            index.vectors.save()  # the next call against this store starts from it
+    return assigned
+
+
+def _dedup_record(article: Article | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(article, Article):
+        return {"id": article.url, "url": article.url, "title": article.title, "text": article.text,
+                "language": article.language, "published": article.published}
+    if not article.get("id"):
+        raise ValueError(f"an article to dedup needs an 'id': {dict(article)!r:.80}")
+    return dict(article)
+
+
+def open_store(url: str) -> Store:
+    """The store of a run (`sqlite:///out/state.db`, a path, or `postgresql://...`), to read
+    what came in: `find_stories(...)`, `story(id)`, `event(id)`, `failures()`. Created and
+    brought up to date when needed. Close it, or use it in a `with` block."""
+    return _open_store(url)
