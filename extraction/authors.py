@@ -1,15 +1,19 @@
-"""Authors: the people who wrote the article, each once, in reading order.
+"""Bylines as the publisher credits them: the people who wrote the article, each once, in
+reading order (`authors`), and the agencies, desks and outlets the page credits (`credits`).
 
 From the first source that names people: the article's JSON-LD `author`, the page's author meta
 tags, the byline trafilatura finds, the page's byline elements, the feed entry's
 `dc:creator`/`author`, and last the links to an author's page. Bylines are split
-("By A and B", "A, B und C", "A og B"); prefixes ("Von", "Autor:") and initials in brackets
-dropped; organisations (said so by JSON-LD, or named like the site), news agencies, newsrooms
-("Redaktion", "Staff"), e-mail addresses, URLs and descriptions of a person's job are not
-authors."""
+("By A and B", "A, B und C", "A og B", "Family, Given; Family, Given"); prefixes ("Von",
+"Autor:", "Capital Von ..."), places ("in Washington"), credentials ("MS, RDN") and initials
+in brackets dropped. Organisations (said so by JSON-LD, or named like the site), news agencies
+and named desks ("BR24 Redaktion", "Guardian staff") are credits, not authors; generic accounts
+("Admin", "Redaktion", "Editor"), e-mail addresses, URLs and descriptions of a person's job are
+neither."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 
@@ -18,27 +22,50 @@ from newsbeam.extraction.titles import names_the_site, site_words
 
 _PREFIX = re.compile(r"^(?:(?:written|reported|reporting|text|texte|texto|testo)\s+)?(?:by|von|from|par|por|di|da|"
                      r"door|av|af|autor(?:in|a)?|author|text|texte|texto|testo|de)\s*[:\-]?\s+", re.I)
+# A section's label before the byline's own prefix: "Capital Von Jemima Kelly".
+_LABEL_PREFIX = re.compile(r"^(?:\w+\s){1,2}(?:By|Von|Par|Por|Door)\s+(?=[A-ZÀ-ÖØ-Þ])")
+# Where a reporter filed from: "David Smith in Washington", "Ashifa Kassam in Stanstead, Quebec".
+_PLACE = re.compile(r"\s+(?:in|aus|from|en|à)\s+[A-ZÀ-ÖØ-Þ][^;&|]*?(?=\s+(?:and|und|et|y|og|och)\s+|[;&|]|$)")
 # Between two names: punctuation, and the word for "and" of the languages newsbeam meets.
 _BETWEEN = re.compile(r"\s*(?:[,;|/&+]|\s(?:and|und|et|y|e|og|och|en|i|ve|a|и|și|ja|és)\s)\s*", re.I)
 _BRACKETS = re.compile(r"\s*[(\[][^)\]]{0,40}[)\]]")
-_NOT_A_PERSON = re.compile(
+# A desk or newsroom: with a name ("BR24 Redaktion", "MND Staff") it is a credit; alone, nothing.
+_DESK = re.compile(
     r"\b(?:redaktion|redaction|rédaction|redacción|redazione|redakce|redaksjon|staff|newsroom|news desk|desk|team|"
-    r"agenturen|agentur|agencies|agency|agence|nachrichtenagentur|online|editors?|editorial|reporters|"
+    r"agenturen|agentur|agencies|agency|agence|nachrichtenagentur|editors?|editorial|reporters?|correspondents?|"
     r"gmbh|ag|inc|ltd|llc|s\.a\.|verlag|media|medien|zeitung|newspaper|news|nachrichten|noticias|nouvelles|"
-    r"notizie|nieuws|nyheter|wiadomości)\b|^(?:red|red\.|rd|ots)$", re.I)
+    r"notizie|nieuws|nyheter|wiadomości)\b|"
+    # German compounds: "ARD-Hauptstadtstudio", "Wirtschaftsredaktion", "Korrespondentenbüro"
+    r"\w(?:studio|redaktion|agentur|büro)\b", re.I)
+# Accounts that name no one: not an author, not a credit.
+_GENERIC = re.compile(r"^(?:admin(?:istrator)?|redaktion|redaction|rédaction|redacción|redazione|redaksjon|staff|"
+                      r"editor|editors|newsroom|team|webmaster|guest|gast|user|anonymous|online|red\.?|rd|ots|"
+                      r"online-redaktion|onlineredaktion|web|desk|news|nachrichten|noticias|nouvelles|notizie|nieuws|"
+                      r"nyheter|wiadomości|media|medien)$", re.I)
+# Degrees and licences after a name: "Ilana Muhlstein, MS, RDN".
+_CREDENTIALS = frozenset(fold(c) for c in (
+    "MS", "MSc", "BSc", "MA", "BA", "MD", "PhD", "Ph.D.", "RD", "RDN", "LD", "LDN", "RN", "NP", "MPH", "MBA", "JD",
+    "DO", "DDS", "DVM", "CPT", "CSCS", "CFA", "CPA", "LCSW", "FACS", "FRCP", "Esq", "PA-C", "CDCES", "CNS", "MEd"))
 # News agencies, by their usual names and short forms.
 AGENCIES = frozenset(fold(name) for name in (
     "dpa", "afp", "ap", "reuters", "sid", "kna", "epd", "apa", "sda", "ansa", "efe", "upi", "pap", "anp", "tt", "ntb",
     "ritzau", "dpa-afx", "bloomberg", "associated press", "agence france-presse", "deutsche presse-agentur",
     "agencia efe", "europa press", "belga", "ctk", "čtk", "tass", "xinhua", "kyodo", "yonhap", "ips", "aa",
-    "anadolu", "press association", "pa", "ddp", "afp/dpa", "dpa/afp"))
+    "anadolu", "press association", "pa", "ddp", "afp/dpa", "dpa/afp", "dpa-infocom", "keystone-sda", "apa-ots"))
 _LINK = re.compile(r"^(?:https?://|www\.)|@|\.(?:com|de|org|net|html?)\b", re.I)
 
 
-def people(metadata: PageMetadata | None, extracted: str | None = None, entry_authors: Iterable[str] = (),
-           feed_name: str | None = None) -> tuple[str, ...]:
-    """The authors of a page (its metadata, trafilatura's byline `extracted`) or of a feed
-    entry alone (`metadata` None)."""
+@dataclasses.dataclass(frozen=True)
+class Byline:
+    authors: tuple[str, ...] = ()  # people
+    credits: tuple[str, ...] = ()  # agencies, desks, outlets
+
+
+def byline(metadata: PageMetadata | None, extracted: str | None = None, entry_authors: Iterable[str] = (),
+           feed_name: str | None = None) -> Byline:
+    """The byline of a page (its metadata, trafilatura's byline `extracted`) or of a feed entry
+    alone (`metadata` None): the people of the first source that names any, and the credits of
+    that source (or, when no source names a person, of the first that credits someone)."""
     sites = site_words(metadata, feed_name) if metadata else ([fold(feed_name)] if feed_name else [])
     sources: list[list[Author]] = [
         metadata.ld_authors if metadata else [],
@@ -48,34 +75,69 @@ def people(metadata: PageMetadata | None, extracted: str | None = None, entry_au
         [Author(name) for name in entry_authors],
         [Author(name) for name in metadata.author_links] if metadata else [],  # the weakest sign
     ]
+    credited: Byline | None = None
     for source in sources:
-        found = _people_of(source, sites)
-        if found:
+        found = _read(source, sites)
+        if found.authors:
             return found
-    return ()
+        credited = credited or (found if found.credits else None)
+    return credited or Byline()
 
 
-def _people_of(authors: list[Author], sites: list[str]) -> tuple[str, ...]:
-    seen: dict[str, str] = {}
+def people(metadata: PageMetadata | None, extracted: str | None = None, entry_authors: Iterable[str] = (),
+           feed_name: str | None = None) -> tuple[str, ...]:
+    """The people of a byline (see `byline`)."""
+    return byline(metadata, extracted, entry_authors, feed_name).authors
+
+
+def _read(authors: list[Author], sites: list[str]) -> Byline:
+    """The people and credits of one source. The outlet itself is a credit only when the byline
+    names no one else ("Le Monde", "sportschau.de"): beside a reporter it says nothing."""
+    people_seen: dict[str, str] = {}
+    credits_seen: dict[str, str] = {}
+    outlet: set[str] = set()
     for author in authors:
         if author.organization:
+            if not _GENERIC.match(author.name):
+                credits_seen.setdefault(fold(author.name), author.name)
+                if names_the_site(author.name, sites):
+                    outlet.add(fold(author.name))
             continue
         for name in _names(author.name):
-            if names_the_site(name, sites) or fold(name) in AGENCIES:
+            if _is_credit(name, sites):
+                credits_seen.setdefault(fold(name), name)
+                if fold(name) not in AGENCIES and names_the_site(name, sites):
+                    outlet.add(fold(name))
                 break  # "Jane Doe, MDR THÜRINGEN, Erfurt": after the newsroom come places and dates
-            if is_person(name, sites) and fold(name) not in seen:
-                seen[fold(name)] = name
-    return tuple(seen.values())
+            if is_person(name, sites):
+                people_seen.setdefault(fold(name), name)
+    if people_seen:
+        credits_seen = {key: name for key, name in credits_seen.items() if key not in outlet}
+    return Byline(tuple(people_seen.values()), tuple(credits_seen.values()))
+
+
+def _is_credit(name: str, sites: list[str]) -> bool:
+    """An agency, a named desk, or the outlet itself."""
+    if _GENERIC.match(name) or len(name.split()) > 5:
+        return False
+    if fold(name) in AGENCIES or names_the_site(name, sites):  # "hessenschau.de" names its site too
+        return True
+    return not _LINK.search(name) and bool(_DESK.search(name))
 
 
 def _names(byline: str) -> list[str]:
-    """The names in a byline: split, prefixes and bracketed initials off."""
-    byline = _BRACKETS.sub("", byline)
+    """The names in a byline: split, prefixes, places, credentials and bracketed initials off."""
+    byline = _BRACKETS.sub("", " ".join(byline.split()))
+    byline = _LABEL_PREFIX.sub("", byline)
+    byline = _PLACE.sub("", byline)
+    parts = [part.strip() for part in byline.split(";")]
+    if len(parts) > 1 and all(part.count(",") == 1 for part in parts):  # "You, Xiaoying; Lenharo, Mariana"
+        byline = "; ".join(" ".join(reversed([p.strip() for p in part.split(",")])) for part in parts)
     names = []
     for part in _BETWEEN.split(f" {byline} "):
         part = _PREFIX.sub("", " ".join(part.split())).strip(" .,:;-–—")
         part = _PREFIX.sub("", part)  # "Text: Von ..."
-        if part:
+        if part and fold(part) not in _CREDENTIALS:
             names.append(part)
     return names
 
@@ -86,7 +148,7 @@ def is_person(name: str, sites: list[str]) -> bool:
     words = name.split()
     if not 1 <= len(words) <= 5 or len(name) < 2 or any(c.isdigit() for c in name) or _LINK.search(name):
         return False
-    if fold(name) in AGENCIES or _NOT_A_PERSON.search(name) or names_the_site(name, sites):
+    if _GENERIC.match(name) or _is_credit(name, sites):
         return False
     # A job or a place written out ("professor at the faculty of ..."): a name's words start
     # with a capital, but for the particles between them (von, de, van, del, bin, ...).

@@ -20,6 +20,11 @@ import lxml.html
 _ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|LiveBlogPosting|Report)$")
 _ORGANIZATION_TYPE = re.compile(r"(Organization|Corporation|NewsMediaOrganization)$")
 _AUTHOR_META = ("author", "article:author", "byl", "dc.creator", "parsely-author", "sailthru.author")
+# Meta tags that give a page's publication time, the most specific first.
+_PUBLISHED_META = ("article:published_time", "og:article:published_time", "og:published_time", "published_time",
+                   "datepublished", "publishdate", "publish-date", "pubdate", "parsely-pub-date", "sailthru.date",
+                   "publication_date", "article.published", "dc.date.issued", "dcterms.issued", "dc.date",
+                   "dcterms.created", "date")
 
 
 @dataclasses.dataclass
@@ -32,14 +37,18 @@ class Author:
 class PageMetadata:
     headlines: list[str]  # JSON-LD headline of the article, first first
     meta_titles: dict[str, str]  # og:title, twitter:title, title: as given
-    h1: str | None  # the page's main headline as shown
+    h1: str | None  # the page's main headline as shown, without a kicker set inside it
+    kicker: str | None  # the line the page sets above (or inside, apart from) its main headline
     site_names: list[str]  # og:site_name, application-name, JSON-LD publisher
     ld_authors: list[Author]
     meta_authors: list[str]
     bylines: list[str]  # the text of the page's byline elements
     author_links: list[str]  # the text of the first links to an author's page ("von <a href=/autoren/...>")
     description: str | None
+    image: str | None  # og:image
+    language: str | None  # <html lang> or og:locale, two letters: a hint for language detection
     article_bodies: list[str]  # JSON-LD articleBody
+    published: list[str]  # publication times as the page gives them: JSON-LD, meta tags, <time>, first first
     payloads: list[Any]  # parsed JSON of framework script payloads (__NEXT_DATA__, ...)
     host: str
 
@@ -64,13 +73,15 @@ def read_metadata(page: bytes | str, url: str) -> PageMetadata:
     publishers = [clean(a.get("publisher", {}).get("name")) for a in articles if isinstance(a.get("publisher"), dict)]
     publishers += [clean(n.get("name")) for n in nodes if any(_ORGANIZATION_TYPE.search(t) for t in _types(n))]
     title = tree.find(".//title")
+    main_h1 = _main_headline(tree)
     return PageMetadata(
         headlines=[clean(a["headline"]) for a in articles
                    if isinstance(a.get("headline"), str) and clean(a["headline"])],
         meta_titles={name: clean(value) for name, value in (
             ("og:title", meta.get("og:title")), ("twitter:title", meta.get("twitter:title")),
             ("title", title.text_content() if title is not None else None)) if clean(value)},
-        h1=_main_headline(tree),
+        h1=_h1_text(main_h1) if main_h1 is not None else None,
+        kicker=_kicker(main_h1) if main_h1 is not None else None,
         site_names=[n for n in [clean(meta.get("og:site_name")), clean(meta.get("application-name")), *publishers]
                     if n],
         ld_authors=authors,
@@ -79,7 +90,11 @@ def read_metadata(page: bytes | str, url: str) -> PageMetadata:
         bylines=_bylines(tree),
         author_links=_author_links(tree),
         description=clean(meta.get("og:description") or meta.get("description")) or None,
+        image=clean(meta.get("og:image")) or None,
+        language=clean(tree.get("lang") or meta.get("og:locale"))[:2].lower() or None,
         article_bodies=[a["articleBody"] for a in articles if isinstance(a.get("articleBody"), str)],
+        published=[*(a["datePublished"] for a in articles if isinstance(a.get("datePublished"), str)),
+                   *(meta[name] for name in _PUBLISHED_META if meta.get(name)), *_time_elements(tree)],
         payloads=list(_payloads(tree)),
         host=(urllib.parse.urlsplit(url).hostname or "") if url else "",
     )
@@ -124,14 +139,65 @@ def _authors(value: Any) -> Iterator[Author]:
         yield Author(clean(value))
 
 
-def _main_headline(tree: Any) -> str | None:
-    """The page's main headline: the first <h1> of the article (or main part) when there is
-    one, else the page's first <h1>."""
+def _time_elements(tree: Any) -> Iterator[str]:
+    """The times the page marks as its publication: itemprop="datePublished", then the first
+    <time datetime> of the article (or of the page)."""
+    for element in tree.xpath('//*[@itemprop="datePublished"]'):
+        value = element.get("content") or element.get("datetime")
+        if value:
+            yield value
+    for path in ("//article//time[@datetime]", "//main//time[@datetime]", "//time[@datetime]"):
+        for element in tree.xpath(path)[:1]:
+            yield element.get("datetime")
+            return
+
+
+def _main_headline(tree: Any) -> Any:
+    """The page's main headline: the first <h1> with text in the article (or main part) when
+    there is one, else the page's first <h1> with text."""
     for path in ("//article//h1", "//main//h1", "//h1"):
         for h1 in tree.xpath(path):
-            text = clean(h1.text_content())
-            if text:
-                return text
+            if clean(h1.text_content()):
+                return h1
+    return None
+
+
+# A kicker (topline, Dachzeile, overline, eyebrow) by its class: "article-title__overline",
+# "typo-r-topline-detail", "headline__kicker", ...
+_KICKER = ('contains(@class, "kicker") or contains(@class, "topline") or contains(@class, "overline") or '
+           'contains(@class, "dachzeile") or contains(@class, "eyebrow") or contains(@class, "roofline") or '
+           'contains(@class, "spitzmarke") or contains(@class, "supertitle") or contains(@class, "pretitle")')
+_KICKER_MAX_CHARS = 120
+
+
+def _kickers_in(h1: Any) -> list[Any]:
+    return h1.xpath(f".//*[{_KICKER}]")
+
+
+def _h1_text(h1: Any) -> str:
+    """The headline's own text: without a kicker set inside the <h1>, and without the hidden
+    separator between them (": ", " - ")."""
+    if not _kickers_in(h1):
+        return clean(h1.text_content())
+    copy = lxml.html.fromstring(lxml.html.tostring(h1))
+    for kicker in _kickers_in(copy):
+        kicker.drop_tree()  # its tail (the text after it) stays
+    return clean(copy.text_content()).lstrip(":|-–—/·• ").strip()
+
+
+def _kicker(h1: Any) -> str | None:
+    """The kicker of the main headline: set inside its <h1>, or just before it (a sibling of the
+    <h1> or of the block that holds it)."""
+    candidates = list(_kickers_in(h1))
+    for holder in (h1, h1.getparent()):
+        if holder is None:
+            continue
+        for sibling in list(holder.itersiblings(preceding=True))[:2]:
+            candidates += [sibling] if sibling.xpath(f"self::*[{_KICKER}]") else sibling.xpath(f".//*[{_KICKER}]")[-1:]
+    for candidate in candidates:
+        text = clean(candidate.text_content()).strip(":|-–—/·• ")
+        if text and len(text) <= _KICKER_MAX_CHARS:
+            return text
     return None
 
 

@@ -1,24 +1,31 @@
-"""An article from a fetched page (trafilatura), or from the text its feed entry carries."""
+"""An article from a fetched page (its publisher's own parser, or the generic path of
+newsbeam's rules and trafilatura), or from the text its feed entry carries."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 import trafilatura
 
 from newsbeam.extraction import settings
-from newsbeam.extraction.authors import people
+from newsbeam.extraction.authors import byline
 from newsbeam.extraction.bodies import body_from_json_ld, clean_body, script_body
 from newsbeam.extraction.language import detect_language
-from newsbeam.extraction.metadata import read_metadata
+from newsbeam.extraction.metadata import PageMetadata, fold, read_metadata
+from newsbeam.extraction.publishers import PublisherArticle, parse_with_publisher
 from newsbeam.extraction.text import Similarity, normalize_text, strip_repeated_headline, strip_trailers
 from newsbeam.extraction.titles import headline
 from newsbeam.schemas import Article, FeedEntry, FetchedPage, utc_iso
+from newsbeam.schemas.times import Published, parse_time, publication_time
 
-# A page's date from its metadata only: a year mentioned in the text is no publication date
-# (htmldate's extensive search turns "in 2023" into 2023-01-01).
-DATE_PARAMETERS = {"extensive_search": False, "original_date": True}
+
+def date_parameters() -> dict[str, Any]:
+    """A page's date from its metadata only: a year mentioned in the text is no publication date
+    (htmldate's extensive search turns "in 2023" into 2023-01-01). No date after today, htmldate's
+    own default, given explicitly: trafilatura before 2.1 needs it said."""
+    return {"extensive_search": False, "original_date": True, "max_date": dt.date.today().isoformat()}
 
 
 class NotAnArticle(Exception):
@@ -47,16 +54,50 @@ def feed_entry(url: str, fields: Mapping[str, Any] | None = None) -> FeedEntry:
                      authors=tuple(fields.get("authors") or ()))
 
 
-def extract_article(page: FetchedPage, similarity: Similarity | None = None) -> Article:
+def extract_article(page: FetchedPage, similarity: Similarity | None = None, *, publisher_parsers: bool = True,
+                    fetched: dt.datetime | None = None) -> Article:
     """The article of a page: its headline as published, its authors, its whole body and
-    nothing else (see titles, authors and bodies), its language and date. NotAnArticle when it
-    yields no usable body. `similarity` judges whether the body's first lines restate the
-    headline in other words."""
+    nothing else, its language and time. By its publisher's own parser where Fundus has one
+    (extraction.publishers; unless `publisher_parsers` is off), the version valid when the page
+    was fetched (`fetched`; an archive's capture time, or now), else by the generic path (see
+    titles, authors and bodies). NotAnArticle when it yields no usable body. `similarity`
+    judges whether the body's first lines restate the headline in other words."""
     entry = page.entry
     check_page_size(page.html)
     metadata = read_metadata(page.html, page.url)
+    if publisher_parsers:
+        when = fetched or (parse_time(entry.captured) if entry.captured else dt.datetime.now(dt.UTC))
+        parsed = parse_with_publisher(page.html, page.url, when)
+        if parsed is not None and len(parsed.text) >= settings.MIN_BODY_CHARS:
+            return _publisher_article(parsed, entry, metadata)
+    return _generic_article(page, metadata, similarity)
+
+
+def _publisher_article(parsed: PublisherArticle, entry: FeedEntry, metadata: PageMetadata) -> Article:
+    """The article as its publisher's parser reads it: headline, people and body as given;
+    the agencies the byline credits, the kicker and the time as newsbeam reads them where the
+    parser gives none."""
+    parser_time = [parsed.published.isoformat()] if parsed.published else []
+    published = publication([*parser_time, *metadata.published], entry, None)
+    credited = byline(metadata, None, entry.authors, entry.feed_name)
+    people = {fold(name) for name in parsed.authors}
+    kicker = metadata.kicker if metadata.kicker and fold(metadata.kicker) not in fold(parsed.title) else None
+    return Article(
+        url=entry.url, feed_url=entry.feed_url, title=parsed.title, text=parsed.text,
+        language=detect_language(parsed.text, entry.language or metadata.language),
+        published=published.time if published else None,
+        published_date_only=published.date_only if published else False,
+        authors=parsed.authors, credits=tuple(c for c in credited.credits if fold(c) not in people),
+        kicker=kicker, site_name=next(iter(metadata.site_names), None) or parsed.publisher,
+        description=metadata.description, image=metadata.image,
+        tags=tuple(dict.fromkeys([*entry.tags, *parsed.topics])), body_source="page",
+        entry_updated=entry.updated, extractor=parsed.extractor)
+
+
+def _generic_article(page: FetchedPage, metadata: PageMetadata, similarity: Similarity | None) -> Article:
+    entry = page.entry
     document = trafilatura.bare_extraction(page.html, url=page.url, with_metadata=True, include_comments=False,
-                                           date_extraction_params=DATE_PARAMETERS)
+                                           date_extraction_params=date_parameters())
     visible = normalize_text(document.text or "") if document is not None else ""
     body_source = "page"
     if len(visible) < settings.MIN_BODY_CHARS:
@@ -65,18 +106,25 @@ def extract_article(page: FetchedPage, similarity: Similarity | None = None) -> 
             visible, body_source = scripted, "page_script"
     else:
         visible = body_from_json_ld(visible, metadata)
-    title = normalize_text(headline(metadata, entry.title, document.title or "" if document else "", entry.feed_name))
-    text = strip_trailers(strip_repeated_headline(title, clean_body(visible), similarity))
+    title, kicker = headline(metadata, entry.title, document.title or "" if document else "", entry.feed_name)
+    title = normalize_text(title)
+    body = _without_page_heading(clean_body(visible), [kicker, metadata.h1])
+    text = strip_trailers(strip_repeated_headline(title, body, similarity))
     if len(text) < settings.MIN_BODY_CHARS:
         raise NotAnArticle("no article body found on the page")
+    credited = byline(metadata, document.author if document else None, entry.authors, entry.feed_name)
+    published = publication(metadata.published, entry, document.date if document else None)
     return Article(
         url=entry.url,
         feed_url=entry.feed_url,
         title=title or entry.title,
         text=text,
         language=detect_language(text, entry.language or _page_language(document)),
-        published=entry.published or utc_iso(document.date if document else None) or entry.captured,
-        authors=people(metadata, document.author if document else None, entry.authors, entry.feed_name),
+        published=published.time if published else None,
+        published_date_only=published.date_only if published else False,
+        authors=credited.authors,
+        credits=credited.credits,
+        kicker=kicker,
         site_name=next(iter(metadata.site_names), None) or (document.sitename if document else None)
         or entry.feed_name,
         description=(document.description if document else None) or metadata.description,
@@ -86,6 +134,34 @@ def extract_article(page: FetchedPage, similarity: Similarity | None = None) -> 
         body_source=body_source,
         entry_updated=entry.updated,
     )
+
+
+def _without_page_heading(text: str, heading: list[str | None]) -> str:
+    """The body without the kicker and the headline the page shows above it, when the body
+    starts with them (the headline chosen may be another wording: the page's JSON-LD one)."""
+    shown = {fold(line) for line in heading if line}
+    lines = text.split("\n")
+    while len(lines) > 1 and fold(lines[0]) in shown:
+        lines.pop(0)
+    return "\n".join(lines)
+
+
+def publication(page_times: list[str], entry: FeedEntry, page_date: str | None) -> Published | None:
+    """When the article was published, to the second where any source says so: the page's own
+    metadata (JSON-LD, meta tags, <time>) with its offset from UTC, then the feed entry's time,
+    then a page time that gave no offset (read as UTC); only then a date without a time (the
+    page's, or the date trafilatura finds, from the URL or the text), marked so; last the time
+    a web archive captured the page."""
+    page = [p for p in map(publication_time, page_times) if p]
+    feed = publication_time(entry.published)
+    timed = ([p for p in page if p.zoned and not p.date_only] + ([feed] if feed and not feed.date_only else [])
+             + [p for p in page if not p.date_only])
+    if timed:
+        return timed[0]
+    dated = [p for p in [*page, feed, publication_time(page_date)] if p]
+    if dated:
+        return dated[0]._replace(date_only=True)
+    return publication_time(entry.captured)
 
 
 def _page_language(document: Any) -> str | None:
@@ -99,9 +175,10 @@ def article_from_feed(entry: FeedEntry, similarity: Similarity | None = None) ->
     text = strip_trailers(strip_repeated_headline(entry.title, normalize_text(entry.summary), similarity))
     if not text:
         return None
+    credited = byline(None, entry_authors=entry.authors, feed_name=entry.feed_name)
     return Article(
         url=entry.url, feed_url=entry.feed_url, title=normalize_text(entry.title), text=text,
         language=detect_language(text, entry.language), published=entry.published,
-        authors=people(None, entry_authors=entry.authors, feed_name=entry.feed_name), site_name=entry.feed_name,
+        authors=credited.authors, credits=credited.credits, site_name=entry.feed_name,
         description=None, image=None,
         tags=entry.tags, body_source="feed", entry_updated=entry.updated)

@@ -49,13 +49,13 @@ def names_the_site(segment: str, sites: list[str]) -> bool:
 
 
 def strip_site(title: str, sites: list[str]) -> str:
-    """The title without leading or trailing segments that name the site."""
+    """The title without leading or trailing segments that name the site, nor a date after it."""
     while True:
         pieces = SEPARATOR.split(title)
         if len(pieces) < 2:
             return title.strip()
         separators = SEPARATOR.findall(title)
-        if names_the_site(pieces[-1], sites):
+        if names_the_site(pieces[-1], sites) or _DATE.fullmatch(pieces[-1].strip()):
             title = title[:title.rfind(separators[-1])]
         elif names_the_site(pieces[0], sites):
             title = title[title.find(separators[0]) + len(separators[0]):]
@@ -63,12 +63,36 @@ def strip_site(title: str, sites: list[str]) -> str:
             return title.strip()
 
 
+# Between a kicker and its headline when a title joins them.
+_KICKER_SEPARATOR = re.compile(f"{SEPARATOR.pattern}|\\s*:\\s+")
+# A date as a title's last segment: "28.04.2023", "2023-04-28", "28/04/2023".
+_DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
+
+
 def same_words(a: str, b: str) -> bool:
     """The same headline, whatever its quotes, dashes and spaces."""
     return " ".join(a.translate(_QUOTES).split()).casefold() == " ".join(b.translate(_QUOTES).split()).casefold()
 
 
-def headline(metadata: PageMetadata, entry_title: str = "", extracted: str = "", feed_name: str | None = None) -> str:
+def headline(metadata: PageMetadata, entry_title: str = "", extracted: str = "",
+             feed_name: str | None = None) -> tuple[str, str | None]:
+    """The headline as published, and the page's kicker (the line above it), apart."""
+    title = _choose(metadata, entry_title, extracted, feed_name)
+    h1 = metadata.h1 or ""
+    if h1 and _behind_a_kicker(title, h1):  # "Kicker: Headline" where the page shows them apart
+        kicker = SEPARATOR.split(title[:len(title) - len(h1)])[0].strip()
+        return h1, metadata.kicker or kicker or None
+    if h1 and _before_a_suffix(title, h1):  # "Headline | Sport", "Headline | DW | 28.04.2023"
+        title = h1
+    kicker = metadata.kicker
+    if kicker and not same_words(kicker, title) and title.casefold().startswith(kicker.casefold()):
+        between = _KICKER_SEPARATOR.match(title[len(kicker):])  # "Kicker: Headline", "Kicker | Headline"
+        if between:
+            title = title[len(kicker) + between.end():].strip() or title
+    return title, kicker
+
+
+def _choose(metadata: PageMetadata, entry_title: str, extracted: str, feed_name: str | None) -> str:
     sites = site_words(metadata, feed_name)
     h1 = metadata.h1 or ""
     for candidate in metadata.headlines:
@@ -85,6 +109,13 @@ def headline(metadata: PageMetadata, entry_title: str = "", extracted: str = "",
         if candidate and not names_the_site(candidate, sites):
             return candidate
     return h1 or entry_title or extracted
+
+
+def _before_a_suffix(title: str, h1: str) -> bool:
+    """Is `title` the headline `h1` with a section, site or date after it ("... | Sport")?"""
+    if len(title) <= len(h1) or not title.startswith(h1):
+        return False
+    return SEPARATOR.match(title[len(h1):]) is not None
 
 
 def _behind_a_kicker(title: str, h1: str) -> bool:

@@ -39,19 +39,28 @@ _GERMAN_INFLECTION = ("e", "en", "er", "es", "em")
 _GERMAN_FORMAL = frozenset("sie ihr ihre ihrem ihren ihrer ihres ihnen".split())
 
 
-def specifics_in(sentences: list[str]) -> frozenset[str]:
+# Capitalized words that name no one: days and months, in the languages newsbeam meets most.
+_CALENDAR = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
+    "august september october november december montag dienstag mittwoch donnerstag freitag samstag sonnabend "
+    "sonntag januar februar märz mai juni juli oktober dezember lundi mardi mercredi jeudi vendredi samedi "
+    "dimanche lunes martes miércoles jueves viernes sábado domingo".split())
+
+
+def specifics_in(sentences: list[str], language: str | None = None) -> frozenset[str]:
     """Names and numbers: words written with a capital that do not open their sentence (and,
-    in German, do not follow an article or an inflected adjective), and the numbers of
-    `numbers_in`."""
+    in German, do not follow an article or an inflected adjective), days and months aside, and
+    the numbers of `numbers_in`."""
+    german = language in (None, "de")
     names = set()
     for sentence in sentences:
         words = _WORD.findall(sentence)
         for before, word in zip(words, words[1:], strict=False):
-            if not word[0].isupper():
+            if not word[0].isupper() or word.casefold() in _CALENDAR:
                 continue
             lower = before.casefold()
-            if word.casefold() in _GERMAN_FORMAL or lower in _GERMAN_NOUN_BEFORE or (
-                    before.islower() and lower.endswith(_GERMAN_INFLECTION) and len(lower) > 3):
+            if german and (word.casefold() in _GERMAN_FORMAL or lower in _GERMAN_NOUN_BEFORE or (
+                    before.islower() and lower.endswith(_GERMAN_INFLECTION) and len(lower) > 3)):
                 continue
             # the stem, roughly: inflected forms of one name or noun ("Messer", "Messern") agree
             names.add(word.casefold()[:settings.SPECIFIC_PREFIX_CHARS])
@@ -93,7 +102,7 @@ class Fingerprint:
     @functools.cached_property
     def specifics(self) -> frozenset[str]:
         """Names and numbers of the compared body sentences: what fills a template."""
-        return specifics_in(split_sentences(self.text)[:settings.MAX_SENTENCES])
+        return specifics_in(split_sentences(self.text)[:settings.MAX_SENTENCES], self.language)
 
 
 class Fingerprinter:

@@ -49,15 +49,41 @@ def same_story(a: Fingerprint, b: Fingerprint) -> float | None:
     score = sentence_alignment(a.sentences, b.sentences)
     if score < settings.STORY_ALIGNMENT or not numbers_agree(a.numbers, b.numbers):
         return None
-    # In one language, sentences built from one template (results, earnings, weather) align
-    # whatever fills them: a copy, an update or a second translation keeps the names and
-    # numbers too. A translation into another language needs no such evidence.
-    if a.language and a.language == b.language and not specifics_agree(a.specifics, b.specifics):
+    # The bodies must align too, not only the headlines: two short feed items on one subject
+    # ("Trump's State of the Union address ..." and "Moments of protest during Trump's State of
+    # the Union address – video") or a podcast's episodes have alike headlines and different
+    # texts. A variant's body follows the other's, sentence by sentence.
+    body_a, body_b = _body_rows(a), _body_rows(b)
+    if body_a is not None and body_b is not None and sentence_alignment(body_a, body_b) < settings.STORY_ALIGNMENT:
+        return None
+    # In one language, sentences built from one template (results, closures, earnings, weather)
+    # align whatever fills them: a copy, an update or a second translation keeps the names and
+    # the numbers too. A translation into another language needs no such evidence.
+    if a.language and a.language == b.language and not specifics_agree(a, b):
         return None
     return score
 
 
-def specifics_agree(a: frozenset[str], b: frozenset[str]) -> bool:
-    if len(a) < settings.MIN_SPECIFICS or len(b) < settings.MIN_SPECIFICS:
+def specifics_agree(a: Fingerprint, b: Fingerprint) -> bool:
+    """Do two articles in one language name the same people and places, and give the same
+    numbers? Each kind counts apart (a shared town and year do not make up for other people),
+    when both have some of it: this share of the smaller side's, taken together when either
+    side has fewer than MIN_SPECIFICS of all kinds."""
+    if len(a.specifics) < settings.MIN_SPECIFICS or len(b.specifics) < settings.MIN_SPECIFICS:
+        return _shared(a.specifics, b.specifics, 1)
+    names_a, names_b = a.specifics - a.numbers, b.specifics - b.numbers
+    numbers_a, numbers_b = a.specifics & a.numbers, b.specifics & b.numbers
+    return _shared(names_a, names_b, 2) and _shared(numbers_a, numbers_b, 2)
+
+
+def _shared(a: frozenset[str], b: frozenset[str], at_least: int) -> bool:
+    if len(a) < at_least or len(b) < at_least:
         return True
     return len(a & b) / min(len(a), len(b)) >= settings.SPECIFICS_AGREEMENT
+
+
+def _body_rows(fingerprint: Fingerprint) -> np.ndarray | None:
+    """The sentence vectors of the body alone (the first row is the headline's, when there is
+    one); None when the body has no sentence of its own."""
+    rows = fingerprint.sentences[1:] if fingerprint.title.strip() else fingerprint.sentences
+    return rows if len(rows) else None

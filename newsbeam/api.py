@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import functools
 import os
 import tempfile
@@ -28,7 +29,8 @@ from newsbeam.matching.encoders import load_encoder, meaning_similarity
 from newsbeam.matching.features import Fingerprinter
 from newsbeam.matching.settings import ENCODER as DEFAULT_ENCODER
 from newsbeam.matching.story_index import StoryIndex
-from newsbeam.schemas import Article, FeedEntry, FetchedPage
+from newsbeam.schemas import Article, FeedEntry, FetchedPage, utc_iso
+from newsbeam.schemas.times import parse_time
 from newsbeam.state.store import Store
 from newsbeam.state.store import open_store as _open_store
 
@@ -42,16 +44,24 @@ class Assignment:
     event_id: str
 
 
-def extract(html: bytes | str, url: str | None = None, *, feed_entry: FeedEntry | Mapping[str, Any] | None = None,
+def extract(html: bytes | str, url: str | None = None, *, fetched: dt.datetime | str | None = None,
+            feed_entry: FeedEntry | Mapping[str, Any] | None = None, publisher_parsers: bool = True,
             encoder: str = DEFAULT_ENCODER) -> Article | None:
     """The article of one page, as `newsbeam extract` and a run make it: the headline as
     published, the authors, the whole body and nothing else, language and time; None when the
-    page holds no article. `feed_entry` is what a feed said of the page (a FeedEntry, or a dict
-    with `title`, `summary`, `published`, `authors`, `language`), used as a run uses it."""
+    page holds no article. A page of a publisher that Fundus covers is read by that publisher's
+    own parser (the version valid at `fetched`, when the page was fetched; now if not given)
+    unless `publisher_parsers` is off; `extractor` says which read it. `feed_entry` is what a
+    feed said of the page (a FeedEntry, or a dict with `title`, `summary`, `published`,
+    `authors`, `language`), used as a run uses it."""
     entry = feed_entry if isinstance(feed_entry, FeedEntry) else entry_from_fields(url or "", feed_entry)
+    when = utc_iso(fetched)
+    if fetched is not None and when is None:
+        raise ValueError(f"fetched: not an ISO 8601 time: {fetched!r}")
     try:
         return extract_article(FetchedPage(entry=entry, url=url or entry.url, html=html, content_type=None),
-                               _similarity(encoder))
+                               _similarity(encoder), publisher_parsers=publisher_parsers,
+                               fetched=parse_time(when) if when else None)
     except NotAnArticle:
         return None
 

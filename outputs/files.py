@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from newsbeam.outputs.paths import create_new, output_folder, replaced
-from newsbeam.schemas import arrow_schema
+from newsbeam.schemas import arrow_row, arrow_schema
 
 
 def json_line(record: dict[str, Any]) -> str:
@@ -28,7 +28,7 @@ def write_parquet(records: Iterable[dict[str, Any]], path: str, protect: tuple[s
     with replaced(path, "wb", protect) as handle, pq.ParquetWriter(handle, schema) as writer:
         rows: list[dict[str, Any]] = []
         for record in records:
-            rows.append(record)
+            rows.append(arrow_row(record, "story"))
             if len(rows) >= batch:
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema))
                 count, rows = count + len(rows), []

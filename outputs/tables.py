@@ -29,11 +29,16 @@ CREATE TABLE IF NOT EXISTS newsbeam_dead_letters (
     at TEXT NOT NULL, next_due TEXT, PRIMARY KEY (url, stage))
 """
 STORY_COLUMNS = ("story_id", "event_id", "title", "text", "language", "languages", "url", "published", "authors",
-                 "site_name", "feed_url", "body_source", "first_seen", "updated")
+                 "site_name", "feed_url", "body_source", "first_seen", "updated", "published_date_only", "credits",
+                 "kicker", "extractor")
 VARIANT_COLUMNS = ("url", "title", "text", "language", "authors", "published", "site_name", "feed_url", "body_source",
-                   "relation")
+                   "relation", "published_date_only", "credits", "kicker", "extractor")
 # Columns added to the sink tables after their first release: added on open to tables that lack them.
-SINK_COLUMNS_ADDED = {"newsbeam_variants": {"text": "TEXT", "authors": "TEXT", "body_source": "TEXT"}}
+_RECORD_COLUMNS_ADDED = {"published_date_only": "INTEGER", "credits": "TEXT", "kicker": "TEXT", "extractor": "TEXT"}
+SINK_COLUMNS_ADDED = {"newsbeam_variants": {"text": "TEXT", "authors": "TEXT", "body_source": "TEXT",
+                                            **_RECORD_COLUMNS_ADDED},
+                      "newsbeam_stories": _RECORD_COLUMNS_ADDED}
+_JSON_COLUMNS = ("languages", "authors", "credits")
 LETTER_COLUMNS = ("url", "stage", "status", "reason", "attempts", "at", "next_due")
 
 
@@ -41,6 +46,12 @@ def _upsert(table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
     return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
             f"ON CONFLICT ({', '.join(keys)}) DO " + (f"UPDATE SET {updates}" if updates else "NOTHING"))
+
+
+def _row(record: dict[str, Any], columns: tuple[str, ...]) -> list[Any]:
+    """A record's values for these columns: lists as JSON, flags as 0 and 1."""
+    return [json.dumps(list(record[c])) if c in _JSON_COLUMNS else int(record[c]) if isinstance(record[c], bool)
+            else record[c] for c in columns]
 
 
 class SinkTables:
@@ -70,12 +81,10 @@ class SinkTables:
     def upsert(self, db: Connection, stories: Iterable[dict[str, Any]], letters: Iterable[dict[str, Any]]) -> None:
         """Each story with its variants and event, and each dead letter, in one transaction."""
         for record in stories:
-            row = {**record, "languages": json.dumps(record["languages"]), "authors": json.dumps(record["authors"])}
-            db.execute(_upsert("newsbeam_stories", STORY_COLUMNS, ("story_id",)), [row[c] for c in STORY_COLUMNS])
+            db.execute(_upsert("newsbeam_stories", STORY_COLUMNS, ("story_id",)), _row(record, STORY_COLUMNS))
             db.execute("DELETE FROM newsbeam_variants WHERE story_id = ?", (record["story_id"],))
             db.executemany(_upsert("newsbeam_variants", ("story_id", *VARIANT_COLUMNS), ("story_id", "url")),
-                           [(record["story_id"], *[json.dumps(v[c]) if c == "authors" else v.get(c)
-                                                   for c in VARIANT_COLUMNS]) for v in record["variants"]])
+                           [(record["story_id"], *_row(v, VARIANT_COLUMNS)) for v in record["variants"]])
             db.execute("DELETE FROM newsbeam_events WHERE story_id = ?", (record["story_id"],))
             db.execute(_upsert("newsbeam_events", ("event_id", "story_id"), ("event_id", "story_id")),
                        (record["event_id"], record["story_id"]))

@@ -38,6 +38,8 @@ from newsbeam.transforms.options import POLL_INTERVAL_S, RunOptions, default_sto
 
 # A pass whose feeds failed exits with this, so that cron, Airflow and Kubernetes alert.
 EXIT_UNHEALTHY = 3
+PUBLISHER_PARSERS_HELP = ("read every page by the generic path, also those of publishers with a parser of their own "
+                          "(Fundus)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -88,17 +90,23 @@ def _parser() -> argparse.ArgumentParser:
                      help="with --streaming: end the run cleanly after DURATION")
     run.add_argument("--encoder", default=matching.ENCODER, type=_encoder,
                      help=f"sentence encoder for story matching: {ENCODER_NAMES} (installed separately)")
+    run.add_argument("--no-publisher-parsers", dest="publisher_parsers", action="store_false",
+                     help=PUBLISHER_PARSERS_HELP)
 
     extract = commands.add_parser(
         "extract", help="what newsbeam makes of pages: a JSON Lines file of {id, url, html} in, articles out",
         description="Read one page per line (id, url, html; optionally the feed entry's title, summary, "
-                    "published, authors, language) and write per line what a story variant would carry "
-                    "from it (id, url, title, text, authors, language, published, site_name, body_source), or "
-                    "id, url and error when the page yields no article. '-' is stdin/stdout.")
+                    "published, authors, language; and fetched, when the page was fetched, which picks "
+                    "its publisher parser's version) and write per line what a story variant would carry "
+                    "from it (id, url, title, kicker, text, authors, credits, language, published, "
+                    "published_date_only, site_name, body_source, extractor), or id, url and error when the "
+                    "page yields no article. '-' is stdin/stdout.")
     extract.add_argument("input", help="JSON Lines file of pages, or -")
     extract.add_argument("-o", "--output", default="-", help="JSON Lines file to write, or - (default)")
     extract.add_argument("--encoder", default=matching.ENCODER, type=_encoder,
                          help="the encoder that judges headlines restated in the body (as for 'run')")
+    extract.add_argument("--no-publisher-parsers", dest="publisher_parsers", action="store_false",
+                         help=PUBLISHER_PARSERS_HELP)
 
     dedup = commands.add_parser(
         "dedup", help="assign story and event ids to a JSON Lines file of articles",
@@ -298,7 +306,8 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         feeds = bind_served_urls(feeds, f"http://127.0.0.1:{config.serve_port}/")
     options = RunOptions(
         feeds=feeds, archives=config.archives, output_dir=args.output, store_url=args.store or "", sinks=args.sink,
-        encoder=args.encoder, window_days=args.window_days, user_agent=args.user_agent,
+        encoder=args.encoder, window_days=args.window_days, publisher_parsers=args.publisher_parsers,
+        user_agent=args.user_agent,
         per_host_connections=args.per_host_connections, per_host_delay_s=args.per_host_delay,
         max_crawl_delay_s=args.max_crawl_delay, host_budget_s=args.host_budget,
         allow_private_network=args.allow_private_network,

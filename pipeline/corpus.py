@@ -15,10 +15,12 @@ from typing import Any
 from newsbeam.pipeline.inputs import InputError, UniqueIds, json_lines, string_fields
 from newsbeam.pipeline.where import open_output
 from newsbeam.schemas import FetchedPage, utc_iso
+from newsbeam.schemas.times import parse_time
 from newsbeam.state.store import open_store
 
 # What `extract` writes for a page, in this order: what a story variant carries from it.
-EXTRACTED = ("id", "url", "title", "text", "authors", "language", "published", "site_name", "body_source")
+EXTRACTED = ("id", "url", "title", "kicker", "text", "authors", "credits", "language", "published",
+             "published_date_only", "site_name", "body_source", "extractor")
 
 
 def extract(args: argparse.Namespace) -> int:
@@ -33,15 +35,18 @@ def extract(args: argparse.Namespace) -> int:
         with open_output(args.output) as out:
             for record in records():
                 entry = feed_entry(record["url"], record)
+                fetched = parse_time(utc_iso(record["fetched"])) if record.get("fetched") else None
                 try:
                     article = extract_article(FetchedPage(entry=entry, url=entry.url, html=record["html"],
-                                                          content_type=None), similarity)
+                                                          content_type=None), similarity,
+                                              publisher_parsers=args.publisher_parsers, fetched=fetched)
                 except NotAnArticle as exc:
                     line = {"id": record["id"], "url": entry.url, "error": str(exc)}
                 except Exception as exc:  # a page that breaks the extractor is that page's error
                     line = {"id": record["id"], "url": entry.url, "error": f"extraction failed: {type(exc).__name__}"}
                 else:
-                    fields = {**article.to_dict(), "id": record["id"], "authors": list(article.authors)}
+                    fields = {**article.to_dict(), "id": record["id"], "authors": list(article.authors),
+                              "credits": list(article.credits)}
                     line = {name: fields[name] for name in EXTRACTED}
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")
     return 0
@@ -52,15 +57,16 @@ def _page_record(unique_ids: UniqueIds) -> Callable[[dict[str, Any], str], dict[
     optionally what a feed entry would say of it."""
     def check(record: dict[str, Any], where: str) -> dict[str, Any]:
         unique_ids(record, where)
-        string_fields(record, where, ("url", "html", "title", "summary", "published", "language"))
+        string_fields(record, where, ("url", "html", "title", "summary", "published", "language", "fetched"))
         for field in ("url", "html"):
             if not record.get(field):
                 raise InputError(f"{where}: '{field}' is missing")
         authors = record.get("authors")
         if authors is not None and (not isinstance(authors, list) or not all(isinstance(a, str) for a in authors)):
             raise InputError(f"{where}: 'authors' must be a list of strings")
-        if record.get("published") and utc_iso(record["published"]) is None:
-            raise InputError(f"{where}: 'published' is not an ISO 8601 date")
+        for field in ("published", "fetched"):
+            if record.get(field) and utc_iso(record[field]) is None:
+                raise InputError(f"{where}: '{field}' is not an ISO 8601 date")
         return record
 
     return check

@@ -35,7 +35,8 @@ details.story > summary { cursor: pointer; font-weight: 600; }
 .variants { display: grid; grid-template-columns: repeat(auto-fit, minmax(16rem, 1fr)); gap: .8rem; margin-top: .6rem; }
 .variant { background: #f7f7f9; border-radius: 6px; padding: .6rem; overflow-wrap: anywhere; }
 .variant h4 { margin: 0 0 .3rem; font-size: 1rem; }
-.variant p { white-space: pre-line; }
+.variant .body { white-space: pre-line; margin: .5rem 0; }
+.kicker { font-size: .8rem; text-transform: uppercase; color: #555; }
 .tag { display: inline-block; background: #e4ecf4; border-radius: 4px; padding: 0 .35rem; margin-right: .25rem;
        font-size: .8em; }
 table { border-collapse: collapse; width: 100%; font-size: .9em; }
@@ -81,14 +82,32 @@ def bar_chart(title: str, counts: list[tuple[str, int]], width: int = 360) -> st
             f'role="img">{"".join(bars)}</svg></figure>')
 
 
+def published(item: Story | Variant) -> str:
+    """When it was published, as the source said it: a day alone when it gave no time."""
+    if not item.published:
+        return "publication time unknown"
+    return item.published[:10] if item.published_date_only else item.published
+
+
 def _variant(variant: Variant) -> str:
-    preview = variant.text[:PREVIEW_CHARS] + ("…" if len(variant.text) > PREVIEW_CHARS else "")
-    authors = ", ".join(variant.authors)
-    return (f'<div class="variant"><h4>{text(variant.title)}</h4>'
-            f'<div><span class="tag">{text(variant.language or "?")}</span><span class="tag">'
+    rest = variant.text[PREVIEW_CHARS:]
+    body = text(variant.text[:PREVIEW_CHARS])
+    if rest:  # the whole text, to read without a script: the rest folded away
+        body += f'<details class="more"><summary>… read all</summary>{text(rest)}</details>'
+    byline = ", ".join([*variant.authors, *variant.credits])
+    kicker = f'<div class="kicker">{text(variant.kicker)}</div>' if variant.kicker else ""
+    return (f'<div class="variant">{kicker}<h4>{text(variant.title)}</h4>'
+            f'<div><span class="tag">{text(variant.language or "language unknown")}</span><span class="tag">'
             f'{text(variant.relation)}</span>{text(variant.site_name or urllib.parse.urlsplit(variant.url).netloc)}'
-            f'</div><div class="muted">{text(variant.published or "")}{" · " + text(authors) if authors else ""}'
-            f'</div><p>{text(preview)}</p><div>{link(variant.url, "original")}</div></div>')
+            f'</div><div class="muted">{text(published(variant))}{" · " + text(byline) if byline else ""}'
+            f'</div><div class="body">{body}</div><div>{link(variant.url, "original")}'
+            f'<span class="muted"> · read by {text(_reader(variant.extractor))}</span></div></div>')
+
+
+def _reader(extractor: str) -> str:
+    """What read the page, in words: its publisher's own parser, or newsbeam's generic path."""
+    kind, _, publisher = extractor.partition(":")
+    return f"the {publisher} parser (Fundus)" if kind == "fundus" else "newsbeam's generic extractor"
 
 
 def _story(story: Story, open_variants: bool) -> str:

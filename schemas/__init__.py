@@ -2,7 +2,7 @@
 share, and the JSON Schemas of what sinks write. The bottom layer: it imports nothing of
 newsbeam's."""
 
-from newsbeam.schemas.formats import arrow_schema, load_json_schema
+from newsbeam.schemas.formats import arrow_row, arrow_schema, load_json_schema
 from newsbeam.schemas.records import (
     ArchiveFile,
     ArchiveSource,
@@ -18,10 +18,11 @@ from newsbeam.schemas.records import (
     host_of,
     shard_of,
 )
+from newsbeam.schemas.text import without_controls
 from newsbeam.schemas.times import parse_time, utc_iso, utc_now
 
 __all__ = [
     "ArchiveFile", "ArchiveSource", "Article", "Batch", "DeadLetter", "FeedEntry", "FeedSource", "FetchedPage",
-    "Shard", "Story", "Variant", "arrow_schema", "host_of", "load_json_schema", "parse_time", "shard_of", "utc_iso",
-    "utc_now",
+    "Shard", "Story", "Variant", "arrow_row", "arrow_schema", "host_of", "load_json_schema", "parse_time", "shard_of",
+    "utc_iso", "utc_now", "without_controls",
 ]

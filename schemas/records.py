@@ -110,6 +110,16 @@ class Article(Record):
     # article, or the page failed and the feed's text stands in until the page's retry succeeds.
     body_source: str
     entry_updated: str | None = None
+    # The agencies, desks and outlets the byline credits (dpa, AP, "Guardian staff", the
+    # publisher when that is all it says); people are in `authors`.
+    credits: tuple[str, ...] = ()
+    # The line a page sets above its headline ("Neue Leipziger Schule", "Exklusiv"), apart from it.
+    kicker: str | None = None
+    # `published` is only a date (no source gave a time): UTC midnight of it, no time at all.
+    published_date_only: bool = False
+    # What read the page: "fundus:<publisher>" (its publisher's own parser, extraction.publishers)
+    # or "generic" (newsbeam's rules and trafilatura; also a body from the feed).
+    extractor: str = "generic"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,13 +137,17 @@ class Variant(Record):
     feed_url: str
     body_source: str
     relation: str  # original, exact, near_duplicate, translation
+    credits: tuple[str, ...] = ()
+    kicker: str | None = None
+    published_date_only: bool = False
+    extractor: str = "generic"
 
 
 @dataclasses.dataclass(frozen=True)
 class Story(Record):
     """One story with all its variants, as the sinks write it (schemas/story.schema.json).
-    Its title, text, language, url, published, authors, site_name, feed_url and body_source
-    are the main variant's: the original, the earliest published."""
+    Its title, text, language, url, published, authors, credits, kicker, site_name, feed_url,
+    body_source and extractor are the main variant's: the original, the earliest published."""
 
     story_id: str
     event_id: str
@@ -150,6 +164,10 @@ class Story(Record):
     first_seen: str
     updated: str
     variants: tuple[Variant, ...]
+    credits: tuple[str, ...] = ()
+    kicker: str | None = None
+    published_date_only: bool = False
+    extractor: str = "generic"
 
 
 @dataclasses.dataclass(frozen=True)

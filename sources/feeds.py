@@ -15,7 +15,7 @@ from typing import Any
 
 import feedparser
 
-from newsbeam.schemas import FeedEntry, FeedSource, parse_time
+from newsbeam.schemas import FeedEntry, FeedSource, parse_time, without_controls
 from newsbeam.sources.urls import canonical_url
 
 # A feed's own polling hints (ttl, max-age, sy:updatePeriod) are followed up to this interval.
@@ -52,14 +52,17 @@ def to_utc(struct: time.struct_time | None) -> str | None:
 
 
 _TAG = re.compile(r"<[^>]+>")
+# A list item that is only a link points to another story (the Guardian lists its related
+# reports so): a list of links is never the item's own text.
+_LINK_ITEM = re.compile(r"(?is)<li\b[^>]*>\s*<a\b[^>]*>(?:(?!</?a\b|</?li\b).)*</a>\s*</li>")
 
 
 def html_to_text(fragment: str) -> str:
-    """Plain text of an HTML fragment, a line per block. Line breaks in the source are only
-    whitespace to HTML: a paragraph wrapped over several source lines stays one line. (Plain
-    text, without tags, keeps its line breaks.)"""
+    """Plain text of an HTML fragment, a line per block, without list items that are only a
+    link. Line breaks in the source are only whitespace to HTML: a paragraph wrapped over
+    several source lines stays one line. (Plain text, without tags, keeps its line breaks.)"""
     if _TAG.search(fragment):
-        fragment = re.sub(r"\s+", " ", fragment)
+        fragment = _LINK_ITEM.sub(" ", re.sub(r"\s+", " ", fragment))
     text = _TAG.sub(" ", re.sub(r"(?i)<\s*(br|/p|/div|/li|/h\d)\s*/?>", "\n", fragment))
     lines = (" ".join(html.unescape(line).split()) for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
@@ -73,10 +76,39 @@ class ParsedFeed:
     title: str | None  # what the feed calls itself
 
 
+# What feeds append to an item's text that is not the article: a link to read on ("Continue
+# reading...", "Weiterlesen"), an excerpt's ellipsis ("[...]"), WordPress's "The post X appeared
+# first on Y", and lines that point to other stories ("Related: <another headline>"). Left in,
+# they make unrelated items alike.
+_TEASER_END = re.compile(
+    r"\s*(?:(?:continue reading|read more|read the full (?:story|article)|read full (?:story|article)|"
+    r"click here to read more|weiterlesen|mehr lesen|lire la suite|leer más|leia mais|continua a leggere|"
+    r"czytaj dalej|lees verder|les mer|läs mer|læs mere|devamını oku)\s*(?:\.\.\.|…|»|›|→|>>)?|"
+    r"\[\s*(?:\.\.\.|…)\s*\]|\((?:more|mehr)\s*(?:\.\.\.|…)\))\s*$", re.I)
+_TEASER_LINE = re.compile(
+    r"^(?:(?:related|see also|read also|also read|more on this story|lesen sie auch|mehr zum thema|"
+    r"auch interessant|à lire aussi|lire aussi|leia também|lee también)\s*[:：].*|"
+    r"the post .+ appeared first on .+|this (?:article|post) (?:was )?(?:first|originally) "
+    r"(?:appeared|published) (?:on|in|at) .+)$", re.I)
+
+
+def strip_teasers(text: str) -> str:
+    """An item's text without the links, endings and pointers to other stories that feeds add."""
+    lines = [line for line in text.split("\n") if not _TEASER_LINE.match(line.strip())]
+    while lines:
+        last = _TEASER_END.sub("", lines[-1]).rstrip()
+        if last == lines[-1].rstrip():
+            break
+        lines[-1] = last
+        if not last:
+            lines.pop()
+    return "\n".join(lines).strip()
+
+
 def text_of(element: Any, name: str) -> str:
     """The plain text of a feed element (title, summary): markup turned into text when the
     feed says it is HTML, kept as it is (tags and all are then words) when it says text."""
-    value = element.get(name) or ""
+    value = without_controls(element.get(name) or "")
     kind = (element.get(f"{name}_detail") or {}).get("type", "text/html")
     return value if kind == "text/plain" else html_to_text(value)
 
@@ -96,14 +128,14 @@ def parse_feed(body: bytes, location: str, content_type: str | None, source: Fee
     title = " ".join(text_of(parsed.feed, "title").split())[:500] or None
     entries = []
     for item in parsed.entries:
-        link = item.get("link") or _first_alternate(item)
+        link = without_controls(item.get("link") or _first_alternate(item) or "")
         url = canonical_url(link) if link else None
         if not url:
             continue
         longest = max(item.get("content") or [], key=lambda c: len(c.get("value", "")), default={})
         content = longest.get("value", "") if longest.get("type") == "text/plain" else html_to_text(
             longest.get("value", ""))
-        summary = content or text_of(item, "summary")
+        summary = strip_teasers(content or text_of(item, "summary"))
         entries.append(FeedEntry(
             url=url,
             link=link,
@@ -115,8 +147,8 @@ def parse_feed(body: bytes, location: str, content_type: str | None, source: Fee
             # dict.get: feedparser's own get() answers "updated" with the published date
             updated=to_utc(dict.get(item, "updated_parsed")),
             language=_language_code(item.get("language")) or feed_language,
-            authors=tuple(a["name"] for a in item.get("authors", []) if a.get("name")),
-            tags=tuple(t["term"] for t in item.get("tags", []) if t.get("term")),
+            authors=tuple(without_controls(a["name"]) for a in item.get("authors", []) if a.get("name")),
+            tags=tuple(without_controls(t["term"]) for t in item.get("tags", []) if t.get("term")),
             full_text=source.fetch_pages == "auto" and len(content) >= FEED_FULL_TEXT_MIN_CHARS,
         ))
     interval = feed_interval_s(parsed.feed)

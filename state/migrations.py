@@ -2,7 +2,7 @@
 older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
 a released migration never changes."""
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -124,5 +124,14 @@ MIGRATIONS: dict[int, str] = {
         finished TEXT
     );
     ALTER TABLE feeds ADD COLUMN listed_lastmod TEXT;
+    """,
+    # Bylines as published: the agencies, desks and outlets credited beside the people; the
+    # kicker above a headline; whether a publication time is only a date; and what read the
+    # page (a publisher's own parser, or the generic path).
+    8: """
+    ALTER TABLE articles ADD COLUMN credits TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE articles ADD COLUMN kicker TEXT;
+    ALTER TABLE articles ADD COLUMN published_date_only INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE articles ADD COLUMN extractor TEXT NOT NULL DEFAULT 'generic';
     """,
 }

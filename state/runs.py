@@ -39,7 +39,7 @@ class Runs:
     def latest(self) -> dict[str, Any] | None:
         """The last run that finished: its id, start and end."""
         row = self.db.read().execute("SELECT run_id, started, finished FROM runs WHERE finished IS NOT NULL "
-                                     "ORDER BY started DESC LIMIT 1").fetchone()
+                                     "ORDER BY started DESC, run_id DESC LIMIT 1").fetchone()
         return dict(row) if row else None
 
     def counts(self, run_id: str) -> dict[str, int]:

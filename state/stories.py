@@ -15,7 +15,8 @@ from newsbeam.schemas import Story, Variant
 from newsbeam.state.database import Connection, Database, Row, transactional
 
 # The article columns a story record is built from.
-ARTICLE_FIELDS = "story_id, url, feed_url, title, text, language, published, authors, site_name, body_source, body_hash"
+ARTICLE_FIELDS = ("story_id, url, feed_url, title, text, language, published, published_date_only, authors, credits, "
+                  "kicker, site_name, body_source, extractor, body_hash")
 # The columns a candidate for matching is judged by.
 CANDIDATE_FIELDS = ("SELECT a.url, a.story_id, s.event_id, a.title, a.text, a.language, a.body_hash, a.vector, "
                     "a.sentences, a.numbers, a.published FROM articles a JOIN stories s USING (story_id) ")
@@ -256,17 +257,21 @@ def story_record(story: dict[str, Any], articles: list[dict[str, Any]]) -> Story
     """A story from the store's rows of the story and its articles, the same whatever order the
     articles arrived in.
 
-    The main variant, the original, is the earliest published; ties and articles without a
-    date (which sort after dated ones) go by URL. The story's title, text and language are the
-    original's, and change when an earlier original arrives later. Each variant carries its own
-    title, text, language, authors and published time.
+    The main variant, the original, is the earliest published: by time, where a date without
+    a time comes after the times of its day (it says only the day). Ties and articles without
+    a date (which sort after dated ones) go by URL. The story's title, text and language are
+    the original's, and change when an earlier original arrives later. Each variant carries its
+    own title, text, language, authors and published time.
     """
-    articles = sorted(articles, key=lambda a: (a["published"] is None, a["published"] or "", a["url"]))
+    articles = sorted(articles, key=lambda a: (a["published"] is None, (a["published"] or "")[:10],
+                                               bool(a["published_date_only"]), a["published"] or "", a["url"]))
     main = articles[0]
     variants = tuple(Variant(
         url=a["url"], title=a["title"], text=a["text"], language=a["language"],
         authors=tuple(json.loads(a["authors"])), published=a["published"], site_name=a["site_name"],
-        feed_url=a["feed_url"], body_source=a["body_source"], relation=relation(a, main)) for a in articles)
+        feed_url=a["feed_url"], body_source=a["body_source"], relation=relation(a, main),
+        credits=tuple(json.loads(a["credits"])), kicker=a["kicker"],
+        published_date_only=bool(a["published_date_only"]), extractor=a["extractor"]) for a in articles)
     original = variants[0]
     return Story(
         story_id=story["story_id"], event_id=story["event_id"],
@@ -274,4 +279,5 @@ def story_record(story: dict[str, Any], articles: list[dict[str, Any]]) -> Story
         languages=tuple(sorted({a["language"] for a in articles if a["language"]})),
         url=original.url, published=original.published, authors=original.authors, site_name=original.site_name,
         feed_url=original.feed_url, body_source=original.body_source,
-        first_seen=story["first_seen"], updated=story["updated"], variants=variants)
+        first_seen=story["first_seen"], updated=story["updated"], variants=variants, credits=original.credits,
+        kicker=original.kicker, published_date_only=original.published_date_only, extractor=original.extractor)

@@ -28,6 +28,19 @@ DEMO_SITE = ROOT / "examples" / "demo" / "site"
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
+
+def shared_data(relative: str) -> pathlib.Path:
+    """A file or folder of the third-party data beside the checkout (../shared/data; never
+    copied into the repository). A fresh clone has none: a test that needs it is skipped, with
+    this reason, on a developer's machine, and fails in CI."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        reason = f"{path} is not there (third-party test data, kept beside the checkout in ../shared/data)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
 # Beam options for tests: the FnApiRunner directly (DirectRunner would first try to download
 # Prism, which fails offline and falls back to the same runner).
 BEAM_ARGS = ("--runner", "FnApiRunner")

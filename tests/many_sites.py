@@ -21,9 +21,8 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-from tests.conftest import POLL_S, SHARED_DATA
+from tests.conftest import POLL_S, shared_data
 
-DEDUP = SHARED_DATA / "dedup"
 WMT19 = {"en": "newstest2019-ende-src.en.sgm", "de": "newstest2019-ende-ref.de.sgm",
          "de-mt": "newstest2019.Facebook_FAIR.6862.en-de.sgm"}
 
@@ -31,7 +30,7 @@ WMT19 = {"en": "newstest2019-ende-src.en.sgm", "de": "newstest2019-ende-ref.de.s
 def wmt19_documents() -> Iterator[tuple[str, str, list[str]]]:
     """(story key, language, paragraphs) of each WMT19 document in each of its three versions."""
     for version, name in WMT19.items():
-        text = (DEDUP / "wmt19_ende" / name).read_text(encoding="utf-8")
+        text = shared_data(f"dedup/wmt19_ende/{name}").read_text(encoding="utf-8")
         for match in re.finditer(r'<doc[^>]*docid="([^"]+)"[^>]*>(.*?)</doc>', text, re.S | re.I):
             segments = [html.unescape(s) for s in re.findall(r"<seg[^>]*>(.*?)</seg>", match.group(2), re.S)]
             if len(segments) >= 4:
@@ -41,7 +40,7 @@ def wmt19_documents() -> Iterator[tuple[str, str, list[str]]]:
 def semeval_texts() -> Iterator[tuple[str, str]]:
     """(language, text) of every distinct SemEval-2022 dev text."""
     seen: set[str] = set()
-    for line in (DEDUP / "semeval2022_dev.jsonl").read_text(encoding="utf-8").splitlines():
+    for line in shared_data("dedup/semeval2022_dev.jsonl").read_text(encoding="utf-8").splitlines():
         pair = json.loads(line)
         for side in ("1", "2"):
             text = " ".join(pair[f"text{side}"].split())

@@ -132,16 +132,32 @@ def test_extract_writes_what_a_variant_would_carry_and_names_pages_without_an_ar
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == ["next", "7", "empty"]
     assert rows[0]["body_source"] == "page_script" and rows[0]["site_name"] == "Coastal Courier"
-    assert list(rows[1]) == ["id", "url", "title", "text", "authors", "language", "published", "site_name",
-                             "body_source"]
+    assert list(rows[1]) == ["id", "url", "title", "kicker", "text", "authors", "credits", "language", "published",
+                             "published_date_only", "site_name", "body_source", "extractor"]
     assert rows[1]["language"] == "de" and rows[1]["published"] == "2026-11-20T08:00:00+00:00"
     assert rows[2] == {"id": "empty", "url": "https://news.example/empty", "error": "no article body found on the page"}
+
+
+@pytest.mark.parametrize("options, extractor", [((), "fundus:Tagesschau"), (("--no-publisher-parsers",), "generic")])
+def test_extract_reads_a_covered_publishers_page_by_its_parser_unless_told_not_to(tmp_path, options, extractor):
+    from tests.conftest import FIXTURES
+
+    page = {"id": "ts", "url": "https://www.tagesschau.de/inland/lindenau-seilbahn-100.html",
+            "fetched": "2026-11-20T13:30:00+01:00",
+            "html": (FIXTURES / "pages" / "broadcaster-article.html").read_text()}
+    (tmp_path / "in.jsonl").write_text(json.dumps(page) + "\n", encoding="utf-8")
+    assert main(["extract", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"), "--encoder", "hashing",
+                 *options]) == 0
+    (row,) = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert row["extractor"] == extractor and row["authors"] == ["Jana Beispiel"]
+    assert row["published"] == "2026-11-20T12:05:00+00:00"
 
 
 @pytest.mark.parametrize("line, message", [
     ('{"id": 1, "url": "https://x.example/"}', "'html' is missing"),
     ('{"id": 1, "url": "https://x.example/", "html": "<p>x</p>", "authors": "A"}', "'authors' must be a list"),
     ('{"id": 1, "url": "https://x.example/", "html": "<p>x</p>", "published": "soon"}', "'published' is not"),
+    ('{"id": 1, "url": "https://x.example/", "html": "<p>x</p>", "fetched": "yesterday"}', "'fetched' is not"),
     ("not json", "invalid JSON"),
 ])
 def test_extract_names_a_malformed_line_and_writes_nothing(tmp_path, capsys, line, message):

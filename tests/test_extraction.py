@@ -32,7 +32,8 @@ def test_extracts_body_and_metadata_from_a_german_page():
     assert article.language == "de"
     assert article.authors == ("Greta Lindqvist",)
     assert article.site_name == "Lindenauer Kurier"
-    assert article.published == "2026-11-20T00:00:00+00:00"  # the page's date; the feed had none here
+    assert article.published == "2026-11-20T08:00:00+00:00"  # the page's article:published_time, to the second
+    assert not article.published_date_only
     assert article.body_source == "page"
 
 
@@ -271,3 +272,88 @@ def test_notices_credits_and_lists_of_other_stories_leave_the_body():
     # a list that is the article's own stays: short items, or not at the end
     recipe = "\n".join([article[0], "- 1 cup rice", "- 2 eggs", "- 1 tsp salt"])
     assert clean_body(recipe) == recipe
+
+
+# --- Publisher parsers (Fundus) ----------------------------------------------------------------------
+BROADCASTER_URL = "https://www.tagesschau.de/inland/lindenau-seilbahn-100.html"
+
+
+def broadcaster_page(url: str = BROADCASTER_URL, **options) -> Article:
+    html = (PAGES / "broadcaster-article.html").read_bytes()
+    return extract_article(FetchedPage(entry=entry(url), url=url, html=html, content_type=None), **options)
+
+
+def test_a_page_of_a_publisher_fundus_covers_is_read_by_its_own_parser():
+    article = broadcaster_page()
+    assert article.extractor == "fundus:Tagesschau"
+    assert article.title == "Stadtrat von Lindenau beschließt Seilbahn über den Fluss"  # as the parser reads it
+    assert article.authors == ("Jana Beispiel",)  # the parser's people; its desk is not one
+    assert article.text.startswith("Der Stadtrat von Lindenau hat am Donnerstag")
+    assert article.text.endswith("deutlich entlasten.") and "Anwohner kündigen Widerstand an" in article.text
+    assert "Impressum" not in article.text and "Startseite" not in article.text
+    assert article.published == "2026-11-20T12:05:00+00:00" and not article.published_date_only
+    assert article.language == "de" and article.tags == ("Lindenau", "Seilbahn")
+
+
+@pytest.mark.parametrize("url, options", [
+    (BROADCASTER_URL, {"publisher_parsers": False}),  # turned off
+    ("https://news.example/lindenau-seilbahn", {}),  # a site no publisher parser covers
+], ids=["turned off", "other site"])
+def test_other_pages_go_the_generic_way_with_the_same_fields(url, options):
+    article = broadcaster_page(url, **options)
+    assert article.extractor == "generic"
+    assert article.text.startswith("Der Stadtrat von Lindenau hat am Donnerstag")  # no kicker or headline above it
+    assert article.authors == ("Jana Beispiel",) and article.credits == ("ARD-Hauptstadtstudio",)
+    assert article.published == "2026-11-20T12:05:00+00:00"
+
+
+def test_a_publisher_parser_that_finds_no_body_falls_back_to_the_generic_path():
+    """The publisher's markup changed: its parser finds no article paragraphs; the page still
+    yields an article, not a dead letter."""
+    html = (PAGES / "broadcaster-article.html").read_text(encoding="utf-8").replace("<article", "<section").replace(
+        "</article>", "</section>")
+    article = extract_article(FetchedPage(entry=entry(BROADCASTER_URL), url=BROADCASTER_URL, html=html.encode(),
+                                          content_type=None))
+    assert article.extractor == "generic" and "84 Millionen Euro" in article.text
+    from newsbeam.extraction.publishers import parse_with_publisher
+
+    assert parse_with_publisher("", BROADCASTER_URL) is None  # a page the parser cannot even read
+
+
+def test_the_parser_version_is_the_one_valid_when_the_page_was_fetched():
+    """Fundus keeps a parser per period of a publisher's markup: a page fetched in 2020 and one
+    fetched today are read by the parser of their time (and a time past the newest's period by
+    the newest)."""
+    import datetime as dt
+
+    from newsbeam.extraction.publishers import _parser, publisher_of
+
+    publisher = publisher_of(BROADCASTER_URL)
+    assert publisher is not None and publisher_of("https://tagesschau.de/x") is publisher
+    newest = _parser(publisher, None)
+    assert type(_parser(publisher, dt.datetime(2999, 1, 1))) is type(newest)
+    assert publisher_of("https://feeds.feedburner.com/x") is None and publisher_of("https://news.example/") is None
+
+
+def test_every_fundus_dev_page_reads_as_its_publishers_parser_reads_it():
+    """The labels of ../shared/data/pages/fundus_dev are Fundus's own parse of each page:
+    through newsbeam, with the parser valid at the page's crawl date, the same headline, people
+    and body for every page Fundus still covers."""
+    import gzip
+    import json
+
+    import newsbeam
+    from tests.conftest import shared_data
+
+    with gzip.open(shared_data("pages/fundus_dev/records.jsonl.gz"), "rt", encoding="utf-8") as lines:
+        records = [json.loads(line) for line in lines]
+    read = 0
+    for record in records:
+        article = newsbeam.extract(record["html"], record["url"], fetched=record["crawl_date"], encoder="hashing")
+        if article is None or not article.extractor.startswith("fundus:"):
+            continue
+        read += 1
+        assert article.title == " ".join(record["title"].split()), record["id"]
+        assert list(article.authors) == record["authors"], record["id"]
+        assert article.text.split() == record["body"].split(), record["id"]
+    assert read >= 0.9 * len(records)

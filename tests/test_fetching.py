@@ -23,7 +23,7 @@ from newsbeam.sources.feeds import html_to_text, parse_feed
 from newsbeam.state.store import open_store
 from newsbeam.transforms.feeds import ReadFeedsFn
 from newsbeam.transforms.pages import FetchPagesFn
-from tests.conftest import SHARED_DATA, SiteServer, local_options, serving
+from tests.conftest import SHARED_DATA, SiteServer, local_options, serving, shared_data
 
 MB = 1024 * 1024
 
@@ -374,7 +374,7 @@ def test_feedparser_corpus_through_http_never_crashes(tmp_path):
     entries (those with a link) everywhere else."""
     import feedparser
 
-    files = sorted(p for p in FEEDPARSER_CORPUS.rglob("*") if p.suffix in (".xml", ".json"))
+    files = sorted(p for p in shared_data("feeds/feedparser").rglob("*") if p.suffix in (".xml", ".json"))
     assert len(files) > 2000
     expectations = agreements = 0
     with serving(FEEDPARSER_CORPUS) as site:

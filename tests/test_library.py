@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -31,8 +32,12 @@ def installed_wheel(tmp_path_factory) -> pathlib.Path:
     """A wheel built from this checkout, unpacked into a folder of its own (its dependencies
     come from the test's environment)."""
     where = tmp_path_factory.mktemp("wheel")
+    work = ROOT / "build"  # setuptools' own work folder, in the checkout: left as it was found
+    had_work = work.exists()
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
                     "-w", str(where / "dist"), str(ROOT)], check=True, cwd=where, capture_output=True)
+    if not had_work:
+        shutil.rmtree(work, ignore_errors=True)
     (wheel,) = (where / "dist").glob("newsbeam-*.whl")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(where / "site"),
                     str(wheel)], check=True, capture_output=True)
@@ -96,9 +101,12 @@ def test_extract_gives_the_article_of_a_page_as_the_extract_command_does(tmp_pat
 
 
 def test_extract_takes_what_a_feed_said_and_returns_none_without_an_article():
-    article = newsbeam.extract(KURIER.read_bytes(), "https://kurier.example/a.html",
-                               feed_entry={"published": "2026-11-20T08:00:00+01:00", "language": "de"})
-    assert article.published == "2026-11-20T07:00:00+00:00"
+    feed = {"published": "2026-11-20T08:30:00+01:00", "language": "de"}
+    article = newsbeam.extract(KURIER.read_bytes(), "https://kurier.example/a.html", feed_entry=feed)
+    assert article.published == "2026-11-20T08:00:00+00:00"  # the page's own time comes first
+    undated = re.sub(rb'<meta property="article:published_time"[^>]*>|<time [^>]*>', b"", KURIER.read_bytes())
+    assert newsbeam.extract(undated, "https://kurier.example/a.html", feed_entry=feed).published == (
+        "2026-11-20T07:30:00+00:00")
     assert newsbeam.extract(b"<html><body><p>Please log in.</p></body></html>", "https://x.example/") is None
 
 

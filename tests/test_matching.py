@@ -16,6 +16,7 @@ from newsbeam.matching.story_index import StoryIndex
 from newsbeam.schemas import Article, FeedEntry, FetchedPage
 from newsbeam.state.store import open_store
 from tests.conftest import DEMO_SITE, FIXTURES
+from tests.story_fixtures import LOOKALIKES
 
 PAGES = {
     "de_original": DEMO_SITE / "kurier" / "seilbahn-beschlossen.html",
@@ -197,6 +198,26 @@ def test_main_variant_is_the_earliest_published(store_url, fingerprinter, articl
     assert [v["relation"] for v in record["variants"]] == ["original", "translation"]
 
 
+def test_a_date_without_a_time_never_beats_a_time_of_the_same_day(store_url, fingerprinter, articles, prints):
+    """The German report at 08:00 is the original; its English translation that says only
+    "2026-11-20" (UTC midnight of it) is not, though midnight sorts first."""
+    import dataclasses
+
+    index = _index(store_url, fingerprinter)
+    dated: Article = dataclasses.replace(articles["en_translation_a"], published="2026-11-20T00:00:00+00:00",
+                                         published_date_only=True)
+    timed: Article = dataclasses.replace(articles["de_original"], published="2026-11-20T08:00:00+00:00")
+    story = index.assign(dated, prints["en_translation_a"]).story_id
+    index.assign(timed, prints["de_original"])
+    record = story_record_of(index.store, story)
+    assert [(v["language"], v["relation"], v["published_date_only"]) for v in record["variants"]] == [
+        ("de", "original", False), ("en", "translation", True)]
+    earlier: Article = dataclasses.replace(articles["en_translation_b"], published="2026-11-19T00:00:00+00:00",
+                                           published_date_only=True)
+    index.assign(earlier, prints["en_translation_b"])  # a day before is earlier, date or not
+    assert story_record_of(index.store, story)["variants"][0]["url"] == earlier.url
+
+
 def test_vector_index_is_saved_and_restored_beside_the_store(store_url, fingerprinter, articles, prints):
     index = _index(store_url, fingerprinter)
     for name in ("de_original", "unrelated_en", "unrelated_de"):
@@ -349,3 +370,28 @@ def test_names_and_time_count_for_an_event():
     same_place = _member(vector, "lindenau voss residents december").fingerprint
     assert choose_event(same_place, "2026-11-21T10:00:00+00:00", event) == "e_1"
     assert choose_event(same_place, "2026-12-20T10:00:00+00:00", event) is None  # weeks later
+
+
+def test_reports_from_one_template_are_other_stories():
+    """120 reports of shops closing, one sentence template with other names, places and numbers."""
+    import newsbeam
+    from tests.story_fixtures import template_reports
+
+    assignments = newsbeam.dedup(template_reports())
+    assert len({a.story_id for a in assignments}) == len(assignments)
+
+
+@pytest.mark.parametrize("why, a, b", LOOKALIKES, ids=[why for why, _, _ in LOOKALIKES])
+def test_reports_that_look_alike_in_a_feed_are_other_stories(why, a, b):
+    """Read as a feed gives them (teaser lines and all), then matched: two stories."""
+    import newsbeam
+    from newsbeam.schemas import FeedSource
+    from newsbeam.sources.feeds import parse_feed
+
+    items = "".join(f"<item><title>{item['title']}</title><link>http://news.example/{n}</link>"
+                    f"<description><![CDATA[{item['text']}]]></description></item>" for n, item in enumerate((a, b)))
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>{items}</channel></rss>'
+    entries = parse_feed(feed.encode(), "http://news.example/feed", None, FeedSource(url="x")).entries
+    assert all("Continue reading" not in e.summary and "Related:" not in e.summary for e in entries)
+    assignments = newsbeam.dedup([{"id": e.url, "title": e.title, "text": e.summary} for e in entries])
+    assert len({x.story_id for x in assignments}) == 2, why

@@ -9,14 +9,14 @@ from newsbeam.fetching.client import HttpClient
 from newsbeam.schemas import FeedSource
 from newsbeam.sources.feeds import feed_body_hash, parse_feed
 from newsbeam.sources.urls import canonical_url
-from tests.conftest import SHARED_DATA, SiteServer, serving
+from tests.conftest import SHARED_DATA, SiteServer, serving, shared_data
 
 REAL_FEEDS = SHARED_DATA / "feeds" / "real"
 
 
 @pytest.fixture(scope="module")
 def real_feeds_site():
-    with serving(REAL_FEEDS) as server:
+    with serving(shared_data("feeds/real")) as server:
         yield server
 
 

@@ -4,6 +4,7 @@ happens when runs overlap or die."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import random
@@ -128,11 +129,15 @@ def test_pipeline_on_the_store_export_show_and_prune(site, tmp_path, store_url, 
 
     export = tmp_path / "all.parquet"
     assert main(["stories", "export", "--store", store_url, "--format", "parquet", "-o", str(export)]) == 0
-    exported = pq.read_table(export).to_pylist()
+    exported = pq.read_table(export)
+    assert exported.schema.field("published").type.tz == "UTC"  # times as timestamps (Parquet keeps ms)
+    exported = exported.to_pylist()
     assert sorted(r["story_id"] for r in exported) == sorted(written)
     by_id = {r["story_id"]: r for r in exported}
     for story_id, record in written.items():
-        assert by_id[story_id]["variants"] == record["variants"]
+        variants = [{k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in variant.items()}
+                    for variant in by_id[story_id]["variants"]]
+        assert variants == record["variants"]
     assert main(["stories", "export", "--store", store_url, "--since", "2999-01-01", "-o", "-"]) == 0
     capsys.readouterr()
     cable_car = next(s for s in written.values() if len(s["variants"]) == 3)

@@ -24,6 +24,7 @@ class ExtractArticlesFn(StageFn):
     def __init__(self, options: RunOptions):
         super().__init__()
         self.encoder_name, self.encoder_threads = options.encoder, options.encoder_threads
+        self.publisher_parsers = options.publisher_parsers
 
     def setup(self) -> None:
         super().setup()
@@ -35,7 +36,7 @@ class ExtractArticlesFn(StageFn):
             article = None
             if page.html is not None:
                 try:
-                    article = extract_article(page, self.similarity)
+                    article = extract_article(page, self.similarity, publisher_parsers=self.publisher_parsers)
                 except NotAnArticle as exc:
                     reason = str(exc)
                 except Exception as exc:  # a page that breaks the extractor must not break the run

@@ -34,6 +34,8 @@ class RunOptions:
     sinks: tuple[str, ...] = ("jsonl",)
     encoder: str = matching.ENCODER
     window_days: float = matching.STORY_WINDOW_DAYS
+    # Pages of the publishers Fundus covers read by their own parsers (extraction.publishers).
+    publisher_parsers: bool = True
     # Fetching
     user_agent: str = fetching.USER_AGENT
     per_host_connections: int = fetching.PER_HOST_CONNECTIONS
