@@ -8,11 +8,12 @@ import unicodedata
 from collections.abc import Callable
 
 from newsbeam.extraction import settings
+from newsbeam.schemas import without_controls
 
 
 def normalize_text(text: str) -> str:
-    """NFC, single spaces, one paragraph per line, no empty lines."""
-    text = unicodedata.normalize("NFC", text)
+    """NFC, single spaces, one paragraph per line, no empty lines, no control characters."""
+    text = unicodedata.normalize("NFC", without_controls(text))
     lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 

@@ -24,7 +24,9 @@ import dataclasses
 import datetime as dt
 import email.utils
 import heapq
+import os
 import socket
+import stat
 import threading
 import time
 import urllib.parse
@@ -334,13 +336,24 @@ def _refusal(exc: BaseException) -> FetchError | None:
 
 
 def read_local_file(url: str, max_bytes: int) -> Response:
-    """Read a `file:` feed named in the user's own configuration."""
+    """Read a `file:` feed named in the user's own configuration: a regular file only (opening
+    a FIFO or a device would wait without end, or read without end)."""
     path = urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
     try:
-        with open(path, "rb") as handle:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise FetchError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise FetchError(f"cannot read {path}: not a regular file")
+        with os.fdopen(descriptor, "rb") as handle:
+            descriptor = -1
             body = handle.read(max_bytes + 1)
     except OSError as exc:
         raise FetchError(f"cannot read {path}: {exc.strerror}") from None
+    finally:
+        if descriptor >= 0:
+            os.close(descriptor)
     if len(body) > max_bytes:
         raise FetchError(f"file larger than {max_bytes} bytes")
     return Response(url=url, status=200, headers={}, body=body)

@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from newsbeam.schemas import without_controls
 from newsbeam.state import settings
 from newsbeam.state.migrations import MIGRATIONS, SCHEMA_VERSION
 
@@ -100,6 +101,12 @@ class Cursor:
         return iter(self.fetchall())
 
 
+def _safe(params: tuple | list) -> tuple:
+    """Statement parameters without control characters in their text, whatever the caller
+    forgot: one NUL from a feed would stop every pass on PostgreSQL, for good (schemas.text)."""
+    return tuple(without_controls(p) if isinstance(p, str) else p for p in params)
+
+
 class Connection:
     """One database connection of one thread (see the module's notes on broken connections)."""
 
@@ -125,10 +132,12 @@ class Connection:
         return self.postgres and self.raw.closed
 
     def execute(self, sql: str, params: tuple | list = ()) -> Cursor:
+        params = _safe(params)
         return Cursor(self._run(lambda cursor: cursor.execute(self._sql(sql), params)))
 
     def executemany(self, sql: str, rows: list) -> None:
         if rows:
+            rows = [_safe(row) for row in rows]
             self._run(lambda cursor: cursor.executemany(self._sql(sql), rows))
 
     def _run(self, statement: Callable[[Any], Any]) -> Any:

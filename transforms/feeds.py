@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 import os
 import socket
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -66,6 +67,7 @@ class ReadFeedsFn(StageFn):
     def setup(self) -> None:
         super().setup()
         self.window = dt.timedelta(days=self.options.window_days)
+        self.own_files = {feed.url for feed in self.options.feeds if feed.url.startswith("file:")}
         self.http = self.options.http_client()
         self.ledger = host_ledger()
         self.scheduler: PoliteScheduler[FeedDue] = PoliteScheduler(
@@ -131,6 +133,8 @@ class ReadFeedsFn(StageFn):
         """Runs on a fetch thread."""
         source, state = due
         if source.url.startswith("file:"):
+            if source.url not in self.own_files:  # never a URL a server named (see _to_read)
+                raise FetchError("a local file is read only when the feeds file lists it")
             return read_local_file(source.url, fetching.MAX_FEED_BYTES)
         if self.options.shards > 1:  # other workers may be asking the host for pages: share its pace
             host = host_of(source.url)
@@ -192,7 +196,7 @@ class ReadFeedsFn(StageFn):
         counts["articles_new"] += len(new)
         feeds.stage_entries(source.url, [entry.url for entry in new])
         entries.extend(new)
-        return self._to_read(source, children)
+        return self._to_read(source, children, counts)
 
     def _parse(self, source: FeedSource, response: Response, counts: collections.Counter
                ) -> tuple[ParsedFeed, list[Listed]]:
@@ -211,10 +215,15 @@ class ReadFeedsFn(StageFn):
             return ParsedFeed(found, problem, None, None), sitemap.sitemaps
         return parse_feed(response.body, response.url, response.content_type, source), []
 
-    def _to_read(self, source: FeedSource, children: list[Listed]) -> list[FeedDue]:
-        """The listed sitemaps whose lastmod changed since they were read (or that give none)."""
+    def _to_read(self, source: FeedSource, children: list[Listed], counts: collections.Counter) -> list[FeedDue]:
+        """The listed sitemaps whose lastmod changed since they were read (or that give none).
+        Only web addresses: a sitemap index or a robots.txt that names a `file:` (or any other)
+        URL is a server's document pointing into the machine that reads it."""
         due = []
         for child in children:
+            if urllib.parse.urlsplit(child.url).scheme.lower() not in ("http", "https"):
+                counts["sitemaps_not_on_the_web"] += 1
+                continue
             state = self.store.feeds.state(child.url)
             if child.lastmod and state.get("listed_lastmod") == child.lastmod:
                 continue  # unchanged since it was read: no request
