@@ -33,10 +33,11 @@ def stories_list(args: argparse.Namespace) -> int:
 
 def _table(stories: list[Story]) -> None:
     width = shutil.get_terminal_size((120, 24)).columns
-    print(f"{'updated':<20} {'languages':<10} {'var':>3}  {'site':<24} title")
-    for story in stories:
+    print(f"{'story_id':<18} {'updated':<20} {'languages':<10} {'var':>3}  {'site':<24} title")
+    for story in stories:  # the id first: `stories show` and `events show` take it
         site = story.site_name or urllib.parse.urlsplit(story.url).netloc
-        line = (f"{story.updated[:19]:<20} {','.join(story.languages)[:10]:<10} {len(story.variants):>3}  "
+        line = (f"{story.story_id:<18} {story.updated[:19]:<20} {','.join(story.languages)[:10]:<10} "
+                f"{len(story.variants):>3}  "
                 f"{printable(site)[:24]:<24} {printable(story.title)}")
         print(line[:max(width, 60)])
     print(f"{len(stories)} stor{'y' if len(stories) == 1 else 'ies'}", file=sys.stderr)

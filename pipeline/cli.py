@@ -20,7 +20,7 @@ import argparse
 import logging
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from newsbeam.fetching import settings as fetching
 from newsbeam.matching import settings as matching
@@ -42,8 +42,16 @@ PUBLISHER_PARSERS_HELP = ("read every page by the generic path, also those of pu
                           "(Fundus)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistake told in one line (not a usage block): crontabs and CI logs
+    keep the line that says what is wrong. Subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"newsbeam: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsbeam", description="News ingestion on Apache Beam.")
+    parser = _Parser(prog="newsbeam", description="News ingestion on Apache Beam.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress (and Beam's own logs)")
     parser.add_argument("--version", action="version", version=f"newsbeam {fetching.VERSION}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +100,8 @@ def _parser() -> argparse.ArgumentParser:
                      help=f"sentence encoder for story matching: {ENCODER_NAMES} (installed separately)")
     run.add_argument("--no-publisher-parsers", dest="publisher_parsers", action="store_false",
                      help=PUBLISHER_PARSERS_HELP)
+    # what a mistyped flag is compared with (the rest goes to Beam, which must know it)
+    run.set_defaults(run_flags=tuple(flag for action in run._actions for flag in action.option_strings))
 
     extract = commands.add_parser(
         "extract", help="what newsbeam makes of pages: a JSON Lines file of {id, url, html} in, articles out",
@@ -274,6 +284,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _did_you_mean(flag: str, flags: tuple[str, ...]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(flag, flags, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
 def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
     """The run's options, built once from the command line and the feeds file."""
     config = load_feeds(args.feeds)
@@ -286,8 +303,20 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
     # Beam is imported once the feeds file and the flags are known to be right: a mistake in
     # them is reported at once, not after a second of loading Beam.
     from newsbeam.pipeline.backfill import matched_files
-    from newsbeam.pipeline.runners import encoder_threads, is_cluster, is_dask, pipeline_options, worker_count
+    from newsbeam.pipeline.runners import (
+        encoder_threads,
+        is_cluster,
+        is_dask,
+        pipeline_options,
+        unknown_options,
+        worker_count,
+    )
 
+    unknown = unknown_options(beam_args)
+    if unknown:
+        raise CliError(f"unknown option {unknown[0]}{_did_you_mean(unknown[0], args.run_flags)} (newsbeam run "
+                       "--help lists "
+                       "newsbeam's options; others go to Beam, which does not know this one either)")
     beam = pipeline_options(beam_args)
     for source in config.archives:
         matched_files(source, beam)  # a scheme or folder that cannot exist: exit 2 now; nothing yet: a warning

@@ -3,6 +3,7 @@ names, and how many workers the runner will have (one shard of work per worker).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 
@@ -49,6 +50,18 @@ def is_dask(options: PipelineOptions) -> bool:
 def is_cluster(options: PipelineOptions) -> bool:
     """Do the workers run on other machines (or could they)?"""
     return runner_name(options) not in LOCAL_RUNNERS
+
+
+def unknown_options(beam_args: tuple[str, ...] | list[str]) -> list[str]:
+    """The flags among the arguments passed on to Beam that neither Beam's pipeline options
+    nor an installed runner's know (Beam itself only logs "Discarding unparseable args" and
+    runs on: a mistyped --prune in a crontab would never be noticed)."""
+    with contextlib.suppress(ImportError):  # the Dask runner's options, with the dask extra
+        from apache_beam.runners.dask.dask_runner import DaskOptions  # noqa: F401
+    options = PipelineOptions(list(beam_args))
+    unknown = set(options.get_all_options(retain_unknown_options=True)) - set(options.get_all_options())
+    flags = [arg.split("=", 1)[0] for arg in beam_args if arg.startswith("-")]
+    return [flag for flag in flags if flag.lstrip("-").replace("-", "_") in unknown]
 
 
 def dask_options(options: PipelineOptions):  # -> DaskOptions (needs the dask extra)

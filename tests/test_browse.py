@@ -60,7 +60,10 @@ def test_stories_list_filters_the_same_on_both_stores(site, tmp_path, store_url,
 
     assert main(["stories", "list", "--store", store_url, "--language", "de"]) == 0  # the table
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["updated", "languages", "var", "site", "title"]
+    assert table[0].split() == ["story_id", "updated", "languages", "var", "site", "title"]
+    shown_id = table[1].split()[0]
+    assert main(["stories", "show", shown_id, "--store", store_url]) == 0  # the id the table shows
+    assert shown_id in capsys.readouterr().out
     assert any(CABLE_CAR in line and "de,en" in line and " 3 " in line for line in table[1:])
 
     assert main(["events", "show", event, "--store", store_url]) == 0

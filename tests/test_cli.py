@@ -167,3 +167,22 @@ def test_extract_names_a_malformed_line_and_writes_nothing(tmp_path, capsys, lin
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "line 2" in err[0] and message in err[0]
     assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--windw-days", "3"], "unknown option --windw-days (did you mean --window-days?)"),
+    (["--prnue"], "unknown option --prnue (did you mean --prune?)"),
+    (["--max-faild-share", "0.5"], "unknown option --max-faild-share (did you mean --max-failed-share?)"),
+    (["--window-days", "abc"], "argument --window-days"),
+])
+def test_a_mistyped_run_option_stops_the_run_in_one_line(tmp_path, capsys, flags, message):
+    """Beam only logs what it cannot parse, and runs on: a mistyped --prune in a crontab would
+    never be noticed. Every mistake is one line and exit 2, before anything is fetched."""
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", ["http://127.0.0.1:9/feed.rss"])
+    try:
+        code = main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *flags])
+    except SystemExit as exc:  # a value argparse refuses ends the program there
+        code = exc.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "out").exists()
