@@ -76,6 +76,20 @@ def test_a_feed_listing_archived_pages_does_not_fetch_them_again(site, tmp_path)
     assert all(path.startswith("/feeds/") for path in site.paths_requested())
 
 
+def test_an_archived_page_that_will_not_extract_is_never_fetched_live(site, tmp_path):
+    """Archived pages with no article on them (empty; a notice only) are final dead letters:
+    a later run does not fetch their WARC-Target-URI from the live site."""
+    empty = [(f"{site.base_url}empty/{n}.html", b"<html><body><p>Log in</p></body></html>") for n in range(3)]
+    archive = write_warc(tmp_path / "archive" / "site.warc.gz", [*demo_pages(site.base_url)[:2], *empty])
+    feeds = archive_feeds(tmp_path, {"warc": str(archive)})
+    run(feeds, tmp_path / "out")
+    letters = {letter["url"]: letter for letter in read_jsonl(tmp_path / "out" / "dead_letters")}
+    assert all(letters[url]["final"] and "archived page" in letters[url]["reason"] for url, _ in empty)
+    site.requests.clear()
+    later = run(feeds, tmp_path / "out")
+    assert later.get("pages_fetched", 0) == 0 and not site.paths_requested()
+
+
 def test_the_story_window_counts_in_the_articles_own_time(tmp_path):
     """The same report (no date on the page) captured three weeks apart under two URLs: two
     stories; captured a day apart: one."""

@@ -48,8 +48,12 @@ class ExtractArticlesFn(StageFn):
                     counts["articles_extracted"] += 1
                     articles.append(article)
                     continue
-                letters.append(DeadLetter(url=page.entry.url, stage="extract", reason=reason, at=utc_now(),
-                                          payload=entry_payload(page.entry)))
+                # An archived page is never fetched live: its retry would be (the archive's
+                # copy does not change), so its failure is final.
+                archived = page.entry.captured is not None
+                letters.append(DeadLetter(url=page.entry.url, stage="extract", at=utc_now(),
+                                          reason=reason + (" (an archived page: not fetched live)" if archived else ""),
+                                          payload=entry_payload(page.entry), final=archived))
             article = article_from_feed(page.entry, self.similarity)
             if article is None:
                 counts["articles_failed"] += 1
