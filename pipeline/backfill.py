@@ -1,12 +1,15 @@
-"""Which WARC files a pass reads: the archives of the feeds file, listed through Beam's
-FileSystems (local paths, and gs://, s3://, hdfs:// with Beam's extras), less the files the
-store says were read to their end."""
+"""Which WARC files a pass reads: the archives of the feeds file (local paths by their own
+folders; gs://, s3://, hdfs:// through Beam's FileSystems, with Beam's extras), less the files
+the store says were read to their end."""
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import logging
 import os
 import re
+import stat
 import urllib.parse
 
 from apache_beam.io.filesystems import FileSystems
@@ -32,6 +35,10 @@ def matched_files(source: ArchiveSource, beam_options: PipelineOptions) -> dict[
         folder = os.path.dirname(_GLOB.split(source.pattern, 1)[0])
         if folder and not os.path.isdir(folder):
             raise ConfigError(f"archive {source.pattern}: folder {folder} does not exist")
+        files = _local_files(source.pattern)
+        if not files:
+            log.warning("archive %s matches no file yet", source.pattern)
+        return files
     try:
         result = FileSystems.match([source.pattern])[0]
     except ValueError as exc:
@@ -44,6 +51,19 @@ def matched_files(source: ArchiveSource, beam_options: PipelineOptions) -> dict[
         _check_bucket(source.pattern, beam_options)
     if not files:
         log.warning("archive %s matches no file yet", source.pattern)
+    return files
+
+
+def _local_files(pattern: str) -> dict[str, int]:
+    """The regular files a local pattern matches, folder by folder of the pattern (Python's
+    glob: `*` within a folder, `**` across folders). Beam's local listing walks every folder
+    below the pattern's fixed prefix: `/*.warc.gz` would walk the whole filesystem, every pass."""
+    files = {}
+    for path in sorted(glob.glob(pattern, recursive=True)):
+        with contextlib.suppress(OSError):
+            status = os.stat(path)
+            if stat.S_ISREG(status.st_mode):
+                files[path] = status.st_size
     return files
 
 

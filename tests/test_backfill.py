@@ -90,6 +90,29 @@ def test_an_archived_page_that_will_not_extract_is_never_fetched_live(site, tmp_
     assert later.get("pages_fetched", 0) == 0 and not site.paths_requested()
 
 
+def test_a_local_archive_pattern_matches_folder_by_folder_and_regular_files_only(tmp_path):
+    """`*` stays within its folder and `**` crosses folders, as the pattern says; nothing else
+    below the pattern's prefix is walked (Beam's local listing walks it all: `/*.warc.gz`
+    walked the whole filesystem every pass). A FIFO with a WARC's name is not a file to read."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from newsbeam.pipeline.backfill import matched_files
+    from newsbeam.schemas import ArchiveSource
+
+    for name in ("a.warc.gz", "b.warc.gz", "deep/c.warc.gz", "deep/deeper/d.warc.gz", "notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x" * len(name))
+    os.mkfifo(tmp_path / "pipe.warc.gz")
+
+    def matched(pattern: str) -> list[str]:
+        files = matched_files(ArchiveSource(pattern=str(tmp_path / pattern)), PipelineOptions([]))
+        return sorted(os.path.relpath(path, tmp_path) for path in files)
+
+    assert matched("*.warc.gz") == ["a.warc.gz", "b.warc.gz"]
+    assert matched("**/*.warc.gz") == ["a.warc.gz", "b.warc.gz", "deep/c.warc.gz", "deep/deeper/d.warc.gz"]
+    assert matched("deep/*/*.warc.gz") == ["deep/deeper/d.warc.gz"]
+
+
 def test_the_story_window_counts_in_the_articles_own_time(tmp_path):
     """The same report (no date on the page) captured three weeks apart under two URLs: two
     stories; captured a day apart: one."""
