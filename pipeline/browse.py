@@ -17,6 +17,11 @@ from newsbeam.schemas import Story
 from newsbeam.state.stories import StoryFilter
 
 DEFAULT_LIMIT = 50
+# What a listing may ask for: beyond these, a store does not answer sensibly (an integer past
+# PostgreSQL's bigint, a LIKE pattern SQLite calls too complex), and no reader means them.
+MAX_LIMIT = 1_000_000
+MAX_QUERY_WORDS = 32
+MAX_QUERY_CHARS = 1000
 
 
 def stories_list(args: argparse.Namespace) -> int:

@@ -136,8 +136,9 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--language", help="with a variant in this language (de, en, ...)")
     listing.add_argument("--event", help="of this event (an event_id)")
     listing.add_argument("--site", help="with a variant from this host (www.example.org) or site name")
-    listing.add_argument("--query", help="words that must all appear, in any variant's title or text, in any case")
-    listing.add_argument("--limit", type=_positive(int), default=browse.DEFAULT_LIMIT,
+    listing.add_argument("--query", type=_query,
+                         help="words that must all appear, in any variant's title or text, in any case")
+    listing.add_argument("--limit", type=_positive(int, browse.MAX_LIMIT), default=browse.DEFAULT_LIMIT,
                          help=f"at most this many (default {browse.DEFAULT_LIMIT})")
     listing.add_argument("--json", action="store_true", help="whole story records, one JSON object a line")
     show = story_commands.add_parser("show", help="print one story with its variants")
@@ -164,7 +165,8 @@ def _parser() -> argparse.ArgumentParser:
     add_where(report)
     report.add_argument("--since", help="the stories changed since: a time ago (24h) or an ISO 8601 date "
                                         "(default: the stories of the last run)")
-    report.add_argument("--limit", type=_positive(int), default=5000, help="at most this many stories (default 5000)")
+    report.add_argument("--limit", type=_positive(int, browse.MAX_LIMIT), default=5000,
+                        help="at most this many stories (default 5000)")
     report.add_argument("-o", "--file", default="report.html", help="the HTML file to write (default report.html)")
 
     errors = commands.add_parser("errors", help="list the dead letters waiting for a retry")
@@ -186,7 +188,7 @@ def _sinks(text: str) -> tuple[str, ...]:
     return names
 
 
-def _positive(kind: type) -> Any:
+def _positive(kind: type, at_most: float | None = None) -> Any:
     def parse(text: str) -> Any:
         try:
             value = kind(text)
@@ -194,6 +196,8 @@ def _positive(kind: type) -> Any:
             raise argparse.ArgumentTypeError(f"not a number: {text}") from None
         if value < 0 or (kind is int and value == 0):
             raise argparse.ArgumentTypeError(f"must be positive: {text}")
+        if at_most is not None and value > at_most:
+            raise argparse.ArgumentTypeError(f"at most {at_most:,}: {text}")
         return value
 
     return parse
@@ -214,6 +218,14 @@ def _encoder(name: str) -> str:
         return check_encoder_name(name)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _query(text: str) -> str:
+    words = text.split()
+    if len(text) > browse.MAX_QUERY_CHARS or len(words) > browse.MAX_QUERY_WORDS:
+        raise argparse.ArgumentTypeError(f"at most {browse.MAX_QUERY_WORDS} words and {browse.MAX_QUERY_CHARS} "
+                                         f"characters ({len(words)} words, {len(text)} characters given)")
+    return text
 
 
 def _duration(text: str) -> float:

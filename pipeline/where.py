@@ -49,7 +49,11 @@ def since(text: str | None) -> str | None:
         return None
     ago = _AGO.match(text)
     if ago:
-        moment = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=float(ago.group(1)) * _UNITS[ago.group(2).lower()])
+        try:
+            moment = dt.datetime.now(dt.UTC) - dt.timedelta(
+                seconds=float(ago.group(1)) * _UNITS[ago.group(2).lower()])
+        except (OverflowError, ValueError):
+            raise CliError(f"--since {text}: further back than a calendar goes (year 1)") from None
     else:
         try:
             moment = parse_time(text if "T" in text or " " in text.strip() else text.strip() + "T00:00:00")

@@ -523,3 +523,21 @@ def test_a_worker_pinned_to_one_core_runs_its_matrix_library_on_one_thread():
     pinned = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                             text=True, check=True)
     assert pinned.stdout.split() == ["1", "1"]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["stories", "list", "--since", "99999999999999999999d"], "further back than a calendar goes"),
+    (["report", "--since", "99999999999999999999d"], "further back than a calendar goes"),
+    (["stories", "list", "--limit", "99999999999999999999"], "at most 1,000,000"),
+    (["stories", "list", "--query", "seilbahn " * 20000], "at most 32 words and 1000 characters"),
+])
+def test_absurd_values_for_reading_are_a_usage_mistake(tmp_path, capsys, flags, message):
+    """Not a failed run (exit 1, 'the next run repeats ...'): one line naming the limit, exit 2."""
+    open_store(str(tmp_path / "state.db")).close()
+    try:
+        code = main([*flags, "--store", str(tmp_path / "state.db"), *(["-o", str(tmp_path / "r.html")]
+                                                                      if flags[0] == "report" else [])])
+    except SystemExit as exc:  # argparse ends the program on a value it refuses
+        code = exc.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and message in err[0], err
