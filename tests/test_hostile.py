@@ -232,6 +232,28 @@ def test_a_refused_link_is_recorded_once_and_never_retried(tmp_path, capsys):
     assert capsys.readouterr().out.count("next=never (refused)") == 2
 
 
+def test_sitemaps_a_server_lists_at_refused_addresses_are_final_and_no_feeds(tmp_path, capsys):
+    """A sitemap index naming sitemaps on the intranet: each is a final dead letter, not a
+    failed feed of the user's (the pass is healthy, the feeds' health shows the one feed)."""
+    feeds = served_feeds_file(tmp_path, "")
+    (tmp_path / "served" / "index.xml").write_text(
+        "<sitemapindex xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+        "<sitemap><loc>http://10.0.0.1/sitemap.xml</loc></sitemap>"
+        "<sitemap><loc>http://169.254.169.254/latest/sitemap.xml</loc></sitemap></sitemapindex>")
+    feeds.write_text(feeds.read_text().replace("feed.rss", "index.xml"))
+    output = tmp_path / "out"
+    assert main(["run", "--feeds", str(feeds), "--output", str(output), *BEAM_ARGS]) == 0
+    summary = json.loads(next(output.glob("summary-*.json")).read_text())
+    assert summary["sitemaps_refused"] == 2 and summary["feeds_failed"] == 0 and summary["health"] == "ok"
+    store = open_store(str(output / "state.db"))
+    letters = store.dead_letters.all()
+    assert sorted(d.url for d in letters) == ["http://10.0.0.1/sitemap.xml",
+                                              "http://169.254.169.254/latest/sitemap.xml"]
+    assert all(d.final for d in letters)
+    assert store.dead_letters.due("feed_fetch", now="2999-01-01T00:00:00+00:00") == []
+    assert not [row for row in store.feeds.health() if "10.0.0.1" in row["url"] or "169.254" in row["url"]]
+
+
 def test_refused_links_cost_no_politeness_delay():
     """Twenty links of one host that the policy refuses before connecting: none is charged the
     host's delay, because no request was sent (the host's next start is given back each time)."""

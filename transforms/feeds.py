@@ -67,7 +67,8 @@ class ReadFeedsFn(StageFn):
     def setup(self) -> None:
         super().setup()
         self.window = dt.timedelta(days=self.options.window_days)
-        self.own_files = {feed.url for feed in self.options.feeds if feed.url.startswith("file:")}
+        self.own_urls = {feed.url for feed in self.options.feeds}
+        self.own_files = {url for url in self.own_urls if url.startswith("file:")}
         self.http = self.options.http_client()
         self.ledger = host_ledger()
         self.scheduler: PoliteScheduler[FeedDue] = PoliteScheduler(
@@ -108,9 +109,16 @@ class ReadFeedsFn(StageFn):
         listed: list[FeedDue] = []
         for (source, state), outcome in self.scheduler.run(due):
             if isinstance(outcome, BaseException):
-                counts["feeds_failed"] += 1
                 error = outcome if isinstance(outcome, FetchError) else FetchError(
                     f"internal error: {type(outcome).__name__}: {outcome}")
+                if error.final and source.url not in self.own_urls:
+                    # A sitemap a server listed, at an address the policy refuses: final, and
+                    # no feed of the user's (not counted, not in the feeds' health).
+                    counts["sitemaps_refused"] += 1
+                    letters.append(DeadLetter(url=source.url, stage="feed_fetch", reason=error.reason,
+                                              status=error.status, at=utc_now(), final=True))
+                    continue
+                counts["feeds_failed"] += 1
                 next_due = self.store.feeds.failed(source.url, error.not_before, error.status, error.reason)
                 letters.append(DeadLetter(
                     url=source.url, stage="feed_fetch", reason=error.reason, status=error.status,
