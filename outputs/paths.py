@@ -79,6 +79,17 @@ def create_new(path: str | os.PathLike, append: bool = False) -> int:
     return os.open(path, flags, 0o644)
 
 
+def _umask() -> int:
+    """The process's umask: from /proc on Linux (reading it elsewhere means setting it, which
+    would race with other threads creating files)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        with open("/proc/self/status", encoding="ascii") as status:
+            return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def check_replaceable(path: str | os.PathLike) -> None:
     """Refuse to replace a link or a folder."""
     target = pathlib.Path(path)
@@ -99,6 +110,9 @@ def replaced(path: str | os.PathLike, mode: str = "w", protect: tuple[str, ...] 
     check_replaceable(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    # mkstemp makes it 0600; a report or an export is for people, as run outputs are: the
+    # mode create_new gives (0644 less the umask).
+    os.fchmod(fd, 0o644 & ~_umask())
     try:
         with os.fdopen(fd, mode, **({"encoding": "utf-8"} if "b" not in mode else {})) as handle:
             yield handle

@@ -140,3 +140,18 @@ def test_more_failed_feeds_than_the_share_allowed_exits_3(site, tmp_path, share,
     assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), "--max-failed-share", share,
                  *RUN_ARGS]) == code
     assert len(latest_stories(tmp_path / "out")) == 2  # what the other feed had is written either way
+
+
+def test_a_report_and_an_export_get_the_mode_of_run_outputs(site, tmp_path):
+    """Files for people are created as run outputs are (0644 less the umask), not 0600."""
+    import os
+    import stat
+
+    store_url = f"sqlite:///{tmp_path / 'state.db'}"
+    run_demo(site, tmp_path, store_url)
+    assert main(["report", "--store", store_url, "-o", str(tmp_path / "report.html")]) == 0
+    assert main(["stories", "export", "--store", store_url, "-o", str(tmp_path / "stories.jsonl")]) == 0
+    summary = next((tmp_path / "out").glob("summary-*.json"))
+    expected = stat.S_IMODE(os.stat(summary).st_mode)
+    for made in ("report.html", "stories.jsonl"):
+        assert stat.S_IMODE(os.stat(tmp_path / made).st_mode) == expected, made
