@@ -169,6 +169,8 @@ def _inflate(window: _Bytes, position: int, cap: int) -> tuple[bytes, int, str |
             read += len(piece) - len(inflater.unconsumed_tail)
         else:
             read += len(piece)
+        if read > cap:  # a huge header comment, or endless empty deflate blocks: little comes out
+            return b"", window.base + read, f"record larger than {cap} bytes (compressed)"
 
 
 def _plain_records(window: _Bytes, cap: int) -> Iterator[Item]:

@@ -115,3 +115,30 @@ def test_reading_resumes_at_an_offset_without_doubling_or_losing_a_record():
     resumed = list(read_warc(io.BytesIO(data), start=items[3].offset))
     assert [i.url for i in resumed] == [f"https://news.example/{n}" for n in range(3, 6)]
     assert all(isinstance(i, ArchivedPage) for i in resumed) and not any(isinstance(i, Damaged) for i in resumed)
+
+
+def _gzip_with_comment(data: bytes, comment_bytes: int) -> bytes:
+    """A gzip member whose header carries a comment (FCOMMENT) of this many bytes."""
+    import struct
+    import zlib
+
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = compressor.compress(data) + compressor.flush()
+    header = b"\x1f\x8b\x08\x10" + struct.pack("<I", 0) + b"\x00\xff" + b"c" * comment_bytes + b"\x00"
+    return header + body + struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+
+
+def test_the_record_cap_counts_compressed_bytes_too():
+    """A member whose inflated record is small but whose compressed bytes are not (a header
+    comment of 24 MB here) is cut off at the cap, read in bounded memory, and the next member
+    is read."""
+    assert gzip.decompress(_gzip_with_comment(b"hello", 10)) == b"hello"
+    padded = _gzip_with_comment(warc_record("https://news.example/padded", b"<p>x</p>", gzip=False),
+                                24 * 1024 * 1024)
+    tracemalloc.start()
+    found = kinds(page(1) + padded + page(2), max_record_bytes=2 * 1024 * 1024)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert [f[0] for f in found] == ["ArchivedPage", "Damaged", "ArchivedPage"], found
+    assert "larger than 2097152 bytes (compressed)" in found[1][1]
+    assert peak < 40 * 1024 * 1024 + len(padded)  # the input itself is in memory here; nothing more
