@@ -15,6 +15,7 @@ from typing import Any
 
 import lxml.etree
 import lxml.html
+from trafilatura.utils import load_html
 
 # JSON-LD types of an article (schema.org): NewsArticle, ReportageNewsArticle, BlogPosting, ...
 _ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|LiveBlogPosting|Report)$")
@@ -58,11 +59,17 @@ def clean(value: Any) -> str:
     return " ".join(html.unescape(str(value)).split()) if value is not None else ""
 
 
-def read_metadata(page: bytes | str, url: str) -> PageMetadata:
-    try:
-        tree = lxml.html.fromstring(page)
-    except (lxml.etree.ParserError, ValueError):
-        tree = lxml.html.fromstring("<html></html>")
+def parse_page(page: bytes | str) -> lxml.html.HtmlElement:
+    """The page's tree, parsed once for everything that reads it: as trafilatura parses it
+    (its encoding detection and repairs; it takes the tree as it is), an empty page when the
+    markup holds none."""
+    tree = load_html(page)
+    return tree if tree is not None else lxml.html.fromstring("<html></html>")
+
+
+def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMetadata:
+    """What the page's markup says of itself. It reads the tree and leaves it as it was."""
+    tree = page if isinstance(page, lxml.html.HtmlElement) else parse_page(page)
     nodes = list(_json_ld(tree))
     articles = [n for n in nodes if any(_ARTICLE_TYPE.search(t) for t in _types(n))]
     meta = {(m.get("property") or m.get("name") or "").lower(): m.get("content") or ""

@@ -15,3 +15,7 @@ TRAILER_MAX_CHARS = 200
 # Pages with more elements than this (counted as '<' in the markup) are not extracted: the
 # extractor's time grows faster than the page (see extraction.page.check_page_size).
 MAX_PAGE_ELEMENTS = 30_000
+# A JSON-LD script longer than this is read by newsbeam but kept from trafilatura (whose
+# patterns over it take seconds and a gigabyte): the longest in the pages newsbeam is measured
+# on is about 30,000 characters.
+MAX_JSON_LD_CHARS = 1_000_000
