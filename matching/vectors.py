@@ -3,6 +3,7 @@ over the document vectors of the store's articles."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -71,11 +72,16 @@ class VectorIndex:
         if not self.cache_path or self._index is None or self._seq == self._saved_seq:
             return
         temporary = f"{self.cache_path}.{uuid.uuid4().hex}.tmp"
-        self._index.save(temporary)
-        with open(temporary + ".json", "w", encoding="utf-8") as handle:
-            json.dump({"store_id": self.store_id, "seq": self._seq}, handle)
-        os.replace(temporary + ".json", self.cache_path + ".json")
-        os.replace(temporary, self.cache_path)
+        try:
+            self._index.save(temporary)
+            with open(temporary + ".json", "w", encoding="utf-8") as handle:
+                json.dump({"store_id": self.store_id, "seq": self._seq}, handle)
+            os.replace(temporary + ".json", self.cache_path + ".json")
+            os.replace(temporary, self.cache_path)
+        finally:  # a full disk leaves no half-written file behind
+            for left in (temporary, temporary + ".json"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(left)
         self._saved_seq = self._seq
 
     @staticmethod

@@ -101,6 +101,10 @@ class Cursor:
         return iter(self.fetchall())
 
 
+# What SQLite says when the machine, not the store, is at fault.
+_ENVIRONMENT_FAILURE = re.compile(r"disk is full|disk I/O error", re.I)
+
+
 def _safe(params: tuple | list) -> tuple:
     """Statement parameters without control characters in their text, whatever the caller
     forgot: one NUL from a feed would stop every pass on PostgreSQL, for good (schemas.text)."""
@@ -249,6 +253,8 @@ class Database:
         try:
             self.run_in_transaction(self._migrate)
         except sqlite3.DatabaseError as exc:
+            if _ENVIRONMENT_FAILURE.search(str(exc)):
+                raise  # a full or failing disk is no configuration mistake: a failed run, exit 1
             raise StoreError(f"store {redact(self.url)} cannot be used: {exc}") from None
 
     def _migrate(self, tx: Connection) -> None:
