@@ -291,8 +291,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             raise
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else ""
-        print(f"newsbeam: the run failed: {type(exc).__name__}: {printable(reason[:500])} (-v for details; the next "
-              "run repeats what this one did not finish)", file=sys.stderr)
+        if "malformed" in reason:  # SQLite's word for damaged pages, whatever the command
+            reason += " (the store is damaged: restore it from a backup, or move it away to start anew)"
+        what, after = (("the run", "; the next run repeats what this one did not finish") if args.command == "run"
+                       else (f"'{args.command}'", ""))
+        print(f"newsbeam: {what} failed: {type(exc).__name__}: {printable(reason[:600])} (-v for details{after})",
+              file=sys.stderr)
         return 1
 
 

@@ -4,6 +4,7 @@ stop a run, or destroy data. All traffic stays on this machine."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import http.client
 import http.server
@@ -597,3 +598,27 @@ def test_a_full_disk_when_the_store_opens_is_a_failure_not_a_mistake(tmp_path):
                           preexec_fn=small_disk, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 1 and "disk" in done.stderr, done.stderr
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_damaged_store_is_named_as_damaged_by_a_reading_command(tmp_path):
+    """Zeroed pages where the dead letters are: `errors` says the store is damaged (exit 1),
+    not that a run failed, and not '0 dead letters'."""
+    import sqlite3
+
+    from newsbeam.schemas import DeadLetter
+
+    path = tmp_path / "state.db"
+    with open_store(str(path)) as store:
+        store.dead_letters.record([DeadLetter(url=f"http://x.example/{n}", stage="page_fetch", reason="HTTP 500 " * 40,
+                                              at="2026-11-28T00:00:00+00:00") for n in range(500)])
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        (root,) = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'dead_letters'").fetchone()
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    with open(path, "r+b") as damaged:
+        damaged.seek((root - 1) * page_size)
+        damaged.write(b"\0" * page_size)
+    done = subprocess.run([sys.executable, "-m", "newsbeam", "errors", "--store", str(path)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 1 and "the store is damaged" in done.stderr, (done.stdout, done.stderr)
+    assert "dead letter" not in done.stdout and "the run" not in done.stderr
