@@ -387,7 +387,7 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 
 def _prune(args: argparse.Namespace) -> int:
-    pruned = open_where(args).prune(args.window_days)
+    pruned = open_where(args, writes=True).prune(args.window_days)
     print(f"pruned {pruned['stories']} stories, {pruned['articles']} articles and {pruned['dead_letters']} "
           f"dead letters older than {args.window_days:g} days")
     return 0

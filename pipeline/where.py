@@ -28,14 +28,20 @@ def add_where(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", help="state store URL, e.g. sqlite:///state.db (default: the store under --output)")
 
 
-def open_where(args: argparse.Namespace) -> Store:
-    """The store a command was pointed at, which must exist already."""
+def open_where(args: argparse.Namespace, writes: bool = False) -> Store:
+    """The store a command was pointed at, which must exist already. `writes`: the command
+    changes the store (prune)."""
     if not args.store and not args.output:
         raise CliError(f"{args.command}: give --output DIR or --store URL")
     store_url = args.store or default_store_url(args.output)
-    if not args.store and not os.path.exists(sqlite_path(store_url) or ""):
-        raise CliError(f"no store at {sqlite_path(store_url)}: has newsbeam run with --output {args.output}?")
-    return open_store(store_url)
+    path = sqlite_path(store_url)
+    if not args.store and not os.path.exists(path or ""):
+        raise CliError(f"no store at {path}: has newsbeam run with --output {args.output}?")
+    # A store this command may not write (a read-only disk, a file of another user) is read
+    # as it is: reading needs no write.
+    writable = path is None or not os.path.exists(path) or (
+        os.access(path, os.W_OK) and os.access(os.path.dirname(os.path.abspath(path)), os.W_OK))
+    return open_store(store_url, read_only=not writable and not writes)
 
 
 _AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$", re.I)

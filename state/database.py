@@ -257,6 +257,19 @@ class Database:
                 raise  # a full or failing disk is no configuration mistake: a failed run, exit 1
             raise StoreError(f"store {redact(self.url)} cannot be used: {exc}") from None
 
+    def check_schema(self) -> None:
+        """For a store opened to read only: its tables must be this newsbeam's (no upgrade
+        can happen without writing)."""
+        try:
+            row = self.read().execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"store {redact(self.url)} cannot be read: {exc}") from None
+        version = int(row[0]) if row else 0
+        if version != SCHEMA_VERSION:
+            raise StoreError(f"store {redact(self.url)} has schema version {version}, this newsbeam reads "
+                             f"{SCHEMA_VERSION}; it is read-only here, so it cannot be upgraded: run newsbeam once "
+                             "where it can write the store")
+
     def _migrate(self, tx: Connection) -> None:
         tx.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         row = tx.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -334,7 +347,7 @@ def check_store_path(url: str) -> None:
         empty = "an empty file" if not header else "not a SQLite database"
         raise StoreError(f"store {path} is {empty}, not a newsbeam store (move it away to start a new store)")
     try:
-        connection = sqlite3.connect(f"file:{urllib.parse.quote(str(target))}?mode=ro", uri=True)
+        connection = sqlite3.connect(f"file:{urllib.parse.quote(str(target))}?mode=ro{_frozen(target)}", uri=True)
         try:
             tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         finally:
@@ -345,12 +358,20 @@ def check_store_path(url: str) -> None:
         raise StoreError(f"store {path} is a SQLite database of something else, not a newsbeam store")
 
 
+def _frozen(path: str | os.PathLike) -> str:
+    """The URI parameter that lets SQLite read a WAL store in a folder it cannot write (where
+    the WAL's shared-memory file cannot be made): nothing can change the file there."""
+    return "" if os.access(os.path.dirname(os.path.abspath(path)), os.W_OK) else "&immutable=1"
+
+
 class SqliteDatabase(Database):
     """One SQLite file, shared safely by the processes of one machine."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, read_only: bool = False):
         self.path = path
-        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        if not read_only:
+            pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(path)
 
     def cache_path(self, name: str) -> str:
@@ -359,10 +380,16 @@ class SqliteDatabase(Database):
     def _connect(self) -> sqlite3.Connection:
         # check_same_thread off: a connection of its own (own_connection) serves several threads
         # under its owner's lock; the per-thread ones stay with their thread anyway
-        raw = sqlite3.connect(self.path, timeout=120, isolation_level=None, check_same_thread=False)
-        raw.execute("PRAGMA journal_mode=WAL")
-        raw.execute("PRAGMA synchronous=NORMAL")
-        raw.execute("PRAGMA foreign_keys=ON")
+        if self.read_only:
+            # Reading needs no write: not even the WAL's shared-memory file, which a read-only
+            # folder cannot hold (then the file is read as it is: nothing can change it there).
+            raw = sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=ro{_frozen(self.path)}",
+                                  uri=True, timeout=120, isolation_level=None, check_same_thread=False)
+        else:
+            raw = sqlite3.connect(self.path, timeout=120, isolation_level=None, check_same_thread=False)
+            raw.execute("PRAGMA journal_mode=WAL")
+            raw.execute("PRAGMA synchronous=NORMAL")
+            raw.execute("PRAGMA foreign_keys=ON")
         # lower() as Python has it, for every script: SQLite's own folds ASCII only
         raw.create_function("unicode_lower", 1, lambda text: text.lower() if isinstance(text, str) else text,
                             deterministic=True)
@@ -420,12 +447,13 @@ class PostgresDatabase(Database):
         return os.path.join(folder, f"{key}.{name}")
 
 
-def open_database(url: str) -> Database:
+def open_database(url: str, read_only: bool = False) -> Database:
     """The database named by a URL: `sqlite:///path.db`, a plain file path, or
-    `postgresql://user@host:port/db`."""
+    `postgresql://user@host:port/db`. `read_only`: a SQLite file opened for reading only (one
+    on a read-only disk, or that this user may not write)."""
     path = sqlite_path(url)
     if path is not None:
-        return SqliteDatabase(path)
+        return SqliteDatabase(path, read_only)
     parts = urllib.parse.urlsplit(url)
     if parts.scheme in ("postgresql", "postgres"):
         return PostgresDatabase(url)

@@ -94,11 +94,17 @@ class Store:
         return pruned
 
 
-def open_store(url: str, migrate: bool = True) -> Store:
+def open_store(url: str, migrate: bool = True, read_only: bool = False) -> Store:
     """The store named by a URL: `sqlite:///path.db`, a plain file path, or
     `postgresql://user@host:port/db`. A run migrates it once, before its pipeline starts
     (`migrate=True`: checks a SQLite path first, then creates or upgrades the tables); its
-    workers open it with `migrate=False`."""
+    workers open it with `migrate=False`. `read_only`: a SQLite store that cannot be written
+    here (read-only disk, another user's file), opened for reading; its tables must be current."""
+    if read_only:
+        check_store_path(url)
+        db = open_database(url, read_only=True)
+        db.check_schema()
+        return Store(db)
     if migrate:
         check_store_path(url)
     db = open_database(url)

@@ -622,3 +622,25 @@ def test_a_damaged_store_is_named_as_damaged_by_a_reading_command(tmp_path):
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 1 and "the store is damaged" in done.stderr, (done.stdout, done.stderr)
     assert "dead letter" not in done.stdout and "the run" not in done.stderr
+
+
+def test_a_store_on_a_read_only_disk_can_still_be_read(site, tmp_path, capsys):
+    """Reading needs no write: stories list, errors and report read a store on a read-only
+    mount (a backup, a snapshot); prune, which writes, says it cannot."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        feeds = write_feeds_file(tmp_path / "feeds.yaml",
+                                 [site.base_url + f"feeds/{name}" for name in ("kurier.rss", "herald.rss")])
+        assert main(["run", "--feeds", str(feeds), "--output", str(disk / "out"), *RUN_ARGS]) == 0
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        capsys.readouterr()
+        assert main(["stories", "list", "--output", str(disk / "out")]) == 0
+        assert "stories" in capsys.readouterr().err
+        assert main(["errors", "--output", str(disk / "out")]) == 0
+        assert main(["report", "--output", str(disk / "out"), "-o", str(tmp_path / "report.html")]) == 0
+        assert main(["prune", "--output", str(disk / "out")]) == 2
+    finally:
+        subprocess.run(["umount", "--lazy", str(disk)], capture_output=True)  # the test's own reads may hold it
