@@ -310,6 +310,11 @@ def _did_you_mean(flag: str, flags: tuple[str, ...]) -> str:
 def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
     """The run's options, built once from the command line and the feeds file."""
     config = load_feeds(args.feeds)
+    store_file = sqlite_path(args.store) if args.store else None
+    if store_file and not os.path.isdir(os.path.dirname(os.path.abspath(store_file))):
+        # a store named by hand lives where its user put it: a mistyped folder is no new store
+        raise CliError(f"--store {args.store}: folder {os.path.dirname(os.path.abspath(store_file))} does not exist "
+                       "(create it first)")
     if "postgres" in args.sink and not (args.store or "").startswith(("postgresql:", "postgres:")):
         raise CliError("--sink postgres writes to the PostgreSQL store: give --store postgresql://...")
     if args.streaming and args.every:

@@ -111,7 +111,10 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
         if unknown:
             raise ConfigError(f"{path}: feed entry {number}: unknown key(s): {', '.join(sorted(unknown))}")
         url = item.get("url")
-        if not isinstance(url, str) or not url.strip():
+        if url is not None and not isinstance(url, str):
+            raise ConfigError(f"{path}: feed entry {number}: 'url' must be text (a URL or a path), not "
+                              f"{type(url).__name__} {url!r}"[:300])
+        if not url or not url.strip():
             raise ConfigError(f"{path}: feed entry {number}: 'url' is missing or empty")
         tags = item.get("tags") or ()
         if isinstance(tags, str):

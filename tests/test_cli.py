@@ -186,3 +186,12 @@ def test_a_mistyped_run_option_stops_the_run_in_one_line(tmp_path, capsys, flags
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and message in err[0], err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_store_in_a_folder_that_does_not_exist_is_a_mistake_not_a_new_store(tmp_path, capsys):
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", ["http://127.0.0.1:9/feed.rss"])
+    store = f"sqlite:///{tmp_path / 'var' / 'lib' / 'newsbem' / 'state.db'}"
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), "--store", store]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "does not exist (create it first)" in err[0]
+    assert not (tmp_path / "var").exists()

@@ -56,6 +56,8 @@ def test_opml_subscription_list(tmp_path):
     ("feeds.yaml", "feeds:\n  - url: https://a\n    language: german\n", "two-letter code"),
     ("feeds.yaml", "feeds:\n  - url: https://a\n    fetch_pages: sometimes\n", "must be one of: auto, always"),
     ("feeds.yaml", "feeds:\n  - url: missing.xml\n", "local feed file"),
+    ("feeds.yaml", "feeds:\n  - url: 42\n", "feed entry 1: 'url' must be text (a URL or a path), not int 42"),
+    ("feeds.yaml", "feeds:\n  - url:\n", "feed entry 1: 'url' is missing or empty"),
     ("feeds.yaml", "serve: nowhere\nfeeds:\n  - url: x.xml\n", "serve: folder"),
     ("feeds.opml", "<opml><body><outline text='x'/></body></opml>", "lists no feeds"),
     ("feeds.opml", "<opml><body><outline></body></opml>", "line 1: invalid OPML"),
