@@ -118,6 +118,10 @@ def report(args: argparse.Namespace) -> int:
         run = store.runs.latest()
         period = f"the last run, {run['run_id']}" if run else "no run yet"
         ids = store.stories.find(StoryFilter(run=run["run_id"]), args.limit) if run else []
+        if run and not ids:  # an hourly run often brings nothing: show what came in before
+            ids = store.stories.find(StoryFilter(), min(args.limit, DEFAULT_LIMIT))
+            period = (f"the last run, {run['run_id']}, brought nothing new: the newest "
+                      f"{len(ids)} stor{'y' if len(ids) == 1 else 'ies'} before it")
     page = render(store.stories.records(ids), store.feeds.health(), store.dead_letters.all(), period)
     with open_output(args.file, store.url) as out:
         out.write(page)

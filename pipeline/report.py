@@ -115,7 +115,8 @@ def _story(story: Story, open_variants: bool) -> str:
     opened = " open" if open_variants and len(story.variants) > 1 else ""
     return (f'<details class="story" id="{text(story.story_id)}"{opened}><summary>{text(story.title)} {languages}'
             f'<span class="muted">{len(story.variants)} variant{"s" if len(story.variants) != 1 else ""} · '
-            f'{text(story.site_name or "")} · {text(story.updated)}</span></summary>'
+            f'{text(story.site_name or "")} · {text(published(story))} · first seen {text(story.first_seen[:16])}'
+            f'</span></summary>'
             f'<div class="variants">{"".join(_variant(v) for v in story.variants)}</div></details>')
 
 
@@ -170,7 +171,9 @@ def render(stories: Iterable[Story], feeds: list[dict[str, Any]], letters: list[
                             + "".join(_story(s, open_variants) for s in members) + "</section>")
         else:
             sections.append(_story(members[0], open_variants))
-    per_hour = collections.Counter(s.updated[:13].replace("T", " ") + "h" for s in stories)
+    # by the stories' own publication time (an archive's stories of 2016 are not today's); those
+    # without one by when newsbeam first saw them
+    per_hour = collections.Counter((s.published or s.first_seen)[:13].replace("T", " ") + "h" for s in stories)
     per_language = collections.Counter(v.language or "?" for s in stories for v in s.variants)
     failing = sum(1 for feed in feeds if feed["failures"] or feed["last_error"])
     return f"""<!DOCTYPE html>
@@ -182,7 +185,7 @@ def render(stories: Iterable[Story], feeds: list[dict[str, Any]], letters: list[
 <p class="muted">{text(period)}: {len(stories)} stories, {sum(len(s.variants) for s in stories)} variants, \
 {_several(sum(1 for g in groups if len(g) > 1), "event")} of several stories; {len(feeds)} feeds, {failing} failing, \
 {len(letters)} dead letters waiting.</p>
-<div class="charts">{bar_chart("stories per hour (UTC)", sorted(per_hour.items())[-24:])}\
+<div class="charts">{bar_chart("stories per hour published (UTC)", sorted(per_hour.items())[-24:])}\
 {bar_chart("variants per language", per_language.most_common(12))}</div>
 <h2>Stories</h2>{"".join(sections) or "<p class='muted'>No story in this period.</p>"}
 <h2>Feed health</h2>{_feeds(feeds, letters)}

@@ -91,7 +91,9 @@ def test_the_report_shows_the_last_runs_stories_side_by_side_and_feed_health(sit
     assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"),
                  "--store", f"sqlite:///{tmp_path / 'state.db'}", *RUN_ARGS]) == 0
     assert main(["report", "--store", f"sqlite:///{tmp_path / 'state.db'}", "-o", str(again)]) == 0
-    assert "No story in this period" in again.read_text()  # the last run brought nothing new
+    # the last run brought nothing new: the report says so and shows the newest stories
+    assert "brought nothing new: the newest 6 stories" in again.read_text()
+    assert again.read_text().count('<details class="story"') == 6
     assert main(["report", "--store", f"sqlite:///{tmp_path / 'state.db'}", "--since", "1d", "-o", str(again)]) == 0
     assert again.read_text().count('<details class="story"') == 6
 
@@ -155,3 +157,23 @@ def test_a_report_and_an_export_get_the_mode_of_run_outputs(site, tmp_path):
     expected = stat.S_IMODE(os.stat(summary).st_mode)
     for made in ("report.html", "stories.jsonl"):
         assert stat.S_IMODE(os.stat(tmp_path / made).st_mode) == expected, made
+
+
+def test_the_report_shows_stories_by_their_own_publication_time():
+    """An archive's stories of 2016 show under their own hour, not the hour newsbeam saw them."""
+    from newsbeam.pipeline.report import render
+    from newsbeam.schemas import Story, Variant
+
+    def story(n: int, published: str | None) -> Story:
+        variant = Variant(url=f"https://a.example/{n}", title=f"Report {n}", text="Text.", language="en",
+                          authors=(), published=published, site_name="A", feed_url="", body_source="page",
+                          relation="original")
+        return Story(story_id=f"s_{n:016x}", event_id=f"e_{n:016x}", title=f"Report {n}", text="Text.",
+                     language="en", languages=("en",), url=variant.url, published=published, authors=(),
+                     site_name="A", feed_url="", body_source="page", first_seen="2026-12-02T09:00:00+00:00",
+                     updated="2026-12-02T09:00:00+00:00", variants=(variant,))
+
+    page = render([story(1, "2016-03-04T10:15:00+00:00"), story(2, None)], [], [], "a period")
+    assert "2016-03-04 10h" in page and "2026-12-02 09h" in page  # the second has no time of its own
+    assert "2016-03-04T10:15:00+00:00 · first seen 2026-12-02T09:00" in page
+    assert "publication time unknown · first seen" in page
