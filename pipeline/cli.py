@@ -135,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--since", help="changed since: a time ago (24h, 7d) or an ISO 8601 date")
     listing.add_argument("--language", help="with a variant in this language (de, en, ...)")
     listing.add_argument("--event", help="of this event (an event_id)")
-    listing.add_argument("--site", help="with a variant from this host (www.example.org) or site name")
+    listing.add_argument("--site", help="with a variant from this host or its subdomains (example.org), or site name")
     listing.add_argument("--query", type=_query,
                          help="words that must all appear, in any variant's title or text, in any case")
     listing.add_argument("--limit", type=_positive(int, browse.MAX_LIMIT), default=browse.DEFAULT_LIMIT,

@@ -67,10 +67,15 @@ class StoryTables:
             conditions.append(variant.format("a.language = ?"))
             params.append(where.language.lower())
         if where.site:
-            host = where.site.lower()
+            # the host itself, any of its subdomains (theguardian.com: www.theguardian.com too),
+            # or a site name; a subdomain's pattern must not match the host later in a path
+            host = where.site.lower().removeprefix("www.")
+            sub = "(a.url LIKE ? ESCAPE '\\' AND a.url NOT LIKE ? ESCAPE '\\')"
             conditions.append(variant.format(
-                "(a.url LIKE ? ESCAPE '\\' OR a.url LIKE ? ESCAPE '\\' OR lower(a.site_name) = ?)"))
-            params += [f"http://{_like(host)}/%", f"https://{_like(host)}/%", host]
+                f"(a.url LIKE ? ESCAPE '\\' OR a.url LIKE ? ESCAPE '\\' OR {sub} OR {sub} OR lower(a.site_name) = ?)"))
+            params += [f"http://{_like(host)}/%", f"https://{_like(host)}/%",
+                       f"http://%.{_like(host)}/%", f"http://%/%.{_like(host)}/%",
+                       f"https://%.{_like(host)}/%", f"https://%/%.{_like(host)}/%", where.site.lower()]
         lower = "lower" if self.db.postgres else "unicode_lower"  # SQLite's own lower() is ASCII only
         for word in where.words:
             conditions.append(variant.format(

@@ -177,3 +177,21 @@ def test_the_report_shows_stories_by_their_own_publication_time():
     assert "2016-03-04 10h" in page and "2026-12-02 09h" in page  # the second has no time of its own
     assert "2016-03-04T10:15:00+00:00 · first seen 2026-12-02T09:00" in page
     assert "publication time unknown · first seen" in page
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_a_site_is_found_by_its_host_and_its_subdomains(tmp_path, store, request):
+    import newsbeam
+
+    store_url = request.getfixturevalue("postgres_url") if store == "postgres" else str(tmp_path / "s.db")
+    urls = ["https://www.lindenau.example/a", "https://news.lindenau.example/b", "https://lindenau.example/c",
+            "https://elsewhere.example/lindenau.example/d", "https://notlindenau.example/e"]
+    texts = ["harbour pier approved by the council", "bakery opens on the market square", "rowing club wins the final",
+             "museum extends its opening hours", "library gets a new reading room"]
+    newsbeam.dedup([{"id": url, "url": url, "title": text.capitalize(), "text": f"{text.capitalize()} on Monday, "
+                     f"the town said. " * 5} for url, text in zip(urls, texts, strict=True)],
+                   store=store_url, encoder="hashing")
+    with newsbeam.open_store(store_url) as opened:
+        for site in ("lindenau.example", "www.lindenau.example"):
+            found = {story.url for story in opened.find_stories(site=site)}
+            assert found == set(urls[:3]), site
