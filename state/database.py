@@ -441,8 +441,16 @@ class PostgresDatabase(Database):
         db.execute("SELECT pg_advisory_xact_lock(?)", (self.WRITER_LOCK,))
 
     def cache_path(self, name: str) -> str:
+        """In $XDG_CACHE_HOME/newsbeam (~/.cache/newsbeam); "" (no cache: each worker rebuilds
+        the index from the store) where that folder cannot be made or written, as under a
+        systemd unit that makes the home directory read-only."""
         folder = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "newsbeam")
-        os.makedirs(folder, exist_ok=True)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError:
+            return ""
+        if not os.access(folder, os.W_OK):
+            return ""
         key = hashlib.sha1(self.url.encode("utf-8")).hexdigest()[:16]
         return os.path.join(folder, f"{key}.{name}")
 

@@ -371,3 +371,15 @@ def test_a_local_feed_is_read_only_when_it_is_a_regular_file(tmp_path):
         read_local_file(tmp_path.as_uri(), 1000)
     (tmp_path / "feed.xml").write_bytes(b"<rss/>")
     assert read_local_file((tmp_path / "feed.xml").as_uri(), 1000).body == b"<rss/>"
+
+
+def test_a_home_the_run_cannot_write_does_not_stop_a_run_on_postgresql(site, tmp_path, postgres_url):
+    """A systemd unit with a read-only home: the story index's cache folder cannot be made
+    (here: $XDG_CACHE_HOME lies under a file); the run goes on without that cache."""
+    (tmp_path / "a-file").write_text("")
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "feeds/kurier.rss"])
+    done = subprocess.run([sys.executable, "-m", "newsbeam", "run", "--feeds", str(feeds), "--output",
+                           str(tmp_path / "out"), "--store", postgres_url, *RUN_ARGS], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "a-file" / "c")})
+    assert done.returncode == 0, done.stderr
+    assert latest_stories(tmp_path / "out")
