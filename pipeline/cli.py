@@ -11,7 +11,8 @@
 
 Every command but `run` and `dedup` takes `--output DIR` (a run's output folder) or `--store
 URL`. A configuration mistake ends the program with a one-line message and exit code 2; a
-pass in which the feeds failed (every one, or more than --max-failed-share) with exit code 3.
+pass in which the feeds or their pages failed (every one, or more than --max-failed-share)
+with exit code 3.
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="comma-separated: jsonl (default) and parquet (files under OUTPUT/stories/), "
                           "sqlite (tables in OUTPUT/stories.db), postgres (tables in the PostgreSQL store)")
     run.add_argument("--max-failed-share", type=_share, metavar="SHARE",
-                     help="exit with code 3 when more than this share (0 to 1) of the feeds due failed; "
-                          "without it, only when every feed due failed")
+                     help="exit with code 3 when more than this share (0 to 1) of the feeds due, or of the "
+                          "pages fetched, failed; without it, only when every one failed")
     run.add_argument("--prune", action="store_true", help="after the run, forget stories older than the window")
     run.add_argument("--every", type=_duration, metavar="INTERVAL",
                      help="repeat the pass every INTERVAL (e.g. 1h, 30m) until SIGINT/SIGTERM")

@@ -31,7 +31,8 @@ log = logging.getLogger("newsbeam")
 # The counts every summary has, zero when nothing happened.
 COUNTERS = ("feeds_fetched", "feeds_not_modified", "feeds_not_due", "feeds_failed", "entries_seen", "entries_dropped",
             "articles_new", "retries_due", "pages_fetched", "pages_failed", "pages_refused", "articles_extracted",
-            "articles_from_feed", "articles_failed", "stories_new", "stories_updated", "dead_letters")
+            "articles_from_feed", "articles_failed", "pages_not_extracted", "stories_new", "stories_updated",
+            "dead_letters")
 WORKER = "worker "  # the prefix of the counts that say which worker processes took a shard
 
 
@@ -92,14 +93,17 @@ def make_summary(run_id: str, started: str, seconds: float, options: RunOptions,
 
 
 def health(summary: dict[str, Any], max_failed_share: float | None) -> str:
-    """"ok", or why the pass is failing: every feed that was due failed, or more than the
-    share the operator allows."""
-    due = summary["feeds"] - summary["feeds_not_due"]
-    failed = summary["feeds_failed"]
-    if due and failed == due:
-        return f"failing: every feed due failed ({failed} of {due})"
-    if due and max_failed_share is not None and failed / due > max_failed_share:
-        return f"failing: {failed} of {due} feeds failed, more than the share of {max_failed_share:g} allowed"
+    """"ok", or why the pass is failing: every feed that was due failed, or every page fetched
+    for it (the feeds answer, the sites do not: names that do not resolve, pages that will not
+    extract), or more of either than the share the operator allows."""
+    feeds_due = summary["feeds"] - summary["feeds_not_due"]
+    pages_due = summary["pages_fetched"] + summary["pages_failed"]
+    pages_failed = summary["pages_failed"] + summary["pages_not_extracted"]
+    for kind, due, failed in (("feeds", feeds_due, summary["feeds_failed"]), ("pages", pages_due, pages_failed)):
+        if due and failed >= due:
+            return f"failing: every {kind[:-1]} due failed ({due} of {due})"
+        if due and max_failed_share is not None and failed / due > max_failed_share:
+            return f"failing: {failed} of {due} {kind} failed, more than the share of {max_failed_share:g} allowed"
     return "ok"
 
 

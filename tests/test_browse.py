@@ -195,3 +195,14 @@ def test_a_site_is_found_by_its_host_and_its_subdomains(tmp_path, store, request
         for site in ("lindenau.example", "www.lindenau.example"):
             found = {story.url for story in opened.find_stories(site=site)}
             assert found == set(urls[:3]), site
+
+
+def test_a_pass_in_which_every_page_failed_exits_3_though_the_feeds_answered(site, tmp_path, capsys):
+    """The feed answers, none of its pages do (gone, or no article on them): the pass is not
+    healthy, whatever the feeds' own health says."""
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "feeds/dead-links.rss"])
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == EXIT_UNHEALTHY
+    out = capsys.readouterr().out
+    summary = json.loads(next((tmp_path / "out").glob("summary-*.json")).read_text())
+    assert summary["feeds_failed"] == 0 and summary["health"].startswith("failing: every page due failed")
+    assert "FAILING: every page due failed" in out

@@ -267,7 +267,7 @@ def test_controls_and_bidi_overrides_from_servers_never_reach_the_terminal_raw(s
         "</channel></rss>").encode(), "application/rss+xml")
     site.routes["/missing.html"] = lambda h: h.send_body(503, "Busy \u202e\u0085".encode())
     feeds = write_feeds_file(tmp_path / "feeds.yaml", [base + "tricky.rss"])
-    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 0
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 3  # its page failed
     (story,) = latest_stories(tmp_path / "out").values()
     capsys.readouterr()
     assert main(["stories", "show", story["story_id"], "--output", str(tmp_path / "out")]) == 0

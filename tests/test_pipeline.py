@@ -10,7 +10,7 @@ import sys
 import jsonschema
 import pytest
 
-from newsbeam.pipeline.cli import main
+from newsbeam.pipeline.cli import EXIT_UNHEALTHY, main
 from newsbeam.schemas import load_json_schema
 from tests.conftest import BEAM_ARGS, RUN_ARGS, SiteServer, latest_stories, read_jsonl, write_feeds_file
 
@@ -178,7 +178,7 @@ def test_broken_inputs_become_dead_letters_and_the_run_goes_on(site, tmp_path):
 def test_dead_letters_are_retried_when_due_and_resolved_on_success(site, tmp_path):
     from newsbeam.state.store import open_store
 
-    assert run(site, tmp_path, ["feeds/dead-links.rss"]) == 0
+    assert run(site, tmp_path, ["feeds/dead-links.rss"]) == EXIT_UNHEALTHY  # every page failed
     store = open_store(str(tmp_path / "out" / "state.db"))
     assert {d.stage for d in store.dead_letters.all()} == {"page_fetch", "extract"}
     # Make them due now, and make the missing page exist.
@@ -199,7 +199,7 @@ def test_dead_letters_are_retried_when_due_and_resolved_on_success(site, tmp_pat
 def test_a_failed_page_still_in_its_feed_waits_for_its_retry(site, tmp_path):
     """A page that failed is tried again when its dead letter is due, not at every run that
     finds its entry in the feed again (here: the feed changed, with one new item)."""
-    assert run(site, tmp_path, ["feeds/dead-links.rss"]) == 0
+    assert run(site, tmp_path, ["feeds/dead-links.rss"]) == EXIT_UNHEALTHY  # every page failed
     feed = site.folder / "feeds" / "dead-links.rss"
     feed.write_text(feed.read_text().replace("</channel>", """<item>
       <title>Record field for the half marathon</title>

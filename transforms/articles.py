@@ -51,6 +51,7 @@ class ExtractArticlesFn(StageFn):
                 # An archived page is never fetched live: its retry would be (the archive's
                 # copy does not change), so its failure is final.
                 archived = page.entry.captured is not None
+                counts["pages_not_extracted"] += 1
                 letters.append(DeadLetter(url=page.entry.url, stage="extract", at=utc_now(),
                                           reason=reason + (" (an archived page: not fetched live)" if archived else ""),
                                           payload=entry_payload(page.entry), final=archived))
