@@ -118,8 +118,8 @@ def _read(authors: list[Author], sites: list[str]) -> Byline:
 
 def _is_credit(name: str, sites: list[str]) -> bool:
     """An agency, a named desk, or the outlet itself."""
-    if _GENERIC.match(name) or len(name.split()) > 5:
-        return False
+    if _GENERIC.match(name) or len(name.split()) > 5 or "@" in name:
+        return False  # an e-mail address names the site in its domain, and is no credit
     if fold(name) in AGENCIES or names_the_site(name, sites):  # "hessenschau.de" names its site too
         return True
     return not _LINK.search(name) and bool(_DESK.search(name))

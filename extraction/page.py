@@ -11,13 +11,13 @@ import trafilatura
 from lxml.html import HtmlElement
 
 from newsbeam.extraction import settings
-from newsbeam.extraction.authors import byline
+from newsbeam.extraction.authors import AGENCIES, byline
 from newsbeam.extraction.bodies import body_from_json_ld, clean_body, script_body
 from newsbeam.extraction.language import detect_language
 from newsbeam.extraction.metadata import PageMetadata, fold, parse_page, read_metadata
 from newsbeam.extraction.publishers import PublisherArticle, parse_with_publisher
 from newsbeam.extraction.text import Similarity, normalize_text, strip_repeated_headline, strip_trailers
-from newsbeam.extraction.titles import headline
+from newsbeam.extraction.titles import headline, names_the_site, site_words
 from newsbeam.schemas import Article, FeedEntry, FetchedPage, utc_iso
 from newsbeam.schemas.times import Published, parse_time, publication_time
 
@@ -81,15 +81,18 @@ def _publisher_article(parsed: PublisherArticle, entry: FeedEntry, metadata: Pag
     parser gives none."""
     parser_time = [parsed.published.isoformat()] if parsed.published else []
     published = publication([*parser_time, *metadata.published], entry, None)
-    credited = byline(metadata, None, entry.authors, entry.feed_name)
+    credits = byline(metadata, None, entry.authors, entry.feed_name).credits
     people = {fold(name) for name in parsed.authors}
+    if people:  # beside the parser's reporters the outlet itself is no credit (as on the generic path)
+        sites = site_words(metadata, entry.feed_name) + [fold(parsed.publisher)]
+        credits = tuple(c for c in credits if fold(c) in AGENCIES or not names_the_site(c, sites))
     kicker = metadata.kicker if metadata.kicker and fold(metadata.kicker) not in fold(parsed.title) else None
     return Article(
         url=entry.url, feed_url=entry.feed_url, title=parsed.title, text=parsed.text,
         language=detect_language(parsed.text, entry.language or metadata.language),
         published=published.time if published else None,
         published_date_only=published.date_only if published else False,
-        authors=parsed.authors, credits=tuple(c for c in credited.credits if fold(c) not in people),
+        authors=parsed.authors, credits=tuple(c for c in credits if fold(c) not in people),
         kicker=kicker, site_name=next(iter(metadata.site_names), None) or parsed.publisher,
         description=metadata.description, image=metadata.image,
         tags=tuple(dict.fromkeys([*entry.tags, *parsed.topics])), body_source="page",

@@ -357,3 +357,15 @@ def test_every_fundus_dev_page_reads_as_its_publishers_parser_reads_it():
         assert list(article.authors) == record["authors"], record["id"]
         assert article.text.split() == record["body"].split(), record["id"]
     assert read >= 0.9 * len(records)
+
+
+def test_an_e_mail_address_in_a_byline_is_neither_an_author_nor_a_credit():
+    """It names the site in its domain: an author meta tag holding only the reporter's address
+    was taken for the outlet's credit."""
+    from newsbeam.extraction.authors import byline
+    from newsbeam.extraction.metadata import read_metadata
+
+    page = ('<html><head><meta property="og:site_name" content="Börsen-Zeitung">'
+            '<meta name="author" content="a.sleegers@boersen-zeitung.de"></head><body></body></html>')
+    credited = byline(read_metadata(page, "https://www.boersen-zeitung.de/banken/wero"))
+    assert credited.authors == () and credited.credits == ()
