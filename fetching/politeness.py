@@ -82,6 +82,7 @@ class _HostPass:
 
     def __init__(self) -> None:
         self.failures_in_a_row = 0
+        self.first_trouble = ""  # the reason of the first failure of the row: what went wrong
         self.busy_s = 0.0
         self.given_up: str | None = None
 
@@ -192,8 +193,11 @@ class PoliteScheduler(Generic[Item]):
                 ledger.next_start[name] = ledger.last_start.get(name, 0.0)
             host.busy_s += time.monotonic() - clock
             host.failures_in_a_row = host.failures_in_a_row + 1 if getattr(outcome, "host_trouble", False) else 0
+            if host.failures_in_a_row == 1:
+                host.first_trouble = str(getattr(outcome, "reason", outcome))[:200]
             if host.given_up is None and host.failures_in_a_row >= self.politeness.failures_in_a_row:
-                host.given_up = f"the host failed {host.failures_in_a_row} requests in a row"
+                host.given_up = (f"the host failed {host.failures_in_a_row} requests in a row "
+                                 f"(the first: {host.first_trouble})")
             elif host.given_up is None and host.busy_s >= self.politeness.host_budget_s:
                 host.given_up = f"the host's requests took their share of the pass ({host.busy_s:.0f} s)"
             self._changed.notify_all()

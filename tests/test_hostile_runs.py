@@ -125,6 +125,8 @@ def test_a_host_of_dripping_pages_gives_up_its_place_in_the_pass(tmp_path, monke
     assert len(letters) == 8
     deferred = [letter for letter in letters.values() if letter["reason"].startswith("deferred to a later pass")]
     assert len(deferred) == 8 - len(pages_asked) and all(not letter["final"] for letter in deferred)
+    # what went wrong, not only the breaker's decision
+    assert all("requests in a row (the first: " in letter["reason"] for letter in deferred), deferred
     assert [s["title"] for s in latest_stories(tmp_path / "out").values()] == ["Ferry timetable"]
 
 
