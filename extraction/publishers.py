@@ -16,6 +16,8 @@ import logging
 import urllib.parse
 from typing import Any, NamedTuple
 
+from trafilatura.utils import decode_file
+
 from newsbeam.extraction.text import normalize_text
 
 GENERIC = "generic"  # the `extractor` of a page read by newsbeam's own rules and trafilatura
@@ -51,7 +53,7 @@ def parse_with_publisher(html: bytes | str, url: str, fetched: dt.datetime | Non
     if publisher is None:
         return None
     if isinstance(html, bytes):
-        html = html.decode("utf-8", errors="replace")
+        html = decode_file(html)  # as the generic path decodes it: the page's charset, not UTF-8 alone
     try:
         fields = _parser(publisher, fetched).parse(html, "suppress")
     except Exception as exc:  # the generic path reads the page instead

@@ -369,3 +369,12 @@ def test_an_e_mail_address_in_a_byline_is_neither_an_author_nor_a_credit():
             '<meta name="author" content="a.sleegers@boersen-zeitung.de"></head><body></body></html>')
     credited = byline(read_metadata(page, "https://www.boersen-zeitung.de/banken/wero"))
     assert credited.authors == () and credited.credits == ()
+
+
+def test_a_publishers_page_in_a_legacy_encoding_reads_without_mojibake():
+    """The page's own charset decides, on the publisher path as on the generic one."""
+    html = (PAGES / "broadcaster-article.html").read_text(encoding="utf-8").replace(
+        '<meta charset="utf-8">', '<meta charset="iso-8859-1">').encode("iso-8859-1")
+    article = extract_article(FetchedPage(entry=entry(BROADCASTER_URL), url=BROADCASTER_URL, html=html,
+                                          content_type=None))
+    assert article.extractor == "fundus:Tagesschau" and "beschließt" in article.title and "Ã" not in article.text
