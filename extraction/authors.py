@@ -84,12 +84,6 @@ def byline(metadata: PageMetadata | None, extracted: str | None = None, entry_au
     return credited or Byline()
 
 
-def people(metadata: PageMetadata | None, extracted: str | None = None, entry_authors: Iterable[str] = (),
-           feed_name: str | None = None) -> tuple[str, ...]:
-    """The people of a byline (see `byline`)."""
-    return byline(metadata, extracted, entry_authors, feed_name).authors
-
-
 def _read(authors: list[Author], sites: list[str]) -> Byline:
     """The people and credits of one source. The outlet itself is a credit only when the byline
     names no one else ("Le Monde", "sportschau.de"): beside a reporter it says nothing."""

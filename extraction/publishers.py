@@ -20,8 +20,6 @@ from trafilatura.utils import decode_file
 
 from newsbeam.extraction.text import normalize_text
 
-GENERIC = "generic"  # the `extractor` of a page read by newsbeam's own rules and trafilatura
-
 
 class PublisherArticle(NamedTuple):
     extractor: str  # "fundus:<publisher>"

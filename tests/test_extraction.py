@@ -235,16 +235,16 @@ def test_site_names_come_off_titles_and_nothing_else(title, sites, expected):
     (["María R. Sahuquillo y Chus del Pino"], ("María R. Sahuquillo", "Chus del Pino")),
 ])
 def test_authors_are_people_each_once(bylines, expected):
-    from newsbeam.extraction.authors import people
+    from newsbeam.extraction.authors import byline
     from newsbeam.extraction.metadata import read_metadata
 
     page = "<html><head><meta property='og:site_name' content='Coastal Courier'></head><body></body></html>"
     metadata = read_metadata(page, "https://courier.example/story")
-    assert people(metadata, entry_authors=bylines) == expected
+    assert byline(metadata, entry_authors=bylines).authors == expected
 
 
 def test_a_byline_made_of_links_to_author_pages_names_its_authors_not_the_teasers_below():
-    from newsbeam.extraction.authors import people
+    from newsbeam.extraction.authors import byline
     from newsbeam.extraction.metadata import read_metadata
 
     page = """<html><body><h1>Harbour reopens</h1>
@@ -253,9 +253,9 @@ def test_a_byline_made_of_links_to_author_pages_names_its_authors_not_the_teaser
     <aside><ul><li><a href="/a/1">Other story</a> <a href="/autoren/name/tom-ried">Tom Ried</a></li></ul></aside>
     </body></html>"""
     metadata = read_metadata(page, "https://courier.example/story")
-    assert people(metadata) == ("Dr. Max Kolter", "Ida Berg")
+    assert byline(metadata).authors == ("Dr. Max Kolter", "Ida Berg")
     # a feed's own author comes first: a link is the weakest sign
-    assert people(metadata, entry_authors=["Jane Doe"]) == ("Jane Doe",)
+    assert byline(metadata, entry_authors=["Jane Doe"]).authors == ("Jane Doe",)
 
 
 def test_notices_credits_and_lists_of_other_stories_leave_the_body():
@@ -321,17 +321,18 @@ def test_a_publisher_parser_that_finds_no_body_falls_back_to_the_generic_path():
 
 
 def test_the_parser_version_is_the_one_valid_when_the_page_was_fetched():
-    """Fundus keeps a parser per period of a publisher's markup: a page fetched in 2020 and one
-    fetched today are read by the parser of their time (and a time past the newest's period by
-    the newest)."""
+    """Fundus keeps a parser per period of a publisher's markup (Salzburger Nachrichten changed
+    its markup in December 2025): a page fetched before and one fetched after are read by the
+    parser of their time; a time past every period by the newest."""
     import datetime as dt
 
     from newsbeam.extraction.publishers import _parser, publisher_of
 
-    publisher = publisher_of(BROADCASTER_URL)
-    assert publisher is not None and publisher_of("https://tagesschau.de/x") is publisher
-    newest = _parser(publisher, None)
-    assert type(_parser(publisher, dt.datetime(2999, 1, 1))) is type(newest)
+    publisher = publisher_of("https://www.sn.at/politik/weltpolitik/x-123")
+    assert publisher is not None and publisher_of("https://sn.at/x") is publisher
+    before, after = _parser(publisher, dt.datetime(2024, 5, 1)), _parser(publisher, dt.datetime(2026, 6, 1))
+    assert type(before) is not type(after) and type(after) is type(_parser(publisher, None))
+    assert type(_parser(publisher, dt.datetime(9999, 12, 31, 23))) is type(after)
     assert publisher_of("https://feeds.feedburner.com/x") is None and publisher_of("https://news.example/") is None
 
 
