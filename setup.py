@@ -54,6 +54,11 @@ setup(
         "protego>=0.3",
         # web archives (WARC): each record parsed by warcio (sources/warc.py says why not FastWARC)
         "warcio>=1.7",
+        # `newsbeam serve`: the web view and JSON API (its OpenAPI description from FastAPI),
+        # on uvicorn; /metrics in Prometheus's text format by its own client library
+        "fastapi>=0.115,<1",
+        "uvicorn>=0.30,<1",
+        "prometheus-client>=0.20,<1",
     ],
     extras_require={
         # selenium drives the system's Chromium (tests of the HTML report); it downloads nothing

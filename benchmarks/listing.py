@@ -6,7 +6,8 @@ large).
     python benchmarks/listing.py [--stories 1000000] [--baseline 10000] [--postgres URL] [--repeat 5]
 
 Stories are filled in bulk (1,000 rows a transaction), one article each, in 5 languages over 50
-sites, with a word in every 100th text, each changed at its own second over the last weeks.
+sites, with a word in every 100th text and a rare one in every 100,000th, each changed at its
+own second over the last weeks.
 Each listing goes through the CLI (`newsbeam stories list --json`, in-process), and prints the
 median of --repeat runs. PostgreSQL: --postgres, or NEWSBEAM_TEST_POSTGRES.
 """
@@ -36,6 +37,7 @@ FILTERS = {
     "--language fr": ["--language", "fr"],
     "--site site7.example": ["--site", "site7.example"],
     "--query glockenspiel": ["--query", "glockenspiel"],
+    "--query zither (rare)": ["--query", "zither"],
     "--since 24h": ["--since", "24h"],
 }
 
@@ -58,7 +60,8 @@ def fill(store_url: str, count: int) -> float:
                 "VALUES (?, ?, 'http://feed', ?, ?, ?, '[]', '[]', 'page', ?, ?, ?, ?, '', ?)",
                 [(f"https://site{i % 50}.example/story/{i}", f"s_{i:016x}", f"Story number {i}",
                   ("A report of some length about the day's events. " * 8)
-                  + ("The glockenspiel played. " if i % 100 == 0 else ""),
+                  + ("The glockenspiel played. " if i % 100 == 0 else "")
+                  + ("A zither too. " if i % 100_000 == 7 else ""),
                   LANGUAGES[i % 5], f"h{i}", stamps[i], stamps[i], b"\0" * 512, i + 1) for i in rows])
 
         store.db.run_in_transaction(insert)

@@ -52,6 +52,7 @@ class PageMetadata:
     published: list[str]  # publication times as the page gives them: JSON-LD, meta tags, <time>, first first
     payloads: list[Any]  # parsed JSON of framework script payloads (__NEXT_DATA__, ...)
     host: str
+    canonical: str | None = None  # the address the page gives itself (rel=canonical, og:url), http(s) only
 
 
 def clean(value: Any) -> str:
@@ -104,7 +105,26 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
                    *(meta[name] for name in _PUBLISHED_META if meta.get(name)), *_time_elements(tree)],
         payloads=list(_payloads(tree)),
         host=(urllib.parse.urlsplit(url).hostname or "") if url else "",
+        canonical=_canonical(tree, meta, url),
     )
+
+
+def _canonical(tree: Any, meta: dict[str, str], url: str) -> str | None:
+    """The page's own address for itself: <link rel=canonical>, else og:url, resolved against
+    the page's URL; None unless it is an http(s) URL (a link to it is what a reader follows)."""
+    links = [link.get("href") for link in tree.iter("link")
+             if "canonical" in (link.get("rel") or "").lower().split() and link.get("href")]
+    for candidate in [*links, meta.get("og:url")]:
+        if not candidate:
+            continue
+        try:
+            found = urllib.parse.urljoin(url or "", clean(candidate))
+            parts = urllib.parse.urlsplit(found)
+        except ValueError:  # what a hostile address makes the URL library raise
+            continue
+        if parts.scheme.lower() in ("http", "https") and parts.hostname and found.isprintable() and " " not in found:
+            return found
+    return None
 
 
 def _types(node: dict) -> list[str]:

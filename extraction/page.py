@@ -96,7 +96,7 @@ def _publisher_article(parsed: PublisherArticle, entry: FeedEntry, metadata: Pag
         kicker=kicker, site_name=next(iter(metadata.site_names), None) or parsed.publisher,
         description=metadata.description, image=metadata.image,
         tags=tuple(dict.fromkeys([*entry.tags, *parsed.topics])), body_source="page",
-        entry_updated=entry.updated, extractor=parsed.extractor)
+        entry_updated=entry.updated, extractor=parsed.extractor, canonical_url=metadata.canonical)
 
 
 def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadata,
@@ -145,6 +145,7 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
                                   *((document.categories or []) if document else [])])),
         body_source=body_source,
         entry_updated=entry.updated,
+        canonical_url=metadata.canonical,
     )
 
 

@@ -230,7 +230,7 @@ def article_row(article: Article, fingerprint: Fingerprint, story_id: str, now: 
         "title": article.title, "text": article.text, "language": article.language,
         "published": article.published, "published_date_only": int(article.published_date_only),
         "authors": json.dumps(list(article.authors)), "credits": json.dumps(list(article.credits)),
-        "kicker": article.kicker, "extractor": article.extractor,
+        "kicker": article.kicker, "extractor": article.extractor, "canonical_url": article.canonical_url,
         "site_name": article.site_name, "description": article.description, "image": article.image,
         "tags": json.dumps(list(article.tags)), "body_source": article.body_source,
         "body_hash": fingerprint.body_hash, "entry_updated": article.entry_updated,

@@ -30,11 +30,12 @@ CREATE TABLE IF NOT EXISTS newsbeam_dead_letters (
 """
 STORY_COLUMNS = ("story_id", "event_id", "title", "text", "language", "languages", "url", "published", "authors",
                  "site_name", "feed_url", "body_source", "first_seen", "updated", "published_date_only", "credits",
-                 "kicker", "extractor")
+                 "kicker", "extractor", "canonical_url")
 VARIANT_COLUMNS = ("url", "title", "text", "language", "authors", "published", "site_name", "feed_url", "body_source",
-                   "relation", "published_date_only", "credits", "kicker", "extractor")
+                   "relation", "published_date_only", "credits", "kicker", "extractor", "canonical_url")
 # Columns added to the sink tables after their first release: added on open to tables that lack them.
-_RECORD_COLUMNS_ADDED = {"published_date_only": "INTEGER", "credits": "TEXT", "kicker": "TEXT", "extractor": "TEXT"}
+_RECORD_COLUMNS_ADDED = {"published_date_only": "INTEGER", "credits": "TEXT", "kicker": "TEXT", "extractor": "TEXT",
+                         "canonical_url": "TEXT"}
 SINK_COLUMNS_ADDED = {"newsbeam_variants": {"text": "TEXT", "authors": "TEXT", "body_source": "TEXT",
                                             **_RECORD_COLUMNS_ADDED},
                       "newsbeam_stories": _RECORD_COLUMNS_ADDED}

@@ -5,6 +5,7 @@ it with hidden characters escaped (pipeline.terminal), the report escapes it as 
 from __future__ import annotations
 
 import argparse
+import collections
 import shutil
 import sys
 import urllib.parse
@@ -13,7 +14,7 @@ from newsbeam.outputs.files import json_line, write_parquet
 from newsbeam.pipeline.report import render
 from newsbeam.pipeline.terminal import printable, safe_json
 from newsbeam.pipeline.where import CliError, open_output, open_where, since, store_files
-from newsbeam.schemas import Story
+from newsbeam.schemas import DeadLetter, Story
 from newsbeam.state.stories import StoryFilter
 
 DEFAULT_LIMIT = 50
@@ -104,6 +105,9 @@ def errors(args: argparse.Namespace) -> int:
             print(printable(f"{letter.at}  {letter.stage:<10} attempts={letter.attempts} next={next_due}"
                             f"{status}  {letter.url}") + "\n    " + printable(letter.reason))
     if not args.json:
+        by_feed = collections.Counter(letter.feed_url for letter in letters if letter.stage in DeadLetter.PAGE_STAGES)
+        for feed, count in by_feed.most_common():
+            print(printable(f"pages failing: {count:>5}  {feed or '(no feed)'}"))
         print(f"{len(letters)} dead letter(s)")
     return 0
 
@@ -122,7 +126,7 @@ def report(args: argparse.Namespace) -> int:
             ids = store.stories.find(StoryFilter(), min(args.limit, DEFAULT_LIMIT))
             period = (f"the last run, {run['run_id']}, brought nothing new: the newest "
                       f"{len(ids)} stor{'y' if len(ids) == 1 else 'ies'} before it")
-    page = render(store.stories.records(ids), store.feeds.health(), store.dead_letters.all(), period)
+    page = render(store.stories.records(ids), store.feed_health(), store.dead_letters.all(), period)
     with open_output(args.file, store.url) as out:
         out.write(page)
     print(f"{len(ids)} stories in {args.file}", file=sys.stderr)

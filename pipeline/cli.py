@@ -29,6 +29,7 @@ from newsbeam.matching.encoders import ENCODER_NAMES, check_encoder_name
 from newsbeam.outputs import SINKS
 from newsbeam.outputs.paths import UnsafePath, check_output_folder
 from newsbeam.pipeline import browse, corpus
+from newsbeam.pipeline import serve as web
 from newsbeam.pipeline.config import ConfigError, bind_served_urls, load_feeds
 from newsbeam.pipeline.inputs import InputError
 from newsbeam.pipeline.terminal import printable
@@ -64,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--feeds", required=True, help="feeds file: YAML list of feeds, or OPML")
     run.add_argument("--output", required=True, help="folder for stories, dead letters and the run summary")
     _store_argument(run, "default: sqlite:///OUTPUT/state.db")
+    run.add_argument("--cache-dir", help="where workers keep caches of the store (the vector index); default: beside "
+                                         "a SQLite store's file, OUTPUT/cache for PostgreSQL")
     run.add_argument("--allow-private-network", action="store_true",
                      help="let the fetcher reach loopback and private addresses (local feeds, tests)")
     run.add_argument("--user-agent", default=fetching.USER_AGENT, help="User-Agent sent to feeds and sites")
@@ -110,8 +113,8 @@ def _parser() -> argparse.ArgumentParser:
                     "published, authors, language; and fetched, when the page was fetched, which picks "
                     "its publisher parser's version) and write per line what a story variant would carry "
                     "from it (id, url, title, kicker, text, authors, credits, language, published, "
-                    "published_date_only, site_name, body_source, extractor), or id, url and error when the "
-                    "page yields no article. '-' is stdin/stdout.")
+                    "published_date_only, site_name, body_source, extractor, canonical_url), or id, url and "
+                    "error when the page yields no article. '-' is stdin/stdout.")
     extract.add_argument("input", help="JSON Lines file of pages, or -")
     extract.add_argument("-o", "--output", default="-", help="JSON Lines file to write, or - (default)")
     extract.add_argument("--encoder", default=matching.ENCODER, type=_encoder,
@@ -174,6 +177,19 @@ def _parser() -> argparse.ArgumentParser:
     add_where(errors)
     errors.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    serve = commands.add_parser(
+        "serve", help="a read-only web view and JSON API over the store, live",
+        description="Serve the stories (newest first, with the filters of 'stories list'), each story with its "
+                    "variants side by side, events, feed health and dead letters as web pages; the same as JSON "
+                    "under /api/ (OpenAPI at /openapi.json); Prometheus metrics at /metrics. It never writes the "
+                    "store. It listens on 127.0.0.1; on another address only with a token (--token-file, or "
+                    f"${web.TOKEN_VARIABLE}), which every request must then give.")
+    add_where(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=web.DEFAULT_PORT,
+                       help=f"port (default {web.DEFAULT_PORT}; 0: any free one, named when it starts)")
+    serve.add_argument("--token-file", help=f"a file holding the token requests must give (or ${web.TOKEN_VARIABLE})")
+
     prune = commands.add_parser("prune", help="forget stories older than the window (the sinks keep them)")
     add_where(prune)
     prune.add_argument("--window-days", type=_positive(float), default=matching.STORY_WINDOW_DAYS)
@@ -202,6 +218,12 @@ def _positive(kind: type, at_most: float | None = None) -> Any:
         return value
 
     return parse
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"not a port (0 to 65535): {text}")
+    return int(text)
 
 
 def _share(text: str) -> float:
@@ -273,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         "events": lambda: browse.events_show(args),
         "report": lambda: browse.report(args),
         "errors": lambda: browse.errors(args),
+        "serve": lambda: _serve(args),
         "prune": lambda: _prune(args),
     }
     try:
@@ -357,6 +380,7 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         feeds = bind_served_urls(feeds, f"http://127.0.0.1:{config.serve_port}/")
     options = RunOptions(
         feeds=feeds, archives=config.archives, output_dir=args.output, store_url=args.store or "", sinks=args.sink,
+        cache_dir=args.cache_dir,
         encoder=args.encoder, window_days=args.window_days, publisher_parsers=args.publisher_parsers,
         user_agent=args.user_agent,
         per_host_connections=args.per_host_connections, per_host_delay_s=args.per_host_delay,
@@ -369,6 +393,10 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         beam_args=tuple(beam_args))
     check_store_path(options.store)
     return options
+
+
+def _serve(args: argparse.Namespace) -> int:
+    return web.serve(args, open_where(args, only_reads=True))
 
 
 def _run(args: argparse.Namespace, beam_args: list[str]) -> int:

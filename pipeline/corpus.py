@@ -20,7 +20,7 @@ from newsbeam.state.store import open_store
 
 # What `extract` writes for a page, in this order: what a story variant carries from it.
 EXTRACTED = ("id", "url", "title", "kicker", "text", "authors", "credits", "language", "published",
-             "published_date_only", "site_name", "body_source", "extractor")
+             "published_date_only", "site_name", "body_source", "extractor", "canonical_url")
 
 
 def extract(args: argparse.Namespace) -> int:

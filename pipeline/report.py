@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections
 import html
-import json
 import urllib.parse
 from collections.abc import Iterable
 from typing import Any
@@ -100,7 +99,7 @@ def _variant(variant: Variant) -> str:
             f'<div><span class="tag">{text(variant.language or "language unknown")}</span><span class="tag">'
             f'{text(variant.relation)}</span>{text(variant.site_name or urllib.parse.urlsplit(variant.url).netloc)}'
             f'</div><div class="muted">{text(published(variant))}{" · " + text(byline) if byline else ""}'
-            f'</div><div class="body">{body}</div><div>{link(variant.url, "original")}'
+            f'</div><div class="body">{body}</div><div>{link(variant.link, "original")}'
             f'<span class="muted"> · read by {text(_reader(variant.extractor))}</span></div></div>')
 
 
@@ -110,48 +109,47 @@ def _reader(extractor: str) -> str:
     return f"the {publisher} parser (Fundus)" if kind == "fundus" else "newsbeam's generic extractor"
 
 
-def _story(story: Story, open_variants: bool) -> str:
+def story_html(story: Story, open_variants: bool, href: str | None = None) -> str:
+    """One story, collapsed or open, its variants side by side; `href`: its own page."""
     languages = " ".join(f'<span class="tag">{text(language)}</span>' for language in story.languages)
     opened = " open" if open_variants and len(story.variants) > 1 else ""
+    own_page = f' · <a href="{text(href)}">story {text(story.story_id)}</a>' if href else ""
     return (f'<details class="story" id="{text(story.story_id)}"{opened}><summary>{text(story.title)} {languages}'
             f'<span class="muted">{len(story.variants)} variant{"s" if len(story.variants) != 1 else ""} · '
             f'{text(story.site_name or "")} · {text(published(story))} · first seen {text(story.first_seen[:16])}'
-            f'</span></summary>'
+            f'{own_page}</span></summary>'
             f'<div class="variants">{"".join(_variant(v) for v in story.variants)}</div></details>')
 
 
-def _feeds(feeds: list[dict[str, Any]], letters: list[DeadLetter]) -> str:
+def feed_table(feeds: list[dict[str, Any]], letters: list[DeadLetter]) -> str:
+    """Each feed's health, with its dead letters folded away."""
     by_feed: dict[str, list[DeadLetter]] = collections.defaultdict(list)
     for letter in letters:
-        by_feed[letter_feed(letter)].append(letter)
+        by_feed[letter.feed_url].append(letter)
     rows = []
     for feed in feeds:
         own = by_feed.get(feed["url"], [])
         status = feed["last_error"] or (f"HTTP {feed['last_status']}" if feed["last_status"] else "")
-        failing = ' class="failing"' if feed["failures"] or feed["last_error"] else ""
+        failing = ' class="failing"' if failing_feed(feed) else ""
         reasons = "".join(f"<li>{text(letter.stage)} {link(letter.url, text(letter.url))}: {text(letter.reason)}</li>"
                           for letter in own[:50])
         dead = f"<details><summary>{len(own)}</summary><ul>{reasons}</ul></details>" if own else "0"
         rows.append(f"<tr{failing}><td>{text(feed['title'] or '')}<div class='muted'>"
                     f"{link(feed['url'], text(feed['url']))}</div></td><td>{text(feed['last_fetched'] or 'never')}</td>"
                     f"<td>{text(status)}</td><td>{text(feed['next_due'] or '')}</td><td>{feed['failures']}</td>"
-                    f"<td>{dead}</td></tr>")
+                    f"<td>{feed['page_failures']}</td><td>{dead}</td></tr>")
     return ("<table><thead><tr><th>feed</th><th>last fetched</th><th>status</th><th>next due</th>"
-            "<th>failures in a row</th><th>dead letters</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+            "<th>failures in a row</th><th>pages failing</th><th>dead letters</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>")
+
+
+def failing_feed(feed: dict[str, Any]) -> bool:
+    """The feed itself fails, or pages of it wait as dead letters."""
+    return bool(feed["failures"] or feed["last_error"] or feed["page_failures"])
 
 
 def _several(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def letter_feed(letter: DeadLetter) -> str:
-    """The feed a dead letter belongs to: itself for a feed, the entry's feed for a page."""
-    if letter.stage.startswith("feed"):
-        return letter.url
-    try:
-        return json.loads(letter.payload or "{}").get("feed_url") or ""
-    except ValueError:
-        return ""
 
 
 def render(stories: Iterable[Story], feeds: list[dict[str, Any]], letters: list[DeadLetter], period: str) -> str:
@@ -168,26 +166,32 @@ def render(stories: Iterable[Story], feeds: list[dict[str, Any]], letters: list[
     for members in groups:
         if len(members) > 1:
             sections.append(f'<section class="event"><h3>One event, {len(members)} stories</h3>'
-                            + "".join(_story(s, open_variants) for s in members) + "</section>")
+                            + "".join(story_html(s, open_variants) for s in members) + "</section>")
         else:
-            sections.append(_story(members[0], open_variants))
+            sections.append(story_html(members[0], open_variants))
     # by the stories' own publication time (an archive's stories of 2016 are not today's); those
     # without one by when newsbeam first saw them
     per_hour = collections.Counter((s.published or s.first_seen)[:13].replace("T", " ") + "h" for s in stories)
-    per_language = collections.Counter(v.language or "?" for s in stories for v in s.variants)
-    failing = sum(1 for feed in feeds if feed["failures"] or feed["last_error"])
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{POLICY}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>newsbeam report</title><style>{STYLE}</style></head>
-<body><h1>newsbeam: what came in</h1>
+    per_language = collections.Counter(v.language or "language unknown" for s in stories for v in s.variants)
+    failing = sum(1 for feed in feeds if failing_feed(feed))
+    return html_page("newsbeam report", f"""<h1>newsbeam: what came in</h1>
 <p class="muted">{text(period)}: {len(stories)} stories, {sum(len(s.variants) for s in stories)} variants, \
 {_several(sum(1 for g in groups if len(g) > 1), "event")} of several stories; {len(feeds)} feeds, {failing} failing, \
 {len(letters)} dead letters waiting.</p>
 <div class="charts">{bar_chart("stories per hour published (UTC)", sorted(per_hour.items())[-24:])}\
 {bar_chart("variants per language", per_language.most_common(12))}</div>
 <h2>Stories</h2>{"".join(sections) or "<p class='muted'>No story in this period.</p>"}
-<h2>Feed health</h2>{_feeds(feeds, letters)}
-</body></html>
+<h2>Feed health</h2>{feed_table(feeds, letters)}
+""")
+
+
+def html_page(title: str, body: str, policy: str = POLICY) -> str:
+    """A whole page: newsbeam's style, and a policy under which no script runs and nothing is
+    fetched from elsewhere."""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{policy}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{text(title)}</title><style>{STYLE}</style></head>
+<body>{body}</body></html>
 """

@@ -19,7 +19,7 @@ from newsbeam.pipeline.backfill import unread_files
 from newsbeam.pipeline.graph import BoundedPass, RunTransform, StreamingRun
 from newsbeam.pipeline.progress import Progress
 from newsbeam.pipeline.runners import pipeline_options
-from newsbeam.pipeline.serve import serve_folder
+from newsbeam.pipeline.served_folder import serve_folder
 from newsbeam.schemas import utc_now
 from newsbeam.state.runs import new_run_id
 from newsbeam.state.store import open_store
@@ -62,6 +62,7 @@ def _run(options: RunOptions, run_id: str, graph: type[RunTransform]) -> dict[st
     # dies earlier fetches them again.
     store.feeds.commit_validators()
     summary = make_summary(run_id, started, time.monotonic() - clock, options, store.runs.counts(run_id))
+    summary["page_failures_by_feed"] = dict(store.dead_letters.page_failures_by_feed(since=started).most_common())
     store.runs.finish(run_id, summary)
     store.close()
     fd = create_new(os.path.join(options.output_dir, f"summary-{run_id}.json"))
@@ -112,17 +113,28 @@ def format_summary(summary: dict[str, Any]) -> str:
     refused = f", {s['pages_refused']} refused" if s["pages_refused"] else ""
     dropped = f", {s['entries_dropped']} over the per-feed cap" if s["entries_dropped"] else ""
     unchanged = f" ({s['articles_unchanged']} articles read again unchanged)" if s.get("articles_unchanged") else ""
+    requested = s["pages_fetched"] + s["pages_failed"] + s["pages_refused"]
+    filed = s["articles_extracted"] + s["articles_from_feed"]
     lines = [
         f"newsbeam run {s['run_id']} finished in {s['seconds']}s",
         f"  feeds     {s['feeds']} listed: {s['feeds_fetched']} fetched, {s['feeds_not_modified']} not modified, "
         f"{s['feeds_not_due']} not due, {s['feeds_failed']} failed",
         f"  entries   {s['entries_seen']} seen, {s['articles_new']} new, {s['retries_due']} retried{dropped}",
-        f"  articles  {s['pages_fetched']} fetched, {s['articles_extracted']} extracted, "
-        f"{s['articles_from_feed']} from feed text, {s['pages_failed'] + s['articles_failed']} failed{refused}",
+        # each page requested is fetched, failed or refused; each fetched page extracts or not
+        f"  pages     {requested} requested: {s['pages_fetched']} fetched ({s['pages_not_extracted']} would not "
+        f"extract), {s['pages_failed']} failed{refused}",
+        # each article is read from its page or from the feed's text, or has neither
+        f"  articles  {filed} filed: {s['articles_extracted']} from their pages, {s['articles_from_feed']} from feed "
+        f"text; {s['articles_failed']} without either (kept as dead letters)",
         *_archive_line(s),
         f"  stories   {s['stories_new']} new, {s['stories_updated']} updated{unchanged}",
         f"  dead letters {s['dead_letters']}" + (f" (see {s['output']}/dead_letters/)" if s["dead_letters"] else ""),
     ]
+    if s.get("page_failures_by_feed"):  # which feeds' sites fail, the worst first
+        worst = list(s["page_failures_by_feed"].items())
+        more = f", and {len(worst) - 3} more feeds" if len(worst) > 3 else ""
+        lines.append("  failing   pages of " + ", ".join(f"{feed or 'no feed'} ({count})" for feed, count in worst[:3])
+                     + more)
     if s.get("stage_seconds"):
         busy = s["stage_seconds"].items()
         lines.append("  busy      " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in busy))

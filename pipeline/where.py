@@ -28,9 +28,10 @@ def add_where(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", help="state store URL, e.g. sqlite:///state.db (default: the store under --output)")
 
 
-def open_where(args: argparse.Namespace, writes: bool = False) -> Store:
+def open_where(args: argparse.Namespace, writes: bool = False, only_reads: bool = False) -> Store:
     """The store a command was pointed at, which must exist already. `writes`: the command
-    changes the store (prune)."""
+    changes the store (prune); `only_reads`: it must never write it (serve), not even to
+    upgrade its tables."""
     if not args.store and not args.output:
         raise CliError(f"{args.command}: give --output DIR or --store URL")
     store_url = args.store or default_store_url(args.output)
@@ -41,7 +42,7 @@ def open_where(args: argparse.Namespace, writes: bool = False) -> Store:
     # as it is: reading needs no write.
     writable = path is None or not os.path.exists(path) or (
         os.access(path, os.W_OK) and os.access(os.path.dirname(os.path.abspath(path)), os.W_OK))
-    return open_store(store_url, read_only=not writable and not writes)
+    return open_store(store_url, read_only=only_reads or (not writable and not writes))
 
 
 _AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$", re.I)

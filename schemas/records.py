@@ -7,6 +7,7 @@ default (pickle-based) coder, and `to_dict()` gives the JSON form a sink writes.
 from __future__ import annotations
 
 import dataclasses
+import json
 import urllib.parse
 import zlib
 from typing import Any
@@ -120,6 +121,9 @@ class Article(Record):
     # What read the page: "fundus:<publisher>" (its publisher's own parser, extraction.publishers)
     # or "generic" (newsbeam's rules and trafilatura; also a body from the feed).
     extractor: str = "generic"
+    # The address the page gives itself (rel=canonical, og:url), where a reader finds it; None
+    # when it gives none or the text came from the feed. `url` stays what the feed linked.
+    canonical_url: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,13 +145,19 @@ class Variant(Record):
     kicker: str | None = None
     published_date_only: bool = False
     extractor: str = "generic"
+    canonical_url: str | None = None
+
+    @property
+    def link(self) -> str:
+        """Where a reader goes to read it: the page's own canonical address, else its URL."""
+        return self.canonical_url or self.url
 
 
 @dataclasses.dataclass(frozen=True)
 class Story(Record):
     """One story with all its variants, as the sinks write it (schemas/story.schema.json).
     Its title, text, language, url, published, authors, credits, kicker, site_name, feed_url,
-    body_source and extractor are the main variant's: the original, the earliest published."""
+    body_source, extractor and canonical_url are the main variant's: the original, the earliest published."""
 
     story_id: str
     event_id: str
@@ -168,6 +178,7 @@ class Story(Record):
     kicker: str | None = None
     published_date_only: bool = False
     extractor: str = "generic"
+    canonical_url: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,6 +197,20 @@ class DeadLetter(Record):
     next_due: str | None = None  # when the next attempt is made; set by the store
     # The answer cannot change (an address or scheme the policy refuses): never retried.
     final: bool = False
+
+    PAGE_STAGES = ("page_fetch", "extract")
+
+    @property
+    def feed_url(self) -> str:
+        """The feed it belongs to: itself for a feed, the entry's feed for a page ("" when the
+        payload does not say)."""
+        if self.stage.startswith("feed"):
+            return self.url
+        try:
+            payload = json.loads(self.payload or "{}")
+        except ValueError:
+            return ""
+        return (payload.get("feed_url") or "") if isinstance(payload, dict) else ""
 
 
 def shard_of(key: str, count: int) -> int:

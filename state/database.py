@@ -185,8 +185,23 @@ class Database:
     def _end(self, db: Connection) -> None:
         """After COMMIT or ROLLBACK."""
 
-    def cache_path(self, name: str) -> str:
-        """Where a worker may keep a cache derived from this database."""
+    def cache_path(self, name: str, folder: str | None = None) -> str:
+        """Where a worker may keep a cache derived from this database: in `folder` when given,
+        else this kind of store's own place; "" (no cache: each worker rebuilds it from the
+        store) where that folder cannot be made or written, as under a systemd unit that makes
+        all but its state folder read-only."""
+        if folder is None:
+            return self._own_cache_path(name)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError:
+            return ""
+        if not os.access(folder, os.W_OK):
+            return ""
+        key = hashlib.sha1(self.url.encode("utf-8")).hexdigest()[:16]
+        return os.path.join(folder, f"{key}.{name}")
+
+    def _own_cache_path(self, name: str) -> str:
         raise NotImplementedError
 
     # --- connections and transactions ------------------------------------------------------------
@@ -279,9 +294,11 @@ class Database:
                 f"store {redact(self.url)} has schema version {version}, newer than this newsbeam "
                 f"({SCHEMA_VERSION}): upgrade newsbeam")
         for number in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[number].split(";"):
-                if statement.strip():
-                    tx.execute(re.sub(r"\bBLOB\b", "BYTEA", statement) if self.postgres else statement)
+            script = MIGRATIONS[number]
+            if isinstance(script, dict):
+                script = script["postgresql" if self.postgres else "sqlite"]
+            for statement in _statements(script):
+                tx.execute(re.sub(r"\bBLOB\b", "BYTEA", statement) if self.postgres else statement)
             tx.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(number),))
         # An identity, so that caches kept beside a store (the vector index) are never taken
@@ -374,8 +391,8 @@ class SqliteDatabase(Database):
             pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(path)
 
-    def cache_path(self, name: str) -> str:
-        return f"{self.path}.{name}"
+    def _own_cache_path(self, name: str) -> str:
+        return f"{self.path}.{name}"  # beside the store's file
 
     def _connect(self) -> sqlite3.Connection:
         # check_same_thread off: a connection of its own (own_connection) serves several threads
@@ -390,9 +407,6 @@ class SqliteDatabase(Database):
             raw.execute("PRAGMA journal_mode=WAL")
             raw.execute("PRAGMA synchronous=NORMAL")
             raw.execute("PRAGMA foreign_keys=ON")
-        # lower() as Python has it, for every script: SQLite's own folds ASCII only
-        raw.create_function("unicode_lower", 1, lambda text: text.lower() if isinstance(text, str) else text,
-                            deterministic=True)
         return raw
 
     def _begin(self, db: Connection) -> None:
@@ -426,11 +440,17 @@ class PostgresDatabase(Database):
     # pg_advisory_xact_lock key for "one writer at a time", held until COMMIT/ROLLBACK
     WRITER_LOCK = 0x6E657773  # "news"
 
+    def __init__(self, url: str, read_only: bool = False):
+        self.read_only = read_only
+        super().__init__(url)
+
     def _connect(self) -> Any:
         import psycopg
 
+        # read-only: the server refuses every write in this session's transactions
+        options = {"options": "-c default_transaction_read_only=on"} if self.read_only else {}
         try:
-            return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=10, **options)
         except psycopg.OperationalError as exc:
             message = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise StoreError(f"cannot connect to the PostgreSQL store: {message}") from None
@@ -440,29 +460,34 @@ class PostgresDatabase(Database):
         db.in_transaction = True
         db.execute("SELECT pg_advisory_xact_lock(?)", (self.WRITER_LOCK,))
 
-    def cache_path(self, name: str) -> str:
-        """In $XDG_CACHE_HOME/newsbeam (~/.cache/newsbeam); "" (no cache: each worker rebuilds
-        the index from the store) where that folder cannot be made or written, as under a
-        systemd unit that makes the home directory read-only."""
-        folder = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "newsbeam")
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError:
-            return ""
-        if not os.access(folder, os.W_OK):
-            return ""
-        key = hashlib.sha1(self.url.encode("utf-8")).hexdigest()[:16]
-        return os.path.join(folder, f"{key}.{name}")
+    def _own_cache_path(self, name: str) -> str:
+        # a program of the user's own (the library) caches in the user's cache folder; `newsbeam
+        # run` names a folder (--cache-dir, else its output folder's cache/)
+        return self.cache_path(name, os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
+                                                  "newsbeam"))
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of an SQL script, a trigger's body (with its own semicolons) kept whole."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            if statement.strip().rstrip(";").strip():
+                yield statement.strip().rstrip(";")
+            statement = ""
+    if statement.strip():
+        yield statement.strip()
 
 
 def open_database(url: str, read_only: bool = False) -> Database:
     """The database named by a URL: `sqlite:///path.db`, a plain file path, or
-    `postgresql://user@host:port/db`. `read_only`: a SQLite file opened for reading only (one
-    on a read-only disk, or that this user may not write)."""
+    `postgresql://user@host:port/db`. `read_only`: opened for reading only (a SQLite file on a
+    read-only disk, or that this user may not write; PostgreSQL sessions that refuse writes)."""
     path = sqlite_path(url)
     if path is not None:
         return SqliteDatabase(path, read_only)
     parts = urllib.parse.urlsplit(url)
     if parts.scheme in ("postgresql", "postgres"):
-        return PostgresDatabase(url)
+        return PostgresDatabase(url, read_only)
     raise StoreError(f"unsupported store URL scheme '{parts.scheme}' (use sqlite:///path.db or postgresql://...)")

@@ -3,6 +3,7 @@ tried again. Kept until a retry succeeds, the attempts run out, or the answer is
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 from collections.abc import Iterable
@@ -69,6 +70,21 @@ class DeadLetters:
     def all(self) -> list[DeadLetter]:
         rows = self.db.read().execute("SELECT * FROM dead_letters ORDER BY at DESC").fetchall()
         return [_dead_letter(r) for r in rows]
+
+    def page(self, limit: int, after: tuple[str, str, str] | None = None) -> list[DeadLetter]:
+        """Up to `limit` dead letters, newest first, after (at, url, stage) of the last one of
+        a previous page."""
+        condition, params = ("WHERE (at, url, stage) < (?, ?, ?) ", after) if after else ("", ())
+        rows = self.db.read().execute(f"SELECT * FROM dead_letters {condition}"
+                                      "ORDER BY at DESC, url DESC, stage DESC LIMIT ?", (*params, limit)).fetchall()
+        return [_dead_letter(r) for r in rows]
+
+    def page_failures_by_feed(self, since: str = "") -> collections.Counter:
+        """feed URL -> how many of its pages wait as dead letters (failed at or after `since`)."""
+        rows = self.db.read().execute(
+            f"SELECT * FROM dead_letters WHERE stage IN ({','.join('?' * len(DeadLetter.PAGE_STAGES))}) AND at >= ?",
+            (*DeadLetter.PAGE_STAGES, since)).fetchall()
+        return collections.Counter(_dead_letter(row).feed_url for row in rows)
 
     @transactional
     def forget_exhausted(self, tx: Connection, before: str) -> int:

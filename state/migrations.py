@@ -2,9 +2,17 @@
 older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
 a released migration never changes."""
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
-MIGRATIONS: dict[int, str] = {
+# The words of an article that `stories list --query` finds, as each store indexes them: its
+# title and the first 100,000 characters of its text (far beyond any report; PostgreSQL's
+# text-search vectors hold at most 1 MB). Both stores split words at the same characters and
+# compare them in lower case, accents kept. A migration's text never changes, nor do these.
+SEARCHED_CHARS = 100_000
+POSTGRES_SEARCH_DOCUMENT = f"to_tsvector('simple', title || ' ' || left(text, {SEARCHED_CHARS}))"
+
+# A migration is one SQL script, or one per store kind where they differ ("sqlite", "postgresql").
+MIGRATIONS: dict[int, str | dict[str, str]] = {
     1: """
     CREATE TABLE feeds (
         url TEXT PRIMARY KEY,
@@ -134,4 +142,33 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE articles ADD COLUMN published_date_only INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE articles ADD COLUMN extractor TEXT NOT NULL DEFAULT 'generic';
     """,
+    # The address each page gives itself (a reader's link), and a full-text index of the
+    # articles' words for `stories list --query`: SQLite's FTS5 (kept by triggers, keyed by the
+    # article's seq, which an update renews), PostgreSQL's text search (a GIN index).
+    9: {
+        "sqlite": f"""
+    ALTER TABLE articles ADD COLUMN canonical_url TEXT;
+    CREATE VIRTUAL TABLE articles_words USING fts5 (title, text, content = '',
+        tokenize = 'unicode61 remove_diacritics 0');
+    INSERT INTO articles_words (rowid, title, text) SELECT seq, title, substr(text, 1, {SEARCHED_CHARS}) FROM articles;
+    CREATE TRIGGER articles_words_insert AFTER INSERT ON articles BEGIN
+        INSERT INTO articles_words (rowid, title, text)
+        VALUES (new.seq, new.title, substr(new.text, 1, {SEARCHED_CHARS}));
+    END;
+    CREATE TRIGGER articles_words_delete AFTER DELETE ON articles BEGIN
+        INSERT INTO articles_words (articles_words, rowid, title, text)
+        VALUES ('delete', old.seq, old.title, substr(old.text, 1, {SEARCHED_CHARS}));
+    END;
+    CREATE TRIGGER articles_words_update AFTER UPDATE OF title, text, seq ON articles BEGIN
+        INSERT INTO articles_words (articles_words, rowid, title, text)
+        VALUES ('delete', old.seq, old.title, substr(old.text, 1, {SEARCHED_CHARS}));
+        INSERT INTO articles_words (rowid, title, text)
+        VALUES (new.seq, new.title, substr(new.text, 1, {SEARCHED_CHARS}));
+    END;
+    """,
+        "postgresql": f"""
+    ALTER TABLE articles ADD COLUMN canonical_url TEXT;
+    CREATE INDEX articles_words ON articles USING GIN ({POSTGRES_SEARCH_DOCUMENT});
+    """,
+    },
 }

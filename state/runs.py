@@ -42,6 +42,12 @@ class Runs:
                                      "ORDER BY started DESC, run_id DESC LIMIT 1").fetchone()
         return dict(row) if row else None
 
+    def latest_summary(self) -> dict[str, Any] | None:
+        """The last run that finished, with its summary (a dict)."""
+        row = self.db.read().execute("SELECT run_id, started, finished, summary FROM runs WHERE finished IS NOT NULL "
+                                     "ORDER BY started DESC, run_id DESC LIMIT 1").fetchone()
+        return {**dict(row), "summary": json.loads(row["summary"] or "{}")} if row else None
+
     def counts(self, run_id: str) -> dict[str, int]:
         return dict(self.db.read().execute("SELECT name, value FROM run_counts WHERE run_id = ?",
                                            (run_id,)).fetchall())

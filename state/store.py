@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from newsbeam.schemas import DeadLetter, Story, utc_iso
 from newsbeam.state.archives import ArchiveProgress
@@ -29,8 +30,9 @@ __all__ = ["Store", "StoreError", "open_store"]
 
 
 class Store:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, cache_dir: str | None = None):
         self.db = db
+        self.cache_dir = cache_dir
         self.url = db.url
         self.stories = StoryTables(db)
         self.feeds = FeedStates(db, self.stories.known_articles)
@@ -52,12 +54,13 @@ class Store:
     # --- what came in, as records (the `stories`, `events` and `errors` commands, the API) ---
     def find_stories(self, *, since: str | dt.datetime | None = None, language: str | None = None,
                      site: str | None = None, words: str | Sequence[str] = (), event: str | None = None,
-                     limit: int = 50) -> list[Story]:
+                     limit: int = 50, after: tuple[str, str] | None = None) -> list[Story]:
         """The stories that match every condition given, most recently changed first: changed
         at or after `since`, with a variant in `language` or from the host `site`, each of
-        `words` in some variant's title or text, in the event `event`."""
+        `words` in some variant's title or text, in the event `event`; only those listed after
+        the story `after` = (updated, story_id), the last of a previous page."""
         where = StoryFilter(since=utc_iso(since), event=event, language=language, site=site,
-                            words=tuple(words.split() if isinstance(words, str) else words))
+                            words=tuple(words.split() if isinstance(words, str) else words), after=after)
         return list(self.stories.records(self.stories.find(where, limit)))
 
     def story(self, story_id: str) -> Story | None:
@@ -72,6 +75,19 @@ class Store:
         """The dead letters: what failed, where and why, and when it is tried again."""
         return self.dead_letters.all()
 
+    def totals(self) -> dict[str, int]:
+        """How many stories, articles and dead letters the store holds."""
+        db = self.db.read()
+        return {table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                for table in ("stories", "articles", "dead_letters")}
+
+    def feed_health(self) -> list[dict[str, Any]]:
+        """Every feed the store knows, as `FeedStates.health` gives it, with `page_failures`:
+        how many of its pages wait as dead letters (a feed that answers while its sites do
+        not is no healthy feed)."""
+        failing = self.dead_letters.page_failures_by_feed()
+        return [{**feed, "page_failures": failing[feed["url"]]} for feed in self.feeds.health()]
+
     def meta(self, key: str) -> str | None:
         row = self.db.read().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
@@ -82,8 +98,9 @@ class Store:
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
     def cache_path(self, name: str) -> str:
-        """Where a worker may keep a cache derived from this store (the vector index)."""
-        return self.db.cache_path(name)
+        """Where a worker may keep a cache derived from this store (the vector index): in the
+        store's `cache_dir` when it was opened with one ("" when none can be kept there)."""
+        return self.db.cache_path(name, self.cache_dir)
 
     @transactional
     def prune(self, tx: Connection, window_days: float) -> dict[str, int]:
@@ -94,20 +111,22 @@ class Store:
         return pruned
 
 
-def open_store(url: str, migrate: bool = True, read_only: bool = False) -> Store:
+def open_store(url: str, migrate: bool = True, read_only: bool = False, cache_dir: str | None = None) -> Store:
     """The store named by a URL: `sqlite:///path.db`, a plain file path, or
     `postgresql://user@host:port/db`. A run migrates it once, before its pipeline starts
     (`migrate=True`: checks a SQLite path first, then creates or upgrades the tables); its
     workers open it with `migrate=False`. `read_only`: a SQLite store that cannot be written
-    here (read-only disk, another user's file), opened for reading; its tables must be current."""
+    here (read-only disk, another user's file), opened for reading; its tables must be current.
+    `cache_dir`: where caches derived from the store go (default: beside a SQLite file; the
+    user's cache folder for PostgreSQL)."""
     if read_only:
         check_store_path(url)
         db = open_database(url, read_only=True)
         db.check_schema()
-        return Store(db)
+        return Store(db, cache_dir)
     if migrate:
         check_store_path(url)
     db = open_database(url)
     if migrate:
         db.migrate()
-    return Store(db)
+    return Store(db, cache_dir)

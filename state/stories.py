@@ -13,10 +13,11 @@ from typing import Any
 
 from newsbeam.schemas import Story, Variant
 from newsbeam.state.database import Connection, Database, Row, transactional
+from newsbeam.state.migrations import POSTGRES_SEARCH_DOCUMENT
 
 # The article columns a story record is built from.
 ARTICLE_FIELDS = ("story_id, url, feed_url, title, text, language, published, published_date_only, authors, credits, "
-                  "kicker, site_name, body_source, extractor, body_hash")
+                  "kicker, site_name, body_source, extractor, canonical_url, body_hash")
 # The columns a candidate for matching is judged by.
 CANDIDATE_FIELDS = ("SELECT a.url, a.story_id, s.event_id, a.title, a.text, a.language, a.body_hash, a.vector, "
                     "a.sentences, a.numbers, a.published FROM articles a JOIN stories s USING (story_id) ")
@@ -40,7 +41,10 @@ class StoryFilter:
     event: str | None = None
     language: str | None = None  # a variant in this language
     site: str | None = None  # a variant from this host (or with this site name)
-    words: tuple[str, ...] = ()  # each word in some variant's title or text, in any case
+    words: tuple[str, ...] = ()  # each word, whole, in some variant's title or text, in any case
+    # (updated, story_id) of the last story of the previous page: only stories after it in the
+    # listing's order (a cursor, stable while new stories come in at the top)
+    after: tuple[str, str] | None = None
 
 
 def _like(text: str) -> str:
@@ -56,6 +60,9 @@ class StoryTables:
         the index on `updated`: the newest stories of a million are found without a scan; each
         condition is checked on the stories in that order until `limit` match."""
         conditions, params = ["s.updated >= ?"], [where.since or ""]
+        if where.after:
+            conditions.append("(s.updated < ? OR (s.updated = ? AND s.story_id < ?))")
+            params += [where.after[0], where.after[0], where.after[1]]
         if where.run:
             conditions.append("s.last_run = ?")
             params.append(where.run)
@@ -76,14 +83,25 @@ class StoryTables:
             params += [f"http://{_like(host)}/%", f"https://{_like(host)}/%",
                        f"http://%.{_like(host)}/%", f"http://%/%.{_like(host)}/%",
                        f"https://%.{_like(host)}/%", f"https://%/%.{_like(host)}/%", where.site.lower()]
-        lower = "lower" if self.db.postgres else "unicode_lower"  # SQLite's own lower() is ASCII only
-        for word in where.words:
-            conditions.append(variant.format(
-                f"({lower}(a.title) LIKE ? ESCAPE '\\' OR {lower}(a.text) LIKE ? ESCAPE '\\')"))
-            params += [f"%{_like(word.lower())}%"] * 2
+        # Each word through the store's full-text index (state.migrations: SEARCHED_CHARS): the
+        # stories that have it come from the index, not from reading every text. PostgreSQL
+        # gets them first, on their own (a MATERIALIZED query): left to choose, its planner
+        # walks the newest stories and tests each text, 20 s for a rare word in a million.
+        words, word_params = [], []
+        for number, word in enumerate(where.words):
+            if self.db.postgres:
+                words.append(f"w{number} AS MATERIALIZED (SELECT a.story_id FROM articles a "
+                             f"WHERE {POSTGRES_SEARCH_DOCUMENT} @@ plainto_tsquery('simple', ?))")
+                conditions.append(f"s.story_id IN (SELECT story_id FROM w{number})")
+                word_params.append(word)
+            else:
+                conditions.append("s.story_id IN (SELECT a.story_id FROM articles a WHERE a.seq IN "
+                                  "(SELECT rowid FROM articles_words WHERE articles_words MATCH ?))")
+                params.append('"' + word.replace('"', '""') + '"')
         rows = self.db.read().execute(
+            (f"WITH {', '.join(words)} " if words else "") +
             f"SELECT s.story_id FROM stories s WHERE {' AND '.join(conditions)} "
-            "ORDER BY s.updated DESC, s.story_id DESC LIMIT ?", (*params, limit))
+            "ORDER BY s.updated DESC, s.story_id DESC LIMIT ?", (*word_params, *params, limit))
         return [row[0] for row in rows]
 
     def events(self, event_id: str) -> list[str]:
@@ -276,7 +294,8 @@ def story_record(story: dict[str, Any], articles: list[dict[str, Any]]) -> Story
         authors=tuple(json.loads(a["authors"])), published=a["published"], site_name=a["site_name"],
         feed_url=a["feed_url"], body_source=a["body_source"], relation=relation(a, main),
         credits=tuple(json.loads(a["credits"])), kicker=a["kicker"],
-        published_date_only=bool(a["published_date_only"]), extractor=a["extractor"]) for a in articles)
+        published_date_only=bool(a["published_date_only"]), extractor=a["extractor"],
+        canonical_url=a["canonical_url"]) for a in articles)
     original = variants[0]
     return Story(
         story_id=story["story_id"], event_id=story["event_id"],
@@ -285,4 +304,5 @@ def story_record(story: dict[str, Any], articles: list[dict[str, Any]]) -> Story
         url=original.url, published=original.published, authors=original.authors, site_name=original.site_name,
         feed_url=original.feed_url, body_source=original.body_source,
         first_seen=story["first_seen"], updated=story["updated"], variants=variants, credits=original.credits,
-        kicker=original.kicker, published_date_only=original.published_date_only, extractor=original.extractor)
+        kicker=original.kicker, published_date_only=original.published_date_only, extractor=original.extractor,
+        canonical_url=original.canonical_url)

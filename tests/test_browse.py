@@ -206,3 +206,70 @@ def test_a_pass_in_which_every_page_failed_exits_3_though_the_feeds_answered(sit
     summary = json.loads(next((tmp_path / "out").glob("summary-*.json")).read_text())
     assert summary["feeds_failed"] == 0 and summary["health"].startswith("failing: every page due failed")
     assert "FAILING: every page due failed" in out
+    # the counts add up: each page requested fetched or failed, each article from its page,
+    # from the feed's text, or from neither
+    requested = summary["pages_fetched"] + summary["pages_failed"] + summary["pages_refused"]
+    articles = summary["articles_extracted"] + summary["articles_from_feed"] + summary["articles_failed"]
+    assert requested == articles == summary["articles_new"] > 0
+    assert f"{requested} requested: {summary['pages_fetched']} fetched" in out
+    assert f"; {summary['articles_failed']} without either" in out
+    # which feed's pages fail, in the summary, `errors` and the report
+    feed_url = site.base_url + "feeds/dead-links.rss"
+    assert summary["page_failures_by_feed"] == {feed_url: summary["dead_letters"]}
+    assert f"failing   pages of {feed_url} ({summary['dead_letters']})" in out
+    assert main(["errors", "--output", str(tmp_path / "out")]) == 0
+    assert f"pages failing: {summary['dead_letters']:>5}  {feed_url}" in capsys.readouterr().out
+    assert main(["report", "--output", str(tmp_path / "out"), "-o", str(tmp_path / "report.html")]) == 0
+    row = next(r for r in (tmp_path / "report.html").read_text().split("<tr") if feed_url in r)
+    assert row.startswith(' class="failing"') and f"<td>{summary['dead_letters']}</td>" in row
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_query_words_come_from_the_full_text_index_alike_on_both_stores(tmp_path, store, request):
+    """Whole words in any case, accents kept, each word in some variant's title or text; an
+    article updated in place is found by its new words only."""
+    import newsbeam
+
+    store_url = request.getfixturevalue("postgres_url") if store == "postgres" else str(tmp_path / "s.db")
+    texts = {"https://a.example/1": ("Über die Brücke", "Die Ärzte warnen vor Glatteis auf der Brücke."),
+             "https://b.example/2": ("Harbour pier approved", "The council approved the harbour pier, 3.5 million."),
+             "https://c.example/3": ("Bakery opens", "A bakery opens on the market square near the pier-head.")}
+    records = [{"id": url, "url": url, "title": title, "text": f"{text} " * 4} for url, (title, text) in texts.items()]
+    newsbeam.dedup(records, store=store_url, encoder="hashing")
+
+    def found(*words: str) -> set[str]:
+        with newsbeam.open_store(store_url) as opened:
+            return {story.url for story in opened.find_stories(words=words)}
+
+    assert found("ÄRZTE") == found("ärzte") == found("über") == {"https://a.example/1"}
+    assert found("brück") == set()  # a whole word, not a part of one
+    assert found("pier") == {"https://b.example/2", "https://c.example/3"}
+    assert found("pier", "council") == {"https://b.example/2"}
+    assert found("3.5") == {"https://b.example/2"}
+    assert found("!!!") == set() and found('"') == set()
+    # updated in place: the old words no longer find it, the new ones do
+    newsbeam.dedup([{"id": "x", "url": "https://c.example/3", "title": "Bakery closes",
+                     "text": "The bakery on the market square closes for the winter. " * 4}],
+                   store=store_url, encoder="hashing")
+    assert found("opens") == set() and found("winter") == {"https://c.example/3"}
+
+
+def test_a_store_of_the_previous_version_gets_its_articles_indexed_for_words(tmp_path):
+    """A store written before the full-text index: the upgrade indexes what it holds."""
+    import sqlite3
+
+    import newsbeam
+    from newsbeam.state import migrations
+
+    path = tmp_path / "s.db"
+    newsbeam.dedup([{"id": "1", "url": "https://a.example/1", "title": "Ferry timetable",
+                     "text": "The harbour ferry switches to its winter timetable on Monday. " * 4}],
+                   store=str(path), encoder="hashing")
+    with sqlite3.connect(path) as db:  # as the previous newsbeam left it
+        for name in ("articles_words_insert", "articles_words_delete", "articles_words_update"):
+            db.execute(f"DROP TRIGGER {name}")
+        db.execute("DROP TABLE articles_words")
+        db.execute("ALTER TABLE articles DROP COLUMN canonical_url")
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(migrations.SCHEMA_VERSION - 1),))
+    with newsbeam.open_store(str(path)) as opened:
+        assert [story.url for story in opened.find_stories(words="ferry")] == ["https://a.example/1"]

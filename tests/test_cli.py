@@ -133,7 +133,7 @@ def test_extract_writes_what_a_variant_would_carry_and_names_pages_without_an_ar
     assert [r["id"] for r in rows] == ["next", "7", "empty"]
     assert rows[0]["body_source"] == "page_script" and rows[0]["site_name"] == "Coastal Courier"
     assert list(rows[1]) == ["id", "url", "title", "kicker", "text", "authors", "credits", "language", "published",
-                             "published_date_only", "site_name", "body_source", "extractor"]
+                             "published_date_only", "site_name", "body_source", "extractor", "canonical_url"]
     assert rows[1]["language"] == "de" and rows[1]["published"] == "2026-11-20T08:00:00+00:00"
     assert rows[2] == {"id": "empty", "url": "https://news.example/empty", "error": "no article body found on the page"}
 

@@ -173,7 +173,7 @@ def test_serve_opens_exactly_the_served_host_and_port(tmp_path):
 
 
 def test_the_served_folder_hides_dotfiles_and_symlinks_out_of_it(tmp_path):
-    from newsbeam.pipeline.serve import serve_folder
+    from newsbeam.pipeline.served_folder import serve_folder
 
     folder = tmp_path / "served"
     folder.mkdir()

@@ -50,6 +50,11 @@ def test_demo_feeds_become_one_story_per_report(site, tmp_path, capsys):
     }
     wire_url = variants["lindenau-approves-cable-car.html"]["url"]
     assert wire_url == site.base_url + "wire/lindenau-approves-cable-car.html"
+    # each page's own address for itself, where a reader finds it (the served folder is gone
+    # once the run ends)
+    assert variants["lindenau-approves-cable-car.html"]["canonical_url"] == (
+        "https://northern-wire.example/lindenau-approves-cable-car")
+    assert cable_car["canonical_url"] == "https://kurier.lindenau.example/seilbahn-beschlossen"
 
     # Another reporter's article about the same vote: its own story, in the same event.
     residents = stories["Cable car vote splits Lindenau's east bank residents"]
@@ -62,7 +67,9 @@ def test_demo_feeds_become_one_story_per_report(site, tmp_path, capsys):
     assert stories["Stadtbibliothek öffnet künftig auch sonntags"]["language"] == "de"
 
     summary_text = capsys.readouterr().out
-    assert "7 extracted" in summary_text and "5 new, 2 updated" in summary_text
+    assert "7 requested: 7 fetched (0 would not extract), 0 failed" in summary_text
+    assert "7 filed: 7 from their pages, 0 from feed text; 0 without either" in summary_text
+    assert "5 new, 2 updated" in summary_text
     summaries = list((tmp_path / "out").glob("summary-*.json"))
     assert len(summaries) == 1
     summary = json.loads(summaries[0].read_text())

@@ -95,7 +95,7 @@ class ReadFeedsFn(StageFn):
                 break
             if depth == MAX_SITEMAP_DEPTH:
                 counts["sitemaps_too_deep"] += len(due)
-        retries = [entry_from_payload(letter.payload) for stage in ("page_fetch", "extract")
+        retries = [entry_from_payload(letter.payload) for stage in DeadLetter.PAGE_STAGES
                    for letter in self.store.dead_letters.due(stage) if letter.payload and shard.owns(letter.url)]
         counts["retries_due"] += len(retries)
         counts[f"worker {socket.gethostname()}:{os.getpid()}"] += 1  # which workers did the work

@@ -31,6 +31,9 @@ class RunOptions:
     output_dir: str
     archives: tuple[ArchiveSource, ...] = ()
     store_url: str = ""  # default: default_store_url(output_dir)
+    # Where the workers keep caches of the store (the vector index). Default: beside a SQLite
+    # store's file; OUTPUT/cache for PostgreSQL (a service's home may be read-only).
+    cache_dir: str | None = None
     sinks: tuple[str, ...] = ("jsonl",)
     encoder: str = matching.ENCODER
     window_days: float = matching.STORY_WINDOW_DAYS
@@ -70,6 +73,14 @@ class RunOptions:
     @property
     def store(self) -> str:
         return self.store_url or default_store_url(self.output_dir)
+
+    @property
+    def vector_cache_dir(self) -> str | None:
+        """cache_dir, or its default; None: the store's own default (beside a SQLite file; the
+        user's cache folder when the output folder is object storage)."""
+        if self.cache_dir or (self.store.startswith("postgres") and "://" not in self.output_dir):
+            return os.path.abspath(self.cache_dir or os.path.join(self.output_dir, "cache"))
+        return None
 
     def politeness(self) -> Politeness:
         return Politeness(per_host=self.per_host_connections, delay_s=self.per_host_delay_s,

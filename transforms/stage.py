@@ -32,12 +32,12 @@ class StageFn(beam.DoFn):
 
     stage = "?"
 
-    def __init__(self, store_url: str | None = None):
-        self.store_url = store_url
+    def __init__(self, store_url: str | None = None, cache_dir: str | None = None):
+        self.store_url, self.cache_dir = store_url, cache_dir
 
     def setup(self) -> None:
         if self.store_url:
-            self.store: Store = open_store(self.store_url, migrate=False)
+            self.store: Store = open_store(self.store_url, migrate=False, cache_dir=self.cache_dir)
 
     def teardown(self) -> None:
         if self.store_url:

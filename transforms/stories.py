@@ -11,7 +11,7 @@ import apache_beam as beam
 
 from newsbeam.matching.features import Fingerprinter
 from newsbeam.matching.story_index import StoryIndex
-from newsbeam.schemas import Batch
+from newsbeam.schemas import Batch, DeadLetter
 from newsbeam.transforms.options import RunOptions
 from newsbeam.transforms.stage import SharedEncoder, StageFn
 
@@ -20,7 +20,7 @@ class AssignStoriesFn(StageFn):
     stage = "AssignStories"
 
     def __init__(self, options: RunOptions, run_id: str):
-        super().__init__(options.store)
+        super().__init__(options.store, options.vector_cache_dir)
         self.encoder_name, self.encoder_threads = options.encoder, options.encoder_threads
         self.window_days, self.run_id = options.window_days, run_id
 
@@ -41,7 +41,7 @@ class AssignStoriesFn(StageFn):
         for article, fingerprint in zip(batch.articles, fingerprints, strict=True):
             assignment = self.index.assign(article, fingerprint)
             if article.body_source != "feed":
-                self.store.dead_letters.resolve(article.url, ("page_fetch", "extract"))
+                self.store.dead_letters.resolve(article.url, DeadLetter.PAGE_STAGES)
             if assignment.how == "unchanged":
                 counts["articles_unchanged"] += 1
                 continue
