@@ -2,57 +2,95 @@
 
 from __future__ import annotations
 
+import argparse
 import configparser
 import os
 import pathlib
+import re
 import shlex
+import shutil
 import subprocess
+import sys
 
 import pytest
 import yaml
 
 from newsbeam.pipeline.cli import _parser
-from tests.conftest import ROOT, required_service
+from tests.conftest import ROOT, RUN_ARGS, required_service, write_feeds_file
 
 DEPLOY = ROOT / "deploy"
+KUBERNETES = DEPLOY / "kubernetes"
 
 
-def newsbeam_args(command: list[str], beam: tuple[str, ...] = ()) -> list[str]:
+def newsbeam_args(command: list[str], beam: tuple[str, ...] = ()) -> argparse.Namespace:
     """The arguments after the newsbeam executable, checked against the real CLI parser (and
     the options of Beam given in `beam`, which newsbeam passes on)."""
     index = next(i for i, part in enumerate(command) if part.endswith("newsbeam"))
     args = command[index + 1:]
     parsed, extra = _parser().parse_known_args(args)
-    assert parsed.command == "run" and [a for a in extra if a.startswith("--")] == list(beam), args
-    assert parsed.feeds and parsed.output and parsed.store.startswith("postgresql://")
-    return args
+    assert [a for a in extra if a.startswith("--")] == list(beam), args
+    if parsed.command != "run":
+        assert not extra, args
+    return parsed
+
+
+def _unit(path: pathlib.Path) -> configparser.ConfigParser:
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # systemd's keys are case-sensitive
+    unit.read(path)
+    return unit
+
+
+def _exec_start(path: pathlib.Path) -> list[str]:
+    """A unit's (or a drop-in's) command: the last ExecStart= (a drop-in first clears it)."""
+    lines = [line.partition("=")[2] for line in path.read_text().splitlines() if line.startswith("ExecStart=")]
+    return shlex.split(lines[-1])
+
+
+def _cron_command(path: pathlib.Path) -> list[str]:
+    (line,) = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    return shlex.split(line.split(None, 6)[6].split(">>")[0])  # minute ... weekday, user, command
 
 
 def deploy_commands() -> dict[str, list[str]]:
     """Every newsbeam command line that deploy/ runs, by where it is."""
-    (cron,) = [line for line in (DEPLOY / "crontab").read_text().splitlines() if line and not line.startswith("#")]
-    service = configparser.ConfigParser(strict=False, interpolation=None)
-    service.read(DEPLOY / "systemd" / "newsbeam.service")
-    cronjob = yaml.safe_load((DEPLOY / "kubernetes" / "cronjob.yaml").read_text())
-    *_, dask_cronjob = yaml.safe_load_all((DEPLOY / "kubernetes" / "dask-cluster.yaml").read_text())
+    documents = {path.name: list(yaml.safe_load_all(path.read_text())) for path in KUBERNETES.glob("*.yaml")}
     return {
-        "crontab": shlex.split(cron.split(None, 6)[6].split(">>")[0]),  # minute ... weekday, user, command
-        "systemd": shlex.split(service["Service"]["ExecStart"]),
-        "kubernetes": ["newsbeam", *_container(cronjob)["args"]],
-        "dask": ["newsbeam", *_container(dask_cronjob)["args"]],
+        "cron": _cron_command(DEPLOY / "cron" / "newsbeam"),
+        "cron-postgresql": _cron_command(DEPLOY / "cron" / "newsbeam-postgresql"),
+        "systemd": _exec_start(DEPLOY / "systemd" / "newsbeam.service"),
+        "systemd-postgresql": _exec_start(DEPLOY / "systemd" / "newsbeam.service.d" / "postgresql.conf"),
+        "systemd-serve": _exec_start(DEPLOY / "systemd" / "newsbeam-serve.service"),
+        "kubernetes": ["newsbeam", *_container(documents["cronjob.yaml"][0])["args"]],
+        "kubernetes-serve": ["newsbeam", *_pod(documents["serve.yaml"][0])["containers"][0]["args"]],
+        "dask": ["newsbeam", *_container(documents["dask-cluster.yaml"][-1])["args"]],
     }
 
 
+def _pod(workload: dict) -> dict:
+    """The pod spec of a Deployment, StatefulSet, Job or CronJob."""
+    spec = workload["spec"]
+    if workload["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    return spec["template"]["spec"]
+
+
 def _container(cronjob: dict) -> dict:
-    (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    (container,) = _pod(cronjob)["containers"]
     return container
 
 
-@pytest.mark.parametrize("where", ["crontab", "systemd", "kubernetes", "dask"])
+@pytest.mark.parametrize("where", ["cron", "cron-postgresql", "systemd", "systemd-postgresql", "systemd-serve",
+                                   "kubernetes", "kubernetes-serve", "dask"])
 def test_every_deployed_command_is_one_newsbeam_accepts(where):
     """The options deploy/ passes still exist (a renamed option would fail every hour there)."""
     beam = ("--runner", "--dask_client_address") if where == "dask" else ()
-    newsbeam_args(deploy_commands()[where], beam)
+    parsed = newsbeam_args(deploy_commands()[where], beam)
+    assert parsed.command == ("serve" if where.endswith("serve") else "run")
+    if parsed.command == "run":
+        assert parsed.feeds and parsed.output
+    postgresql = where.endswith("postgresql") or where.startswith(("kubernetes", "dask"))
+    assert (parsed.store or "").startswith("postgresql://") == postgresql, where
 
 
 def test_the_image_holds_every_package_the_project_installs():
@@ -66,7 +104,7 @@ def test_the_dask_cluster_speaks_only_tls_to_holders_of_its_certificates():
     """Whoever reaches the scheduler runs code on the workers: scheduler, workers and driver
     all use TLS with certificates of one authority, and only the driver and the cluster may
     connect to it."""
-    documents = list(yaml.safe_load_all((DEPLOY / "kubernetes" / "dask-cluster.yaml").read_text()))
+    documents = list(yaml.safe_load_all((KUBERNETES / "dask-cluster.yaml").read_text()))
     cluster = next(d for d in documents if d["kind"] == "DaskCluster")
     policies = [d for d in documents if d["kind"] == "NetworkPolicy"]
     (worker,) = cluster["spec"]["worker"]["spec"]["containers"]
@@ -122,3 +160,156 @@ print(json.dumps({{"schedule": str(dag.schedule_interval), "operator": type(task
     args = [f"--{key}={value}" for key, value in loaded["options"].items()] + [f"--runner={loaded['runner']}"]
     parsed, extra = _parser().parse_known_args(["run", *args])
     assert parsed.feeds and parsed.store.startswith("postgresql://") and extra == ["--runner=DirectRunner"]
+
+
+# --- Kubernetes: every manifest, and what they refer to ---------------------------------------------
+def _manifests() -> dict[str, list[dict]]:
+    return {path.name: [d for d in yaml.safe_load_all(path.read_text()) if d]
+            for path in sorted(KUBERNETES.glob("*.yaml"))}
+
+
+GUIDE = ROOT / "docs" / "deploy.md"
+
+
+def test_every_manifest_parses_and_the_kustomization_applies_them_all():
+    manifests = _manifests()
+    (kustomization,) = manifests.pop("kustomization.yaml")
+    for name, documents in manifests.items():
+        for document in documents:
+            assert document["apiVersion"] and document["kind"] and document["metadata"]["name"], name
+    # every manifest but the Dask cluster's (it needs the Dask operator's resource kinds)
+    assert sorted(kustomization["resources"]) == sorted(set(manifests) - {"dask-cluster.yaml"})
+
+
+def test_the_manifests_name_only_what_they_or_the_deploy_guide_create():
+    manifests = _manifests()
+    manifests.pop("kustomization.yaml")
+    manifests.pop("dask-cluster.yaml")  # checked by the TLS test above
+    documents = [d for ds in manifests.values() for d in ds]
+    guide = GUIDE.read_text()
+    defined = {(d["kind"], d["metadata"]["name"]) for d in documents}
+    defined |= {("Secret", name) for name in re.findall(r"kubectl create secret generic ([\w-]+)", guide)}
+    workloads = [d for d in documents if d["kind"] in ("CronJob", "Deployment", "StatefulSet")]
+    assert {w["kind"] for w in workloads} == {"CronJob", "Deployment", "StatefulSet"}
+    image_user = re.search(r"^USER (\d+):(\d+)$", (DEPLOY / "Dockerfile").read_text(), re.M)
+    for workload in workloads:
+        pod = _pod(workload)
+        claims = {t["metadata"]["name"] for t in workload["spec"].get("volumeClaimTemplates", [])}
+        for volume in pod.get("volumes", []):
+            if "configMap" in volume:
+                assert ("ConfigMap", volume["configMap"]["name"]) in defined
+            if "persistentVolumeClaim" in volume:
+                assert ("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"]) in defined
+        for container in pod["containers"]:
+            mounts = {m["name"] for m in container.get("volumeMounts", [])}
+            assert mounts <= {v["name"] for v in pod.get("volumes", [])} | claims, workload["metadata"]["name"]
+            for variable in container.get("env", []):
+                secret = variable.get("valueFrom", {}).get("secretKeyRef")
+                if secret:
+                    assert ("Secret", secret["name"]) in defined, secret
+            if container["image"].startswith("registry.example.org/newsbeam"):
+                # the image's own user, and (for a pod with a volume to write) the volume given to it
+                context = pod["securityContext"]
+                assert (str(context["runAsUser"]), str(context["runAsGroup"])) == image_user.groups()
+                if pod.get("volumes") and any("persistentVolumeClaim" in v for v in pod["volumes"]):
+                    assert str(context["fsGroup"]) == image_user.group(2)
+                store = container["args"][container["args"].index("--store") + 1]
+                host = re.match(r"postgresql://[^@]+@([^:/]+)", store).group(1)
+                assert ("Service", host) in defined, store  # the PostgreSQL of postgres.yaml
+
+
+# --- the guide ----------------------------------------------------------------------------------------
+def _guide_commands() -> list[list[str]]:
+    """Each command line of the guide's shell blocks, continuation lines joined."""
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", GUIDE.read_text(), re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.split(" #", 1)[0].strip()
+            if line and not line.startswith("#"):
+                commands.append(shlex.split(line))
+    return commands
+
+
+def test_the_deploy_guide_names_files_that_exist_and_newsbeam_commands_it_accepts():
+    from newsbeam.pipeline.runners import unknown_options
+
+    guide = GUIDE.read_text()
+    named = set(re.findall(r"\bdeploy/[\w./-]+[\w]", guide))
+    assert named and all((ROOT / path).exists() for path in named), [p for p in named if not (ROOT / p).exists()]
+    checked = 0
+    for command in _guide_commands():
+        for index, word in enumerate(command):
+            if (index == 0 and word == "newsbeam") or word.endswith("/bin/newsbeam"):  # not the user newsbeam
+                args = command[index + 1:]
+                args = args[:next((i for i, a in enumerate(args) if a in ("|", "&", "&&", ">")), len(args))]
+                try:
+                    parsed, extra = _parser().parse_known_args(args)
+                except SystemExit:
+                    pytest.fail(f"newsbeam refuses the guide's command: newsbeam {shlex.join(args)}")
+                assert parsed.command, args
+                assert not unknown_options(extra) and (parsed.command == "run" or not extra), args
+                checked += 1
+    assert checked >= 5  # the guide has this many at least: none was missed by the parsing above
+
+
+# --- systemd ---------------------------------------------------------------------------------------------
+def _tool(name: str) -> str:
+    """A program the tests need from the system (.ci/run installs it)."""
+    found = shutil.which(name)
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is not installed: CI must install it")
+        pytest.skip(f"{name} is not installed")
+    return found
+
+
+def test_the_systemd_units_verify(tmp_path):
+    """systemd's own checker reads each unit and drop-in (with this machine's newsbeam as the
+    command): no unknown key, nothing it refuses."""
+    analyze = _tool("systemd-analyze")
+    newsbeam = shutil.which("newsbeam", path=os.path.dirname(sys.executable))
+    units = tmp_path / "units"
+    shutil.copytree(DEPLOY / "systemd", units)
+    for path in units.rglob("*"):  # the units and the drop-in
+        if path.is_file():
+            path.write_text(path.read_text().replace("/opt/newsbeam/.venv/bin/newsbeam", newsbeam))
+    for unit in ("newsbeam.service", "newsbeam.timer", "newsbeam-serve.service"):
+        checked = subprocess.run([analyze, "verify", str(units / unit)], capture_output=True, text=True,
+                                 timeout=120, cwd=units)
+        complaints = [line for line in (checked.stdout + checked.stderr).splitlines() if str(units) in line]
+        assert checked.returncode == 0 and not complaints, (unit, checked.stdout, checked.stderr)
+    for unit in (_unit(units / "newsbeam.service"), _unit(units / "newsbeam-serve.service")):
+        assert unit["Service"]["ProtectSystem"] == "strict" and unit["Service"]["ProtectHome"] == "read-only"
+
+
+@pytest.mark.slow
+def test_the_hourly_unit_runs_on_postgresql_with_a_read_only_home(site, tmp_path, postgres_url):
+    """The unit's own command (its PostgreSQL drop-in), with its environment, in its working
+    folder, and a home folder that cannot be written (ProtectHome=read-only): the pass works,
+    and its vector cache goes to the output folder."""
+    home = tmp_path / "home"
+    home.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(home)],
+                      capture_output=True).returncode:
+        pytest.skip("cannot mount a read-only tmpfs here (needs root)")
+    try:
+        state, etc = tmp_path / "var-lib-newsbeam", tmp_path / "etc-newsbeam"
+        state.mkdir()
+        etc.mkdir()
+        write_feeds_file(etc / "feeds.yaml", [site.base_url + "feeds/kurier.rss"])
+        service = _unit(DEPLOY / "systemd" / "newsbeam.service")["Service"]
+        command = _exec_start(DEPLOY / "systemd" / "newsbeam.service.d" / "postgresql.conf")
+        assert command[0] == "/opt/newsbeam/.venv/bin/newsbeam"
+        mapped = [arg.replace("/etc/newsbeam", str(etc)).replace("/var/lib/newsbeam", str(state))
+                  for arg in command[1:]]
+        mapped[mapped.index("--store") + 1] = postgres_url
+        environment = dict(line.split("=", 1) for line in [service["Environment"]])
+        env = {key: value for key, value in os.environ.items() if not key.startswith("XDG_")}
+        done = subprocess.run([sys.executable, "-m", "newsbeam", *mapped, *RUN_ARGS], capture_output=True, text=True,
+                              timeout=300, cwd=service["WorkingDirectory"].replace("/var/lib/newsbeam", str(state)),
+                              env={**env, **environment, "HOME": str(home)})
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert list(home.iterdir()) == []
+        assert list((state / "out" / "cache").glob("*.vectors")), "the vector cache is in OUTPUT/cache"
+    finally:
+        subprocess.run(["umount", "--lazy", str(home)], capture_output=True)
