@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import argparse
 import collections
+import concurrent.futures
 import contextlib
 import functools
 import json
+import multiprocessing
 import os
 import pathlib
 import subprocess
@@ -98,6 +100,28 @@ class Ledger:
         for owner, name, original in reversed(self._patched):
             setattr(owner, name, original)
         self._patched.clear()
+
+
+def in_own_process(function: Callable, *args: Any) -> Any:
+    """function(*args) in a fresh Python process (spawned), its matrix library on one thread."""
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                                initializer=one_thread_matrix_library) as pool:
+        return pool.submit(function, *args).result()
+
+
+def in_processes(function: Callable, arguments: list[tuple]) -> list[Any]:
+    """function(*arguments) for each tuple, each in a fresh process, all at once."""
+    with concurrent.futures.ProcessPoolExecutor(len(arguments), mp_context=multiprocessing.get_context("spawn"),
+                                                initializer=one_thread_matrix_library) as pool:
+        return [future.result() for future in [pool.submit(function, *args) for args in arguments]]
+
+
+def merged(ledgers: list[Ledger]) -> Ledger:
+    total = Ledger()
+    for ledger in ledgers:
+        total.seconds.update(ledger.seconds)
+        total.lock_seconds += ledger.lock_seconds
+    return total
 
 
 def one_thread_matrix_library() -> None:
@@ -174,8 +198,10 @@ def _timed(ledger: Ledger, function: Callable, part: str) -> Callable:
     return holder.call
 
 
-def newsbeam_loop(urls: list[str], store_url: str) -> tuple[float, Ledger]:
-    """newsbeam's per-article work, as its stages do it, in one thread and without Beam."""
+def newsbeam_loop(urls: list[str], store_url: str, start_at: float | None = None) -> tuple[float, Ledger]:
+    """newsbeam's per-article work, as its stages do it, in one thread and without Beam; with
+    `start_at` (a time.time()), warmed up and waiting until then (loops in several processes,
+    sharing one store as workers do, start together)."""
     import trafilatura
 
     from newsbeam.extraction import page as extraction
@@ -185,7 +211,7 @@ def newsbeam_loop(urls: list[str], store_url: str) -> tuple[float, Ledger]:
     from newsbeam.matching.story_index import StoryIndex
     from newsbeam.matching.vectors import VectorIndex
     from newsbeam.schemas import FetchedPage
-    from newsbeam.state.database import Connection, Database
+    from newsbeam.state.database import Connection, Database, PostgresDatabase, SqliteDatabase
 
     ledger = Ledger()
     fetch = _fetcher()
@@ -221,7 +247,11 @@ def newsbeam_loop(urls: list[str], store_url: str) -> tuple[float, Ledger]:
         for (owner, name), part in parts.items():
             ledger.wrap(owner, name, part)
         ledger.wrap_lock(Database)
+        for kind in (SqliteDatabase, PostgresDatabase):
+            ledger.wrap(kind, "_begin", "waiting for the writer lock")
         timed_fetch = _timed(ledger, fetch, "fetch (loopback HTTP)")
+        if start_at is not None:
+            time.sleep(max(0.0, start_at - time.time()))
         started = time.perf_counter()
         try:
             for url in urls:
@@ -269,35 +299,49 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--no-run", action="store_true", help="leave out the `newsbeam run` measurement")
+    parser.add_argument("--two", action="store_true", help="also two newsbeam loops at once on one store")
     parser.add_argument("--sites", type=int, default=50)
     parser.add_argument("--pages", type=int, default=20, help="pages per site")
     args = parser.parse_args()
     if args.store == "postgres" and not os.environ.get("NEWSBEAM_BENCH_POSTGRES"):
         raise SystemExit("--store postgres needs NEWSBEAM_BENCH_POSTGRES=URL")
-    one_thread_matrix_library()
     sites = ManySites([args.pages] * args.sites)
     try:
         urls = sites.page_urls()
         with tempfile.TemporaryDirectory() as folder:
-            bare_seconds, bare = bare_loop(urls, fresh_store(args.store, folder))
-            ours_seconds, ours = newsbeam_loop(urls, fresh_store(args.store, folder))
+            # each loop in a process of its own, as `newsbeam run` is: in the servers' process a
+            # fetch would wait for the server's share of the interpreter lock
+            bare_seconds, bare = in_own_process(bare_loop, urls, fresh_store(args.store, folder))
+            ours_seconds, ours = in_own_process(newsbeam_loop, urls, fresh_store(args.store, folder))
+            pair = None
+            if args.two:  # two loops at once, half the pages each, on one store: two workers
+                shared, start_at = fresh_store(args.store, folder), time.time() + 30
+                halves = [(urls[:len(urls) // 2], shared, start_at), (urls[len(urls) // 2:], shared, start_at)]
+                results = in_processes(newsbeam_loop, halves)
+                pair = (max(seconds for seconds, _ in results), merged([ledger for _, ledger in results]))
             run = None if args.no_run else cli_run(sites.feed_urls(), None if args.store == "sqlite"
                                                    else fresh_store(args.store, folder))
     finally:
         sites.close()
     count = len(urls)
     print(f"{count} distinct pages on {args.sites} loopback sites; store {args.store}; milliseconds per article\n")
-    print(f"{'part':<46} {'bare loop':>10} {'newsbeam':>10}")
-    rows = sorted(set(bare.seconds) | set(ours.seconds), key=lambda part: -ours.seconds.get(part, 0.0))
+    columns = [("bare loop", bare_seconds, bare), ("newsbeam", ours_seconds, ours)]
+    if pair is not None:  # the two loops' parts summed: CPU time an article, over both processes
+        columns.append(("2 at once", pair[0] * 2, pair[1]))
+    print(f"{'part':<46}" + "".join(f" {name:>10}" for name, _, _ in columns))
+    rows = sorted(set().union(*(ledger.seconds for _, _, ledger in columns)),
+                  key=lambda part: -ours.seconds.get(part, 0.0))
     for part in rows:
-        print(f"{part:<46} {bare.seconds.get(part, 0.0) * 1000 / count:10.1f} "
-              f"{ours.seconds.get(part, 0.0) * 1000 / count:10.1f}")
-    rest_bare = bare_seconds - sum(bare.seconds.values())
-    rest_ours = ours_seconds - sum(ours.seconds.values())
-    print(f"{'the loop itself':<46} {rest_bare * 1000 / count:10.1f} {rest_ours * 1000 / count:10.1f}")
-    print(f"{'total':<46} {bare_seconds * 1000 / count:10.1f} {ours_seconds * 1000 / count:10.1f}")
-    print(f"{LOCK + ' (within the parts above)':<46} {bare.lock_seconds * 1000 / count:10.1f} "
-          f"{ours.lock_seconds * 1000 / count:10.1f}")
+        print(f"{part:<46}" + "".join(f" {ledger.seconds.get(part, 0.0) * 1000 / count:10.1f}"
+                                      for _, _, ledger in columns))
+    print(f"{'the loop itself':<46}" + "".join(f" {(seconds - sum(ledger.seconds.values())) * 1000 / count:10.1f}"
+                                               for _, seconds, ledger in columns))
+    print(f"{'total':<46}" + "".join(f" {seconds * 1000 / count:10.1f}" for _, seconds, _ in columns))
+    print(f"{LOCK + ' (within the parts above)':<46}" + "".join(f" {ledger.lock_seconds * 1000 / count:10.1f}"
+                                                               for _, _, ledger in columns))
+    if pair is not None:
+        print(f"\ntwo loops at once on one store (wall {pair[0]:.1f} s): x{bare_seconds / pair[0]:.2f} one bare "
+              f"loop's speed; the column shows their time summed over both (2 x wall)")
     print(f"\nnewsbeam's loop / bare loop: x{bare_seconds / ours_seconds:.2f} the bare loop's speed")
     ceiling = count / ours.lock_seconds if ours.lock_seconds else float("inf")
     print(f"writer lock: {ours.lock_seconds * 1000 / count:.1f} ms an article: at most {ceiling:.0f} articles/s "

@@ -3,13 +3,16 @@
     python benchmarks/run.py [--corpus even,skewed] [--workers 1,2] [--stores sqlite,postgres]
 
 - Corpora (tests/many_sites.py): `even` is 50 sites with 20 pages each (1,000 distinct real
-  news texts from ../shared/data/dedup, in site chrome); `skewed` is 3 big sites with 100 pages
-  and 30 small ones with 5. Each site is a server of its own on a loopback address
-  (127.0.0.2, ...), as real feeds are.
+  news texts from ../shared/data/dedup, in site chrome); `wide` is 100 sites with 10 pages (the
+  same number of pages, half the politeness bound: where two workers are bound by the CPU, not
+  by the busiest host); `skewed` is 3 big sites with 100 pages and 30 small ones with 5. Each
+  site is a server of its own on a loopback address (127.0.0.2, ...), as real feeds are.
 - CPU bound: a bare loop in one process on one core (its matrix library on one thread) over
   the same pages, one after the other: fetch, trafilatura.bare_extraction, langdetect, story
   assignment (the same encoder and store); nothing else. With N workers the CPU bound is its
-  time over N.
+  time over N. The loop runs in a process of its own, as `newsbeam run` does: in the process
+  of the sites' servers it would share their interpreter lock, and every fetch would wait for
+  the server's own work.
 - Politeness bound: the least time newsbeam's default limits allow for the corpus: the busiest
   host's requests (its feed and its pages), one second apart.
 - newsbeam: `newsbeam run` with default settings (politeness on) from a cold store, 1 and 2
@@ -25,7 +28,9 @@ are what to compare: the machine is shared and noisy.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
+import multiprocessing
 import os
 import pathlib
 import subprocess
@@ -33,6 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
+from typing import Any
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -40,11 +46,13 @@ sys.path.insert(0, str(ROOT))
 from newsbeam.fetching import settings  # noqa: E402
 from tests.many_sites import ManySites  # noqa: E402
 
-CORPORA = {"even": [20] * 50, "skewed": [100] * 3 + [5] * 30}
+CORPORA = {"even": [20] * 50, "wide": [10] * 100, "skewed": [100] * 3 + [5] * 30}
 
 
-def bare_loop(urls: list[str]) -> float:
-    """Seconds for the unavoidable work, one page after the other, in one process."""
+def bare_loop(urls: list[str], start_at: float | None = None) -> float:
+    """Seconds for the unavoidable work, one page after the other, in one process; with
+    `start_at` (a time.time()), warmed up and waiting until then (loops in several processes
+    start together): the seconds from then."""
     import langdetect
     import requests
     import trafilatura
@@ -64,6 +72,8 @@ def bare_loop(urls: list[str]) -> float:
         index.fingerprinter("warm up", "The encoder loads its weights on first use.")
         session = requests.Session()
         session.trust_env = False
+        if start_at is not None:
+            time.sleep(max(0.0, start_at - time.time()))
         started = time.perf_counter()
         for url in urls:
             html = session.get(url, timeout=30).content
@@ -75,6 +85,19 @@ def bare_loop(urls: list[str]) -> float:
                               authors=(), site_name=None, description=None, image=None, tags=(), body_source="page")
             index.assign(article, index.fingerprinter(title, text))
         return time.perf_counter() - started
+
+
+def in_own_process(function: Any, *args: Any) -> Any:
+    """function(*args) in a fresh Python process (spawned: nothing of this one's threads)."""
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
+def in_processes(function: Any, arguments: list[tuple]) -> list[Any]:
+    """function(*arguments) for each tuple, each in a fresh process of its own, all at once."""
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(len(arguments), mp_context=spawn) as pool:
+        return [future.result() for future in [pool.submit(function, *args) for args in arguments]]
 
 
 def politeness_bound(pages_per_site: list[int]) -> float:
@@ -140,7 +163,7 @@ def fresh_postgres(server: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--corpus", default="even,skewed")
+    parser.add_argument("--corpus", default="even,wide,skewed")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--stores", default="sqlite,postgres")
     args = parser.parse_args()
@@ -154,9 +177,15 @@ def main() -> int:
         sites = ManySites(shape)
         try:
             pages = sum(shape)
-            cpu = bare_loop(sites.page_urls())
+            cpu = in_own_process(bare_loop, sites.page_urls())
             polite = politeness_bound(shape)
             print(f"{corpus:<7} {'bare loop (CPU bound)':<22} {cpu:8.1f} {pages / cpu:7.1f} {1.0:8.2f}")
+            if max(workers) > 1:  # what this machine's cores give two bare loops side by side
+                urls, start_at = sites.page_urls(), time.time() + 30  # time to start and warm up
+                both = max(in_processes(bare_loop, [(urls[:len(urls) // 2], start_at),
+                                                    (urls[len(urls) // 2:], start_at)]))
+                print(f"{corpus:<7} {'2 bare loops at once':<22} {both:8.1f} {pages / both:7.1f} {cpu / both:8.2f}"
+                      "   (each on half the pages: the machine's own scaling)")
             print(f"{corpus:<7} {'politeness bound':<22} {polite:8.1f}")
             for store_kind in stores:
                 for count in workers:
@@ -171,6 +200,10 @@ def main() -> int:
                         print(f"{corpus:<7} {f'newsbeam {store_kind} x{count}':<22} {seconds:8.1f} "
                               f"{pages / seconds:7.1f} {cpu / seconds:8.2f} {seconds / bound:9.2f} {peak:8.0f}   "
                               f"workers busy {len(summary['workers'])}")
+                        stages = summary["stage_seconds"].items()
+                        busy = ", ".join(f"{stage} {value * 1000 / pages:.1f}" for stage, value in stages
+                                         if value * 1000 / pages >= 0.05)
+                        print(f"{'':<7} {'':<22} busy, ms an article summed over workers: {busy}")
                         if count == workers[0] and store_kind == stores[0]:
                             again, _, _ = newsbeam_run(sites.feed_urls(), pathlib.Path(folder), count, store)
                             print(f"{corpus:<7} {'second run':<22} {again:8.1f} {'':>7} {'':>8} {'':>9} {'':>8}   "

@@ -97,10 +97,10 @@ class StoryIndex:
         stories = self.store.stories
         scores, close = dict(scores), set(close)  # the transaction may run again: keep the inputs
         now = utc_now()
-        for url, sentences in to_save:
-            stories.save_sentences(url, sentences)
-        story_id = stories.article_story(article.url)
-        if story_id is not None and stories.same_article(article.url, article.title, fingerprint.body_hash):
+        stories.save_sentences(to_save)
+        filed = stories.filed_article(article.url)
+        story_id = filed[0] if filed else None
+        if filed is not None and filed[1:] == (article.title, fingerprint.body_hash):
             # the same page read twice (two passes overlapping, a feed listing an unchanged page
             # again): the story has not changed and is not written again
             return Assignment(story_id, stories.events_of([story_id])[story_id], new_story=False, how="unchanged")
@@ -111,8 +111,7 @@ class StoryIndex:
 
         newer = self._candidates(fingerprint, article.published, now, after_seq=snapshot)
         if newer:  # filed by another worker since the snapshot
-            for url, sentences in self._encode_sentences_if_needed(fingerprint, newer):
-                stories.save_sentences(url, sentences)
+            stories.save_sentences(self._encode_sentences_if_needed(fingerprint, newer))
             more_scores, more_close = self._judge(fingerprint, newer)
             for story, score in more_scores.items():
                 scores[story] = max(score, scores.get(story, 0.0))
@@ -129,6 +128,8 @@ class StoryIndex:
         event_id = choose_event(fingerprint, article.published, events) or short_id("e_", article.url)
         stories.create_story(story_id, event_id, now, self.run_id)
         stories.write_article(article_row(article, fingerprint, story_id, now))
+        if not close:  # alone in an event of its own (no story is close): nothing to regroup
+            return Assignment(story_id, event_id, new_story=True, how="new")
         event_id, regrouped = self._absorb(event_id, close, fingerprint.vector.shape[0], now)
         return Assignment(story_id, event_id, new_story=True, how="new", regrouped=regrouped)
 

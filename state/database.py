@@ -456,9 +456,10 @@ class PostgresDatabase(Database):
             raise StoreError(f"cannot connect to the PostgreSQL store: {message}") from None
 
     def _begin(self, db: Connection) -> None:
-        db.execute("BEGIN")  # the first statement: on a broken connection, it reconnects
+        # One round trip: BEGIN is the first statement (on a broken connection, it reconnects),
+        # and the writer lock is taken with it.
+        db.execute(f"BEGIN; SELECT pg_advisory_xact_lock({self.WRITER_LOCK:d})")
         db.in_transaction = True
-        db.execute("SELECT pg_advisory_xact_lock(?)", (self.WRITER_LOCK,))
 
     def _own_cache_path(self, name: str) -> str:
         # a program of the user's own (the library) caches in the user's cache folder; `newsbeam

@@ -152,14 +152,10 @@ class StoryTables:
         return [r[0] for r in self.db.read().execute(
             "SELECT story_id FROM stories WHERE updated >= ? ORDER BY updated, story_id", (since or "",))]
 
-    def article_story(self, url: str) -> str | None:
-        row = self.db.read().execute("SELECT story_id FROM articles WHERE url = ?", (url,)).fetchone()
-        return row["story_id"] if row else None
-
-    def same_article(self, url: str, title: str, body_hash: str) -> bool:
-        """Is the filed article of this URL this headline and body?"""
-        row = self.db.read().execute("SELECT title, body_hash FROM articles WHERE url = ?", (url,)).fetchone()
-        return row is not None and (row["title"], row["body_hash"]) == (title, body_hash)
+    def filed_article(self, url: str) -> tuple[str, str, str] | None:
+        """(story_id, title, body_hash) of the article filed under this URL, if any."""
+        row = self.db.read().execute("SELECT story_id, title, body_hash FROM articles WHERE url = ?", (url,)).fetchone()
+        return (row["story_id"], row["title"], row["body_hash"]) if row else None
 
     def events_of(self, story_ids: Iterable[str]) -> dict[str, str]:
         """story -> its event, as it is now."""
@@ -210,8 +206,11 @@ class StoryTables:
 
     # --- filing ------------------------------------------------------------------------------------
     @transactional
-    def save_sentences(self, tx: Connection, url: str, sentences: bytes) -> None:
-        tx.execute("UPDATE articles SET sentences = ? WHERE url = ?", (sentences, url))
+    def save_sentences(self, tx: Connection, computed: list[tuple[str, bytes]]) -> None:
+        """Keep the sentence vectors computed for these articles (url, packed vectors)."""
+        if computed:
+            tx.executemany("UPDATE articles SET sentences = ? WHERE url = ?",
+                           [(sentences, url) for url, sentences in computed])
 
     @transactional
     def create_story(self, tx: Connection, story_id: str, event_id: str, now: str, run_id: str) -> None:
@@ -237,15 +236,17 @@ class StoryTables:
     @transactional
     def write_article(self, tx: Connection, values: dict[str, Any], update: bool = False) -> None:
         """Insert an article row (or update the row of its URL), with the next sequence number."""
-        # the writer lock is held: MAX + 1 is unique and grows
-        values = {**values, "seq": self.newest_seq() + 1}
+        # the writer lock is held: MAX + 1 is unique and grows (computed in the statement itself:
+        # one round trip fewer inside the lock)
+        next_seq = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM articles)"
         if update:
-            values = {k: v for k, v in values.items() if k not in ("first_seen", "story_id")}
+            values = {k: v for k, v in values.items() if k not in ("first_seen", "story_id", "seq")}
             url = values.pop("url")
             assignments = ", ".join(f"{k} = ?" for k in values)
-            tx.execute(f"UPDATE articles SET {assignments} WHERE url = ?", (*values.values(), url))
+            tx.execute(f"UPDATE articles SET {assignments}, seq = {next_seq} WHERE url = ?", (*values.values(), url))
         else:
-            tx.execute(f"INSERT INTO articles ({', '.join(values)}) VALUES ({_marks(list(values))})",
+            values = {k: v for k, v in values.items() if k != "seq"}
+            tx.execute(f"INSERT INTO articles ({', '.join(values)}, seq) VALUES ({_marks(list(values))}, {next_seq})",
                        tuple(values.values()))
 
     @transactional
