@@ -45,7 +45,7 @@ from newsbeam.sources.sitemaps import (
 )
 from newsbeam.state.database import database_errors
 from newsbeam.transforms.options import RunOptions
-from newsbeam.transforms.stage import StageFn, host_ledger, take_shared_slot
+from newsbeam.transforms.stage import StageFn, host_ledger, preload_article_work, take_shared_slot
 
 ACCEPT_FEEDS = ("application/rss+xml, application/atom+xml, application/feed+json, "
                 "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
@@ -202,6 +202,8 @@ class ReadFeedsFn(StageFn):
         new = [entry for entry in unique if entry.url not in known
                or (entry.updated and known[entry.url] and entry.updated != known[entry.url])]
         counts["articles_new"] += len(new)
+        if new:  # the article stages will run: their encoder loads while the feeds are read
+            preload_article_work(self.options.encoder, self.options.encoder_threads)
         feeds.stage_entries(source.url, [entry.url for entry in new])
         entries.extend(new)
         return self._to_read(source, children, counts)
