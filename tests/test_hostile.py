@@ -595,15 +595,15 @@ def test_a_page_with_megabytes_of_json_ld_is_read_in_bounded_memory(tmp_path):
 def test_a_full_disk_when_the_store_opens_is_a_failure_not_a_mistake(tmp_path):
     """The disk (here: a file size limit of 8 KB) refuses the store's first writes: exit 1, as
     the README says for a failing disk, not 2 (a configuration mistake)."""
-    import resource
-    import signal
-
-    def small_disk() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead
-        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
-
-    done = subprocess.run([sys.executable, "-m", "newsbeam", "stories", "list", "--store", str(tmp_path / "state.db")],
-                          preexec_fn=small_disk, capture_output=True, text=True, cwd=ROOT)
+    # The limit is set by the child itself, not by a preexec_fn: that forks this test process,
+    # where earlier tests loaded gRPC (through Beam), whose fork handler aborts the child.
+    small_disk = ("import resource, runpy, signal, sys\n"
+                  "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead\n"
+                  "resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))\n"
+                  "sys.argv[0] = 'newsbeam'\n"
+                  "runpy.run_module('newsbeam', run_name='__main__', alter_sys=True)\n")
+    done = subprocess.run([sys.executable, "-c", small_disk, "stories", "list", "--store", str(tmp_path / "state.db")],
+                          capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 1 and "disk" in done.stderr, done.stderr
     assert not list(tmp_path.glob("*.tmp"))
 
