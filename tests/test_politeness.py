@@ -16,9 +16,10 @@ pytestmark = [pytest.mark.slow]
 
 DELAY = 0.5
 CONNECTIONS = 2
-# Server-side timestamps are taken when a request arrives, a little after newsbeam sent it:
-# arrival jitter on loopback is well under this.
-JITTER = 0.05
+# Server-side timestamps are taken when a request's handler thread runs, a little after newsbeam
+# sent it; on a loaded machine that thread can wait for the interpreter lock (61 ms seen with both
+# cores busy). A breach of the limits (two workers at one host at once) shows as a gap near 0.
+JITTER = 0.1
 
 
 def most_at_once(log: list[tuple[str, float, float]]) -> int:
