@@ -17,7 +17,8 @@ setup(
     python_requires=">=3.11",
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
-    package_data={"newsbeam.schemas": ["*.schema.json"]},
+    # the JSON Schemas of the records; the event judge's learned weights
+    package_data={"newsbeam.schemas": ["*.schema.json"], "newsbeam.matching": ["event_judge.json"]},
     install_requires=[
         "apache-beam>=2.77,<2.78",
         "feedparser>=6.0,<7",
@@ -67,7 +68,9 @@ setup(
         "test": ["pytest>=8", "jsonschema>=4", "ruff>=0.6", "import-linter>=2.1", "selenium>=4.20",
                  "moto[server]>=5.0", "apache-beam[aws]>=2.77,<2.78", "pytest-xdist>=3.5",
                  # builds a wheel offline (tests of what installs, .ci/lint-imports)
-                 "setuptools>=70.1"],
+                 "setuptools>=70.1",
+                 # trains the event judge (benchmarks/train_event_judge.py); a run only reads its weights
+                 "scikit-learn>=1.5"],
         # Beam's DaskRunner on dask.distributed: `newsbeam run --runner DaskRunner`
         "dask": ["apache-beam[dask]>=2.77,<2.78"],
         # archives on object storage: s3:// (Beam's S3 filesystem) and gs:// (Google Cloud Storage)

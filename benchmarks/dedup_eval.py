@@ -10,7 +10,10 @@ Story level (same report = same story; everything else, even the same event, is 
   they are about the same thing but are not the same story.
 
 Event level: SemEval-2022 Task 8 pairs; `overall <= 1.5` is the same event, `> 2.5` different,
-the band between is left out.
+the band between is left out. And WMT19's news days as a stream: the pairs of different reports
+that share an event, how many of them are one event by the reading labels
+(benchmarks/labels/wmt19_events.json), how many labelled same-event pairs share one, and the
+largest event.
 
 Prints pairwise precision, recall and F1 per language pair, B-cubed F1 per data set, the
 event-level figures for de/en pairs and for the other languages against a baseline measured in
@@ -38,6 +41,9 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "dedup"
 CHUNK_LINES = 5
+# The one-threshold baseline for events: documents this similar are one event, transitively.
+BASELINE_SIMILARITY = 0.6
+LABELS = ROOT / "benchmarks" / "labels" / "wmt19_events.json"
 
 
 # --- Loading ------------------------------------------------------------------------------------
@@ -178,6 +184,9 @@ def main() -> int:
               f"({len(articles)} articles, {seconds / len(articles) * 1000:.0f} ms/article)")
         if name == "wmt19":
             wmt19_events = events_of_reports(articles, predicted)
+            originals = [a for a in articles if a["language"] == "en"]
+            components = threshold_components(originals, document_vectors(originals))
+            wmt19_baseline = events_of_reports(originals, {i: {"event_id": e} for i, e in components.items()})
     for pair, (tp, fp, fn) in sorted(totals.items()):
         p, r, f = prf(tp, fp, fn)
         print(f"{'all':<10} {pair:<6} {tp + fn:>6} {p:6.3f} {r:6.3f} {f:6.3f}")
@@ -205,32 +214,47 @@ def main() -> int:
         p, r, f = prf(tp, fp, fn)
         print(f"{'baseline':<10} {group:<6} {len(selected):>6} {p:6.3f} {r:6.3f} {f:6.3f}")
     print_encoder_ceiling(pairs, vectors)
-    print_report_events(wmt19_events, args.show_events)
+    print_report_events("newsbeam", wmt19_events, args.show_events)
+    print_report_events("baseline", wmt19_baseline, False)
     return 0
 
 
 def events_of_reports(articles: list[dict], predicted: dict[str, dict]) -> dict[str, set[str]]:
-    """event -> the reports (WMT19 documents) in it, by the English original's event."""
-    titles = {a["story"]: a["title"] for a in articles if a["language"] == "en"}
+    """event -> the reports (WMT19 docids) in it, by the English original's event."""
     events: dict[str, set[str]] = collections.defaultdict(set)
     for article in articles:
         if article["language"] == "en":
-            events[predicted[article["id"]]["event_id"]].add(titles[article["story"]])
+            events[predicted[article["id"]]["event_id"]].add(article["story"].split(":", 1)[1])
     return events
 
 
-def print_report_events(events: dict[str, set[str]], show: bool) -> None:
-    """WMT19's 123 reports of a few days: different reports, almost all about different events.
-    Every pair of them in one event is a candidate error, to be read; and how large the largest
-    event is (an event that grows into a topic holds many)."""
-    pairs = sum(len(members) * (len(members) - 1) // 2 for members in events.values())
+def print_report_events(name: str, events: dict[str, set[str]], show: bool) -> None:
+    """WMT19's 123 reports of a few days, as a stream: every pair of different reports in one
+    event, scored against the reading labels (pairs marked uncertain count neither way), the
+    labelled same-event pairs found, and the largest event (an event that grows into a topic
+    holds many)."""
+    labels = json.loads(LABELS.read_text(encoding="utf-8"))
+    event_of = {doc: n for n, event in enumerate(labels["events"]) for doc in event["reports"]}
+    uncertain = {frozenset(pair["reports"]) for pair in labels["uncertain"]}
+    labelled = {frozenset(pair) for event in labels["events"] for pair in itertools.combinations(event["reports"], 2)}
+    shared = {frozenset(pair) for members in events.values() for pair in itertools.combinations(members, 2)}
+    judged = shared - uncertain
+    right = judged & labelled
     sizes = sorted((len(m) for m in events.values()), reverse=True)
-    print(f"\nwmt19 events: {len(events)} events for 123 reports; {pairs} pairs of different reports share an "
-          f"event; the largest events hold {sizes[:5]} reports")
+    print(f"\nwmt19 events, {name}: {len(events)} events for 123 reports; {len(shared)} pairs of different "
+          f"reports share an event, {len(right)} of {len(judged)} one event by the labels "
+          f"({_share(len(right), len(judged))}); "
+          f"{len(labelled & shared)} of {len(labelled)} labelled same-event pairs found "
+          f"({_share(len(labelled & shared), len(labelled))}); the largest events hold {sizes[:5]} reports")
     if show:
         for members in sorted(events.values(), key=len, reverse=True):
             if len(members) > 1:
-                print("  event:\n" + "".join(f"    - {title[:110]}\n" for title in sorted(members)), end="")
+                print("  event:\n" + "".join(f"    - {doc} (labelled event {event_of.get(doc, '-')})\n"
+                                             for doc in sorted(members)), end="")
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else "n/a"
 
 
 def document_vectors(articles: list[dict]) -> dict:
@@ -245,10 +269,8 @@ def document_vectors(articles: list[dict]) -> dict:
 
 
 def threshold_components(articles: list[dict], vectors: dict) -> dict[str, str]:
-    """The baseline's events: articles at EVENT_SIMILARITY or closer are joined, transitively."""
+    """The baseline's events: articles at BASELINE_SIMILARITY or closer are joined, transitively."""
     import numpy as np
-
-    from newsbeam.matching import settings
 
     ids = [a["id"] for a in articles]
     matrix = np.stack([vectors[i] for i in ids])
@@ -260,7 +282,7 @@ def threshold_components(articles: list[dict], vectors: dict) -> dict[str, str]:
             i = parent[i]
         return i
 
-    for i, j in zip(*np.nonzero(np.triu(matrix @ matrix.T, 1) >= settings.EVENT_SIMILARITY), strict=True):
+    for i, j in zip(*np.nonzero(np.triu(matrix @ matrix.T, 1) >= BASELINE_SIMILARITY), strict=True):
         parent[root(int(i))] = root(int(j))
     return {article_id: ids[root(n)] for n, article_id in enumerate(ids)}
 

@@ -74,6 +74,14 @@ def numbers_in(text: str) -> frozenset[str]:
     return frozenset(n for n in found if len(n) > 1)
 
 
+_LONG_WORD = re.compile(r"[^\W\d_]{5,}")
+
+
+def content_words(text: str) -> frozenset[str]:
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+    return frozenset(word[:settings.WORD_PREFIX_CHARS] for word in _LONG_WORD.findall(folded))
+
+
 def body_hash(text: str) -> str:
     folded = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
     return hashlib.sha1(folded.encode("utf-8")).hexdigest()
@@ -103,6 +111,22 @@ class Fingerprint:
     def specifics(self) -> frozenset[str]:
         """Names and numbers of the compared body sentences: what fills a template."""
         return specifics_in(split_sentences(self.text)[:settings.MAX_SENTENCES], self.language)
+
+    @functools.cached_property
+    def names(self) -> frozenset[str]:
+        """The names among the specifics: who and where."""
+        return frozenset(s for s in self.specifics if not s[0].isdigit())
+
+    @functools.cached_property
+    def lead_names(self) -> frozenset[str]:
+        """The names of the headline and the first two sentences: who and where the report is about."""
+        return frozenset(s for s in specifics_in(self.sentence_texts[:3], self.language) if not s[0].isdigit())
+
+    @functools.cached_property
+    def words(self) -> frozenset[str]:
+        """The longer words of the compared sentences, folded and cut to their first characters
+        (inflections agree): what a report is about, in its own language's words."""
+        return content_words(" ".join(self.sentence_texts))
 
 
 class Fingerprinter:

@@ -30,14 +30,15 @@ NUMBER_AGREEMENT = 0.3
 MIN_SPECIFICS = 4
 SPECIFICS_AGREEMENT = 0.5
 SPECIFIC_PREFIX_CHARS = 5  # names are compared by their first characters: inflections agree
-# A new story joins an event (matching.events) when its document vector is this close to the
-# event's centre, at least EVENT_MEMBER_SIMILARITY to each of the event's articles, it shares
-# this share of the names and numbers of the smaller side (one at least) with them, when both
-# have MIN_SPECIFICS to tell, and it was published within EVENT_DAYS of them.
-EVENT_SIMILARITY = 0.6
-EVENT_MEMBER_SIMILARITY = 0.5
-EVENT_SPECIFICS_SHARE = 0.2
+# Events (matching.events): the stories whose document vectors are this close to a new
+# article's are put to the event judge (whose weights and threshold are learned:
+# event_judge.json); a story joins an event only when no story of the event is below this
+# probability by the judge (a round value, not fitted: 0.1 and 0.2 group WMT19's news days
+# alike), and it was published within EVENT_DAYS of the event.
+EVENT_CANDIDATE_SIMILARITY = 0.5
+EVENT_STORY_FLOOR = 0.2
 EVENT_DAYS = 3
+WORD_PREFIX_CHARS = 6  # words are compared by their first characters: inflections agree
 # The document vector embeds the title and the start of the body as one text.
 DOCUMENT_CHARS = 2000
 # Candidates: this many nearest neighbours of the document vector, from the ANN index.

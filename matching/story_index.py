@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from newsbeam.matching import settings
-from newsbeam.matching.events import Member, absorbs, choose_event
+from newsbeam.matching.events import Member, absorbs, choose_event, prepare
 from newsbeam.matching.features import Fingerprint, Fingerprinter
 from newsbeam.matching.rules import may_be_same_story, same_story
 from newsbeam.matching.vectors import VectorIndex, pack, unpack
@@ -87,11 +87,17 @@ class StoryIndex:
         candidates = self._candidates(fingerprint, article.published)
         to_save = self._encode_sentences_if_needed(fingerprint, candidates)
         scores, close = self._judge(fingerprint, candidates)
-        return self._file(article, fingerprint, snapshot, to_save, scores, close)
+        # The event judge's evidence for the stories close enough to share an event is made here,
+        # outside the writer lock; the events read inside it reuse these fingerprints.
+        known = {row["url"]: prepare(other) for row, other in candidates if row["story_id"] in close}
+        if close:
+            prepare(fingerprint)
+        return self._file(article, fingerprint, snapshot, to_save, scores, close, known)
 
     @transactional
     def _file(self, tx: Connection, article: Article, fingerprint: Fingerprint, snapshot: int,
-              to_save: list[tuple[str, bytes]], scores: dict[str, float], close: set[str]) -> Assignment:
+              to_save: list[tuple[str, bytes]], scores: dict[str, float], close: set[str],
+              known: dict[str, Fingerprint]) -> Assignment:
         """Inside the writer lock: check the decision against what was filed since the
         snapshot, and file the article."""
         stories = self.store.stories
@@ -120,31 +126,36 @@ class StoryIndex:
         if best_story is not None:
             stories.write_article(article_row(article, fingerprint, best_story, now))
             event_id = stories.touch_story(best_story, now, self.run_id)
-            event_id, regrouped = self._absorb(event_id, close, fingerprint.vector.shape[0], now)
+            event_id, regrouped = self._absorb(event_id, close, fingerprint.vector.shape[0], known, now)
             return Assignment(best_story, event_id, new_story=False, how="variant", regrouped=regrouped)
 
         story_id = short_id("s_", article.url)
-        events = self._events(stories.events_of(close).values(), fingerprint.vector.shape[0])
+        events = self._events(stories.events_of(close).values(), fingerprint.vector.shape[0], known)
         event_id = choose_event(fingerprint, article.published, events) or short_id("e_", article.url)
         stories.create_story(story_id, event_id, now, self.run_id)
         stories.write_article(article_row(article, fingerprint, story_id, now))
         if not close:  # alone in an event of its own (no story is close): nothing to regroup
             return Assignment(story_id, event_id, new_story=True, how="new")
-        event_id, regrouped = self._absorb(event_id, close, fingerprint.vector.shape[0], now)
+        event_id, regrouped = self._absorb(event_id, close, fingerprint.vector.shape[0], known, now)
         return Assignment(story_id, event_id, new_story=True, how="new", regrouped=regrouped)
 
-    def _events(self, event_ids: Iterable[str], dim: int) -> dict[str, list[Member]]:
-        """The articles of these events, as they are now (in the writer lock)."""
+    def _events(self, event_ids: Iterable[str], dim: int, known: dict[str, Fingerprint]) -> dict[str, list[Member]]:
+        """The articles of these events, as they are now (in the writer lock); the fingerprints
+        `known` (by URL) made beforehand are used where the article has not changed since."""
         events: dict[str, list[Member]] = {}
         for row in self.store.stories.event_members(event_ids):
-            events.setdefault(row["event_id"], []).append(Member(stored_fingerprint(row, dim), row["published"]))
+            fingerprint = known.get(row["url"])
+            if fingerprint is None or fingerprint.body_hash != row["body_hash"]:
+                fingerprint = stored_fingerprint(row, dim)
+            events.setdefault(row["event_id"], []).append(Member(fingerprint, row["published"], row["story_id"]))
         return events
 
-    def _absorb(self, event_id: str, close: set[str], dim: int, now: str) -> tuple[str, tuple[str, ...]]:
+    def _absorb(self, event_id: str, close: set[str], dim: int, known: dict[str, Fingerprint],
+                now: str) -> tuple[str, tuple[str, ...]]:
         """The article's event, with it now, and the events of the stories close to it: those
         that agree with it as wholes become one with it (matching.events.absorbs), the smallest
         id surviving. Returns the event and the stories whose event changed (to write again)."""
-        events = self._events({event_id, *self.store.stories.events_of(close).values()}, dim)
+        events = self._events({event_id, *self.store.stories.events_of(close).values()}, dim, known)
         own = events.get(event_id, [])
         joined = sorted(other for other, members in events.items()
                         if other != event_id and (absorbs(own, members) or absorbs(members, own)))
@@ -158,14 +169,14 @@ class StoryIndex:
     @staticmethod
     def _judge(fingerprint: Fingerprint, candidates: list[Candidate]) -> tuple[dict[str, float], set[str]]:
         """The stories the article is a variant of (with their scores), and the stories close
-        enough to share its event."""
+        enough to be put to the event judge."""
         scores: dict[str, float] = {}
         close: set[str] = set()
         for candidate, other in candidates:
             score = same_story(fingerprint, other)
             if score is not None:
                 scores[candidate["story_id"]] = max(score, scores.get(candidate["story_id"], 0.0))
-            if float(fingerprint.vector @ other.vector) >= settings.EVENT_SIMILARITY:
+            if float(fingerprint.vector @ other.vector) >= settings.EVENT_CANDIDATE_SIMILARITY:
                 close.add(candidate["story_id"])
         return scores, close
 

@@ -75,9 +75,12 @@ def test_other_articles_are_other_stories(prints, variant, other):
 
 
 def test_other_reporter_on_the_same_event_is_close_but_not_aligned(prints):
+    from newsbeam.matching.events import default_judge
+
     a, b = prints["en_translation_b"], prints["same_event_other_reporter"]
-    assert float(a.vector @ b.vector) >= settings.EVENT_SIMILARITY
-    assert float(a.vector @ prints["unrelated_en"].vector) < settings.EVENT_SIMILARITY
+    judge = default_judge()
+    assert judge.probability(a, b) >= judge.threshold
+    assert judge.probability(a, prints["unrelated_en"]) < settings.EVENT_STORY_FLOOR
     assert sentence_alignment(a.sentences, b.sentences) < sentence_alignment(
         a.sentences, prints["de_original"].sentences) / 2
 
@@ -338,38 +341,70 @@ def _unit(*weights: float, dim: int = 8):
     return vector / np.linalg.norm(vector)
 
 
-def _member(vector, names: str, published: str | None = "2026-11-20T08:00:00+00:00"):
+def _member(vector, title: str, text: str, story: str, published: str | None = "2026-11-20T08:00:00+00:00"):
+    """A report in English with its own headline and text; its document vector set directly."""
     from newsbeam.matching.events import Member
     from newsbeam.matching.features import Fingerprint
 
-    fingerprint = Fingerprint(body_hash="x", vector=vector, numbers=frozenset(), title="", text="")
-    fingerprint.specifics = frozenset(names.split())  # set directly: what the text would give
-    return Member(fingerprint, published)
+    return Member(Fingerprint(body_hash=story, vector=vector, numbers=frozenset(), title=title, text=text,
+                              language="en"), published, story)
+
+
+BRIDGE_VOTE = ("Lindenau council approves the Weser bridge",
+               "The council of Lindenau voted on Tuesday for the new bridge over the Weser. Mayor Anna Voss said "
+               "the works would start in 2029 and cost 84 million euros.")
+BRIDGE_RESIDENTS = ("Lindenau residents split over the Weser bridge",
+                    "Residents of Lindenau argued with Mayor Anna Voss on Wednesday about the bridge over the Weser "
+                    "that the council approved for 84 million euros.")
+TUNNEL_VOTE = ("Hafenstadt council approves the harbour tunnel",
+               "The council of Hafenstadt voted on Tuesday for a new tunnel under the Elbe. Mayor Jan Brandt said "
+               "the works would start in 2031 and cost 97 million euros.")
+
+
+BOTH_VOTES = ("Two councils vote on the river crossings",
+              "The council of Lindenau voted for the Weser bridge, and the council of Hafenstadt for the tunnel "
+              "under the Elbe. Mayor Anna Voss and Mayor Jan Brandt said the works would start in 2029 and 2031.")
 
 
 def test_a_report_close_to_the_last_of_a_chain_but_not_to_the_first_starts_its_own_event():
-    """Match report A, match report B (close to A), match report C (close to B, far from A):
-    C is not of A and B's event, however close it is to B."""
-    from newsbeam.matching.events import choose_event
+    """Report A (Lindenau's bridge), report B (both towns' votes, close to A, and of its event),
+    report C (Hafenstadt's tunnel: close to B, another place and other people than A): C is not
+    of A and B's event, however close it is to B."""
+    from newsbeam.matching.events import choose_event, default_judge
 
     a, b, c = _unit(1, 0, 0), _unit(0.8, 0.6, 0), _unit(0.2, 0.9, 0.4)
-    names = "lindenau hafenstadt league saturday"
-    event = {"e_1": [_member(a, names), _member(b, names)]}
+    report_a, report_b = _member(a, *BRIDGE_VOTE, "s_a"), _member(b, *BOTH_VOTES, "s_b")
+    event = {"e_1": [report_a, report_b]}
     assert float(a @ b) > 0.75 and float(b @ c) > 0.6 and float(a @ c) < 0.5
-    assert choose_event(_member(c, names).fingerprint, None, event) is None
-    assert choose_event(_member(_unit(0.9, 0.4, 0.1), names).fingerprint, None, event) == "e_1"
+    report_c = _member(c, *TUNNEL_VOTE, "s_c").fingerprint
+    judge = default_judge()
+    assert judge.probability(report_c, report_b.fingerprint) >= judge.threshold  # C and B alone: one event
+    assert choose_event(report_c, None, event) is None
+    assert choose_event(_member(_unit(0.9, 0.4, 0.1), *BRIDGE_RESIDENTS, "s_d").fingerprint, None, event) == "e_1"
 
 
-def test_names_and_time_count_for_an_event():
+def test_who_where_and_when_count_for_an_event():
+    """As close as the same kind of news elsewhere: the report naming the event's people and
+    places is of it, the other is not, nor the right one weeks later."""
     from newsbeam.matching.events import choose_event
 
-    vector = _unit(1, 0.1)
-    event = {"e_1": [_member(_unit(1, 0), "lindenau weser voss council 2029")]}
-    other_place = _member(vector, "hafenstadt elbe brandt harbour 2031").fingerprint
-    assert choose_event(other_place, None, event) is None  # the same kind of news, elsewhere
-    same_place = _member(vector, "lindenau voss residents december").fingerprint
+    event = {"e_1": [_member(_unit(1, 0), *BRIDGE_VOTE, "s_vote")]}
+    vector = _unit(0.8, 0.6)  # 0.8 to the event's report
+    assert choose_event(_member(vector, *TUNNEL_VOTE, "s_other").fingerprint, None, event) is None
+    same_place = _member(vector, *BRIDGE_RESIDENTS, "s_same").fingerprint
     assert choose_event(same_place, "2026-11-21T10:00:00+00:00", event) == "e_1"
     assert choose_event(same_place, "2026-12-20T10:00:00+00:00", event) is None  # weeks later
+
+
+def test_the_judge_weighs_the_evidence_it_was_trained_on():
+    """The committed weights load, name the evidence newsbeam computes, and count each kind of
+    evidence for one event, not against it."""
+    from newsbeam.matching.events import EVIDENCE, default_judge
+
+    judge = default_judge()
+    assert len(judge.weights) == len(EVIDENCE) and 0 < judge.threshold < 1
+    for kind in ("document", "names", "numbers", "headline_names"):
+        assert judge.weights[EVIDENCE.index(kind)] > 0, kind
 
 
 def test_reports_from_one_template_are_other_stories():
