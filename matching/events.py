@@ -12,7 +12,7 @@ the same numbers and, in one language, use the same words. The evidence for a pa
 - `words`: the same for longer words, in one language only (0 across languages);
 - `same_language`: 1 when both are in one language, so the other evidence can weigh apart;
 - `headline_names`: when both have a headline, how many of the names in one's headline and
-  first sentences (its protagonists) the other names anywhere, the mean of the two ways: two
+  first sentences (its protagonists) the other's text names, the mean of the two ways: two
   reports of one topic share its names, two of one event share their protagonists;
 - `headlines`: 1 when both have a headline (a text without one opens with whatever the page
   put first, so its first sentences say less).
@@ -73,7 +73,7 @@ def prepare(fingerprint: Fingerprint) -> Fingerprint:
 
 
 def protagonists_shared(a: Fingerprint, b: Fingerprint) -> float:
-    """The mean of the shares of each one's lead names that the other names (0 when either has none)."""
+    """The mean of the shares of each one's lead names that the other's text names (0 when either has none)."""
     if not a.lead_names or not b.lead_names:
         return 0.0
     return (len(a.lead_names & b.names) / len(a.lead_names) + len(b.lead_names & a.names) / len(b.lead_names)) / 2
