@@ -212,6 +212,7 @@ def newsbeam_loop(urls: list[str], store_url: str, start_at: float | None = None
     from newsbeam.matching.vectors import VectorIndex
     from newsbeam.schemas import FetchedPage
     from newsbeam.state.database import Connection, Database, PostgresDatabase, SqliteDatabase
+    from newsbeam.transforms.pages import PAGE_CHUNK
 
     ledger = Ledger()
     fetch = _fetcher()
@@ -239,7 +240,7 @@ def newsbeam_loop(urls: list[str], store_url: str, start_at: float | None = None
         (VectorIndex, "nearest"): "nearest neighbours (usearch)",
         (Connection, "execute"): "store statements",
         (Connection, "executemany"): "store statements",
-        (StoryIndex, "assign"): "story index (candidates, rules)",
+        (StoryIndex, "assign_many"): "story index (candidates, rules)",
         (extraction, "extract_article"): "extraction, the rest",
     }
     with story_index(store_url) as index:
@@ -254,14 +255,19 @@ def newsbeam_loop(urls: list[str], store_url: str, start_at: float | None = None
             time.sleep(max(0.0, start_at - time.time()))
         started = time.perf_counter()
         try:
-            for url in urls:
+            chunk: list = []
+            for n, url in enumerate(urls):
                 entry = extraction.feed_entry(url)
                 page = FetchedPage(entry=entry, url=url, html=timed_fetch(url), content_type="text/html")
                 try:
-                    article = extraction.extract_article(page, similarity)
+                    chunk.append(extraction.extract_article(page, similarity))
                 except extraction.NotAnArticle:
-                    continue
-                index.assign(article, index.fingerprinter(article.title, article.text))
+                    pass
+                if len(chunk) == PAGE_CHUNK or (chunk and n == len(urls) - 1):
+                    # as the stages do: one encoder call fingerprints a chunk, one transaction files it
+                    index.assign_many(chunk, index.fingerprinter.many([(a.title, a.text) for a in chunk],
+                                                                      [a.language for a in chunk]))
+                    chunk = []
             return time.perf_counter() - started, ledger
         finally:
             ledger.undo()

@@ -37,9 +37,9 @@ def _dedup_batch(batch: list[dict[str, Any]], index: StoryIndex) -> Iterator[tup
         record["language"] = record.get("language") or detect_language(record.get("text") or "", None)
     fingerprints = index.fingerprinter.many([(r.get("title") or "", r.get("text") or "") for r in batch],
                                             [r.get("language") for r in batch])
-    for record, fingerprint in zip(batch, fingerprints, strict=True):
-        article = Article(
-            url=record.get("url") or f"id:{record['id']}", feed_url="", title=record.get("title") or "",
-            text=record.get("text") or "", language=record.get("language"), published=record.get("published"),
-            authors=(), site_name=None, description=None, image=None, tags=(), body_source="page")
-        yield record["id"], index.assign(article, fingerprint).story_id
+    articles = [Article(
+        url=record.get("url") or f"id:{record['id']}", feed_url="", title=record.get("title") or "",
+        text=record.get("text") or "", language=record.get("language"), published=record.get("published"),
+        authors=(), site_name=None, description=None, image=None, tags=(), body_source="page") for record in batch]
+    for record, assignment in zip(batch, index.assign_many(articles, fingerprints), strict=True):
+        yield record["id"], assignment.story_id

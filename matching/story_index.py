@@ -83,6 +83,20 @@ class StoryIndex:
                 "use the same encoder or a new store")
 
     def assign(self, article: Article, fingerprint: Fingerprint) -> Assignment:
+        return self.assign_many([article], [fingerprint])[0]
+
+    def assign_many(self, articles: list[Article], fingerprints: list[Fingerprint]) -> list[Assignment]:
+        """Assign several articles, in order: each is judged against the index outside the
+        writer lock, then all are filed in one transaction (one lock and one commit for the
+        lot, the fixed cost of filing), each checked against what was filed since its own
+        snapshot, the earlier ones of the lot among it."""
+        decisions = [self._decide(article, fingerprint) for article, fingerprint in zip(articles, fingerprints,
+                                                                                          strict=True)]
+        return self._file_all(decisions)
+
+    def _decide(self, article: Article, fingerprint: Fingerprint) -> tuple:
+        """The decision against a snapshot of the index, outside the writer lock: the arguments
+        of `_file`."""
         snapshot = self.store.stories.newest_seq()
         candidates = self._candidates(fingerprint, article.published)
         to_save = self._encode_sentences_if_needed(fingerprint, candidates)
@@ -92,7 +106,11 @@ class StoryIndex:
         known = {row["url"]: prepare(other) for row, other in candidates if row["story_id"] in close}
         if close:
             prepare(fingerprint)
-        return self._file(article, fingerprint, snapshot, to_save, scores, close, known)
+        return article, fingerprint, snapshot, to_save, scores, close, known
+
+    @transactional
+    def _file_all(self, tx: Connection, decisions: list[tuple]) -> list[Assignment]:
+        return [self._file(*decision) for decision in decisions]
 
     @transactional
     def _file(self, tx: Connection, article: Article, fingerprint: Fingerprint, snapshot: int,

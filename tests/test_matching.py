@@ -128,6 +128,21 @@ def test_sentences_are_encoded_only_when_there_is_something_to_compare(store_url
                       "http://news.example/en_translation_a": 1}
 
 
+def test_variants_filed_in_one_chunk_are_one_story(store_url, fingerprinter, articles):
+    """A chunk is judged against the index before any of it is filed, then filed in one
+    transaction: a translation filed after its original in the same chunk still joins its story,
+    and the other reporter's report its event."""
+    names = ["de_original", "unrelated_en", "en_translation_a", "same_event_other_reporter"]
+    chunk = [articles[name] for name in names]
+    index = _index(store_url, fingerprinter)
+    fingerprints = fingerprinter.many([(a.title, a.text) for a in chunk], [a.language for a in chunk])
+    original, unrelated, translation, other = index.assign_many(chunk, fingerprints)
+    assert original.new_story and unrelated.new_story and other.new_story
+    assert (translation.story_id, translation.how) == (original.story_id, "variant")
+    assert other.story_id != original.story_id and other.event_id == original.event_id
+    assert unrelated.event_id != original.event_id
+
+
 def story_record_of(store, story_id):
     return next(store.stories.records([story_id])).to_dict()
 

@@ -1,6 +1,7 @@
 """Stage AssignStories: Batches of articles -> Batches of story records. Each article is filed
 in the store's story index (matching.story_index: a new story, or a variant of one), then the
-records of every story it changed are made. One encoder call fingerprints the whole batch."""
+records of every story it changed are made. One encoder call fingerprints the whole batch, and
+one transaction files it."""
 
 from __future__ import annotations
 
@@ -38,8 +39,8 @@ class AssignStoriesFn(StageFn):
         counts: collections.Counter = collections.Counter()
         fingerprints = self.index.fingerprinter.many([(a.title, a.text) for a in batch.articles],
                                                      [a.language for a in batch.articles])
-        for article, fingerprint in zip(batch.articles, fingerprints, strict=True):
-            assignment = self.index.assign(article, fingerprint)
+        assignments = self.index.assign_many(list(batch.articles), fingerprints)
+        for article, assignment in zip(batch.articles, assignments, strict=True):
             if article.body_source != "feed":
                 self.store.dead_letters.resolve(article.url, DeadLetter.PAGE_STAGES)
             if assignment.how == "unchanged":
