@@ -68,8 +68,12 @@ class VectorIndex:
         return [int(k) for k in self._index.search(vector, count).keys]
 
     def save(self) -> None:
-        """Write the graph to the cache file (atomically), if it grew since it was loaded."""
-        if not self.cache_path or self._index is None or self._seq == self._saved_seq:
+        """Write the graph to the cache file (atomically), with every article filed so far (the
+        last chunk a worker filed is not in it yet), if it grew since it was loaded."""
+        if not self.cache_path:
+            return
+        self.sync()
+        if self._index is None or self._seq == self._saved_seq:
             return
         temporary = f"{self.cache_path}.{uuid.uuid4().hex}.tmp"
         try:

@@ -222,6 +222,24 @@ def test_read_feeds_stages_validators_and_keeps_failures(site, options):
         (site.folder / "feeds" / "herald.rss").read_bytes())
 
 
+def test_entries_in_flight_are_handed_on_once_until_filed():
+    """A streaming run reads a feed again before its new entries are filed: those are not handed
+    on (and their pages not fetched) a second time; once filed, an entry the feed lists as
+    updated is handed on again."""
+    from newsbeam.transforms.feeds import EntriesInFlight
+
+    in_flight, filed = EntriesInFlight(), set()
+
+    def known(urls: list[str]) -> dict[str, None]:  # as the store's known_articles answers
+        return {url: None for url in urls if url in filed}
+
+    first, second, third = (entry(f"http://news.example/{n}") for n in range(3))
+    assert in_flight.hand_on([first, second], known) == ([first, second], 0)
+    assert in_flight.hand_on([first, second, third], known) == ([third], 2)
+    filed.add(first.url)
+    assert in_flight.hand_on([first], known) == ([first], 0)
+
+
 def test_conditional_get_sends_validators(site, options):
     etag = '"v1"'
 

@@ -16,8 +16,9 @@ import dataclasses
 import datetime as dt
 import os
 import socket
+import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import apache_beam as beam
@@ -55,6 +56,31 @@ MAX_SITEMAP_DEPTH = 2
 MAX_SITEMAPS = 50
 
 FeedDue = tuple[FeedSource, dict[str, Any]]  # a feed and what the store knows of it
+# An entry handed on and not filed after this long is handed on again (it should have become an
+# article or a dead letter long before: the host budget of a pass is 900 s by default).
+IN_FLIGHT_S = 3600
+
+
+class EntriesInFlight:
+    """The entries a worker handed on in this run and not yet filed. A streaming run polls a
+    feed again before its new entries are filed (the feed's validators take effect only then,
+    so the feed reads as changed) and would hand them, and their pages, on twice. Every entry
+    handed on ends as an article or a dead letter (retried on its own schedule), so holding it
+    back loses nothing; a new run (after a crash too) starts with none in flight."""
+
+    def __init__(self) -> None:
+        self._since: dict[str, float] = {}
+
+    def hand_on(self, entries: list[FeedEntry],
+                filed: Callable[[list[str]], Mapping[str, Any]]) -> tuple[list[FeedEntry], int]:
+        """The entries not in flight, now in flight, and how many were held back. `filed`:
+        which of some URLs are filed now (the store's `known_articles`)."""
+        now = time.monotonic()
+        done = filed(list(self._since))
+        self._since = {url: at for url, at in self._since.items() if url not in done and now - at < IN_FLIGHT_S}
+        fresh = [entry for entry in entries if entry.url not in self._since]
+        self._since.update((entry.url, now) for entry in fresh)
+        return fresh, len(entries) - len(fresh)
 
 
 class ReadFeedsFn(StageFn):
@@ -73,6 +99,7 @@ class ReadFeedsFn(StageFn):
         self.ledger = host_ledger()
         self.scheduler: PoliteScheduler[FeedDue] = PoliteScheduler(
             self._fetch, lambda due: host_of(due[0].url), self.ledger, self.options.politeness())
+        self.in_flight = EntriesInFlight()
 
     def teardown(self) -> None:
         self.scheduler.close()
@@ -98,8 +125,11 @@ class ReadFeedsFn(StageFn):
         retries = [entry_from_payload(letter.payload) for stage in DeadLetter.PAGE_STAGES
                    for letter in self.store.dead_letters.due(stage) if letter.payload and shard.owns(letter.url)]
         counts["retries_due"] += len(retries)
+        handed_on, held_back = self.in_flight.hand_on(entries + retries, self.store.stories.known_articles)
+        if held_back:
+            counts["entries_in_flight"] += held_back
         counts[f"worker {socket.gethostname()}:{os.getpid()}"] += 1  # which workers did the work
-        yield Batch(entries=tuple(entries + retries), dead_letters=tuple(letters), counts=tuple(counts.items()),
+        yield Batch(entries=tuple(handed_on), dead_letters=tuple(letters), counts=tuple(counts.items()),
                     rewrite=tuple(self.store.stories.pending()) if shard.rewrite_pending else (),
                     archives=shard.archives)
 
