@@ -19,7 +19,10 @@ The decision is made on a snapshot of the index outside the store's writer lock 
 sentence encoding and alignment: the expensive part), then checked inside it against what
 other workers filed since the snapshot, a few rows at most. So workers encode and align in
 parallel and wait for each other only for a few queries, and two variants filed at the same
-moment still end up in one story. Texts too short to judge join a story only by their URL.
+moment still end up in one story. A chunk of articles (`assign_many`) is decided article by
+article first and then filed in one transaction, the lock's fixed cost paid once; what an
+article is checked against then includes the chunk's earlier articles. Texts too short to
+judge join a story only by their URL.
 """
 
 from __future__ import annotations
