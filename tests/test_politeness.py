@@ -17,9 +17,19 @@ pytestmark = [pytest.mark.slow]
 DELAY = 0.5
 CONNECTIONS = 2
 # Server-side timestamps are taken when a request's handler thread runs, a little after newsbeam
-# sent it; on a loaded machine that thread can wait for the interpreter lock (61 ms seen with both
-# cores busy). A breach of the limits (two workers at one host at once) shows as a gap near 0.
+# sent it; on a loaded machine that thread can wait for the interpreter lock (61 and 121 ms seen),
+# and one late stamp shortens the gap after it. A breach of the limits shows otherwise: two
+# requests at once (two workers pacing a host apart: a gap near 0), or a faster pace overall.
 JITTER = 0.1
+
+
+def assert_paced(log: list[tuple[str, float, float]], label: object) -> None:
+    """No two requests to the host closer than half the delay, and the requests DELAY apart on
+    the whole (the span of n requests at least (n - 1) x DELAY, less one stamp's lateness)."""
+    starts = sorted(start for _, start, _ in log)
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    assert min(gaps) >= DELAY / 2, (label, gaps)
+    assert starts[-1] - starts[0] >= (len(starts) - 1) * DELAY - JITTER, (label, gaps)
 
 
 def most_at_once(log: list[tuple[str, float, float]]) -> int:
@@ -46,9 +56,7 @@ def test_no_host_sees_more_than_its_limits_with_two_workers(tmp_path):
     for host, log in logs.items():
         assert len(log) == 1 + 1 + 6, (host, log)  # the feed, robots.txt, six pages
         assert most_at_once(log) <= CONNECTIONS, host
-        starts = sorted(start for _, start, _ in log)
-        gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
-        assert min(gaps) >= DELAY - JITTER, (host, gaps)
+        assert_paced(log, host)
 
 
 def test_a_site_that_other_sites_feeds_link_to_keeps_its_pace_with_two_workers(tmp_path):
@@ -80,6 +88,4 @@ def test_a_site_that_other_sites_feeds_link_to_keeps_its_pace_with_two_workers(t
     assert summary["articles_extracted"] == 6 and summary["pages_failed"] == 6 and len(summary["workers"]) == 2
     paths = [path for path, _, _ in log]
     assert paths.count("/feed.rss") == 1 and sum(path.startswith("/a/") for path in paths) == 12
-    starts = sorted(start for _, start, _ in log)
-    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
-    assert min(gaps) >= DELAY - JITTER, sorted((start, path) for path, start, _ in log)
+    assert_paced(log, sorted((start, path) for path, start, _ in log))

@@ -16,8 +16,10 @@ import dataclasses
 import datetime as dt
 import os
 import socket
+import threading
 import time
 import urllib.parse
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -68,19 +70,36 @@ class EntriesInFlight:
     handed on ends as an article or a dead letter (retried on its own schedule), so holding it
     back loses nothing; a new run (after a crash too) starts with none in flight."""
 
+    # One memory per run and worker process: a runner may read the next poll in another instance
+    # of the stage (a new bundle while the last one's pages are still in flight).
+    _of_run: dict[str, EntriesInFlight] = {}
+    _registry_lock = threading.Lock()
+    RUNS_KEPT = 8
+
     def __init__(self) -> None:
         self._since: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of_run(cls, run_key: str) -> EntriesInFlight:
+        with cls._registry_lock:
+            if run_key not in cls._of_run:
+                while len(cls._of_run) >= cls.RUNS_KEPT:  # a long-lived process: the oldest runs go
+                    cls._of_run.pop(next(iter(cls._of_run)))
+                cls._of_run[run_key] = cls()
+            return cls._of_run[run_key]
 
     def hand_on(self, entries: list[FeedEntry],
                 filed: Callable[[list[str]], Mapping[str, Any]]) -> tuple[list[FeedEntry], int]:
         """The entries not in flight, now in flight, and how many were held back. `filed`:
         which of some URLs are filed now (the store's `known_articles`)."""
-        now = time.monotonic()
-        done = filed(list(self._since))
-        self._since = {url: at for url, at in self._since.items() if url not in done and now - at < IN_FLIGHT_S}
-        fresh = [entry for entry in entries if entry.url not in self._since]
-        self._since.update((entry.url, now) for entry in fresh)
-        return fresh, len(entries) - len(fresh)
+        with self._lock:
+            now = time.monotonic()
+            done = filed(list(self._since))
+            self._since = {url: at for url, at in self._since.items() if url not in done and now - at < IN_FLIGHT_S}
+            fresh = [entry for entry in entries if entry.url not in self._since]
+            self._since.update((entry.url, now) for entry in fresh)
+            return fresh, len(entries) - len(fresh)
 
 
 class ReadFeedsFn(StageFn):
@@ -89,6 +108,8 @@ class ReadFeedsFn(StageFn):
     def __init__(self, options: RunOptions):
         super().__init__(options.store)
         self.options = options
+        # made once, where the pipeline is built: every instance of the stage in this run shares it
+        self.run_key = uuid.uuid4().hex
 
     def setup(self) -> None:
         super().setup()
@@ -99,7 +120,7 @@ class ReadFeedsFn(StageFn):
         self.ledger = host_ledger()
         self.scheduler: PoliteScheduler[FeedDue] = PoliteScheduler(
             self._fetch, lambda due: host_of(due[0].url), self.ledger, self.options.politeness())
-        self.in_flight = EntriesInFlight()
+        self.in_flight = EntriesInFlight.of_run(self.run_key)
 
     def teardown(self) -> None:
         self.scheduler.close()
