@@ -45,7 +45,6 @@ from newsbeam.matching.features import Fingerprinter  # noqa: E402
 LABELS = ROOT / "benchmarks" / "labels" / "wmt19_events.json"
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 GROUPS = ("semeval de/en", "semeval other", "wmt19 days")
-BASELINE = 0.6  # the one-threshold baseline on document similarity, as dedup_eval.py measures it
 
 
 def wmt19_event_labels() -> tuple[dict[str, int], set[frozenset[str]]]:
@@ -146,9 +145,10 @@ def main() -> int:
         figures[threshold] = scores
         print(f"{threshold:<10}" + "".join(f"{s[0]:>10.3f}{s[1]:>9.3f}{s[2]:>9.3f}" for s in scores.values())
               + f"{np.mean([s[2] for s in scores.values()]):>9.3f}")
-    baseline = {g: f1((x[:, 0] >= BASELINE)[groups == g], y[groups == g]) for g in GROUPS}
+    baseline = {g: f1((x[:, 0] >= dedup_eval.BASELINE_SIMILARITY)[groups == g], y[groups == g]) for g in GROUPS}
     print(f"{'baseline':<10}" + "".join(f"{s[0]:>10.3f}{s[1]:>9.3f}{s[2]:>9.3f}" for s in baseline.values())
-          + f"{np.mean([s[2] for s in baseline.values()]):>9.3f}   (document similarity >= {BASELINE}, pairwise)")
+          + f"{np.mean([s[2] for s in baseline.values()]):>9.3f}   "
+          f"(document similarity >= {dedup_eval.BASELINE_SIMILARITY}, pairwise)")
     threshold = max(THRESHOLDS, key=lambda t: (np.mean([s[2] for s in figures[t].values()]), -t))
     model = fit(x, y)
     print(f"\nthreshold {threshold}; weights on all pairs: "

@@ -110,7 +110,7 @@ class Member:
 
     fingerprint: Fingerprint
     published: str | None
-    story: str = ""
+    story: str  # the story it is a variant of: an event is judged story by story
 
 
 def choose_event(article: Fingerprint, published: str | None, events: dict[str, list[Member]],

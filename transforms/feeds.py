@@ -68,7 +68,8 @@ class EntriesInFlight:
     feed again before its new entries are filed (the feed's validators take effect only then,
     so the feed reads as changed) and would hand them, and their pages, on twice. Every entry
     handed on ends as an article or a dead letter (retried on its own schedule), so holding it
-    back loses nothing; a new run (after a crash too) starts with none in flight."""
+    back loses nothing; a new run (after a crash too) starts with none in flight. A page's retry
+    is never held back: its dead letter counts as filed."""
 
     # One memory per run and worker process: a runner may read the next poll in another instance
     # of the stage (a new bundle while the last one's pages are still in flight).
@@ -147,8 +148,9 @@ class ReadFeedsFn(StageFn):
                    for letter in self.store.dead_letters.due(stage) if letter.payload and shard.owns(letter.url)]
         counts["retries_due"] += len(retries)
         handed_on, held_back = self.in_flight.hand_on(entries + retries, self.store.stories.known_articles)
-        if held_back:
+        if held_back:  # read again before they were filed: in flight, not new
             counts["entries_in_flight"] += held_back
+            counts["articles_new"] -= held_back
         counts[f"worker {socket.gethostname()}:{os.getpid()}"] += 1  # which workers did the work
         yield Batch(entries=tuple(handed_on), dead_letters=tuple(letters), counts=tuple(counts.items()),
                     rewrite=tuple(self.store.stories.pending()) if shard.rewrite_pending else (),
