@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from newsbeam.matching import settings
 from newsbeam.matching.events import Member, absorbs, choose_event, prepare
@@ -56,6 +57,22 @@ class Assignment:
     how: str
     # other stories whose event changed because their event and this article's became one
     regrouped: tuple[str, ...] = ()
+
+
+class Decision(NamedTuple):
+    """An article's assignment as decided against a snapshot of the index, outside the writer
+    lock: what filing it needs."""
+
+    article: Article
+    fingerprint: Fingerprint
+    snapshot: int  # the newest article's sequence number when the decision was made
+    to_save: list[tuple[str, bytes]]  # candidates' sentence vectors computed for it (url, packed)
+    scores: dict[str, float]  # story -> score, for the stories it is a variant of
+    close: set[str]  # stories close enough to be put to the event judge
+    known: dict[str, Fingerprint]  # their articles' fingerprints, by URL, with the judge's evidence
+    # the article's fingerprint as the store will give it back (quantized vectors): what the
+    # articles after it are compared with, in this chunk as in any later one
+    as_filed: Fingerprint
 
 
 def short_id(prefix: str, seed: str) -> str:
@@ -93,13 +110,14 @@ class StoryIndex:
         writer lock, then all are filed in one transaction (one lock and one commit for the
         lot, the fixed cost of filing), each checked against what was filed since its own
         snapshot, the earlier ones of the lot among it."""
+        if not articles:
+            return []
         decisions = [self._decide(article, fingerprint) for article, fingerprint in zip(articles, fingerprints,
                                                                                           strict=True)]
         return self._file_all(decisions)
 
-    def _decide(self, article: Article, fingerprint: Fingerprint) -> tuple:
-        """The decision against a snapshot of the index, outside the writer lock: the arguments
-        of `_file`."""
+    def _decide(self, article: Article, fingerprint: Fingerprint) -> Decision:
+        """The decision against a snapshot of the index, outside the writer lock."""
         snapshot = self.store.stories.newest_seq()
         candidates = self._candidates(fingerprint, article.published)
         to_save = self._encode_sentences_if_needed(fingerprint, candidates)
@@ -109,55 +127,86 @@ class StoryIndex:
         known = {row["url"]: prepare(other) for row, other in candidates if row["story_id"] in close}
         if close:
             prepare(fingerprint)
-        return article, fingerprint, snapshot, to_save, scores, close, known
+        return Decision(article, fingerprint, snapshot, to_save, scores, close, known, as_filed(fingerprint))
 
     @transactional
-    def _file_all(self, tx: Connection, decisions: list[tuple]) -> list[Assignment]:
-        return [self._file(*decision) for decision in decisions]
-
-    @transactional
-    def _file(self, tx: Connection, article: Article, fingerprint: Fingerprint, snapshot: int,
-              to_save: list[tuple[str, bytes]], scores: dict[str, float], close: set[str],
-              known: dict[str, Fingerprint]) -> Assignment:
-        """Inside the writer lock: check the decision against what was filed since the
-        snapshot, and file the article."""
+    def _file_all(self, tx: Connection, decisions: list[Decision]) -> list[Assignment]:
+        """Inside the writer lock: each decision checked against what was filed since its
+        snapshot, and filed. What the lot needs from the store is read once: the articles
+        already filed under its URLs, and what other workers filed since its earliest snapshot;
+        the lot's own earlier articles are known here."""
         stories = self.store.stories
-        scores, close = dict(scores), set(close)  # the transaction may run again: keep the inputs
         now = utc_now()
-        stories.save_sentences(to_save)
-        filed = stories.filed_article(article.url)
+        filed = stories.filed_articles([decision.article.url for decision in decisions])
+        since_earliest = self._candidates_after(min(decision.snapshot for decision in decisions), now,
+                                                decisions[0].fingerprint.vector.shape[0])
+        filed_here: dict[str, Candidate] = {}  # url -> this lot's articles filed so far
+        assignments = []
+        with tx.pipeline():  # the writes go out while the next article is judged
+            for decision in decisions:
+                article, fingerprint = decision.article, decision.fingerprint
+                newer = []
+                if len(fingerprint.text) >= settings.MIN_MATCH_CHARS:  # else it joins only by its URL
+                    newer = [(row, other) for row, other in [*since_earliest, *filed_here.values()]
+                             if (row["seq"] is None or row["seq"] > decision.snapshot)
+                             and self._in_window(article.published, row["published"])]
+                assignment = self._file(decision, filed.get(article.url), newer, now)
+                assignments.append(assignment)
+                filed[article.url] = (assignment.story_id, article.title, fingerprint.body_hash)
+                if assignment.how != "unchanged":
+                    filed_here[article.url] = ({"seq": None, "url": article.url, "story_id": assignment.story_id,
+                                                "published": article.published}, decision.as_filed)
+        return assignments
+
+    def _file(self, decision: Decision, filed: tuple[str, str, str] | None, newer: list[Candidate],
+              now: str) -> Assignment:
+        """File one article (in the writer lock): `filed` is what is filed under its URL, `newer`
+        what was filed since its snapshot."""
+        stories = self.store.stories
+        article, fingerprint = decision.article, decision.fingerprint
+        scores, close = dict(decision.scores), set(decision.close)  # the transaction may run again
+        stories.save_sentences(decision.to_save)
         story_id = filed[0] if filed else None
         if filed is not None and filed[1:] == (article.title, fingerprint.body_hash):
             # the same page read twice (two passes overlapping, a feed listing an unchanged page
             # again): the story has not changed and is not written again
             return Assignment(story_id, stories.events_of([story_id])[story_id], new_story=False, how="unchanged")
         if story_id is not None:  # the same URL again: the article was updated in place
-            stories.write_article(article_row(article, fingerprint, story_id, now), update=True)
             event_id = stories.touch_story(story_id, now, self.run_id)
+            stories.write_article(article_row(article, fingerprint, story_id, now), update=True)
             return Assignment(story_id, event_id, new_story=False, how="updated")
 
-        newer = self._candidates(fingerprint, article.published, now, after_seq=snapshot)
-        if newer:  # filed by another worker since the snapshot
+        if newer:  # filed by another worker, or earlier in this lot, since the snapshot
             stories.save_sentences(self._encode_sentences_if_needed(fingerprint, newer))
             more_scores, more_close = self._judge(fingerprint, newer)
             for story, score in more_scores.items():
                 scores[story] = max(score, scores.get(story, 0.0))
             close |= more_close
+        # the article as filed stands for its row when its event is read back
+        known = {**decision.known, article.url: decision.as_filed}
+        dim = fingerprint.vector.shape[0]
         best_story = max(scores, key=lambda story: (scores[story], story)) if scores else None
         if best_story is not None:
-            stories.write_article(article_row(article, fingerprint, best_story, now))
+            # the story's event comes back with the update; the insert goes out while the
+            # worker goes on (Connection.pipeline)
             event_id = stories.touch_story(best_story, now, self.run_id)
-            event_id, regrouped = self._absorb(event_id, close, fingerprint.vector.shape[0], known, now)
+            stories.write_article(article_row(article, fingerprint, best_story, now))
+            close_events = set(stories.events_of(close).values()) - {event_id}
+            if not close_events:  # every close story is in the article's event already
+                return Assignment(best_story, event_id, new_story=False, how="variant")
+            events = self._events({event_id, *close_events}, dim, known)
+            event_id, regrouped = self._absorb(event_id, events.pop(event_id, []), events, now)
             return Assignment(best_story, event_id, new_story=False, how="variant", regrouped=regrouped)
 
         story_id = short_id("s_", article.url)
-        events = self._events(stories.events_of(close).values(), fingerprint.vector.shape[0], known)
+        events = self._events(stories.events_of(close).values(), dim, known)
         event_id = choose_event(fingerprint, article.published, events) or short_id("e_", article.url)
         stories.create_story(story_id, event_id, now, self.run_id)
         stories.write_article(article_row(article, fingerprint, story_id, now))
-        if not close:  # alone in an event of its own (no story is close): nothing to regroup
+        own = [*events.pop(event_id, []), Member(decision.as_filed, article.published, story_id)]
+        if not events:  # no other event is close: nothing to regroup
             return Assignment(story_id, event_id, new_story=True, how="new")
-        event_id, regrouped = self._absorb(event_id, close, fingerprint.vector.shape[0], known, now)
+        event_id, regrouped = self._absorb(event_id, own, events, now)
         return Assignment(story_id, event_id, new_story=True, how="new", regrouped=regrouped)
 
     def _events(self, event_ids: Iterable[str], dim: int, known: dict[str, Fingerprint]) -> dict[str, list[Member]]:
@@ -171,15 +220,13 @@ class StoryIndex:
             events.setdefault(row["event_id"], []).append(Member(fingerprint, row["published"], row["story_id"]))
         return events
 
-    def _absorb(self, event_id: str, close: set[str], dim: int, known: dict[str, Fingerprint],
+    def _absorb(self, event_id: str, own: list[Member], others: dict[str, list[Member]],
                 now: str) -> tuple[str, tuple[str, ...]]:
-        """The article's event, with it now, and the events of the stories close to it: those
-        that agree with it as wholes become one with it (matching.events.absorbs), the smallest
-        id surviving. Returns the event and the stories whose event changed (to write again)."""
-        events = self._events({event_id, *self.store.stories.events_of(close).values()}, dim, known)
-        own = events.get(event_id, [])
-        joined = sorted(other for other, members in events.items()
-                        if other != event_id and (absorbs(own, members) or absorbs(members, own)))
+        """The article's event (`own`: its members, the article among them) and the other
+        events close to it: those that agree with it as wholes become one with it
+        (matching.events.absorbs), the smallest id surviving. Returns the event and the stories
+        whose event changed (to write again)."""
+        joined = sorted(other for other, members in others.items() if absorbs(own, members) or absorbs(members, own))
         if not joined:
             return event_id, ()
         survivor = min([event_id, *joined])
@@ -216,27 +263,30 @@ class StoryIndex:
                 computed.append((candidate["url"], pack(other.sentences)))
         return computed
 
-    def _candidates(self, fingerprint: Fingerprint, published: str | None, now: str | None = None,
-                    after_seq: int | None = None) -> list[Candidate]:
+    def _candidates(self, fingerprint: Fingerprint, published: str | None) -> list[Candidate]:
         """Articles of stories still in the window with the same body, or among the nearest
-        neighbours of the document vector; with `after_seq`, only those filed after it (few:
-        compared directly, not through the nearest-neighbour index). None for a text too short
-        to judge: it joins a story only by its URL.
+        neighbours of the document vector. None for a text too short to judge: it joins a
+        story only by its URL.
 
         The window is counted in the articles' own time, where both are dated: a month of
         archive groups as it would have live, and a story of three weeks before the article
         does not take it in, whenever the two were filed."""
         if len(fingerprint.text) < settings.MIN_MATCH_CHARS:
             return []
-        since = (parse_time(now or utc_now()) - self.window).isoformat(timespec="seconds")
+        self.vectors.sync()
+        neighbours = self.vectors.nearest(fingerprint.vector, settings.NEIGHBOURS)
+        rows = self.store.stories.candidate_rows(fingerprint.body_hash, neighbours, self._window_start(utc_now()))
         dim = fingerprint.vector.shape[0]
-        if after_seq is not None:
-            rows = self.store.stories.candidate_rows_after(after_seq, since)
-        else:
-            self.vectors.sync()
-            neighbours = self.vectors.nearest(fingerprint.vector, settings.NEIGHBOURS)
-            rows = self.store.stories.candidate_rows(fingerprint.body_hash, neighbours, since)
         return [(r, stored_fingerprint(r, dim)) for r in rows if self._in_window(published, r["published"])]
+
+    def _candidates_after(self, seq: int, now: str, dim: int) -> list[Candidate]:
+        """Articles filed after `seq` (by other workers since a snapshot: few, compared directly,
+        not through the nearest-neighbour index), of stories still in the window."""
+        rows = self.store.stories.candidate_rows_after(seq, self._window_start(now))
+        return [(r, stored_fingerprint(r, dim)) for r in rows]
+
+    def _window_start(self, now: str) -> str:
+        return (parse_time(now) - self.window).isoformat(timespec="seconds")
 
     def _in_window(self, published: str | None, other: str | None) -> bool:
         if not published or not other:
@@ -254,6 +304,19 @@ def stored_fingerprint(row: dict[str, Any], dim: int) -> Fingerprint:
         language=row["language"],
         sentences=unpack(row["sentences"], dim) if row["sentences"] is not None else None,
     )
+
+
+def as_filed(fingerprint: Fingerprint) -> Fingerprint:
+    """The fingerprint as the store gives it back (stored_fingerprint): its vectors quantized.
+    What was made from its text already (names, words: the event judge's evidence) is kept."""
+    dim = fingerprint.vector.shape[0]
+    sentences = fingerprint.sentences
+    filed = dataclasses.replace(
+        fingerprint, vector=unpack(pack(fingerprint.vector[None, :]), dim)[0],
+        sentences=unpack(pack(sentences), dim) if sentences is not None else None)
+    filed.__dict__.update((name, value) for name, value in vars(fingerprint).items()
+                          if isinstance(getattr(Fingerprint, name, None), functools.cached_property))
+    return filed
 
 
 def article_row(article: Article, fingerprint: Fingerprint, story_id: str, now: str) -> dict[str, Any]:

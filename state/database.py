@@ -83,19 +83,32 @@ class Row(tuple):
 
 
 class Cursor:
+    """A statement's results. Read lazily: in a pipeline (Connection.pipeline) they arrive only
+    when first asked for."""
+
     def __init__(self, cursor: Any):
         self.cursor = cursor
-        self.rowcount = cursor.rowcount
-        names = [d[0] for d in cursor.description] if cursor.description else []
-        self.columns = names
-        self.row_type = type("Row", (Row,), {"names": {n: i for i, n in enumerate(names)}})
+        self._row_type: type[Row] | None = None
+
+    @property
+    def rowcount(self) -> int:
+        return self.cursor.rowcount
+
+    @property
+    def columns(self) -> list[str]:
+        return [d[0] for d in self.cursor.description] if self.cursor.description else []
+
+    def _row(self, values: tuple) -> Row:
+        if self._row_type is None:
+            self._row_type = type("Row", (Row,), {"names": {n: i for i, n in enumerate(self.columns)}})
+        return self._row_type(values)
 
     def fetchone(self) -> Row | None:
         row = self.cursor.fetchone()
-        return None if row is None else self.row_type(row)
+        return None if row is None else self._row(row)
 
     def fetchall(self) -> list[Row]:
-        return [self.row_type(row) for row in self.cursor.fetchall()]
+        return [self._row(row) for row in self.cursor.fetchall()]
 
     def __iter__(self) -> Iterator[Row]:
         return iter(self.fetchall())
@@ -143,6 +156,24 @@ class Connection:
         if rows:
             rows = [_safe(row) for row in rows]
             self._run(lambda cursor: cursor.executemany(self._sql(sql), rows))
+
+    @contextlib.contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """Statements in a pipeline (PostgreSQL): each is sent without waiting for the one before
+        to finish, and a statement's results are waited for only when read. Inside the writer
+        lock, the server writes one article while the worker judges the next. SQLite runs in
+        the worker's own process: nothing to wait for."""
+        if not self.postgres:
+            yield
+            return
+        try:
+            with self.raw.pipeline():
+                yield
+        except Exception as exc:
+            # a pipelined statement's failure shows when its results are read, or at the end
+            if self.broken and self.in_transaction:
+                raise ConnectionLost(f"the database connection broke: {str(exc).strip()}") from exc
+            raise
 
     def _run(self, statement: Callable[[Any], Any]) -> Any:
         # Outside a transaction a statement is repeated on a new connection, as often as the

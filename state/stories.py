@@ -19,7 +19,7 @@ from newsbeam.state.migrations import POSTGRES_SEARCH_DOCUMENT
 ARTICLE_FIELDS = ("story_id, url, feed_url, title, text, language, published, published_date_only, authors, credits, "
                   "kicker, site_name, body_source, extractor, canonical_url, body_hash")
 # The columns a candidate for matching is judged by.
-CANDIDATE_FIELDS = ("SELECT a.url, a.story_id, s.event_id, a.title, a.text, a.language, a.body_hash, a.vector, "
+CANDIDATE_FIELDS = ("SELECT a.seq, a.url, a.story_id, s.event_id, a.title, a.text, a.language, a.body_hash, a.vector, "
                     "a.sentences, a.numbers, a.published FROM articles a JOIN stories s USING (story_id) ")
 
 
@@ -152,10 +152,14 @@ class StoryTables:
         return [r[0] for r in self.db.read().execute(
             "SELECT story_id FROM stories WHERE updated >= ? ORDER BY updated, story_id", (since or "",))]
 
-    def filed_article(self, url: str) -> tuple[str, str, str] | None:
-        """(story_id, title, body_hash) of the article filed under this URL, if any."""
-        row = self.db.read().execute("SELECT story_id, title, body_hash FROM articles WHERE url = ?", (url,)).fetchone()
-        return (row["story_id"], row["title"], row["body_hash"]) if row else None
+    def filed_articles(self, urls: list[str]) -> dict[str, tuple[str, str, str]]:
+        """url -> (story_id, title, body_hash) of the articles filed under these URLs."""
+        found = {}
+        for chunk in _chunks(sorted(set(urls))):
+            for row in self.db.read().execute(
+                    f"SELECT url, story_id, title, body_hash FROM articles WHERE url IN ({_marks(chunk)})", chunk):
+                found[row["url"]] = (row["story_id"], row["title"], row["body_hash"])
+        return found
 
     def events_of(self, story_ids: Iterable[str]) -> dict[str, str]:
         """story -> its event, as it is now."""
@@ -220,9 +224,8 @@ class StoryTables:
     @transactional
     def touch_story(self, tx: Connection, story_id: str, now: str, run_id: str) -> str:
         """Mark the story changed by run_id; returns its event."""
-        tx.execute("UPDATE stories SET updated = ?, pending_run = ?, last_run = ? WHERE story_id = ?",
-                   (now, run_id, run_id, story_id))
-        return tx.execute("SELECT event_id FROM stories WHERE story_id = ?", (story_id,)).fetchone()[0]
+        return tx.execute("UPDATE stories SET updated = ?, pending_run = ?, last_run = ? WHERE story_id = ? "
+                          "RETURNING event_id", (now, run_id, run_id, story_id)).fetchone()[0]
 
     @transactional
     def merge_events(self, tx: Connection, survivor: str, others: list[str], now: str, run_id: str) -> tuple[str, ...]:

@@ -143,6 +143,40 @@ def test_variants_filed_in_one_chunk_are_one_story(store_url, fingerprinter, art
     assert unrelated.event_id != original.event_id
 
 
+def test_a_chunk_groups_as_one_article_at_a_time_does(tmp_path, fingerprinter, articles):
+    """Filing in chunks changes when the lock is taken, not what is decided: the chunk's earlier
+    articles are compared as the store would give them back."""
+    names = sorted(articles)
+    chunk = [articles[name] for name in names]
+
+    def grouping(store_url, size):
+        index = _index(store_url, fingerprinter)
+        found = []
+        for start in range(0, len(chunk), size):
+            part = chunk[start:start + size]
+            found += index.assign_many(part, fingerprinter.many([(a.title, a.text) for a in part],
+                                                                [a.language for a in part]))
+        return [(a.story_id, a.event_id) for a in found]
+
+    one_by_one = grouping(f"sqlite:///{tmp_path / 'one.db'}", 1)
+    assert grouping(f"sqlite:///{tmp_path / 'all.db'}", len(chunk)) == one_by_one
+    assert len(set(one_by_one)) < len(names)  # some articles are variants of others
+
+
+def test_one_url_twice_in_one_chunk_is_one_article(store_url, fingerprinter, articles):
+    """A chunk that holds a page, the same page read again and then its update: the second is
+    unchanged and the third updates the first in place, all in one transaction."""
+    original = articles["de_original"]
+    edited = dataclasses.replace(original, title=original.title + " (aktualisiert)")
+    chunk = [original, original, edited]
+    index = _index(store_url, fingerprinter)
+    first, again, updated = index.assign_many(chunk, fingerprinter.many([(a.title, a.text) for a in chunk],
+                                                                        [a.language for a in chunk]))
+    assert first.new_story and (again.how, updated.how) == ("unchanged", "updated")
+    assert first.story_id == again.story_id == updated.story_id
+    assert story_record_of(index.store, first.story_id)["title"] == edited.title
+
+
 def story_record_of(store, story_id):
     return next(store.stories.records([story_id])).to_dict()
 
