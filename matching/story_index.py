@@ -20,9 +20,11 @@ sentence encoding and alignment: the expensive part), then checked inside it aga
 other workers filed since the snapshot, a few rows at most. So workers encode and align in
 parallel and wait for each other only for a few queries, and two variants filed at the same
 moment still end up in one story. A chunk of articles (`assign_many`) is decided article by
-article first and then filed in one transaction, the lock's fixed cost paid once; what an
-article is checked against then includes the chunk's earlier articles. Texts too short to
-judge join a story only by their URL.
+article first and then filed in one transaction, the lock's fixed cost paid once: what the chunk
+needs from the store is read once, what an article is checked against includes the chunk's
+earlier articles (from memory, as the store would give them back), and the writes go out in a
+pipeline while the next article is judged. Texts too short to judge join a story only by their
+URL.
 """
 
 from __future__ import annotations
