@@ -42,7 +42,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.cluster import start_dask, stop_dask  # noqa: E402
-from benchmarks.run import fresh_postgres, newsbeam_run  # noqa: E402
+from benchmarks.run import Run, fresh_postgres, newsbeam_run  # noqa: E402
 from tests.warcs import write_warc  # noqa: E402
 
 PAGES = ROOT.parent / "shared" / "data" / "pages"
@@ -108,8 +108,8 @@ def bare_loop(archives: list[pathlib.Path]) -> tuple[float, int]:
 
 
 def backfill(folder: pathlib.Path, archive_glob: str, workers: int = 1, extra: tuple[str, ...] = (),
-             store: str | None = None) -> tuple[float, float, dict]:
-    """`newsbeam run` over the archives, default settings; (seconds, peak MB, summary)."""
+             store: str | None = None) -> Run:
+    """`newsbeam run` over the archives, default settings."""
     folder.mkdir(parents=True, exist_ok=True)
     document = json.dumps({"archives": [{"warc": archive_glob}]})
     return newsbeam_run([], folder, workers, store, extra, feeds_document=document)
@@ -141,46 +141,49 @@ class FeedOfArchivedUrls:
         self.server.shutdown()
 
 
-def line(name: str, seconds: float, pages: int, against: str = "", peak: float | None = None) -> None:
+def line(name: str, seconds: float, pages: int, against: str = "", peak: float | None = None,
+         cpu: float | None = None) -> None:
     memory = f"{peak:8.0f}" if peak is not None else f"{'':8}"
-    print(f"{name:<22} {seconds:8.1f} {pages / seconds if seconds else 0:7.2f} {memory}   {against}", flush=True)
+    cores = f"{cpu / seconds:6.2f}" if cpu is not None and seconds else f"{'':6}"
+    print(f"{name:<22} {seconds:8.1f} {pages / seconds if seconds else 0:7.2f} {memory} {cores}   {against}",
+          flush=True)
 
 
 def throughput(work: pathlib.Path, pages: list[tuple[str, bytes]], glob: str, bare: float, local_1: float,
                no_dask: bool) -> None:
     """The second run, the live pass, 2 local workers, Dask with 1 and 2 workers."""
     read = len(pages)
-    again, _, summary = backfill(work / "local-1", glob)
+    again, _, summary, _ = backfill(work / "local-1", glob)
     assert summary.get("archive_pages", 0) == 0, summary
     line("  second run", again, read, f"{again / local_1:.1%} of the first (target < 5%), "
          f"{summary.get('archive_pages', 0)} pages read")
 
     feed = FeedOfArchivedUrls([url for url, _ in pages])
     try:
-        live, _, summary = newsbeam_run([feed.url], work / "local-1", 1, None)
+        live, _, summary, _ = newsbeam_run([feed.url], work / "local-1", 1, None)
     finally:
         feed.close()
     line("  live pass", live, read, f"{summary['entries_seen']} entries listed, {summary['pages_fetched']} "
          f"pages fetched, {summary['articles_new']} new (target 0)")
 
-    seconds, peak, summary = backfill(work / "local-2", glob, 2)
+    seconds, peak, summary, cpu = backfill(work / "local-2", glob, 2)
     assert summary.get("archive_pages", 0) == len(pages), summary
     line("newsbeam local x2", seconds, read, f"x{bare / seconds:.2f} of the bare loop (target 1.8); "
-         f"x{local_1 / seconds:.2f} of local x1", peak)
+         f"x{local_1 / seconds:.2f} of local x1", peak, cpu)
 
     postgres = os.environ.get("NEWSBEAM_BENCH_POSTGRES")
     if not no_dask and not postgres:
         print("(no Dask runs: a cluster needs the shared store; set NEWSBEAM_BENCH_POSTGRES=postgresql://...)")
     elif not no_dask:
         # the cluster's store is PostgreSQL: its 1-worker counterpart is the local runner on it too
-        local_pg, _, summary = backfill(work / "local-pg", glob, 1, store=fresh_postgres(postgres))
+        local_pg, _, summary, _ = backfill(work / "local-pg", glob, 1, store=fresh_postgres(postgres))
         assert summary.get("archive_pages", 0) == len(pages), summary
         line("local x1, PostgreSQL", local_pg, read, f"x{bare / local_pg:.2f} of the bare loop")
         dask: dict[int, float] = {}
         for workers in (1, 2):
             address = start_dask(workers, 1)
             try:
-                seconds, _, summary = backfill(work / f"dask-{workers}", glob, 1,
+                seconds, _, summary, _ = backfill(work / f"dask-{workers}", glob, 1,
                                                ("--runner", "DaskRunner", "--dask_client_address", address),
                                                fresh_postgres(postgres))
             finally:
@@ -210,17 +213,17 @@ def main() -> int:
         archives = write_archives(work / "archives", pages, args.files)
         size = sum(path.stat().st_size for path in archives) / 1024 / 1024
         print(f"{len(pages)} distinct real pages in {len(archives)} WARC files ({size:.0f} MB gzip)\n")
-        print(f"{'run':<22} {'seconds':>8} {'pages/s':>7} {'peak MB':>8}   against")
+        print(f"{'run':<22} {'seconds':>8} {'pages/s':>7} {'peak MB':>8} {'cores':>6}   against")
         glob = str(work / "archives" / "*.warc.gz")
 
         bare = None if args.memory_only else bare_loop(archives)[0]
         if bare:
-            line("bare loop (1 core)", bare, len(pages))
-        seconds, peak_distinct, summary = backfill(work / "local-1", glob)
+            line("bare loop (1 core)", bare, len(pages), cpu=bare)
+        seconds, peak_distinct, summary, cpu = backfill(work / "local-1", glob)
         read = summary.get("archive_pages", 0)
         assert read == len(pages), summary
         line("newsbeam local x1", seconds, read,
-             f"x{bare / seconds:.2f} of the bare loop (target 0.9)" if bare else "", peak_distinct)
+             f"x{bare / seconds:.2f} of the bare loop (target 0.95)" if bare else "", peak_distinct, cpu)
         if not args.memory_only:
             throughput(work, pages, glob, bare, seconds, args.no_dask)
         if args.memory_records:
@@ -229,10 +232,10 @@ def main() -> int:
             big = write_warc(work / "memory" / "big.warc.gz", copies[:args.memory_records], DATE)
             print(f"\nmemory: one WARC file of {args.memory_records} response records "
                   f"({big.stat().st_size / 1024 / 1024:.0f} MB gzip), one worker")
-            seconds, peak, summary = backfill(work / "memory-run", str(big))
+            seconds, peak, summary, cpu = backfill(work / "memory-run", str(big))
             assert summary.get("archive_pages", 0) == args.memory_records, summary  # each copy its own page
             line("newsbeam local x1", seconds, args.memory_records,
-                 f"peak {peak / peak_distinct:.2f}x the {len(pages)}-page run's (target: flat, <= 1536 MB)", peak)
+                 f"peak {peak / peak_distinct:.2f}x the {len(pages)}-page run's (target: flat, <= 1536 MB)", peak, cpu)
         print(f"\nmeasured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores")
     return 0
 

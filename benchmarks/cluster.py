@@ -58,7 +58,7 @@ def main() -> int:
             try:
                 with tempfile.TemporaryDirectory() as folder:
                     store = fresh_postgres(postgres) if postgres else None
-                    elapsed, _, summary = newsbeam_run(sites.feed_urls(), pathlib.Path(folder), 1, store, extra)
+                    elapsed, _, summary, _ = newsbeam_run(sites.feed_urls(), pathlib.Path(folder), 1, store, extra)
                     assert summary["articles_extracted"] >= pages * 0.98, summary
             finally:
                 if address:

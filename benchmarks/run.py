@@ -21,8 +21,10 @@
 
 Printed: seconds, articles per second, newsbeam against the bare loop (the issue's target), and
 newsbeam's time over the larger of the two bounds (1.0 is the best possible); peak memory of the
-run's process tree; the second run's time as a share of the first. Ratios measured in one run
-are what to compare: the machine is shared and noisy.
+run's process tree and the cores it kept busy (its CPU time over its wall time: by default one
+worker's matrix library uses every core of the machine, where the bare loop has one); the
+second run's time as a share of the first. Ratios measured in one run are what to compare: the
+machine is shared and noisy.
 """
 
 from __future__ import annotations
@@ -33,12 +35,13 @@ import json
 import multiprocessing
 import os
 import pathlib
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -126,10 +129,18 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024 / 1024
 
 
+class Run(NamedTuple):
+    seconds: float
+    peak_mb: float
+    summary: dict
+    # CPU time of the run's whole process tree (user + system), Beam's worker processes among
+    # it: cores used = cpu_s / seconds (a single worker's matrix library may use every core)
+    cpu_s: float
+
+
 def newsbeam_run(feeds: list[str], folder: pathlib.Path, workers: int, store: str | None,
-                 extra: tuple[str, ...] = (), feeds_document: str | None = None) -> tuple[float, float, dict]:
-    """`newsbeam run` with default settings over these feeds (or this whole feeds file);
-    (seconds, peak MB, summary)."""
+                 extra: tuple[str, ...] = (), feeds_document: str | None = None) -> Run:
+    """`newsbeam run` with default settings over these feeds (or this whole feeds file)."""
     feeds_file = folder / "feeds.yaml"
     feeds_file.write_text(feeds_document or "feeds:\n" + "".join(f"  - url: {url}\n" for url in feeds))
     command = [sys.executable, "-m", "newsbeam", "run", "--feeds", str(feeds_file), "--output", str(folder / "out"),
@@ -138,6 +149,7 @@ def newsbeam_run(feeds: list[str], folder: pathlib.Path, workers: int, store: st
         command += ["--store", store]
     if workers > 1:
         command += ["--direct_num_workers", str(workers), "--direct_running_mode", "multi_processing"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0.0
@@ -146,10 +158,12 @@ def newsbeam_run(feeds: list[str], folder: pathlib.Path, workers: int, store: st
         time.sleep(0.2)
     elapsed = time.perf_counter() - started
     _, err = process.communicate()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if process.returncode != 0:
         raise SystemExit(f"newsbeam run failed:\n{err[-3000:]}")
     summary = json.loads(sorted((folder / "out").glob("summary-*.json"))[-1].read_text())
-    return elapsed, peak, summary
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run(elapsed, peak, summary, cpu)
 
 
 def fresh_postgres(server: str) -> str:
@@ -171,7 +185,8 @@ def main() -> int:
     postgres = os.environ.get("NEWSBEAM_BENCH_POSTGRES")
     stores = [s for s in args.stores.split(",") if s == "sqlite" or (s == "postgres" and postgres)]
 
-    print(f"{'corpus':<7} {'run':<22} {'seconds':>8} {'art/s':>7} {'vs bare':>8} {'vs bound':>9} {'peak MB':>8}")
+    print(f"{'corpus':<7} {'run':<22} {'seconds':>8} {'art/s':>7} {'vs bare':>8} {'vs bound':>9} {'peak MB':>8} "
+          f"{'cores':>6}")
     for corpus in args.corpus.split(","):
         shape = CORPORA[corpus]
         sites = ManySites(shape)
@@ -193,21 +208,22 @@ def main() -> int:
                         store = fresh_postgres(postgres) if store_kind == "postgres" else None
                         for site in sites.sites:
                             site.log.clear()
-                        seconds, peak, summary = newsbeam_run(sites.feed_urls(), pathlib.Path(folder), count, store)
+                        seconds, peak, summary, used = newsbeam_run(sites.feed_urls(), pathlib.Path(folder), count,
+                                                                    store)
                         done = summary["articles_extracted"] + summary["articles_from_feed"]
                         assert done >= pages * 0.98, summary
                         bound = max(polite, cpu / count)
                         print(f"{corpus:<7} {f'newsbeam {store_kind} x{count}':<22} {seconds:8.1f} "
-                              f"{pages / seconds:7.1f} {cpu / seconds:8.2f} {seconds / bound:9.2f} {peak:8.0f}   "
-                              f"workers busy {len(summary['workers'])}")
+                              f"{pages / seconds:7.1f} {cpu / seconds:8.2f} {seconds / bound:9.2f} {peak:8.0f} "
+                              f"{used / seconds:6.2f}   workers busy {len(summary['workers'])}")
                         stages = summary["stage_seconds"].items()
                         busy = ", ".join(f"{stage} {value * 1000 / pages:.1f}" for stage, value in stages
                                          if value * 1000 / pages >= 0.05)
                         print(f"{'':<7} {'':<22} busy, ms an article summed over workers: {busy}")
                         if count == workers[0] and store_kind == stores[0]:
-                            again, _, _ = newsbeam_run(sites.feed_urls(), pathlib.Path(folder), count, store)
-                            print(f"{corpus:<7} {'second run':<22} {again:8.1f} {'':>7} {'':>8} {'':>9} {'':>8}   "
-                                  f"{again / seconds:.1%} of the first run")
+                            again = newsbeam_run(sites.feed_urls(), pathlib.Path(folder), count, store)
+                            print(f"{corpus:<7} {'second run':<22} {again.seconds:8.1f} {'':>7} {'':>8} {'':>9} "
+                                  f"{'':>8}   {again.seconds / seconds:.1%} of the first run")
         finally:
             sites.close()
     return 0
