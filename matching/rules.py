@@ -35,8 +35,17 @@ def numbers_agree(a: frozenset[str], b: frozenset[str]) -> bool:
 
 
 def may_be_same_story(a: Fingerprint, b: Fingerprint) -> bool:
-    """Worth aligning sentence by sentence? (Cheap: the document vectors only.)"""
-    return a.body_hash == b.body_hash or float(a.vector @ b.vector) >= settings.STORY_MIN_SIMILARITY
+    """Worth aligning sentence by sentence? Cheap: the document vectors, and what the texts
+    say outright. A pair ruled out here is no story whatever its sentences, so their vectors
+    (the bulk of the encoder's work) are never computed for it.
+
+    In one language, sentences built from one template (results, closures, earnings, weather)
+    align whatever fills them: a copy, an update or a second translation keeps the names and
+    the numbers too. A translation into another language needs no such evidence."""
+    if a.body_hash == b.body_hash:
+        return True
+    return (float(a.vector @ b.vector) >= settings.STORY_MIN_SIMILARITY and numbers_agree(a.numbers, b.numbers)
+            and not (a.language and a.language == b.language and not specifics_agree(a, b)))
 
 
 def same_story(a: Fingerprint, b: Fingerprint) -> float | None:
@@ -47,7 +56,7 @@ def same_story(a: Fingerprint, b: Fingerprint) -> float | None:
     if not may_be_same_story(a, b):
         return None
     score = sentence_alignment(a.sentences, b.sentences)
-    if score < settings.STORY_ALIGNMENT or not numbers_agree(a.numbers, b.numbers):
+    if score < settings.STORY_ALIGNMENT:
         return None
     # The bodies must align too, not only the headlines: two short feed items on one subject
     # ("Trump's State of the Union address ..." and "Moments of protest during Trump's State of
@@ -55,11 +64,6 @@ def same_story(a: Fingerprint, b: Fingerprint) -> float | None:
     # texts. A variant's body follows the other's, sentence by sentence.
     body_a, body_b = _body_rows(a), _body_rows(b)
     if body_a is not None and body_b is not None and sentence_alignment(body_a, body_b) < settings.STORY_ALIGNMENT:
-        return None
-    # In one language, sentences built from one template (results, closures, earnings, weather)
-    # align whatever fills them: a copy, an update or a second translation keeps the names and
-    # the numbers too. A translation into another language needs no such evidence.
-    if a.language and a.language == b.language and not specifics_agree(a, b):
         return None
     return score
 
