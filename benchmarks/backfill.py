@@ -127,26 +127,32 @@ def backfill(folder: pathlib.Path, archive_glob: str, workers: int = 1, extra: t
 
 
 class FeedOfArchivedUrls:
-    """An RSS feed on 127.0.0.1 whose items are the archived pages' URLs."""
+    """RSS feeds on 127.0.0.1 whose items are the archived pages' URLs, as many feeds as a
+    feed's entry limit needs (`urls`: the feeds' addresses)."""
 
     def __init__(self, urls: list[str]):
-        items = "".join(f"<item><title>Page {n}</title><link>{url.replace('&', '&amp;')}</link></item>"
-                        for n, url in enumerate(urls))
-        body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Archived</title>{items}</channel></rss>'
+        from newsbeam.sources.feeds import MAX_ENTRIES_PER_FEED
+
+        bodies = {}
+        for number, start in enumerate(range(0, len(urls), MAX_ENTRIES_PER_FEED)):
+            items = "".join(f"<item><title>Page {n}</title><link>{url.replace('&', '&amp;')}</link></item>"
+                            for n, url in enumerate(urls[start:start + MAX_ENTRIES_PER_FEED], start))
+            bodies[f"/feed-{number}.xml"] = (
+                f'<?xml version="1.0"?><rss version="2.0"><channel><title>Archived</title>{items}</channel></rss>')
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (the standard library's name)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/rss+xml")
                 self.end_headers()
-                self.wfile.write(body.encode())
+                self.wfile.write(bodies[self.path].encode())
 
             def log_message(self, *args):
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/feed.xml"
+        self.urls = [f"http://127.0.0.1:{self.server.server_address[1]}{path}" for path in bodies]
 
     def close(self) -> None:
         self.server.shutdown()
@@ -171,7 +177,7 @@ def throughput(work: pathlib.Path, pages: list[tuple[str, bytes]], glob: str, ba
 
     feed = FeedOfArchivedUrls([url for url, _ in pages])
     try:
-        live, _, summary, _ = newsbeam_run([feed.url], work / "local-1", 1, None)
+        live, _, summary, _ = newsbeam_run(feed.urls, work / "local-1", 1, None)
     finally:
         feed.close()
     line("  live pass", live, read, f"{summary['entries_seen']} entries listed, {summary['pages_fetched']} "
