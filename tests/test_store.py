@@ -333,3 +333,26 @@ def test_sink_tables_of_an_older_release_gain_the_variant_columns(tmp_path):
         columns = {row[1] for row in db.execute("PRAGMA table_info(newsbeam_variants)")}
         assert {"text", "authors", "body_source"} <= columns
         assert db.execute("SELECT COUNT(*) FROM newsbeam_variants").fetchone()[0] == 1
+
+
+def test_a_connection_cut_inside_a_pipelined_transaction_runs_it_again(postgres_url):
+    """Writes in a pipeline fail only when their results are read or the pipeline ends: a cut
+    there is still a lost connection, and the whole transaction runs again on a new one."""
+    import psycopg
+
+    store = open_store(postgres_url)
+    attempts = []
+
+    def work(tx):
+        attempts.append(tx.raw.info.backend_pid)
+        with tx.pipeline():
+            tx.execute("INSERT INTO meta (key, value) VALUES ('probe', ?) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(len(attempts)),))
+            if len(attempts) == 1:  # the server ends the connection before the results are read
+                with psycopg.connect(postgres_url, autocommit=True) as admin:
+                    admin.execute("SELECT pg_terminate_backend(%s)", (attempts[0],))
+            return tx.execute("SELECT value FROM meta WHERE key = 'probe'").fetchone()[0]
+
+    assert store.db.run_in_transaction(work) == "2"
+    assert len(attempts) == 2 and attempts[0] != attempts[1]
+    assert store.meta("probe") == "2"
