@@ -56,8 +56,16 @@ def unknown_options(beam_args: tuple[str, ...] | list[str]) -> list[str]:
     """The flags among the arguments passed on to Beam that neither Beam's pipeline options
     nor an installed runner's know (Beam itself only logs "Discarding unparseable args" and
     runs on: a mistyped --prune in a crontab would never be noticed)."""
-    with contextlib.suppress(ImportError):  # the Dask runner's options, with the dask extra
-        from apache_beam.runners.dask.dask_runner import DaskOptions  # noqa: F401
+    unknown = _unknown_flags(beam_args)
+    if unknown:  # perhaps the Dask runner's (with the dask extra): its options load with it, a
+        # third of a second that a run with only Beam's own flags does not pay
+        with contextlib.suppress(ImportError):
+            from apache_beam.runners.dask.dask_runner import DaskOptions  # noqa: F401
+        unknown = _unknown_flags(beam_args)
+    return unknown
+
+
+def _unknown_flags(beam_args: tuple[str, ...] | list[str]) -> list[str]:
     options = PipelineOptions(list(beam_args))
     unknown = set(options.get_all_options(retain_unknown_options=True)) - set(options.get_all_options())
     flags = [arg.split("=", 1)[0] for arg in beam_args if arg.startswith("-")]

@@ -44,7 +44,9 @@ def serve_folder(folder: str | None, port: int) -> Iterator[None]:
     except OSError as exc:
         raise ConfigError(f"cannot serve {folder} on 127.0.0.1:{port}: {exc.strerror} "
                           "(set serve_port in the feeds file)") from None
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the server's next look at it: every 50 ms, not the default 500
+    # (half a second of every run of the demo, most of a run with nothing new)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield
