@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 
+import numpy as np
 import pytest
 
 from newsbeam.extraction.page import extract_article
@@ -144,8 +145,7 @@ def test_variants_filed_in_one_chunk_are_one_story(store_url, fingerprinter, art
 
 
 def test_a_chunk_groups_as_one_article_at_a_time_does(tmp_path, fingerprinter, articles):
-    """Filing in chunks changes when the lock is taken, not what is decided: the chunk's earlier
-    articles are compared as the store would give them back."""
+    """Filing in chunks changes when the lock is taken, not what is decided."""
     names = sorted(articles)
     chunk = [articles[name] for name in names]
 
@@ -161,6 +161,26 @@ def test_a_chunk_groups_as_one_article_at_a_time_does(tmp_path, fingerprinter, a
     one_by_one = grouping(f"sqlite:///{tmp_path / 'one.db'}", 1)
     assert grouping(f"sqlite:///{tmp_path / 'all.db'}", len(chunk)) == one_by_one
     assert len(set(one_by_one)) < len(names)  # some articles are variants of others
+
+
+def test_a_chunk_knows_its_articles_as_the_store_gives_them_back(store_url, fingerprinter, articles):
+    """A chunk's later articles are compared with its earlier ones from memory: in the form the
+    store returns (quantized vectors), so that a pair near a threshold is decided as it would be
+    across two chunks; what the event judge made from the text is kept."""
+    from newsbeam.matching.events import prepare
+    from newsbeam.matching.story_index import as_filed, stored_fingerprint
+
+    article = articles["de_original"]
+    fingerprint = fingerprinter.with_sentences(fingerprinter(article.title, article.text))
+    prepare(fingerprint)
+    index = _index(store_url, fingerprinter)
+    index.assign(article, fingerprint)
+    row = index.store.db.read().execute("SELECT * FROM articles WHERE url = ?", (article.url,)).fetchone()
+    stored = stored_fingerprint(dict(zip(row.keys(), row, strict=True)), fingerprint.vector.shape[0])
+    in_memory = as_filed(fingerprint)
+    assert np.array_equal(in_memory.vector, stored.vector) and not np.array_equal(in_memory.vector, fingerprint.vector)
+    assert np.array_equal(in_memory.sentences, stored.sentences)
+    assert "names" in vars(in_memory) and in_memory.words == stored.words
 
 
 def test_one_url_twice_in_one_chunk_is_one_article(store_url, fingerprinter, articles):
@@ -383,8 +403,6 @@ def test_the_same_input_in_any_order_gives_the_same_record(tmp_path, fingerprint
 
 # --- Events: one event, not a topic -------------------------------------------------------------
 def _unit(*weights: float, dim: int = 8):
-    import numpy as np
-
     vector = np.zeros(dim, dtype=np.float32)
     vector[:len(weights)] = weights
     return vector / np.linalg.norm(vector)
