@@ -354,6 +354,7 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         is_dask,
         pipeline_options,
         unknown_options,
+        warn_of_memory_trimming,
         worker_count,
     )
 
@@ -375,6 +376,7 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         if sqlite_path(args.store or default_store_url(args.output)) is not None:
             raise CliError("a cluster runner needs the shared PostgreSQL store: give --store postgresql://...")
     check_output_folder(args.output, args.sink)
+    warn_of_memory_trimming(beam)
     feeds = config.feeds
     if config.serve_dir is not None:
         feeds = bind_served_urls(feeds, f"http://127.0.0.1:{config.serve_port}/")

@@ -1,9 +1,11 @@
 """Beam's runner for a run, read through `PipelineOptions` views: the default runner, short
-names, and how many workers the runner will have (one shard of work per worker)."""
+names, how many workers the runner will have (one shard of work per worker), and whether a Dask
+cluster's workers are set up as newsbeam needs them."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import pathlib
 
@@ -15,6 +17,8 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 DEFAULT_RUNNER = "FnApiRunner"
 # Short names for runners Beam itself only knows by their module path.
 RUNNER_NAMES = {"DaskRunner": "apache_beam.runners.dask.dask_runner.DaskRunner"}
+log = logging.getLogger(__name__)
+
 # Runners that run every worker on this machine.
 LOCAL_RUNNERS = (DEFAULT_RUNNER, "DirectRunner", "PrismRunner", "BundleBasedDirectRunner")
 
@@ -76,6 +80,29 @@ def dask_options(options: PipelineOptions):  # -> DaskOptions (needs the dask ex
     from apache_beam.runners.dask.dask_runner import DaskOptions
 
     return options.view_as(DaskOptions)
+
+
+def warn_of_memory_trimming(options: PipelineOptions) -> None:
+    """Warn when Dask workers run with MALLOC_TRIM_THRESHOLD_ set, as Dask's nanny sets it
+    unless told otherwise: it makes their encoder 1.4x slower (benchmarks/RESULTS.md).
+    deploy/dask/newsbeam.yaml, which the image carries, unsets it."""
+    address = dask_options(options).address if is_dask(options) else None
+    if not address:
+        return
+    from distributed import Client
+
+    with Client(address, timeout=30) as client:
+        settings = client.run(_malloc_trim_threshold)
+    trimming = [value for value in settings.values() if value is not None]
+    if trimming:
+        log.warning("%d of the %d Dask workers run with MALLOC_TRIM_THRESHOLD_=%s (Dask's default): their encoder "
+                    "runs 1.4x slower; start them with deploy/dask/newsbeam.yaml (docs/deploy.md)",
+                    len(trimming), len(settings), trimming[0])
+
+
+def _malloc_trim_threshold() -> str | None:
+    """On a worker: its MALLOC_TRIM_THRESHOLD_."""
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
 
 
 def worker_count(options: PipelineOptions) -> int:
