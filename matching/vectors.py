@@ -72,6 +72,8 @@ class VectorIndex:
         last chunk a worker filed is not in it yet), if it grew since it was loaded."""
         if not self.cache_path:
             return
+        if self._index is None and self._saved() == (self.store_id, self.store.stories.newest_seq()):
+            return  # never loaded, and nothing filed since the file was written (a pass with nothing new)
         self.sync()
         if self._index is None or self._seq == self._saved_seq:
             return
@@ -94,19 +96,25 @@ class VectorIndex:
 
         return Index(ndim=dim, metric="cos", dtype="i8", connectivity=16, expansion_add=32, expansion_search=64)
 
-    def _restore(self) -> None:
-        if not self.cache_path or not os.path.exists(self.cache_path + ".json"):
-            return
+    def _saved(self) -> tuple[str, int] | None:
+        """The store and the last sequence number the cache file holds, if it can be read."""
         try:
             with open(self.cache_path + ".json", encoding="utf-8") as handle:
                 saved = json.load(handle)
-            if saved.get("store_id") != self.store_id or saved["seq"] > self.store.stories.newest_seq():
-                return  # another store's, or a store that was reset: rebuild
+            return str(saved["store_id"]), int(saved["seq"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _restore(self) -> None:
+        saved = self._saved() if self.cache_path else None
+        if saved is None or saved[0] != self.store_id or saved[1] > self.store.stories.newest_seq():
+            return  # none, unreadable, another store's, or a store that was reset: rebuild
+        try:
             from usearch.index import Index
 
             index = Index.restore(self.cache_path)
-        except (OSError, ValueError, KeyError, RuntimeError):
+        except (OSError, ValueError, RuntimeError):
             return  # unreadable: rebuild from the store
         if index is not None:
-            self._index, self._seq = index, saved["seq"]
+            self._index, self._seq = index, saved[1]
             self._saved_seq = self._seq

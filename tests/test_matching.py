@@ -322,6 +322,22 @@ def test_vector_index_is_saved_and_restored_beside_the_store(store_url, fingerpr
     assert len(other.vectors) == 0
 
 
+def test_a_pass_with_nothing_new_leaves_the_saved_vector_index_unloaded(store_url, fingerprinter, articles,
+                                                                      prints):
+    """Loading the index (and usearch with it) took a third of a second of a run with nothing
+    new; saving it then has nothing to add. When another worker filed since, it still does."""
+    first = _index(store_url, fingerprinter)
+    for name in ("de_original", "unrelated_en"):
+        first.assign(articles[name], prints[name])
+    first.vectors.save()
+    idle = _index(store_url, fingerprinter)
+    idle.vectors.save()
+    assert idle.vectors._index is None
+    first.assign(articles["unrelated_de"], prints["unrelated_de"])  # filed by another worker
+    idle.vectors.save()
+    assert len(idle.vectors) == 3 and idle.vectors._saved()[1] == first.store.stories.newest_seq()
+
+
 @pytest.mark.parametrize("order", [
     ["de_original", "same_event_other_reporter", "en_translation_b", "unrelated_en"],
     ["same_event_other_reporter", "unrelated_en", "de_original", "en_translation_b"],
