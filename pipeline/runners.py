@@ -91,8 +91,12 @@ def warn_of_memory_trimming(options: PipelineOptions) -> None:
         return
     from distributed import Client
 
-    with Client(address, timeout=30) as client:
-        settings = client.run(_malloc_trim_threshold)
+    try:
+        with Client(address, timeout=30) as client:
+            settings = client.run(_malloc_trim_threshold)
+    except Exception as exc:  # noqa: BLE001 (a check that fails must not stop the run it advises)
+        log.info("could not ask the Dask workers for their memory settings: %s", exc)
+        return
     trimming = [value for value in settings.values() if value is not None]
     if trimming:
         log.warning("%d of the %d Dask workers run with MALLOC_TRIM_THRESHOLD_=%s (Dask's default): their encoder "
