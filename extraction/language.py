@@ -3,12 +3,25 @@ the declared language when the text is too short to judge."""
 
 from __future__ import annotations
 
+import threading
+
 import langdetect
+from langdetect.detector_factory import init_factory
 
 from newsbeam.extraction import settings
 
 # langdetect is random unless seeded.
 langdetect.DetectorFactory.seed = 0
+# langdetect publishes its factory before the profiles are in it: a text judged by one thread
+# while another loads them would be judged against some languages only.
+_PROFILES_LOADING = threading.Lock()
+
+
+def load_language_profiles() -> None:
+    """langdetect's profiles of 55 languages (0.3 s, once a process), whichever thread asks first;
+    the others wait until they are all in."""
+    with _PROFILES_LOADING:
+        init_factory()
 
 
 def detect_language(text: str, declared: str | None) -> str | None:
@@ -16,6 +29,7 @@ def detect_language(text: str, declared: str | None) -> str | None:
     sample = text[:settings.LANGDETECT_MAX_CHARS]
     if len(sample) < settings.LANGDETECT_MIN_CHARS:
         return declared
+    load_language_profiles()
     try:
         return langdetect.detect(sample)[:2]
     except langdetect.LangDetectException:

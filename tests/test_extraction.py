@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from newsbeam.extraction import settings
@@ -379,3 +382,25 @@ def test_a_publishers_page_in_a_legacy_encoding_reads_without_mojibake():
     article = extract_article(FetchedPage(entry=entry(BROADCASTER_URL), url=BROADCASTER_URL, html=html,
                                           content_type=None))
     assert article.extractor == "fundus:Tagesschau" and "beschließt" in article.title and "Ã" not in article.text
+
+
+def test_a_text_judged_while_another_thread_loads_the_language_profiles_waits_for_all_of_them():
+    """The run loads langdetect's profiles in the background (transforms.stage); langdetect makes
+    its factory visible before the profiles are in it, so a page judged meanwhile was judged
+    against some languages, or none (and kept its declared language). A fresh process: the
+    profiles load once per process."""
+    probe = """
+import threading, time
+from newsbeam.extraction.language import detect_language, load_language_profiles
+threading.Thread(target=load_language_profiles).start()
+time.sleep(0.05)  # the loading has begun
+text = ("Het gemeentebestuur heeft dinsdag besloten om de nieuwe kabelbaan over de rivier te bouwen. "
+        "De inwoners hadden daar lang op aangedrongen.")
+seen = []
+for _ in range(20):  # while the profiles load (0.3 s), and after
+    seen.append(detect_language(text, "xx"))
+    time.sleep(0.02)
+print(*sorted(set(seen)))
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "nl"

@@ -80,22 +80,25 @@ _PRELOAD_STARTED = threading.Event()
 
 
 def preload_article_work(encoder: str, threads: int) -> None:
-    """Load what the article stages need first (the sentence encoder, Fundus's publishers),
-    once per process, in the background: a pass whose feeds brought new entries starts it
-    while the rest of its feeds are read and its first pages wait out their hosts' politeness
-    delay, where the article stage would otherwise load it before its first page (a second of
-    a run's start-up, `benchmarks/profile.py`). A pass with nothing new never loads it."""
+    """Load what the article stages need first (the sentence encoder, Fundus's publishers,
+    langdetect's language profiles), once per process, in the background: a pass whose feeds
+    brought new entries starts it while the rest of its feeds are read and its first pages wait
+    out their hosts' politeness delay, where the article stage would otherwise load it before
+    its first page (a second of a run's start-up, `benchmarks/profile.py`). A pass with nothing
+    new never loads it."""
     if _PRELOAD_STARTED.is_set():
         return
     _PRELOAD_STARTED.set()
 
     def load() -> None:
+        from newsbeam.extraction.language import load_language_profiles
         from newsbeam.extraction.publishers import publisher_of
 
         shared_encoder = SharedEncoder(encoder, threads)
         shared_encoder.encode(["The encoder loads its weights on first use."])
         _PRELOADED.append(shared_encoder)
         publisher_of("https://www.example.org/")  # builds the table of publishers' hosts
+        load_language_profiles()
 
     threading.Thread(target=load, name="newsbeam-preload", daemon=True).start()
 
