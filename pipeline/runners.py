@@ -11,14 +11,14 @@ import pathlib
 
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
+log = logging.getLogger(__name__)
+
 # The runner when none is named: Beam's FnApiRunner, the engine the DirectRunner falls back to.
 # The DirectRunner would first try to download its Prism binary from a release page at every
 # run; newsbeam never fetches code at run time.
 DEFAULT_RUNNER = "FnApiRunner"
 # Short names for runners Beam itself only knows by their module path.
 RUNNER_NAMES = {"DaskRunner": "apache_beam.runners.dask.dask_runner.DaskRunner"}
-log = logging.getLogger(__name__)
-
 # Runners that run every worker on this machine.
 LOCAL_RUNNERS = (DEFAULT_RUNNER, "DirectRunner", "PrismRunner", "BundleBasedDirectRunner")
 
@@ -94,7 +94,7 @@ def warn_of_memory_trimming(options: PipelineOptions) -> None:
     try:
         with Client(address, timeout=30) as client:
             settings = client.run(_malloc_trim_threshold)
-    except Exception as exc:  # noqa: BLE001 (a check that fails must not stop the run it advises)
+    except Exception as exc:  # whatever fails here, the check must not stop the run it advises
         log.info("could not ask the Dask workers for their memory settings: %s", exc)
         return
     trimming = [value for value in settings.values() if value is not None]

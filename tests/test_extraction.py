@@ -387,20 +387,33 @@ def test_a_publishers_page_in_a_legacy_encoding_reads_without_mojibake():
 def test_a_text_judged_while_another_thread_loads_the_language_profiles_waits_for_all_of_them():
     """The run loads langdetect's profiles in the background (transforms.stage); langdetect makes
     its factory visible before the profiles are in it, so a page judged meanwhile was judged
-    against some languages, or none (and kept its declared language). A fresh process: the
-    profiles load once per process."""
+    against some languages, or none (and kept its declared language). In a fresh process (the
+    profiles load once per process), the loading is held right after the factory is published
+    until the page has been given its chance to be judged."""
     probe = """
-import threading, time
+import threading
+from langdetect.detector_factory import DetectorFactory
 from newsbeam.extraction.language import detect_language, load_language_profiles
-threading.Thread(target=load_language_profiles).start()
-time.sleep(0.05)  # the loading has begun
+published, go_on = threading.Event(), threading.Event()
+load_profile = DetectorFactory.load_profile
+def held(self, directory):
+    published.set()
+    go_on.wait()
+    load_profile(self, directory)
+DetectorFactory.load_profile = held
+loader = threading.Thread(target=load_language_profiles)
+loader.start()
+published.wait()
 text = ("Het gemeentebestuur heeft dinsdag besloten om de nieuwe kabelbaan over de rivier te bouwen. "
         "De inwoners hadden daar lang op aangedrongen.")
-seen = []
-for _ in range(20):  # while the profiles load (0.3 s), and after
-    seen.append(detect_language(text, "xx"))
-    time.sleep(0.02)
-print(*sorted(set(seen)))
+judged = []
+judge = threading.Thread(target=lambda: judged.append(detect_language(text, "xx")))
+judge.start()
+judge.join(timeout=1.0)  # one that does not wait for the profiles is done by then
+go_on.set()
+loader.join()
+judge.join()
+print(*judged)
 """
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "nl"
