@@ -98,8 +98,9 @@ def health(summary: dict[str, Any], max_failed_share: float | None) -> str:
     for it (the feeds answer, the sites do not: names that do not resolve, pages that will not
     extract), or more of either than the share the operator allows."""
     feeds_due = summary["feeds"] - summary["feeds_not_due"]
-    pages_due = summary["pages_fetched"] + summary["pages_failed"]
-    pages_failed = summary["pages_failed"] + summary["pages_not_extracted"]
+    # a page the address policy refused was due and gave nothing, as a failed one
+    pages_due = summary["pages_fetched"] + summary["pages_failed"] + summary["pages_refused"]
+    pages_failed = summary["pages_failed"] + summary["pages_not_extracted"] + summary["pages_refused"]
     for kind, due, failed in (("feeds", feeds_due, summary["feeds_failed"]), ("pages", pages_due, pages_failed)):
         if due and failed >= due:
             return f"failing: every {kind[:-1]} due failed ({due} of {due})"

@@ -100,7 +100,10 @@ def preload_article_work(encoder: str, threads: int) -> None:
         publisher_of("https://www.example.org/")  # builds the table of publishers' hosts
         load_language_profiles()
 
-    threading.Thread(target=load, name="newsbeam-preload", daemon=True).start()
+    # Not a daemon: the interpreter joins it before it exits. A daemon thread still inside the
+    # encoder's native code when a short pass ends is torn down mid-call, and the C++ runtime
+    # aborts the process (SIGABRT, exit 134) after the summary was printed.
+    threading.Thread(target=load, name="newsbeam-preload").start()
 
 
 class SharedEncoder:
