@@ -18,6 +18,7 @@ with exit code 3.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import sys
@@ -35,11 +36,12 @@ from newsbeam.pipeline.inputs import InputError
 from newsbeam.pipeline.terminal import printable
 from newsbeam.pipeline.where import CliError, add_where, open_where
 from newsbeam.state.database import check_store_path, sqlite_path
-from newsbeam.state.store import StoreError, open_store
+from newsbeam.state.store import StoreError, StoreUnreachable, open_store
 from newsbeam.transforms.options import POLL_INTERVAL_S, RunOptions, default_store_url
 
 # A pass whose feeds failed exits with this, so that cron, Airflow and Kubernetes alert.
 EXIT_UNHEALTHY = 3
+EXIT_STORE_UNREACHABLE = 4  # the store's server did not answer
 PUBLISHER_PARSERS_HELP = ("read every page by the generic path, also those of publishers with a parser of their own "
                           "(Fundus)")
 
@@ -303,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, CliError, StoreError, UnsafePath, InputError) as exc:
         print(f"newsbeam: error: {printable(str(exc))}", file=sys.stderr)
         return 2
+    except StoreUnreachable as exc:  # an outage, not a mistake: a scheduler may try again soon
+        print(f"newsbeam: error: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_STORE_UNREACHABLE
     except BrokenPipeError:
         # The reader went away (`newsbeam errors | head`): stop quietly, as tools killed by
         # SIGPIPE do, and keep Python from complaining about the closed pipe at exit.
@@ -358,12 +363,14 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         worker_count,
     )
 
+    beam = pipeline_options(beam_args)
+    if is_dask(beam) and importlib.util.find_spec("distributed") is None:
+        raise CliError("the Dask runner needs Dask, which is not installed: pip install 'newsbeam[dask]'")
     unknown = unknown_options(beam_args)
     if unknown:
         raise CliError(f"unknown option {unknown[0]}{_did_you_mean(unknown[0], args.run_flags)} (newsbeam run "
                        "--help lists "
                        "newsbeam's options; others go to Beam, which does not know this one either)")
-    beam = pipeline_options(beam_args)
     for source in config.archives:
         matched_files(source, beam)  # a scheme or folder that cannot exist: exit 2 now; nothing yet: a warning
     if args.streaming and is_dask(beam):

@@ -41,6 +41,11 @@ class StoreError(Exception):
     """The store cannot be used (wrong path, unreachable, too new): a one-line error."""
 
 
+class StoreUnreachable(Exception):
+    """The store's server did not answer (down, restarting, a network between): not a mistake in
+    the configuration, so a scheduler can tell it apart and try again (exit code 4)."""
+
+
 class ConnectionLost(Exception):
     """The database connection broke inside a write transaction. The server rolls such a
     transaction back (unless it was the COMMIT that went through before the break), so it may
@@ -464,6 +469,11 @@ class SqliteDatabase(Database):
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------------
+# What the server says when it answered but will not let this URL in (libpq's wording): a
+# configuration mistake, where anything else (refused, timed out, no route) is an outage.
+_REFUSED_LOGINS = ("authentication failed", "does not exist", "no pg_hba.conf entry", "password")
+
+
 class PostgresDatabase(Database):
     """PostgreSQL through psycopg 3."""
 
@@ -483,8 +493,24 @@ class PostgresDatabase(Database):
         try:
             return psycopg.connect(self.url, autocommit=True, connect_timeout=10, **options)
         except psycopg.OperationalError as exc:
-            message = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            raise StoreError(f"cannot connect to the PostgreSQL store: {message}") from None
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            message = "; ".join(lines) or type(exc).__name__
+            where = self._server()
+            if any(word in message for word in _REFUSED_LOGINS):
+                # the server answered and refused: a mistake in the URL or the server's settings
+                raise StoreError(f"the PostgreSQL store at {where} refused the connection: {message}") from None
+            raise StoreUnreachable(f"cannot reach the PostgreSQL store at {where}: {message}") from None
+
+    def _server(self) -> str:
+        """host:port the URL names (libpq's defaults where it names none), never its password."""
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            parts = conninfo_to_dict(self.url)
+        except Exception:
+            return "the URL given"
+        host = str(parts.get("host") or parts.get("hostaddr") or os.environ.get("PGHOST") or "localhost")
+        return f"{host}:{parts.get('port') or os.environ.get('PGPORT') or 5432}"
 
     def _begin(self, db: Connection) -> None:
         # One round trip: BEGIN is the first statement (on a broken connection, it reconnects),

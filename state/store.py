@@ -19,14 +19,22 @@ from typing import Any
 
 from newsbeam.schemas import DeadLetter, Story, utc_iso
 from newsbeam.state.archives import ArchiveProgress
-from newsbeam.state.database import Connection, Database, StoreError, check_store_path, open_database, transactional
+from newsbeam.state.database import (
+    Connection,
+    Database,
+    StoreError,
+    StoreUnreachable,
+    check_store_path,
+    open_database,
+    transactional,
+)
 from newsbeam.state.dead_letters import DeadLetters
 from newsbeam.state.feeds import FeedStates
 from newsbeam.state.hosts import HostSlots
 from newsbeam.state.runs import Runs
 from newsbeam.state.stories import StoryFilter, StoryTables
 
-__all__ = ["Store", "StoreError", "open_store"]
+__all__ = ["Store", "StoreError", "StoreUnreachable", "open_store"]
 
 
 class Store:
