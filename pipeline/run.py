@@ -113,6 +113,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     s = summary
     refused = f", {s['pages_refused']} refused" if s["pages_refused"] else ""
     dropped = f", {s['entries_dropped']} over the per-feed cap" if s["entries_dropped"] else ""
+    if s.get("entries_unusable"):
+        dropped += f", {s['entries_unusable']} without a link newsbeam may fetch"
     unchanged = f" ({s['articles_unchanged']} articles read again unchanged)" if s.get("articles_unchanged") else ""
     requested = s["pages_fetched"] + s["pages_failed"] + s["pages_refused"]
     filed = s["articles_extracted"] + s["articles_from_feed"]

@@ -12,6 +12,8 @@ import urllib.parse
 import zlib
 from typing import Any
 
+from newsbeam.schemas.text import MAX_TITLE_CHARS, bounded_key, clean_fields, clipped
+
 
 @dataclasses.dataclass(frozen=True)
 class Record:
@@ -55,6 +57,10 @@ class FeedEntry(Record):
     captured: str | None = None
     # Keep the article only in these languages (an archive's filter); empty: any language.
     languages: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        clean_fields(self)
+        object.__setattr__(self, "title", clipped(self.title, MAX_TITLE_CHARS))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +130,12 @@ class Article(Record):
     # The address the page gives itself (rel=canonical, og:url), where a reader finds it; None
     # when it gives none or the text came from the feed. `url` stays what the feed linked.
     canonical_url: str | None = None
+
+    def __post_init__(self) -> None:
+        clean_fields(self)
+        object.__setattr__(self, "title", clipped(self.title, MAX_TITLE_CHARS))
+        if self.kicker is not None:
+            object.__setattr__(self, "kicker", clipped(self.kicker, MAX_TITLE_CHARS))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,6 +211,10 @@ class DeadLetter(Record):
     final: bool = False
 
     PAGE_STAGES = ("page_fetch", "extract")
+
+    def __post_init__(self) -> None:
+        clean_fields(self)
+        object.__setattr__(self, "url", bounded_key(self.url))  # the store's key: (url, stage)
 
     @property
     def feed_url(self) -> str:

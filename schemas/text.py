@@ -1,13 +1,70 @@
-"""Text from someone else's server, made safe to keep: control characters off."""
+"""Text from someone else's server, made safe to keep: valid Unicode, no control characters,
+and no longer than the records that hold it allow. Every record built from outside text (a
+feed entry, an article, a dead letter) passes its strings through here once, whatever the
+source (feeds, pages, JSON-LD, WARC records, JSON Lines input): the encoder, the stores'
+indexes and the sinks never see a lone surrogate or a headline of a megabyte."""
 
 from __future__ import annotations
+
+import hashlib
+import re
 
 # C0 control characters (NUL among them) and DEL, but for tab, line feed and carriage return:
 # a feed's "&#0;" or a page's "\u0000" must not reach a store (PostgreSQL refuses NUL in text,
 # SQLite keeps it), and no reader wants them. Both stores get the same text.
 _CONTROLS = {code: None for code in [*range(0, 9), 11, 12, *range(14, 32), 127]}
+# A surrogate code point on its own: JSON's "\ud800" escape makes one in a Python string. UTF-8
+# cannot encode it, so the sentence encoder, the stores and every file writer would fail on it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+# The longest headline kept. Headlines run to a few hundred characters; a longer "title" is a
+# body or an attack (a megabyte of distinct words overflows PostgreSQL's text-search vector), cut
+# at a word.
+MAX_TITLE_CHARS = 1_000
+# The longest URL newsbeam handles. Browsers and CDNs stop near 2,000 to 8,000; PostgreSQL's
+# B-tree keys (articles, dead letters, feeds) at ~2,700 bytes. A longer link is not fetched.
+MAX_URL_CHARS = 2_048
+
+
+def valid_unicode(text: str) -> str:
+    """The text with each lone surrogate replaced by U+FFFD; a surrogate pair that JSON escapes
+    split into two code points is joined into its character."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def without_controls(text: str) -> str:
-    """The text without control characters (tab and line breaks stay)."""
-    return text.translate(_CONTROLS)
+    """The text as valid Unicode without control characters (tab and line breaks stay)."""
+    return valid_unicode(text.translate(_CONTROLS))
+
+
+def clipped(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word where one ends in the last tenth."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", limit - limit // 10, limit)
+    return text[:cut if cut > 0 else limit].rstrip()
+
+
+def bounded_key(url: str) -> str:
+    """A URL as a store's key: itself when short enough, else its start and a digest of the
+    whole, so two long URLs stay two keys and no index is asked to hold more than it can."""
+    if len(url) <= MAX_URL_CHARS:
+        return url
+    digest = hashlib.sha256(url.encode("utf-8", "replace")).hexdigest()[:16]
+    return f"{url[:MAX_URL_CHARS - 40]}...#{digest}"
+
+
+def clean_fields(record: object) -> None:
+    """On a frozen dataclass being made: every str field (and every str in a tuple field) as
+    without_controls gives it. Called from __post_init__ of the records that carry outside text."""
+    for name, value in vars(record).items():
+        if isinstance(value, str):
+            cleaned = without_controls(value)
+        elif isinstance(value, tuple) and value and all(isinstance(item, str) for item in value):
+            cleaned = tuple(without_controls(item) for item in value)
+        else:
+            continue
+        if cleaned != value:
+            object.__setattr__(record, name, cleaned)

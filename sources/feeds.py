@@ -74,6 +74,9 @@ class ParsedFeed:
     problem: str | None  # why there are no entries
     interval_s: int | None  # how often the feed says it changes
     title: str | None  # what the feed calls itself
+    # items whose link is no http(s) URL newsbeam may fetch (none, file:, longer than any server
+    # takes): counted, never fetched
+    unusable_links: int = 0
 
 
 # What feeds append to an item's text that is not the article: a link to read on ("Continue
@@ -126,11 +129,12 @@ def parse_feed(body: bytes, location: str, content_type: str | None, source: Fee
         resolve_relative_uris=True, sanitize_html=True)
     feed_language = source.language or _language_code(parsed.feed.get("language"))
     title = " ".join(text_of(parsed.feed, "title").split())[:500] or None
-    entries = []
+    entries, unusable = [], 0
     for item in parsed.entries:
         link = without_controls(item.get("link") or _first_alternate(item) or "")
         url = canonical_url(link) if link else None
         if not url:
+            unusable += 1
             continue
         longest = max(item.get("content") or [], key=lambda c: len(c.get("value", "")), default={})
         content = longest.get("value", "") if longest.get("type") == "text/plain" else html_to_text(
@@ -153,13 +157,13 @@ def parse_feed(body: bytes, location: str, content_type: str | None, source: Fee
         ))
     interval = feed_interval_s(parsed.feed)
     if entries:
-        return ParsedFeed(entries, None, interval, title)
+        return ParsedFeed(entries, None, interval, title, unusable)
     if parsed.bozo:
         problem = getattr(parsed.bozo_exception, "getMessage", lambda: str(parsed.bozo_exception))()
         return ParsedFeed([], f"not a valid feed: {problem}", None, title)
     if not parsed.version:
         return ParsedFeed([], "not a feed (no RSS, Atom or JSON feed found)", None, None)
-    return ParsedFeed([], "feed has no entries with a link", interval, title)
+    return ParsedFeed([], "feed has no entries with a link", interval, title, unusable)
 
 
 def unique_entries(entries: list[FeedEntry]) -> tuple[list[FeedEntry], int]:

@@ -7,6 +7,8 @@ import urllib.parse
 
 import courlan
 
+from newsbeam.schemas.text import MAX_URL_CHARS
+
 # Tracking parameters that courlan's list lacks and German and French news sites use
 # (Webtrekk's wt_*, AT Internet's at_*).
 _EXTRA_TRACKERS = re.compile(r"^(?:wt|at|xtor|cmp)(?:_|$)", re.I)
@@ -14,7 +16,10 @@ _EXTRA_TRACKERS = re.compile(r"^(?:wt|at|xtor|cmp)(?:_|$)", re.I)
 
 def canonical_url(url: str) -> str | None:
     """The URL an article is known by: tracking parameters off, scheme and host normalized,
-    fragment dropped. None when it is not a usable http(s) URL."""
+    fragment dropped. None when it is not a usable http(s) URL (longer than MAX_URL_CHARS
+    too: no server needs one, and no store's index could hold it)."""
+    if len(url) > MAX_URL_CHARS:
+        return None
     try:
         parts = urllib.parse.urlsplit(url.strip())
     except ValueError:
@@ -28,4 +33,5 @@ def canonical_url(url: str) -> str | None:
         normalized = courlan.normalize_url(parts._replace(query=query, fragment=""))
     except (ValueError, UnicodeError):  # what a hostile link makes the URL libraries raise
         return None
-    return normalized.split("#", 1)[0]
+    normalized = normalized.split("#", 1)[0]
+    return normalized if len(normalized) <= MAX_URL_CHARS else None

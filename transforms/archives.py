@@ -75,8 +75,11 @@ class ReadArchivesFn(StageFn):
 
     def _page(self, archive: ArchiveFile, item: ArchivedPage, counts: collections.Counter) -> FetchedPage | None:
         url = canonical_url(item.url)
-        host = (urllib.parse.urlsplit(url).hostname or "") if url else ""
-        if not url or not archive.wants_host(host):
+        if not url:
+            counts["archive_skipped unusable URL"] += 1
+            return None
+        host = urllib.parse.urlsplit(url).hostname or ""
+        if not archive.wants_host(host):
             counts["archive_skipped host"] += 1
             return None
         if archive.since and item.captured and item.captured < archive.since:

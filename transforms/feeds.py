@@ -29,6 +29,7 @@ from newsbeam.fetching import settings as fetching
 from newsbeam.fetching.client import FetchError, Response, read_local_file
 from newsbeam.fetching.politeness import PoliteScheduler
 from newsbeam.schemas import Batch, DeadLetter, FeedEntry, FeedSource, Shard, host_of, utc_now
+from newsbeam.schemas.text import MAX_URL_CHARS
 from newsbeam.sources.feeds import (
     ParsedFeed,
     entry_from_payload,
@@ -246,6 +247,7 @@ class ReadFeedsFn(StageFn):
             letters.append(DeadLetter(url=source.url, stage="feed_parse", reason=parsed.problem, at=utc_now()))
             return []
         self.store.dead_letters.resolve(source.url, ("feed_parse",))
+        counts["entries_unusable"] += parsed.unusable_links
         unique, dropped = unique_entries(parsed.entries)
         counts["entries_dropped"] += dropped
         counts["entries_seen"] += len(unique)
@@ -284,7 +286,8 @@ class ReadFeedsFn(StageFn):
         URL is a server's document pointing into the machine that reads it."""
         due = []
         for child in children:
-            if urllib.parse.urlsplit(child.url).scheme.lower() not in ("http", "https"):
+            if urllib.parse.urlsplit(child.url).scheme.lower() not in ("http", "https") or \
+                    len(child.url) > MAX_URL_CHARS:
                 counts["sitemaps_not_on_the_web"] += 1
                 continue
             state = self.store.feeds.state(child.url)
