@@ -240,6 +240,7 @@ class ReadFeedsFn(StageFn):
         if parsed.interval_s:
             until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=parsed.interval_s)
             feeds.defer(source.url, until.isoformat(timespec="seconds"))
+        counts["entries_unusable"] += parsed.unusable_links
         if parsed.problem:
             counts["feeds_failed"] += 1
             feeds.unreadable(source.url, parsed.problem)
@@ -247,7 +248,6 @@ class ReadFeedsFn(StageFn):
             letters.append(DeadLetter(url=source.url, stage="feed_parse", reason=parsed.problem, at=utc_now()))
             return []
         self.store.dead_letters.resolve(source.url, ("feed_parse",))
-        counts["entries_unusable"] += parsed.unusable_links
         unique, dropped = unique_entries(parsed.entries)
         counts["entries_dropped"] += dropped
         counts["entries_seen"] += len(unique)

@@ -1,0 +1,103 @@
+"""Hostile round four: one hostile item never stops a pass. Each item below once made every
+pass fail (nothing filed from any feed, no dead letter, the same failure at the next run); now
+it is filed or kept as a dead letter, and the good feed beside it is filed in the same pass,
+on both stores."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from newsbeam.pipeline.cli import main
+from newsbeam.state.store import open_store
+from tests.conftest import RUN_ARGS, latest_stories, read_jsonl, write_feeds_file
+
+GOOD_TITLES = {"Lindenau baut eine Seilbahn über den Fluss", "Stadtbibliothek öffnet künftig auch sonntags"}
+
+
+def run(site, tmp_path, store_url: str, hostile_feed: bytes) -> int:
+    site.routes["/hostile.rss"] = lambda h: h.send_body(200, hostile_feed, "application/rss+xml")
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "hostile.rss",
+                                                        site.base_url + "feeds/kurier.rss"])
+    return main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), "--store", store_url, *RUN_ARGS])
+
+
+def rss_item(title: str, link: str, description: str = "") -> bytes:
+    return (f"<rss version='2.0'><channel><title>Hostile</title><item><title>{title}</title><link>{link}</link>"
+            f"<description>{description}</description></item></channel></rss>").encode()
+
+
+def good_feed_filed(tmp_path) -> set[str]:
+    return {story["title"] for story in latest_stories(tmp_path / "out").values()}
+
+
+def test_a_title_of_a_megabyte_of_distinct_words_is_filed_cut(site, tmp_path, store_url):
+    """PostgreSQL's text-search vector holds at most 1 MB: a 1.2 MB title of distinct words
+    overflowed it and failed every pass there."""
+    words = " ".join(f"w{random.Random(1).getrandbits(64):x}{n}" for n in range(60_000))
+    assert len(words) > 1_200_000
+    site.routes["/long.html"] = lambda h: h.send_body(404, b"gone")
+    for attempt in range(2):  # and the next run too
+        assert run(site, tmp_path, store_url, rss_item(words, site.base_url + "long.html",
+                                                       "The council met on Monday. " * 20)) == 0, attempt
+    titles = good_feed_filed(tmp_path)
+    assert GOOD_TITLES <= titles
+    long_title = next(title for title in titles if title.startswith("w"))
+    assert len(long_title) <= 1000
+
+
+def test_an_article_url_longer_than_any_index_holds_is_counted_and_never_fetched(site, tmp_path, store_url, capsys):
+    """A URL of ~3,000 bytes (PostgreSQL's B-tree keys stop near 2,700) in a feed: counted as a
+    link newsbeam may not fetch; its page is not asked for; the other feed is filed."""
+    link = site.base_url + "long/" + "a" * 3000 + ".html"
+    # the hostile feed's only item has no usable link: that feed failed, the pass did not
+    assert run(site, tmp_path, store_url, rss_item("Long", link, "Text " * 100)) == 0
+    assert GOOD_TITLES <= good_feed_filed(tmp_path)
+    assert "1 without a link newsbeam may fetch" in capsys.readouterr().out
+    assert not any(path.startswith("/long/") for path in site.paths_requested())
+
+
+def test_a_long_url_that_fails_is_a_dead_letter_with_a_bounded_key(tmp_path, store_url):
+    """The dead letters' key holds the URL: whatever reaches it is bounded, and two long URLs
+    stay two dead letters."""
+    from newsbeam.schemas import DeadLetter, utc_now
+
+    store = open_store(store_url)
+    long_a, long_b = "http://example.org/" + "a" * 5000, "http://example.org/" + "a" * 4999 + "b"
+    store.dead_letters.record([DeadLetter(url=url, stage="page_fetch", reason="gone", at=utc_now())
+                               for url in (long_a, long_b)])
+    kept = store.dead_letters.all()
+    assert len(kept) == 2 and all(len(letter.url) <= 2048 for letter in kept)
+
+
+def test_a_lone_surrogate_in_a_pages_json_ld_headline_is_replaced(site, tmp_path, store_url):
+    """JSON's "\\ud800" makes a lone surrogate in Python, which UTF-8 cannot encode: the encoder
+    failed on it and every pass with it. The article is filed with U+FFFD in its place."""
+    paragraphs = "".join(f"<p>The harbour ferry timetable changes in week {n}, the operator said on "
+                         f"Monday, and the night service ends earlier than before.</p>" for n in range(10))
+    ld = json.dumps({"@type": "NewsArticle", "headline": "Ferry \\ud800 timetable"}).replace("\\\\", "\\")
+    page = (f"<html><head><title>Ferry</title><script type='application/ld+json'>{ld}</script></head>"
+            f"<body><article><h1>Ferry timetable</h1>{paragraphs}</article></body></html>").encode()
+    site.routes["/ferry.html"] = lambda h: h.send_body(200, page)
+    assert run(site, tmp_path, store_url, rss_item("Ferry \\ud800 timetable", site.base_url + "ferry.html")) == 0
+    titles = good_feed_filed(tmp_path)
+    assert GOOD_TITLES <= titles
+    ferry = next(title for title in titles if "Ferry" in title)
+    ferry.encode("utf-8")  # valid Unicode throughout
+    for record in read_jsonl(tmp_path / "out" / "stories"):
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+
+
+def test_extract_keeps_every_good_page_beside_one_with_a_lone_surrogate(tmp_path):
+    pages = tmp_path / "pages.jsonl"
+    body = "".join(f"<p>Paragraph {n} of a report on the harbour ferry and its new timetable.</p>" for n in range(8))
+    good = {"id": 1, "url": "https://example.org/a", "html": f"<html><body><article><h1>Good</h1>{body}</article>"
+                                                              "</body></html>"}
+    bad_ld = '{"@type": "NewsArticle", "headline": "Bad \\ud800 one"}'
+    bad = {"id": 2, "url": "https://example.org/b",
+           "html": f"<html><head><script type='application/ld+json'>{bad_ld}</script></head><body><article>"
+                   f"<h1>Bad</h1>{body}</article></body></html>"}
+    pages.write_text("\n".join(json.dumps(record) for record in (good, bad)) + "\n")
+    assert main(["extract", str(pages), "-o", str(tmp_path / "out.jsonl"), "--encoder", "hashing"]) == 0
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [line["id"] for line in lines] == ["1", "2"] and all("error" not in line for line in lines)
