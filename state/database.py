@@ -55,12 +55,26 @@ class ConnectionLost(Exception):
 def database_errors() -> tuple[type[BaseException], ...]:
     """What a failing database raises (as opposed to bad input): a caller that turns bad input
     into dead letters lets these through, since the run cannot go on without its store."""
-    errors: tuple[type[BaseException], ...] = (sqlite3.Error, StoreError, ConnectionLost)
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error, StoreError, StoreUnreachable, ConnectionLost)
     try:
         import psycopg
     except ImportError:
         return errors
     return (*errors, psycopg.Error)
+
+
+def refuses_value(exc: BaseException) -> bool:
+    """Did the store refuse a value it cannot hold (too long for an index or a text-search
+    vector, out of a column's range, not valid in its encoding), as opposed to failing itself
+    (gone, locked, full, damaged)? Only the first is the fault of one item."""
+    if isinstance(exc, sqlite3.DataError | sqlite3.IntegrityError) or (
+            isinstance(exc, sqlite3.OperationalError) and "too big" in str(exc)):
+        return True
+    try:
+        import psycopg.errors
+    except ImportError:
+        return False
+    return isinstance(exc, psycopg.DataError | psycopg.errors.ProgramLimitExceeded | psycopg.IntegrityError)
 
 
 def redact(url: str) -> str:

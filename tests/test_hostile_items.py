@@ -101,3 +101,38 @@ def test_extract_keeps_every_good_page_beside_one_with_a_lone_surrogate(tmp_path
     assert main(["extract", str(pages), "-o", str(tmp_path / "out.jsonl"), "--encoder", "hashing"]) == 0
     lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [line["id"] for line in lines] == ["1", "2"] and all("error" not in line for line in lines)
+
+
+def test_an_article_the_store_cannot_hold_is_a_dead_letter_and_its_chunk_is_filed(tmp_path, postgres_url):
+    """A value past every bound at the entrance (an Article made by a program of the user's own,
+    with a URL longer than PostgreSQL's B-tree keys hold): the chunk's transaction fails, each
+    article is then filed alone, and only that one is a dead letter, its page tried again."""
+    import apache_beam as beam
+    from apache_beam.testing import test_pipeline
+    from apache_beam.testing.util import assert_that
+
+    from newsbeam.schemas import Article, Batch
+    from newsbeam.transforms.stories import AssignStories
+    from tests.conftest import BEAM_ARGS, local_options
+
+    def article(url: str, text: str) -> Article:
+        return Article(url=url, feed_url="http://feeds.example/rss", title=text[:30], text=text, language="en",
+                       published="2026-11-20T08:00:00+00:00", authors=(), site_name=None, description=None,
+                       image=None, tags=(), body_source="page")
+
+    options = local_options(tmp_path, encoder="hashing", store_url=postgres_url)
+    open_store(options.store)
+    too_long = "http://a.example/" + "".join(f"{random.Random(7).getrandbits(32):08x}{n}" for n in range(900))
+    batch = Batch(articles=(article("http://a.example/1", "The council voted on a cable car. " * 8),
+                            article(too_long, "Ferries run every hour from the harbour. " * 8),
+                            article("http://c.example/2", "The library opens on Sundays from March. " * 8)))
+
+    def check(batches: list[Batch]) -> None:
+        (out,) = batches
+        assert sorted(story.url for story in out.stories) == ["http://a.example/1", "http://c.example/2"]
+        (letter,) = out.dead_letters
+        assert letter.stage == "extract" and "could not be filed" in letter.reason and len(letter.url) <= 2048
+        assert dict(out.counts)["articles_not_filed"] == 1
+
+    with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
+        assert_that(pipeline | beam.Create([batch]) | AssignStories(options, "run-1"), check)

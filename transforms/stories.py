@@ -11,8 +11,10 @@ from collections.abc import Iterator
 import apache_beam as beam
 
 from newsbeam.matching.features import Fingerprinter
-from newsbeam.matching.story_index import StoryIndex
-from newsbeam.schemas import Batch, DeadLetter
+from newsbeam.matching.story_index import Assignment, StoryIndex
+from newsbeam.schemas import Article, Batch, DeadLetter, FeedEntry, utc_now
+from newsbeam.sources.feeds import entry_payload
+from newsbeam.state.database import database_errors, refuses_value
 from newsbeam.transforms.options import RunOptions
 from newsbeam.transforms.stage import SharedEncoder, StageFn
 
@@ -37,10 +39,17 @@ class AssignStoriesFn(StageFn):
     def run(self, batch: Batch) -> Iterator[Batch]:
         changed: list[str] = list(batch.rewrite)
         counts: collections.Counter = collections.Counter()
-        fingerprints = self.index.fingerprinter.many([(a.title, a.text) for a in batch.articles],
-                                                     [a.language for a in batch.articles])
-        assignments = self.index.assign_many(list(batch.articles), fingerprints)
-        for article, assignment in zip(batch.articles, assignments, strict=True):
+        articles, letters = list(batch.articles), []
+        try:
+            assignments = self._assign(articles)
+        except Exception as exc:
+            if not _one_items_fault(exc):
+                raise  # the store itself failed: the run cannot go on
+            # One article the encoder or the store cannot take must not stop the chunk: each is
+            # filed alone, and the one that fails is a dead letter, its page tried again later.
+            articles, assignments, letters = self._assign_one_by_one(articles)
+            counts["articles_not_filed"] += len(letters)
+        for article, assignment in zip(articles, assignments, strict=True):
             if article.body_source != "feed":
                 self.store.dead_letters.resolve(article.url, DeadLetter.PAGE_STAGES)
             if assignment.how == "unchanged":
@@ -49,7 +58,38 @@ class AssignStoriesFn(StageFn):
             counts["stories_new" if assignment.new_story else "stories_updated"] += 1
             changed += [assignment.story_id, *assignment.regrouped]
         records = tuple(self.store.stories.records(changed))
-        yield batch.add(counts, articles=(), rewrite=(), stories=batch.stories + records)
+        yield batch.add(counts, articles=(), rewrite=(), stories=batch.stories + records,
+                        dead_letters=batch.dead_letters + tuple(letters))
+
+    def _assign(self, articles: list[Article]) -> list[Assignment]:
+        fingerprints = self.index.fingerprinter.many([(a.title, a.text) for a in articles],
+                                                     [a.language for a in articles])
+        return self.index.assign_many(articles, fingerprints)
+
+    def _assign_one_by_one(self, articles: list[Article]
+                           ) -> tuple[list[Article], list[Assignment], list[DeadLetter]]:
+        filed, assignments, letters = [], [], []
+        for article in articles:
+            try:
+                (assignment,) = self._assign([article])
+            except Exception as exc:
+                if not _one_items_fault(exc):
+                    raise
+                entry = FeedEntry(url=article.url, link=article.url, feed_url=article.feed_url, feed_name=None,
+                                  title=article.title, summary="", published=article.published,
+                                  updated=article.entry_updated, language=article.language)
+                letters.append(DeadLetter(url=article.url, stage="extract", at=utc_now(), payload=entry_payload(entry),
+                                          reason=f"could not be filed: {type(exc).__name__}: {exc}"[:500]))
+                continue
+            filed.append(article)
+            assignments.append(assignment)
+        return filed, assignments, letters
+
+
+def _one_items_fault(exc: BaseException) -> bool:
+    """Is the failure one article's (a value the store refuses, text the encoder cannot take),
+    not the store's (gone, locked, full)?"""
+    return refuses_value(exc) if isinstance(exc, database_errors()) else True
 
 
 class AssignStories(beam.PTransform):
