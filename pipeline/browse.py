@@ -27,8 +27,11 @@ MAX_QUERY_CHARS = 1000
 
 def stories_list(args: argparse.Namespace) -> int:
     store = open_where(args)
-    stories = store.find_stories(since=since(args.since), event=args.event, language=args.language,
-                                 site=args.site, words=args.query or (), limit=args.limit)
+    try:
+        stories = store.find_stories(since=since(args.since), event=args.event, language=args.language,
+                                     site=args.site, words=args.query or (), limit=args.limit)
+    except ValueError as exc:  # a filter no store could answer (StoryFilter says which)
+        raise CliError(f"stories list: {exc}") from None
     if args.json:
         for story in stories:
             print(safe_json(story.to_dict(), sort_keys=True))

@@ -191,6 +191,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_port, default=web.DEFAULT_PORT,
                        help=f"port (default {web.DEFAULT_PORT}; 0: any free one, named when it starts)")
     serve.add_argument("--token-file", help=f"a file holding the token requests must give (or ${web.TOKEN_VARIABLE})")
+    serve.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                       help="a name the server is reached by (a proxy's, a DNS name), besides the address it "
+                            "listens on; requests naming any other Host are refused (DNS rebinding). Repeatable")
 
     prune = commands.add_parser("prune", help="forget stories older than the window (the sinks keep them)")
     add_where(prune)

@@ -51,11 +51,148 @@ NAVIGATION = ('<nav class="muted"><a href="/">stories</a> · <a href="/feeds">fe
               '</nav>')
 
 
-def is_loopback(host: str) -> bool:
+# How long a connection may take to send a request's headers, and stay idle between requests:
+# a client that opens a socket and says nothing holds a file descriptor until then.
+HEADER_TIMEOUT_S = 10
+IDLE_TIMEOUT_S = 5
+# Open connections at most (fewer when the process may open fewer files): past it, the oldest
+# connection still waiting for its request's headers is closed, so idle sockets can never use up
+# the descriptors an authorised request needs (systemd's default limit is 1,024).
+MAX_CONNECTIONS = 256
+MAX_CURSOR_CHARS = 1000
+BACKLOG = 16  # connections the kernel holds until the server takes them
+
+
+def listen_address(host: str) -> str:
+    """The address to listen on for --host: an IP address as given; a name resolved, and when it
+    names this machine only (localhost), its loopback address. A name that resolves to any other
+    address is refused: the server would listen beyond this machine while believing it did not."""
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return str(ipaddress.ip_address(host))
     except ValueError:
-        return host == "localhost"
+        pass
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except OSError as exc:
+        raise CliError(f"serve --host {host}: cannot resolve it: {exc.strerror or exc}") from None
+    if not all(ipaddress.ip_address(address.split("%")[0]).is_loopback for address in found):
+        raise CliError(f"serve --host {host}: the name resolves to {', '.join(sorted(found))}: give the address "
+                       "to listen on")
+    return "127.0.0.1" if "127.0.0.1" in found else sorted(found)[0]
+
+
+def is_loopback(address: str) -> bool:
+    return ipaddress.ip_address(address).is_loopback
+
+
+def url_host(address: str) -> str:
+    """An address as a URL writes it: IPv6 in brackets."""
+    return f"[{address}]" if ":" in address else address
+
+
+def host_header_name(value: str) -> str:
+    """The host a Host header names, without its port, lower-case ("[::1]:8080" -> "::1")."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1:].partition("]")[0]
+    return value.rpartition(":")[0] if value.count(":") == 1 else value
+
+
+class AllowedHosts:
+    """ASGI middleware: only requests whose Host header names the server itself (the address it
+    listens on; on loopback also localhost and the other loopback spellings; and the names the
+    user allows). A page of another name that resolves here (DNS rebinding) gets 421."""
+
+    def __init__(self, app: Any, address: str, names: list[str]):
+        self.app = app
+        listening = ipaddress.ip_address(address)
+        self.names = {name.strip().lower() for name in names}
+        if listening.is_loopback:
+            self.names.add("localhost")
+        elif listening.is_unspecified:  # every address of this machine: its own names too
+            self.names |= {"localhost", socket.gethostname().lower(), socket.getfqdn().lower()}
+        self.listening = listening
+
+    def allows(self, host: str) -> bool:
+        """An address is no rebinding (a browser's origin is then the address itself), but only
+        one the server listens on; a name only when it is this machine's or the user's."""
+        try:
+            given = ipaddress.ip_address(host)
+        except ValueError:
+            return host in self.names
+        if self.listening.is_unspecified:
+            return True
+        return given == self.listening or (self.listening.is_loopback and given.is_loopback)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            host = next((value.decode("latin-1") for name, value in scope["headers"] if name == b"host"), "")
+            if not self.allows(host_header_name(host)):
+                body = b"this server does not answer for that host name\n"
+                await send({"type": "http.response.start", "status": 421,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def guarded_protocol() -> type:
+    """uvicorn's HTTP/1.1 protocol with a deadline for each request's headers and a cap on
+    open connections (uvicorn keeps a connection that never sends a byte for ever)."""
+    import resource
+
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    cap = MAX_CONNECTIONS
+    if soft_limit != resource.RLIM_INFINITY:
+        # asyncio accepts a backlog of sockets before the first of them reaches the protocol,
+        # and a connection closed to make room frees its descriptor a moment later: room for
+        # that beside the files the process has open now and the few the server opens later
+        open_now = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 64
+        cap = max(8, min(MAX_CONNECTIONS, soft_limit - open_now - 4 * BACKLOG - 32))
+
+    class GuardedH11Protocol(H11Protocol):
+        def connection_made(self, transport: Any) -> None:
+            if len(self.connections) >= cap:
+                waiting = [c for c in self.connections if getattr(c, "header_deadline", None) is not None]
+                if not waiting:
+                    transport.close()  # every connection is busy with a request: no room
+                    return
+                min(waiting, key=lambda c: c.opened).transport.close()
+            super().connection_made(transport)
+            self.opened = self.loop.time()
+            self.header_deadline = self.loop.call_later(HEADER_TIMEOUT_S, self._too_slow)
+            self.waiting_for = self.cycle
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.header_deadline is not None and self.cycle is not self.waiting_for:
+                self.header_deadline.cancel()  # a request's headers came in time
+                self.header_deadline = None
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            # waiting for the next request (not already busy with one the client pipelined): its
+            # headers are due in time too
+            if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+                self.header_deadline = self.loop.call_later(HEADER_TIMEOUT_S, self._too_slow)
+                self.waiting_for = self.cycle
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if getattr(self, "header_deadline", None) is not None:
+                self.header_deadline.cancel()
+                self.header_deadline = None
+            super().connection_lost(exc)
+
+        def _too_slow(self) -> None:
+            self.header_deadline = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    return GuardedH11Protocol
 
 
 # --- cursors -----------------------------------------------------------------------------------------
@@ -65,9 +202,11 @@ def encode_cursor(*key: str) -> str:
 
 def decode_cursor(cursor: str, size: int) -> tuple[str, ...]:
     """The key a cursor holds; ValueError for anything but one of ours."""
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise ValueError("not a cursor this server gave")
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error) as exc:
+    except (ValueError, binascii.Error, RecursionError) as exc:
         raise ValueError("not a cursor this server gave") from exc
     if not (isinstance(key, list) and len(key) == size and all(isinstance(part, str) for part in key)):
         raise ValueError("not a cursor this server gave")
@@ -233,8 +372,11 @@ def create_app(store: Store, token: str | None = None) -> Any:
             raise HTTPException(401, "a token is needed (Authorization: Bearer TOKEN)",
                                 headers={"WWW-Authenticate": 'Basic realm="newsbeam", charset="UTF-8"'})
 
+    # No openapi_url: FastAPI's own route for it would answer without the token; ours below
+    # is a route like the others.
     app = FastAPI(title="newsbeam", version="1", dependencies=[Depends(authorized)], docs_url=None,
-                  redoc_url=None, summary="The stories, events, feeds and dead letters of a newsbeam store, read-only.")
+                  redoc_url=None, openapi_url=None,
+                  summary="The stories, events, feeds and dead letters of a newsbeam store, read-only.")
     registry = CollectorRegistry(auto_describe=True)
     registry.register(StoreCollector(store))
 
@@ -349,6 +491,11 @@ def create_app(store: Store, token: str | None = None) -> Any:
         return app.openapi_schema
 
     app.openapi = openapi
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_document() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
     return app
 
 
@@ -373,22 +520,25 @@ def serve(args: argparse.Namespace, store: Store) -> int:
 
     try:
         token = read_token(args.token_file)
-        if not is_loopback(args.host) and token is None:
+        address = listen_address(args.host)
+        if not is_loopback(address) and token is None:
             raise CliError(f"serve --host {args.host}: listening beyond this machine needs a token "
                            f"(--token-file, or ${TOKEN_VARIABLE})")
         try:  # bound here, so that an address in use is a one-line mistake, not a server's log
-            family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
             listening = socket.socket(family, socket.SOCK_STREAM)
             listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listening.bind((args.host, args.port))
-            listening.listen(128)  # connections made from now on wait for the server, none is refused
+            listening.bind((address, args.port))
+            listening.listen(BACKLOG)  # connections made from now on wait for the server
         except OSError as exc:
             raise CliError(f"serve: cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
-        config = uvicorn.Config(create_app(store, token), log_level="warning", access_log=False, server_header=False,
-                                proxy_headers=False)
+        app = AllowedHosts(create_app(store, token), address, args.allowed_host)
+        config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False,
+                                proxy_headers=False, http=guarded_protocol(), timeout_keep_alive=IDLE_TIMEOUT_S,
+                                backlog=BACKLOG)
         server = uvicorn.Server(config)
-        print(f"newsbeam serve: http://{args.host}:{listening.getsockname()[1]}/ over {redact(store.url)}, read-only"
-              + ("" if token is None else ", token required"), flush=True)
+        print(f"newsbeam serve: http://{url_host(address)}:{listening.getsockname()[1]}/ over {redact(store.url)}, "
+              "read-only" + ("" if token is None else ", token required"), flush=True)
         server.run(sockets=[listening])
     finally:
         store.close()

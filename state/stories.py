@@ -46,6 +46,14 @@ class StoryFilter:
     # listing's order (a cursor, stable while new stories come in at the top)
     after: tuple[str, str] | None = None
 
+    def __post_init__(self) -> None:
+        """No condition longer than any real one: a site of 50,000 characters makes a LIKE
+        pattern SQLite calls too complex, and is no host (253 characters at most) or site name."""
+        for name, limit in (("site", 253), ("language", 35), ("event", 200), ("run", 200)):
+            value = getattr(self, name)
+            if value is not None and len(value) > limit:
+                raise ValueError(f"{name}: at most {limit} characters")
+
 
 def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -79,10 +87,13 @@ class StoryTables:
             host = where.site.lower().removeprefix("www.")
             sub = "(a.url LIKE ? ESCAPE '\\' AND a.url NOT LIKE ? ESCAPE '\\')"
             conditions.append(variant.format(
-                f"(a.url LIKE ? ESCAPE '\\' OR a.url LIKE ? ESCAPE '\\' OR {sub} OR {sub} OR lower(a.site_name) = ?)"))
+                f"(a.url LIKE ? ESCAPE '\\' OR a.url LIKE ? ESCAPE '\\' OR {sub} OR {sub} OR lower(a.site_name) = ? "
+                # the host with a port (127.0.0.1 finds http://127.0.0.1:8080/...)
+                "OR a.url LIKE ? ESCAPE '\\' OR a.url LIKE ? ESCAPE '\\')"))
             params += [f"http://{_like(host)}/%", f"https://{_like(host)}/%",
                        f"http://%.{_like(host)}/%", f"http://%/%.{_like(host)}/%",
-                       f"https://%.{_like(host)}/%", f"https://%/%.{_like(host)}/%", where.site.lower()]
+                       f"https://%.{_like(host)}/%", f"https://%/%.{_like(host)}/%", where.site.lower(),
+                       f"http://{_like(host)}:%", f"https://{_like(host)}:%"]
         # Each word through the store's full-text index (state.migrations: SEARCHED_CHARS): the
         # stories that have it come from the index, not from reading every text. PostgreSQL
         # gets them first, on their own (a MATERIALIZED query): left to choose, its planner
