@@ -7,7 +7,7 @@ from typing import Any
 
 from newsbeam.extraction.language import detect_language
 from newsbeam.matching.story_index import StoryIndex
-from newsbeam.schemas import Article
+from newsbeam.schemas import Article, utc_iso
 
 
 def dedup_records(records: Iterable[dict[str, Any]], index: StoryIndex,
@@ -39,7 +39,7 @@ def _dedup_batch(batch: list[dict[str, Any]], index: StoryIndex) -> Iterator[tup
                                             [r.get("language") for r in batch])
     articles = [Article(
         url=record.get("url") or f"id:{record['id']}", feed_url="", title=record.get("title") or "",
-        text=record.get("text") or "", language=record.get("language"), published=record.get("published"),
+        text=record.get("text") or "", language=record.get("language"), published=utc_iso(record.get("published")),
         authors=(), site_name=None, description=None, image=None, tags=(), body_source="page") for record in batch]
     for record, assignment in zip(batch, index.assign_many(articles, fingerprints), strict=True):
         yield record["id"], assignment.story_id

@@ -61,7 +61,7 @@ def check_output_folder(root: str | os.PathLike, sinks: tuple[str, ...]) -> None
         parent = parent.parent
     if not parent.is_dir():
         raise UnsafePath(f"--output {root}: {parent} is a file, not a folder")
-    for name in ("stories", "dead_letters"):
+    for name in ("stories", "dead_letters", "cache"):
         path = root / name
         if path.is_symlink() or path.exists():
             if path.is_symlink() and name not in LINKABLE_FOLDERS:

@@ -99,6 +99,8 @@ def _article_record(unique_ids: UniqueIds) -> Callable[[dict[str, Any], str], di
     def check(record: dict[str, Any], where: str) -> dict[str, Any]:
         unique_ids(record, where)
         string_fields(record, where, ("title", "text", "language", "url", "published"))
+        if record.get("published") and utc_iso(record["published"]) is None:
+            raise InputError(f"{where}: 'published' is not an ISO 8601 date")
         return record
 
     return check

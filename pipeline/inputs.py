@@ -14,8 +14,13 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from newsbeam.schemas.text import MAX_URL_CHARS
+
 # The longest line read (a page's HTML as a JSON string, escaped, fits with room to spare).
 MAX_LINE_BYTES = 64 * 1024 * 1024
+# The longest id a record may have: it is written back on every output line, and (in `dedup`,
+# for a record without a URL) becomes the article's key in the store.
+MAX_ID_CHARS = 1_000
 
 
 class InputError(Exception):
@@ -67,6 +72,8 @@ def _records(handle: IO[bytes], name: str, check: Check) -> Iterator[dict[str, A
             raise InputError(f"{where}: not UTF-8") from None
         except json.JSONDecodeError as exc:
             raise InputError(f"{where}: invalid JSON: {exc.msg}") from None
+        except ValueError as exc:  # an integer longer than Python converts (4,300 digits)
+            raise InputError(f"{where}: invalid JSON: {exc}") from None
         except RecursionError:
             raise InputError(f"{where}: JSON nested too deeply") from None
         if not isinstance(record, dict):
@@ -86,6 +93,8 @@ def string_fields(record: dict[str, Any], where: str, fields: tuple[str, ...]) -
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise InputError(f"{where}: '{field}' is not valid Unicode") from None
+        if field == "url" and len(value) > MAX_URL_CHARS:
+            raise InputError(f"{where}: 'url' is longer than {MAX_URL_CHARS} characters")
 
 
 class UniqueIds:
@@ -101,5 +110,8 @@ class UniqueIds:
         if not isinstance(record["id"], (str, int)) or isinstance(record["id"], bool):
             raise InputError(f"{where}: 'id' must be a string or an integer")
         record["id"] = str(record["id"])
+        if len(record["id"]) > MAX_ID_CHARS:
+            raise InputError(f"{where}: 'id' is longer than {MAX_ID_CHARS} characters")
+        string_fields(record, where, ("id",))
         if self.lines.setdefault(record["id"], where) != where:
             raise InputError(f"{where}: duplicate id {record['id']}")

@@ -53,7 +53,7 @@ def publication_time(value: str | None) -> Published | None:
     except ValueError:
         try:
             moment = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):  # a year of eleven digits
             return None
         date_only = False
     else:

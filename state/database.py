@@ -405,6 +405,8 @@ def check_store_path(url: str) -> None:
         raise StoreError(f"store {path}: {parent} is a file, not a folder")
     if not target.exists():
         return
+    if not target.is_file():  # a FIFO or a device: reading its header would wait for ever
+        raise StoreError(f"store {path} is not a regular file")
     try:
         with open(target, "rb") as handle:
             header = handle.read(len(SQLITE_HEADER))

@@ -136,3 +136,65 @@ def test_an_article_the_store_cannot_hold_is_a_dead_letter_and_its_chunk_is_file
 
     with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
         assert_that(pipeline | beam.Create([batch]) | AssignStories(options, "run-1"), check)
+
+
+def test_dedup_and_extract_refuse_what_they_could_not_file(tmp_path, capsys):
+    """A published date that is none, an id of 5,000 digits, a URL past any index: each a
+    one-line mistake naming its line (exit 2), where they were filed and broke every later
+    `dedup` and `run` on the store (or exited 1 unnamed)."""
+    store = f"sqlite:///{tmp_path / 'state.db'}"
+    good = {"id": "a", "title": "Ferry", "text": "The harbour ferry timetable changes next week. " * 5}
+    cases = [({"published": "not a date"}, "line 2: 'published' is not an ISO 8601 date"),
+             ({"id": "@digits"}, "line 2: invalid JSON"),
+             ({"url": "https://example.org/" + "a" * 3000}, "line 2: 'url' is longer than 2048 characters"),
+             ({"id": "x" * 2000}, "line 2: 'id' is longer than 1000 characters")]
+    for change, message in cases:
+        lines = tmp_path / "in.jsonl"
+        bad = json.dumps({**good, "id": "b", **change}).replace('"@digits"', "9" * 5000)
+        lines.write_text(json.dumps(good) + "\n" + bad + "\n")
+        capsys.readouterr()
+        assert main(["dedup", str(lines), "-o", str(tmp_path / "out.jsonl"), "--store", store,
+                     "--encoder", "hashing"]) == 2, change
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and message in err, err
+    # nothing was filed from the bad files: the store still takes a good one
+    (tmp_path / "ok.jsonl").write_text(json.dumps(good) + "\n")
+    assert main(["dedup", str(tmp_path / "ok.jsonl"), "-o", str(tmp_path / "out.jsonl"), "--store", store,
+                 "--encoder", "hashing"]) == 0
+
+
+def test_a_page_date_in_the_year_99999999999_loses_the_date_not_the_article(tmp_path):
+    paragraphs = "<p>The harbour ferry timetable changes next week, the operator said on Monday.</p>" * 4
+    page = {"id": 1, "url": "https://example.org/a",
+            "html": "<html><head><meta property='article:published_time' content='Mon, 01 Jan 99999999999 "
+                    f"00:00:00 +0000'></head><body><article><h1>Ferry</h1>{paragraphs}</article></body></html>"}
+    (tmp_path / "pages.jsonl").write_text(json.dumps(page) + "\n")
+    assert main(["extract", str(tmp_path / "pages.jsonl"), "-o", str(tmp_path / "out.jsonl"),
+                 "--encoder", "hashing"]) == 0
+    (line,) = [json.loads(text) for text in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert "error" not in line and line["title"] == "Ferry" and line["published"] is None
+
+
+def test_a_cache_folder_that_is_a_link_is_refused_and_a_fifo_store_never_waited_on(site, tmp_path, capsys):
+    """OUTPUT/cache as a link was written through (dead_letters/ as a link is refused); a FIFO at
+    the store's path made every command wait for ever (the test's own timeout is the guard)."""
+    import os
+
+    output, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    output.mkdir()
+    elsewhere.mkdir()
+    (output / "cache").symlink_to(elsewhere)
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "feeds/kurier.rss"])
+    capsys.readouterr()
+    assert main(["run", "--feeds", str(feeds), "--output", str(output), *RUN_ARGS]) == 2
+    assert "cache is a symbolic link" in capsys.readouterr().err
+    assert list(elsewhere.iterdir()) == []
+
+    fifo_folder = tmp_path / "fifo"
+    fifo_folder.mkdir()
+    os.mkfifo(fifo_folder / "state.db")
+    for command in (["run", "--feeds", str(feeds), "--output", str(fifo_folder), *RUN_ARGS],
+                    ["stories", "list", "--output", str(fifo_folder)], ["errors", "--output", str(fifo_folder)]):
+        capsys.readouterr()
+        assert main(command) == 2, command
+        assert "is not a regular file" in capsys.readouterr().err
