@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import re
 import urllib.parse
 from typing import Any, NamedTuple
 
@@ -52,6 +53,10 @@ def parse_with_publisher(html: bytes | str, url: str, fetched: dt.datetime | Non
         return None
     if isinstance(html, bytes):
         html = decode_file(html)  # as the generic path decodes it: the page's charset, not UTF-8 alone
+    if _stalls_fundus_json(html):
+        logging.getLogger(__name__).info("%s: a script Fundus would take minutes to read: the generic path reads it",
+                                         url)
+        return None
     try:
         fields = _parser(publisher, fetched).parse(html, "suppress")
     except Exception as exc:  # the generic path reads the page instead
@@ -68,6 +73,24 @@ def parse_with_publisher(html: bytes | str, url: str, fetched: dt.datetime | Non
         authors=tuple(dict.fromkeys(" ".join(str(a).split()) for a in fields.get("authors") or () if str(a).strip())),
         text=text, published=published if isinstance(published, dt.datetime) else None,
         topics=tuple(str(t) for t in fields.get("topics") or ()))
+
+
+# Fundus finds the JSON in a script with the pattern `{[\s\S]*}` (fundus.parser.utility): for
+# each '{' after the script's last '}' it scans to the script's end and back, so a script of
+# '{' without '}' costs its length squared (64 KB: 19 s, 1 MB: minutes). Past this many steps
+# the page goes the generic way, which reads it in seconds.
+_FUNDUS_JSON_STEPS = 20_000_000
+_SCRIPT = re.compile(r"<script\b[^>]*>(.*?)(?:</script\s*>|$)", re.I | re.S)  # an unclosed one runs to the end
+
+
+def _stalls_fundus_json(html: str) -> bool:
+    """Would Fundus's JSON pattern take more than _FUNDUS_JSON_STEPS on a script of the page?"""
+    for script in _SCRIPT.finditer(html):
+        body = script.group(1)
+        unmatched = body.count("{", body.rfind("}") + 1)
+        if unmatched * len(body) > _FUNDUS_JSON_STEPS:
+            return True
+    return False
 
 
 def _parser(publisher: Any, fetched: dt.datetime | None) -> Any:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
+
 from newsbeam.pipeline.cli import main
 from newsbeam.state.store import open_store
 from tests.conftest import RUN_ARGS, latest_stories, read_jsonl, write_feeds_file
@@ -198,3 +200,27 @@ def test_a_cache_folder_that_is_a_link_is_refused_and_a_fifo_store_never_waited_
         capsys.readouterr()
         assert main(command) == 2, command
         assert "is not a regular file" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_publishers_page_whose_json_ld_never_closes_is_read_in_seconds(tmp_path):
+    """On a host Fundus has a parser for, a JSON-LD script of a megabyte of '{': Fundus's
+    pattern would take minutes (64 KB: 19 s); the page goes the generic way. (The subprocess's
+    timeout only catches a regression.)"""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    paragraphs = "<p>Der Stadtrat hat am Montag über die neue Fährverbindung beraten und sie beschlossen.</p>" * 6
+    for closed in ("</script>", ""):
+        page = {"id": 1, "url": "https://www.spiegel.de/panorama/faehre-a-1234.html",
+                "html": f"<html><body><article><h1>Fähre</h1>{paragraphs}</article>"
+                        f"<script type='application/ld+json'>{'{' * 1_000_000}{closed}</body></html>"}
+        (tmp_path / "pages.jsonl").write_text(json.dumps(page) + "\n")
+        result = subprocess.run([sys.executable, "-m", "newsbeam", "extract", str(tmp_path / "pages.jsonl"), "-o",
+                                 str(tmp_path / "out.jsonl"), "--encoder", "hashing"], cwd=ROOT, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        (line,) = [json.loads(text) for text in (tmp_path / "out.jsonl").read_text().splitlines()]
+        assert line.get("title") == "Fähre" and line["extractor"] == "generic", line
