@@ -17,6 +17,8 @@ import lxml.etree
 import lxml.html
 from trafilatura.utils import load_html
 
+from newsbeam.schemas import same_site
+
 # JSON-LD types of an article (schema.org): NewsArticle, ReportageNewsArticle, BlogPosting, ...
 _ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|LiveBlogPosting|Report)$")
 _ORGANIZATION_TYPE = re.compile(r"(Organization|Corporation|NewsMediaOrganization)$")
@@ -53,6 +55,17 @@ class PageMetadata:
     payloads: list[Any]  # parsed JSON of framework script payloads (__NEXT_DATA__, ...)
     host: str
     canonical: str | None = None  # the address the page gives itself (rel=canonical, og:url), http(s) only
+    # The page names an address on another site as its own: its claims of who it is (site name)
+    # are no more than claims, and the host it was fetched from names it instead.
+    elsewhere: bool = False
+
+    @property
+    def site_name(self) -> str | None:
+        """The name the page gives its site; the host it was fetched from when it claims to be
+        elsewhere (a page on any host can call itself DER SPIEGEL)."""
+        if self.elsewhere:
+            return self.host.removeprefix("www.") or None
+        return next(iter(self.site_names), None)
 
 
 def clean(value: Any) -> str:
@@ -82,6 +95,7 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
     publishers += [clean(n.get("name")) for n in nodes if any(_ORGANIZATION_TYPE.search(t) for t in _types(n))]
     title = tree.find(".//title")
     main_h1 = _main_headline(tree)
+    canonical = _canonical(tree, meta, url)
     return PageMetadata(
         headlines=[clean(a["headline"]) for a in articles
                    if isinstance(a.get("headline"), str) and clean(a["headline"])],
@@ -105,7 +119,8 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
                    *(meta[name] for name in _PUBLISHED_META if meta.get(name)), *_time_elements(tree)],
         payloads=list(_payloads(tree)),
         host=(urllib.parse.urlsplit(url).hostname or "") if url else "",
-        canonical=_canonical(tree, meta, url),
+        canonical=canonical,
+        elsewhere=bool(canonical and url and not same_site(canonical, url)),
     )
 
 

@@ -93,7 +93,7 @@ def _publisher_article(parsed: PublisherArticle, entry: FeedEntry, metadata: Pag
         published=published.time if published else None,
         published_date_only=published.date_only if published else False,
         authors=parsed.authors, credits=tuple(c for c in credits if fold(c) not in people),
-        kicker=kicker, site_name=next(iter(metadata.site_names), None) or parsed.publisher,
+        kicker=kicker, site_name=metadata.site_name or parsed.publisher,
         description=metadata.description, image=metadata.image,
         tags=tuple(dict.fromkeys([*entry.tags, *parsed.topics])), body_source="page",
         entry_updated=entry.updated, extractor=parsed.extractor, canonical_url=metadata.canonical)
@@ -137,8 +137,7 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
         authors=credited.authors,
         credits=credited.credits,
         kicker=kicker,
-        site_name=next(iter(metadata.site_names), None) or (document.sitename if document else None)
-        or entry.feed_name,
+        site_name=metadata.site_name or (document.sitename if document else None) or entry.feed_name,
         description=(document.description if document else None) or metadata.description,
         image=document.image if document else None,
         tags=tuple(dict.fromkeys([*entry.tags, *((document.tags or []) if document else []),

@@ -16,6 +16,7 @@ from newsbeam.schemas.records import (
     Story,
     Variant,
     host_of,
+    same_site,
     shard_of,
 )
 from newsbeam.schemas.text import without_controls
@@ -23,6 +24,6 @@ from newsbeam.schemas.times import parse_time, utc_iso, utc_now
 
 __all__ = [
     "ArchiveFile", "ArchiveSource", "Article", "Batch", "DeadLetter", "FeedEntry", "FeedSource", "FetchedPage",
-    "Shard", "Story", "Variant", "arrow_row", "arrow_schema", "host_of", "load_json_schema", "parse_time", "shard_of",
-    "utc_iso", "utc_now", "without_controls",
+    "Shard", "Story", "Variant", "arrow_row", "arrow_schema", "host_of", "load_json_schema", "parse_time", "same_site",
+    "shard_of", "utc_iso", "utc_now", "without_controls",
 ]

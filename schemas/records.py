@@ -161,8 +161,12 @@ class Variant(Record):
 
     @property
     def link(self) -> str:
-        """Where a reader goes to read it: the page's own canonical address, else its URL."""
-        return self.canonical_url or self.url
+        """Where a reader goes to read it: the page's own canonical address on its own site, else
+        its URL. A canonical address on another site is only the page's claim (a copy may name
+        any original, a hostile page any outlet): the reader is sent where it was fetched."""
+        if self.canonical_url and same_site(self.canonical_url, self.url):
+            return self.canonical_url
+        return self.url
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,6 +245,16 @@ def host_of(url: str) -> str:
     except ValueError:  # not a URL a client can reach: the fetcher refuses it
         return url.lower()
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def same_site(a: str, b: str) -> bool:
+    """Are two URLs on one site: their hosts equal, or one a subdomain of the other (www. aside)?"""
+    try:
+        first, second = ((urllib.parse.urlsplit(url).hostname or "").removeprefix("www.") for url in (a, b))
+    except ValueError:
+        return False
+    return bool(first and second) and (first == second or first.endswith("." + second)
+                                       or second.endswith("." + first))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,13 +11,13 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from newsbeam.schemas import Story, Variant
+from newsbeam.schemas import Story, Variant, same_site
 from newsbeam.state.database import Connection, Database, Row, transactional
 from newsbeam.state.migrations import POSTGRES_SEARCH_DOCUMENT
 
 # The article columns a story record is built from.
 ARTICLE_FIELDS = ("story_id, url, feed_url, title, text, language, published, published_date_only, authors, credits, "
-                  "kicker, site_name, body_source, extractor, canonical_url, body_hash")
+                  "kicker, site_name, body_source, extractor, canonical_url, body_hash, first_seen")
 # The columns a candidate for matching is judged by.
 CANDIDATE_FIELDS = ("SELECT a.seq, a.url, a.story_id, s.event_id, a.title, a.text, a.language, a.body_hash, a.vector, "
                     "a.sentences, a.numbers, a.published FROM articles a JOIN stories s USING (story_id) ")
@@ -297,12 +297,24 @@ def story_record(story: dict[str, Any], articles: list[dict[str, Any]]) -> Story
 
     The main variant, the original, is the earliest published: by time, where a date without
     a time comes after the times of its day (it says only the day). Ties and articles without
-    a date (which sort after dated ones) go by URL. The story's title, text and language are
-    the original's, and change when an earlier original arrives later. Each variant carries its
+    a date (which sort after dated ones) go by URL. Among identical texts on different sites
+    the first filed stays the original, whatever date a later copy gives itself. The story's
+    title, text and language are the original's, and change when an earlier original arrives
+    later. Each variant carries its
     own title, text, language, authors and published time.
     """
     articles = sorted(articles, key=lambda a: (a["published"] is None, (a["published"] or "")[:10],
                                                bool(a["published_date_only"]), a["published"] or "", a["url"]))
+    # A date is only what a page says: a copy of the same text on another site, filed after
+    # the one it copies, never becomes the original by dating itself earlier.
+    copies = [a for a in articles if a["body_hash"] == articles[0]["body_hash"]
+              and (a is articles[0] or not same_site(a["url"], articles[0]["url"]))]
+    # first_seen is to the second: copies filed within one second (one pass) keep the order by
+    # date, so a pass's records do not depend on the order its workers filed them in
+    first_filed = min(copies, key=lambda a: a["first_seen"])
+    if first_filed is not articles[0]:
+        articles.remove(first_filed)
+        articles.insert(0, first_filed)
     main = articles[0]
     variants = tuple(Variant(
         url=a["url"], title=a["title"], text=a["text"], language=a["language"],

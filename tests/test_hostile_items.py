@@ -224,3 +224,56 @@ def test_a_publishers_page_whose_json_ld_never_closes_is_read_in_seconds(tmp_pat
         assert result.returncode == 0, result.stderr
         (line,) = [json.loads(text) for text in (tmp_path / "out.jsonl").read_text().splitlines()]
         assert line.get("title") == "Fähre" and line["extractor"] == "generic", line
+
+
+def report_page(paragraphs: str, title: str, head: str = "", published: str = "2026-11-20T10:00:00+00:00") -> bytes:
+    return (f"<html><head><title>{title}</title><meta property='article:published_time' content='{published}'>{head}"
+            f"</head><body><article><h1>{title}</h1>{paragraphs}</article></body></html>").encode()
+
+
+PARAGRAPHS = "".join(f"<p>The council of Lindenau voted on Thursday to build the cable car across the river, "
+                     f"point {n} of the agenda, and the work begins in spring.</p>" for n in range(10))
+
+
+def test_a_canonical_address_on_another_site_is_a_claim_not_the_link_or_the_site(site, tmp_path):
+    head = ("<link rel='canonical' href='https://www.spiegel.de/politik/seilbahn-a-1.html'>"
+            "<meta property='og:site_name' content='DER SPIEGEL'>")
+    site.routes["/claims.html"] = lambda h: h.send_body(200, report_page(PARAGRAPHS, "Cable car", head))
+    site.routes["/claims.rss"] = lambda h: h.send_body(200, rss_item("Cable car", site.base_url + "claims.html"),
+                                                       "application/rss+xml")
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "claims.rss"])
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 0
+    (story,) = latest_stories(tmp_path / "out").values()
+    assert story["site_name"] == "127.0.0.1" and story["url"] == site.base_url + "claims.html"
+    assert story["canonical_url"] == "https://www.spiegel.de/politik/seilbahn-a-1.html"  # kept, as a claim
+    assert main(["report", "--output", str(tmp_path / "out"), "-o", str(tmp_path / "report.html")]) == 0
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'href="https://www.spiegel.de' not in report and "DER SPIEGEL" not in report
+    assert site.base_url + "claims.html" in report
+
+
+def test_a_later_copy_dated_a_minute_earlier_does_not_become_the_original(tmp_path):
+    import time
+
+    from newsbeam.schemas import utc_now
+    from tests.conftest import serving
+
+    with serving(tmp_path / "first", "127.0.0.2") as first, serving(tmp_path / "copier", "127.0.0.3") as copier:
+        first.routes["/report.html"] = lambda h: h.send_body(200, report_page(PARAGRAPHS, "Cable car approved"))
+        first.routes["/feed.rss"] = lambda h: h.send_body(
+            200, rss_item("Cable car approved", first.base_url + "report.html"), "application/rss+xml")
+        copier.routes["/copy.html"] = lambda h: h.send_body(200, report_page(
+            PARAGRAPHS, "SHOCKING: you will not believe this", published="2026-11-20T09:59:00+00:00"))
+        copier.routes["/feed.rss"] = lambda h: h.send_body(
+            200, rss_item("SHOCKING", copier.base_url + "copy.html"), "application/rss+xml")
+        output = tmp_path / "out"
+        for feed in (first.base_url + "feed.rss", copier.base_url + "feed.rss"):  # the copy comes a pass later
+            feeds = write_feeds_file(tmp_path / "feeds.yaml", [feed])
+            assert main(["run", "--feeds", str(feeds), "--output", str(output), "--store",
+                         str(tmp_path / "state.db"), *RUN_ARGS]) == 0
+            finished = utc_now()
+            while utc_now() == finished:  # a later pass files in a later second (the store's resolution)
+                time.sleep(0.05)
+    (story,) = latest_stories(output).values()
+    assert story["title"] == "Cable car approved" and story["url"] == first.base_url + "report.html"
+    assert sorted(v["relation"] for v in story["variants"]) == ["exact", "original"]
