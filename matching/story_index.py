@@ -114,9 +114,12 @@ class StoryIndex:
         snapshot, the earlier ones of the lot among it."""
         if not articles:
             return []
-        decisions = [self._decide(article, fingerprint) for article, fingerprint in zip(articles, fingerprints,
-                                                                                          strict=True)]
-        return self._file_all(decisions)
+        return self.file_all(self.decide_all(articles, fingerprints))
+
+    def decide_all(self, articles: list[Article], fingerprints: list[Fingerprint]) -> list[Decision]:
+        """Each article judged against a snapshot of the index, outside the writer lock."""
+        return [self._decide(article, fingerprint) for article, fingerprint in zip(articles, fingerprints,
+                                                                                     strict=True)]
 
     def _decide(self, article: Article, fingerprint: Fingerprint) -> Decision:
         """The decision against a snapshot of the index, outside the writer lock."""
@@ -132,11 +135,13 @@ class StoryIndex:
         return Decision(article, fingerprint, snapshot, to_save, scores, close, known, as_filed(fingerprint))
 
     @transactional
-    def _file_all(self, tx: Connection, decisions: list[Decision]) -> list[Assignment]:
+    def file_all(self, tx: Connection, decisions: list[Decision]) -> list[Assignment]:
         """Inside the writer lock: each decision checked against what was filed since its
         snapshot, and filed. What the lot needs from the store is read once: the articles
         already filed under its URLs, and what other workers filed since its earliest snapshot;
         the lot's own earlier articles are known here."""
+        if not decisions:
+            return []
         stories = self.store.stories
         now = utc_now()
         filed = stories.filed_articles([decision.article.url for decision in decisions])

@@ -60,7 +60,7 @@ IDLE_TIMEOUT_S = 5
 # the descriptors an authorised request needs (systemd's default limit is 1,024).
 MAX_CONNECTIONS = 256
 MAX_CURSOR_CHARS = 1000
-BACKLOG = 16  # connections the kernel holds until the server takes them
+BACKLOG = 64  # connections the kernel holds until the server takes them
 
 
 def listen_address(host: str) -> str:
@@ -161,7 +161,7 @@ def guarded_protocol() -> type:
                 if not waiting:
                     transport.close()  # every connection is busy with a request: no room
                     return
-                min(waiting, key=lambda c: c.opened).transport.close()
+                min(waiting, key=lambda c: c.opened)._too_slow()  # no longer waiting: not chosen again
             super().connection_made(transport)
             self.opened = self.loop.time()
             self.header_deadline = self.loop.call_later(HEADER_TIMEOUT_S, self._too_slow)
@@ -188,7 +188,9 @@ def guarded_protocol() -> type:
             super().connection_lost(exc)
 
         def _too_slow(self) -> None:
-            self.header_deadline = None
+            if self.header_deadline is not None:
+                self.header_deadline.cancel()
+                self.header_deadline = None
             if not self.transport.is_closing():
                 self.transport.close()
 

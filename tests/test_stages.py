@@ -117,6 +117,23 @@ def test_assign_stories_emits_the_records_of_the_stories_it_changed(options):
         assert_that(counts(out), equal_to([("stories_new", 2), ("stories_updated", 1)]), label="counts")
 
 
+def test_a_chunks_dead_letters_are_kept_in_the_store_with_its_articles(site, options):
+    """A page whose fetch failed, its feed's text standing in: the article and the page's dead
+    letter are written in one transaction, before any sink. A worker killed after the chunk is
+    filed (SIGKILL, a full disk at the sinks) can no longer leave the page filed from the feed
+    and its failure forgotten, never fetched again."""
+    page_url = site.base_url + "gone.html"
+    site.routes["/gone.html"] = lambda h: h.send_body(500, b"down")
+    failed = entry(page_url, "The ferry timetable", "Ferries run every hour from the harbour. " * 12)
+    batch = Batch(entries=(failed,))
+    with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
+        _ = (pipeline | beam.Create([batch])
+             | Fused(FetchPages(options), ExtractArticles(options), AssignStories(options, "run-1")))
+    store = open_store(options.store)  # no sink ran: what the store has, the chunk's transaction wrote
+    assert list(store.stories.known_articles([page_url])) == [page_url]
+    assert [(letter.url, letter.stage) for letter in store.dead_letters.all()] == [(page_url, "page_fetch")]
+
+
 def test_short_texts_do_not_merge_on_their_emptiness(options):
     """Paywall stubs and empty items with identical text stay apart: they join only by URL."""
     batch = Batch(articles=tuple(article(f"http://site.example/{n}", "Subscribe to read.") for n in range(3)))
@@ -181,9 +198,11 @@ def test_write_outputs_writes_every_sink_then_marks_written_and_counts(tmp_path,
     options = dataclasses.replace(options, sinks=("jsonl", "parquet", "sqlite"))
     store = open_store(options.store)
     store.stories.create_story("s_1", "e_1", "2026-11-20T09:00:00+00:00", "run-1")
-    letter = DeadLetter(url="http://a/2", stage="page_fetch", reason="HTTP 500", status=500, at=utc_now())
-    batch = Batch(stories=(story("s_1", "2026-11-20T09:00:00+00:00", 1),), dead_letters=(letter,),
-                  counts=(("stories_new", 1),))
+    # the dead letters come kept in the store already, with their chunk (AssignStories)
+    letters = store.dead_letters.record([DeadLetter(url="http://a/2", stage="page_fetch", reason="HTTP 500",
+                                                    status=500, at=utc_now())])
+    batch = Batch(stories=(story("s_1", "2026-11-20T09:00:00+00:00", 1),), dead_letters=tuple(letters),
+                  counts=(("stories_new", 1), ("dead_letters", 1)))
     with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
         _ = pipeline | beam.Create([batch]) | WriteOutputs(options, "run-1")
     output = tmp_path / "out"

@@ -38,19 +38,6 @@ def database_sinks(options: RunOptions) -> list[str]:
     return urls
 
 
-class RecordDeadLettersFn(StageFn):
-    """Keep each dead letter in the store (counting attempts, scheduling the retry)."""
-
-    stage = "WriteOutputs"
-
-    def run(self, batch: Batch) -> Iterator[Batch]:
-        if not batch.dead_letters:
-            yield batch
-            return
-        recorded = self.store.dead_letters.record(batch.dead_letters)
-        yield batch.add({"dead_letters": len(recorded)}, dead_letters=tuple(recorded))
-
-
 class WriteFilesFn(StageFn):
     stage = "WriteOutputs"
 
@@ -128,9 +115,8 @@ class WriteOutputs(beam.PTransform):
 
     def expand(self, batches: beam.PCollection) -> beam.PCollection:
         o = self.options
-        written = (batches
-                   | "RecordDeadLetters" >> beam.ParDo(RecordDeadLettersFn(o.store))
-                   | "WriteFiles" >> beam.ParDo(WriteFilesFn(o, self.run_id)))
+        # the dead letters are in the store already, kept with their chunk (AssignStories)
+        written = batches | "WriteFiles" >> beam.ParDo(WriteFilesFn(o, self.run_id))
         if database_sinks(o):
             written = written | "UpsertTables" >> beam.ParDo(UpsertTablesFn(o))
         return written | "Finish" >> beam.ParDo(FinishBatchFn(o, self.run_id))

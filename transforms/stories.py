@@ -39,16 +39,19 @@ class AssignStoriesFn(StageFn):
     def run(self, batch: Batch) -> Iterator[Batch]:
         changed: list[str] = list(batch.rewrite)
         counts: collections.Counter = collections.Counter()
-        articles, letters = list(batch.articles), []
+        articles, letters = list(batch.articles), list(batch.dead_letters)
         try:
-            assignments = self._assign(articles)
+            assignments, letters = self._file(articles, letters)
         except Exception as exc:
             if not _one_items_fault(exc):
                 raise  # the store itself failed: the run cannot go on
             # One article the encoder or the store cannot take must not stop the chunk: each is
             # filed alone, and the one that fails is a dead letter, its page tried again later.
-            articles, assignments, letters = self._assign_one_by_one(articles)
-            counts["articles_not_filed"] += len(letters)
+            articles, assignments, not_filed = self._assign_one_by_one(articles)
+            counts["articles_not_filed"] += len(not_filed)
+            letters = self.store.dead_letters.record(letters + not_filed)
+        if letters:
+            counts["dead_letters"] += len(letters)
         for article, assignment in zip(articles, assignments, strict=True):
             if article.body_source != "feed":
                 self.store.dead_letters.resolve(article.url, DeadLetter.PAGE_STAGES)
@@ -58,13 +61,22 @@ class AssignStoriesFn(StageFn):
             counts["stories_new" if assignment.new_story else "stories_updated"] += 1
             changed += [assignment.story_id, *assignment.regrouped]
         records = tuple(self.store.stories.records(changed))
-        yield batch.add(counts, articles=(), rewrite=(), stories=batch.stories + records,
-                        dead_letters=batch.dead_letters + tuple(letters))
+        yield batch.add(counts, articles=(), rewrite=(), stories=batch.stories + records, dead_letters=tuple(letters))
 
-    def _assign(self, articles: list[Article]) -> list[Assignment]:
+    def _file(self, articles: list[Article], letters: list[DeadLetter]
+              ) -> tuple[list[Assignment], list[DeadLetter]]:
+        """The articles filed and the chunk's dead letters kept in one transaction: a worker
+        killed between the two would otherwise leave a page whose feed text stood in filed and
+        its failure forgotten, never fetched again. The letters come back as the store keeps
+        them (attempts, when each is due)."""
         fingerprints = self.index.fingerprinter.many([(a.title, a.text) for a in articles],
                                                      [a.language for a in articles])
-        return self.index.assign_many(articles, fingerprints)
+        decisions = self.index.decide_all(articles, fingerprints)
+        return self.store.db.run_in_transaction(
+            lambda tx: (self.index.file_all(decisions), self.store.dead_letters.record(letters)))
+
+    def _assign(self, articles: list[Article]) -> list[Assignment]:
+        return self._file(articles, [])[0]
 
     def _assign_one_by_one(self, articles: list[Article]
                            ) -> tuple[list[Article], list[Assignment], list[DeadLetter]]:
