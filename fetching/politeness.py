@@ -171,7 +171,8 @@ class PoliteScheduler(Generic[Item]):
         """Hand back a host's queued items unsent: it gave up its place in this pass."""
         reason = self._hosts[name].given_up
         for item in self._queues.pop(name):
-            self._done.put((item, FetchError(f"deferred to a later pass: {reason}", sent=False)))
+            self._done.put((item, FetchError(f"deferred to a later pass: {reason}", sent=False,
+                                                      deferred=True)))
 
     def _work(self, name: str, item: Item, slot: float) -> None:
         with self._changed:

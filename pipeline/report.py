@@ -136,8 +136,8 @@ def feed_table(feeds: list[dict[str, Any]], letters: list[DeadLetter]) -> str:
         dead = f"<details><summary>{len(own)}</summary><ul>{reasons}</ul></details>" if own else "0"
         rows.append(f"<tr{failing}><td>{text(feed['title'] or '')}<div class='muted'>"
                     f"{link(feed['url'], text(feed['url']))}</div></td><td>{text(feed['last_fetched'] or 'never')}</td>"
-                    f"<td>{text(status)}</td><td>{text(feed['next_due'] or '')}</td><td>{feed['failures']}</td>"
-                    f"<td>{feed['page_failures']}</td><td>{dead}</td></tr>")
+                    f"<td>{text(status)}</td><td>{text(feed['next_due'] or 'next pass')}</td>"
+                    f"<td>{feed['failures']}</td><td>{feed['page_failures']}</td><td>{dead}</td></tr>")
     return ("<table><thead><tr><th>feed</th><th>last fetched</th><th>status</th><th>next due</th>"
             "<th>failures in a row</th><th>pages failing</th><th>dead letters</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>")
@@ -145,7 +145,12 @@ def feed_table(feeds: list[dict[str, Any]], letters: list[DeadLetter]) -> str:
 
 def failing_feed(feed: dict[str, Any]) -> bool:
     """The feed itself fails, or pages of it wait as dead letters."""
-    return bool(feed["failures"] or feed["last_error"] or feed["page_failures"])
+    return feed_fails(feed) or bool(feed["page_failures"])
+
+
+def feed_fails(feed: dict[str, Any]) -> bool:
+    """The feed itself fails (it cannot be fetched or read): a run's summary counts these."""
+    return bool(feed["failures"] or feed["last_error"])
 
 
 def _several(count: int, noun: str) -> str:
@@ -173,11 +178,14 @@ def render(stories: Iterable[Story], feeds: list[dict[str, Any]], letters: list[
     # without one by when newsbeam first saw them
     per_hour = collections.Counter((s.published or s.first_seen)[:13].replace("T", " ") + "h" for s in stories)
     per_language = collections.Counter(v.language or "language unknown" for s in stories for v in s.variants)
-    failing = sum(1 for feed in feeds if failing_feed(feed))
+    # the feeds that fail themselves, as the run's summary counts them, and apart from them
+    # the feeds whose pages fail (the summary's "failing pages of" line)
+    failing = sum(1 for feed in feeds if feed_fails(feed))
+    pages_failing = sum(1 for feed in feeds if feed["page_failures"])
     return html_page("newsbeam report", f"""<h1>newsbeam: what came in</h1>
 <p class="muted">{text(period)}: {len(stories)} stories, {sum(len(s.variants) for s in stories)} variants, \
-{_several(sum(1 for g in groups if len(g) > 1), "event")} of several stories; {len(feeds)} feeds, {failing} failing, \
-{len(letters)} dead letters waiting.</p>
+{_several(sum(1 for g in groups if len(g) > 1), "event")} of several stories; {len(feeds)} feeds: {failing} failing, \
+{pages_failing} with pages failing; {len(letters)} dead letters.</p>
 <div class="charts">{bar_chart("stories per hour published (UTC)", sorted(per_hour.items())[-24:])}\
 {bar_chart("variants per language", per_language.most_common(12))}</div>
 <h2>Stories</h2>{"".join(sections) or "<p class='muted'>No story in this period.</p>"}

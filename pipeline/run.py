@@ -30,7 +30,8 @@ log = logging.getLogger("newsbeam")
 
 # The counts every summary has, zero when nothing happened.
 COUNTERS = ("feeds_fetched", "feeds_not_modified", "feeds_not_due", "feeds_failed", "entries_seen", "entries_dropped",
-            "articles_new", "retries_due", "pages_fetched", "pages_failed", "pages_refused", "articles_extracted",
+            "articles_new", "retries_due", "pages_fetched", "pages_failed", "pages_refused", "pages_deferred",
+            "articles_extracted",
             "articles_from_feed", "articles_failed", "pages_not_extracted", "stories_new", "stories_updated",
             "dead_letters")
 WORKER = "worker "  # the prefix of the counts that say which worker processes took a shard
@@ -62,6 +63,9 @@ def _run(options: RunOptions, run_id: str, graph: type[RunTransform]) -> dict[st
     # dies earlier fetches them again.
     store.feeds.commit_validators()
     summary = make_summary(run_id, started, time.monotonic() - clock, options, store.runs.counts(run_id))
+    # dead letters as the store keeps them (one per URL and stage: a URL two feeds list, or
+    # two chunks fail, is one), the number `errors`, the report and /metrics show
+    summary["dead_letters"] = store.dead_letters.count(since=started)
     summary["page_failures_by_feed"] = dict(store.dead_letters.page_failures_by_feed(since=started).most_common())
     store.runs.finish(run_id, summary)
     store.close()
@@ -112,19 +116,23 @@ def health(summary: dict[str, Any], max_failed_share: float | None) -> str:
 def format_summary(summary: dict[str, Any]) -> str:
     s = summary
     refused = f", {s['pages_refused']} refused" if s["pages_refused"] else ""
+    if s["pages_deferred"]:  # their hosts gave up their place in this pass: never asked for
+        refused += f", {s['pages_deferred']} deferred to a later pass"
     dropped = f", {s['entries_dropped']} over the per-feed cap" if s["entries_dropped"] else ""
+    if s.get("entries_listed_twice"):
+        dropped += f", {s['entries_listed_twice']} listed by another feed too"
     if s.get("entries_unusable"):
         dropped += f", {s['entries_unusable']} without a link newsbeam may fetch"
     unchanged = f" ({s['articles_unchanged']} articles read again unchanged)" if s.get("articles_unchanged") else ""
-    requested = s["pages_fetched"] + s["pages_failed"] + s["pages_refused"]
+    due = s["pages_fetched"] + s["pages_failed"] + s["pages_refused"] + s["pages_deferred"]
     filed = s["articles_extracted"] + s["articles_from_feed"]
     lines = [
         f"newsbeam run {s['run_id']} finished in {s['seconds']}s",
         f"  feeds     {s['feeds']} listed: {s['feeds_fetched']} fetched, {s['feeds_not_modified']} not modified, "
         f"{s['feeds_not_due']} not due, {s['feeds_failed']} failed",
         f"  entries   {s['entries_seen']} seen, {s['articles_new']} new, {s['retries_due']} retried{dropped}",
-        # each page requested is fetched, failed or refused; each fetched page extracts or not
-        f"  pages     {requested} requested: {s['pages_fetched']} fetched ({s['pages_not_extracted']} would not "
+        # each page due is fetched, failed, refused or deferred; each fetched page extracts or not
+        f"  pages     {due} due: {s['pages_fetched']} fetched ({s['pages_not_extracted']} would not "
         f"extract), {s['pages_failed']} failed{refused}",
         # each article is read from its page or from the feed's text, or has neither
         f"  articles  {filed} filed: {s['articles_extracted']} from their pages, {s['articles_from_feed']} from feed "
@@ -139,7 +147,10 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append("  failing   pages of " + ", ".join(f"{feed or 'no feed'} ({count})" for feed, count in worst[:3])
                      + more)
     if s.get("stage_seconds"):
-        busy = s["stage_seconds"].items()
+        # a stage that had nothing to do (no archive in the feeds file) is not shown as busy
+        read_archives = s.get("archive_pages") or any(name.startswith("archive") for name in s)
+        busy = [(name, seconds) for name, seconds in s["stage_seconds"].items()
+                if name != "ReadArchives" or read_archives]
         lines.append("  busy      " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in busy))
     if len(s.get("workers") or {}) > 1:
         lines.append(f"  workers   {len(s['workers'])} busy")

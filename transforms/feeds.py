@@ -145,6 +145,12 @@ class ReadFeedsFn(StageFn):
                 break
             if depth == MAX_SITEMAP_DEPTH:
                 counts["sitemaps_too_deep"] += len(due)
+        # a page two feeds list is one page: fetched, filed and failed once (the first feed's entry)
+        unique = list({entry.url: entry for entry in reversed(entries)}.values())[::-1]
+        if len(unique) < len(entries):
+            counts["entries_listed_twice"] += len(entries) - len(unique)
+            counts["articles_new"] -= len(entries) - len(unique)
+            entries = unique
         retries = [entry_from_payload(letter.payload) for stage in DeadLetter.PAGE_STAGES
                    for letter in self.store.dead_letters.due(stage) if letter.payload and shard.owns(letter.url)]
         counts["retries_due"] += len(retries)
@@ -172,7 +178,7 @@ class ReadFeedsFn(StageFn):
                     letters.append(DeadLetter(url=source.url, stage="feed_fetch", reason=error.reason,
                                               status=error.status, at=utc_now(), final=True))
                     continue
-                counts["feeds_failed"] += 1
+                counts[self._count_of(source, "failed")] += 1
                 next_due = self.store.feeds.failed(source.url, error.not_before, error.status, error.reason)
                 letters.append(DeadLetter(
                     url=source.url, stage="feed_fetch", reason=error.reason, status=error.status,
@@ -183,13 +189,19 @@ class ReadFeedsFn(StageFn):
                 except database_errors():
                     raise  # the store failed: the run cannot go on
                 except Exception as exc:  # one bad feed must never stop the pass
-                    counts["feeds_failed"] += 1
+                    counts[self._count_of(source, "failed")] += 1
                     letters.append(DeadLetter(url=source.url, stage="feed_parse", at=utc_now(),
                                               reason=f"feed could not be read: {type(exc).__name__}: {exc}"[:500]))
         budget = MAX_SITEMAPS - counts["sitemaps_read"]
         counts["sitemaps_over_the_limit"] += max(0, len(listed) - budget)
         counts["sitemaps_read"] += min(len(listed), budget)
         return listed[:max(budget, 0)]
+
+    def _count_of(self, source: FeedSource, outcome: str) -> str:
+        """The counter of a feed's outcome: `feeds_*` for a feed of the user's, `sitemaps_*` for a
+        sitemap one of them listed, so that the feeds listed add up (fetched, not modified, not
+        due, failed)."""
+        return f"{'feeds' if source.url in self.own_urls else 'sitemaps'}_{outcome}"
 
     def _fetch(self, due: FeedDue) -> Response:
         """Runs on a fetch thread."""
@@ -227,9 +239,8 @@ class ReadFeedsFn(StageFn):
             feeds.listed(source.url, state["listed"])  # the lastmod its index gave it: read
         digest = feed_body_hash(response.body) if response.status != 304 else None
         if (digest is None or digest == state["body_hash"]) and not is_robots(source.url):
-            counts["feeds_not_modified"] += 1  # a 304, or unchanged although the server did not say so
+            counts[self._count_of(source, "not_modified")] += 1  # a 304, or unchanged though the server did not say
             return []
-        counts["feeds_fetched"] += 1
         feeds.stage_validators(source.url, response.headers.get("etag"), response.headers.get("last-modified"), digest)
         children: list[Listed] = []
         try:
@@ -242,12 +253,13 @@ class ReadFeedsFn(StageFn):
             feeds.defer(source.url, until.isoformat(timespec="seconds"))
         counts["entries_unusable"] += parsed.unusable_links
         if parsed.problem:
-            counts["feeds_failed"] += 1
+            counts[self._count_of(source, "failed")] += 1
             feeds.unreadable(source.url, parsed.problem)
             feeds.stage_entries(source.url, [])  # nothing in flight to wait for
             letters.append(DeadLetter(url=source.url, stage="feed_parse", reason=parsed.problem, at=utc_now()))
             return []
         self.store.dead_letters.resolve(source.url, ("feed_parse",))
+        counts[self._count_of(source, "fetched")] += 1  # fetched and read: each feed listed is counted once
         unique, dropped = unique_entries(parsed.entries)
         counts["entries_dropped"] += dropped
         counts["entries_seen"] += len(unique)

@@ -64,7 +64,7 @@ class FetchPagesFn(StageFn):
             if isinstance(outcome, BaseException):
                 error = outcome if isinstance(outcome, FetchError) else FetchError(
                     f"internal error: {type(outcome).__name__}: {outcome}")
-                counts["pages_refused" if error.final else "pages_failed"] += 1
+                counts["pages_refused" if error.final else "pages_deferred" if error.deferred else "pages_failed"] += 1
                 letters.append(DeadLetter(
                     url=entry.url, stage="page_fetch", reason=error.reason, status=error.status,
                     at=utc_now(), payload=entry_payload(entry), retry_after=error.not_before, final=error.final))
