@@ -25,6 +25,7 @@ import dataclasses
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -87,6 +88,30 @@ class _HostPass:
         self.given_up: str | None = None
 
 
+# Set when the user asks the process to stop (Ctrl-C, SIGTERM): every scheduler of the process
+# hands back what it has not started yet, deferred to a later pass, and the pass ends with what
+# it has. What already runs finishes.
+_STOPPING = threading.Event()
+_SCHEDULERS: weakref.WeakSet[PoliteScheduler] = weakref.WeakSet()
+INTERRUPTED = "the run was interrupted"
+
+
+def request_stop() -> None:
+    """Start no more requests in this process (a signal handler calls it)."""
+    _STOPPING.set()
+    for scheduler in list(_SCHEDULERS):
+        scheduler.wake()
+
+
+def stop_requested() -> bool:
+    return _STOPPING.is_set()
+
+
+def allow_requests() -> None:
+    """Undo request_stop: a program that goes on after an interrupted pass may run another."""
+    _STOPPING.clear()
+
+
 class PoliteScheduler(Generic[Item]):
     def __init__(self, work: Callable[[Item], Any], host: Callable[[Item], str], ledger: HostLedger,
                  politeness: Politeness = Politeness(),
@@ -103,6 +128,11 @@ class PoliteScheduler(Generic[Item]):
         self._closed = False
         self._dispatcher = threading.Thread(target=self._dispatch, name="polite-dispatcher", daemon=True)
         self._dispatcher.start()
+        _SCHEDULERS.add(self)
+
+    def wake(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
 
     def close(self) -> None:
         with self._changed:
@@ -142,6 +172,10 @@ class PoliteScheduler(Generic[Item]):
         """Start what politeness allows now (the lock is held); returns when the next queued
         item may start, or None when nothing waits on time (only on a running fetch)."""
         ledger, limit = self._ledger, self.politeness.threads
+        if _STOPPING.is_set():
+            for name in list(self._queues):
+                self._defer_all(name, INTERRUPTED)
+            return None
         started = True
         while started and self._running < limit:
             started, now = False, time.monotonic()
@@ -149,7 +183,7 @@ class PoliteScheduler(Generic[Item]):
                 if self._running >= limit:
                     break
                 if self._hosts[name].given_up:
-                    self._defer_all(name)
+                    self._defer_all(name, self._hosts[name].given_up)
                     continue
                 if ledger.in_flight[name] >= self.politeness.per_host or ledger.next_start.get(name, 0.0) > now:
                     continue
@@ -167,9 +201,9 @@ class PoliteScheduler(Generic[Item]):
                    and ledger.next_start.get(name, 0.0) > time.monotonic()]
         return min(waiting) if waiting and self._running < limit else None
 
-    def _defer_all(self, name: str) -> None:
-        """Hand back a host's queued items unsent: it gave up its place in this pass."""
-        reason = self._hosts[name].given_up
+    def _defer_all(self, name: str, reason: str) -> None:
+        """Hand back a host's queued items unsent: it gave up its place in this pass, or the
+        run is stopping."""
         for item in self._queues.pop(name):
             self._done.put((item, FetchError(f"deferred to a later pass: {reason}", sent=False,
                                                       deferred=True)))

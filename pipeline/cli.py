@@ -42,6 +42,7 @@ from newsbeam.transforms.options import POLL_INTERVAL_S, RunOptions, default_sto
 # A pass whose feeds failed exits with this, so that cron, Airflow and Kubernetes alert.
 EXIT_UNHEALTHY = 3
 EXIT_STORE_UNREACHABLE = 4  # the store's server did not answer
+EXIT_INTERRUPTED = 130  # stopped by SIGINT or SIGTERM, as shells report a command Ctrl-C stopped
 PUBLISHER_PARSERS_HELP = ("read every page by the generic path, also those of publishers with a parser of their own "
                           "(Fundus)")
 
@@ -318,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         return 141
     except KeyboardInterrupt:
         print("newsbeam: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # a failure of the run itself (disk full, database gone, ...)
         if args.verbose:
             raise
@@ -422,9 +423,13 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
         return 0
     if args.every:
         last = run_every(options, args.every)
+        if last and last["interrupted"]:
+            return EXIT_INTERRUPTED
         return EXIT_UNHEALTHY if last and last["health"] != "ok" else 0
     summary = run_once(options)
     print(format_summary(summary))
+    if summary["interrupted"]:
+        return EXIT_INTERRUPTED
     if args.prune:
         pruned = open_store(options.store).prune(args.window_days)
         print(f"  pruned    {pruned['stories']} stories, {pruned['articles']} articles, "

@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import random
 import signal
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
 
+from newsbeam.fetching.politeness import allow_requests, request_stop
 from newsbeam.outputs.paths import create_new
 from newsbeam.pipeline.backfill import unread_files
 from newsbeam.pipeline.graph import BoundedPass, RunTransform, StreamingRun
@@ -38,8 +42,42 @@ WORKER = "worker "  # the prefix of the counts that say which worker processes t
 
 
 def run_once(options: RunOptions) -> dict[str, Any]:
-    """One bounded ingestion pass. Returns the run's summary (also saved)."""
-    return _run(options, new_run_id(), BoundedPass)
+    """One bounded ingestion pass. Returns the run's summary (also saved). A first SIGINT or
+    SIGTERM ends the pass early with what it has (`interrupted` in the summary)."""
+    with stop_on_signals() as stop:
+        summary = _run(options, new_run_id(), BoundedPass)
+    summary["interrupted"] = stop.is_set()
+    return summary
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """While the block runs: the first SIGINT (Ctrl-C) or SIGTERM starts no new request in this
+    process; what was not asked for yet is deferred to the next pass (its dead letter due at
+    once), what is fetched is filed and written, and the pass ends within seconds. A second
+    signal stops at once (KeyboardInterrupt: the store's open transaction rolls back, the next
+    run repeats what this one did not finish). Only the main thread can take signals: elsewhere
+    (newsbeam called from a program's thread) the block runs as it is."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handle(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # the second signal: stop now
+        stop.set()
+        request_stop()
+        print(f"newsbeam: {signal.Signals(signum).name}: stopping at the next safe point; what was not fetched "
+              "yet waits for the next run (again to stop at once)", file=sys.stderr, flush=True)
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        allow_requests()
 
 
 def run_streaming(options: RunOptions) -> dict[str, Any]:
@@ -129,7 +167,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines = [
         f"newsbeam run {s['run_id']} finished in {s['seconds']}s",
         f"  feeds     {s['feeds']} listed: {s['feeds_fetched']} fetched, {s['feeds_not_modified']} not modified, "
-        f"{s['feeds_not_due']} not due, {s['feeds_failed']} failed",
+        f"{s['feeds_not_due']} not due, {s['feeds_failed']} failed"
+        + (f", {s['feeds_deferred']} deferred to a later pass" if s.get("feeds_deferred") else ""),
         f"  entries   {s['entries_seen']} seen, {s['articles_new']} new, {s['retries_due']} retried{dropped}",
         # each page due is fetched, failed, refused or deferred; each fetched page extracts or not
         f"  pages     {due} due: {s['pages_fetched']} fetched ({s['pages_not_extracted']} would not "
@@ -154,7 +193,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append("  busy      " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in busy))
     if len(s.get("workers") or {}) > 1:
         lines.append(f"  workers   {len(s['workers'])} busy")
-    if s["health"] != "ok":
+    if s.get("interrupted"):
+        lines.append("  stopped   by a signal: what was not fetched waits for the next run (exit code 130)")
+    elif s["health"] != "ok":
         lines.append(f"  health    {s['health'].upper()[:7]}{s['health'][7:]} (exit code 3)")
     return "\n".join(lines)
 
@@ -172,29 +213,19 @@ def _archive_line(s: dict[str, Any]) -> list[str]:
 def run_every(options: RunOptions, interval_s: float, jitter: float = 0.05,
               passes: int | None = None) -> dict[str, Any] | None:
     """Bounded passes, one every interval (a little jitter so many instances do not poll in
-    step), until SIGINT/SIGTERM: a signal during a pass lets the pass finish; during the pause
-    it stops at once. Returns the last pass's summary."""
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: Any) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt  # a second signal: stop now
-        log.warning("stopping after the current pass (signal %d)", signum)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    step), until SIGINT/SIGTERM: a signal during a pass ends it at the next safe point (as
+    `run_once`) and no pass follows; during the pause it stops at once. Returns the last
+    pass's summary."""
     count, summary = 0, None
-    try:
+    with stop_on_signals() as stop:
         while not stop.is_set():
             started = time.monotonic()
-            summary = run_once(options)
+            summary = _run(options, new_run_id(), BoundedPass)
+            summary["interrupted"] = stop.is_set()
             print(format_summary(summary), flush=True)
             count += 1
             if passes is not None and count >= passes:
                 break
             pause = interval_s * (1 + random.uniform(-jitter, jitter)) - (time.monotonic() - started)
             stop.wait(max(0.0, pause))
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return summary

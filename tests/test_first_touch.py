@@ -84,3 +84,45 @@ def test_one_set_of_counts_that_add_up_in_the_summary_errors_and_metrics(site, t
     metrics = {family.name: family for family in StoreCollector(store).collect()}
     counts = {sample.labels["name"]: sample.value for sample in metrics["newsbeam_last_run_count"].samples}
     assert counts["dead_letters"] == letters and counts["pages_deferred"] == deferred
+
+
+@pytest.mark.slow
+def test_the_first_ctrl_c_ends_the_pass_within_seconds_and_loses_nothing(tmp_path):
+    """Twenty pages on one host, a second apart (politeness). Ctrl-C after the third: the pass
+    says so, files what it fetched, and exits 130 within seconds; the next run fetches each
+    remaining page once, and every page is in a story."""
+    import signal
+    import time
+
+    from tests.conftest import RUN_ARGS, latest_stories, serving, write_feeds_file
+    from tests.test_hostile_runs import article_page, rss
+
+    with serving(tmp_path / "site", "127.0.0.2") as site:
+        for n in range(20):
+            site.routes[f"/{n}.html"] = lambda h, n=n: h.send_body(200, article_page(f"Report number {n} of twenty"))
+        site.routes["/feed.rss"] = lambda h: h.send_body(
+            200, rss(*[f"{site.base_url}{n}.html" for n in range(20)]), "application/rss+xml")
+        feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "feed.rss"])
+        command = [sys.executable, "-m", "newsbeam", "run", "--feeds", str(feeds), "--output", str(tmp_path / "out"),
+                   *RUN_ARGS]
+        slow = [arg if arg != "0" else "1" for arg in command]  # --per-host-delay 1
+        process = subprocess.Popen(slow, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while sum(path.endswith(".html") for path in site.paths_requested()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)  # waiting for the server to have answered three pages
+        process.send_signal(signal.SIGINT)
+        signalled = time.monotonic()
+        stdout, stderr = process.communicate(timeout=60)
+        assert process.returncode == 130, stderr[-2000:]
+        assert time.monotonic() - signalled < 10
+        assert "stopping at the next safe point" in stderr and "Traceback" not in stderr
+        assert "deferred to a later pass" in stdout and "stopped   by a signal" in stdout
+        first = [path for path in site.paths_requested() if path.endswith(".html")]
+        assert 3 <= len(first) < 20
+        again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr[-2000:]
+        pages = [path for path in site.paths_requested() if path.endswith(".html")]
+    assert sorted(pages) == sorted(f"/{n}.html" for n in range(20))  # each page once
+    filed = {v["url"].rsplit("/", 1)[1] for story in latest_stories(tmp_path / "out").values()
+             for v in story["variants"]}
+    assert filed == {f"{n}.html" for n in range(20)}  # every page in a story (alike pages in one)

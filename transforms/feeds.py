@@ -171,6 +171,9 @@ class ReadFeedsFn(StageFn):
             if isinstance(outcome, BaseException):
                 error = outcome if isinstance(outcome, FetchError) else FetchError(
                     f"internal error: {type(outcome).__name__}: {outcome}")
+                if error.deferred:  # never asked for (the run is stopping): due at the next pass
+                    counts[self._count_of(source, "deferred")] += 1
+                    continue
                 if error.final and source.url not in self.own_urls:
                     # A sitemap a server listed, at an address the policy refuses: final, and
                     # no feed of the user's (not counted, not in the feeds' health).

@@ -67,7 +67,9 @@ class FetchPagesFn(StageFn):
                 counts["pages_refused" if error.final else "pages_deferred" if error.deferred else "pages_failed"] += 1
                 letters.append(DeadLetter(
                     url=entry.url, stage="page_fetch", reason=error.reason, status=error.status,
-                    at=utc_now(), payload=entry_payload(entry), retry_after=error.not_before, final=error.final))
+                    at=utc_now(), payload=entry_payload(entry), retry_after=error.not_before, final=error.final,
+                    # never asked for: due again at the next pass, not after a failure's backoff
+                    next_due=utc_now() if error.deferred else None))
                 pages.append(FetchedPage(entry=entry, url=entry.url, html=None, content_type=None))
             else:
                 counts["pages_fetched"] += 1
