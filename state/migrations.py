@@ -2,7 +2,7 @@
 older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
 a released migration never changes."""
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 # The words of an article that `stories list --query` finds, as each store indexes them: its
 # title and the first 100,000 characters of its text (far beyond any report; PostgreSQL's
@@ -171,4 +171,15 @@ MIGRATIONS: dict[int, str | dict[str, str]] = {
     CREATE INDEX articles_words ON articles USING GIN ({POSTGRES_SEARCH_DOCUMENT});
     """,
     },
+    # Articles a pipeline of the user's own left out on purpose (a language filter, a rule):
+    # seen, with why, so that they are not fetched again until their feed changes them.
+    10: """
+    CREATE TABLE dropped_articles (
+        url TEXT PRIMARY KEY,
+        feed_url TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        entry_updated TEXT,
+        at TEXT NOT NULL
+    );
+    """,
 }

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from newsbeam.schemas import Story, Variant, same_site
+from newsbeam.schemas import Article, Story, Variant, same_site, utc_now
 from newsbeam.state.database import Connection, Database, Row, transactional
 from newsbeam.state.migrations import POSTGRES_SEARCH_DOCUMENT
 
@@ -134,10 +134,22 @@ class StoryTables:
                     f"SELECT url, payload FROM dead_letters WHERE stage IN ('page_fetch', 'extract') "
                     f"AND url IN ({_marks(chunk)})", chunk):
                 found[row["url"]] = json.loads(row["payload"]).get("updated") if row["payload"] else None
-            for row in self.db.read().execute(
-                    f"SELECT url, entry_updated FROM articles WHERE url IN ({_marks(chunk)})", chunk):
-                found[row["url"]] = row["entry_updated"]
+            for table in ("dropped_articles", "articles"):  # dropped on purpose counts as seen too
+                for row in self.db.read().execute(
+                        f"SELECT url, entry_updated FROM {table} WHERE url IN ({_marks(chunk)})", chunk):
+                    found[row["url"]] = row["entry_updated"]
         return found
+
+    @transactional
+    def drop_articles(self, tx: Connection, dropped: list[tuple[Article, str]]) -> None:
+        """Articles left out on purpose (article, why): remembered as seen, never fetched again
+        until their feed changes them (a new `updated` stamp)."""
+        now = utc_now()
+        tx.executemany("INSERT INTO dropped_articles (url, feed_url, reason, entry_updated, at) VALUES (?, ?, ?, ?, ?) "
+                       "ON CONFLICT (url) DO UPDATE SET reason = excluded.reason, "
+                       "entry_updated = excluded.entry_updated, at = excluded.at",
+                       [(article.url, article.feed_url, reason[:500], article.entry_updated, now)
+                        for article, reason in dropped])
 
     def records(self, story_ids: Iterable[str]) -> Iterator[Story]:
         """The story record of each of these ids that exists, in the order given: what the
@@ -277,6 +289,7 @@ class StoryTables:
         old = "SELECT story_id FROM stories WHERE updated < ? AND pending_run IS NULL"
         articles = tx.execute(f"DELETE FROM articles WHERE story_id IN ({old})", (cutoff,)).rowcount
         stories = tx.execute("DELETE FROM stories WHERE updated < ? AND pending_run IS NULL", (cutoff,)).rowcount
+        tx.execute("DELETE FROM dropped_articles WHERE at < ?", (cutoff,))
         return {"stories": stories, "articles": articles, "cutoff": cutoff}
 
 

@@ -198,15 +198,24 @@ def test_read_feed_entries_and_fetch_article_pages_each_work_alone(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_example_pipeline_of_a_user_runs_on_the_local_runner(tmp_path):
+def test_the_example_pipeline_of_a_user_runs_on_the_local_runner(tmp_path, capsys):
+    """As the README runs it: German stories only; it says what it wrote; run again, it fetches
+    no feed and no page again, not even those its own rule left out (the English ones)."""
     spec = importlib.util.spec_from_file_location("own_pipeline", ROOT / "examples" / "own_pipeline" / "pipeline.py")
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
     with serving(DEMO_SITE) as server:
         base = f"http://127.0.0.1:{server.server_address[1]}"
-        example.main(["--feed", f"{base}/feeds/kurier.rss", "--feed", f"{base}/feeds/herald.rss",
-              "--feed", f"{base}/feeds/wire.atom", "--store", str(tmp_path / "state.db"), "--output", str(tmp_path),
-              "--language", "de", "--allow-private-network", *BEAM_ARGS])
+        args = ["--feed", f"{base}/feeds/kurier.rss", "--feed", f"{base}/feeds/herald.rss",
+                "--feed", f"{base}/feeds/wire.atom", "--store", str(tmp_path / "state.db"), "--output", str(tmp_path),
+                "--language", "de", "--allow-private-network", *BEAM_ARGS]
+        example.main(args)
+        assert "2 stories written" in capsys.readouterr().out
+        first = len(server.requests)
+        example.main(args)
+        again = [path for path, _ in server.requests[first:]]
+    assert not [path for path in again if path.endswith(".html")]  # no page, kept or left out, again
+    assert len(again) == 3  # each feed asked once, conditionally
     stories = read_jsonl(tmp_path / "stories")
     assert len(stories) == len({s["story_id"] for s in stories}) == 2  # each story once; the German ones only
     cable = next(s for s in stories if "Seilbahn" in s["title"])

@@ -6,7 +6,7 @@ opens the store itself from the store URL it is given (creating it when needed).
            | ReadFeedEntries(store)          # feed URLs or FeedSource -> FeedEntry
            | FetchArticlePages(store)        # FeedEntry or page URLs -> FetchedPage
            | ExtractPageArticles()           # FetchedPage or {"url", "html"} -> Article
-           | beam.Filter(lambda article: article.language == "de")
+           | KeepArticles(store, lambda article: article.language == "de", "not in German")
            | AssignStoryRecords(store)       # Article -> Story (the story it created or changed)
            | WriteStoryFiles("out/", store)) # Story -> out/stories/*.jsonl (and the sinks chosen)
 
@@ -25,7 +25,7 @@ from typing import Any
 import apache_beam as beam
 
 from newsbeam.extraction.page import feed_entry
-from newsbeam.schemas import Batch, FeedEntry, FeedSource, FetchedPage, Shard
+from newsbeam.schemas import Article, Batch, FeedEntry, FeedSource, FetchedPage, Shard
 from newsbeam.state.runs import new_run_id
 from newsbeam.state.store import open_store
 from newsbeam.transforms.articles import ExtractArticlesFn
@@ -131,6 +131,50 @@ class ExtractPageArticles(_PlainTransform):
                                                lambda page: Batch(pages=(as_page(page),)), lambda batch: batch.articles)
 
 
+class _KeepArticlesFn(beam.DoFn):
+    def __init__(self, store: str, keep: Callable[[Article], bool], reason: str):
+        self.store_url, self.keep, self.reason = store, keep, reason
+
+    def setup(self) -> None:
+        self.store = open_store(self.store_url, migrate=False)
+
+    def teardown(self) -> None:
+        self.store.close()
+
+    def process(self, article: Article) -> Iterator[Article]:
+        if self.keep(article):
+            yield article
+        else:
+            self.store.stories.drop_articles([(article, self.reason)])
+
+
+class KeepArticles(beam.PTransform):
+    """Article records -> those `keep(article)` accepts. The others are remembered in the
+    store as seen, with `reason`: a later run does not fetch them again (nor their feed, once
+    all its new items are filed or dropped) until their feed changes them. A plain `Filter` in
+    their place would leave them unseen, fetched again at every run."""
+
+    def __init__(self, store: str, keep: Callable[[Article], bool], reason: str):
+        super().__init__()
+        self.store, self.keep, self.reason = store, keep, reason
+
+    def expand(self, articles: beam.PCollection) -> beam.PCollection:
+        return articles | "Keep" >> beam.ParDo(_KeepArticlesFn(self.store, self.keep, self.reason))
+
+
+class _CommitFiledFeedsFn(beam.DoFn):
+    def __init__(self, store: str):
+        self.store_url = store
+
+    def process(self, written: int) -> Iterator[int]:
+        store = open_store(self.store_url, migrate=False)
+        try:
+            store.feeds.commit_validators(filed_only=True)
+        finally:
+            store.close()
+        yield written
+
+
 class AssignStoryRecords(_PlainTransform):
     """Article records -> the Story record each created or changed (with all its variants),
     filed in the store's story index: the story stays open for new variants in later runs."""
@@ -162,5 +206,12 @@ class WriteStoryFiles(_PlainTransform):
         batches = stories | "AsBatches" >> beam.Map(lambda story: Batch(stories=(story,)))
         if not self.streaming:
             batches = batches | "OncePerStory" >> OncePerStory(shards=1)
-        return batches | "Write" >> WriteOutputs(self.options, self.run_id)
+        written = batches | "Write" >> WriteOutputs(self.options, self.run_id)
+        if self.streaming:
+            return written
+        # Once everything is written (Count.Globally gives its one count even when no story
+        # came: every article dropped), the feeds whose new items are all filed or dropped
+        # answer "not modified" next time: their validators take effect.
+        return (written | "Written" >> beam.combiners.Count.Globally()
+                | "CommitFiledFeeds" >> beam.ParDo(_CommitFiledFeedsFn(self.store)))
 
