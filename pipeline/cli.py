@@ -414,7 +414,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     options = run_options(args, beam_args)
-    from newsbeam.pipeline.run import format_summary, run_every, run_once, run_streaming
+    from newsbeam.pipeline.run import format_summary, prune_summaries, run_every, run_once, run_streaming
 
     if args.streaming:
         summary = run_streaming(options)
@@ -432,13 +432,17 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
         return EXIT_INTERRUPTED
     if args.prune:
         pruned = open_store(options.store).prune(args.window_days)
+        summaries = prune_summaries(options.output_dir, args.window_days)
         print(f"  pruned    {pruned['stories']} stories, {pruned['articles']} articles, "
-              f"{pruned['dead_letters']} dead letters older than {args.window_days:g} days")
+              f"{pruned['dead_letters']} dead letters, {summaries} summary files older than {args.window_days:g} days")
     return EXIT_UNHEALTHY if summary["health"] != "ok" else 0
 
 
 def _prune(args: argparse.Namespace) -> int:
+    from newsbeam.pipeline.run import prune_summaries
+
     pruned = open_where(args, writes=True).prune(args.window_days)
-    print(f"pruned {pruned['stories']} stories, {pruned['articles']} articles and {pruned['dead_letters']} "
-          f"dead letters older than {args.window_days:g} days")
+    summaries = prune_summaries(args.output, args.window_days) if getattr(args, "output", None) else 0
+    print(f"pruned {pruned['stories']} stories, {pruned['articles']} articles, {pruned['dead_letters']} "
+          f"dead letters and {summaries} summary files older than {args.window_days:g} days")
     return 0

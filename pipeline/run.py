@@ -113,6 +113,19 @@ def _run(options: RunOptions, run_id: str, graph: type[RunTransform]) -> dict[st
     return summary
 
 
+def prune_summaries(output_dir: str, window_days: float) -> int:
+    """Remove the run summaries (summary-*.json) older than the window: an hourly job writes
+    8,760 a year. The store keeps every run's summary for `/metrics` and the report."""
+    cutoff = time.time() - window_days * 86400
+    removed = 0
+    for entry in os.scandir(output_dir):
+        if entry.name.startswith("summary-") and entry.name.endswith(".json") and entry.is_file(follow_symlinks=False) \
+                and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+            os.unlink(entry.path)
+            removed += 1
+    return removed
+
+
 def make_summary(run_id: str, started: str, seconds: float, options: RunOptions,
                  counts: dict[str, int]) -> dict[str, Any]:
     """The run's summary from its counts, which the graph itself added up in the store."""

@@ -177,6 +177,13 @@ def test_every_manifest_parses_and_the_kustomization_applies_them_all():
     assert sorted(kustomization["resources"]) == sorted(set(manifests) - {"dask-cluster.yaml"})
 
 
+def test_every_volume_claim_a_manifest_mounts_is_one_a_manifest_makes():
+    documents = [d for ds in _manifests().values() for d in ds]
+    made = {d["metadata"]["name"] for d in documents if d.get("kind") == "PersistentVolumeClaim"}
+    mounted = set(re.findall(r"claimName: ([\w-]+)", "".join(p.read_text() for p in KUBERNETES.glob("*.yaml"))))
+    assert mounted and mounted <= made, mounted - made
+
+
 def test_the_manifests_name_only_what_they_or_the_deploy_guide_create():
     manifests = _manifests()
     manifests.pop("kustomization.yaml")
