@@ -65,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="run one ingestion pass over the feeds",
         description="Run one bounded ingestion pass. Options not listed here are passed to Beam "
                     "(--runner, --direct_num_workers, ...).")
-    run.add_argument("--feeds", required=True, help="feeds file: YAML list of feeds, or OPML")
+    # required, but checked in run_options: argparse would say only "--feeds is required" where
+    # the user typed --fedds (which it hands on to Beam)
+    run.add_argument("--feeds", help="feeds file: YAML list of feeds, or OPML (required)")
     run.add_argument("--output", required=True, help="folder for stories, dead letters and the run summary")
     _store_argument(run, "default: sqlite:///OUTPUT/state.db")
     run.add_argument("--cache-dir", help="where workers keep caches of the store (the vector index); default: beside "
@@ -342,6 +344,11 @@ def _did_you_mean(flag: str, flags: tuple[str, ...]) -> str:
 
 def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
     """The run's options, built once from the command line and the feeds file."""
+    if not args.feeds:
+        typo = next((flag for flag in beam_args if flag.startswith("-") and _did_you_mean(flag.split("=")[0],
+                                                                                         ("--feeds",))), None)
+        raise CliError(f"unknown option {typo.split('=')[0]} (did you mean --feeds?)" if typo
+                       else "run needs a feeds file: --feeds FILE")
     config = load_feeds(args.feeds)
     store_file = sqlite_path(args.store) if args.store else None
     if store_file and not os.path.isdir(os.path.dirname(os.path.abspath(store_file))):

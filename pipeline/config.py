@@ -117,8 +117,8 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
         if not url or not url.strip():
             raise ConfigError(f"{path}: feed entry {number}: 'url' is missing or empty")
         tags = item.get("tags") or ()
-        if isinstance(tags, str):
-            tags = (tags,)
+        if isinstance(tags, str):  # "tags: local, politics" would be one tag of both words
+            raise ConfigError(f"{path}: feed entry {number}: 'tags' must be a list: tags: [{tags}]")
         if not isinstance(tags, (list, tuple)) or not all(isinstance(t, str) for t in tags):
             raise ConfigError(f"{path}: feed entry {number}: 'tags' must be a list of strings")
         language = item.get("language")

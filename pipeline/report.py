@@ -89,8 +89,9 @@ def published(item: Story | Variant) -> str:
 
 
 def _variant(variant: Variant) -> str:
-    rest = variant.text[PREVIEW_CHARS:]
-    body = text(variant.text[:PREVIEW_CHARS])
+    shown = preview(variant.text)
+    rest = variant.text[len(shown):]
+    body = text(shown)
     if rest:  # the whole text, to read without a script: the rest folded away
         body += f'<details class="more"><summary>… read all</summary>{text(rest)}</details>'
     byline = ", ".join([*variant.authors, *variant.credits])
@@ -100,13 +101,25 @@ def _variant(variant: Variant) -> str:
             f'{text(variant.relation)}</span>{text(variant.site_name or urllib.parse.urlsplit(variant.url).netloc)}'
             f'</div><div class="muted">{text(published(variant))}{" · " + text(byline) if byline else ""}'
             f'</div><div class="body">{body}</div><div>{link(variant.link, "original")}'
-            f'<span class="muted"> · read by {text(_reader(variant.extractor))}</span></div></div>')
+            f'<span class="muted"> · {text(_source(variant))}</span></div></div>')
 
 
-def _reader(extractor: str) -> str:
-    """What read the page, in words: its publisher's own parser, or newsbeam's generic path."""
-    kind, _, publisher = extractor.partition(":")
-    return f"the {publisher} parser (Fundus)" if kind == "fundus" else "newsbeam's generic extractor"
+def preview(body: str, limit: int = 0) -> str:
+    """The start of a text, cut where a word ends (at most `limit`, PREVIEW_CHARS by default)."""
+    limit = limit or PREVIEW_CHARS
+    if len(body) <= limit:
+        return body
+    cut = max(body.rfind(" ", 0, limit), body.rfind("\n", 0, limit))
+    return body[:cut if cut > limit // 2 else limit]
+
+
+def _source(variant: Variant) -> str:
+    """Where the text came from, in words: the feed's own text, or the page read by its
+    publisher's own parser or by newsbeam's generic path."""
+    if variant.body_source == "feed":
+        return "text from the feed (the page was not read)"
+    kind, _, publisher = variant.extractor.partition(":")
+    return f"read by the {publisher} parser (Fundus)" if kind == "fundus" else "read by newsbeam's generic extractor"
 
 
 def story_html(story: Story, open_variants: bool, href: str | None = None) -> str:

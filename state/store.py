@@ -76,8 +76,10 @@ class Store:
         return next(self.stories.records([story_id]), None)
 
     def event(self, event_id: str) -> list[Story]:
-        """The stories of one event (empty when there is no such event)."""
-        return list(self.stories.records(self.stories.events(event_id)))
+        """The stories of one event in time order, by when each was published (first seen
+        where it says no time); empty when there is no such event."""
+        stories = self.stories.records(self.stories.events(event_id))
+        return sorted(stories, key=lambda story: (story.published or story.first_seen, story.story_id))
 
     def failures(self) -> list[DeadLetter]:
         """The dead letters: what failed, where and why, and when it is tried again."""

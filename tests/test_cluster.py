@@ -155,6 +155,7 @@ def test_newsbeams_dask_configuration_spares_the_workers_dasks_memory_trimming()
     MALLOC_TRIM_THRESHOLD_ that Dask's nanny gives every worker: with it the encoder runs 1.4x
     slower, and a run on such workers says so. Real worker processes, with Dask's defaults and
     with the file."""
+    pytest.importorskip("distributed", reason="needs the dask extra")
     probe = ("import logging, os\nfrom distributed import Client, LocalCluster\n"
              "from newsbeam.pipeline.runners import pipeline_options, warn_of_memory_trimming\n"
              "logging.basicConfig(format='%(message)s', force=True)\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import importlib.util
 import json
 import os
 import pathlib
@@ -240,7 +241,10 @@ def test_the_deploy_guide_names_files_that_exist_and_newsbeam_commands_it_accept
     named = set(re.findall(r"\bdeploy/[\w./-]+[\w]", guide))
     assert named and all((ROOT / path).exists() for path in named), [p for p in named if not (ROOT / p).exists()]
     checked = 0
+    dask = importlib.util.find_spec("distributed") is not None  # without the dask extra its flags are unknown
     for command in _guide_commands():
+        if not dask and "DaskRunner" in command:
+            continue
         for index, word in enumerate(command):
             if (index == 0 and word == "newsbeam") or word.endswith("/bin/newsbeam"):  # not the user newsbeam
                 args = command[index + 1:]

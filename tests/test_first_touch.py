@@ -126,3 +126,47 @@ def test_the_first_ctrl_c_ends_the_pass_within_seconds_and_loses_nothing(tmp_pat
     filed = {v["url"].rsplit("/", 1)[1] for story in latest_stories(tmp_path / "out").values()
              for v in story["variants"]}
     assert filed == {f"{n}.html" for n in range(20)}  # every page in a story (alike pages in one)
+
+
+def test_the_small_things_a_new_user_meets_on_the_way(site, tmp_path, capsys):
+    """--site with the address a feed was served from, a tags string, --fedds, previews cut
+    at a word, an event's stories in time order, feed text named as such in the report, and
+    'next pass' where a feed has no time of its own."""
+    from newsbeam.pipeline.cli import main
+    from newsbeam.pipeline.report import preview
+    from newsbeam.state.store import open_store
+    from tests.conftest import RUN_ARGS, write_feeds_file
+
+    site.routes["/gone.html"] = lambda h: h.send_body(404, b"gone")
+    site.routes["/text.rss"] = lambda h: h.send_body(200, (
+        "<rss version='2.0'><channel><title>T</title><item><title>Ferry timetable changes</title>"
+        f"<link>{site.base_url}gone.html</link><description>{'The harbour ferry runs every hour from Monday. ' * 6}"
+        "</description></item></channel></rss>").encode(), "application/rss+xml")
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + f for f in
+                                                       ("feeds/kurier.rss", "feeds/herald.rss", "feeds/wire.atom",
+                                                        "text.rss")])
+    output = tmp_path / "out"
+    assert main(["run", "--feeds", str(feeds), "--output", str(output), *RUN_ARGS]) == 0
+    capsys.readouterr()
+    assert main(["stories", "list", "--output", str(output), "--site", "127.0.0.1", "--json"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 6  # the demo's five and the feed's one
+
+    bad = tmp_path / "tags.yaml"
+    bad.write_text(f"feeds:\n  - url: {site.base_url}feeds/kurier.rss\n    tags: local\n")
+    assert main(["run", "--feeds", str(bad), "--output", str(output), *RUN_ARGS]) == 2
+    assert "'tags' must be a list: tags: [local]" in capsys.readouterr().err
+    assert main(["run", "--fedds", str(feeds), "--output", str(output), *RUN_ARGS]) == 2
+    assert "unknown option --fedds (did you mean --feeds?)" in capsys.readouterr().err
+
+    text = "word " * 200
+    assert preview(text).endswith("word") and len(preview(text)) <= 400
+
+    store = open_store(str(output / "state.db"))
+    event = next(s for s in store.find_stories() if "Cable car vote" in s.title).event_id
+    members = store.event(event)
+    assert len(members) == 2 and [s.published for s in members] == sorted(s.published for s in members)
+
+    assert main(["report", "--output", str(output), "-o", str(tmp_path / "report.html")]) == 0
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "text from the feed (the page was not read)" in report
+    assert "next pass" in report

@@ -253,6 +253,7 @@ def test_a_stories_folder_deliberately_elsewhere_keeps_working(site, tmp_path):
     (["--output", "/shared/out"], "PostgreSQL store"),
 ])
 def test_a_cluster_runner_needs_shared_output_and_the_shared_store(tmp_path, capsys, where, message):
+    pytest.importorskip("distributed", reason="the Dask runner needs the dask extra")
     feeds = write_feeds_file(tmp_path / "feeds.yaml", ["http://127.0.0.1:9/feed.rss"])
     assert main(["run", "--feeds", str(feeds), *where, "--runner", "DaskRunner",
                  "--dask_client_address", "tcp://127.0.0.1:9"]) == 2
