@@ -210,6 +210,7 @@ def feed_interval_s(feed: Any) -> int | None:
     return None
 
 
+# Content types no feed comes as: such an answer is a failed feed, never parsed.
 NOT_A_FEED_TYPES = ("image/", "audio/", "video/", "application/pdf", "application/zip")
 
 

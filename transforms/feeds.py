@@ -1,64 +1,25 @@
-"""Stage ReadFeeds: Shards -> Batches of new feed entries (one per shard). Each feed of the
-shard that is due is fetched (concurrently, polite per host, with conditional GET) and parsed;
-entries the store already knows are left out; the shard's page retries that are due join
-them. A feed that fails is a dead letter in the batch, and backed off.
-
-A "feed" may also be a sitemap, a sitemap index or a Google News sitemap (recognised from the
-document), or a site's robots.txt (its `Sitemap:` lines). The sitemaps an index or robots.txt
-names are fetched in turn, through the same polite fetcher, MAX_SITEMAP_DEPTH levels deep and
-MAX_SITEMAPS a pass at most, each only when its index lists a new lastmod for it; pages older
-than the story window are left out."""
+"""Stage ReadFeeds: Shards -> Batches of new feed entries (one per shard), read by the
+Beam-free FeedReader (sources.reader); the entries a streaming run has in flight are held back
+until they are filed."""
 
 from __future__ import annotations
 
-import collections
-import dataclasses
-import datetime as dt
+import functools
 import os
 import socket
 import threading
 import time
-import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import apache_beam as beam
 
-from newsbeam.fetching import settings as fetching
-from newsbeam.fetching.client import FetchError, Response, read_local_file
-from newsbeam.fetching.politeness import PoliteScheduler
-from newsbeam.schemas import Batch, DeadLetter, FeedEntry, FeedSource, Shard, host_of, utc_now
-from newsbeam.schemas.text import MAX_URL_CHARS
-from newsbeam.sources.feeds import (
-    ParsedFeed,
-    entry_from_payload,
-    feed_body_hash,
-    max_age_due,
-    parse_feed,
-    unique_entries,
-)
-from newsbeam.sources.sitemaps import (
-    Listed,
-    is_robots,
-    looks_like_sitemap,
-    parse_sitemap,
-    robots_sitemaps,
-    sitemap_entries,
-    unpack,
-)
-from newsbeam.state.database import database_errors
+from newsbeam.schemas import Batch, FeedEntry, Shard
+from newsbeam.sources.reader import FeedReader
 from newsbeam.transforms.options import RunOptions
 from newsbeam.transforms.stage import StageFn, host_ledger, preload_article_work, take_shared_slot
 
-ACCEPT_FEEDS = ("application/rss+xml, application/atom+xml, application/feed+json, "
-                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
-NOT_A_FEED_TYPES = ("image/", "audio/", "video/", "application/pdf", "application/zip")
-# Sitemap indexes nest: at most this many levels below a listed feed, this many sitemaps a pass.
-MAX_SITEMAP_DEPTH = 2
-MAX_SITEMAPS = 50
-
-FeedDue = tuple[FeedSource, dict[str, Any]]  # a feed and what the store knows of it
 # An entry handed on and not filed after this long is handed on again (it should have become an
 # article or a dead letter long before: the host budget of a pass is 900 s by default).
 IN_FLIGHT_S = 3600
@@ -115,201 +76,32 @@ class ReadFeedsFn(StageFn):
 
     def setup(self) -> None:
         super().setup()
-        self.window = dt.timedelta(days=self.options.window_days)
-        self.own_urls = {feed.url for feed in self.options.feeds}
-        self.own_files = {url for url in self.own_urls if url.startswith("file:")}
-        self.http = self.options.http_client()
-        self.ledger = host_ledger()
-        self.scheduler: PoliteScheduler[FeedDue] = PoliteScheduler(
-            self._fetch, lambda due: host_of(due[0].url), self.ledger, self.options.politeness())
+        options = self.options
+        self.http = options.http_client()
+        ledger = host_ledger()
+        self.reader = FeedReader(
+            self.store, self.http, ledger, options.politeness(), options.feeds, options.window_days,
+            # other workers may be asking a host for pages: a shard shares its hosts' pace
+            pace_host=functools.partial(take_shared_slot, self.store, ledger) if options.shards > 1 else None,
+            on_new_entries=lambda: preload_article_work(options.encoder, options.encoder_threads))
         self.in_flight = EntriesInFlight.of_run(self.run_key)
 
     def teardown(self) -> None:
-        self.scheduler.close()
+        self.reader.close()
         self.http.close()
         super().teardown()
 
     def run(self, shard: Shard) -> Iterator[Batch]:
-        now, due, counts = utc_now(), [], collections.Counter()
-        for source in shard.feeds:
-            state = self.store.feeds.state(source.url)
-            if state["next_due"] and state["next_due"] > now:
-                counts["feeds_not_due"] += 1
-            else:
-                due.append((source, state))
-        entries: list[FeedEntry] = []
-        letters: list[DeadLetter] = []
-        for depth in range(MAX_SITEMAP_DEPTH + 1):
-            due = self._read_all(due, entries, letters, counts)  # what comes back: sitemaps they list
-            if not due:
-                break
-            if depth == MAX_SITEMAP_DEPTH:
-                counts["sitemaps_too_deep"] += len(due)
-        # a page two feeds list is one page: fetched, filed and failed once (the first feed's entry)
-        unique = list({entry.url: entry for entry in reversed(entries)}.values())[::-1]
-        if len(unique) < len(entries):
-            counts["entries_listed_twice"] += len(entries) - len(unique)
-            counts["articles_new"] -= len(entries) - len(unique)
-            entries = unique
-        retries = [entry_from_payload(letter.payload) for stage in DeadLetter.PAGE_STAGES
-                   for letter in self.store.dead_letters.due(stage) if letter.payload and shard.owns(letter.url)]
-        counts["retries_due"] += len(retries)
-        handed_on, held_back = self.in_flight.hand_on(entries + retries, self.store.stories.known_articles)
+        read = self.reader.read(shard.feeds, shard.owns)
+        counts = read.counts
+        handed_on, held_back = self.in_flight.hand_on(read.entries, self.store.stories.known_articles)
         if held_back:  # read again before they were filed: in flight, not new
             counts["entries_in_flight"] += held_back
             counts["articles_new"] -= held_back
         counts[f"worker {socket.gethostname()}:{os.getpid()}"] += 1  # which workers did the work
-        yield Batch(entries=tuple(handed_on), dead_letters=tuple(letters), counts=tuple(counts.items()),
+        yield Batch(entries=tuple(handed_on), dead_letters=tuple(read.dead_letters), counts=tuple(counts.items()),
                     rewrite=tuple(self.store.stories.pending()) if shard.rewrite_pending else (),
                     archives=shard.archives)
-
-    def _read_all(self, due: list[FeedDue], entries: list[FeedEntry], letters: list[DeadLetter],
-                  counts: collections.Counter) -> list[FeedDue]:
-        """Fetch and read these feeds; returns the sitemaps they list that are to be read next."""
-        listed: list[FeedDue] = []
-        for (source, state), outcome in self.scheduler.run(due):
-            if isinstance(outcome, BaseException):
-                error = outcome if isinstance(outcome, FetchError) else FetchError(
-                    f"internal error: {type(outcome).__name__}: {outcome}")
-                if error.deferred:  # never asked for (the run is stopping): due at the next pass
-                    counts[self._count_of(source, "deferred")] += 1
-                    continue
-                if error.final and source.url not in self.own_urls:
-                    # A sitemap a server listed, at an address the policy refuses: final, and
-                    # no feed of the user's (not counted, not in the feeds' health).
-                    counts["sitemaps_refused"] += 1
-                    letters.append(DeadLetter(url=source.url, stage="feed_fetch", reason=error.reason,
-                                              status=error.status, at=utc_now(), final=True))
-                    continue
-                counts[self._count_of(source, "failed")] += 1
-                next_due = self.store.feeds.failed(source.url, error.not_before, error.status, error.reason)
-                letters.append(DeadLetter(
-                    url=source.url, stage="feed_fetch", reason=error.reason, status=error.status,
-                    at=utc_now(), retry_after=error.not_before, next_due=next_due))
-            else:
-                try:
-                    listed += self._read_feed(source, state, outcome, entries, letters, counts)
-                except database_errors():
-                    raise  # the store failed: the run cannot go on
-                except Exception as exc:  # one bad feed must never stop the pass
-                    counts[self._count_of(source, "failed")] += 1
-                    letters.append(DeadLetter(url=source.url, stage="feed_parse", at=utc_now(),
-                                              reason=f"feed could not be read: {type(exc).__name__}: {exc}"[:500]))
-        budget = MAX_SITEMAPS - counts["sitemaps_read"]
-        counts["sitemaps_over_the_limit"] += max(0, len(listed) - budget)
-        counts["sitemaps_read"] += min(len(listed), budget)
-        return listed[:max(budget, 0)]
-
-    def _count_of(self, source: FeedSource, outcome: str) -> str:
-        """The counter of a feed's outcome: `feeds_*` for a feed of the user's, `sitemaps_*` for a
-        sitemap one of them listed, so that the feeds listed add up (fetched, not modified, not
-        due, failed)."""
-        return f"{'feeds' if source.url in self.own_urls else 'sitemaps'}_{outcome}"
-
-    def _fetch(self, due: FeedDue) -> Response:
-        """Runs on a fetch thread."""
-        source, state = due
-        if source.url.startswith("file:"):
-            if source.url not in self.own_files:  # never a URL a server named (see _to_read)
-                raise FetchError("a local file is read only when the feeds file lists it")
-            return read_local_file(source.url, fetching.MAX_FEED_BYTES)
-        if self.options.shards > 1:  # other workers may be asking the host for pages: share its pace
-            host = host_of(source.url)
-            take_shared_slot(self.store, self.ledger, host, self.scheduler.delay_for(host))
-        headers = {"Accept": ACCEPT_FEEDS}
-        if is_robots(source.url):  # read whole every time: the sitemaps it names are polled in turn
-            return self.http.get(source.url, max_bytes=fetching.MAX_FEED_BYTES, headers=headers)
-        if state["etag"]:
-            headers["If-None-Match"] = state["etag"]
-        if state["last_modified"]:
-            headers["If-Modified-Since"] = state["last_modified"]
-        response = self.http.get(source.url, max_bytes=fetching.MAX_FEED_BYTES, headers=headers)
-        if response.status != 304:
-            if not response.body.strip():
-                raise FetchError("empty response", response.status)
-            if response.content_type and response.content_type.startswith(NOT_A_FEED_TYPES):
-                raise FetchError(f"not a feed (Content-Type {response.content_type})", response.status)
-        return response
-
-    def _read_feed(self, source: FeedSource, state: dict[str, Any], response: Response, entries: list[FeedEntry],
-                   letters: list[DeadLetter], counts: collections.Counter) -> list[FeedDue]:
-        """A fetched feed: its validators staged, its new entries added to `entries`; returns
-        the sitemaps it lists that are to be read (for a sitemap index or a robots.txt)."""
-        feeds = self.store.feeds
-        feeds.fetched(source.url, max_age_due(response.headers, utc_now()), response.status)
-        self.store.dead_letters.resolve(source.url, ("feed_fetch",))
-        if state.get("listed"):
-            feeds.listed(source.url, state["listed"])  # the lastmod its index gave it: read
-        digest = feed_body_hash(response.body) if response.status != 304 else None
-        if (digest is None or digest == state["body_hash"]) and not is_robots(source.url):
-            counts[self._count_of(source, "not_modified")] += 1  # a 304, or unchanged though the server did not say
-            return []
-        feeds.stage_validators(source.url, response.headers.get("etag"), response.headers.get("last-modified"), digest)
-        children: list[Listed] = []
-        try:
-            parsed, children = self._parse(source, response, counts)
-        except Exception as exc:  # feedparser is robust, but a dead letter beats a failed run
-            parsed = ParsedFeed([], f"feed parser failed: {type(exc).__name__}: {exc}", None, None)
-        feeds.titled(source.url, parsed.title)
-        if parsed.interval_s:
-            until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=parsed.interval_s)
-            feeds.defer(source.url, until.isoformat(timespec="seconds"))
-        counts["entries_unusable"] += parsed.unusable_links
-        if parsed.problem:
-            counts[self._count_of(source, "failed")] += 1
-            feeds.unreadable(source.url, parsed.problem)
-            feeds.stage_entries(source.url, [])  # nothing in flight to wait for
-            letters.append(DeadLetter(url=source.url, stage="feed_parse", reason=parsed.problem, at=utc_now()))
-            return []
-        self.store.dead_letters.resolve(source.url, ("feed_parse",))
-        counts[self._count_of(source, "fetched")] += 1  # fetched and read: each feed listed is counted once
-        unique, dropped = unique_entries(parsed.entries)
-        counts["entries_dropped"] += dropped
-        counts["entries_seen"] += len(unique)
-        known = self.store.stories.known_articles(entry.url for entry in unique)
-        # new, or updated in place since it was filed (when both times are known: a page filed
-        # from an archive has none)
-        new = [entry for entry in unique if entry.url not in known
-               or (entry.updated and known[entry.url] and entry.updated != known[entry.url])]
-        counts["articles_new"] += len(new)
-        if new:  # the article stages will run: their encoder loads while the feeds are read
-            preload_article_work(self.options.encoder, self.options.encoder_threads)
-        feeds.stage_entries(source.url, [entry.url for entry in new])
-        entries.extend(new)
-        return self._to_read(source, children, counts)
-
-    def _parse(self, source: FeedSource, response: Response, counts: collections.Counter
-               ) -> tuple[ParsedFeed, list[Listed]]:
-        """A feed, a sitemap (or index), or a robots.txt: its entries, and the sitemaps it lists."""
-        if is_robots(source.url):
-            return ParsedFeed([], None, None, None), robots_sitemaps(response.body, response.url).sitemaps
-        body = unpack(response.body, fetching.MAX_FEED_BYTES)
-        if looks_like_sitemap(body):
-            sitemap = parse_sitemap(body)
-            if sitemap is None:
-                return ParsedFeed([], "not a valid sitemap", None, None), []
-            oldest = (dt.datetime.now(dt.UTC) - self.window).isoformat(timespec="seconds")
-            found, too_old = sitemap_entries(sitemap, source, oldest)
-            counts["entries_older_than_the_window"] += too_old
-            problem = None if found or too_old or sitemap.sitemaps else "sitemap lists no page"
-            return ParsedFeed(found, problem, None, None), sitemap.sitemaps
-        return parse_feed(response.body, response.url, response.content_type, source), []
-
-    def _to_read(self, source: FeedSource, children: list[Listed], counts: collections.Counter) -> list[FeedDue]:
-        """The listed sitemaps whose lastmod changed since they were read (or that give none).
-        Only web addresses: a sitemap index or a robots.txt that names a `file:` (or any other)
-        URL is a server's document pointing into the machine that reads it."""
-        due = []
-        for child in children:
-            if urllib.parse.urlsplit(child.url).scheme.lower() not in ("http", "https") or \
-                    len(child.url) > MAX_URL_CHARS:
-                counts["sitemaps_not_on_the_web"] += 1
-                continue
-            state = self.store.feeds.state(child.url)
-            if child.lastmod and state.get("listed_lastmod") == child.lastmod:
-                continue  # unchanged since it was read: no request
-            due.append((dataclasses.replace(source, url=child.url), {**state, "listed": child.lastmod}))
-        return due
 
 
 class ReadFeeds(beam.PTransform):
