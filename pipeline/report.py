@@ -187,9 +187,10 @@ def render(stories: Iterable[Story], feeds: list[dict[str, Any]], letters: list[
                             + "".join(story_html(s, open_variants) for s in members) + "</section>")
         else:
             sections.append(story_html(members[0], open_variants))
-    # by the stories' own publication time (an archive's stories of 2016 are not today's); those
-    # without one by when newsbeam first saw them
-    per_hour = collections.Counter((s.published or s.first_seen)[:13].replace("T", " ") + "h" for s in stories)
+    # by the stories' own publication time (an archive's stories of 2016 are not today's); a
+    # story that gives none is undated, counted apart, never charted in the hour it was read
+    per_hour = collections.Counter(s.published[:13].replace("T", " ") + "h" for s in stories if s.published)
+    undated = sum(1 for s in stories if not s.published)
     per_language = collections.Counter(v.language or "language unknown" for s in stories for v in s.variants)
     # the feeds that fail themselves, as the run's summary counts them, and apart from them
     # the feeds whose pages fail (the summary's "failing pages of" line)
@@ -199,7 +200,8 @@ def render(stories: Iterable[Story], feeds: list[dict[str, Any]], letters: list[
 <p class="muted">{text(period)}: {len(stories)} stories, {sum(len(s.variants) for s in stories)} variants, \
 {_several(sum(1 for g in groups if len(g) > 1), "event")} of several stories; {len(feeds)} feeds: {failing} failing, \
 {pages_failing} with pages failing; {len(letters)} dead letters.</p>
-<div class="charts">{bar_chart("stories per hour published (UTC)", sorted(per_hour.items())[-24:])}\
+<div class="charts">{bar_chart("stories per hour published (UTC)" + (f", {undated} undated" if undated else ""),
+                               sorted(per_hour.items())[-24:])}\
 {bar_chart("variants per language", per_language.most_common(12))}</div>
 <h2>Stories</h2>{"".join(sections) or "<p class='muted'>No story in this period.</p>"}
 <h2>Feed health</h2>{feed_table(feeds, letters)}

@@ -16,6 +16,7 @@ from typing import Any
 import feedparser
 
 from newsbeam.schemas import FeedEntry, FeedSource, parse_time, without_controls
+from newsbeam.schemas.times import publication_time
 from newsbeam.sources.urls import canonical_url
 
 # A feed's own polling hints (ttl, max-age, sy:updatePeriod) are followed up to this interval.
@@ -49,6 +50,14 @@ def to_utc(struct: time.struct_time | None) -> str | None:
         return dt.datetime.fromtimestamp(calendar.timegm(struct), dt.UTC).isoformat(timespec="seconds")
     except (OverflowError, ValueError):
         return None
+
+
+def _written_date(item: Any) -> str | None:
+    """The item's date as written, where feedparser could not read it (it knows English day and
+    month names only: "Seg, 24 Set 2018 19:42:40 -0300" in a Portuguese feed)."""
+    written = item.get("published") or dict.get(item, "updated")
+    published = publication_time(written) if isinstance(written, str) else None
+    return published.time if published else None
 
 
 _TAG = re.compile(r"<[^>]+>")
@@ -147,7 +156,7 @@ def parse_feed(body: bytes, location: str, content_type: str | None, source: Fee
             feed_name=source.name or title,
             title=" ".join(text_of(item, "title").split()),
             summary=summary,
-            published=to_utc(item.get("published_parsed") or dict.get(item, "updated_parsed")),
+            published=to_utc(item.get("published_parsed") or dict.get(item, "updated_parsed")) or _written_date(item),
             # dict.get: feedparser's own get() answers "updated" with the published date
             updated=to_utc(dict.get(item, "updated_parsed")),
             language=_language_code(item.get("language")) or feed_language,

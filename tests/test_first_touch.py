@@ -170,3 +170,5 @@ def test_the_small_things_a_new_user_meets_on_the_way(site, tmp_path, capsys):
     report = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "text from the feed (the page was not read)" in report
     assert "next pass" in report
+    # the feed's item gives no time: undated, counted apart, not charted in the hour it was read
+    assert "stories per hour published (UTC), 1 undated" in report and "publication time unknown" in report

@@ -56,3 +56,22 @@ def test_entries_two_feeds_list_are_read_once(site, tmp_path):
         reader.close()
     assert [entry.url for entry in read.entries] == [site.base_url + "shared.html"]
     assert read.counts["entries_listed_twice"] == 1 and read.counts["articles_new"] == 1
+
+
+def test_dates_with_day_and_month_names_of_other_languages_are_read_with_their_zone():
+    """feedparser reads English names only: a Portuguese feed's "Seg, 24 Set 2018" gave no date,
+    and its items were charted in the hour of the run."""
+    from newsbeam.sources.feeds import parse_feed
+
+    written = {"pt": "Seg, 24 Set 2018 19:42:40 -0300", "es": "Lun, 24 Sep 2018 19:42:40 -0300",
+               "fr": "lun., 24 sept. 2018 19:42:40 -0300", "de": "Mo, 24 Sep 2018 19:42:40 -0300",
+               "it": "lun, 24 set 2018 19:42:40 -0300", "tr": "Pzt, 24 Eyl 2018 19:42:40 -0300",
+               "pl": "pon, 24 wrz 2018 19:42:40 -0300", "none": "", "relative": "ontem"}
+    items = "".join(f"<item><title>Item {language}</title><link>https://news.example/{language}</link>"
+                    f"<pubDate>{date}</pubDate></item>" for language, date in written.items())
+    feed = f"<rss version='2.0'><channel><title>T</title>{items}</channel></rss>".encode()
+    dates = {entry.url.rsplit("/", 1)[1]: entry.published
+             for entry in parse_feed(feed, "https://news.example/feed", None, FeedSource(url="f")).entries}
+    assert {language: date for language, date in dates.items() if date} == dict.fromkeys(
+        ["pt", "es", "fr", "de", "it", "tr", "pl"], "2018-09-24T22:42:40+00:00")
+    assert dates["none"] is None and dates["relative"] is None  # undated: no time of its own
