@@ -126,7 +126,7 @@ class StoryIndex:
         snapshot = self.store.stories.newest_seq()
         candidates = self._candidates(fingerprint, article.published)
         to_save = self._encode_sentences_if_needed(fingerprint, candidates)
-        scores, close = self._judge(fingerprint, candidates)
+        scores, close = self._judge(article, fingerprint, candidates)
         # The event judge's evidence for the stories close enough to share an event is made here,
         # outside the writer lock; the events read inside it reuse these fingerprints.
         known = {row["url"]: prepare(other) for row, other in candidates if row["story_id"] in close}
@@ -162,6 +162,7 @@ class StoryIndex:
                 filed[article.url] = (assignment.story_id, article.title, fingerprint.body_hash)
                 if assignment.how != "unchanged":
                     filed_here[article.url] = ({"seq": None, "url": article.url, "story_id": assignment.story_id,
+                                                "feed_url": article.feed_url, "title": article.title,
                                                 "published": article.published}, decision.as_filed)
         return assignments
 
@@ -185,7 +186,7 @@ class StoryIndex:
 
         if newer:  # filed by another worker, or earlier in this lot, since the snapshot
             stories.save_sentences(self._encode_sentences_if_needed(fingerprint, newer))
-            more_scores, more_close = self._judge(fingerprint, newer)
+            more_scores, more_close = self._judge(article, fingerprint, newer)
             for story, score in more_scores.items():
                 scores[story] = max(score, scores.get(story, 0.0))
             close |= more_close
@@ -242,13 +243,17 @@ class StoryIndex:
         return survivor, moved
 
     @staticmethod
-    def _judge(fingerprint: Fingerprint, candidates: list[Candidate]) -> tuple[dict[str, float], set[str]]:
+    def _judge(article: Article, fingerprint: Fingerprint, candidates: list[Candidate]
+               ) -> tuple[dict[str, float], set[str]]:
         """The stories the article is a variant of (with their scores), and the stories close
         enough to be put to the event judge."""
         scores: dict[str, float] = {}
         close: set[str] = set()
+        # a story that holds another item of the article's feed is not the article's, even
+        # through a third article alike to both (a copy of the text in another feed)
+        taken = {candidate["story_id"] for candidate, _ in candidates if another_item_of_its_feed(article, candidate)}
         for candidate, other in candidates:
-            score = same_story(fingerprint, other)
+            score = None if candidate["story_id"] in taken else same_story(fingerprint, other)
             if score is not None:
                 scores[candidate["story_id"]] = max(score, scores.get(candidate["story_id"], 0.0))
             if float(fingerprint.vector @ other.vector) >= settings.EVENT_CANDIDATE_SIMILARITY:
@@ -299,6 +304,16 @@ class StoryIndex:
         if not published or not other:
             return True
         return abs(parse_time(published) - parse_time(other)) <= self.window
+
+
+def another_item_of_its_feed(article: Article, candidate: dict[str, Any]) -> bool:
+    """Is the candidate another item of the article's own feed, under another headline? A feed
+    lists each report once: two of its items are two stories, however alike their texts (a
+    forum's "submitted by ... [N comments]" lines, a podcast's show notes, a classifieds
+    template). They may still be one event."""
+    feed = article.feed_url
+    return bool(feed) and candidate.get("feed_url") == feed and candidate["url"] != article.url \
+        and " ".join(candidate.get("title", "").casefold().split()) != " ".join(article.title.casefold().split())
 
 
 def stored_fingerprint(row: dict[str, Any], dim: int) -> Fingerprint:

@@ -20,7 +20,7 @@ ARTICLE_FIELDS = ("story_id, url, feed_url, title, text, language, published, pu
                   "kicker, site_name, body_source, extractor, canonical_url, body_hash, first_seen")
 # The columns a candidate for matching is judged by.
 CANDIDATE_FIELDS = ("SELECT a.seq, a.url, a.story_id, s.event_id, a.title, a.text, a.language, a.body_hash, a.vector, "
-                    "a.sentences, a.numbers, a.published FROM articles a JOIN stories s USING (story_id) ")
+                    "a.sentences, a.numbers, a.published, a.feed_url FROM articles a JOIN stories s USING (story_id) ")
 
 
 def _chunks(items: list, size: int = 500) -> Iterator[list]:

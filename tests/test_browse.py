@@ -174,7 +174,8 @@ def test_the_report_shows_stories_by_their_own_publication_time():
                      updated="2026-12-02T09:00:00+00:00", variants=(variant,))
 
     page = render([story(1, "2016-03-04T10:15:00+00:00"), story(2, None)], [], [], "a period")
-    assert "2016-03-04 10h" in page and "2026-12-02 09h" in page  # the second has no time of its own
+    # the second has no time of its own: undated, not charted in the hour it was seen
+    assert "2016-03-04 10h" in page and "2026-12-02 09h" not in page and "(UTC), 1 undated" in page
     assert "2016-03-04T10:15:00+00:00 · first seen 2026-12-02T09:00" in page
     assert "publication time unknown · first seen" in page
 

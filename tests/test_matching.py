@@ -36,11 +36,12 @@ def fingerprinter():
 
 
 def extract_pages(pages: dict) -> dict:
-    """name -> the Article extracted from the page file, at http://news.example/NAME."""
+    """name -> the Article extracted from the page file, at http://news.example/NAME, each from a
+    feed of its own (two items of one feed are two stories, whatever their texts)."""
     out = {}
     for name, path in pages.items():
         url = f"http://news.example/{name}"
-        entry = FeedEntry(url=url, link=url, feed_url="http://news.example/feed", feed_name=None, title="",
+        entry = FeedEntry(url=url, link=url, feed_url=f"http://news.example/{name}/feed", feed_name=None, title="",
                           summary="", published=None, updated=None, language=None)
         out[name] = extract_article(FetchedPage(entry=entry, url=url, html=path.read_bytes(), content_type=None))
     return out

@@ -75,3 +75,29 @@ def test_dates_with_day_and_month_names_of_other_languages_are_read_with_their_z
     assert {language: date for language, date in dates.items() if date} == dict.fromkeys(
         ["pt", "es", "fr", "de", "it", "tr", "pl"], "2018-09-24T22:42:40+00:00")
     assert dates["none"] is None and dates["relative"] is None  # undated: no time of its own
+
+
+def test_two_items_of_one_feed_under_other_headlines_are_two_stories(site, tmp_path):
+    """A forum's items whose text is only its own "submitted by ... [N comments]" line, and a
+    podcast's episodes with one show description: alike texts, two items of one feed, two stories
+    (they were one, as near duplicates). The same text in another feed still joins."""
+    from newsbeam.pipeline.cli import main
+    from tests.conftest import RUN_ARGS, latest_stories, write_feeds_file
+
+    notes = ("Jeff and Ryan discuss what they think they know about the upcoming press conference, and "
+             "the games they would like to see announced at the show this week, before the doors open.")
+    items = "".join(f"<item><title>Microcast 06-0{day}-2009</title><link>{site.base_url}ep{day}.html</link>"
+                    f"<description>{notes}</description></item>" for day in (1, 2))
+    site.routes["/podcast.rss"] = lambda h: h.send_body(
+        200, f"<rss version='2.0'><channel><title>P</title>{items}</channel></rss>".encode(), "application/rss+xml")
+    copy = (f"<item><title>Microcast, the first</title><link>{site.base_url}copy.html</link>"
+            f"<description>{notes}</description></item>")
+    site.routes["/other.rss"] = lambda h: h.send_body(
+        200, f"<rss version='2.0'><channel><title>O</title>{copy}</channel></rss>".encode(), "application/rss+xml")
+    for page in ("ep1", "ep2", "copy"):
+        site.routes[f"/{page}.html"] = lambda h: h.send_body(404, b"gone")
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "podcast.rss", site.base_url + "other.rss"])
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 3  # pages gone
+    groups = sorted(sorted(v["url"].rsplit("/", 1)[1] for v in story["variants"])
+                    for story in latest_stories(tmp_path / "out").values())
+    assert len(groups) == 2 and ["copy.html"] not in groups  # the episodes apart; the copy joins one
