@@ -70,6 +70,19 @@ def html_to_text(fragment: str) -> str:
     """Plain text of an HTML fragment, a line per block, without list items that are only a
     link. Line breaks in the source are only whitespace to HTML: a paragraph wrapped over
     several source lines stays one line. (Plain text, without tags, keeps its line breaks.)"""
+    text = _html_to_text(fragment)
+    # HTML escaped twice (a feed's content escaped once more) reads as markup from its first
+    # character: that markup is no text. Markup further in is the text's own (a code sample).
+    if _MARKUP.match(text.lstrip()):
+        text = _html_to_text(text)
+    return text
+
+
+# An HTML tag or comment, as a page writes it ("a < b and c > d" is none)
+_MARKUP = re.compile(r"<(?:!--|/?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>)")
+
+
+def _html_to_text(fragment: str) -> str:
     if _TAG.search(fragment):
         fragment = _LINK_ITEM.sub(" ", re.sub(r"\s+", " ", fragment))
     text = _TAG.sub(" ", re.sub(r"(?i)<\s*(br|/p|/div|/li|/h\d)\s*/?>", "\n", fragment))

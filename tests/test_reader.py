@@ -101,3 +101,13 @@ def test_two_items_of_one_feed_under_other_headlines_are_two_stories(site, tmp_p
     groups = sorted(sorted(v["url"].rsplit("/", 1)[1] for v in story["variants"])
                     for story in latest_stories(tmp_path / "out").values())
     assert len(groups) == 2 and ["copy.html"] not in groups  # the episodes apart; the copy joins one
+
+
+def test_html_a_feed_escaped_twice_is_read_as_html_and_markup_in_the_text_stays():
+    from newsbeam.sources.feeds import html_to_text
+
+    twice = "&lt;!-- SC_OFF --&gt;&lt;div class=&quot;md&quot;&gt;&lt;p&gt;Hey, here I am.&lt;/p&gt;&lt;/div&gt;"
+    assert html_to_text(twice) == "Hey, here I am."
+    assert html_to_text("a &lt; b and c &gt; d") == "a < b and c > d"
+    sample = "<p>The error reads:</p><pre>&lt;errors&gt;&lt;key/&gt;&lt;/errors&gt;</pre>"
+    assert "<errors><key/></errors>" in html_to_text(sample)  # a code sample is the text's own
