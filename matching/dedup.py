@@ -15,7 +15,8 @@ def dedup_records(records: Iterable[dict[str, Any]], index: StoryIndex,
     """Assign story and event ids to plain article records, in their order.
 
     Each record has `id`, `title`, `text` and optionally `language` (detected when missing, as
-    the pipeline does), `url`, `published`; records without a URL are filed under `id:<id>`.
+    the pipeline does), `url`, `published`, `feed_url` (two items of one feed under other
+    headlines are two stories, as in a run); records without a URL are filed under `id:<id>`.
     Records are fingerprinted `batch_size` at a time (one encoder call each). Events are read
     once every record is filed: a later article can make two events one.
     """
@@ -38,7 +39,8 @@ def _dedup_batch(batch: list[dict[str, Any]], index: StoryIndex) -> Iterator[tup
     fingerprints = index.fingerprinter.many([(r.get("title") or "", r.get("text") or "") for r in batch],
                                             [r.get("language") for r in batch])
     articles = [Article(
-        url=record.get("url") or f"id:{record['id']}", feed_url="", title=record.get("title") or "",
+        url=record.get("url") or f"id:{record['id']}", feed_url=record.get("feed_url") or "",
+        title=record.get("title") or "",
         text=record.get("text") or "", language=record.get("language"), published=utc_iso(record.get("published")),
         authors=(), site_name=None, description=None, image=None, tags=(), body_source="page") for record in batch]
     for record, assignment in zip(batch, index.assign_many(articles, fingerprints), strict=True):

@@ -77,7 +77,7 @@ def dedup(articles: Iterable[Article | Mapping[str, Any]], *, store: str | None 
     """Story and event ids for articles, in their order, as `newsbeam dedup` gives them: the
     same report in another language, reworded, syndicated or updated shares a story; reports
     of one event share an event. Articles are Article records or dicts with `id`, `title`,
-    `text` and optionally `language`, `url`, `published`. With `store` (a store URL) the
+    `text` and optionally `language`, `url`, `published`, `feed_url`. With `store` (a store URL) the
     articles are matched against, and filed into, that store's stories; without it, against
     each other only."""
     records = [_dedup_record(article) for article in articles]
@@ -93,7 +93,7 @@ def dedup(articles: Iterable[Article | Mapping[str, Any]], *, store: str | None 
 def _dedup_record(article: Article | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(article, Article):
         return {"id": article.url, "url": article.url, "title": article.title, "text": article.text,
-                "language": article.language, "published": article.published}
+                "language": article.language, "published": article.published, "feed_url": article.feed_url}
     if not article.get("id"):
         raise ValueError(f"an article to dedup needs an 'id': {dict(article)!r:.80}")
     return dict(article)

@@ -98,7 +98,7 @@ def _article_record(unique_ids: UniqueIds) -> Callable[[dict[str, Any], str], di
     """The check of one `dedup` input line: an article with an id, its fields strings."""
     def check(record: dict[str, Any], where: str) -> dict[str, Any]:
         unique_ids(record, where)
-        string_fields(record, where, ("title", "text", "language", "url", "published"))
+        string_fields(record, where, ("title", "text", "language", "url", "published", "feed_url"))
         if record.get("published") and utc_iso(record["published"]) is None:
             raise InputError(f"{where}: 'published' is not an ISO 8601 date")
         return record
