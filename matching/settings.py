@@ -38,6 +38,10 @@ SPECIFIC_PREFIX_CHARS = 5  # names are compared by their first characters: infle
 EVENT_CANDIDATE_SIMILARITY = 0.5
 EVENT_STORY_FLOOR = 0.2
 EVENT_DAYS = 3
+# An event is judged by its latest filed articles, this many at most: reading and judging every
+# member at each new article made filing quadratic in an event's size (a feed of many alike
+# items, one event of hundreds of stories). Real events in the evaluation sets have at most 7.
+EVENT_MEMBERS_JUDGED = 48
 WORD_PREFIX_CHARS = 6  # words are compared by their first characters: inflections agree
 # The document vector embeds the title and the start of the body as one text.
 DOCUMENT_CHARS = 2000

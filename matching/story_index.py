@@ -221,7 +221,7 @@ class StoryIndex:
         """The articles of these events, as they are now (in the writer lock); the fingerprints
         `known` (by URL) made beforehand are used where the article has not changed since."""
         events: dict[str, list[Member]] = {}
-        for row in self.store.stories.event_members(event_ids):
+        for row in self.store.stories.event_members(event_ids, settings.EVENT_MEMBERS_JUDGED):
             fingerprint = known.get(row["url"])
             if fingerprint is None or fingerprint.body_hash != row["body_hash"]:
                 fingerprint = stored_fingerprint(row, dim)

@@ -19,8 +19,9 @@ from newsbeam.state.migrations import POSTGRES_SEARCH_DOCUMENT
 ARTICLE_FIELDS = ("story_id, url, feed_url, title, text, language, published, published_date_only, authors, credits, "
                   "kicker, site_name, body_source, extractor, canonical_url, body_hash, first_seen")
 # The columns a candidate for matching is judged by.
-CANDIDATE_FIELDS = ("SELECT a.seq, a.url, a.story_id, s.event_id, a.title, a.text, a.language, a.body_hash, a.vector, "
-                    "a.sentences, a.numbers, a.published, a.feed_url FROM articles a JOIN stories s USING (story_id) ")
+CANDIDATE_COLUMNS = ("a.seq, a.url, a.story_id, s.event_id, a.title, a.text, a.language, a.body_hash, a.vector, "
+                     "a.sentences, a.numbers, a.published, a.feed_url")
+CANDIDATE_FIELDS = f"SELECT {CANDIDATE_COLUMNS} FROM articles a JOIN stories s USING (story_id) "
 
 
 def _chunks(items: list, size: int = 500) -> Iterator[list]:
@@ -192,14 +193,16 @@ class StoryTables:
                 f"SELECT story_id, event_id FROM stories WHERE story_id IN ({_marks(chunk)})", chunk).fetchall())
         return found
 
-    def event_members(self, event_ids: Iterable[str]) -> list[dict[str, Any]]:
-        """The articles of every story of these events, as candidates are judged, with their
-        publication time."""
+    def event_members(self, event_ids: Iterable[str], most: int) -> list[dict[str, Any]]:
+        """The articles of the stories of these events, as candidates are judged, with their
+        publication time: the `most` latest filed of each event."""
         ids = sorted(set(event_ids))
         if not ids:
             return []
+        latest_first = "ROW_NUMBER() OVER (PARTITION BY s.event_id ORDER BY a.seq DESC) AS event_rank"
         return [dict(r) for r in self.db.read().execute(
-            CANDIDATE_FIELDS + f"WHERE s.event_id IN ({_marks(ids)})", ids)]
+            f"SELECT * FROM (SELECT {CANDIDATE_COLUMNS}, {latest_first} FROM articles a JOIN stories s "
+            f"USING (story_id) WHERE s.event_id IN ({_marks(ids)})) ranked WHERE event_rank <= ?", (*ids, most))]
 
     def pending(self) -> list[str]:
         """Stories whose latest record has not reached the sinks (a run died before writing)."""
