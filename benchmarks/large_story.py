@@ -41,7 +41,10 @@ def feed(n: int, one_story: bool, number: int) -> str:
         words = list(base) if one_story else [rng.choice(WORDS) for _ in range(300)]
         for _ in range(10):
             words[rng.randrange(len(words))] = rng.choice(WORDS)
-        items.append(f"<item><title>Item {i} {' '.join(words[:6])}</title><link>https://site{i % 20}.example/{i}</link>"
+        # one story: one headline for every copy (two items of one feed under other headlines are
+        # never one story); distinct: each its own
+        title = "The same report, again" if one_story else f"Item {i} {' '.join(words[:6])}"
+        items.append(f"<item><title>{title}</title><link>https://site{i % 20}.example/{i}</link>"
                      f"<pubDate>Fri, 20 Nov 2026 10:00:00 +0000</pubDate>"
                      f"<content:encoded><![CDATA[<p>{' '.join(words)}</p>]]></content:encoded></item>")
     return ("<rss version='2.0' xmlns:content='http://purl.org/rss/1.0/modules/content/'><channel><title>F</title>"
