@@ -327,7 +327,10 @@ def another_item_of_its_feed(article: Article, candidate: dict[str, Any]) -> boo
     forum's "submitted by ... [N comments]" lines, a podcast's show notes, a classifieds
     template). They may still be one event."""
     feed = article.feed_url
-    return bool(feed) and candidate.get("feed_url") == feed and candidate["url"] != article.url \
+    # A web archive's file (a path, s3://, gs://) holds pages of every site: no feed of anyone's.
+    if not feed.startswith(("http://", "https://", "file:")):
+        return False
+    return candidate.get("feed_url") == feed and candidate["url"] != article.url \
         and " ".join(candidate.get("title", "").casefold().split()) != " ".join(article.title.casefold().split())
 
 

@@ -237,3 +237,15 @@ def test_a_bucket_that_does_not_exist_is_a_mistake_and_an_empty_prefix_a_folder_
     feeds = archive_feeds(tmp_path, {"warc": "s3://cc-news-test/not-yet/*.warc.gz"})
     assert run(feeds, tmp_path / "out", *s3.beam_args).get("archive_pages", 0) == 0
     assert "s3://cc-news-test/not-yet/*.warc.gz matches no file yet" in capsys.readouterr().err
+
+
+def test_variants_in_one_archive_file_are_one_story(tmp_path):
+    """A web archive's file holds pages of every site: unlike a feed's items, two of its pages
+    under other headlines may well be one report (the German original and its translations)."""
+    archive = write_warc(tmp_path / "archive" / "one.warc.gz", demo_pages("https://lindenau.example/"))
+    feeds = archive_feeds(tmp_path, {"warc": str(archive)})
+    # the built-in encoder: the hashing one never matches translations
+    assert main(["run", "--feeds", feeds, "--output", str(tmp_path / "out"), *RUN_ARGS]) == 0
+    cable = next(s for s in latest_stories(tmp_path / "out").values()
+                 if any(v["url"].endswith("seilbahn-beschlossen.html") for v in s["variants"]))
+    assert len(cable["variants"]) == 3 and {v["relation"] for v in cable["variants"]} == {"original", "translation"}
