@@ -322,13 +322,16 @@ def nearest(fingerprint: Fingerprint, candidates: list[Candidate]) -> list[Candi
 
 
 def another_item_of_its_feed(article: Article, candidate: dict[str, Any]) -> bool:
-    """Is the candidate another item of the article's own feed, under another headline? A feed
-    lists each report once: two of its items are two stories, however alike their texts (a
-    forum's "submitted by ... [N comments]" lines, a podcast's show notes, a classifieds
-    template). They may still be one event."""
+    """Is the candidate another item of the article's own feed, in its language, under another
+    headline? A feed lists each report once: two of its items are two stories, however alike
+    their texts (a forum's "submitted by ... [N comments]" lines, a podcast's show notes, a
+    classifieds template). They may still be one event. A bilingual feed or sitemap may list a
+    report and its translation: items in two languages are judged as any."""
     feed = article.feed_url
     # A web archive's file (a path, s3://, gs://) holds pages of every site: no feed of anyone's.
     if not feed.startswith(("http://", "https://", "file:")):
+        return False
+    if article.language and candidate.get("language") and article.language != candidate["language"]:
         return False
     return candidate.get("feed_url") == feed and candidate["url"] != article.url \
         and " ".join(candidate.get("title", "").casefold().split()) != " ".join(article.title.casefold().split())

@@ -111,3 +111,18 @@ def test_html_a_feed_escaped_twice_is_read_as_html_and_markup_in_the_text_stays(
     assert html_to_text("a &lt; b and c &gt; d") == "a < b and c > d"
     sample = "<p>The error reads:</p><pre>&lt;errors&gt;&lt;key/&gt;&lt;/errors&gt;</pre>"
     assert "<errors><key/></errors>" in html_to_text(sample)  # a code sample is the text's own
+
+
+def test_a_bilingual_feed_listing_a_report_and_its_translation_gives_one_story(site, tmp_path):
+    from newsbeam.pipeline.cli import main
+    from tests.conftest import RUN_ARGS, latest_stories, write_feeds_file
+
+    items = "".join(f"<item><title>{title}</title><link>{site.base_url}{path}</link></item>" for title, path in (
+        ("Lindenau baut eine Seilbahn", "kurier/seilbahn-beschlossen.html"),
+        ("Lindenau to build a cable car", "herald/cable-car-across-the-river.html")))
+    site.routes["/both.rss"] = lambda h: h.send_body(
+        200, f"<rss version='2.0'><channel><title>B</title>{items}</channel></rss>".encode(), "application/rss+xml")
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "both.rss"])
+    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 0
+    (story,) = latest_stories(tmp_path / "out").values()
+    assert sorted(v["relation"] for v in story["variants"]) == ["original", "translation"]
