@@ -166,6 +166,7 @@ class StoryIndex:
                 if assignment.how != "unchanged":
                     filed_here[article.url] = ({"seq": None, "url": article.url, "story_id": assignment.story_id,
                                                 "feed_url": article.feed_url, "title": article.title,
+                                                "language": article.language,
                                                 "published": article.published}, decision.as_filed)
         return assignments
 
