@@ -101,9 +101,6 @@ def _run(options: RunOptions, run_id: str, graph: type[RunTransform]) -> dict[st
     # dies earlier fetches them again.
     store.feeds.commit_validators()
     summary = make_summary(run_id, started, time.monotonic() - clock, options, store.runs.counts(run_id))
-    # dead letters as the store keeps them (one per URL and stage: a URL two feeds list, or
-    # two chunks fail, is one), the number `errors`, the report and /metrics show
-    summary["dead_letters"] = store.dead_letters.count(since=started)
     summary["page_failures_by_feed"] = dict(store.dead_letters.page_failures_by_feed(since=started).most_common())
     store.runs.finish(run_id, summary)
     store.close()

@@ -86,11 +86,6 @@ class DeadLetters:
             (*DeadLetter.PAGE_STAGES, since)).fetchall()
         return collections.Counter(_dead_letter(row).feed_url for row in rows)
 
-    def count(self, since: str = "") -> int:
-        """How many dead letters there are (of failures at or after `since`): one per URL and
-        stage, however many feeds list the URL or times it failed."""
-        return self.db.read().execute("SELECT COUNT(*) FROM dead_letters WHERE at >= ?", (since,)).fetchone()[0]
-
     @transactional
     def forget_exhausted(self, tx: Connection, before: str) -> int:
         """Drop the dead letters that ran out of attempts before a time; returns how many."""
