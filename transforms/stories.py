@@ -81,12 +81,12 @@ class AssignStoriesFn(StageFn):
     def _assign_one_by_one(self, articles: list[Article]
                            ) -> tuple[list[Article], list[Assignment], list[DeadLetter]]:
         filed, assignments, letters = [], [], []
-        for article in articles:
+        for number, article in enumerate(articles):
             try:
                 (assignment,) = self._assign([article])
             except Exception as exc:
-                if not _one_items_fault(exc):
-                    raise
+                if not _one_items_fault(exc) or (number == len(articles) - 1 and not filed and len(articles) > 1):
+                    raise  # the store's fault, or every article fails alike: no one item's (a fault of newsbeam's)
                 entry = FeedEntry(url=article.url, link=article.url, feed_url=article.feed_url, feed_name=None,
                                   title=article.title, summary="", published=article.published,
                                   updated=article.entry_updated, language=article.language)
