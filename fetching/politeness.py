@@ -103,10 +103,6 @@ def request_stop() -> None:
         scheduler.wake()
 
 
-def stop_requested() -> bool:
-    return _STOPPING.is_set()
-
-
 def allow_requests() -> None:
     """Undo request_stop: a program that goes on after an interrupted pass may run another."""
     _STOPPING.clear()
