@@ -1,6 +1,13 @@
 """newsbeam: RSS/Atom ingestion on Apache Beam that merges the variants of each story."""
 
+import pathlib
+import re
+
 from setuptools import setup
+
+# newsbeam/version.py holds the version; setup.py reads it rather than importing the package.
+VERSION = re.search(r'^__version__ = "([^"]+)"', (pathlib.Path(__file__).parent / "newsbeam" / "version.py")
+                    .read_text(encoding="utf-8"), re.M).group(1)
 
 # newsbeam's layers, top to bottom (.importlinter): the graph, its stages, the Beam-free
 # libraries, the store, the records. Each is a top-level folder of the repository and installs
@@ -12,7 +19,7 @@ PACKAGES = list(PACKAGE_DIR)
 
 setup(
     name="newsbeam",
-    version="0.1.0",
+    version=VERSION,
     description="News ingestion pipeline on Apache Beam: feeds in, one story per report out.",
     python_requires=">=3.11",
     packages=PACKAGES,

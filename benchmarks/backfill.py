@@ -92,8 +92,8 @@ def bare_loop(archives: list[pathlib.Path]) -> tuple[float, int]:
     from threadpoolctl import threadpool_limits
     from warcio.archiveiterator import ArchiveIterator
 
-    from newsbeam.matching import settings
     from newsbeam.matching.encoders import Usem3Encoder
+    from newsbeam.matching.features import DOCUMENT_CHARS
 
     langdetect.DetectorFactory.seed = 0
     threadpool_limits(limits=1, user_api="blas")
@@ -113,7 +113,7 @@ def bare_loop(archives: list[pathlib.Path]) -> tuple[float, int]:
                     langdetect.detect(text[:2000])
                 except langdetect.LangDetectException:
                     pass
-                encoder.encode([f"{title}\n{text}"[:settings.DOCUMENT_CHARS]])
+                encoder.encode([f"{title}\n{text}"[:DOCUMENT_CHARS]])
                 count += 1
     return time.perf_counter() - started, count
 
@@ -131,12 +131,14 @@ class FeedOfArchivedUrls:
     feed's entry limit needs (`urls`: the feeds' addresses)."""
 
     def __init__(self, urls: list[str]):
-        from newsbeam.sources.feeds import MAX_ENTRIES_PER_FEED
+        from newsbeam.sources.settings import DEFAULTS
+
+        per_feed = DEFAULTS.max_entries_per_feed
 
         bodies = {}
-        for number, start in enumerate(range(0, len(urls), MAX_ENTRIES_PER_FEED)):
+        for number, start in enumerate(range(0, len(urls), per_feed)):
             items = "".join(f"<item><title>Page {n}</title><link>{url.replace('&', '&amp;')}</link></item>"
-                            for n, url in enumerate(urls[start:start + MAX_ENTRIES_PER_FEED], start))
+                            for n, url in enumerate(urls[start:start + per_feed], start))
             bodies[f"/feed-{number}.xml"] = (
                 f'<?xml version="1.0"?><rss version="2.0"><channel><title>Archived</title>{items}</channel></rss>')
 

@@ -27,7 +27,7 @@ import apache_beam as beam
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from newsbeam.fetching import settings  # noqa: E402
+from newsbeam.fetching.settings import DEFAULTS as settings  # noqa: E402
 from newsbeam.schemas import FeedSource, Shard  # noqa: E402
 from newsbeam.state.store import open_store  # noqa: E402
 from newsbeam.transforms.feeds import ReadFeeds  # noqa: E402
@@ -66,8 +66,8 @@ def start_hosts(count: int, latency: float) -> list[http.server.ThreadingHTTPSer
 def run_feed_step(sources: list[FeedSource], per_host_delay_s: float) -> float:
     """Seconds for the feed step over `sources` (one shard: one worker), from a fresh store."""
     with tempfile.TemporaryDirectory() as folder:
-        options = RunOptions(feeds=tuple(sources), output_dir=folder, allow_private_network=True,
-                             per_host_delay_s=per_host_delay_s)
+        options = RunOptions.of(feeds=tuple(sources), output_dir=folder, allow_private_network=True,
+                                per_host_delay_s=per_host_delay_s)
         open_store(options.store)
         started = time.perf_counter()
         with beam.Pipeline(argv=["--runner", "FnApiRunner"]) as pipeline:
@@ -91,11 +91,11 @@ def main() -> int:
                 for i in range(args.feeds)]
 
     baseline = run_feed_step(sources(fast), per_host_delay_s=0.0)
-    measured = run_feed_step(sources(slow), settings.PER_HOST_DELAY_S)
+    measured = run_feed_step(sources(slow), settings.per_host_delay_s)
     per_host = math.ceil(args.feeds / args.hosts)
-    ideal = (per_host - 1) * settings.PER_HOST_DELAY_S + args.latency
+    ideal = (per_host - 1) * settings.per_host_delay_s + args.latency
     print(f"{args.feeds} feeds on {args.hosts} hosts, {args.latency * 1000:.0f} ms per answer, "
-          f"{settings.PER_HOST_CONNECTIONS} at once and {settings.PER_HOST_DELAY_S:.1f} s apart per host")
+          f"{settings.per_host_connections} at once and {settings.per_host_delay_s:.1f} s apart per host")
     print(f"ideal (politeness-bound)        {ideal:6.1f} s")
     print(f"newsbeam feed step              {measured:6.1f} s   ratio to ideal {measured / ideal:.2f}")
     print(f"same step, instant hosts        {baseline:6.1f} s   (Beam and store overhead)")

@@ -46,7 +46,7 @@ from typing import Any, NamedTuple
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from newsbeam.fetching import settings  # noqa: E402
+from newsbeam.fetching.settings import DEFAULTS as settings  # noqa: E402
 from tests.many_sites import ManySites  # noqa: E402
 
 CORPORA = {"even": [20] * 50, "wide": [10] * 100, "skewed": [100] * 3 + [5] * 30}
@@ -105,7 +105,7 @@ def in_processes(function: Any, arguments: list[tuple]) -> list[Any]:
 
 def politeness_bound(pages_per_site: list[int]) -> float:
     """The busiest host's feed and pages, PER_HOST_DELAY_S apart."""
-    return max(pages_per_site) * settings.PER_HOST_DELAY_S
+    return max(pages_per_site) * settings.per_host_delay_s
 
 
 def tree_rss_mb(pid: int) -> float:

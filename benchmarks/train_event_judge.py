@@ -37,10 +37,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import dedup_eval  # noqa: E402  (a sibling script: its loaders)
 
-from newsbeam.matching import settings  # noqa: E402
 from newsbeam.matching.encoders import load_encoder  # noqa: E402
 from newsbeam.matching.events import EVIDENCE, WEIGHTS_FILE, evidence  # noqa: E402
 from newsbeam.matching.features import Fingerprinter  # noqa: E402
+from newsbeam.matching.settings import DEFAULTS as settings  # noqa: E402
 
 LABELS = ROOT / "benchmarks" / "labels" / "wmt19_events.json"
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
@@ -87,7 +87,7 @@ def labelled_pairs(data: pathlib.Path) -> tuple[list, np.ndarray, np.ndarray, np
             continue
         same = doc_a in event_of and event_of.get(doc_a) == event_of.get(doc_b)
         for x, y in ((a, b), (a, german[b["story"]]), (german[a["story"]], b)):
-            if float(prints[x["id"]].vector @ prints[y["id"]].vector) >= settings.EVENT_CANDIDATE_SIMILARITY:
+            if float(prints[x["id"]].vector @ prints[y["id"]].vector) >= settings.event_candidate_similarity:
                 rows.append((prints[x["id"]], prints[y["id"]]))
                 gold.append(same)
                 groups.append("wmt19 days")
@@ -123,7 +123,7 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray, keys: np.ndarr
 
 def candidates(x: np.ndarray) -> np.ndarray:
     """Pairs a run puts to the judge at all."""
-    return x[:, EVIDENCE.index("document")] >= settings.EVENT_CANDIDATE_SIMILARITY
+    return x[:, EVIDENCE.index("document")] >= settings.event_candidate_similarity
 
 
 def main() -> int:

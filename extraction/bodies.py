@@ -19,8 +19,8 @@ import html
 import re
 from typing import Any
 
-from newsbeam.extraction import settings
 from newsbeam.extraction.metadata import PageMetadata
+from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
 from newsbeam.extraction.text import normalize_text
 
 WORD = re.compile(r"\w+")
@@ -81,13 +81,13 @@ def _share_in(part: collections.Counter, whole: collections.Counter) -> float:
     return sum((part & whole).values()) / total if total else 1.0
 
 
-def body_from_json_ld(visible: str, metadata: PageMetadata) -> str:
+def body_from_json_ld(visible: str, metadata: PageMetadata, settings: ExtractSettings = DEFAULTS) -> str:
     """The visible text, each line kept only if the article's own JSON-LD `articleBody` has it,
     when that body is the whole article: it holds nearly all of the visible text's words (so
     it is not a teaser) and the visible text's last paragraph (so it is not cut short)."""
     whole = max((normalize_text(_text(body)) for body in metadata.article_bodies), key=len, default="")
     lines = visible.split("\n")
-    if len(whole) < settings.MIN_BODY_CHARS or not lines:
+    if len(whole) < settings.min_body_chars or not lines:
         return visible
     words = _tokens(whole)
     kept = [line for line in lines if _share_in(_tokens(line), words) >= 0.5]
@@ -100,12 +100,13 @@ def body_from_json_ld(visible: str, metadata: PageMetadata) -> str:
     return "\n".join(kept)
 
 
-def script_body(metadata: PageMetadata) -> str:
+def script_body(metadata: PageMetadata, settings: ExtractSettings = DEFAULTS) -> str:
     """The article's text from the page's script data, for a page whose markup holds none:
     JSON-LD `articleBody`, else the longest run of text in its framework's payload."""
     bodies = [normalize_text(_text(body)) for body in metadata.article_bodies]
-    bodies += [normalize_text(text) for payload in metadata.payloads for text in _payload_texts(payload)]
-    bodies = [b for b in bodies if len(b) >= settings.MIN_BODY_CHARS and not b.endswith(("…", "..."))]
+    bodies += [normalize_text(text) for payload in metadata.payloads
+               for text in _payload_texts(payload, settings.min_body_chars)]
+    bodies = [b for b in bodies if len(b) >= settings.min_body_chars and not b.endswith(("…", "..."))]
     return max(bodies, key=len, default="")
 
 
@@ -117,7 +118,7 @@ def _text(value: str) -> str:
     return html.unescape(value)
 
 
-def _payload_texts(payload: Any) -> list[str]:
+def _payload_texts(payload: Any, min_chars: int) -> list[str]:
     """Texts of a framework's payload that may be an article body: an HTML string with
     paragraphs, or a list of paragraph blocks (objects with a text), joined in order."""
     found: list[str] = []
@@ -129,10 +130,10 @@ def _payload_texts(payload: Any) -> list[str]:
         elif isinstance(item, list):
             paragraphs = [_block_text(block) for block in item]
             paragraphs = [p for p in paragraphs if p]
-            if len(paragraphs) >= 3 and sum(len(p) for p in paragraphs) >= settings.MIN_BODY_CHARS:
+            if len(paragraphs) >= 3 and sum(len(p) for p in paragraphs) >= min_chars:
                 found.append("\n".join(paragraphs))
             stack.extend(item)
-        elif isinstance(item, str) and len(item) >= settings.MIN_BODY_CHARS and re.search(r"<p\b", item, re.I):
+        elif isinstance(item, str) and len(item) >= min_chars and re.search(r"<p\b", item, re.I):
             found.append(_text(item))
     return found
 

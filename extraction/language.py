@@ -8,7 +8,7 @@ import threading
 import langdetect
 from langdetect.detector_factory import init_factory
 
-from newsbeam.extraction import settings
+from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
 
 # langdetect is random unless seeded.
 langdetect.DetectorFactory.seed = 0
@@ -24,10 +24,10 @@ def load_language_profiles() -> None:
         init_factory()
 
 
-def detect_language(text: str, declared: str | None) -> str | None:
+def detect_language(text: str, declared: str | None, settings: ExtractSettings = DEFAULTS) -> str | None:
     """langdetect on the body; the declared language for texts too short to judge."""
-    sample = text[:settings.LANGDETECT_MAX_CHARS]
-    if len(sample) < settings.LANGDETECT_MIN_CHARS:
+    sample = text[:settings.langdetect_max_chars]
+    if len(sample) < settings.langdetect_min_chars:
         return declared
     load_language_profiles()
     try:

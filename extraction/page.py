@@ -10,12 +10,12 @@ from typing import Any
 import trafilatura
 from lxml.html import HtmlElement
 
-from newsbeam.extraction import settings
 from newsbeam.extraction.authors import AGENCIES, byline
 from newsbeam.extraction.bodies import body_from_json_ld, clean_body, script_body
 from newsbeam.extraction.language import detect_language
 from newsbeam.extraction.metadata import PageMetadata, fold, parse_page, read_metadata
 from newsbeam.extraction.publishers import PublisherArticle, parse_with_publisher
+from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
 from newsbeam.extraction.text import Similarity, normalize_text, strip_repeated_headline, strip_trailers
 from newsbeam.extraction.titles import headline, names_the_site, site_words
 from newsbeam.schemas import Article, FeedEntry, FetchedPage, utc_iso
@@ -33,15 +33,15 @@ class NotAnArticle(Exception):
     """The page yields no article; the message says why."""
 
 
-def check_page_size(html: bytes | str) -> None:
+def check_page_size(html: bytes | str, most: int = DEFAULTS.max_page_elements) -> None:
     """Refuse a page whose markup would take the extractor minutes: its cost grows faster than
     the number of elements (a page of 240,000 short paragraphs takes minutes), and no news
     page comes near the limit (the real pages newsbeam is measured on have at most about
     6,000). Counting is cheap: a few microseconds per page."""
     elements = html.count(b"<" if isinstance(html, bytes) else "<")
-    if elements > settings.MAX_PAGE_ELEMENTS:
+    if elements > most:
         raise NotAnArticle(f"page too large to extract: about {elements} elements, more than the limit of "
-                           f"{settings.MAX_PAGE_ELEMENTS}")
+                           f"{most}")
 
 
 def feed_entry(url: str, fields: Mapping[str, Any] | None = None) -> FeedEntry:
@@ -55,27 +55,28 @@ def feed_entry(url: str, fields: Mapping[str, Any] | None = None) -> FeedEntry:
                      authors=tuple(fields.get("authors") or ()))
 
 
-def extract_article(page: FetchedPage, similarity: Similarity | None = None, *, publisher_parsers: bool = True,
-                    fetched: dt.datetime | None = None) -> Article:
+def extract_article(page: FetchedPage, similarity: Similarity | None = None, settings: ExtractSettings = DEFAULTS,
+                    *, fetched: dt.datetime | None = None) -> Article:
     """The article of a page: its headline as published, its authors, its whole body and
     nothing else, its language and time. By its publisher's own parser where Fundus has one
-    (extraction.publishers; unless `publisher_parsers` is off), the version valid when the page
+    (extraction.publishers; unless the settings turn `publisher_parsers` off), the version valid when the page
     was fetched (`fetched`; an archive's capture time, or now), else by the generic path (see
     titles, authors and bodies). NotAnArticle when it yields no usable body. `similarity`
     judges whether the body's first lines restate the headline in other words."""
     entry = page.entry
-    check_page_size(page.html)
+    check_page_size(page.html, settings.max_page_elements)
     tree = parse_page(page.html)
     metadata = read_metadata(tree, page.url)
-    if publisher_parsers:
+    if settings.publisher_parsers:
         when = fetched or (parse_time(entry.captured) if entry.captured else dt.datetime.now(dt.UTC))
         parsed = parse_with_publisher(page.html, page.url, when)
-        if parsed is not None and len(parsed.text) >= settings.MIN_BODY_CHARS:
-            return _publisher_article(parsed, entry, metadata)
-    return _generic_article(page, tree, metadata, similarity)
+        if parsed is not None and len(parsed.text) >= settings.min_body_chars:
+            return _publisher_article(parsed, entry, metadata, settings)
+    return _generic_article(page, tree, metadata, similarity, settings)
 
 
-def _publisher_article(parsed: PublisherArticle, entry: FeedEntry, metadata: PageMetadata) -> Article:
+def _publisher_article(parsed: PublisherArticle, entry: FeedEntry, metadata: PageMetadata,
+                       settings: ExtractSettings) -> Article:
     """The article as its publisher's parser reads it: headline, people and body as given;
     the agencies the byline credits, the kicker and the time as newsbeam reads them where the
     parser gives none."""
@@ -89,7 +90,7 @@ def _publisher_article(parsed: PublisherArticle, entry: FeedEntry, metadata: Pag
     kicker = metadata.kicker if metadata.kicker and fold(metadata.kicker) not in fold(parsed.title) else None
     return Article(
         url=entry.url, feed_url=entry.feed_url, title=parsed.title, text=parsed.text,
-        language=detect_language(parsed.text, entry.language or metadata.language),
+        language=detect_language(parsed.text, entry.language or metadata.language, settings),
         published=published.time if published else None,
         published_date_only=published.date_only if published else False,
         authors=parsed.authors, credits=tuple(c for c in credits if fold(c) not in people),
@@ -100,29 +101,29 @@ def _publisher_article(parsed: PublisherArticle, entry: FeedEntry, metadata: Pag
 
 
 def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadata,
-                     similarity: Similarity | None) -> Article:
+                     similarity: Similarity | None, settings: ExtractSettings) -> Article:
     entry = page.entry
     # trafilatura reads the tree the metadata came from (one parse a page), less JSON-LD too
     # large for any real page: read by newsbeam already, it would only cost trafilatura's and
     # htmldate's patterns seconds and a gigabyte (an 8 MB articleBody: 1.3 GB, 5 s).
     for script in tree.xpath('//script[@type="application/ld+json"]'):
-        if len(script.text or "") > settings.MAX_JSON_LD_CHARS:
+        if len(script.text or "") > settings.max_json_ld_chars:
             script.getparent().remove(script)
     document = trafilatura.bare_extraction(tree, url=page.url, with_metadata=True, include_comments=False,
                                            date_extraction_params=date_parameters())
     visible = normalize_text(document.text or "") if document is not None else ""
     body_source = "page"
-    if len(visible) < settings.MIN_BODY_CHARS:
-        scripted = script_body(metadata)  # a page its scripts render: the text is in their data
+    if len(visible) < settings.min_body_chars:
+        scripted = script_body(metadata, settings)  # a page its scripts render: the text is in their data
         if scripted:
             visible, body_source = scripted, "page_script"
     else:
-        visible = body_from_json_ld(visible, metadata)
+        visible = body_from_json_ld(visible, metadata, settings)
     title, kicker = headline(metadata, entry.title, document.title or "" if document else "", entry.feed_name)
     title = normalize_text(title)
     body = _without_page_heading(clean_body(visible), [kicker, metadata.h1])
-    text = strip_trailers(strip_repeated_headline(title, body, similarity))
-    if len(text) < settings.MIN_BODY_CHARS:
+    text = strip_trailers(strip_repeated_headline(title, body, similarity, settings), settings)
+    if len(text) < settings.min_body_chars:
         raise NotAnArticle("no article body found on the page")
     credited = byline(metadata, document.author if document else None, entry.authors, entry.feed_name)
     published = publication(metadata.published, entry, document.date if document else None)
@@ -131,7 +132,7 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
         feed_url=entry.feed_url,
         title=title or entry.title,
         text=text,
-        language=detect_language(text, entry.language or _page_language(document)),
+        language=detect_language(text, entry.language or _page_language(document), settings),
         published=published.time if published else None,
         published_date_only=published.date_only if published else False,
         authors=credited.authors,
@@ -181,16 +182,18 @@ def _page_language(document: Any) -> str | None:
     return language[:2].lower() if language else None
 
 
-def article_from_feed(entry: FeedEntry, similarity: Similarity | None = None) -> Article | None:
+def article_from_feed(entry: FeedEntry, similarity: Similarity | None = None,
+                      settings: ExtractSettings = DEFAULTS) -> Article | None:
     """The feed's own text as the body: the whole article when the feed carries it, else a
     stand-in for a page that failed. None if the feed had no text."""
-    text = strip_trailers(strip_repeated_headline(entry.title, normalize_text(entry.summary), similarity))
+    text = strip_trailers(strip_repeated_headline(entry.title, normalize_text(entry.summary), similarity, settings),
+                          settings)
     if not text:
         return None
     credited = byline(None, entry_authors=entry.authors, feed_name=entry.feed_name)
     return Article(
         url=entry.url, feed_url=entry.feed_url, title=normalize_text(entry.title), text=text,
-        language=detect_language(text, entry.language), published=entry.published,
+        language=detect_language(text, entry.language, settings), published=entry.published,
         authors=credited.authors, credits=credited.credits, site_name=entry.feed_name,
         description=None, image=None,
         tags=entry.tags, body_source="feed", entry_updated=entry.updated)

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from newsbeam.extraction import settings
+from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
 from newsbeam.schemas import without_controls
 
 
@@ -27,13 +27,14 @@ def _fold(text: str) -> str:
 Similarity = Callable[[str, list[str]], list[float]]
 
 
-def _headline_like(line: str) -> bool:
+def _headline_like(line: str, max_chars: int) -> bool:
     """Short, and not ending like a sentence: a headline, not the lead."""
     line = line.strip()
-    return 0 < len(line) <= settings.HEADLINE_LINE_MAX_CHARS and not line.endswith((".", ":", ";", "…", '."', ".»"))
+    return 0 < len(line) <= max_chars and not line.endswith((".", ":", ";", "…", '."', ".»"))
 
 
-def strip_repeated_headline(title: str, text: str, similarity: Similarity | None = None) -> str:
+def strip_repeated_headline(title: str, text: str, similarity: Similarity | None = None,
+                            settings: ExtractSettings = DEFAULTS) -> str:
     """Drop the first one to three lines of the body when they repeat the headline: word for
     word, or (with `similarity`, a judge of meaning) in other words, as another translation of
     the same headline would. Restatements must be headline-like lines, no longer than a
@@ -53,17 +54,19 @@ def strip_repeated_headline(title: str, text: str, similarity: Similarity | None
     leads: list[str] = []
     for count in (1, 2, 3):
         lead = " ".join(lines[:count])
-        if (len(lines) <= count or not all(_headline_like(line) for line in lines[:count])
+        headline_like = all(_headline_like(line, settings.headline_line_max_chars) for line in lines[:count])
+        if (len(lines) <= count or not headline_like
                 or len(lead) > 2 * len(title) + 20):
             break
         if folded_title in _fold(lead) and _fold(lead) != folded_title:
             break  # the headline quoted in a longer line ("Xinhua, April 24 - Title: ..."): not a restatement
         leads.append(lead)
-    best, best_score = 0, settings.HEADLINE_SIMILARITY
+    best, best_score = 0, settings.headline_similarity
     for count, score in enumerate(similarity(title, leads) if leads else [], start=1):
         if score > best_score:
             best, best_score = count, score
-    while 0 < best < min(3, len(lines) - 1) and lines[best][:1].islower() and _headline_like(lines[best]):
+    while 0 < best < min(3, len(lines) - 1) and lines[best][:1].islower() \
+            and _headline_like(lines[best], settings.headline_line_max_chars):
         best += 1
     if best and lines[best][:1].islower():
         return "\n".join(lines)  # the lines go on into a sentence: the start of the lead, not a headline
@@ -88,10 +91,10 @@ _TRAILER = re.compile(r"""^(?:
 )$""", re.IGNORECASE | re.VERBOSE)
 
 
-def strip_trailers(text: str) -> str:
+def strip_trailers(text: str, settings: ExtractSettings = DEFAULTS) -> str:
     """Drop source, credit and translation-notice lines from the end of a body."""
     lines = text.split("\n")
     for _ in range(3):
-        if len(lines) > 1 and len(lines[-1]) <= settings.TRAILER_MAX_CHARS and _TRAILER.match(lines[-1].strip()):
+        if len(lines) > 1 and len(lines[-1]) <= settings.trailer_max_chars and _TRAILER.match(lines[-1].strip()):
             lines.pop()
     return "\n".join(lines)

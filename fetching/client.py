@@ -40,9 +40,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from newsbeam.fetching import settings
 from newsbeam.fetching.addresses import AddressPolicy, Target, parse_target
 from newsbeam.fetching.errors import FetchError, refused
+from newsbeam.fetching.settings import DEFAULTS, FetchSettings
 
 __all__ = ["FetchError", "HttpClient", "Response", "read_local_file", "refused"]
 
@@ -62,16 +62,16 @@ class Response:
         return value.split(";")[0].strip().lower() if value else None
 
 
-def retry_after_time(value: str | None) -> str | None:
+def retry_after_time(value: str | None, longest_s: float = DEFAULTS.max_retry_after_s) -> str | None:
     """A Retry-After header (seconds or an HTTP date) as the ISO 8601 UTC time before which
-    the server asks not to be tried again, at most MAX_RETRY_AFTER_S away; None when absent or
+    the server asks not to be tried again, at most `longest_s` away; None when absent or
     unreadable."""
     if not value or len(value) > 100:
         return None
     value = value.strip()
     now = time.time()
     if value.isdigit():
-        seconds = float(min(int(value[:12]), settings.MAX_RETRY_AFTER_S))
+        seconds = float(min(int(value[:12]), longest_s))
     else:
         try:
             when = email.utils.parsedate_to_datetime(value)
@@ -80,7 +80,7 @@ def retry_after_time(value: str | None) -> str | None:
         if when.tzinfo is None:
             return None
         seconds = when.timestamp() - now
-    seconds = max(0.0, min(seconds, settings.MAX_RETRY_AFTER_S))
+    seconds = max(0.0, min(seconds, longest_s))
     return dt.datetime.fromtimestamp(now + seconds, dt.UTC).isoformat(timespec="seconds")
 
 
@@ -141,20 +141,18 @@ class _Watchdog:
 
 
 class HttpClient:
-    def __init__(self, policy: AddressPolicy | None = None, user_agent: str = settings.USER_AGENT,
-                 read_timeout_s: float = settings.READ_TIMEOUT_S):
+    def __init__(self, policy: AddressPolicy | None = None, settings: FetchSettings = DEFAULTS):
         self.policy = policy or AddressPolicy()
-        self.read_timeout_s = read_timeout_s
-        self.user_agent = user_agent
+        self.settings = settings
         self._watchdog = _Watchdog()
         # The request this thread is making: its deadline, and whether it goes through a proxy.
         self._request = threading.local()
         retry = urllib3.Retry(
-            total=settings.HTTP_RETRIES,
+            total=settings.http_retries,
             redirect=False,
             status_forcelist=(429, 500, 502, 503, 504),
-            backoff_factor=settings.HTTP_BACKOFF_S,
-            backoff_jitter=settings.HTTP_BACKOFF_S,
+            backoff_factor=settings.http_backoff_s,
+            backoff_jitter=settings.http_backoff_s,
             # A Retry-After of an hour must not park a worker: it is honoured by scheduling the
             # next attempt, not by sleeping here.
             respect_retry_after_header=False,
@@ -164,7 +162,7 @@ class HttpClient:
         adapter = _GuardedAdapter(self, max_retries=retry, pool_connections=64, pool_maxsize=8)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = user_agent
+        self.session.headers["User-Agent"] = settings.user_agent
 
     def close(self) -> None:
         self.session.close()
@@ -174,11 +172,11 @@ class HttpClient:
             deadline_s: float | None = None, before_redirect: Callable[[str], None] | None = None) -> Response:
         """GET, following redirects by hand (each hop judged, and offered to
         `before_redirect(url)`, which may raise FetchError), all within `deadline_s` (default
-        REQUEST_DEADLINE_S). Returns 2xx and 304 responses, raises FetchError for everything
+        the settings' request_deadline_s). Returns 2xx and 304 responses, raises FetchError for everything
         else, whatever the server did."""
         seen = {url}
-        deadline = time.monotonic() + (settings.REQUEST_DEADLINE_S if deadline_s is None else deadline_s)
-        for _ in range(settings.MAX_REDIRECTS + 1):
+        deadline = time.monotonic() + (self.settings.request_deadline_s if deadline_s is None else deadline_s)
+        for _ in range(self.settings.max_redirects + 1):
             response = self._get_once(url, max_bytes, headers or {}, deadline)
             if response.status in REDIRECTS:
                 location = response.headers.get("location")
@@ -198,9 +196,9 @@ class HttpClient:
             if response.status == 304 or 200 <= response.status < 300:
                 return response
             raise FetchError(f"HTTP {response.status}", response.status,
-                             retry_after_time(response.headers.get("retry-after")),
+                             retry_after_time(response.headers.get("retry-after"), self.settings.max_retry_after_s),
                              host_trouble=response.status >= 500)
-        raise FetchError(f"more than {settings.MAX_REDIRECTS} redirects")
+        raise FetchError(f"more than {self.settings.max_redirects} redirects")
 
     def proxy_for(self, url: str, target: Target) -> str | None:
         """The proxy the environment names for this URL (NO_PROXY honoured), if any; never
@@ -224,7 +222,7 @@ class HttpClient:
                 url, headers=headers, stream=True, allow_redirects=False,
                 # explicit: the proxy chosen above, or none (the environment is not asked again)
                 proxies={"http": proxy, "https": proxy, "all": proxy},
-                timeout=(min(settings.CONNECT_TIMEOUT_S, remaining), min(self.read_timeout_s, remaining)))
+                timeout=(min(self.settings.connect_timeout_s, remaining), min(self.settings.read_timeout_s, remaining)))
         except requests.exceptions.RetryError as exc:
             raise FetchError(f"gave up after retries: {_short(exc)}", host_trouble=True) from None
         except requests.exceptions.Timeout:
@@ -247,7 +245,7 @@ class HttpClient:
             chunks, size = [], 0
             # read1 returns whatever one socket read brings (decompressed at most a chunk at a
             # time), so the deadline is checked even when a server drips a byte a second.
-            while chunk := raw.raw.read1(settings.READ_CHUNK_BYTES, decode_content=True):
+            while chunk := raw.raw.read1(self.settings.read_chunk_bytes, decode_content=True):
                 size += len(chunk)
                 if size > max_bytes:
                     raise FetchError(f"body larger than {max_bytes} bytes (after decompression)", raw.status_code)

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from newsbeam.fetching import settings
 from newsbeam.fetching.client import HttpClient, Response
 from newsbeam.fetching.errors import FetchError
-from newsbeam.fetching.politeness import HostLedger, Politeness
+from newsbeam.fetching.politeness import HostLedger
 from newsbeam.fetching.robots import RobotsCache
 from newsbeam.schemas import host_of
 
@@ -26,12 +25,12 @@ ACCEPT_HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 
 
 class PageFetcher:
-    def __init__(self, client: HttpClient, ledger: HostLedger, politeness: Politeness,
+    def __init__(self, client: HttpClient, ledger: HostLedger,
                  pace_host: Callable[[str, float], None] | None = None, pace_every_request: bool = False):
         """`pace_host(host, delay_s)` blocks until `host` may have another request and takes
         that slot; by default through this process's `ledger`. With `pace_every_request` (a
         `pace_host` shared by several workers), the first request of a page takes one too."""
-        self.client, self.ledger, self.politeness = client, ledger, politeness
+        self.client, self.ledger, self.settings = client, ledger, client.settings
         self.robots = RobotsCache(client)
         self.pace_host = pace_host or ledger.wait_for_slot
         self.pace_every_request = pace_every_request and pace_host is not None
@@ -40,9 +39,9 @@ class PageFetcher:
         return self.robots.crawl_delay(host)
 
     def delay_for(self, host: str) -> float:
-        if host in self.politeness.unthrottled:
+        if host in self.settings.unthrottled:
             return 0.0
-        return max(self.politeness.delay_s, self.robots.crawl_delay(host) or 0.0)
+        return max(self.settings.per_host_delay_s, self.robots.crawl_delay(host) or 0.0)
 
     def _obey_robots(self, url: str, pace: Callable[[str, float], None]) -> None:
         """robots.txt of the URL's host: allowed, and a Crawl-delay within the limit. When its
@@ -50,9 +49,9 @@ class PageFetcher:
         host = host_of(url)
         fetched = self.robots.check(url)
         asked = self.robots.crawl_delay(host) or 0.0
-        if asked > self.politeness.max_crawl_delay_s:
+        if asked > self.settings.max_crawl_delay_s:
             raise FetchError(f"robots.txt asks for a Crawl-delay of {asked:g} s, more than the limit of "
-                             f"{self.politeness.max_crawl_delay_s:g} s (--max-crawl-delay); tried again later",
+                             f"{self.settings.max_crawl_delay_s:g} s (--max-crawl-delay); tried again later",
                              sent=fetched)
         if fetched:  # that request took the host's slot: the page waits for the next, paced as the host is
             pace(host, self.delay_for(host))
@@ -73,7 +72,7 @@ class PageFetcher:
             self.pace_host(host, self.delay_for(host))  # robots.txt's slot or the page's
         # the scheduler paced the first request to the page's host on this worker alone
         self._obey_robots(url, self.pace_host if self.pace_every_request else self.ledger.wait_for_slot)
-        response = self.client.get(url, max_bytes=settings.MAX_PAGE_BYTES, headers={"Accept": ACCEPT_HTML},
+        response = self.client.get(url, max_bytes=self.settings.max_page_bytes, headers={"Accept": ACCEPT_HTML},
                                    before_redirect=self._before_redirect(host))
         if response.status == 304 or not response.body.strip():
             raise FetchError("empty response", response.status)

@@ -1,7 +1,7 @@
 """Politeness: many fetches at once, each host at its own pace.
 
 `PoliteScheduler.run(items)` runs `work(item)` on a bounded thread pool, keeping each host at
-no more than `per_host` requests at once, starting at least `delay_s` apart (or the host's
+no more than `per_host_connections` requests at once, starting at least `per_host_delay_s` apart (or the host's
 Crawl-delay). A dispatcher thread starts each fetch the moment politeness allows it, so
 fetching goes on in the background while the caller works through the results already in: a
 wait on one host never idles the others, nor the CPU. Wall-clock time is bound by politeness,
@@ -11,7 +11,7 @@ A host's timings live in a `HostLedger` that outlives a `run()` and is shared by
 of a process (the caller makes one per process): a host's feed and its pages count together,
 for the worker's whole life.
 
-A host cannot hold a pass up for long: after `failures_in_a_row` requests that it answered
+A host cannot hold a pass up for long: after `host_failures_in_a_row` requests that it answered
 badly (timed out, dropped, 5xx), or once its requests have taken `host_budget_s` in this
 `run()`, its remaining items are handed back unsent as deferred FetchErrors, to be tried in a
 later pass.
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import dataclasses
 import queue
 import threading
 import time
@@ -29,24 +28,10 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
-from newsbeam.fetching import settings
 from newsbeam.fetching.errors import FetchError
+from newsbeam.fetching.settings import DEFAULTS, FetchSettings
 
 Item = TypeVar("Item")
-
-
-@dataclasses.dataclass(frozen=True)
-class Politeness:
-    """How a worker treats each host."""
-
-    per_host: int = settings.PER_HOST_CONNECTIONS
-    delay_s: float = settings.PER_HOST_DELAY_S
-    max_crawl_delay_s: float = settings.MAX_CRAWL_DELAY_S
-    failures_in_a_row: int = settings.HOST_FAILURES_IN_A_ROW
-    host_budget_s: float = settings.HOST_PASS_BUDGET_S
-    threads: int = settings.FETCH_THREADS
-    # Hosts fetched without delay: the `serve` folder's own server.
-    unthrottled: frozenset[str] = frozenset()
 
 
 class HostLedger:
@@ -110,11 +95,11 @@ def allow_requests() -> None:
 
 class PoliteScheduler(Generic[Item]):
     def __init__(self, work: Callable[[Item], Any], host: Callable[[Item], str], ledger: HostLedger,
-                 politeness: Politeness = Politeness(),
+                 settings: FetchSettings = DEFAULTS,
                  crawl_delay: Callable[[str], float | None] | None = None):
-        self.work, self.host, self.politeness = work, host, politeness
+        self.work, self.host, self.settings = work, host, settings
         self.crawl_delay = crawl_delay or (lambda host: None)
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=politeness.threads)
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=settings.fetch_threads)
         self._ledger = ledger
         self._changed = ledger.changed
         self._queues: dict[str, collections.deque] = {}
@@ -139,9 +124,9 @@ class PoliteScheduler(Generic[Item]):
 
     def delay_for(self, host: str) -> float:
         """Seconds between two requests' starts on `host`."""
-        if host in self.politeness.unthrottled:
+        if host in self.settings.unthrottled:
             return 0.0
-        return max(self.politeness.delay_s, min(self.crawl_delay(host) or 0.0, self.politeness.max_crawl_delay_s))
+        return max(self.settings.per_host_delay_s, min(self.crawl_delay(host) or 0.0, self.settings.max_crawl_delay_s))
 
     def run(self, items: Iterable[Item]) -> Iterator[tuple[Item, Any]]:
         """Yield (item, result or exception) as each finishes. Hosts start this pass afresh."""
@@ -167,7 +152,7 @@ class PoliteScheduler(Generic[Item]):
     def _start_ready(self) -> float | None:
         """Start what politeness allows now (the lock is held); returns when the next queued
         item may start, or None when nothing waits on time (only on a running fetch)."""
-        ledger, limit = self._ledger, self.politeness.threads
+        ledger, limit = self._ledger, self.settings.fetch_threads
         if _STOPPING.is_set():
             for name in list(self._queues):
                 self._defer_all(name, INTERRUPTED)
@@ -181,7 +166,8 @@ class PoliteScheduler(Generic[Item]):
                 if self._hosts[name].given_up:
                     self._defer_all(name, self._hosts[name].given_up)
                     continue
-                if ledger.in_flight[name] >= self.politeness.per_host or ledger.next_start.get(name, 0.0) > now:
+                if (ledger.in_flight[name] >= self.settings.per_host_connections
+                        or ledger.next_start.get(name, 0.0) > now):
                     continue
                 item = self._queues[name].popleft()
                 if not self._queues[name]:
@@ -193,7 +179,7 @@ class PoliteScheduler(Generic[Item]):
                 self._pool.submit(self._work, name, item, ledger.next_start[name])
                 started = True
         waiting = [ledger.next_start[name] for name in self._queues
-                   if ledger.in_flight[name] < self.politeness.per_host
+                   if ledger.in_flight[name] < self.settings.per_host_connections
                    and ledger.next_start.get(name, 0.0) > time.monotonic()]
         return min(waiting) if waiting and self._running < limit else None
 
@@ -226,10 +212,10 @@ class PoliteScheduler(Generic[Item]):
             host.failures_in_a_row = host.failures_in_a_row + 1 if getattr(outcome, "host_trouble", False) else 0
             if host.failures_in_a_row == 1:
                 host.first_trouble = str(getattr(outcome, "reason", outcome))[:200]
-            if host.given_up is None and host.failures_in_a_row >= self.politeness.failures_in_a_row:
+            if host.given_up is None and host.failures_in_a_row >= self.settings.host_failures_in_a_row:
                 host.given_up = (f"the host failed {host.failures_in_a_row} requests in a row "
                                  f"(the first: {host.first_trouble})")
-            elif host.given_up is None and host.busy_s >= self.politeness.host_budget_s:
+            elif host.given_up is None and host.busy_s >= self.settings.host_budget_s:
                 host.given_up = f"the host's requests took their share of the pass ({host.busy_s:.0f} s)"
             self._changed.notify_all()
         self._done.put((item, outcome))

@@ -8,7 +8,6 @@ import threading
 
 import protego
 
-from newsbeam.fetching import settings
 from newsbeam.fetching.client import HttpClient
 from newsbeam.fetching.errors import FetchError
 from newsbeam.schemas import host_of
@@ -33,8 +32,8 @@ class RobotsCache:
 
     def _fetch(self, host: str) -> protego.Protego | FetchError:
         try:
-            response = self.client.get(host + "/robots.txt", max_bytes=settings.MAX_ROBOTS_BYTES,
-                                       deadline_s=settings.CONNECT_TIMEOUT_S + settings.READ_TIMEOUT_S)
+            response = self.client.get(host + "/robots.txt", max_bytes=self.client.settings.max_robots_bytes,
+                                       deadline_s=self.client.settings.robots_deadline_s)
         except FetchError as exc:
             if exc.status is not None and 400 <= exc.status < 500:
                 return protego.Protego.parse("")  # no robots.txt: everything is allowed
@@ -48,7 +47,7 @@ class RobotsCache:
         rules, fetched = self._parser(host_of(url))
         if isinstance(rules, FetchError):
             raise rules
-        if not rules.can_fetch(url, self.client.user_agent):
+        if not rules.can_fetch(url, self.client.settings.user_agent):
             raise FetchError("disallowed by robots.txt", sent=fetched)  # robots.txt may have gone out
         return fetched
 
@@ -58,7 +57,7 @@ class RobotsCache:
         if rules is None or isinstance(rules, FetchError):
             return None
         try:
-            delay = rules.crawl_delay(self.client.user_agent)
+            delay = rules.crawl_delay(self.client.settings.user_agent)
             return float(delay) if delay is not None else None
         except (TypeError, ValueError, OverflowError):
             return None

@@ -29,7 +29,7 @@ def dedup_records(records: Iterable[dict[str, Any]], index: StoryIndex,
             batch = []
     if batch:
         filed += _dedup_batch(batch, index)
-    events = index.store.stories.events_of(story_id for _, story_id in filed)
+    events = index.articles.events_of(story_id for _, story_id in filed)
     return [{"id": record_id, "story_id": story_id, "event_id": events[story_id]} for record_id, story_id in filed]
 
 

@@ -43,8 +43,8 @@ import pathlib
 
 import numpy as np
 
-from newsbeam.matching import settings
 from newsbeam.matching.features import Fingerprint
+from newsbeam.matching.settings import DEFAULTS, MatchSettings
 from newsbeam.schemas import parse_time
 
 EVIDENCE = ("document", "names", "numbers", "words", "same_language", "headline_names", "headlines")
@@ -114,43 +114,44 @@ class Member:
 
 
 def choose_event(article: Fingerprint, published: str | None, events: dict[str, list[Member]],
-                 judge: EventJudge | None = None) -> str | None:
+                 settings: MatchSettings = DEFAULTS, judge: EventJudge | None = None) -> str | None:
     """The event the article's new story joins (the likeliest among those it agrees with), or None."""
     best: tuple[float, str] | None = None
     for event_id, members in events.items():
-        score = agreement(article, published, members, judge)
+        score = agreement(article, published, members, settings, judge)
         if score is not None and (best is None or (score, event_id) > best):
             best = (score, event_id)
     return best[1] if best else None
 
 
 def agreement(article: Fingerprint, published: str | None, members: list[Member],
-              judge: EventJudge | None = None) -> float | None:
+              settings: MatchSettings = DEFAULTS, judge: EventJudge | None = None) -> float | None:
     """The mean probability, over the event's stories, that the article is of their event, if
-    it reaches the judge's threshold and no story is below EVENT_STORY_FLOOR; else None."""
+    it reaches the judge's threshold and no story is below the settings' event_story_floor; else None."""
     judge = judge or default_judge()
-    if not members or not in_time(published, [m.published for m in members]):
+    if not members or not in_time(published, [m.published for m in members], settings.event_days):
         return None
     by_story: dict[str, float] = {}
     for member in members:
         probability = judge.probability(article, member.fingerprint)
         by_story[member.story] = max(probability, by_story.get(member.story, 0.0))
     mean = sum(by_story.values()) / len(by_story)
-    if mean < judge.threshold or min(by_story.values()) < settings.EVENT_STORY_FLOOR:
+    if mean < judge.threshold or min(by_story.values()) < settings.event_story_floor:
         return None
     return mean
 
 
-def in_time(published: str | None, members: list[str | None]) -> bool:
-    """Published within EVENT_DAYS of the event's articles (when the times are known)."""
+def in_time(published: str | None, members: list[str | None], days: float) -> bool:
+    """Published within `days` of the event's articles (when the times are known)."""
     times = [parse_time(p) for p in members if p]
     if not published or not times:
         return True
-    moment, window = parse_time(published), dt.timedelta(days=settings.EVENT_DAYS)
+    moment, window = parse_time(published), dt.timedelta(days=days)
     return min(times) - window <= moment <= max(times) + window
 
 
-def absorbs(event: list[Member], other: list[Member], judge: EventJudge | None = None) -> bool:
+def absorbs(event: list[Member], other: list[Member], settings: MatchSettings = DEFAULTS,
+            judge: EventJudge | None = None) -> bool:
     """Does `event` take in `other` whole: does each of `other`'s stories (by one of its
     articles at least) belong to it?"""
     if not event:
@@ -158,5 +159,5 @@ def absorbs(event: list[Member], other: list[Member], judge: EventJudge | None =
     stories: dict[str, list[Member]] = {}
     for member in other:
         stories.setdefault(member.story, []).append(member)
-    return all(any(agreement(m.fingerprint, m.published, event, judge) is not None for m in articles)
+    return all(any(agreement(m.fingerprint, m.published, event, settings, judge) is not None for m in articles)
                for articles in stories.values())

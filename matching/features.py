@@ -11,8 +11,17 @@ import unicodedata
 
 import numpy as np
 
-from newsbeam.matching import settings
 from newsbeam.matching.encoders import Encoder
+
+# The fingerprint's format: a store keeps fingerprints, so these are facts of the format, not
+# settings (a store made with other values would compare unlike with like).
+# Sentences of each article compared when deciding whether two articles are one story.
+MAX_SENTENCES = 16
+# The document vector embeds the title and the start of the body as one text.
+DOCUMENT_CHARS = 2000
+# Names are compared by their first characters, and words too: inflections agree.
+SPECIFIC_PREFIX_CHARS = 5
+WORD_PREFIX_CHARS = 6
 
 # A sentence ends at . ! ? or … (and any closing quotes), before a capital letter or a digit.
 _SENTENCE_END = re.compile(r"([.!?…][\"'»«”“’)]*)\s+(?=[\"'„“«»(\[]?[A-ZÀ-ÖØ-Þ0-9])")
@@ -63,7 +72,7 @@ def specifics_in(sentences: list[str], language: str | None = None) -> frozenset
                     before.islower() and lower.endswith(_GERMAN_INFLECTION) and len(lower) > 3)):
                 continue
             # the stem, roughly: inflected forms of one name or noun ("Messer", "Messern") agree
-            names.add(word.casefold()[:settings.SPECIFIC_PREFIX_CHARS])
+            names.add(word.casefold()[:SPECIFIC_PREFIX_CHARS])
     return frozenset(names) | numbers_in(" ".join(sentences))
 
 
@@ -79,7 +88,7 @@ _LONG_WORD = re.compile(r"[^\W\d_]{5,}")
 
 def content_words(text: str) -> frozenset[str]:
     folded = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
-    return frozenset(word[:settings.WORD_PREFIX_CHARS] for word in _LONG_WORD.findall(folded))
+    return frozenset(word[:WORD_PREFIX_CHARS] for word in _LONG_WORD.findall(folded))
 
 
 def body_hash(text: str) -> str:
@@ -105,12 +114,12 @@ class Fingerprint:
         """The sentences compared: the title and the start of the body."""
         sentences = [self.title.strip()] if self.title.strip() else []
         sentences += split_sentences(self.text)
-        return sentences[:settings.MAX_SENTENCES] or [" "]
+        return sentences[:MAX_SENTENCES] or [" "]
 
     @functools.cached_property
     def specifics(self) -> frozenset[str]:
         """Names and numbers of the compared body sentences: what fills a template."""
-        return specifics_in(split_sentences(self.text)[:settings.MAX_SENTENCES], self.language)
+        return specifics_in(split_sentences(self.text)[:MAX_SENTENCES], self.language)
 
     @functools.cached_property
     def names(self) -> frozenset[str]:
@@ -140,7 +149,7 @@ class Fingerprinter:
         """Fingerprints (without sentence vectors) for several articles, one encoder call."""
         if not articles:
             return []
-        vectors = self.encoder.encode([f"{title}\n{text}"[:settings.DOCUMENT_CHARS] for title, text in articles])
+        vectors = self.encoder.encode([f"{title}\n{text}"[:DOCUMENT_CHARS] for title, text in articles])
         out = []
         for vector, (title, text), language in zip(vectors, articles, languages or [None] * len(articles),
                                                    strict=True):

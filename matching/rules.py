@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from newsbeam.matching import settings
 from newsbeam.matching.features import Fingerprint
+from newsbeam.matching.settings import DEFAULTS, MatchSettings
 
 
-def sentence_alignment(a: np.ndarray, b: np.ndarray) -> float:
+def sentence_alignment(a: np.ndarray, b: np.ndarray, sentence_match: float = DEFAULTS.sentence_match) -> float:
     """Share of the shorter article's sentences that align, in order, with the other's.
 
     A monotone alignment (like a diff) over the sentence-similarity matrix: translations and
@@ -18,7 +18,7 @@ def sentence_alignment(a: np.ndarray, b: np.ndarray) -> float:
     counts, so a short article does not align "completely" with a long one by a few sentences.
     """
     similarity = a @ b.T
-    weight = np.where(similarity >= settings.SENTENCE_MATCH, similarity, 0.0)
+    weight = np.where(similarity >= sentence_match, similarity, 0.0)
     n, m = weight.shape
     best = np.zeros((n + 1, m + 1))
     for i in range(1, n + 1):
@@ -28,13 +28,13 @@ def sentence_alignment(a: np.ndarray, b: np.ndarray) -> float:
     return float(best[n, m]) / float(np.sqrt(n * m))
 
 
-def numbers_agree(a: frozenset[str], b: frozenset[str]) -> bool:
-    if len(a) < settings.MIN_NUMBERS or len(b) < settings.MIN_NUMBERS:
+def numbers_agree(a: frozenset[str], b: frozenset[str], settings: MatchSettings = DEFAULTS) -> bool:
+    if len(a) < settings.min_numbers or len(b) < settings.min_numbers:
         return True
-    return len(a & b) / min(len(a), len(b)) >= settings.NUMBER_AGREEMENT
+    return len(a & b) / min(len(a), len(b)) >= settings.number_agreement
 
 
-def may_be_same_story(a: Fingerprint, b: Fingerprint) -> bool:
+def may_be_same_story(a: Fingerprint, b: Fingerprint, settings: MatchSettings = DEFAULTS) -> bool:
     """Worth aligning sentence by sentence? Cheap: the document vectors, and what the texts
     say outright. A pair ruled out here is no story whatever its sentences, so their vectors
     (the bulk of the encoder's work) are never computed for it.
@@ -44,46 +44,49 @@ def may_be_same_story(a: Fingerprint, b: Fingerprint) -> bool:
     the numbers too. A translation into another language needs no such evidence."""
     if a.body_hash == b.body_hash:
         return True
-    return (float(a.vector @ b.vector) >= settings.STORY_MIN_SIMILARITY and numbers_agree(a.numbers, b.numbers)
-            and not (a.language and a.language == b.language and not specifics_agree(a, b)))
+    return (float(a.vector @ b.vector) >= settings.story_min_similarity
+            and numbers_agree(a.numbers, b.numbers, settings)
+            and not (a.language and a.language == b.language and not specifics_agree(a, b, settings)))
 
 
-def same_story(a: Fingerprint, b: Fingerprint) -> float | None:
+def same_story(a: Fingerprint, b: Fingerprint, settings: MatchSettings = DEFAULTS) -> float | None:
     """The alignment score when a and b are variants of one story, else None. Both need their
     sentence vectors unless their bodies are identical."""
     if a.body_hash == b.body_hash:
         return 1.0
-    if not may_be_same_story(a, b):
+    if not may_be_same_story(a, b, settings):
         return None
-    score = sentence_alignment(a.sentences, b.sentences)
-    if score < settings.STORY_ALIGNMENT:
+    score = sentence_alignment(a.sentences, b.sentences, settings.sentence_match)
+    if score < settings.story_alignment:
         return None
     # The bodies must align too, not only the headlines: two short feed items on one subject
     # ("Trump's State of the Union address ..." and "Moments of protest during Trump's State of
     # the Union address – video") or a podcast's episodes have alike headlines and different
     # texts. A variant's body follows the other's, sentence by sentence.
     body_a, body_b = _body_rows(a), _body_rows(b)
-    if body_a is not None and body_b is not None and sentence_alignment(body_a, body_b) < settings.STORY_ALIGNMENT:
+    if (body_a is not None and body_b is not None
+            and sentence_alignment(body_a, body_b, settings.sentence_match) < settings.story_alignment):
         return None
     return score
 
 
-def specifics_agree(a: Fingerprint, b: Fingerprint) -> bool:
+def specifics_agree(a: Fingerprint, b: Fingerprint, settings: MatchSettings = DEFAULTS) -> bool:
     """Do two articles in one language name the same people and places, and give the same
     numbers? Each kind counts apart (a shared town and year do not make up for other people),
     when both have some of it: this share of the smaller side's, taken together when either
-    side has fewer than MIN_SPECIFICS of all kinds."""
-    if len(a.specifics) < settings.MIN_SPECIFICS or len(b.specifics) < settings.MIN_SPECIFICS:
-        return _shared(a.specifics, b.specifics, 1)
+    side has fewer than min_specifics of all kinds."""
+    share = settings.specifics_agreement
+    if len(a.specifics) < settings.min_specifics or len(b.specifics) < settings.min_specifics:
+        return _shared(a.specifics, b.specifics, 1, share)
     names_a, names_b = a.specifics - a.numbers, b.specifics - b.numbers
     numbers_a, numbers_b = a.specifics & a.numbers, b.specifics & b.numbers
-    return _shared(names_a, names_b, 2) and _shared(numbers_a, numbers_b, 2)
+    return _shared(names_a, names_b, 2, share) and _shared(numbers_a, numbers_b, 2, share)
 
 
-def _shared(a: frozenset[str], b: frozenset[str], at_least: int) -> bool:
+def _shared(a: frozenset[str], b: frozenset[str], at_least: int, share: float) -> bool:
     if len(a) < at_least or len(b) < at_least:
         return True
-    return len(a & b) / min(len(a), len(b)) >= settings.SPECIFICS_AGREEMENT
+    return len(a & b) / min(len(a), len(b)) >= share
 
 
 def _body_rows(fingerprint: Fingerprint) -> np.ndarray | None:

@@ -15,6 +15,12 @@ For each article, with its fingerprint (matching.features) made beforehand:
    candidate that passes gives the story; otherwise the article starts a new story, in the
    event it agrees with as a whole (matching.events), or in an event of its own.
 
+Deciding only reads: each article's decision is a `Filing` (schemas.filing: join this story,
+update that one, start a new story in this event, merge these events), and the store applies it
+(`StoryTables.file`), owning the row format. Without a store, an in-memory index
+(matching.memory) holds what was filed, so `newsbeam.dedup` and the decision's tests need no
+database.
+
 The decision is made on a snapshot of the index outside the store's writer lock (the lookup,
 sentence encoding and alignment: the expensive part), then checked inside it against what
 other workers filed since the snapshot, a few rows at most. So workers encode and align in
@@ -33,22 +39,39 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import json
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from newsbeam.matching import settings
 from newsbeam.matching.events import Member, absorbs, choose_event, prepare
 from newsbeam.matching.features import Fingerprint, Fingerprinter
 from newsbeam.matching.rules import may_be_same_story, same_story
+from newsbeam.matching.settings import DEFAULTS, MatchSettings
 from newsbeam.matching.vectors import VectorIndex, pack, unpack
-from newsbeam.schemas import Article, parse_time, utc_now
-from newsbeam.state.database import Connection, transactional
+from newsbeam.schemas import Article, Filing, parse_time, utc_now
 from newsbeam.state.store import Store
 
 Candidate = tuple[dict[str, Any], Fingerprint]
+
+
+class FiledArticles(Protocol):
+    """What the decision reads of the articles filed so far, and how a filing is applied: the
+    store's story tables (state.stories.StoryTables), or matching.memory's in-memory index."""
+
+    def newest_seq(self) -> int: ...
+    def candidate_rows(self, body_hash: str, seqs: list[int], since: str) -> list[dict[str, Any]]: ...
+    def candidate_rows_after(self, seq: int, since: str) -> list[dict[str, Any]]: ...
+    def filed_articles(self, urls: list[str]) -> dict[str, tuple[str, str, str]]: ...
+    def events_of(self, story_ids: Iterable[str]) -> dict[str, str]: ...
+    def event_members(self, event_ids: Iterable[str], most: int) -> list[dict[str, Any]]: ...
+    def filing(self, work: Any) -> Any: ...
+    def file(self, filing: Filing, now: str, run_id: str) -> tuple[str, ...]: ...
+
+
+class NearestVectors(Protocol):
+    def sync(self) -> None: ...
+    def nearest(self, vector: np.ndarray, count: int) -> list[int]: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,27 +107,22 @@ def short_id(prefix: str, seed: str) -> str:
 
 
 class StoryIndex:
-    """Assigns articles to stories and events against the store."""
+    """Assigns articles to stories and events: against the store, or (without one) in memory."""
 
-    def __init__(self, store: Store, fingerprinter: Fingerprinter, run_id: str = "dedup",
-                 window_days: float = settings.STORY_WINDOW_DAYS):
-        self.store = store
-        self.db = store.db
-        self.fingerprinter = fingerprinter
-        self.run_id = run_id
-        self.window = dt.timedelta(days=window_days)
-        self.vectors = VectorIndex(store)
-        self._check_encoder()
+    def __init__(self, store: Store | None, fingerprinter: Fingerprinter, run_id: str = "dedup",
+                 settings: MatchSettings = DEFAULTS):
+        self.store, self.fingerprinter, self.run_id = store, fingerprinter, run_id
+        self.settings = settings
+        self.window = dt.timedelta(days=settings.window_days)
+        if store is None:
+            from newsbeam.matching.memory import MemoryArticles
 
-    def _check_encoder(self) -> None:
-        name = self.fingerprinter.encoder.name
-        stored = self.store.meta("encoder")
-        if stored is None:
-            self.store.set_meta("encoder", name)
-        elif stored != name:
-            raise ValueError(
-                f"the store's story index was built with encoder '{stored}', not '{name}': "
-                "use the same encoder or a new store")
+            self.articles: FiledArticles = MemoryArticles()
+            self.vectors: NearestVectors = self.articles  # type: ignore[assignment]
+        else:
+            self.articles = store.stories
+            self.vectors = VectorIndex(store)
+            _check_encoder(store, fingerprinter.encoder.name)
 
     def assign(self, article: Article, fingerprint: Fingerprint) -> Assignment:
         return self.assign_many([article], [fingerprint])[0]
@@ -125,10 +143,10 @@ class StoryIndex:
 
     def _decide(self, article: Article, fingerprint: Fingerprint) -> Decision:
         """The decision against a snapshot of the index, outside the writer lock."""
-        snapshot = self.store.stories.newest_seq()
+        snapshot = self.articles.newest_seq()
         candidates = self._candidates(fingerprint, article.published)
         to_save = self._encode_sentences_if_needed(fingerprint, candidates)
-        scores, close = self._judge(article, fingerprint, candidates)
+        scores, close = judge(article, fingerprint, candidates, self.settings)
         # The event judge's evidence for the stories close enough to share an event is made here,
         # outside the writer lock; the events read inside it reuse these fingerprints.
         known = {row["url"]: prepare(other) for row, other in candidates if row["story_id"] in close}
@@ -136,61 +154,65 @@ class StoryIndex:
             prepare(fingerprint)
         return Decision(article, fingerprint, snapshot, to_save, scores, close, known, as_filed(fingerprint))
 
-    @transactional
-    def file_all(self, tx: Connection, decisions: list[Decision]) -> list[Assignment]:
-        """Inside the writer lock: each decision checked against what was filed since its
-        snapshot, and filed. What the lot needs from the store is read once: the articles
-        already filed under its URLs, and what other workers filed since its earliest snapshot;
-        the lot's own earlier articles are known here."""
+    def file_all(self, decisions: list[Decision]) -> list[Assignment]:
+        """Inside the writer lock (one transaction): each decision checked against what was
+        filed since its snapshot, and filed. What the lot needs from the store is read once:
+        the articles already filed under its URLs, and what other workers filed since its
+        earliest snapshot; the lot's own earlier articles are known here."""
         if not decisions:
             return []
-        stories = self.store.stories
+        return self.articles.filing(lambda: self._file_all(decisions))
+
+    def _file_all(self, decisions: list[Decision]) -> list[Assignment]:
         now = utc_now()
-        filed = stories.filed_articles([decision.article.url for decision in decisions])
+        filed = self.articles.filed_articles([decision.article.url for decision in decisions])
         since_earliest = self._candidates_after(min(decision.snapshot for decision in decisions), now,
                                                 decisions[0].fingerprint.vector.shape[0])
         filed_here: dict[str, Candidate] = {}  # url -> this lot's articles filed so far
         assignments = []
-        with tx.pipeline():  # the writes go out while the next article is judged
-            for decision in decisions:
-                article, fingerprint = decision.article, decision.fingerprint
-                newer = []
-                if len(fingerprint.text) >= settings.MIN_MATCH_CHARS:  # else it joins only by its URL
-                    newer = nearest(fingerprint, [
-                        (row, other) for row, other in [*since_earliest, *filed_here.values()]
-                        if (row["seq"] is None or row["seq"] > decision.snapshot)
-                        and self._in_window(article.published, row["published"])])
-                assignment = self._file(decision, filed.get(article.url), newer, now)
-                assignments.append(assignment)
-                filed[article.url] = (assignment.story_id, article.title, fingerprint.body_hash)
-                if assignment.how != "unchanged":
-                    filed_here[article.url] = ({"seq": None, "url": article.url, "story_id": assignment.story_id,
-                                                "feed_url": article.feed_url, "title": article.title,
-                                                "language": article.language,
-                                                "published": article.published}, decision.as_filed)
+        for decision in decisions:
+            article, fingerprint = decision.article, decision.fingerprint
+            newer = []
+            if len(fingerprint.text) >= self.settings.min_match_chars:  # else it joins only by its URL
+                newer = nearest(fingerprint, [
+                    (row, other) for row, other in [*since_earliest, *filed_here.values()]
+                    if (row["seq"] is None or row["seq"] > decision.snapshot)
+                    and self._in_window(article.published, row["published"])], self.settings.neighbours)
+            filing = self._filing(decision, filed.get(article.url), newer)
+            regrouped = self.articles.file(filing, now, self.run_id)
+            assignments.append(Assignment(filing.story_id, filing.event_id, new_story=filing.how == "new",
+                                          how=filing.how, regrouped=regrouped))
+            filed[article.url] = (filing.story_id, article.title, fingerprint.body_hash)
+            if filing.how != "unchanged":
+                filed_here[article.url] = ({"seq": None, "url": article.url, "story_id": filing.story_id,
+                                            "feed_url": article.feed_url, "title": article.title,
+                                            "language": article.language,
+                                            "published": article.published}, decision.as_filed)
         return assignments
 
-    def _file(self, decision: Decision, filed: tuple[str, str, str] | None, newer: list[Candidate],
-              now: str) -> Assignment:
-        """File one article (in the writer lock): `filed` is what is filed under its URL, `newer`
-        what was filed since its snapshot."""
-        stories = self.store.stories
+    def _filing(self, decision: Decision, filed: tuple[str, str, str] | None, newer: list[Candidate]) -> Filing:
+        """The article's filing (in the writer lock; reads only): `filed` is what is filed under
+        its URL, `newer` what was filed since its snapshot."""
         article, fingerprint = decision.article, decision.fingerprint
         scores, close = dict(decision.scores), set(decision.close)  # the transaction may run again
-        stories.save_sentences(decision.to_save)
-        story_id = filed[0] if filed else None
-        if filed is not None and filed[1:] == (article.title, fingerprint.body_hash):
+        computed = list(decision.to_save)
+
+        def plan(how: str, story_id: str, story_event: str, event_id: str, merged: tuple[str, ...] = ()) -> Filing:
+            return Filing(article, how, story_id, story_event, event_id, merged, **stored_form(fingerprint),
+                          computed_sentences=tuple(computed))
+
+        if filed is not None:
+            story_id = filed[0]
+            event_id = self.articles.events_of([story_id])[story_id]
             # the same page read twice (two passes overlapping, a feed listing an unchanged page
-            # again): the story has not changed and is not written again
-            return Assignment(story_id, stories.events_of([story_id])[story_id], new_story=False, how="unchanged")
-        if story_id is not None:  # the same URL again: the article was updated in place
-            event_id = stories.touch_story(story_id, now, self.run_id)
-            stories.write_article(article_row(article, fingerprint, story_id, now), update=True)
-            return Assignment(story_id, event_id, new_story=False, how="updated")
+            # again): the story has not changed and is not written again; else the article was
+            # updated in place
+            how = "unchanged" if filed[1:] == (article.title, fingerprint.body_hash) else "updated"
+            return plan(how, story_id, event_id, event_id)
 
         if newer:  # filed by another worker, or earlier in this lot, since the snapshot
-            stories.save_sentences(self._encode_sentences_if_needed(fingerprint, newer))
-            more_scores, more_close = self._judge(article, fingerprint, newer)
+            computed += self._encode_sentences_if_needed(fingerprint, newer)
+            more_scores, more_close = judge(article, fingerprint, newer, self.settings)
             for story, score in more_scores.items():
                 scores[story] = max(score, scores.get(story, 0.0))
             close |= more_close
@@ -198,71 +220,51 @@ class StoryIndex:
         known = {**decision.known, article.url: decision.as_filed}
         dim = fingerprint.vector.shape[0]
         best_story = max(scores, key=lambda story: (scores[story], story)) if scores else None
+        events_of = self.articles.events_of(close | ({best_story} if best_story else set()))
         if best_story is not None:
-            # the story's event comes back with the update; the insert goes out while the
-            # worker goes on (Connection.pipeline)
-            event_id = stories.touch_story(best_story, now, self.run_id)
-            stories.write_article(article_row(article, fingerprint, best_story, now))
-            close_events = set(stories.events_of(close).values()) - {event_id}
+            story_event = events_of[best_story]
+            close_events = set(events_of[story] for story in close) - {story_event}
             if not close_events:  # every close story is in the article's event already
-                return Assignment(best_story, event_id, new_story=False, how="variant")
-            events = self._events({event_id, *close_events}, dim, known)
-            event_id, regrouped = self._absorb(event_id, events.pop(event_id, []), events, now)
-            return Assignment(best_story, event_id, new_story=False, how="variant", regrouped=regrouped)
+                return plan("variant", best_story, story_event, story_event)
+            events = self._events({story_event, *close_events}, known, dim)
+            # the event as it is once the article is in it: its latest members, the article last
+            own = [*events.pop(story_event, []), Member(decision.as_filed, article.published, best_story)]
+            survivor, merged = self._absorb(story_event, own[-self.settings.event_members_judged:], events)
+            return plan("variant", best_story, story_event, survivor, merged)
 
         story_id = short_id("s_", article.url)
-        events = self._events(stories.events_of(close).values(), dim, known)
-        event_id = choose_event(fingerprint, article.published, events) or short_id("e_", article.url)
-        stories.create_story(story_id, event_id, now, self.run_id)
-        stories.write_article(article_row(article, fingerprint, story_id, now))
-        own = [*events.pop(event_id, []), Member(decision.as_filed, article.published, story_id)]
-        if not events:  # no other event is close: nothing to regroup
-            return Assignment(story_id, event_id, new_story=True, how="new")
-        event_id, regrouped = self._absorb(event_id, own, events, now)
-        return Assignment(story_id, event_id, new_story=True, how="new", regrouped=regrouped)
+        events = self._events(set(events_of.values()), known, dim)
+        story_event = (choose_event(fingerprint, article.published, events, self.settings)
+                       or short_id("e_", article.url))
+        own = [*events.pop(story_event, []), Member(decision.as_filed, article.published, story_id)]
+        survivor, merged = self._absorb(story_event, own, events) if events else (story_event, ())
+        return plan("new", story_id, story_event, survivor, merged)
 
-    def _events(self, event_ids: Iterable[str], dim: int, known: dict[str, Fingerprint]) -> dict[str, list[Member]]:
-        """The articles of these events, as they are now (in the writer lock); the fingerprints
-        `known` (by URL) made beforehand are used where the article has not changed since."""
+    def _events(self, event_ids: Iterable[str], known: dict[str, Fingerprint], dim: int) -> dict[str, list[Member]]:
+        """The articles of these events, as they are now (in the writer lock): the latest
+        `event_members_judged` of each, oldest first; the fingerprints `known` (by URL) made
+        beforehand are used where the article has not changed since."""
         events: dict[str, list[Member]] = {}
-        for row in self.store.stories.event_members(event_ids, settings.EVENT_MEMBERS_JUDGED):
+        rows = self.articles.event_members(event_ids, self.settings.event_members_judged)
+        for row in sorted(rows, key=lambda row: row["seq"]):
             fingerprint = known.get(row["url"])
             if fingerprint is None or fingerprint.body_hash != row["body_hash"]:
                 fingerprint = stored_fingerprint(row, dim)
             events.setdefault(row["event_id"], []).append(Member(fingerprint, row["published"], row["story_id"]))
         return events
 
-    def _absorb(self, event_id: str, own: list[Member], others: dict[str, list[Member]],
-                now: str) -> tuple[str, tuple[str, ...]]:
+    def _absorb(self, event_id: str, own: list[Member], others: dict[str, list[Member]]
+                ) -> tuple[str, tuple[str, ...]]:
         """The article's event (`own`: its members, the article among them) and the other
         events close to it: those that agree with it as wholes become one with it
-        (matching.events.absorbs), the smallest id surviving. Returns the event and the stories
-        whose event changed (to write again)."""
-        joined = sorted(other for other, members in others.items() if absorbs(own, members) or absorbs(members, own))
+        (matching.events.absorbs), the smallest id surviving. Returns the surviving event and
+        the other events merged into it."""
+        joined = sorted(other for other, members in others.items()
+                        if absorbs(own, members, self.settings) or absorbs(members, own, self.settings))
         if not joined:
             return event_id, ()
         survivor = min([event_id, *joined])
-        moved = self.store.stories.merge_events(survivor, [e for e in [event_id, *joined] if e != survivor], now,
-                                                self.run_id)
-        return survivor, moved
-
-    @staticmethod
-    def _judge(article: Article, fingerprint: Fingerprint, candidates: list[Candidate]
-               ) -> tuple[dict[str, float], set[str]]:
-        """The stories the article is a variant of (with their scores), and the stories close
-        enough to be put to the event judge."""
-        scores: dict[str, float] = {}
-        close: set[str] = set()
-        # a story that holds another item of the article's feed is not the article's, even
-        # through a third article alike to both (a copy of the text in another feed)
-        taken = {candidate["story_id"] for candidate, _ in candidates if another_item_of_its_feed(article, candidate)}
-        for candidate, other in candidates:
-            score = None if candidate["story_id"] in taken else same_story(fingerprint, other)
-            if score is not None:
-                scores[candidate["story_id"]] = max(score, scores.get(candidate["story_id"], 0.0))
-            if float(fingerprint.vector @ other.vector) >= settings.EVENT_CANDIDATE_SIMILARITY:
-                close.add(candidate["story_id"])
-        return scores, close
+        return survivor, tuple(e for e in joined if e != survivor)
 
     def _encode_sentences_if_needed(self, fingerprint: Fingerprint,
                                     candidates: list[Candidate]) -> list[tuple[str, bytes]]:
@@ -271,7 +273,7 @@ class StoryIndex:
         candidates' vectors computed here, for the store to keep."""
         computed = []
         for candidate, other in candidates:
-            if other.body_hash == fingerprint.body_hash or not may_be_same_story(fingerprint, other):
+            if other.body_hash == fingerprint.body_hash or not may_be_same_story(fingerprint, other, self.settings):
                 continue
             self.fingerprinter.with_sentences(fingerprint)
             if other.sentences is None:
@@ -287,18 +289,18 @@ class StoryIndex:
         The window is counted in the articles' own time, where both are dated: a month of
         archive groups as it would have live, and a story of three weeks before the article
         does not take it in, whenever the two were filed."""
-        if len(fingerprint.text) < settings.MIN_MATCH_CHARS:
+        if len(fingerprint.text) < self.settings.min_match_chars:
             return []
         self.vectors.sync()
-        neighbours = self.vectors.nearest(fingerprint.vector, settings.NEIGHBOURS)
-        rows = self.store.stories.candidate_rows(fingerprint.body_hash, neighbours, self._window_start(utc_now()))
+        neighbours = self.vectors.nearest(fingerprint.vector, self.settings.neighbours)
+        rows = self.articles.candidate_rows(fingerprint.body_hash, neighbours, self._window_start(utc_now()))
         dim = fingerprint.vector.shape[0]
         return [(r, stored_fingerprint(r, dim)) for r in rows if self._in_window(published, r["published"])]
 
     def _candidates_after(self, seq: int, now: str, dim: int) -> list[Candidate]:
         """Articles filed after `seq` (by other workers since a snapshot: few, compared directly,
         not through the nearest-neighbour index), of stories still in the window."""
-        rows = self.store.stories.candidate_rows_after(seq, self._window_start(now))
+        rows = self.articles.candidate_rows_after(seq, self._window_start(now))
         return [(r, stored_fingerprint(r, dim)) for r in rows]
 
     def _window_start(self, now: str) -> str:
@@ -310,15 +312,44 @@ class StoryIndex:
         return abs(parse_time(published) - parse_time(other)) <= self.window
 
 
-def nearest(fingerprint: Fingerprint, candidates: list[Candidate]) -> list[Candidate]:
-    """The candidates the index would give for the article: the NEIGHBOURS nearest by document
+def _check_encoder(store: Store, name: str) -> None:
+    """A store's vectors are comparable only with the encoder that made them."""
+    stored = store.meta("encoder")
+    if stored is None:
+        store.set_meta("encoder", name)
+    elif stored != name:
+        raise ValueError(
+            f"the store's story index was built with encoder '{stored}', not '{name}': "
+            "use the same encoder or a new store")
+
+
+def judge(article: Article, fingerprint: Fingerprint, candidates: list[Candidate], settings: MatchSettings
+          ) -> tuple[dict[str, float], set[str]]:
+    """The stories the article is a variant of (with their scores), and the stories close
+    enough to be put to the event judge."""
+    scores: dict[str, float] = {}
+    close: set[str] = set()
+    # a story that holds another item of the article's feed is not the article's, even
+    # through a third article alike to both (a copy of the text in another feed)
+    taken = {candidate["story_id"] for candidate, _ in candidates if another_item_of_its_feed(article, candidate)}
+    for candidate, other in candidates:
+        score = None if candidate["story_id"] in taken else same_story(fingerprint, other, settings)
+        if score is not None:
+            scores[candidate["story_id"]] = max(score, scores.get(candidate["story_id"], 0.0))
+        if float(fingerprint.vector @ other.vector) >= settings.event_candidate_similarity:
+            close.add(candidate["story_id"])
+    return scores, close
+
+
+def nearest(fingerprint: Fingerprint, candidates: list[Candidate], count: int) -> list[Candidate]:
+    """The candidates the index would give for the article: the `count` nearest by document
     vector, and a few with its body. Judging an article against every article filed since its
     snapshot (a chunk of 400 alike feed items) made filing quadratic in the chunk's size."""
-    if len(candidates) <= settings.NEIGHBOURS:
+    if len(candidates) <= count:
         return candidates
     same_body = [c for c in candidates if c[1].body_hash == fingerprint.body_hash][:3]
     similarity = np.array([other.vector for _, other in candidates]) @ fingerprint.vector
-    closest = [candidates[i] for i in np.argsort(-similarity, kind="stable")[:settings.NEIGHBOURS]]
+    closest = [candidates[i] for i in np.argsort(-similarity, kind="stable")[:count]]
     return list({id(c): c for c in [*same_body, *closest]}.values())
 
 
@@ -363,19 +394,9 @@ def as_filed(fingerprint: Fingerprint) -> Fingerprint:
     return filed
 
 
-def article_row(article: Article, fingerprint: Fingerprint, story_id: str, now: str) -> dict[str, Any]:
-    """An article as the store keeps it, with its fingerprint."""
-    return {
-        "url": article.url, "story_id": story_id, "feed_url": article.feed_url,
-        "title": article.title, "text": article.text, "language": article.language,
-        "published": article.published, "published_date_only": int(article.published_date_only),
-        "authors": json.dumps(list(article.authors)), "credits": json.dumps(list(article.credits)),
-        "kicker": article.kicker, "extractor": article.extractor, "canonical_url": article.canonical_url,
-        "site_name": article.site_name, "description": article.description, "image": article.image,
-        "tags": json.dumps(list(article.tags)), "body_source": article.body_source,
-        "body_hash": fingerprint.body_hash, "entry_updated": article.entry_updated,
-        "first_seen": now, "updated": now,
-        "vector": pack(fingerprint.vector[None, :]),
-        "sentences": pack(fingerprint.sentences) if fingerprint.sentences is not None else None,
-        "numbers": " ".join(sorted(fingerprint.numbers)),
-    }
+def stored_form(fingerprint: Fingerprint) -> dict[str, Any]:
+    """A fingerprint's fields as a filing carries them to the store; stored_fingerprint reads
+    them back."""
+    return {"body_hash": fingerprint.body_hash, "vector": pack(fingerprint.vector[None, :]),
+            "sentences": pack(fingerprint.sentences) if fingerprint.sentences is not None else None,
+            "numbers": " ".join(sorted(fingerprint.numbers))}

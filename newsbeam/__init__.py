@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from newsbeam.version import __version__
+
 if TYPE_CHECKING:
     from newsbeam.api import Assignment, dedup, extract, open_store
     from newsbeam.schemas import Article, Story, Variant
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
 _API = {"extract": "newsbeam.api", "dedup": "newsbeam.api", "open_store": "newsbeam.api",
         "Assignment": "newsbeam.api", "Article": "newsbeam.schemas", "Story": "newsbeam.schemas",
         "Variant": "newsbeam.schemas"}
-__all__ = ["Article", "Assignment", "Story", "Variant", "dedup", "extract", "open_store"]
+__all__ = ["__version__", "Article", "Assignment", "Story", "Variant", "dedup", "extract", "open_store"]
 
 
 def __getattr__(name: str) -> Any:

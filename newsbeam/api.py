@@ -16,18 +16,17 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from newsbeam.extraction.page import NotAnArticle, extract_article
 from newsbeam.extraction.page import feed_entry as entry_from_fields
+from newsbeam.extraction.settings import ExtractSettings
 from newsbeam.extraction.text import Similarity
 from newsbeam.matching.dedup import dedup_records
 from newsbeam.matching.encoders import load_encoder, meaning_similarity
 from newsbeam.matching.features import Fingerprinter
-from newsbeam.matching.settings import ENCODER as DEFAULT_ENCODER
+from newsbeam.matching.settings import DEFAULTS as MATCHING
 from newsbeam.matching.story_index import StoryIndex
 from newsbeam.schemas import Article, FeedEntry, FetchedPage, utc_iso
 from newsbeam.schemas.times import parse_time
@@ -46,7 +45,7 @@ class Assignment:
 
 def extract(html: bytes | str, url: str | None = None, *, fetched: dt.datetime | str | None = None,
             feed_entry: FeedEntry | Mapping[str, Any] | None = None, publisher_parsers: bool = True,
-            encoder: str = DEFAULT_ENCODER) -> Article | None:
+            encoder: str = MATCHING.encoder) -> Article | None:
     """The article of one page, as `newsbeam extract` and a run make it: the headline as
     published, the authors, the whole body and nothing else, language and time; None when the
     page holds no article. A page of a publisher that Fundus covers is read by that publisher's
@@ -60,7 +59,7 @@ def extract(html: bytes | str, url: str | None = None, *, fetched: dt.datetime |
         raise ValueError(f"fetched: not an ISO 8601 time: {fetched!r}")
     try:
         return extract_article(FetchedPage(entry=entry, url=url or entry.url, html=html, content_type=None),
-                               _similarity(encoder), publisher_parsers=publisher_parsers,
+                               _similarity(encoder), ExtractSettings(publisher_parsers=publisher_parsers),
                                fetched=parse_time(when) if when else None)
     except NotAnArticle:
         return None
@@ -73,7 +72,7 @@ def _similarity(encoder: str) -> Similarity:
 
 
 def dedup(articles: Iterable[Article | Mapping[str, Any]], *, store: str | None = None,
-          encoder: str = DEFAULT_ENCODER) -> list[Assignment]:
+          encoder: str = MATCHING.encoder) -> list[Assignment]:
     """Story and event ids for articles, in their order, as `newsbeam dedup` gives them: the
     same report in another language, reworded, syndicated or updated shares a story; reports
     of one event share an event. Articles are Article records or dicts with `id`, `title`,
@@ -82,10 +81,12 @@ def dedup(articles: Iterable[Article | Mapping[str, Any]], *, store: str | None 
     each other only."""
     records = [_dedup_record(article) for article in articles]
     with contextlib.ExitStack() as stack:
-        url = store or os.path.join(stack.enter_context(tempfile.TemporaryDirectory()), "dedup.db")
-        index = StoryIndex(stack.enter_context(_open_store(url)), Fingerprinter(load_encoder(encoder)))
+        # without a store, in memory: no database is opened
+        opened = stack.enter_context(_open_store(store)) if store else None
+        index = StoryIndex(opened, Fingerprinter(load_encoder(encoder)),
+                           settings=dataclasses.replace(MATCHING, encoder=encoder))
         assigned = [Assignment(**line) for line in dedup_records(records, index)]
-        if store:
+        if opened is not None:
             index.vectors.save()  # the next call against this store starts from it
     return assigned
 

@@ -24,9 +24,10 @@ import os
 import sys
 from typing import Any, NoReturn
 
-from newsbeam.fetching import settings as fetching
-from newsbeam.matching import settings as matching
-from newsbeam.matching.encoders import ENCODER_NAMES, check_encoder_name
+from newsbeam.extraction.settings import ExtractSettings
+from newsbeam.fetching.settings import FetchSettings
+from newsbeam.matching.encoders import check_encoder_name
+from newsbeam.matching.settings import MatchSettings
 from newsbeam.outputs import SINKS
 from newsbeam.outputs.paths import UnsafePath, check_output_folder
 from newsbeam.pipeline import browse, corpus
@@ -35,16 +36,16 @@ from newsbeam.pipeline.config import ConfigError, bind_served_urls, load_feeds
 from newsbeam.pipeline.inputs import InputError
 from newsbeam.pipeline.terminal import printable
 from newsbeam.pipeline.where import CliError, add_where, open_where
+from newsbeam.schemas.settings import command_line_fields, from_command_line
 from newsbeam.state.database import check_store_path, sqlite_path
 from newsbeam.state.store import StoreError, StoreUnreachable, open_store
 from newsbeam.transforms.options import POLL_INTERVAL_S, RunOptions, default_store_url
+from newsbeam.version import __version__
 
 # A pass whose feeds failed exits with this, so that cron, Airflow and Kubernetes alert.
 EXIT_UNHEALTHY = 3
 EXIT_STORE_UNREACHABLE = 4  # the store's server did not answer
 EXIT_INTERRUPTED = 130  # stopped by SIGINT or SIGTERM, as shells report a command Ctrl-C stopped
-PUBLISHER_PARSERS_HELP = ("read every page by the generic path, also those of publishers with a parser of their own "
-                          "(Fundus)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,7 +59,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="newsbeam", description="News ingestion on Apache Beam.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress (and Beam's own logs)")
-    parser.add_argument("--version", action="version", version=f"newsbeam {fetching.VERSION}")
+    parser.add_argument("--version", action="version", version=f"newsbeam {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser(
@@ -74,22 +75,10 @@ def _parser() -> argparse.ArgumentParser:
                                          "a SQLite store's file, OUTPUT/cache for PostgreSQL")
     run.add_argument("--allow-private-network", action="store_true",
                      help="let the fetcher reach loopback and private addresses (local feeds, tests)")
-    run.add_argument("--user-agent", default=fetching.USER_AGENT, help="User-Agent sent to feeds and sites")
-    run.add_argument("--per-host-connections", type=_positive(int), default=fetching.PER_HOST_CONNECTIONS,
-                     help=f"requests at once to one host, per worker (default {fetching.PER_HOST_CONNECTIONS})")
-    run.add_argument("--per-host-delay", type=_positive(float), default=fetching.PER_HOST_DELAY_S,
-                     help=f"seconds between requests to one host (default {fetching.PER_HOST_DELAY_S}; "
-                          "robots.txt Crawl-delay wins when longer)")
-    run.add_argument("--max-crawl-delay", type=_positive(float), default=fetching.MAX_CRAWL_DELAY_S,
-                     help="a robots.txt Crawl-delay longer than this is not waited out: the host's pages are "
-                          f"dead letters, tried again later (default {fetching.MAX_CRAWL_DELAY_S:g} s)")
-    run.add_argument("--host-budget", type=_positive(float), default=fetching.HOST_PASS_BUDGET_S,
-                     help="seconds one host's requests may take in a pass; the rest of its pages are tried "
-                          f"in a later pass (default {fetching.HOST_PASS_BUDGET_S:g})")
+    _add_settings(run, FetchSettings)
     run.add_argument("--shards", type=_positive(int),
                      help="shares of the work, each taken by one worker (default: one per worker of the runner)")
-    run.add_argument("--window-days", type=_positive(float), default=matching.STORY_WINDOW_DAYS,
-                     help=f"how long a story stays open for new variants (default {matching.STORY_WINDOW_DAYS})")
+    _add_settings(run, MatchSettings)
     run.add_argument("--sink", default="jsonl", type=_sinks,
                      help="comma-separated: jsonl (default) and parquet (files under OUTPUT/stories/), "
                           "sqlite (tables in OUTPUT/stories.db), postgres (tables in the PostgreSQL store)")
@@ -105,10 +94,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="with --streaming: how often to poll the feeds (default 1h)")
     run.add_argument("--stop-after", type=_duration, metavar="DURATION",
                      help="with --streaming: end the run cleanly after DURATION")
-    run.add_argument("--encoder", default=matching.ENCODER, type=_encoder,
-                     help=f"sentence encoder for story matching: {ENCODER_NAMES} (installed separately)")
-    run.add_argument("--no-publisher-parsers", dest="publisher_parsers", action="store_false",
-                     help=PUBLISHER_PARSERS_HELP)
+    _add_settings(run, ExtractSettings)
     # what a mistyped flag is compared with (the rest goes to Beam, which must know it)
     run.set_defaults(run_flags=tuple(flag for action in run._actions for flag in action.option_strings))
 
@@ -122,10 +108,8 @@ def _parser() -> argparse.ArgumentParser:
                     "error when the page yields no article. '-' is stdin/stdout.")
     extract.add_argument("input", help="JSON Lines file of pages, or -")
     extract.add_argument("-o", "--output", default="-", help="JSON Lines file to write, or - (default)")
-    extract.add_argument("--encoder", default=matching.ENCODER, type=_encoder,
-                         help="the encoder that judges headlines restated in the body (as for 'run')")
-    extract.add_argument("--no-publisher-parsers", dest="publisher_parsers", action="store_false",
-                         help=PUBLISHER_PARSERS_HELP)
+    _add_settings(extract, MatchSettings, only={"encoder"})  # it judges headlines restated in the body
+    _add_settings(extract, ExtractSettings)
 
     dedup = commands.add_parser(
         "dedup", help="assign story and event ids to a JSON Lines file of articles",
@@ -134,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     dedup.add_argument("input", help="JSON Lines file of articles, or -")
     dedup.add_argument("-o", "--output", default="-", help="JSON Lines file to write, or - (default)")
     _store_argument(dedup, "default: a temporary store, discarded afterwards")
-    dedup.add_argument("--encoder", default=matching.ENCODER, type=_encoder, help="as for 'run'")
+    _add_settings(dedup, MatchSettings)
 
     stories = commands.add_parser("stories", help="the stories in the store: list, show, export")
     story_commands = stories.add_subparsers(dest="stories_command", required=True)
@@ -200,8 +184,25 @@ def _parser() -> argparse.ArgumentParser:
 
     prune = commands.add_parser("prune", help="forget stories older than the window (the sinks keep them)")
     add_where(prune)
-    prune.add_argument("--window-days", type=_positive(float), default=matching.STORY_WINDOW_DAYS)
+    _add_settings(prune, MatchSettings, only={"window_days"})
     return parser
+
+
+def _add_settings(parser: argparse.ArgumentParser, settings_class: type, only: set[str] | None = None) -> None:
+    """The options of a library's settings that the command line offers (schemas.settings):
+    flag, help and default are the settings field's own."""
+    for field in command_line_fields(settings_class):
+        if only is not None and field.name not in only:
+            continue
+        flag, default, help_text = field.metadata["flag"], field.default, field.metadata["help"]
+        if isinstance(default, bool):  # a setting on by default: its flag turns it off
+            parser.add_argument(flag, dest=field.name, action="store_false", help=help_text)
+            continue
+        convert = _encoder if field.name == "encoder" else _positive(type(default)) if isinstance(
+            default, (int, float)) else str
+        shown = f"{default:g}" if isinstance(default, (int, float)) else default
+        parser.add_argument(flag, dest=field.name, type=convert, default=default, help=f"{help_text} (default {shown})",
+                            metavar=flag.lstrip("-").upper().replace("-", "_"))
 
 
 def _sinks(text: str) -> tuple[str, ...]:
@@ -401,10 +402,8 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
     options = RunOptions(
         feeds=feeds, archives=config.archives, output_dir=args.output, store_url=args.store or "", sinks=args.sink,
         cache_dir=args.cache_dir,
-        encoder=args.encoder, window_days=args.window_days, publisher_parsers=args.publisher_parsers,
-        user_agent=args.user_agent,
-        per_host_connections=args.per_host_connections, per_host_delay_s=args.per_host_delay,
-        max_crawl_delay_s=args.max_crawl_delay, host_budget_s=args.host_budget,
+        fetching=from_command_line(FetchSettings, args), extraction=from_command_line(ExtractSettings, args),
+        matching=from_command_line(MatchSettings, args),
         allow_private_network=args.allow_private_network,
         serve_dir=str(config.serve_dir) if config.serve_dir else None, serve_port=config.serve_port,
         streaming=args.streaming, poll_interval_s=args.poll_interval, stop_after_s=args.stop_after,

@@ -7,14 +7,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
 from newsbeam.pipeline.inputs import InputError, UniqueIds, json_lines, string_fields
 from newsbeam.pipeline.where import open_output
 from newsbeam.schemas import FetchedPage, utc_iso
+from newsbeam.schemas.settings import from_command_line
 from newsbeam.schemas.times import parse_time
 from newsbeam.state.store import open_store
 
@@ -28,18 +27,20 @@ def extract(args: argparse.Namespace) -> int:
     the sentence encoder judging headlines restated in the body), one line out per line in:
     the article's fields, or `error` with the reason when the page yields no article."""
     from newsbeam.extraction.page import NotAnArticle, extract_article, feed_entry
+    from newsbeam.extraction.settings import ExtractSettings
     from newsbeam.matching.encoders import load_encoder, meaning_similarity
 
     with json_lines(args.input, _page_record(UniqueIds())) as records:
         similarity = meaning_similarity(load_encoder(args.encoder))
+        settings = from_command_line(ExtractSettings, args)
         with open_output(args.output) as out:
             for record in records():
                 entry = feed_entry(record["url"], record)
                 fetched = parse_time(utc_iso(record["fetched"])) if record.get("fetched") else None
                 try:
                     article = extract_article(FetchedPage(entry=entry, url=entry.url, html=record["html"],
-                                                          content_type=None), similarity,
-                                              publisher_parsers=args.publisher_parsers, fetched=fetched)
+                                                          content_type=None), similarity, settings,
+                                              fetched=fetched)
                 except NotAnArticle as exc:
                     line = {"id": record["id"], "url": entry.url, "error": str(exc)}
                 except Exception as exc:  # a page that breaks the extractor is that page's error
@@ -76,17 +77,18 @@ def dedup(args: argparse.Namespace) -> int:
     from newsbeam.matching.dedup import dedup_records
     from newsbeam.matching.encoders import load_encoder
     from newsbeam.matching.features import Fingerprinter
+    from newsbeam.matching.settings import MatchSettings
     from newsbeam.matching.story_index import StoryIndex
 
     with contextlib.ExitStack() as stack:
         records = stack.enter_context(json_lines(args.input, _article_record(UniqueIds())))
-        store_url = args.store
-        if store_url is None:
-            store_url = os.path.join(stack.enter_context(tempfile.TemporaryDirectory()), "dedup.db")
-        store = open_store(store_url)
-        stack.callback(store.close)
-        index = StoryIndex(store, Fingerprinter(load_encoder(args.encoder)))
-        with open_output(args.output, store_url) as out:
+        # without a store, the articles are matched against each other in memory
+        store = open_store(args.store) if args.store else None
+        if store is not None:
+            stack.callback(store.close)
+        index = StoryIndex(store, Fingerprinter(load_encoder(args.encoder)),
+                           settings=from_command_line(MatchSettings, args))
+        with open_output(args.output, args.store) as out:
             for line in dedup_records(records(), index):
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")
         if args.store:

@@ -3,7 +3,7 @@
 Read from the store, not from the runner: every runner's workers file what they do there, so
 this works the same on the local runner, Prism and Dask. On a terminal, a status line on stderr
 that updates every second (rich); otherwise (logs, cron, Kubernetes, `--every`, streaming) a
-plain line every LOG_INTERVAL_S.
+plain line every `interval_s` (LOG_INTERVAL_S by default).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ LOG_INTERVAL_S = 30.0
 class Progress:
     """`with Progress(store_url, since, feeds):` around a run shows its progress."""
 
-    def __init__(self, store_url: str, since: str, feeds: int, terminal: bool | None = None):
-        self.store_url, self.since, self.feeds = store_url, since, feeds
+    def __init__(self, store_url: str, since: str, feeds: int, terminal: bool | None = None,
+                 interval_s: float = LOG_INTERVAL_S):
+        self.store_url, self.since, self.feeds, self.interval_s = store_url, since, feeds, interval_s
         self.terminal = sys.stderr.isatty() if terminal is None else terminal
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._show, name="progress", daemon=True)
@@ -53,7 +54,7 @@ class Progress:
                     while not self._stop.wait(1.0):
                         status.update(self.line(store.runs.progress(self.since)))
             else:
-                while not self._stop.wait(LOG_INTERVAL_S):
+                while not self._stop.wait(self.interval_s):
                     print(self.line(store.runs.progress(self.since)), file=sys.stderr, flush=True)
         except Exception as exc:  # progress is a courtesy: it never fails a run
             print(f"newsbeam: progress display stopped: {exc}", file=sys.stderr, flush=True)

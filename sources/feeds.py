@@ -17,15 +17,8 @@ import feedparser
 
 from newsbeam.schemas import FeedEntry, FeedSource, parse_time, without_controls
 from newsbeam.schemas.times import publication_time
+from newsbeam.sources.settings import DEFAULTS, ReaderSettings
 from newsbeam.sources.urls import canonical_url
-
-# A feed's own polling hints (ttl, max-age, sy:updatePeriod) are followed up to this interval.
-MAX_FEED_INTERVAL_S = 6 * 3600
-# Entries taken from one feed document, in the feed's order; the rest are counted as dropped.
-MAX_ENTRIES_PER_FEED = 1000
-# A feed entry whose content (content:encoded, Atom content; not the summary) has this much text
-# carries the whole article: its page is not fetched (unless the feed says `fetch_pages: always`).
-FEED_FULL_TEXT_MIN_CHARS = 1500
 
 # Elements that change on every request without the feed's content changing; left out of the
 # body hash so that a server which ignores conditional GET is still caught as "unchanged".
@@ -138,7 +131,8 @@ def text_of(element: Any, name: str) -> str:
     return value if kind == "text/plain" else html_to_text(value)
 
 
-def parse_feed(body: bytes, location: str, content_type: str | None, source: FeedSource) -> ParsedFeed:
+def parse_feed(body: bytes, location: str, content_type: str | None, source: FeedSource,
+               settings: ReaderSettings = DEFAULTS) -> ParsedFeed:
     """The entries of a fetched feed document (`location`: where it was fetched from, after
     redirects), or the problem when there are none.
 
@@ -175,9 +169,9 @@ def parse_feed(body: bytes, location: str, content_type: str | None, source: Fee
             language=_language_code(item.get("language")) or feed_language,
             authors=tuple(without_controls(a["name"]) for a in item.get("authors", []) if a.get("name")),
             tags=tuple(without_controls(t["term"]) for t in item.get("tags", []) if t.get("term")),
-            full_text=source.fetch_pages == "auto" and len(content) >= FEED_FULL_TEXT_MIN_CHARS,
+            full_text=source.fetch_pages == "auto" and len(content) >= settings.feed_full_text_min_chars,
         ))
-    interval = feed_interval_s(parsed.feed)
+    interval = feed_interval_s(parsed.feed, settings.max_feed_interval_s)
     if entries:
         return ParsedFeed(entries, None, interval, title, unusable)
     if parsed.bozo:
@@ -188,11 +182,11 @@ def parse_feed(body: bytes, location: str, content_type: str | None, source: Fee
     return ParsedFeed([], "feed has no entries with a link", interval, title, unusable)
 
 
-def unique_entries(entries: list[FeedEntry]) -> tuple[list[FeedEntry], int]:
-    """One entry per URL (the first occurrence wins), in the feed's order, at most
-    MAX_ENTRIES_PER_FEED of them; and how many were dropped over that cap."""
+def unique_entries(entries: list[FeedEntry], most: int) -> tuple[list[FeedEntry], int]:
+    """One entry per URL (the first occurrence wins), in the feed's order, at most `most` of
+    them; and how many were dropped over that cap."""
     unique = list({entry.url: entry for entry in reversed(entries)}.values())[::-1]
-    return unique[:MAX_ENTRIES_PER_FEED], max(0, len(unique) - MAX_ENTRIES_PER_FEED)
+    return unique[:most], max(0, len(unique) - most)
 
 
 def _first_alternate(item: Any) -> str | None:
@@ -208,27 +202,28 @@ def _language_code(value: Any) -> str | None:
     return value[:2].lower()
 
 
-def max_age_due(headers: dict[str, str], now: str) -> str | None:
+def max_age_due(headers: dict[str, str], now: str,
+                longest_s: int = DEFAULTS.max_feed_interval_s) -> str | None:
     """The time before which the server says the feed will not change (Cache-Control max-age),
     capped: a server cannot stop newsbeam from looking for a whole week."""
     match = re.search(r"max-age\s*=\s*(\d+)", headers.get("cache-control", "")[:1000])
     if not match:
         return None
     digits = match.group(1).lstrip("0") or "0"  # a number of any length, read without int()'s digit limit
-    seconds = MAX_FEED_INTERVAL_S if len(digits) > 9 else min(int(digits), MAX_FEED_INTERVAL_S)
+    seconds = longest_s if len(digits) > 9 else min(int(digits), longest_s)
     return (parse_time(now) + dt.timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
 
-def feed_interval_s(feed: Any) -> int | None:
+def feed_interval_s(feed: Any, longest_s: int) -> int | None:
     """How often the feed says it changes: RSS <ttl> (minutes) or sy:updatePeriod/Frequency."""
     ttl = str(feed.get("ttl", "")).strip()[:12]
     if ttl.isdigit():
-        return min(int(ttl) * 60, MAX_FEED_INTERVAL_S)
+        return min(int(ttl) * 60, longest_s)
     period = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2592000, "yearly": 31536000}.get(
         str(feed.get("sy_updateperiod", "")).strip().lower())
     if period:
         frequency = str(feed.get("sy_updatefrequency", "1")).strip()[:12]
-        return min(period // max(int(frequency) if frequency.isdigit() else 1, 1), MAX_FEED_INTERVAL_S)
+        return min(period // max(int(frequency) if frequency.isdigit() else 1, 1), longest_s)
     return None
 
 

@@ -5,13 +5,13 @@ page retries that are due join them. A feed that fails is a dead letter, and bac
 
 A "feed" may also be a sitemap, a sitemap index or a Google News sitemap (recognised from the
 document), or a site's robots.txt (its `Sitemap:` lines). The sitemaps an index or robots.txt
-names are fetched in turn, through the same polite fetcher, MAX_SITEMAP_DEPTH levels deep and
-MAX_SITEMAPS a pass at most, each only when its index lists a new lastmod for it; pages older
-than the story window are left out.
+names are fetched in turn, through the same polite fetcher, `max_sitemap_depth` levels deep and
+`max_sitemaps` a pass at most (ReaderSettings), each only when its index lists a new lastmod
+for it; pages older than the story window are left out.
 
-The reader keeps what it learns of each feed in the store (validators staged until the pass's
-output is written, failures and their backoff, titles); it returns the entries, dead letters
-and counts of the pass."""
+The reader keeps what it learns of each feed in a `FeedBook` (sources.books): the store's in a
+run (validators staged until the pass's output is written, failures and their backoff,
+titles), or one in memory; it returns the entries, dead letters and counts of the pass."""
 
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from newsbeam.fetching import settings as fetching
 from newsbeam.fetching.client import FetchError, HttpClient, Response, read_local_file
-from newsbeam.fetching.politeness import HostLedger, Politeness, PoliteScheduler
+from newsbeam.fetching.politeness import HostLedger, PoliteScheduler
 from newsbeam.schemas import DeadLetter, FeedEntry, FeedSource, host_of, utc_now
 from newsbeam.schemas.text import MAX_URL_CHARS
+from newsbeam.sources.books import FeedBook
 from newsbeam.sources.feeds import (
     NOT_A_FEED_TYPES,
     ParsedFeed,
@@ -36,6 +36,7 @@ from newsbeam.sources.feeds import (
     parse_feed,
     unique_entries,
 )
+from newsbeam.sources.settings import DEFAULTS, ReaderSettings
 from newsbeam.sources.sitemaps import (
     Listed,
     is_robots,
@@ -46,13 +47,9 @@ from newsbeam.sources.sitemaps import (
     unpack,
 )
 from newsbeam.state.database import database_errors
-from newsbeam.state.store import Store
 
 ACCEPT_FEEDS = ("application/rss+xml, application/atom+xml, application/feed+json, "
                 "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
-# Sitemap indexes nest: at most this many levels below a listed feed, this many sitemaps a pass.
-MAX_SITEMAP_DEPTH = 2
-MAX_SITEMAPS = 50
 
 FeedDue = tuple[FeedSource, dict[str, Any]]  # a feed and what the store knows of it
 
@@ -72,17 +69,18 @@ class FeedReader:
     (several workers of a run may ask one host); `on_new_entries()` is called when a feed has
     new entries (the article stages can start loading what they need)."""
 
-    def __init__(self, store: Store, http: HttpClient, ledger: HostLedger, politeness: Politeness,
+    def __init__(self, book: FeedBook, http: HttpClient, ledger: HostLedger,
                  own_feeds: Iterable[FeedSource], window_days: float,
+                 settings: ReaderSettings = DEFAULTS,
                  pace_host: Callable[[str, float], None] | None = None,
                  on_new_entries: Callable[[], None] = lambda: None):
-        self.store, self.http, self.ledger = store, http, ledger
+        self.book, self.http, self.ledger, self.settings = book, http, ledger, settings
         self.window = dt.timedelta(days=window_days)
         self.own_urls = {feed.url for feed in own_feeds}
         self.own_files = {url for url in self.own_urls if url.startswith("file:")}
         self.pace_host, self.on_new_entries = pace_host, on_new_entries
         self.scheduler: PoliteScheduler[FeedDue] = PoliteScheduler(
-            self._fetch, lambda due: host_of(due[0].url), ledger, politeness)
+            self._fetch, lambda due: host_of(due[0].url), ledger, http.settings)
 
     def close(self) -> None:
         self.scheduler.close()
@@ -92,18 +90,18 @@ class FeedReader:
         page retries whose URL `owns_retry` accepts (a shard's own)."""
         now, due, counts = utc_now(), [], collections.Counter()
         for source in feeds:
-            state = self.store.feeds.state(source.url)
+            state = self.book.state(source.url)
             if state["next_due"] and state["next_due"] > now:
                 counts["feeds_not_due"] += 1
             else:
                 due.append((source, state))
         entries: list[FeedEntry] = []
         letters: list[DeadLetter] = []
-        for depth in range(MAX_SITEMAP_DEPTH + 1):
+        for depth in range(self.settings.max_sitemap_depth + 1):
             due = self._read_all(due, entries, letters, counts)  # what comes back: sitemaps they list
             if not due:
                 break
-            if depth == MAX_SITEMAP_DEPTH:
+            if depth == self.settings.max_sitemap_depth:
                 counts["sitemaps_too_deep"] += len(due)
         # a page two feeds list is one page: fetched, filed and failed once (the first feed's entry)
         unique = list({entry.url: entry for entry in reversed(entries)}.values())[::-1]
@@ -111,7 +109,7 @@ class FeedReader:
             counts["entries_listed_twice"] += len(entries) - len(unique)
             counts["articles_new"] -= len(entries) - len(unique)
         retries = [entry_from_payload(letter.payload) for stage in DeadLetter.PAGE_STAGES
-                   for letter in self.store.dead_letters.due(stage) if letter.payload and owns_retry(letter.url)]
+                   for letter in self.book.due_retries(stage) if letter.payload and owns_retry(letter.url)]
         counts["retries_due"] += len(retries)
         return FeedPass(unique + retries, letters, counts)
 
@@ -134,7 +132,7 @@ class FeedReader:
                                               status=error.status, at=utc_now(), final=True))
                     continue
                 counts[self._count_of(source, "failed")] += 1
-                next_due = self.store.feeds.failed(source.url, error.not_before, error.status, error.reason)
+                next_due = self.book.failed(source.url, error.not_before, error.status, error.reason)
                 letters.append(DeadLetter(
                     url=source.url, stage="feed_fetch", reason=error.reason, status=error.status,
                     at=utc_now(), retry_after=error.not_before, next_due=next_due))
@@ -147,7 +145,7 @@ class FeedReader:
                     counts[self._count_of(source, "failed")] += 1
                     letters.append(DeadLetter(url=source.url, stage="feed_parse", at=utc_now(),
                                               reason=f"feed could not be read: {type(exc).__name__}: {exc}"[:500]))
-        budget = MAX_SITEMAPS - counts["sitemaps_read"]
+        budget = self.settings.max_sitemaps - counts["sitemaps_read"]
         counts["sitemaps_over_the_limit"] += max(0, len(listed) - budget)
         counts["sitemaps_read"] += min(len(listed), budget)
         return listed[:max(budget, 0)]
@@ -164,18 +162,18 @@ class FeedReader:
         if source.url.startswith("file:"):
             if source.url not in self.own_files:  # never a URL a server named (see _to_read)
                 raise FetchError("a local file is read only when the feeds file lists it")
-            return read_local_file(source.url, fetching.MAX_FEED_BYTES)
+            return read_local_file(source.url, self.http.settings.max_feed_bytes)
         if self.pace_host is not None:  # other workers may be asking the host for pages: share its pace
             host = host_of(source.url)
             self.pace_host(host, self.scheduler.delay_for(host))
         headers = {"Accept": ACCEPT_FEEDS}
         if is_robots(source.url):  # read whole every time: the sitemaps it names are polled in turn
-            return self.http.get(source.url, max_bytes=fetching.MAX_FEED_BYTES, headers=headers)
+            return self.http.get(source.url, max_bytes=self.http.settings.max_feed_bytes, headers=headers)
         if state["etag"]:
             headers["If-None-Match"] = state["etag"]
         if state["last_modified"]:
             headers["If-Modified-Since"] = state["last_modified"]
-        response = self.http.get(source.url, max_bytes=fetching.MAX_FEED_BYTES, headers=headers)
+        response = self.http.get(source.url, max_bytes=self.http.settings.max_feed_bytes, headers=headers)
         if response.status != 304:
             if not response.body.strip():
                 raise FetchError("empty response", response.status)
@@ -187,9 +185,10 @@ class FeedReader:
                    letters: list[DeadLetter], counts: collections.Counter) -> list[FeedDue]:
         """A fetched feed: its validators staged, its new entries added to `entries`; returns
         the sitemaps it lists that are to be read (for a sitemap index or a robots.txt)."""
-        feeds = self.store.feeds
-        feeds.fetched(source.url, max_age_due(response.headers, utc_now()), response.status)
-        self.store.dead_letters.resolve(source.url, ("feed_fetch",))
+        feeds = self.book
+        due = max_age_due(response.headers, utc_now(), self.settings.max_feed_interval_s)
+        feeds.fetched(source.url, due, response.status)
+        feeds.resolve(source.url, ("feed_fetch",))
         if state.get("listed"):
             feeds.listed(source.url, state["listed"])  # the lastmod its index gave it: read
         digest = feed_body_hash(response.body) if response.status != 304 else None
@@ -213,12 +212,12 @@ class FeedReader:
             feeds.stage_entries(source.url, [])  # nothing in flight to wait for
             letters.append(DeadLetter(url=source.url, stage="feed_parse", reason=parsed.problem, at=utc_now()))
             return []
-        self.store.dead_letters.resolve(source.url, ("feed_parse",))
+        feeds.resolve(source.url, ("feed_parse",))
         counts[self._count_of(source, "fetched")] += 1  # fetched and read: each feed listed is counted once
-        unique, dropped = unique_entries(parsed.entries)
+        unique, dropped = unique_entries(parsed.entries, self.settings.max_entries_per_feed)
         counts["entries_dropped"] += dropped
         counts["entries_seen"] += len(unique)
-        known = self.store.stories.known_articles(entry.url for entry in unique)
+        known = feeds.known_articles(entry.url for entry in unique)
         # new, or updated in place since it was filed (when both times are known: a page filed
         # from an archive has none)
         new = [entry for entry in unique if entry.url not in known
@@ -235,7 +234,7 @@ class FeedReader:
         """A feed, a sitemap (or index), or a robots.txt: its entries, and the sitemaps it lists."""
         if is_robots(source.url):
             return ParsedFeed([], None, None, None), robots_sitemaps(response.body, response.url).sitemaps
-        body = unpack(response.body, fetching.MAX_FEED_BYTES)
+        body = unpack(response.body, self.http.settings.max_feed_bytes)
         if looks_like_sitemap(body):
             sitemap = parse_sitemap(body)
             if sitemap is None:
@@ -245,7 +244,7 @@ class FeedReader:
             counts["entries_older_than_the_window"] += too_old
             problem = None if found or too_old or sitemap.sitemaps else "sitemap lists no page"
             return ParsedFeed(found, problem, None, None), sitemap.sitemaps
-        return parse_feed(response.body, response.url, response.content_type, source), []
+        return parse_feed(response.body, response.url, response.content_type, source, self.settings), []
 
     def _to_read(self, source: FeedSource, children: list[Listed], counts: collections.Counter) -> list[FeedDue]:
         """The listed sitemaps whose lastmod changed since they were read (or that give none).
@@ -257,7 +256,7 @@ class FeedReader:
                     len(child.url) > MAX_URL_CHARS:
                 counts["sitemaps_not_on_the_web"] += 1
                 continue
-            state = self.store.feeds.state(child.url)
+            state = self.book.state(child.url)
             if child.lastmod and state.get("listed_lastmod") == child.lastmod:
                 continue  # unchanged since it was read: no request
             due.append((dataclasses.replace(source, url=child.url), {**state, "listed": child.lastmod}))

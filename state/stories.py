@@ -8,12 +8,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
-from newsbeam.schemas import Article, Story, Variant, same_site, utc_now
+from newsbeam.schemas import Article, Filing, Story, Variant, same_site, utc_now
 from newsbeam.state.database import Connection, Database, Row, transactional
 from newsbeam.state.migrations import POSTGRES_SEARCH_DOCUMENT
+
+T = TypeVar("T")
 
 # The article columns a story record is built from.
 ARTICLE_FIELDS = ("story_id, url, feed_url, title, text, language, published, published_date_only, authors, credits, "
@@ -235,6 +237,31 @@ class StoryTables:
             CANDIDATE_FIELDS + "WHERE a.seq > ? AND s.updated >= ?", (seq, since))]
 
     # --- filing ------------------------------------------------------------------------------------
+    def filing(self, work: Callable[[], T]) -> T:
+        """Run `work` (deciding and filing a chunk of articles) in one write transaction, its
+        writes pipelined: they go out while the next article is judged. It may run again when
+        the store asks the transaction to be retried."""
+        def run(tx: Connection) -> T:
+            with tx.pipeline():
+                return work()
+
+        return self.db.run_in_transaction(run)
+
+    @transactional
+    def file(self, tx: Connection, filing: Filing, now: str, run_id: str) -> tuple[str, ...]:
+        """Apply one article's filing (matching's decision); returns the stories whose event
+        changed because events were merged (to be written again)."""
+        self.save_sentences(list(filing.computed_sentences))
+        if filing.how == "unchanged":
+            return ()
+        if filing.how == "new":
+            self.create_story(filing.story_id, filing.story_event, now, run_id)
+        else:
+            self.touch_story(filing.story_id, now, run_id)
+        self.write_article(article_row(filing, now), update=filing.how == "updated")
+        others = [event for event in (filing.story_event, *filing.merged_events) if event != filing.event_id]
+        return self.merge_events(filing.event_id, others, now, run_id) if others else ()
+
     @transactional
     def save_sentences(self, tx: Connection, computed: list[tuple[str, bytes]]) -> None:
         """Keep the sentence vectors computed for these articles (url, packed vectors)."""
@@ -248,10 +275,10 @@ class StoryTables:
                    "VALUES (?, ?, ?, ?, ?, ?)", (story_id, event_id, now, now, run_id, run_id))
 
     @transactional
-    def touch_story(self, tx: Connection, story_id: str, now: str, run_id: str) -> str:
-        """Mark the story changed by run_id; returns its event."""
-        return tx.execute("UPDATE stories SET updated = ?, pending_run = ?, last_run = ? WHERE story_id = ? "
-                          "RETURNING event_id", (now, run_id, run_id, story_id)).fetchone()[0]
+    def touch_story(self, tx: Connection, story_id: str, now: str, run_id: str) -> None:
+        """Mark the story changed by run_id."""
+        tx.execute("UPDATE stories SET updated = ?, pending_run = ?, last_run = ? WHERE story_id = ?",
+                   (now, run_id, run_id, story_id))
 
     @transactional
     def merge_events(self, tx: Connection, survivor: str, others: list[str], now: str, run_id: str) -> tuple[str, ...]:
@@ -294,6 +321,23 @@ class StoryTables:
         stories = tx.execute("DELETE FROM stories WHERE updated < ? AND pending_run IS NULL", (cutoff,)).rowcount
         tx.execute("DELETE FROM dropped_articles WHERE at < ?", (cutoff,))
         return {"stories": stories, "articles": articles, "cutoff": cutoff}
+
+
+def article_row(filing: Filing, now: str) -> dict[str, Any]:
+    """An article as the store keeps it, with its fingerprint."""
+    article = filing.article
+    return {
+        "url": article.url, "story_id": filing.story_id, "feed_url": article.feed_url,
+        "title": article.title, "text": article.text, "language": article.language,
+        "published": article.published, "published_date_only": int(article.published_date_only),
+        "authors": json.dumps(list(article.authors)), "credits": json.dumps(list(article.credits)),
+        "kicker": article.kicker, "extractor": article.extractor, "canonical_url": article.canonical_url,
+        "site_name": article.site_name, "description": article.description, "image": article.image,
+        "tags": json.dumps(list(article.tags)), "body_source": article.body_source,
+        "body_hash": filing.body_hash, "entry_updated": article.entry_updated,
+        "first_seen": now, "updated": now,
+        "vector": filing.vector, "sentences": filing.sentences, "numbers": filing.numbers,
+    }
 
 
 def relation(article: dict[str, Any], main: dict[str, Any]) -> str:

@@ -57,7 +57,7 @@ def local_options(tmp_path: pathlib.Path, **overrides: Any) -> RunOptions:
     """RunOptions for steps run in a test: the test's own servers, no politeness delay."""
     fields: dict[str, Any] = {"feeds": (), "output_dir": str(tmp_path / "out"), "store_url": str(tmp_path / "state.db"),
                               "allow_private_network": True, "per_host_delay_s": 0.0}
-    return RunOptions(**{**fields, **overrides})
+    return RunOptions.of(**{**fields, **overrides})
 
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):

@@ -96,16 +96,14 @@ def test_errors_lists_dead_letters(tmp_path, capsys):
 
 
 def test_progress_lines_come_from_the_store_while_a_run_goes_on(tmp_path, capsys, monkeypatch):
-    from newsbeam.pipeline import progress
     from newsbeam.pipeline.progress import Progress
     from newsbeam.schemas import utc_now
     from newsbeam.state.store import open_store
 
-    monkeypatch.setattr(progress, "LOG_INTERVAL_S", 0.2)
     store = open_store(str(tmp_path / "state.db"))
     since = "2000-01-01T00:00:00+00:00"
     err = ""
-    with Progress(str(tmp_path / "state.db"), since, feeds=3, terminal=False):
+    with Progress(str(tmp_path / "state.db"), since, feeds=3, terminal=False, interval_s=0.2):
         store.feeds.fetched("http://f/1", None)
         store.stories.create_story("s_1", "e_1", utc_now(), "run")
         deadline = time.monotonic() + 60
@@ -195,3 +193,29 @@ def test_a_store_in_a_folder_that_does_not_exist_is_a_mistake_not_a_new_store(tm
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "does not exist (create it first)" in err[0]
     assert not (tmp_path / "var").exists()
+
+
+def test_each_run_option_default_is_the_librarys_own():
+    """The command line's defaults and help come from the libraries' settings objects: a
+    default is written once, where the library declares it."""
+    import dataclasses
+
+    from newsbeam.extraction.settings import ExtractSettings
+    from newsbeam.fetching.settings import FetchSettings
+    from newsbeam.matching.settings import MatchSettings
+    from newsbeam.pipeline.cli import _parser
+    from newsbeam.schemas.settings import command_line_fields, from_command_line
+
+    args = _parser().parse_args(["run", "--output", "out"])
+    offered = 0
+    for kind in (FetchSettings, ExtractSettings, MatchSettings):
+        assert from_command_line(kind, args) == kind()
+        for field in command_line_fields(kind):
+            offered += 1
+            assert getattr(args, field.name) == field.default, field.name
+    assert offered >= 8
+    changed = _parser().parse_args(["run", "--output", "out", "--per-host-delay", "2.5", "--window-days", "3",
+                                    "--no-publisher-parsers"])
+    assert from_command_line(FetchSettings, changed) == dataclasses.replace(FetchSettings(), per_host_delay_s=2.5)
+    assert from_command_line(MatchSettings, changed).window_days == 3.0
+    assert from_command_line(ExtractSettings, changed).publisher_parsers is False

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from newsbeam.extraction import settings
 from newsbeam.extraction.language import detect_language
 from newsbeam.extraction.page import NotAnArticle, article_from_feed, extract_article
+from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
 from newsbeam.extraction.text import normalize_text, strip_repeated_headline, strip_trailers
 from newsbeam.schemas import Article, FeedEntry, FetchedPage, utc_iso
 from tests.conftest import DEMO_SITE, FIXTURES
@@ -62,7 +62,7 @@ def test_a_page_of_endless_markup_is_refused_before_extraction_and_a_real_page_i
     with pytest.raises(NotAnArticle, match="page too large to extract"):
         extract_article(FetchedPage(entry=entry(), url="http://x/", html=endless, content_type="text/html"))
     real = (DEMO_SITE / "kurier" / "seilbahn-beschlossen.html").read_bytes()
-    assert real.count(b"<") * 20 < settings.MAX_PAGE_ELEMENTS
+    assert real.count(b"<") * 20 < DEFAULTS.max_page_elements
 
 
 def test_article_from_feed_text():
@@ -283,7 +283,8 @@ BROADCASTER_URL = "https://www.tagesschau.de/inland/lindenau-seilbahn-100.html"
 
 def broadcaster_page(url: str = BROADCASTER_URL, **options) -> Article:
     html = (PAGES / "broadcaster-article.html").read_bytes()
-    return extract_article(FetchedPage(entry=entry(url), url=url, html=html, content_type=None), **options)
+    return extract_article(FetchedPage(entry=entry(url), url=url, html=html, content_type=None),
+                           settings=ExtractSettings(**options))
 
 
 def test_a_page_of_a_publisher_fundus_covers_is_read_by_its_own_parser():

@@ -16,8 +16,9 @@ import pytest
 
 from newsbeam.fetching.addresses import AddressPolicy
 from newsbeam.fetching.client import FetchError, HttpClient
-from newsbeam.fetching.politeness import HostLedger, Politeness, PoliteScheduler
+from newsbeam.fetching.politeness import HostLedger, PoliteScheduler
 from newsbeam.fetching.robots import RobotsCache
+from newsbeam.fetching.settings import FetchSettings
 from newsbeam.schemas import Batch, DeadLetter, FeedEntry, FeedSource, Shard, parse_time, utc_now
 from newsbeam.sources.feeds import html_to_text, parse_feed
 from newsbeam.state.store import open_store
@@ -34,9 +35,10 @@ def server(tmp_path):
         yield site
 
 
-def client(server: SiteServer, **kwargs) -> HttpClient:
-    """A client that may reach the test's server and nothing else private."""
-    return HttpClient(AddressPolicy(opened=[server.base_url]), **kwargs)
+def client(server: SiteServer, **settings) -> HttpClient:
+    """A client that may reach the test's server and nothing else private, with these fetching
+    settings."""
+    return HttpClient(AddressPolicy(opened=[server.base_url]), FetchSettings(**settings))
 
 
 def route(server: SiteServer, path: str, status: int, body: bytes = b"", content_type: str = "text/html",
@@ -269,7 +271,8 @@ def test_politeness_per_host():
         return item
 
     items = [f"{h}{i}" for h in "ab" for i in range(6)]
-    scheduler = PoliteScheduler(work, lambda i: i[0], HostLedger(), Politeness(threads=8, per_host=2, delay_s=0.3))
+    settings = FetchSettings(fetch_threads=8, per_host_connections=2, per_host_delay_s=0.3)
+    scheduler = PoliteScheduler(work, lambda i: i[0], HostLedger(), settings)
     done = [item for item, _ in scheduler.run(items)]
     assert sorted(done) == sorted(items)
     assert peak["a"] == peak["b"] == 2

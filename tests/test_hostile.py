@@ -23,12 +23,13 @@ import pytest
 
 from newsbeam.fetching.addresses import AddressPolicy, is_public_address
 from newsbeam.fetching.client import FetchError, HttpClient
-from newsbeam.fetching.politeness import HostLedger, Politeness, PoliteScheduler
+from newsbeam.fetching.politeness import HostLedger, PoliteScheduler
 from newsbeam.fetching.robots import RobotsCache
+from newsbeam.fetching.settings import FetchSettings
 from newsbeam.pipeline.cli import main
 from newsbeam.pipeline.runners import pipeline_options
 from newsbeam.state.store import open_store
-from tests.conftest import BEAM_ARGS, POLL_S, ROOT, RUN_ARGS, serving, write_feeds_file
+from tests.conftest import BEAM_ARGS, POLL_S, ROOT, RUN_ARGS, local_options, serving, write_feeds_file
 
 MB = 1024 * 1024
 
@@ -265,7 +266,7 @@ def test_refused_links_cost_no_politeness_delay():
         raise FetchError("refused: non-public address 10.0.0.1", final=True)
 
     scheduler = PoliteScheduler(work, lambda item: "http://10.0.0.1", ledger,
-                                Politeness(threads=4, per_host=2, delay_s=600.0))
+                                FetchSettings(fetch_threads=4, per_host_connections=2, per_host_delay_s=600.0))
     outcomes = list(scheduler.run(range(20)))  # with the delay charged, this would take hours
     scheduler.close()
     assert len(outcomes) == 20 and all(isinstance(o, FetchError) and not o.sent for _, o in outcomes)
@@ -436,16 +437,19 @@ def test_errors_shows_control_characters_from_servers_escaped(tmp_path, capsys):
     assert "\u202e" not in out and "\\u202egnp.exe" in out
 
 
-def test_feeds_with_too_many_entries_are_capped(site, tmp_path, monkeypatch):
-    from newsbeam.sources import feeds
+def test_feeds_with_too_many_entries_are_capped(site, tmp_path):
+    from newsbeam.pipeline.config import load_feeds
+    from newsbeam.pipeline.run import run_once
 
-    monkeypatch.setattr(feeds, "MAX_ENTRIES_PER_FEED", 3)
     items = "".join(f"<item><title>Item {n}</title><link>{site.base_url}none/{n}.html</link>"
                     f"<description>Short text {n}.</description></item>" for n in range(10))
     (site.folder / "many.rss").write_text(f"<rss version='2.0'><channel><title>M</title>{items}</channel></rss>")
     feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "many.rss"])
-    assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 3  # no page exists
-    summary = json.loads(next((tmp_path / "out").glob("summary-*.json")).read_text())
+    # the reading library's cap, set for the run
+    options = local_options(tmp_path, feeds=load_feeds(feeds).feeds, max_entries_per_feed=3, store_url="",
+                            beam_args=BEAM_ARGS)
+    summary = run_once(options)
+    assert summary["health"] != "ok"  # no page exists
     assert summary["entries_seen"] == 3 and summary["entries_dropped"] == 7
     assert os.path.exists(tmp_path / "out" / "state.db")
 
@@ -482,11 +486,12 @@ def test_behind_a_proxy_a_backslash_url_never_reaches_the_private_host(proxy, tm
 
 
 def test_a_max_age_of_thousands_of_digits_is_read_as_the_longest_wait():
-    from newsbeam.sources.feeds import MAX_FEED_INTERVAL_S, max_age_due
+    from newsbeam.sources.feeds import max_age_due
+    from newsbeam.sources.settings import ReaderSettings
 
     due = max_age_due({"cache-control": "max-age=" + "9" * 5000}, "2026-11-20T08:00:00+00:00")
     assert due == (dt.datetime(2026, 11, 20, 8, tzinfo=dt.UTC)
-                   + dt.timedelta(seconds=MAX_FEED_INTERVAL_S)).isoformat(timespec="seconds")
+                   + dt.timedelta(seconds=ReaderSettings().max_feed_interval_s)).isoformat(timespec="seconds")
 
 
 # --- A host cannot hold the pass --------------------------------------------------------------------
@@ -500,7 +505,8 @@ def test_a_host_failing_again_and_again_gives_up_the_rest_of_its_queue():
         return item
 
     scheduler = PoliteScheduler(work, lambda item: item[:3], HostLedger(),
-                                Politeness(threads=4, per_host=1, delay_s=0.0, failures_in_a_row=3))
+                                FetchSettings(fetch_threads=4, per_host_connections=1, per_host_delay_s=0.0,
+                                              host_failures_in_a_row=3))
     outcomes = dict(scheduler.run([f"bad{n}" for n in range(10)] + [f"ok-{n}" for n in range(5)]))
     scheduler.close()
     assert [c for c in calls if c.startswith("bad")] == ["bad0", "bad1", "bad2"]  # then no more requests
@@ -517,7 +523,8 @@ def test_a_host_that_used_its_share_of_the_pass_waits_for_the_next():
         return item
 
     scheduler = PoliteScheduler(work, lambda item: "slow", HostLedger(),
-                                Politeness(threads=2, per_host=1, delay_s=0.0, host_budget_s=0.5))
+                                FetchSettings(fetch_threads=2, per_host_connections=1, per_host_delay_s=0.0,
+                                              host_budget_s=0.5))
     outcomes = dict(scheduler.run([f"page{n}" for n in range(10)]))
     done = [o for o in outcomes.values() if isinstance(o, str)]
     assert 3 <= len(done) <= 4  # 0.2 s each against a budget of 0.5 s
@@ -527,15 +534,15 @@ def test_a_host_that_used_its_share_of_the_pass_waits_for_the_next():
 
 
 # --- Input lines --------------------------------------------------------------------------------------
-def test_an_overlong_input_line_is_named_and_nothing_is_written(tmp_path, capsys, monkeypatch):
-    from newsbeam.pipeline import inputs
+def test_an_overlong_input_line_is_named_and_nothing_is_written(tmp_path, capsys):
+    from newsbeam.pipeline.inputs import MAX_LINE_BYTES
 
-    monkeypatch.setattr(inputs, "MAX_LINE_BYTES", 1000)
     source = tmp_path / "articles.jsonl"
-    source.write_text(json.dumps({"id": 1, "title": "t", "text": "x" * 100}) + "\n"
-                      + json.dumps({"id": 2, "title": "t", "text": "x" * 5000}) + "\n")
+    with source.open("w") as handle:
+        handle.write(json.dumps({"id": 1, "title": "t", "text": "x" * 100}) + "\n")
+        handle.write(json.dumps({"id": 2, "title": "t", "text": "x" * MAX_LINE_BYTES}) + "\n")
     assert main(["dedup", str(source), "-o", str(tmp_path / "out.jsonl"), "--encoder", "hashing"]) == 2
-    assert "line 2: longer than 1000 bytes" in capsys.readouterr().err
+    assert f"line 2: longer than {MAX_LINE_BYTES} bytes" in capsys.readouterr().err
     assert not (tmp_path / "out.jsonl").exists()
 
 

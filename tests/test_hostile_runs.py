@@ -11,10 +11,20 @@ import sys
 
 import pytest
 
-from newsbeam.fetching import settings as fetching
 from newsbeam.pipeline.cli import main
+from newsbeam.pipeline.config import load_feeds
+from newsbeam.pipeline.run import run_once
 from newsbeam.state.store import open_store
-from tests.conftest import BEAM_ARGS, ROOT, RUN_ARGS, latest_stories, read_jsonl, serving, write_feeds_file
+from tests.conftest import (
+    BEAM_ARGS,
+    ROOT,
+    RUN_ARGS,
+    latest_stories,
+    local_options,
+    read_jsonl,
+    serving,
+    write_feeds_file,
+)
 
 MB = 1024 * 1024
 
@@ -87,14 +97,13 @@ def test_a_crawl_delay_of_a_day_is_not_waited_out(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_host_of_dripping_pages_gives_up_its_place_in_the_pass(tmp_path, monkeypatch):
+def test_a_host_of_dripping_pages_gives_up_its_place_in_the_pass(tmp_path):
     """Eight pages that drip their headers, each cut at the request deadline: after three
     failures in a row the host's remaining pages wait for a later pass, and the other host's
     pages are ingested."""
     import threading
     import time
 
-    monkeypatch.setattr(fetching, "REQUEST_DEADLINE_S", 1.0)
     stop = threading.Event()
 
     def drip(handler) -> None:
@@ -116,7 +125,10 @@ def test_a_host_of_dripping_pages_gives_up_its_place_in_the_pass(tmp_path, monke
                 200, rss(*[dripping.base_url + f"{n}.html" for n in range(8)], fine.base_url + "c.html"),
                 "application/rss+xml")
             feeds = write_feeds_file(tmp_path / "feeds.yaml", [fine.base_url + "feed.rss"])
-            assert main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]) == 0
+            # the run's options, with a request deadline of a second (the library's setting)
+            options = local_options(tmp_path, feeds=load_feeds(feeds).feeds, request_deadline_s=1.0,
+                                    store_url="", beam_args=BEAM_ARGS)
+            assert run_once(options)["health"] == "ok"
             pages_asked = [p for p in dripping.paths_requested() if p != "/robots.txt"]
     finally:
         stop.set()

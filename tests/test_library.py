@@ -220,3 +220,21 @@ def test_the_example_pipeline_of_a_user_runs_on_the_local_runner(tmp_path, capsy
     assert len(stories) == len({s["story_id"] for s in stories}) == 2  # each story once; the German ones only
     cable = next(s for s in stories if "Seilbahn" in s["title"])
     assert cable["languages"] == ["de"] and len(cable["variants"]) == 1
+
+
+def test_dedup_without_a_store_opens_no_database(tmp_path):
+    """Without a store, articles are matched in memory: no SQLite file is opened (Python's
+    audit events name every sqlite3.connect), none is left behind."""
+    probe = ("import sys\n"
+             "opened = []\n"
+             "sys.addaudithook(lambda event, args: opened.append(args) if event == 'sqlite3.connect' else None)\n"
+             "import newsbeam\n"
+             "text = 'Lindenau approves a cable car across the river. The council voted 31 to 12 on Monday.'\n"
+             "found = newsbeam.dedup([{'id': 'a', 'title': 'Cable car', 'text': text},\n"
+             "                        {'id': 'b', 'title': 'Cable car', 'text': text}], encoder='hashing')\n"
+             "assert found[0].story_id == found[1].story_id, found\n"
+             "print(len(opened))\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "0" and list(tmp_path.iterdir()) == []

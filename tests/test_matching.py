@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from newsbeam.extraction.page import extract_article
-from newsbeam.matching import settings
 from newsbeam.matching.encoders import Usem3Encoder
 from newsbeam.matching.features import Fingerprinter, numbers_in, split_sentences
 from newsbeam.matching.rules import same_story, sentence_alignment
+from newsbeam.matching.settings import DEFAULTS, MatchSettings
 from newsbeam.matching.story_index import StoryIndex
 from newsbeam.schemas import Article, FeedEntry, FetchedPage
 from newsbeam.state.store import open_store
@@ -82,7 +82,7 @@ def test_other_reporter_on_the_same_event_is_close_but_not_aligned(prints):
     a, b = prints["en_translation_b"], prints["same_event_other_reporter"]
     judge = default_judge()
     assert judge.probability(a, b) >= judge.threshold
-    assert judge.probability(a, prints["unrelated_en"]) < settings.EVENT_STORY_FLOOR
+    assert judge.probability(a, prints["unrelated_en"]) < DEFAULTS.event_story_floor
     assert sentence_alignment(a.sentences, b.sentences) < sentence_alignment(
         a.sentences, prints["de_original"].sentences) / 2
 
@@ -91,7 +91,7 @@ def test_sentence_order_matters(prints):
     """Only sentences in the same order align: the same sentences reversed are no story."""
     a = prints["en_translation_a"].sentences
     assert sentence_alignment(a, a) == pytest.approx(1.0)
-    assert sentence_alignment(a, a[::-1]) < settings.STORY_ALIGNMENT
+    assert sentence_alignment(a, a[::-1]) < DEFAULTS.story_alignment
 
 
 def test_numbers_must_agree(articles, fingerprinter, prints):
@@ -141,13 +141,12 @@ def test_sentences_are_encoded_only_when_there_is_something_to_compare(store_url
                       "http://news.example/en_translation_a": 1}
 
 
-def test_variants_filed_in_one_chunk_are_one_story(store_url, fingerprinter, articles):
+def test_variants_filed_in_one_chunk_are_one_story(index, fingerprinter, articles):
     """A chunk is judged against the index before any of it is filed, then filed in one
     transaction: a translation filed after its original in the same chunk still joins its story,
     and the other reporter's report its event."""
     names = ["de_original", "unrelated_en", "en_translation_a", "same_event_other_reporter"]
     chunk = [articles[name] for name in names]
-    index = _index(store_url, fingerprinter)
     fingerprints = fingerprinter.many([(a.title, a.text) for a in chunk], [a.language for a in chunk])
     original, unrelated, translation, other = index.assign_many(chunk, fingerprints)
     assert original.new_story and unrelated.new_story and other.new_story
@@ -157,12 +156,13 @@ def test_variants_filed_in_one_chunk_are_one_story(store_url, fingerprinter, art
 
 
 def test_a_chunk_groups_as_one_article_at_a_time_does(tmp_path, fingerprinter, articles):
-    """Filing in chunks changes when the lock is taken, not what is decided."""
+    """Filing in chunks changes when the lock is taken, not what is decided; and the in-memory
+    index decides as the store does."""
     names = sorted(articles)
     chunk = [articles[name] for name in names]
 
     def grouping(store_url, size):
-        index = _index(store_url, fingerprinter)
+        index = StoryIndex(open_store(store_url) if store_url else None, fingerprinter)
         found = []
         for start in range(0, len(chunk), size):
             part = chunk[start:start + size]
@@ -172,6 +172,7 @@ def test_a_chunk_groups_as_one_article_at_a_time_does(tmp_path, fingerprinter, a
 
     one_by_one = grouping(f"sqlite:///{tmp_path / 'one.db'}", 1)
     assert grouping(f"sqlite:///{tmp_path / 'all.db'}", len(chunk)) == one_by_one
+    assert grouping(None, 1) == grouping(None, len(chunk)) == one_by_one
     assert len(set(one_by_one)) < len(names)  # some articles are variants of others
 
 
@@ -195,30 +196,43 @@ def test_a_chunk_knows_its_articles_as_the_store_gives_them_back(store_url, fing
     assert "names" in vars(in_memory) and in_memory.words == stored.words
 
 
-def test_one_url_twice_in_one_chunk_is_one_article(store_url, fingerprinter, articles):
+def test_one_url_twice_in_one_chunk_is_one_article(index, fingerprinter, articles):
     """A chunk that holds a page, the same page read again and then its update: the second is
     unchanged and the third updates the first in place, all in one transaction."""
     original = articles["de_original"]
     edited = dataclasses.replace(original, title=original.title + " (aktualisiert)")
     chunk = [original, original, edited]
-    index = _index(store_url, fingerprinter)
     first, again, updated = index.assign_many(chunk, fingerprinter.many([(a.title, a.text) for a in chunk],
                                                                         [a.language for a in chunk]))
     assert first.new_story and (again.how, updated.how) == ("unchanged", "updated")
     assert first.story_id == again.story_id == updated.story_id
-    assert story_record_of(index.store, first.story_id)["title"] == edited.title
+    assert index.articles.filed_articles([original.url])[original.url][:2] == (first.story_id, edited.title)
 
 
 def story_record_of(store, story_id):
     return next(store.stories.records([story_id])).to_dict()
 
 
-def _index(store_url, fingerprinter, **kwargs):
-    return StoryIndex(open_store(store_url), fingerprinter, **kwargs)
+def _index(store_url, fingerprinter, **settings):
+    return StoryIndex(open_store(store_url), fingerprinter, settings=MatchSettings(**settings))
 
 
-def test_index_files_variants_under_one_story_and_keeps_ids(store_url, fingerprinter, articles, prints):
-    index = _index(store_url, fingerprinter)
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def index(request, tmp_path, fingerprinter) -> StoryIndex:
+    """A story index in memory (no database at all) or on each store: one decision, wherever
+    what was filed is kept."""
+    if request.param == "memory":
+        return StoryIndex(None, fingerprinter)
+    url = f"sqlite:///{tmp_path / 'state.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    return StoryIndex(open_store(url), fingerprinter)
+
+
+def story_of(index: StoryIndex, article: Article) -> str:
+    """The story an article was filed under, as the index's own reads give it."""
+    return index.articles.filed_articles([article.url])[article.url][0]
+
+
+def test_index_files_variants_under_one_story_and_keeps_ids(index, articles, prints):
     first = index.assign(articles["en_translation_b"], prints["en_translation_b"])
     assert first.new_story
     other = index.assign(articles["same_event_other_reporter"], prints["same_event_other_reporter"])
@@ -230,8 +244,8 @@ def test_index_files_variants_under_one_story_and_keeps_ids(store_url, fingerpri
     edited = dataclasses.replace(articles["de_original"], title=articles["de_original"].title + " (aktualisiert)")
     updated = index.assign(edited, prints["de_original"])
     assert (updated.story_id, updated.how) == (first.story_id, "updated")  # updated in place
-    record = story_record_of(index.store, first.story_id)
-    assert sorted(v["url"].rsplit("/", 1)[1] for v in record["variants"]) == ["de_original", "en_translation_b"]
+    assert story_of(index, articles["de_original"]) == story_of(index, articles["en_translation_b"]) == first.story_id
+    assert story_of(index, articles["same_event_other_reporter"]) != first.story_id
 
 
 def test_concurrent_workers_still_make_one_story(store_url, fingerprinter, articles, prints):
@@ -344,13 +358,10 @@ def test_a_pass_with_nothing_new_leaves_the_saved_vector_index_unloaded(store_ur
     ["same_event_other_reporter", "unrelated_en", "de_original", "en_translation_b"],
     ["en_translation_b", "de_original", "unrelated_en", "same_event_other_reporter"],
 ])
-def test_events_do_not_depend_on_arrival_order(tmp_path, fingerprinter, articles, prints, order):
-    index = StoryIndex(open_store(str(tmp_path / "state.db")), fingerprinter)
+def test_events_do_not_depend_on_arrival_order(index, articles, prints, order):
     for name in order:
         index.assign(articles[name], prints[name])
-    event = {name: story_record_of(index.store, index.store.db.read().execute(
-        "SELECT story_id FROM articles WHERE url = ?", (articles[name].url,)).fetchone()[0])["event_id"]
-        for name in order}
+    event = {name: index.articles.events_of([story_of(index, articles[name])]).popitem()[1] for name in order}
     assert event["de_original"] == event["en_translation_b"] == event["same_event_other_reporter"]
     assert event["unrelated_en"] != event["de_original"]
 
@@ -387,7 +398,7 @@ def test_templated_reports_in_one_language_are_other_stories(fingerprinter, name
     one, other = (fingerprinter.with_sentences(f) for f in fingerprinter.many(
         [(f"Report {n}", text) for n, text in enumerate(texts)], [language, language]))
     assert same_story(one, other) is None
-    assert sentence_alignment(one.sentences, other.sentences) >= settings.STORY_ALIGNMENT  # the template aligns
+    assert sentence_alignment(one.sentences, other.sentences) >= DEFAULTS.story_alignment  # the template aligns
 
 
 VARIANT_PAGES = {name: FIXTURES / "site" / "variants" / name for name in

@@ -3,9 +3,11 @@ stage wraps, on the test's own site and a store of its own."""
 
 from __future__ import annotations
 
+from newsbeam.fetching.addresses import AddressPolicy
 from newsbeam.fetching.politeness import HostLedger
-from newsbeam.schemas import FeedSource
-from newsbeam.sources.feeds import feed_body_hash
+from newsbeam.schemas import DeadLetter, FeedSource
+from newsbeam.sources.books import StoreFeedBook
+from newsbeam.sources.feeds import entry_payload, feed_body_hash
 from newsbeam.sources.reader import FeedReader
 from newsbeam.state.store import open_store
 from tests.conftest import local_options
@@ -15,7 +17,7 @@ def reader_for(tmp_path, feeds) -> tuple[FeedReader, object]:
     options = local_options(tmp_path, feeds=tuple(feeds))
     store = open_store(options.store)
     http = options.http_client()
-    return FeedReader(store, http, HostLedger(), options.politeness(), feeds, options.window_days), store
+    return FeedReader(StoreFeedBook(store), http, HostLedger(), feeds, options.matching.window_days), store
 
 
 def test_a_pass_reads_due_feeds_keeps_failures_and_stages_validators(site, tmp_path):
@@ -40,6 +42,37 @@ def test_a_pass_reads_due_feeds_keeps_failures_and_stages_validators(site, tmp_p
         assert second.counts["feeds_not_due"] == 1
     finally:
         reader.close()
+
+
+def test_feeds_are_read_from_python_with_no_store_at_all(site, tmp_path):
+    """A program of its own reads feeds with a book in memory: no Beam, no database. A second
+    pass asks with the validators of the first (a 304) and hands out nothing new; a failed page
+    given back to the book is retried when due."""
+    from newsbeam.fetching.client import HttpClient
+    from newsbeam.fetching.settings import FetchSettings
+    from newsbeam.sources.books import MemoryFeedBook
+
+    feeds = (FeedSource(url=site.base_url + "feeds/herald.rss", language="en"),
+             FeedSource(url=site.base_url + "feeds/no-such-feed.xml"))
+    book = MemoryFeedBook()
+    http = HttpClient(AddressPolicy(opened=[site.base_url]), FetchSettings(per_host_delay_s=0.0))
+    reader = FeedReader(book, http, HostLedger(), feeds, window_days=7)
+    try:
+        first = reader.read(feeds)
+        assert len(first.entries) == 2 and [(d.stage, d.status) for d in first.dead_letters] == [("feed_fetch", 404)]
+        assert book.state(feeds[0].url)["last_modified"] and book.state(feeds[1].url)["failures"] == 1
+        failed = DeadLetter(url=first.entries[0].url, stage="page_fetch", reason="HTTP 503",
+                            payload=entry_payload(first.entries[0]), next_due="2000-01-01T00:00:00+00:00")
+        book.remember(first.entries, [failed])
+        second = reader.read(feeds)
+        asked = [headers for path, headers in site.requests if path == "/feeds/herald.rss"]
+    finally:
+        reader.close()
+        http.close()
+    assert "If-Modified-Since" in asked[-1] and second.counts["feeds_not_modified"] == 1
+    assert second.counts["feeds_not_due"] == 1  # the failed feed waits out its backoff
+    assert [entry.url for entry in second.entries] == [failed.url] and second.counts["retries_due"] == 1
+    assert not (tmp_path / "state.db").exists()
 
 
 def test_entries_two_feeds_list_are_read_once(site, tmp_path):

@@ -24,7 +24,7 @@ class ExtractArticlesFn(StageFn):
     def __init__(self, options: RunOptions):
         super().__init__()
         self.encoder_name, self.encoder_threads = options.encoder, options.encoder_threads
-        self.publisher_parsers = options.publisher_parsers
+        self.settings = options.extraction
 
     def setup(self) -> None:
         super().setup()
@@ -36,7 +36,7 @@ class ExtractArticlesFn(StageFn):
             article = None
             if page.html is not None:
                 try:
-                    article = extract_article(page, self.similarity, publisher_parsers=self.publisher_parsers)
+                    article = extract_article(page, self.similarity, self.settings)
                 except NotAnArticle as exc:
                     reason = str(exc)
                 except Exception as exc:  # a page that breaks the extractor must not break the run
@@ -55,7 +55,7 @@ class ExtractArticlesFn(StageFn):
                 letters.append(DeadLetter(url=page.entry.url, stage="extract", at=utc_now(),
                                           reason=reason + (" (an archived page: not fetched live)" if archived else ""),
                                           payload=entry_payload(page.entry), final=archived))
-            article = article_from_feed(page.entry, self.similarity)
+            article = article_from_feed(page.entry, self.similarity, self.settings)
             if article is None:
                 counts["articles_failed"] += 1
                 continue

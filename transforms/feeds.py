@@ -16,6 +16,7 @@ from typing import Any
 import apache_beam as beam
 
 from newsbeam.schemas import Batch, FeedEntry, Shard
+from newsbeam.sources.books import StoreFeedBook
 from newsbeam.sources.reader import FeedReader
 from newsbeam.transforms.options import RunOptions
 from newsbeam.transforms.stage import StageFn, host_ledger, preload_article_work, take_shared_slot
@@ -80,7 +81,7 @@ class ReadFeedsFn(StageFn):
         self.http = options.http_client()
         ledger = host_ledger()
         self.reader = FeedReader(
-            self.store, self.http, ledger, options.politeness(), options.feeds, options.window_days,
+            StoreFeedBook(self.store), self.http, ledger, options.feeds, options.matching.window_days, options.reading,
             # other workers may be asking a host for pages: a shard shares its hosts' pace
             pace_host=functools.partial(take_shared_slot, self.store, ledger) if options.shards > 1 else None,
             on_new_entries=lambda: preload_article_work(options.encoder, options.encoder_threads))

@@ -1,18 +1,21 @@
 """`RunOptions`: what one run was asked to do, built once (pipeline.cli) from the command line
-and the feeds file, then handed whole to every stage. Each default comes from the library
-that owns the fact."""
+and the feeds file, then handed whole to every stage. The libraries' settings travel as the
+libraries' own frozen objects (FetchSettings, ReaderSettings, ExtractSettings, MatchSettings):
+each default is declared once, there."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
+from typing import Any
 
-from newsbeam.fetching import settings as fetching
+from newsbeam.extraction.settings import ExtractSettings
 from newsbeam.fetching.addresses import AddressPolicy
 from newsbeam.fetching.client import HttpClient
-from newsbeam.fetching.politeness import Politeness
-from newsbeam.matching import settings as matching
+from newsbeam.fetching.settings import FetchSettings
+from newsbeam.matching.settings import MatchSettings
 from newsbeam.schemas import ArchiveSource, FeedSource
+from newsbeam.sources.settings import ReaderSettings
 
 # Port of the local server for a feeds file's `serve` folder (offline demos).
 SERVE_PORT = 8737
@@ -35,17 +38,11 @@ class RunOptions:
     # store's file; OUTPUT/cache for PostgreSQL (a service's home may be read-only).
     cache_dir: str | None = None
     sinks: tuple[str, ...] = ("jsonl",)
-    encoder: str = matching.ENCODER
-    window_days: float = matching.STORY_WINDOW_DAYS
-    # Pages of the publishers Fundus covers read by their own parsers (extraction.publishers).
-    publisher_parsers: bool = True
-    # Fetching
-    user_agent: str = fetching.USER_AGENT
-    per_host_connections: int = fetching.PER_HOST_CONNECTIONS
-    per_host_delay_s: float = fetching.PER_HOST_DELAY_S
-    max_crawl_delay_s: float = fetching.MAX_CRAWL_DELAY_S
-    host_budget_s: float = fetching.HOST_PASS_BUDGET_S
-    fetch_threads: int = fetching.FETCH_THREADS
+    # The libraries' settings
+    fetching: FetchSettings = FetchSettings()
+    reading: ReaderSettings = ReaderSettings()
+    extraction: ExtractSettings = ExtractSettings()
+    matching: MatchSettings = MatchSettings()
     # Shares of a pass's work (feeds grouped by host, with their retries): one per worker, so
     # that each worker keeps all of its hosts in flight at once.
     shards: int = 1
@@ -82,12 +79,30 @@ class RunOptions:
             return os.path.abspath(self.cache_dir or os.path.join(self.output_dir, "cache"))
         return None
 
-    def politeness(self) -> Politeness:
-        return Politeness(per_host=self.per_host_connections, delay_s=self.per_host_delay_s,
-                          max_crawl_delay_s=self.max_crawl_delay_s, host_budget_s=self.host_budget_s,
-                          threads=self.fetch_threads,
-                          unthrottled=frozenset([self.served_host] if self.served_host else []))
+    @property
+    def encoder(self) -> str:
+        return self.matching.encoder
 
     def http_client(self) -> HttpClient:
-        return HttpClient(AddressPolicy(self.allow_private_network, [self.served_host] if self.served_host else []),
-                          self.user_agent)
+        """The run's HTTP client: its fetching settings, the `serve` folder's server opened to
+        it and fetched without delay."""
+        served = [self.served_host] if self.served_host else []
+        return HttpClient(AddressPolicy(self.allow_private_network, served),
+                          dataclasses.replace(self.fetching, unthrottled=frozenset(served)))
+
+    @classmethod
+    def of(cls, **values: Any) -> RunOptions:
+        """RunOptions from keyword values, where a library's setting may be given by its own
+        name (`per_host_delay_s=0`, `encoder="hashing"`, `publisher_parsers=False`): each goes
+        to the settings object that declares it."""
+        for name, kind in LIBRARY_SETTINGS.items():
+            fields = {field.name for field in dataclasses.fields(kind)}
+            mine = {key: values.pop(key) for key in list(values) if key in fields}
+            if mine:
+                values[name] = dataclasses.replace(values.get(name, kind()), **mine)
+        return cls(**values)
+
+
+# RunOptions' fields that hold a library's settings, and their classes.
+LIBRARY_SETTINGS: dict[str, type] = {"fetching": FetchSettings, "reading": ReaderSettings,
+                                     "extraction": ExtractSettings, "matching": MatchSettings}

@@ -37,16 +37,15 @@ class FetchPagesFn(StageFn):
         super().setup()
         self.http = self.options.http_client()
         self.ledger = host_ledger()
-        politeness = self.options.politeness()
         # With several workers, a host's pages may be asked for by more than the one that reads
         # its feeds (other sites' feeds link to it): each request then takes a slot every
         # worker shares.
         shared_slot = functools.partial(take_shared_slot, self.store, self.ledger)
-        self.pages = PageFetcher(self.http, self.ledger, politeness, pace_host=shared_slot,
+        self.pages = PageFetcher(self.http, self.ledger, pace_host=shared_slot,
                                  pace_every_request=self.options.shards > 1)
         self.scheduler: PoliteScheduler[FeedEntry] = PoliteScheduler(
-            lambda entry: self.pages.fetch(entry.url), lambda entry: host_of(entry.url), self.ledger, politeness,
-            crawl_delay=self.pages.crawl_delay)
+            lambda entry: self.pages.fetch(entry.url), lambda entry: host_of(entry.url), self.ledger,
+            self.http.settings, crawl_delay=self.pages.crawl_delay)
 
     def teardown(self) -> None:
         self.scheduler.close()

@@ -39,8 +39,9 @@ from newsbeam.transforms.stories import AssignStoriesFn
 
 def plain_options(store: str, **settings: Any) -> RunOptions:
     """What a stage needs to know, for a stage used on its own: the store and any of
-    RunOptions' settings (user_agent, allow_private_network, encoder, window_days, ...)."""
-    return RunOptions(feeds=(), output_dir=settings.pop("output_dir", ""), store_url=store, **settings)
+    RunOptions' fields or the libraries' settings (allow_private_network, user_agent,
+    per_host_delay_s, encoder, window_days, ...; see RunOptions.of)."""
+    return RunOptions.of(feeds=(), output_dir=settings.pop("output_dir", ""), store_url=store, **settings)
 
 
 class _PlainFn(beam.DoFn):

@@ -25,12 +25,12 @@ class AssignStoriesFn(StageFn):
     def __init__(self, options: RunOptions, run_id: str):
         super().__init__(options.store, options.vector_cache_dir)
         self.encoder_name, self.encoder_threads = options.encoder, options.encoder_threads
-        self.window_days, self.run_id = options.window_days, run_id
+        self.settings, self.run_id = options.matching, run_id
 
     def setup(self) -> None:
         super().setup()
         fingerprinter = Fingerprinter(SharedEncoder(self.encoder_name, self.encoder_threads))
-        self.index = StoryIndex(self.store, fingerprinter, self.run_id, self.window_days)
+        self.index = StoryIndex(self.store, fingerprinter, self.run_id, self.settings)
 
     def teardown(self) -> None:
         self.index.vectors.save()

@@ -1,0 +1,37 @@
+"""`Filing`: what the story decision (matching.story_index) asks the store to change for one
+article, applied in the writer's transaction (state.stories.StoryTables.file, or the in-memory
+index). The decision reads; only the filing writes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from newsbeam.schemas.records import Article
+
+HOWS = ("new", "variant", "updated", "unchanged")
+
+
+@dataclasses.dataclass(frozen=True)
+class Filing:
+    article: Article
+    # "new" (a story of its own), "variant" (joins story_id), "updated" (its URL was filed
+    # before and the page changed: the row is rewritten) or "unchanged" (nothing to write)
+    how: str
+    story_id: str
+    # The event the story is in before any merge (a new story is created in it), and the
+    # article's event once filed: `event_id`, into which the `merged_events` are moved.
+    story_event: str
+    event_id: str
+    merged_events: tuple[str, ...] = ()
+    # The article's fingerprint as the store keeps it: body hash, int8 document and sentence
+    # vectors, the numbers its compared sentences give.
+    body_hash: str = ""
+    vector: bytes = b""
+    sentences: bytes | None = None
+    numbers: str = ""
+    # Sentence vectors computed for other (filed) articles while deciding: kept for next time.
+    computed_sentences: tuple[tuple[str, bytes], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.how not in HOWS:
+            raise ValueError(f"unknown filing {self.how!r}")
