@@ -3,8 +3,8 @@
     BoundedPass:   Create(shards) -> Ingest -> OncePerStory -> WriteOutputs
     StreamingRun:  PeriodicImpulse -> shards at each tick -> Ingest -> WriteOutputs
 
-    Ingest:        ReadFeeds -> ReadArchives -> FetchPages -> ExtractArticles -> AssignStories
-                             \\_______________ Fused: one ParDo (transforms/fused.py) _______________/
+    Ingest:        ReadFeeds -> ArticleWork (one ParDo: ReadArchives -> FetchPages -> ExtractArticles
+                                                          -> AssignStories; transforms/article_work.py)
 
 Every element is a `Batch` (schemas): each stage turns one kind of record into the next and
 carries the dead letters and counts of the stages before it, so the graph is one chain with
@@ -28,15 +28,11 @@ from typing import Any
 import apache_beam as beam
 
 from newsbeam.schemas import ArchiveFile, FeedSource, Shard, host_of
-from newsbeam.transforms.archives import ReadArchives
-from newsbeam.transforms.articles import ExtractArticles
+from newsbeam.transforms.article_work import ArticleWork
 from newsbeam.transforms.feeds import ReadFeeds
-from newsbeam.transforms.fused import Fused
 from newsbeam.transforms.options import RunOptions
-from newsbeam.transforms.pages import FetchPages
 from newsbeam.transforms.sinks import OncePerStory, WriteOutputs
 from newsbeam.transforms.stage import StageFn
-from newsbeam.transforms.stories import AssignStories
 
 
 def make_shards(feeds: tuple[FeedSource, ...], count: int, rewrite_pending: bool = True,
@@ -77,10 +73,7 @@ class Ingest(RunTransform):
         o = self.options
         return (shards
                 | "ReadFeeds" >> ReadFeeds(o)
-                # fused on every runner: besides the overlap of fetching and CPU work on runners
-                # that do not fuse, ReadArchives relies on it (transforms/archives.py)
-                | "Articles" >> Fused(ReadArchives(o), FetchPages(o), ExtractArticles(o),
-                                      AssignStories(o, self.run_id)))
+                | "ArticleWork" >> ArticleWork(o, self.run_id))
 
 
 class BoundedPass(RunTransform):

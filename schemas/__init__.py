@@ -6,6 +6,7 @@ from newsbeam.schemas.filing import Filing
 from newsbeam.schemas.formats import arrow_row, arrow_schema, load_json_schema
 from newsbeam.schemas.records import (
     ArchiveFile,
+    ArchiveProgress,
     ArchiveSource,
     Article,
     Batch,
@@ -24,7 +25,7 @@ from newsbeam.schemas.text import without_controls
 from newsbeam.schemas.times import parse_time, utc_iso, utc_now
 
 __all__ = [
-    "ArchiveFile", "ArchiveSource", "Article", "Batch", "DeadLetter", "FeedEntry", "FeedSource",
+    "ArchiveFile", "ArchiveProgress", "ArchiveSource", "Article", "Batch", "DeadLetter", "FeedEntry", "FeedSource",
     "FetchedPage", "Filing",
     "Shard", "Story", "Variant", "arrow_row", "arrow_schema", "host_of", "load_json_schema", "parse_time", "same_site",
     "shard_of", "utc_iso", "utc_now", "without_controls",

@@ -89,6 +89,20 @@ class ArchiveFile(Record):
 
 
 @dataclasses.dataclass(frozen=True)
+class ArchiveProgress(Record):
+    """How far a WARC file is read: the records before `offset`, with the pages and damaged
+    records among them since the last progress. It rides with the chunk of pages read up to
+    there and is recorded when they are filed."""
+
+    url: str
+    size: int
+    offset: int
+    pages: int = 0
+    damaged: int = 0
+    finished: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class FetchedPage(Record):
     entry: FeedEntry
     url: str  # final URL after redirects
@@ -299,6 +313,8 @@ class Batch(Record):
     rewrite: tuple[str, ...] = ()
     # WARC files still to read (from the shard, for the stage that reads archives).
     archives: tuple[ArchiveFile, ...] = ()
+    # How far the archives are read once this batch's pages are filed (recorded with them).
+    archive_progress: tuple[ArchiveProgress, ...] = ()
 
     def add(self, counts: dict[str, int] | None = None, **fields: Any) -> Batch:
         """This batch with `fields` replaced and `counts` added."""

@@ -249,3 +249,28 @@ def test_variants_in_one_archive_file_are_one_story(tmp_path):
     cable = next(s for s in latest_stories(tmp_path / "out").values()
                  if any(v["url"].endswith("seilbahn-beschlossen.html") for v in s["variants"]))
     assert len(cable["variants"]) == 3 and {v["relation"] for v in cable["variants"]} == {"original", "translation"}
+
+
+def test_an_archives_offset_is_recorded_with_the_pages_filed_not_when_they_are_read(tmp_path):
+    """How far a WARC file is read travels with its pages (Batch.archive_progress) and is
+    recorded in the transaction that files them: read and not filed (a worker killed before
+    filing), the file is read again from where the last filed chunk ended."""
+    import apache_beam as beam
+    from apache_beam.testing import test_pipeline
+
+    from newsbeam.schemas import ArchiveFile, Batch
+    from newsbeam.transforms.archives import ReadArchivesFn
+    from newsbeam.transforms.article_work import ArticleWork
+    from tests.conftest import BEAM_ARGS, local_options
+
+    archive = write_warc(tmp_path / "site.warc.gz", demo_pages("http://lindenau.example/"))
+    options = local_options(tmp_path, encoder="hashing")
+    store = open_store(options.store)
+    shard = Batch(archives=(ArchiveFile(url=str(archive), size=archive.stat().st_size),))
+    with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
+        _ = pipeline | beam.Create([shard]) | beam.ParDo(ReadArchivesFn(options))  # read, never filed
+    assert store.archives.next_offset(str(archive)) == 0
+    with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
+        _ = pipeline | beam.Create([shard]) | ArticleWork(options, "run-1")
+    assert store.archives.next_offset(str(archive)) == archive.stat().st_size
+    assert len(store.stories.story_ids()) >= 3

@@ -114,7 +114,7 @@ def test_an_article_the_store_cannot_hold_is_a_dead_letter_and_its_chunk_is_file
     from apache_beam.testing.util import assert_that
 
     from newsbeam.schemas import Article, Batch
-    from newsbeam.transforms.stories import AssignStories
+    from newsbeam.transforms.stories import AssignStoriesFn
     from tests.conftest import BEAM_ARGS, local_options
 
     def article(url: str, text: str) -> Article:
@@ -137,7 +137,7 @@ def test_an_article_the_store_cannot_hold_is_a_dead_letter_and_its_chunk_is_file
         assert dict(out.counts)["articles_not_filed"] == 1
 
     with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
-        assert_that(pipeline | beam.Create([batch]) | AssignStories(options, "run-1"), check)
+        assert_that(pipeline | beam.Create([batch]) | beam.ParDo(AssignStoriesFn(options, "run-1")), check)
 
 
 def test_dedup_and_extract_refuse_what_they_could_not_file(tmp_path, capsys):

@@ -17,13 +17,13 @@ from newsbeam.pipeline.graph import BoundedPass, Ingest, make_shards
 from newsbeam.schemas import Article, Batch, DeadLetter, FeedEntry, FeedSource, Shard, Story, Variant, utc_now
 from newsbeam.sources.feeds import feed_body_hash
 from newsbeam.state.store import open_store
-from newsbeam.transforms.articles import ExtractArticles
+from newsbeam.transforms.article_work import ArticleWork, Chain
+from newsbeam.transforms.articles import ExtractArticlesFn
 from newsbeam.transforms.feeds import ReadFeeds
-from newsbeam.transforms.fused import Fused
-from newsbeam.transforms.pages import PAGE_CHUNK, FetchPages
+from newsbeam.transforms.pages import PAGE_CHUNK, FetchPagesFn
 from newsbeam.transforms.sinks import OncePerStory, WriteOutputs
 from newsbeam.transforms.stage import BUSY
-from newsbeam.transforms.stories import AssignStories
+from newsbeam.transforms.stories import AssignStoriesFn
 from tests.conftest import BEAM_ARGS, local_options, read_jsonl
 
 
@@ -67,7 +67,8 @@ def test_fetch_pages_then_extract_articles_keep_failures(site, options):
         dead_letters=(DeadLetter(url="http://earlier", stage="feed_fetch", reason="HTTP 500", at=utc_now()),),
         counts=(("feeds_fetched", 1),))
     with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
-        out = pipeline | beam.Create([batch]) | FetchPages(options) | ExtractArticles(options)
+        out = (pipeline | beam.Create([batch]) | "Fetch" >> beam.ParDo(FetchPagesFn(options))
+               | "Extract" >> beam.ParDo(ExtractArticlesFn(options)))
         assert_that(out | "Articles" >> beam.FlatMap(lambda b: [(a.url.rsplit("/", 1)[1], a.body_source, a.language)
                                                                  for a in b.articles]),
                     # the feed's text is too short to detect a language, and the feed declares none
@@ -87,7 +88,7 @@ def test_fetch_pages_hands_pages_on_in_chunks_and_loses_none(site, options):
     entries = tuple(entry(f"{base}{page}?copy={n}") for n in range(6) for page in pages)
     assert PAGE_CHUNK < len(entries) <= 2 * PAGE_CHUNK
     with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
-        out = pipeline | beam.Create([Batch(entries=entries)]) | FetchPages(options)
+        out = pipeline | beam.Create([Batch(entries=entries)]) | beam.ParDo(FetchPagesFn(options))
         assert_that(out | "Urls" >> beam.FlatMap(lambda b: [p.entry.url for p in b.pages]),
                     equal_to([e.url for e in entries]), label="every page once")
         assert_that(out | beam.combiners.Count.Globally(), equal_to([2]), label="in two chunks")
@@ -97,7 +98,7 @@ def test_entries_whose_feed_carries_the_article_are_not_fetched(site, options):
     url = site.base_url + "no-such-page.html"
     with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
         out = pipeline | beam.Create([Batch(entries=(entry(url, summary="Whole. " * 300, full_text=True),))]) \
-            | FetchPages(options) | ExtractArticles(options)
+            | "Fetch" >> beam.ParDo(FetchPagesFn(options)) | "Extract" >> beam.ParDo(ExtractArticlesFn(options))
         assert_that(out | beam.FlatMap(lambda b: [a.body_source for a in b.articles]), equal_to(["feed"]))
     assert site.paths_requested() == []
 
@@ -108,7 +109,7 @@ def test_assign_stories_emits_the_records_of_the_stories_it_changed(options):
     batch = Batch(articles=(article("http://a.example/1", text), article("http://b.example/copy", text),
                             article("http://c.example/other", "Ferries run every hour from the harbour. " * 8)))
     with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
-        out = pipeline | beam.Create([batch]) | AssignStories(options, "run-1")
+        out = pipeline | beam.Create([batch]) | beam.ParDo(AssignStoriesFn(options, "run-1"))
         stories = out | beam.FlatMap(lambda b: b.stories)
         assert_that(stories | "Latest" >> beam.Map(lambda s: (s.url, sorted(v.url for v in s.variants))),
                     # one record per story changed, as it stands after the whole batch
@@ -128,7 +129,7 @@ def test_a_chunks_dead_letters_are_kept_in_the_store_with_its_articles(site, opt
     batch = Batch(entries=(failed,))
     with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
         _ = (pipeline | beam.Create([batch])
-             | Fused(FetchPages(options), ExtractArticles(options), AssignStories(options, "run-1")))
+             | beam.ParDo(Chain(FetchPagesFn(options), ExtractArticlesFn(options), AssignStoriesFn(options, "run-1"))))
     store = open_store(options.store)  # no sink ran: what the store has, the chunk's transaction wrote
     assert list(store.stories.known_articles([page_url])) == [page_url]
     assert [(letter.url, letter.stage) for letter in store.dead_letters.all()] == [(page_url, "page_fetch")]
@@ -138,33 +139,35 @@ def test_short_texts_do_not_merge_on_their_emptiness(options):
     """Paywall stubs and empty items with identical text stay apart: they join only by URL."""
     batch = Batch(articles=tuple(article(f"http://site.example/{n}", "Subscribe to read.") for n in range(3)))
     with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
-        out = pipeline | beam.Create([batch]) | AssignStories(options, "run-1")
+        out = pipeline | beam.Create([batch]) | beam.ParDo(AssignStoriesFn(options, "run-1"))
         assert_that(out | beam.FlatMap(lambda b: [s.story_id for s in b.stories]) | beam.Distinct()
                     | beam.combiners.Count.Globally(), equal_to([3]))
 
 
-def test_fused_stages_give_what_the_stages_give_one_by_one(site, options, tmp_path):
-    """The fused composite is the same stages, with the same outputs and each stage's busy time."""
+def test_chained_steps_give_what_the_steps_give_one_by_one(site, options, tmp_path):
+    """The chain the graph runs (ArticleWork) is the same steps, with the same outputs and each
+    step's busy time, as the steps run one ParDo each."""
     base = site.base_url
     entries = (entry(base + "herald/cable-car-across-the-river.html"),
                entry(base + "gazette/partner-lindenau-cable-car.html"),
                entry(base + "wire/harbour-ferry-timetable.html"))
     results = {}
-    for fused in (True, False):
-        opts = dataclasses.replace(options, store_url=str(tmp_path / f"fused-{fused}.db"))
+    for chained in (True, False):
+        opts = dataclasses.replace(options, store_url=str(tmp_path / f"chained-{chained}.db"))
         open_store(opts.store)
-        stages = (FetchPages(opts), ExtractArticles(opts), AssignStories(opts, "run-1"))
         with test_pipeline.TestPipeline(argv=list(BEAM_ARGS)) as pipeline:
             out = pipeline | beam.Create([Batch(entries=entries)])
-            if fused:
-                out = out | Fused(*stages)
+            if chained:
+                out = out | ArticleWork(opts, "run-1")
             else:
-                for stage in stages:
-                    out = out | stage
+                steps = (FetchPagesFn(opts), ExtractArticlesFn(opts), AssignStoriesFn(opts, "run-1"))
+                for step in steps:
+                    out = out | step.stage >> beam.ParDo(step)
             assert_that(out | beam.FlatMap(lambda b: [len(s.variants) for s in b.stories]), equal_to([2, 1]))
-            assert_that(busy_stages(out), equal_to(["FetchPages", "ExtractArticles", "AssignStories"]),
+            assert_that(busy_stages(out), equal_to(["ReadArchives", "FetchPages", "ExtractArticles", "AssignStories"]
+                                                   if chained else ["FetchPages", "ExtractArticles", "AssignStories"]),
                         label="busy")
-        results[fused] = sorted(open_store(opts.store).db.read().execute(
+        results[chained] = sorted(open_store(opts.store).db.read().execute(
             "SELECT url FROM articles").fetchall())
     assert results[True] == results[False]
 

@@ -6,10 +6,10 @@ store says an earlier run stopped. HTML pages of status 200 that the archive's f
 handed on as fetched pages, in chunks; other records are counted; a damaged record is a final
 dead letter (the archive is what it is: such a page is never fetched live instead).
 
-The stage runs fused with the stages after it (transforms.fused, on every runner): when a
-chunk has come back from them, its pages are filed in the store, and the file's offset is
-recorded there. A run killed mid-file resumes at that offset; the pages of a chunk filed but
-not yet written are written by the next run, as any pending story is.
+Each chunk carries how far the file is read (`archive_progress`): AssignStories records it in
+the transaction that files the chunk's pages. A run killed mid-file resumes at the offset of
+the last chunk filed; the pages of a chunk filed but not yet written are written by the next
+run, as any pending story is.
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ import dataclasses
 import urllib.parse
 from collections.abc import Iterator
 
-import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from newsbeam.schemas import ArchiveFile, Batch, DeadLetter, FeedEntry, FetchedPage, utc_now
+from newsbeam.schemas import ArchiveFile, ArchiveProgress, Batch, DeadLetter, FeedEntry, FetchedPage, utc_now
 from newsbeam.sources.urls import canonical_url
 from newsbeam.sources.warc import ArchivedPage, Damaged, Skipped, read_warc
 from newsbeam.transforms.options import RunOptions
@@ -94,28 +93,16 @@ class ReadArchivesFn(StageFn):
                           languages=archive.languages)
         return FetchedPage(entry=entry, url=url, html=item.html, content_type=item.content_type)
 
-    def _hand_on(self, archive: ArchiveFile, pages: list[FetchedPage], letters: list[DeadLetter],
+    @staticmethod
+    def _hand_on(archive: ArchiveFile, pages: list[FetchedPage], letters: list[DeadLetter],
                  counts: collections.Counter, offset: int, finished: bool) -> Iterator[Batch]:
-        """Hand a chunk on; once it has come back (its pages filed by the fused stages), record
-        how far the file is read."""
-        if pages or letters or counts:
-            yield Batch(pages=tuple(pages), dead_letters=tuple(letters), counts=tuple(counts.items()))
-        self.store.archives.advance(archive.url, archive.size, offset, counts["archive_pages"],
-                                    counts["archive_damaged"], finished)
+        """Hand a chunk on, with how far the file is read once its pages are filed."""
+        progress = ArchiveProgress(url=archive.url, size=archive.size, offset=offset, pages=counts["archive_pages"],
+                                   damaged=counts["archive_damaged"], finished=finished)
+        yield Batch(pages=tuple(pages), dead_letters=tuple(letters), counts=tuple(counts.items()),
+                    archive_progress=(progress,))
 
 
 def _letter(archive: ArchiveFile, item: Damaged) -> DeadLetter:
     return DeadLetter(url=item.url or f"{archive.url}#{item.offset}", stage="archive", final=True, at=utc_now(),
                       reason=f"{item.reason} (record at byte {item.offset} of {archive.url})")
-
-
-class ReadArchives(beam.PTransform):
-    """Batches (with the shard's WARC files) -> the same Batches, then Batches of the archived
-    pages, in chunks."""
-
-    def __init__(self, options: RunOptions):
-        super().__init__()
-        self.fn = ReadArchivesFn(options)
-
-    def expand(self, batches: beam.PCollection) -> beam.PCollection:
-        return batches | "Read" >> beam.ParDo(self.fn)

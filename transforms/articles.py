@@ -8,8 +8,6 @@ from __future__ import annotations
 import collections
 from collections.abc import Iterator
 
-import apache_beam as beam
-
 from newsbeam.extraction.page import NotAnArticle, article_from_feed, extract_article
 from newsbeam.matching.encoders import meaning_similarity
 from newsbeam.schemas import Batch, DeadLetter, utc_now
@@ -62,15 +60,3 @@ class ExtractArticlesFn(StageFn):
             counts["articles_from_feed"] += 1
             articles.append(article)
         yield batch.add(counts, pages=(), articles=tuple(articles), dead_letters=batch.dead_letters + tuple(letters))
-
-
-class ExtractArticles(beam.PTransform):
-    """Batches of FetchedPage -> Batches of Article (and the dead letters of pages that would
-    not extract)."""
-
-    def __init__(self, options: RunOptions):
-        super().__init__()
-        self.fn = ExtractArticlesFn(options)
-
-    def expand(self, batches: beam.PCollection) -> beam.PCollection:
-        return batches | "Extract" >> beam.ParDo(self.fn)

@@ -11,8 +11,6 @@ import dataclasses
 import functools
 from collections.abc import Iterator
 
-import apache_beam as beam
-
 from newsbeam.fetching.client import FetchError
 from newsbeam.fetching.pages import PageFetcher
 from newsbeam.fetching.politeness import PoliteScheduler
@@ -53,7 +51,9 @@ class FetchPagesFn(StageFn):
         super().teardown()
 
     def run(self, batch: Batch) -> Iterator[Batch]:
-        carried = dataclasses.replace(batch, entries=(), pages=())  # what earlier steps put in, passed on once
+        # what earlier steps put in, passed on once (with the first chunk); how far an archive is
+        # read, with the last: it is recorded when every page before it is filed
+        carried = dataclasses.replace(batch, entries=(), pages=(), archive_progress=())
         # pages fetched already (from an archive), and entries whose feed carries the article
         pages = [*batch.pages,
                  *(FetchedPage(entry=e, url=e.url, html=None, content_type=None) for e in batch.entries if e.full_text)]
@@ -77,16 +77,6 @@ class FetchPagesFn(StageFn):
             if len(pages) >= PAGE_CHUNK:
                 yield carried.add(counts, pages=tuple(pages), dead_letters=carried.dead_letters + tuple(letters))
                 carried, pages, letters, counts = Batch(), [], [], collections.Counter()
-        if pages or letters or carried != Batch():
-            yield carried.add(counts, pages=tuple(pages), dead_letters=carried.dead_letters + tuple(letters))
-
-
-class FetchPages(beam.PTransform):
-    """Batches of FeedEntry -> Batches of FetchedPage (and the dead letters of pages that failed)."""
-
-    def __init__(self, options: RunOptions):
-        super().__init__()
-        self.fn = FetchPagesFn(options)
-
-    def expand(self, batches: beam.PCollection) -> beam.PCollection:
-        return batches | "Fetch" >> beam.ParDo(self.fn)
+        if pages or letters or carried != Batch() or batch.archive_progress:
+            yield carried.add(counts, pages=tuple(pages), dead_letters=carried.dead_letters + tuple(letters),
+                              archive_progress=batch.archive_progress)

@@ -8,13 +8,11 @@ from __future__ import annotations
 import collections
 from collections.abc import Iterator
 
-import apache_beam as beam
-
 from newsbeam.matching.features import Fingerprinter
 from newsbeam.matching.story_index import Assignment, StoryIndex
-from newsbeam.schemas import Article, Batch, DeadLetter, FeedEntry, utc_now
+from newsbeam.schemas import ArchiveProgress, Article, Batch, DeadLetter, FeedEntry, utc_now
 from newsbeam.sources.feeds import entry_payload
-from newsbeam.state.database import database_errors, refuses_value
+from newsbeam.state.database import Connection, database_errors, refuses_value
 from newsbeam.transforms.options import RunOptions
 from newsbeam.transforms.stage import SharedEncoder, StageFn
 
@@ -41,7 +39,7 @@ class AssignStoriesFn(StageFn):
         counts: collections.Counter = collections.Counter()
         articles, letters = list(batch.articles), list(batch.dead_letters)
         try:
-            assignments, letters = self._file(articles, letters)
+            assignments, letters = self._file(articles, letters, batch.archive_progress)
         except Exception as exc:
             if not _one_items_fault(exc):
                 raise  # the store itself failed: the run cannot go on
@@ -50,6 +48,7 @@ class AssignStoriesFn(StageFn):
             articles, assignments, not_filed = self._assign_one_by_one(articles)
             counts["articles_not_filed"] += len(not_filed)
             letters = self.store.dead_letters.record(letters + not_filed)
+            self._record_progress(batch.archive_progress)
         if letters:
             counts["dead_letters"] += len(letters)
         for article, assignment in zip(articles, assignments, strict=True):
@@ -61,19 +60,30 @@ class AssignStoriesFn(StageFn):
             counts["stories_new" if assignment.new_story else "stories_updated"] += 1
             changed += [assignment.story_id, *assignment.regrouped]
         records = tuple(self.store.stories.records(changed))
-        yield batch.add(counts, articles=(), rewrite=(), stories=batch.stories + records, dead_letters=tuple(letters))
+        yield batch.add(counts, articles=(), rewrite=(), stories=batch.stories + records, dead_letters=tuple(letters),
+                        archive_progress=())
 
-    def _file(self, articles: list[Article], letters: list[DeadLetter]
+    def _file(self, articles: list[Article], letters: list[DeadLetter], progress: tuple[ArchiveProgress, ...] = ()
               ) -> tuple[list[Assignment], list[DeadLetter]]:
-        """The articles filed and the chunk's dead letters kept in one transaction: a worker
-        killed between the two would otherwise leave a page whose feed text stood in filed and
-        its failure forgotten, never fetched again. The letters come back as the store keeps
-        them (attempts, when each is due)."""
+        """The articles filed, the chunk's dead letters kept and how far its archive is read
+        recorded, in one transaction: a worker killed between them would otherwise leave a page
+        whose feed text stood in filed and its failure forgotten (never fetched again), or an
+        archive's offset past pages never filed. The letters come back as the store keeps them
+        (attempts, when each is due)."""
         fingerprints = self.index.fingerprinter.many([(a.title, a.text) for a in articles],
                                                      [a.language for a in articles])
         decisions = self.index.decide_all(articles, fingerprints)
-        return self.store.db.run_in_transaction(
-            lambda tx: (self.index.file_all(decisions), self.store.dead_letters.record(letters)))
+
+        def file(tx: Connection) -> tuple[list[Assignment], list[DeadLetter]]:
+            filed = self.index.file_all(decisions), self.store.dead_letters.record(letters)
+            self._record_progress(progress)
+            return filed
+
+        return self.store.db.run_in_transaction(file)
+
+    def _record_progress(self, progress: tuple[ArchiveProgress, ...]) -> None:
+        for read in progress:
+            self.store.archives.advance(read.url, read.size, read.offset, read.pages, read.damaged, read.finished)
 
     def _assign(self, articles: list[Article]) -> list[Assignment]:
         return self._file(articles, [])[0]
@@ -102,14 +112,3 @@ def _one_items_fault(exc: BaseException) -> bool:
     """Is the failure one article's (a value the store refuses, text the encoder cannot take),
     not the store's (gone, locked, full)?"""
     return refuses_value(exc) if isinstance(exc, database_errors()) else True
-
-
-class AssignStories(beam.PTransform):
-    """Batches of Article -> Batches of the story records they created or changed."""
-
-    def __init__(self, options: RunOptions, run_id: str):
-        super().__init__()
-        self.fn = AssignStoriesFn(options, run_id)
-
-    def expand(self, batches: beam.PCollection) -> beam.PCollection:
-        return batches | "Assign" >> beam.ParDo(self.fn)
