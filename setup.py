@@ -9,11 +9,13 @@ from setuptools import setup
 VERSION = re.search(r'^__version__ = "([^"]+)"', (pathlib.Path(__file__).parent / "newsbeam" / "version.py")
                     .read_text(encoding="utf-8"), re.M).group(1)
 
-# newsbeam's layers, top to bottom (.importlinter): the graph, its stages, the Beam-free
-# libraries, the store, the records. Each is a top-level folder of the repository and installs
+# newsbeam's layers, top to bottom (.importlinter): the graph and the command line, the reading
+# side (web view, report, listings) and the graph's stages, the Beam-free libraries, the store,
+# the records. Each is a top-level folder of the repository and installs
 # as a subpackage of the one import package `newsbeam` (nothing else of ours goes into
 # site-packages, so a user's own `pipeline/` or `schemas.py` never shadows newsbeam's).
-LAYERS = ["pipeline", "transforms", "outputs", "matching", "extraction", "sources", "fetching", "state", "schemas"]
+LAYERS = ["pipeline", "reading", "transforms", "outputs", "matching", "extraction", "sources", "fetching", "state",
+          "schemas"]
 PACKAGE_DIR = {"newsbeam": "newsbeam"} | {f"newsbeam.{layer}": layer for layer in LAYERS}
 PACKAGES = list(PACKAGE_DIR)
 

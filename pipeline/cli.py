@@ -1,9 +1,9 @@
 """The `newsbeam` command.
 
     newsbeam run --feeds FEEDS --output DIR [--store URL] [--allow-private-network] [Beam options]
-    newsbeam stories list|show|export ...     what came in (pipeline.browse)
+    newsbeam stories list|show|export ...     what came in (reading.browse)
     newsbeam events show EVENT_ID
-    newsbeam report -o report.html            one page to read (pipeline.report)
+    newsbeam report -o report.html            one page to read (reading.report)
     newsbeam errors                           the dead letters waiting for a retry
     newsbeam extract PAGES.jsonl -o ARTICLES.jsonl (pipeline.corpus)
     newsbeam dedup INPUT.jsonl -o OUTPUT.jsonl
@@ -30,16 +30,17 @@ from newsbeam.matching.encoders import check_encoder_name
 from newsbeam.matching.settings import MatchSettings
 from newsbeam.outputs import SINKS
 from newsbeam.outputs.paths import UnsafePath, check_output_folder
-from newsbeam.pipeline import browse, corpus
-from newsbeam.pipeline import serve as web
+from newsbeam.pipeline import corpus
 from newsbeam.pipeline.config import ConfigError, bind_served_urls, load_feeds
 from newsbeam.pipeline.inputs import InputError
-from newsbeam.pipeline.terminal import printable
-from newsbeam.pipeline.where import CliError, add_where, open_where
+from newsbeam.reading import browse
+from newsbeam.reading import serve as web
+from newsbeam.reading.terminal import printable
+from newsbeam.reading.where import CliError, add_where, open_where
 from newsbeam.schemas.settings import command_line_fields, from_command_line
 from newsbeam.state.database import check_store_path, sqlite_path
-from newsbeam.state.store import StoreError, StoreUnreachable, open_store
-from newsbeam.transforms.options import POLL_INTERVAL_S, RunOptions, default_store_url
+from newsbeam.state.store import StoreError, StoreUnreachable, default_store_url, open_store
+from newsbeam.transforms.options import POLL_INTERVAL_S, RunOptions
 from newsbeam.version import __version__
 
 # A pass whose feeds failed exits with this, so that cron, Airflow and Kubernetes alert.

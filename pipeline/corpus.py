@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from newsbeam.pipeline.inputs import InputError, UniqueIds, json_lines, string_fields
-from newsbeam.pipeline.where import open_output
+from newsbeam.reading.where import open_output
 from newsbeam.schemas import FetchedPage, utc_iso
 from newsbeam.schemas.settings import from_command_line
 from newsbeam.schemas.times import parse_time

@@ -3,11 +3,11 @@ whose pages were filed, and a file read to its end is not read again."""
 
 from __future__ import annotations
 
-from newsbeam.schemas import utc_now
+from newsbeam.schemas import ArchiveProgress, utc_now
 from newsbeam.state.database import Connection, Database, transactional
 
 
-class ArchiveProgress:
+class ArchiveReads:
     def __init__(self, db: Database):
         self.db = db
 
@@ -27,11 +27,11 @@ class ArchiveProgress:
         return {url: size for url, size in files.items() if read.get(url, 0) < size}
 
     @transactional
-    def advance(self, tx: Connection, url: str, size: int, offset: int, pages: int, damaged: int,
-                finished: bool) -> None:
-        """The records before `offset` are read and their pages filed."""
+    def advance(self, tx: Connection, read: ArchiveProgress) -> None:
+        """The records of a file before `read.offset` are read and their pages filed."""
         tx.execute("INSERT INTO archive_files (url, size, next_offset, pages, damaged, started, finished) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET size = excluded.size, "
                    "next_offset = excluded.next_offset, pages = archive_files.pages + excluded.pages, "
                    "damaged = archive_files.damaged + excluded.damaged, finished = excluded.finished",
-                   (url, size, offset, pages, damaged, utc_now(), utc_now() if finished else None))
+                   (read.url, read.size, read.offset, read.pages, read.damaged, utc_now(),
+                    utc_now() if read.finished else None))

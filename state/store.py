@@ -14,11 +14,12 @@ any runner and a run that dies half-way is simply repeated.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
 from typing import Any
 
 from newsbeam.schemas import DeadLetter, Story, utc_iso
-from newsbeam.state.archives import ArchiveProgress
+from newsbeam.state.archives import ArchiveReads
 from newsbeam.state.database import (
     Connection,
     Database,
@@ -47,7 +48,7 @@ class Store:
         self.dead_letters = DeadLetters(db)
         self.runs = Runs(db)
         self.hosts = HostSlots(db)
-        self.archives = ArchiveProgress(db)
+        self.archives = ArchiveReads(db)
 
     def close(self) -> None:
         self.hosts.close()
@@ -119,6 +120,11 @@ class Store:
         pruned = self.stories.prune(window_days)
         pruned["dead_letters"] = self.dead_letters.forget_exhausted(pruned.pop("cutoff"))
         return pruned
+
+
+def default_store_url(output_dir: str) -> str:
+    """The store of an output folder when none is named: a SQLite file in it."""
+    return f"sqlite:///{os.path.abspath(os.path.join(output_dir, 'state.db'))}"
 
 
 def open_store(url: str, migrate: bool = True, read_only: bool = False, cache_dir: str | None = None) -> Store:

@@ -161,7 +161,7 @@ def test_a_report_and_an_export_get_the_mode_of_run_outputs(site, tmp_path):
 
 def test_the_report_shows_stories_by_their_own_publication_time():
     """An archive's stories of 2016 show under their own hour, not the hour newsbeam saw them."""
-    from newsbeam.pipeline.report import render
+    from newsbeam.reading.report import render
     from newsbeam.schemas import Story, Variant
 
     def story(n: int, published: str | None) -> Story:

@@ -47,7 +47,7 @@ def test_one_set_of_counts_that_add_up_in_the_summary_errors_and_metrics(site, t
     page due once (fetched, failed, refused or deferred), and the dead letters as the store keeps
     them: the summary, `errors` and /metrics say the same."""
     from newsbeam.pipeline.cli import main
-    from newsbeam.pipeline.serve import StoreCollector
+    from newsbeam.reading.serve import StoreCollector
     from newsbeam.state.store import open_store
     from tests.conftest import RUN_ARGS, serving, write_feeds_file
 
@@ -133,7 +133,7 @@ def test_the_small_things_a_new_user_meets_on_the_way(site, tmp_path, capsys):
     at a word, an event's stories in time order, feed text named as such in the report, and
     'next pass' where a feed has no time of its own."""
     from newsbeam.pipeline.cli import main
-    from newsbeam.pipeline.report import preview
+    from newsbeam.reading.report import preview
     from newsbeam.state.store import open_store
     from tests.conftest import RUN_ARGS, write_feeds_file
 

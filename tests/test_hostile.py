@@ -549,7 +549,7 @@ def test_an_overlong_input_line_is_named_and_nothing_is_written(tmp_path, capsys
 def test_a_worker_pinned_to_one_core_runs_its_matrix_library_on_one_thread():
     """os.cpu_count() counts the machine; a worker pinned to a core (taskset, a container's
     cpuset) that started a thread per machine core would run several times slower."""
-    probe = ("from pipeline.runners import encoder_threads, pipeline_options, usable_cores; "
+    probe = ("from newsbeam.pipeline.runners import encoder_threads, pipeline_options, usable_cores; "
              "print(usable_cores(), encoder_threads(pipeline_options([])))")
     pinned = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                             text=True, check=True)

@@ -16,16 +16,12 @@ from newsbeam.fetching.settings import FetchSettings
 from newsbeam.matching.settings import MatchSettings
 from newsbeam.schemas import ArchiveSource, FeedSource
 from newsbeam.sources.settings import ReaderSettings
+from newsbeam.state.store import default_store_url
 
 # Port of the local server for a feeds file's `serve` folder (offline demos).
 SERVE_PORT = 8737
 # --streaming: how often the feeds are polled.
 POLL_INTERVAL_S = 3600.0
-
-
-def default_store_url(output_dir: str) -> str:
-    """The store of an output folder when none is named: a SQLite file in it."""
-    return f"sqlite:///{os.path.abspath(os.path.join(output_dir, 'state.db'))}"
 
 
 @dataclasses.dataclass(frozen=True)

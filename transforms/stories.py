@@ -83,7 +83,7 @@ class AssignStoriesFn(StageFn):
 
     def _record_progress(self, progress: tuple[ArchiveProgress, ...]) -> None:
         for read in progress:
-            self.store.archives.advance(read.url, read.size, read.offset, read.pages, read.damaged, read.finished)
+            self.store.archives.advance(read)
 
     def _assign(self, articles: list[Article]) -> list[Assignment]:
         return self._file(articles, [])[0]

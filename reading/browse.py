@@ -11,9 +11,9 @@ import sys
 import urllib.parse
 
 from newsbeam.outputs.files import json_line, write_parquet
-from newsbeam.pipeline.report import render
-from newsbeam.pipeline.terminal import printable, safe_json
-from newsbeam.pipeline.where import CliError, open_output, open_where, since, store_files
+from newsbeam.reading.report import render
+from newsbeam.reading.terminal import printable, safe_json
+from newsbeam.reading.where import CliError, open_output, open_where, since, store_files
 from newsbeam.schemas import DeadLetter, Story
 from newsbeam.state.stories import StoryFilter
 

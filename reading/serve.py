@@ -8,7 +8,7 @@
     /openapi.json       the API's description
     /metrics            the last run's counts and each feed's health, in Prometheus's text format
 
-The pages are the report's (pipeline.report): everything from other people's servers is
+The pages are the report's (reading.report): everything from other people's servers is
 escaped, no script runs. The server only reads: a SQLite store is opened read-only, a
 PostgreSQL session refuses writes. It listens on 127.0.0.1; on any other address only with a
 token, which every request then gives (`Authorization: Bearer TOKEN`, or as the password of
@@ -31,10 +31,10 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
-from newsbeam.pipeline.browse import DEFAULT_LIMIT, MAX_QUERY_CHARS, MAX_QUERY_WORDS
-from newsbeam.pipeline.report import POLICY as REPORT_POLICY
-from newsbeam.pipeline.report import feed_table, html_page, link, story_html, text
-from newsbeam.pipeline.where import CliError, since
+from newsbeam.reading.browse import DEFAULT_LIMIT, MAX_QUERY_CHARS, MAX_QUERY_WORDS
+from newsbeam.reading.report import POLICY as REPORT_POLICY
+from newsbeam.reading.report import feed_table, html_page, link, story_html, text
+from newsbeam.reading.where import CliError, since
 from newsbeam.schemas import DeadLetter, Story, load_json_schema, parse_time
 from newsbeam.state.database import redact
 from newsbeam.state.store import Store

@@ -17,7 +17,7 @@ import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
-from newsbeam.pipeline.terminal import printable
+from newsbeam.reading.terminal import printable
 from newsbeam.schemas import DeadLetter, Story, Variant
 
 PREVIEW_CHARS = 400  # the start of each variant's text shown side by side

@@ -15,8 +15,7 @@ from typing import IO
 from newsbeam.outputs.paths import replaced
 from newsbeam.schemas import parse_time
 from newsbeam.state.database import sqlite_path
-from newsbeam.state.store import Store, open_store
-from newsbeam.transforms.options import default_store_url
+from newsbeam.state.store import Store, default_store_url, open_store
 
 
 class CliError(Exception):
