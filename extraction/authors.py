@@ -17,8 +17,10 @@ import dataclasses
 import re
 from collections.abc import Iterable
 
-from newsbeam.extraction.metadata import Author, PageMetadata, fold
+from newsbeam.extraction.lexicon import AGENCY_FULL_NAMES, AGENCY_SHORT_NAMES
+from newsbeam.extraction.metadata import Author, PageMetadata
 from newsbeam.extraction.titles import names_the_site, site_words
+from newsbeam.schemas.text import fold_letters
 
 _PREFIX = re.compile(r"^(?:(?:written|reported|reporting|text|texte|texto|testo)\s+)?(?:by|von|from|par|por|di|da|"
                      r"door|av|af|autor(?:in|a)?|author|text|texte|texto|testo|de)\s*[:\-]?\s+", re.I)
@@ -43,15 +45,11 @@ _GENERIC = re.compile(r"^(?:admin(?:istrator)?|redaktion|redaction|rédaction|re
                       r"online-redaktion|onlineredaktion|web|desk|news|nachrichten|noticias|nouvelles|notizie|nieuws|"
                       r"nyheter|wiadomości|media|medien)$", re.I)
 # Degrees and licences after a name: "Ilana Muhlstein, MS, RDN".
-_CREDENTIALS = frozenset(fold(c) for c in (
+_CREDENTIALS = frozenset(fold_letters(c) for c in (
     "MS", "MSc", "BSc", "MA", "BA", "MD", "PhD", "Ph.D.", "RD", "RDN", "LD", "LDN", "RN", "NP", "MPH", "MBA", "JD",
     "DO", "DDS", "DVM", "CPT", "CSCS", "CFA", "CPA", "LCSW", "FACS", "FRCP", "Esq", "PA-C", "CDCES", "CNS", "MEd"))
-# News agencies, by their usual names and short forms.
-AGENCIES = frozenset(fold(name) for name in (
-    "dpa", "afp", "ap", "reuters", "sid", "kna", "epd", "apa", "sda", "ansa", "efe", "upi", "pap", "anp", "tt", "ntb",
-    "ritzau", "dpa-afx", "bloomberg", "associated press", "agence france-presse", "deutsche presse-agentur",
-    "agencia efe", "europa press", "belga", "ctk", "čtk", "tass", "xinhua", "kyodo", "yonhap", "ips", "aa",
-    "anadolu", "press association", "pa", "ddp", "afp/dpa", "dpa/afp", "dpa-infocom", "keystone-sda", "apa-ots"))
+# News agencies (extraction.lexicon), as a byline's names are compared.
+AGENCIES = frozenset(fold_letters(name) for name in (*AGENCY_SHORT_NAMES, *AGENCY_FULL_NAMES))
 _LINK = re.compile(r"^(?:https?://|www\.)|@|\.(?:com|de|org|net|html?)\b", re.I)
 
 
@@ -66,7 +64,7 @@ def byline(metadata: PageMetadata | None, extracted: str | None = None, entry_au
     """The byline of a page (its metadata, trafilatura's byline `extracted`) or of a feed entry
     alone (`metadata` None): the people of the first source that names any, and the credits of
     that source (or, when no source names a person, of the first that credits someone)."""
-    sites = site_words(metadata, feed_name) if metadata else ([fold(feed_name)] if feed_name else [])
+    sites = site_words(metadata, feed_name) if metadata else ([fold_letters(feed_name)] if feed_name else [])
     sources: list[list[Author]] = [
         metadata.ld_authors if metadata else [],
         [Author(name) for name in metadata.meta_authors] if metadata else [],
@@ -93,18 +91,18 @@ def _read(authors: list[Author], sites: list[str]) -> Byline:
     for author in authors:
         if author.organization:
             if not _GENERIC.match(author.name):
-                credits_seen.setdefault(fold(author.name), author.name)
+                credits_seen.setdefault(fold_letters(author.name), author.name)
                 if names_the_site(author.name, sites):
-                    outlet.add(fold(author.name))
+                    outlet.add(fold_letters(author.name))
             continue
         for name in _names(author.name):
             if _is_credit(name, sites):
-                credits_seen.setdefault(fold(name), name)
-                if fold(name) not in AGENCIES and names_the_site(name, sites):
-                    outlet.add(fold(name))
+                credits_seen.setdefault(fold_letters(name), name)
+                if fold_letters(name) not in AGENCIES and names_the_site(name, sites):
+                    outlet.add(fold_letters(name))
                 break  # "Jane Doe, MDR THÜRINGEN, Erfurt": after the newsroom come places and dates
             if is_person(name, sites):
-                people_seen.setdefault(fold(name), name)
+                people_seen.setdefault(fold_letters(name), name)
     if people_seen:
         credits_seen = {key: name for key, name in credits_seen.items() if key not in outlet}
     return Byline(tuple(people_seen.values()), tuple(credits_seen.values()))
@@ -114,7 +112,7 @@ def _is_credit(name: str, sites: list[str]) -> bool:
     """An agency, a named desk, or the outlet itself."""
     if _GENERIC.match(name) or len(name.split()) > 5 or "@" in name:
         return False  # an e-mail address names the site in its domain, and is no credit
-    if fold(name) in AGENCIES or names_the_site(name, sites):  # "hessenschau.de" names its site too
+    if fold_letters(name) in AGENCIES or names_the_site(name, sites):  # "hessenschau.de" names its site too
         return True
     return not _LINK.search(name) and bool(_DESK.search(name))
 
@@ -131,7 +129,7 @@ def _names(byline: str) -> list[str]:
     for part in _BETWEEN.split(f" {byline} "):
         part = _PREFIX.sub("", " ".join(part.split())).strip(" .,:;-–—")
         part = _PREFIX.sub("", part)  # "Text: Von ..."
-        if part and fold(part) not in _CREDENTIALS:
+        if part and fold_letters(part) not in _CREDENTIALS:
             names.append(part)
     return names
 

@@ -19,6 +19,7 @@ import html
 import re
 from typing import Any
 
+from newsbeam.extraction.lexicon import AGENCY_PATTERN
 from newsbeam.extraction.metadata import PageMetadata
 from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
 from newsbeam.extraction.text import normalize_text
@@ -38,7 +39,7 @@ _NOTICE = re.compile(r"|".join((
 )), re.I)
 _CREDIT = re.compile(r"^(?:foto|fotos|bild|bilder|photo|photos|image|images|picture|credit|credits|grafik|video|"
                      r"illustration|quelle)\s*[:©]|©|getty ?images|picture[- ]alliance|imago|shutterstock|istock|"
-                     r"ap photo|\b(?:afp|dpa|epa|reuters|keystone|apa)\s*/|/\s*(?:afp|dpa|epa|reuters|keystone|apa)\b",
+                     rf"ap photo|\b(?:{AGENCY_PATTERN})\s*/|/\s*(?:{AGENCY_PATTERN})\b",
                      re.I)
 _MORE = re.compile(r"^(?:lesen sie (?:auch|mehr)|mehr zum thema|mehr dazu|auch interessant|das könnte sie|weitere "
                    r"artikel|read more|related|see also|more from|more on this|lire aussi|à lire aussi|voir aussi|"

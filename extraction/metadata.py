@@ -8,7 +8,6 @@ import dataclasses
 import html
 import json
 import re
-import unicodedata
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -289,11 +288,3 @@ def _payloads(tree: Any) -> Iterator[Any]:
             yield json.loads(text)
         except (ValueError, RecursionError):
             continue
-
-
-def fold(text: str) -> str:
-    """Letters and digits only, lower-case, accents and umlauts spelled out: for comparing a
-    title's segment with a site's name ("Börsen-Zeitung", boersen-zeitung.de)."""
-    text = text.casefold().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return re.sub(r"\W+|_", "", text)

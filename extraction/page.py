@@ -13,12 +13,13 @@ from lxml.html import HtmlElement
 from newsbeam.extraction.authors import AGENCIES, byline
 from newsbeam.extraction.bodies import body_from_json_ld, clean_body, script_body
 from newsbeam.extraction.language import detect_language
-from newsbeam.extraction.metadata import PageMetadata, fold, parse_page, read_metadata
+from newsbeam.extraction.metadata import PageMetadata, parse_page, read_metadata
 from newsbeam.extraction.publishers import PublisherArticle, parse_with_publisher
 from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
 from newsbeam.extraction.text import Similarity, normalize_text, strip_repeated_headline, strip_trailers
 from newsbeam.extraction.titles import headline, names_the_site, site_words
 from newsbeam.schemas import Article, FeedEntry, FetchedPage, utc_iso
+from newsbeam.schemas.text import fold_letters
 from newsbeam.schemas.times import Published, parse_time, publication_time
 
 
@@ -83,17 +84,19 @@ def _publisher_article(parsed: PublisherArticle, entry: FeedEntry, metadata: Pag
     parser_time = [parsed.published.isoformat()] if parsed.published else []
     published = publication([*parser_time, *metadata.published], entry, None)
     credits = byline(metadata, None, entry.authors, entry.feed_name).credits
-    people = {fold(name) for name in parsed.authors}
+    people = {fold_letters(name) for name in parsed.authors}
     if people:  # beside the parser's reporters the outlet itself is no credit (as on the generic path)
-        sites = site_words(metadata, entry.feed_name) + [fold(parsed.publisher)]
-        credits = tuple(c for c in credits if fold(c) in AGENCIES or not names_the_site(c, sites))
-    kicker = metadata.kicker if metadata.kicker and fold(metadata.kicker) not in fold(parsed.title) else None
+        sites = site_words(metadata, entry.feed_name) + [fold_letters(parsed.publisher)]
+        credits = tuple(c for c in credits if fold_letters(c) in AGENCIES or not names_the_site(c, sites))
+    kicker = metadata.kicker
+    if kicker and fold_letters(kicker) in fold_letters(parsed.title):
+        kicker = None
     return Article(
         url=entry.url, feed_url=entry.feed_url, title=parsed.title, text=parsed.text,
         language=detect_language(parsed.text, entry.language or metadata.language, settings),
         published=published.time if published else None,
         published_date_only=published.date_only if published else False,
-        authors=parsed.authors, credits=tuple(c for c in credits if fold(c) not in people),
+        authors=parsed.authors, credits=tuple(c for c in credits if fold_letters(c) not in people),
         kicker=kicker, site_name=metadata.site_name or parsed.publisher,
         description=metadata.description, image=metadata.image,
         tags=tuple(dict.fromkeys([*entry.tags, *parsed.topics])), body_source="page",
@@ -152,9 +155,9 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
 def _without_page_heading(text: str, heading: list[str | None]) -> str:
     """The body without the kicker and the headline the page shows above it, when the body
     starts with them (the headline chosen may be another wording: the page's JSON-LD one)."""
-    shown = {fold(line) for line in heading if line}
+    shown = {fold_letters(line) for line in heading if line}
     lines = text.split("\n")
-    while len(lines) > 1 and fold(lines[0]) in shown:
+    while len(lines) > 1 and fold_letters(lines[0]) in shown:
         lines.pop(0)
     return "\n".join(lines)
 

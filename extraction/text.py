@@ -7,8 +7,10 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+from newsbeam.extraction.lexicon import AGENCY_PATTERN
 from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
 from newsbeam.schemas import without_controls
+from newsbeam.schemas.text import fold_words
 
 
 def normalize_text(text: str) -> str:
@@ -16,10 +18,6 @@ def normalize_text(text: str) -> str:
     text = unicodedata.normalize("NFC", without_controls(text))
     lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
-
-
-def _fold(text: str) -> str:
-    return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
 
 
 # How close in meaning each of several short texts is to one (cosines of sentence vectors): one
@@ -41,12 +39,12 @@ def strip_repeated_headline(title: str, text: str, similarity: Similarity | None
     headline; of those close enough in meaning, the closest wins (a caption under the headline
     makes the lines less like it, and stays), with the lines that continue it in lower case
     (a headline broken over two lines)."""
-    folded_title = _fold(title)
+    folded_title = fold_words(title)
     if not folded_title:
         return text
     lines = text.split("\n")
     for count in (1, 2, 3):
-        if len(lines) > count and _fold(" ".join(lines[:count])) == folded_title:
+        if len(lines) > count and fold_words(" ".join(lines[:count])) == folded_title:
             lines = lines[count:]  # the headline word for word; another wording may follow
             break
     if similarity is None:
@@ -58,7 +56,7 @@ def strip_repeated_headline(title: str, text: str, similarity: Similarity | None
         if (len(lines) <= count or not headline_like
                 or len(lead) > 2 * len(title) + 20):
             break
-        if folded_title in _fold(lead) and _fold(lead) != folded_title:
+        if folded_title in fold_words(lead) and fold_words(lead) != folded_title:
             break  # the headline quoted in a longer line ("Xinhua, April 24 - Title: ..."): not a restatement
         leads.append(lead)
     best, best_score = 0, settings.headline_similarity
@@ -78,7 +76,7 @@ def strip_repeated_headline(title: str, text: str, similarity: Similarity | None
 _TRAILER = re.compile(r"""^(?:
     (?:source|sources|quelle|quellen|fuente|fuentes|fonte|źródło|kaynak)\s*[:：]\s*\S.*
   | (?:source|quelle|fuente)\s+[^\s.!?][^.!?]{0,60}
-  | [(\[]?\s*(?:reuters|afp|ap|dpa|epd|kna|sid|ddp|ansa|efe|apa|sda|upi|pap|aa|bloomberg)
+  | [(\[]?\s*(?:""" + AGENCY_PATTERN + r""")
       (?:\s*[/,]\s*[\w-]+){0,3}\s*[)\]]?\.?
   | (?:©|\(c\)\s|copyright\b).*
   | mit\s+material\s+(?:von|der|des)\b.*

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 
-from newsbeam.extraction.metadata import PageMetadata, fold
+from newsbeam.extraction.metadata import PageMetadata
+from newsbeam.schemas.text import fold_letters, fold_spaces
 
 # Separators between a headline and a site's name or section: spaced dashes, bars and colons,
 # their full-width forms (CJK), bullets.
@@ -29,15 +30,15 @@ _GENERIC_HOST_LABELS = frozenset(["www", "m", "amp", "com", "net", "org", "co", 
 
 def site_words(metadata: PageMetadata, feed_name: str | None = None) -> list[str]:
     """The names a site goes by, folded: what it calls itself, and its host's labels."""
-    names = [fold(n) for n in [*metadata.site_names, feed_name or ""] if fold(n)]
-    labels = [fold(label) for label in metadata.host.split(".") if label not in _GENERIC_HOST_LABELS]
-    return names + [label for label in labels if len(label) >= 2] + [fold(metadata.host)]
+    names = [fold_letters(n) for n in [*metadata.site_names, feed_name or ""] if fold_letters(n)]
+    labels = [fold_letters(label) for label in metadata.host.split(".") if label not in _GENERIC_HOST_LABELS]
+    return names + [label for label in labels if len(label) >= 2] + [fold_letters(metadata.host)]
 
 
 def names_the_site(segment: str, sites: list[str]) -> bool:
     """Is this segment of a title the site's name (possibly with a suffix such as ".de",
     "Online", "DIGITAL", or a short qualifier)?"""
-    folded = fold(segment)
+    folded = fold_letters(segment)
     if not folded or len(segment.split()) > 6:
         return False
     for site in sites:
@@ -71,7 +72,7 @@ _DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
 
 def same_words(a: str, b: str) -> bool:
     """The same headline, whatever its quotes, dashes and spaces."""
-    return " ".join(a.translate(_QUOTES).split()).casefold() == " ".join(b.translate(_QUOTES).split()).casefold()
+    return fold_spaces(a.translate(_QUOTES)) == fold_spaces(b.translate(_QUOTES))
 
 
 def headline(metadata: PageMetadata, entry_title: str = "", extracted: str = "",

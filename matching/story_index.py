@@ -50,6 +50,7 @@ from newsbeam.matching.rules import may_be_same_story, same_story
 from newsbeam.matching.settings import DEFAULTS, MatchSettings
 from newsbeam.matching.vectors import VectorIndex, pack, unpack
 from newsbeam.schemas import Article, Filing, parse_time, utc_now
+from newsbeam.schemas.text import fold_spaces
 from newsbeam.state.store import Store
 
 Candidate = tuple[dict[str, Any], Fingerprint]
@@ -366,7 +367,7 @@ def another_item_of_its_feed(article: Article, candidate: dict[str, Any]) -> boo
     if article.language and candidate.get("language") and article.language != candidate["language"]:
         return False
     return candidate.get("feed_url") == feed and candidate["url"] != article.url \
-        and " ".join(candidate.get("title", "").casefold().split()) != " ".join(article.title.casefold().split())
+        and fold_spaces(candidate.get("title", "")) != fold_spaces(article.title)
 
 
 def stored_fingerprint(row: dict[str, Any], dim: int) -> Fingerprint:

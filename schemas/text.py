@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 
 # C0 control characters (NUL among them) and DEL, but for tab, line feed and carriage return:
 # a feed's "&#0;" or a page's "\u0000" must not reach a store (PostgreSQL refuses NUL in text,
@@ -68,3 +69,27 @@ def clean_fields(record: object) -> None:
             continue
         if cleaned != value:
             object.__setattr__(record, name, cleaned)
+
+
+# --- Folds: a text in the form it is compared in, each named for what it keeps -----------------
+def fold_spaces(text: str) -> str:
+    """Case and runs of whitespace folded: the same words, however spaced and capitalised."""
+    return " ".join(text.casefold().split())
+
+
+def fold_words(text: str) -> str:
+    """Case folded, and anything but letters and digits one space: the same words, whatever the
+    punctuation between them."""
+    return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
+
+
+def fold_accents(text: str) -> str:
+    """Case folded and accents dropped ("Écoles" and "ecoles" agree)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+
+
+def fold_letters(text: str) -> str:
+    """Letters and digits only, lower-case, accents and umlauts spelled out: for comparing a
+    title's segment with a site's name ("Börsen-Zeitung", boersen-zeitung.de)."""
+    text = text.casefold().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+    return re.sub(r"\W+|_", "", fold_accents(text))

@@ -220,10 +220,10 @@ def test_a_json_ld_teaser_cuts_nothing():
     ("Lindenau votes: cable car - yes or no?", ["lindenauerkurier"], "Lindenau votes: cable car - yes or no?"),
 ])
 def test_site_names_come_off_titles_and_nothing_else(title, sites, expected):
-    from newsbeam.extraction.metadata import fold
     from newsbeam.extraction.titles import strip_site
+    from newsbeam.schemas.text import fold_letters
 
-    assert strip_site(title, [fold(s) for s in sites]) == expected
+    assert strip_site(title, [fold_letters(s) for s in sites]) == expected
 
 
 @pytest.mark.parametrize("bylines, expected", [
