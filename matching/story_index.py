@@ -76,7 +76,10 @@ class NearestVectors(Protocol):
 
 
 @dataclasses.dataclass(frozen=True)
-class Assignment:
+class Filed:
+    """Where an article was filed: its story and event, and how (the public API's
+    newsbeam.Assignment is this, by the caller's id)."""
+
     story_id: str
     event_id: str
     new_story: bool
@@ -125,10 +128,10 @@ class StoryIndex:
             self.vectors = VectorIndex(store)
             _check_encoder(store, fingerprinter.encoder.name)
 
-    def assign(self, article: Article, fingerprint: Fingerprint) -> Assignment:
+    def assign(self, article: Article, fingerprint: Fingerprint) -> Filed:
         return self.assign_many([article], [fingerprint])[0]
 
-    def assign_many(self, articles: list[Article], fingerprints: list[Fingerprint]) -> list[Assignment]:
+    def assign_many(self, articles: list[Article], fingerprints: list[Fingerprint]) -> list[Filed]:
         """Assign several articles, in order: each is judged against the index outside the
         writer lock, then all are filed in one transaction (one lock and one commit for the
         lot, the fixed cost of filing), each checked against what was filed since its own
@@ -155,7 +158,7 @@ class StoryIndex:
             prepare(fingerprint)
         return Decision(article, fingerprint, snapshot, to_save, scores, close, known, as_filed(fingerprint))
 
-    def file_all(self, decisions: list[Decision]) -> list[Assignment]:
+    def file_all(self, decisions: list[Decision]) -> list[Filed]:
         """Inside the writer lock (one transaction): each decision checked against what was
         filed since its snapshot, and filed. What the lot needs from the store is read once:
         the articles already filed under its URLs, and what other workers filed since its
@@ -164,7 +167,7 @@ class StoryIndex:
             return []
         return self.articles.filing(lambda: self._file_all(decisions))
 
-    def _file_all(self, decisions: list[Decision]) -> list[Assignment]:
+    def _file_all(self, decisions: list[Decision]) -> list[Filed]:
         now = utc_now()
         filed = self.articles.filed_articles([decision.article.url for decision in decisions])
         since_earliest = self._candidates_after(min(decision.snapshot for decision in decisions), now,
@@ -181,7 +184,7 @@ class StoryIndex:
                     and self._in_window(article.published, row["published"])], self.settings.neighbours)
             filing = self._filing(decision, filed.get(article.url), newer)
             regrouped = self.articles.file(filing, now, self.run_id)
-            assignments.append(Assignment(filing.story_id, filing.event_id, new_story=filing.how == "new",
+            assignments.append(Filed(filing.story_id, filing.event_id, new_story=filing.how == "new",
                                           how=filing.how, regrouped=regrouped))
             filed[article.url] = (filing.story_id, article.title, fingerprint.body_hash)
             if filing.how != "unchanged":

@@ -24,7 +24,7 @@ from newsbeam.extraction.page import feed_entry as entry_from_fields
 from newsbeam.extraction.settings import ExtractSettings
 from newsbeam.extraction.text import Similarity
 from newsbeam.matching.dedup import dedup_records
-from newsbeam.matching.encoders import load_encoder, meaning_similarity
+from newsbeam.matching.encoders import Encoder, load_encoder, meaning_similarity
 from newsbeam.matching.features import Fingerprinter
 from newsbeam.matching.settings import DEFAULTS as MATCHING
 from newsbeam.matching.story_index import StoryIndex
@@ -65,10 +65,19 @@ def extract(html: bytes | str, url: str | None = None, *, fetched: dt.datetime |
         return None
 
 
-@functools.cache
 def _similarity(encoder: str) -> Similarity:
+    """The judge of headlines restated in a body, its encoder loaded at its first use: a page its
+    publisher's parser reads, or whose body starts with no headline-like line, never loads it."""
+    def similarity(one: str, others: list[str]) -> list[float]:
+        return meaning_similarity(_encoder(encoder))(one, others)
+
+    return similarity
+
+
+@functools.cache
+def _encoder(name: str) -> Encoder:
     """One encoder per name for the process: loading one takes about a second."""
-    return meaning_similarity(load_encoder(encoder))
+    return load_encoder(name)
 
 
 def dedup(articles: Iterable[Article | Mapping[str, Any]], *, store: str | None = None,

@@ -5,11 +5,13 @@ and dead letter."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from typing import Any
 
 from newsbeam.outputs.paths import check_replaceable
+from newsbeam.schemas import Story, Variant
 from newsbeam.state.database import Connection, open_database, sqlite_path, transactional
 
 # Tables of the database sinks: what analysts query. Upserted by id, so a rerun leaves exactly
@@ -28,19 +30,19 @@ CREATE TABLE IF NOT EXISTS newsbeam_dead_letters (
     url TEXT NOT NULL, stage TEXT NOT NULL, status INTEGER, reason TEXT NOT NULL, attempts INTEGER NOT NULL,
     at TEXT NOT NULL, next_due TEXT, PRIMARY KEY (url, stage))
 """
-STORY_COLUMNS = ("story_id", "event_id", "title", "text", "language", "languages", "url", "published", "authors",
-                 "site_name", "feed_url", "body_source", "first_seen", "updated", "published_date_only", "credits",
-                 "kicker", "extractor", "canonical_url")
-VARIANT_COLUMNS = ("url", "title", "text", "language", "authors", "published", "site_name", "feed_url", "body_source",
-                   "relation", "published_date_only", "credits", "kicker", "extractor", "canonical_url")
-# Columns added to the sink tables after their first release: added on open to tables that lack them.
-_RECORD_COLUMNS_ADDED = {"published_date_only": "INTEGER", "credits": "TEXT", "kicker": "TEXT", "extractor": "TEXT",
-                         "canonical_url": "TEXT"}
-SINK_COLUMNS_ADDED = {"newsbeam_variants": {"text": "TEXT", "authors": "TEXT", "body_source": "TEXT",
-                                            **_RECORD_COLUMNS_ADDED},
-                      "newsbeam_stories": _RECORD_COLUMNS_ADDED}
+# The columns are the records' fields (schemas.records, where each field is defined): a story's
+# but its variants (a table of their own), a variant's.
+STORY_COLUMNS = tuple(field.name for field in dataclasses.fields(Story) if field.name != "variants")
+VARIANT_COLUMNS = tuple(field.name for field in dataclasses.fields(Variant))
+_TABLE_COLUMNS = {"newsbeam_stories": STORY_COLUMNS, "newsbeam_variants": VARIANT_COLUMNS}
 _JSON_COLUMNS = ("languages", "authors", "credits")
 LETTER_COLUMNS = ("url", "stage", "status", "reason", "attempts", "at", "next_due")
+
+
+def _column_type(name: str) -> str:
+    """A record field's SQL type: flags are INTEGER (0 and 1), the rest TEXT (lists as JSON)."""
+    kinds = {field.name: field.type for field in (*dataclasses.fields(Story), *dataclasses.fields(Variant))}
+    return "INTEGER" if kinds[name] in ("bool", "int", "int | None") else "TEXT"
 
 
 def _upsert(table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
@@ -72,11 +74,12 @@ class SinkTables:
     def _create(self, db: Connection) -> None:
         for statement in SINK_TABLES.split(";"):
             db.execute(statement)
-        for table, columns in SINK_COLUMNS_ADDED.items():
+        # a field added to the records since the tables were made: a column added to them
+        for table, columns in _TABLE_COLUMNS.items():
             present = {d[0] for d in db.execute(f"SELECT * FROM {table} LIMIT 0").cursor.description}
-            for name, kind in columns.items():
+            for name in columns:
                 if name not in present:
-                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {_column_type(name)}")
 
     @transactional
     def upsert(self, db: Connection, stories: Iterable[dict[str, Any]], letters: Iterable[dict[str, Any]]) -> None:

@@ -104,9 +104,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Read one page per line (id, url, html; optionally the feed entry's title, summary, "
                     "published, authors, language; and fetched, when the page was fetched, which picks "
                     "its publisher parser's version) and write per line what a story variant would carry "
-                    "from it (id, url, title, kicker, text, authors, credits, language, published, "
-                    "published_date_only, site_name, body_source, extractor, canonical_url), or id, url and "
-                    "error when the page yields no article. '-' is stdin/stdout.")
+                    f"from it ({', '.join(corpus.EXTRACTED)}), or id, url and error when the page yields no "
+                    "article. '-' is stdin/stdout.")
     extract.add_argument("input", help="JSON Lines file of pages, or -")
     extract.add_argument("-o", "--output", default="-", help="JSON Lines file to write, or - (default)")
     _add_settings(extract, MatchSettings, only={"encoder"})  # it judges headlines restated in the body

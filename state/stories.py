@@ -17,9 +17,14 @@ from newsbeam.state.migrations import POSTGRES_SEARCH_DOCUMENT
 
 T = TypeVar("T")
 
-# The article columns a story record is built from.
-ARTICLE_FIELDS = ("story_id, url, feed_url, title, text, language, published, published_date_only, authors, credits, "
-                  "kicker, site_name, body_source, extractor, canonical_url, body_hash, first_seen")
+# A variant's own fields (schemas.records.Variant), as columns of the articles table; its
+# relation to the story's original is worked out, not kept.
+VARIANT_FIELDS = tuple(field.name for field in dataclasses.fields(Variant) if field.name != "relation")
+# The article columns a story record is built from: a variant's, and what chooses the original.
+ARTICLE_FIELDS = ", ".join(("story_id", *VARIANT_FIELDS, "body_hash", "first_seen"))
+# The story's fields that are its original's (the rest are the story's own).
+ORIGINAL_FIELDS = tuple(field.name for field in dataclasses.fields(Story) if field.name in VARIANT_FIELDS)
+_LIST_FIELDS = tuple(field.name for field in dataclasses.fields(Variant) if field.type.startswith("tuple"))
 # The columns a candidate for matching is judged by.
 CANDIDATE_COLUMNS = ("a.seq, a.url, a.story_id, s.event_id, a.title, a.text, a.language, a.body_hash, a.vector, "
                      "a.sentences, a.numbers, a.published, a.feed_url")
@@ -324,20 +329,17 @@ class StoryTables:
 
 
 def article_row(filing: Filing, now: str) -> dict[str, Any]:
-    """An article as the store keeps it, with its fingerprint."""
-    article = filing.article
-    return {
-        "url": article.url, "story_id": filing.story_id, "feed_url": article.feed_url,
-        "title": article.title, "text": article.text, "language": article.language,
-        "published": article.published, "published_date_only": int(article.published_date_only),
-        "authors": json.dumps(list(article.authors)), "credits": json.dumps(list(article.credits)),
-        "kicker": article.kicker, "extractor": article.extractor, "canonical_url": article.canonical_url,
-        "site_name": article.site_name, "description": article.description, "image": article.image,
-        "tags": json.dumps(list(article.tags)), "body_source": article.body_source,
-        "body_hash": filing.body_hash, "entry_updated": article.entry_updated,
-        "first_seen": now, "updated": now,
-        "vector": filing.vector, "sentences": filing.sentences, "numbers": filing.numbers,
-    }
+    """An article as the store keeps it: each of its fields a column (lists as JSON, flags as 0
+    and 1), with its story, its fingerprint and when it was filed."""
+    row = {field.name: _column_value(getattr(filing.article, field.name)) for field in dataclasses.fields(Article)}
+    return {**row, "story_id": filing.story_id, "body_hash": filing.body_hash, "first_seen": now, "updated": now,
+            "vector": filing.vector, "sentences": filing.sentences, "numbers": filing.numbers}
+
+
+def _column_value(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return json.dumps(list(value))
+    return int(value) if isinstance(value, bool) else value
 
 
 def relation(article: dict[str, Any], main: dict[str, Any]) -> str:
@@ -376,20 +378,18 @@ def story_record(story: dict[str, Any], articles: list[dict[str, Any]]) -> Story
         articles.remove(first_filed)
         articles.insert(0, first_filed)
     main = articles[0]
-    variants = tuple(Variant(
-        url=a["url"], title=a["title"], text=a["text"], language=a["language"],
-        authors=tuple(json.loads(a["authors"])), published=a["published"], site_name=a["site_name"],
-        feed_url=a["feed_url"], body_source=a["body_source"], relation=relation(a, main),
-        credits=tuple(json.loads(a["credits"])), kicker=a["kicker"],
-        published_date_only=bool(a["published_date_only"]), extractor=a["extractor"],
-        canonical_url=a["canonical_url"]) for a in articles)
+    variants = tuple(_variant(a, relation(a, main)) for a in articles)
     original = variants[0]
     return Story(
         story_id=story["story_id"], event_id=story["event_id"],
-        title=original.title, text=original.text, language=original.language,
         languages=tuple(sorted({a["language"] for a in articles if a["language"]})),
-        url=original.url, published=original.published, authors=original.authors, site_name=original.site_name,
-        feed_url=original.feed_url, body_source=original.body_source,
-        first_seen=story["first_seen"], updated=story["updated"], variants=variants, credits=original.credits,
-        kicker=original.kicker, published_date_only=original.published_date_only, extractor=original.extractor,
-        canonical_url=original.canonical_url)
+        first_seen=story["first_seen"], updated=story["updated"], variants=variants,
+        **{name: getattr(original, name) for name in ORIGINAL_FIELDS})
+
+
+def _variant(row: dict[str, Any], relation: str) -> Variant:
+    """A variant from its article row: lists kept as JSON, flags as 0 and 1."""
+    values = {name: row[name] for name in VARIANT_FIELDS}
+    values.update((name, tuple(json.loads(values[name]))) for name in _LIST_FIELDS)
+    values["published_date_only"] = bool(values["published_date_only"])
+    return Variant(**values, relation=relation)

@@ -238,3 +238,17 @@ def test_dedup_without_a_store_opens_no_database(tmp_path):
                             env={**os.environ, "TMPDIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "0" and list(tmp_path.iterdir()) == []
+
+
+def test_extract_loads_the_encoder_only_for_a_page_that_needs_it():
+    """The encoder judges lines under a headline that may restate it in other words; a page
+    whose body starts with a sentence never needs it, and a call does not load it."""
+    from newsbeam import api
+
+    body = "".join(f"<p>The council met on Monday and voted on item {n} of the agenda, as planned.</p>"
+                   for n in range(8))
+    html = f"<html><head><title>Council votes</title></head><body><h1>Council votes</h1>{body}</body></html>"
+    api._encoder.cache_clear()  # what other tests of this process loaded
+    article = newsbeam.extract(html, "https://news.example/council", encoder="hashing")
+    assert article is not None and article.title == "Council votes"
+    assert api._encoder.cache_info().currsize == 0

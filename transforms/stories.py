@@ -9,7 +9,7 @@ import collections
 from collections.abc import Iterator
 
 from newsbeam.matching.features import Fingerprinter
-from newsbeam.matching.story_index import Assignment, StoryIndex
+from newsbeam.matching.story_index import Filed, StoryIndex
 from newsbeam.schemas import ArchiveProgress, Article, Batch, DeadLetter, FeedEntry, utc_now
 from newsbeam.sources.feeds import entry_payload
 from newsbeam.state.database import Connection, database_errors, refuses_value
@@ -64,7 +64,7 @@ class AssignStoriesFn(StageFn):
                         archive_progress=())
 
     def _file(self, articles: list[Article], letters: list[DeadLetter], progress: tuple[ArchiveProgress, ...] = ()
-              ) -> tuple[list[Assignment], list[DeadLetter]]:
+              ) -> tuple[list[Filed], list[DeadLetter]]:
         """The articles filed, the chunk's dead letters kept and how far its archive is read
         recorded, in one transaction: a worker killed between them would otherwise leave a page
         whose feed text stood in filed and its failure forgotten (never fetched again), or an
@@ -74,7 +74,7 @@ class AssignStoriesFn(StageFn):
                                                      [a.language for a in articles])
         decisions = self.index.decide_all(articles, fingerprints)
 
-        def file(tx: Connection) -> tuple[list[Assignment], list[DeadLetter]]:
+        def file(tx: Connection) -> tuple[list[Filed], list[DeadLetter]]:
             filed = self.index.file_all(decisions), self.store.dead_letters.record(letters)
             self._record_progress(progress)
             return filed
@@ -85,11 +85,11 @@ class AssignStoriesFn(StageFn):
         for read in progress:
             self.store.archives.advance(read)
 
-    def _assign(self, articles: list[Article]) -> list[Assignment]:
+    def _assign(self, articles: list[Article]) -> list[Filed]:
         return self._file(articles, [])[0]
 
     def _assign_one_by_one(self, articles: list[Article]
-                           ) -> tuple[list[Article], list[Assignment], list[DeadLetter]]:
+                           ) -> tuple[list[Article], list[Filed], list[DeadLetter]]:
         filed, assignments, letters = [], [], []
         for number, article in enumerate(articles):
             try:
