@@ -27,7 +27,9 @@ setup(
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
     # the JSON Schemas of the records; the event judge's learned weights
-    package_data={"newsbeam.schemas": ["*.schema.json"], "newsbeam.matching": ["event_judge.json"]},
+    # py.typed: the package's type hints are for its users' type checkers too (PEP 561)
+    package_data={"newsbeam": ["py.typed"], "newsbeam.schemas": ["*.schema.json"],
+                  "newsbeam.matching": ["event_judge.json"]},
     install_requires=[
         "apache-beam>=2.77,<2.78",
         "feedparser>=6.0,<7",
@@ -76,7 +78,7 @@ setup(
         # selenium drives the system's Chromium (tests of the HTML report); it downloads nothing
         # when given the system chromedriver
         # moto serves the S3 protocol on 127.0.0.1 for the tests of archives on object storage
-        "test": ["pytest>=8", "jsonschema>=4", "ruff>=0.6", "import-linter>=2.1", "selenium>=4.20",
+        "test": ["pytest>=8", "jsonschema>=4", "ruff>=0.6", "import-linter>=2.1", "mypy>=1.10", "selenium>=4.20",
                  "moto[server]>=5.0", "apache-beam[aws]>=2.77,<2.78", "pytest-xdist>=3.5",
                  # builds a wheel offline (tests of what installs, .ci/lint-imports)
                  "setuptools>=70.1",

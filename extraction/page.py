@@ -39,7 +39,7 @@ def check_page_size(html: bytes | str, most: int = DEFAULTS.max_page_elements) -
     the number of elements (a page of 240,000 short paragraphs takes minutes), and no news
     page comes near the limit (the real pages newsbeam is measured on have at most about
     6,000). Counting is cheap: a few microseconds per page."""
-    elements = html.count(b"<" if isinstance(html, bytes) else "<")
+    elements = html.count(b"<") if isinstance(html, bytes) else html.count("<")
     if elements > most:
         raise NotAnArticle(f"page too large to extract: about {elements} elements, more than the limit of "
                            f"{most}")
@@ -64,13 +64,15 @@ def extract_article(page: FetchedPage, similarity: Similarity | None = None, set
     was fetched (`fetched`; an archive's capture time, or now), else by the generic path (see
     titles, authors and bodies). NotAnArticle when it yields no usable body. `similarity`
     judges whether the body's first lines restate the headline in other words."""
-    entry = page.entry
-    check_page_size(page.html, settings.max_page_elements)
-    tree = parse_page(page.html)
+    entry, html = page.entry, page.html
+    if html is None:
+        raise NotAnArticle("the page was not fetched")
+    check_page_size(html, settings.max_page_elements)
+    tree = parse_page(html)
     metadata = read_metadata(tree, page.url)
     if settings.publisher_parsers:
         when = fetched or (parse_time(entry.captured) if entry.captured else dt.datetime.now(dt.UTC))
-        parsed = parse_with_publisher(page.html, page.url, when)
+        parsed = parse_with_publisher(html, page.url, when)
         if parsed is not None and len(parsed.text) >= settings.min_body_chars:
             return _publisher_article(parsed, entry, metadata, settings)
     return _generic_article(page, tree, metadata, similarity, settings)
@@ -112,8 +114,8 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
     for script in tree.xpath('//script[@type="application/ld+json"]'):
         if len(script.text or "") > settings.max_json_ld_chars:
             script.getparent().remove(script)
-    document = trafilatura.bare_extraction(tree, url=page.url, with_metadata=True, include_comments=False,
-                                           date_extraction_params=date_parameters())
+    document: Any = trafilatura.bare_extraction(tree, url=page.url, with_metadata=True, include_comments=False,
+                                                date_extraction_params=date_parameters())  # a Document
     visible = normalize_text(document.text or "") if document is not None else ""
     body_source = "page"
     if len(visible) < settings.min_body_chars:

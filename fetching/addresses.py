@@ -127,4 +127,4 @@ class AddressPolicy:
         except (OSError, UnicodeError) as exc:
             raise FetchError(f"connection failed: cannot resolve {target.host}: {exc}") from None
         for info in infos:
-            self.check_address(info[4][0], target.port)
+            self.check_address(str(info[4][0]), target.port)

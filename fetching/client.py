@@ -221,7 +221,7 @@ class HttpClient:
             raw = self.session.get(
                 url, headers=headers, stream=True, allow_redirects=False,
                 # explicit: the proxy chosen above, or none (the environment is not asked again)
-                proxies={"http": proxy, "https": proxy, "all": proxy},
+                proxies={"http": proxy, "https": proxy, "all": proxy},  # type: ignore[dict-item]  # None: none
                 timeout=(min(self.settings.connect_timeout_s, remaining), min(self.settings.read_timeout_s, remaining)))
         except requests.exceptions.RetryError as exc:
             raise FetchError(f"gave up after retries: {_short(exc)}", host_trouble=True) from None
@@ -269,7 +269,7 @@ class HttpClient:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError) as exc:
             raise FetchError(f"connection failed: cannot resolve {host}: {exc}", host_trouble=True) from None
-        address = infos[0][4][0]
+        address = str(infos[0][4][0])
         if not getattr(self._request, "proxied", False):
             self.policy.check_address(address, port)
         return address
@@ -282,9 +282,9 @@ def _guarded(connection_class: type, client: HttpClient) -> type:
     """A urllib3 connection class that resolves the host itself, has the client's policy check
     the address, and connects to exactly that address (TLS still verifies the host name)."""
 
-    class GuardedConnection(connection_class):  # type: ignore[misc, valid-type]
+    class GuardedConnection(connection_class):
         def _new_conn(self) -> socket.socket:
-            self._dns_host = client._connect_to(self._dns_host, self.port)
+            self._dns_host = client._connect_to(self._dns_host, self.port)  # type: ignore[has-type]
             return super()._new_conn()
 
         def getresponse(self, *args: Any, **kwargs: Any) -> Any:
@@ -317,7 +317,7 @@ class _GuardedAdapter(HTTPAdapter):
         return manager
 
 
-def _refusal(exc: BaseException) -> FetchError | None:
+def _refusal(exc: BaseException | None) -> FetchError | None:
     """The address policy's FetchError, wherever requests and urllib3 wrapped it."""
     seen = set()
     while exc is not None and id(exc) not in seen:

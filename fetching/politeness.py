@@ -163,8 +163,9 @@ class PoliteScheduler(Generic[Item]):
             for name in list(self._queues):
                 if self._running >= limit:
                     break
-                if self._hosts[name].given_up:
-                    self._defer_all(name, self._hosts[name].given_up)
+                given_up = self._hosts[name].given_up
+                if given_up:
+                    self._defer_all(name, given_up)
                     continue
                 if (ledger.in_flight[name] >= self.settings.per_host_connections
                         or ledger.next_start.get(name, 0.0) > now):

@@ -30,7 +30,7 @@ _NUMBER = re.compile(r"\d+(?:[.,']\d+)*")
 
 
 def split_sentences(text: str) -> list[str]:
-    sentences = []
+    sentences: list[str] = []
     for paragraph in text.split("\n"):
         marked = _SENTENCE_END.sub("\\1\n", paragraph)
         sentences.extend(s.strip() for s in marked.split("\n") if s.strip())
@@ -107,6 +107,13 @@ class Fingerprint:
     # compare with: most articles of a news stream have none, and the sentences are the bulk of
     # the encoding cost.
     sentences: np.ndarray | None = None
+
+    @property
+    def sentence_vectors(self) -> np.ndarray:
+        """The sentence vectors, encoded beforehand (Fingerprinter.with_sentences)."""
+        if self.sentences is None:
+            raise ValueError("the sentence vectors are not encoded yet")
+        return self.sentences
 
     @functools.cached_property
     def sentence_texts(self) -> list[str]:

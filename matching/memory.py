@@ -68,7 +68,7 @@ class MemoryArticles:
         """Nothing to catch up with: every filing is here already."""
 
     def nearest(self, vector: np.ndarray, count: int) -> list[int]:
-        if not self._count:
+        if self._matrix is None:
             return []
         similarity = self._matrix[:self._count] @ vector
         # an article updated in place left its old row behind: skipped

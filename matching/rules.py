@@ -56,7 +56,7 @@ def same_story(a: Fingerprint, b: Fingerprint, settings: MatchSettings = DEFAULT
         return 1.0
     if not may_be_same_story(a, b, settings):
         return None
-    score = sentence_alignment(a.sentences, b.sentences, settings.sentence_match)
+    score = sentence_alignment(a.sentence_vectors, b.sentence_vectors, settings.sentence_match)
     if score < settings.story_alignment:
         return None
     # The bodies must align too, not only the headlines: two short feed items on one subject
@@ -92,5 +92,5 @@ def _shared(a: frozenset[str], b: frozenset[str], at_least: int, share: float) -
 def _body_rows(fingerprint: Fingerprint) -> np.ndarray | None:
     """The sentence vectors of the body alone (the first row is the headline's, when there is
     one); None when the body has no sentence of its own."""
-    rows = fingerprint.sentences[1:] if fingerprint.title.strip() else fingerprint.sentences
+    rows = fingerprint.sentence_vectors[1:] if fingerprint.title.strip() else fingerprint.sentence_vectors
     return rows if len(rows) else None

@@ -122,7 +122,7 @@ class StoryIndex:
             from newsbeam.matching.memory import MemoryArticles
 
             self.articles: FiledArticles = MemoryArticles()
-            self.vectors: NearestVectors = self.articles  # type: ignore[assignment]
+            self.vectors: NearestVectors = self.articles
         else:
             self.articles = store.stories
             self.vectors = VectorIndex(store)
@@ -281,8 +281,7 @@ class StoryIndex:
                 continue
             self.fingerprinter.with_sentences(fingerprint)
             if other.sentences is None:
-                self.fingerprinter.with_sentences(other)
-                computed.append((candidate["url"], pack(other.sentences)))
+                computed.append((candidate["url"], pack(self.fingerprinter.with_sentences(other).sentence_vectors)))
         return computed
 
     def _candidates(self, fingerprint: Fingerprint, published: str | None) -> list[Candidate]:

@@ -114,7 +114,7 @@ def replaced(path: str | os.PathLike, mode: str = "w", protect: tuple[str, ...] 
     # mode create_new gives (0644 less the umask).
     os.fchmod(fd, 0o644 & ~_umask())
     try:
-        with os.fdopen(fd, mode, **({"encoding": "utf-8"} if "b" not in mode else {})) as handle:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as handle:
             yield handle
         os.replace(temporary, path)
     finally:

@@ -62,8 +62,9 @@ class SinkTables:
     store's database, with its connection handling and writer lock."""
 
     def __init__(self, url: str):
-        if sqlite_path(url) is not None:
-            check_replaceable(sqlite_path(url))
+        path = sqlite_path(url)
+        if path is not None:
+            check_replaceable(path)
         self.db = open_database(url)
         self._create()
 

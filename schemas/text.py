@@ -61,6 +61,7 @@ def clean_fields(record: object) -> None:
     """On a frozen dataclass being made: every str field (and every str in a tuple field) as
     without_controls gives it. Called from __post_init__ of the records that carry outside text."""
     for name, value in vars(record).items():
+        cleaned: str | tuple[str, ...]
         if isinstance(value, str):
             cleaned = without_controls(value)
         elif isinstance(value, tuple) and value and all(isinstance(item, str) for item in value):

@@ -56,6 +56,7 @@ def publication_time(value: str | None) -> Published | None:
     if not value or not value.strip():
         return None
     value = value.strip()[:200]
+    moment: dt.datetime | None
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

@@ -152,7 +152,7 @@ def parse_feed(body: bytes, location: str, content_type: str | None, source: Fee
         if not url:
             unusable += 1
             continue
-        longest = max(item.get("content") or [], key=lambda c: len(c.get("value", "")), default={})
+        longest: dict[str, Any] = max(item.get("content") or [], key=lambda c: len(c.get("value", "")), default={})
         content = longest.get("value", "") if longest.get("type") == "text/plain" else html_to_text(
             longest.get("value", ""))
         summary = strip_teasers(content or text_of(item, "summary"))

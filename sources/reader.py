@@ -88,7 +88,7 @@ class FeedReader:
     def read(self, feeds: Iterable[FeedSource], owns_retry: Callable[[str], bool] = lambda url: True) -> FeedPass:
         """One pass: the feeds that are due, read; their new entries, one per URL; and the due
         page retries whose URL `owns_retry` accepts (a shard's own)."""
-        now, due, counts = utc_now(), [], collections.Counter()
+        now, due, counts = utc_now(), [], collections.Counter[str]()
         for source in feeds:
             state = self.book.state(source.url)
             if state["next_due"] and state["next_due"] > now:
@@ -192,7 +192,7 @@ class FeedReader:
         if state.get("listed"):
             feeds.listed(source.url, state["listed"])  # the lastmod its index gave it: read
         digest = feed_body_hash(response.body) if response.status != 304 else None
-        if (digest is None or digest == state["body_hash"]) and not is_robots(source.url):
+        if digest is None or (digest == state["body_hash"] and not is_robots(source.url)):
             counts[self._count_of(source, "not_modified")] += 1  # a 304, or unchanged though the server did not say
             return []
         feeds.stage_validators(source.url, response.headers.get("etag"), response.headers.get("last-modified"), digest)

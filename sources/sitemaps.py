@@ -74,7 +74,8 @@ def parse_sitemap(body: bytes) -> Sitemap | None:
         return None
     if root is None:
         return None
-    pages, sitemaps = [], []
+    pages: list[Listed] = []
+    sitemaps: list[Listed] = []
     for element in root:
         if not isinstance(element.tag, str):
             continue

@@ -190,6 +190,7 @@ def _plain_records(window: _Bytes, cap: int) -> Iterator[Item]:
                 return
             position = following
             continue
+        assert head_end is not None  # a WARC/1. header was found, so its end was
         body_start = head_end + 4
         end = body_start + int(length.group(1))
         if end - position > cap:

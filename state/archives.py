@@ -17,7 +17,7 @@ class ArchiveReads:
 
     def unread(self, files: dict[str, int]) -> dict[str, int]:
         """Of these files (url -> size), the ones with records left to read."""
-        read = {}
+        read: dict[str, int] = {}
         urls = list(files)
         for start in range(0, len(urls), 500):
             chunk = urls[start:start + 500]

@@ -30,7 +30,7 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from newsbeam.schemas import without_controls
 from newsbeam.state import settings
@@ -94,7 +94,7 @@ class Row(tuple):
 
     names: dict[str, int]
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         return super().__getitem__(self.names[key] if isinstance(key, str) else key)
 
     def keys(self) -> list[str]:
@@ -125,6 +125,13 @@ class Cursor:
     def fetchone(self) -> Row | None:
         row = self.cursor.fetchone()
         return None if row is None else self._row(row)
+
+    def one(self) -> Row:
+        """The row a query always gives (an aggregate, an upsert's RETURNING)."""
+        row = self.fetchone()
+        if row is None:
+            raise LookupError("the query gave no row")
+        return row
 
     def fetchall(self) -> list[Row]:
         return [self._row(row) for row in self.cursor.fetchall()]
@@ -357,19 +364,21 @@ class Database:
                    (uuid.uuid4().hex,))
 
 
-F = TypeVar("F", bound=Callable[..., Any])
+Self = TypeVar("Self")
+Params = ParamSpec("Params")
 
 
-def transactional(method: F) -> F:
+def transactional(method: Callable[Concatenate[Self, Connection, Params], Result]
+                  ) -> Callable[Concatenate[Self, Params], Result]:
     """A method of an object with a `db` (a Database) that writes: it runs in a write
     transaction (the caller's, when one is open on this thread) and gets the connection as its
-    first argument after self."""
+    first argument after self; its callers do not pass it."""
 
     @functools.wraps(method)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return self.db.run_in_transaction(lambda tx: method(self, tx, *args, **kwargs))
+    def wrapper(self: Self, *args: Params.args, **kwargs: Params.kwargs) -> Result:
+        return self.db.run_in_transaction(lambda tx: method(self, tx, *args, **kwargs))  # type: ignore[attr-defined]
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 # --- SQLite ----------------------------------------------------------------------------------------
@@ -505,9 +514,11 @@ class PostgresDatabase(Database):
         import psycopg
 
         # read-only: the server refuses every write in this session's transactions
-        options = {"options": "-c default_transaction_read_only=on"} if self.read_only else {}
+        # read-only: the server refuses every write in this session's transactions
+        options = "-c default_transaction_read_only=on" if self.read_only else None
         try:
-            return psycopg.connect(self.url, autocommit=True, connect_timeout=10, **options)
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=10,
+                                   **({"options": options} if options else {}))  # type: ignore[arg-type]
         except psycopg.OperationalError as exc:
             lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
             message = "; ".join(lines) or type(exc).__name__

@@ -40,5 +40,5 @@ class HostSlots:
             row = self._connection.execute(
                 "INSERT INTO host_slots (host, next_start) VALUES (?, ?) ON CONFLICT (host) DO UPDATE "
                 f"SET next_start = {greatest}(host_slots.next_start, ?) + ? RETURNING next_start",
-                (host, now + delay_s, now, delay_s)).fetchone()
+                (host, now + delay_s, now, delay_s)).one()
         return max(0.0, row[0] - delay_s - now)

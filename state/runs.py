@@ -55,7 +55,7 @@ class Runs:
     def progress(self, since: str) -> dict[str, int]:
         """What the workers have filed since a point in time: for progress while a run goes on."""
         def count(sql: str) -> int:
-            return self.db.read().execute(sql, (since,)).fetchone()[0]
+            return self.db.read().execute(sql, (since,)).one()[0]
 
         return {"feeds_fetched": count("SELECT COUNT(*) FROM feeds WHERE last_fetched >= ?"),
                 "articles_filed": count("SELECT COUNT(*) FROM articles WHERE updated >= ?"),

@@ -89,7 +89,7 @@ class Store:
     def totals(self) -> dict[str, int]:
         """How many stories, articles and dead letters the store holds."""
         db = self.db.read()
-        return {table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        return {table: db.execute(f"SELECT COUNT(*) FROM {table}").one()[0]
                 for table in ("stories", "articles", "dead_letters")}
 
     def feed_health(self) -> list[dict[str, Any]]:
@@ -114,7 +114,7 @@ class Store:
         return self.db.cache_path(name, self.cache_dir)
 
     @transactional
-    def prune(self, tx: Connection, window_days: float) -> dict[str, int]:
+    def prune(self, tx: Connection, window_days: float) -> dict[str, Any]:
         """Forget stories unchanged for longer than the window (the sinks keep them), and dead
         letters that ran out of attempts that long ago."""
         pruned = self.stories.prune(window_days)

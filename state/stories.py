@@ -221,7 +221,7 @@ class StoryTables:
         return self.db.read().execute("SELECT seq, vector FROM articles WHERE seq > ? ORDER BY seq", (seq,)).fetchall()
 
     def newest_seq(self) -> int:
-        return self.db.read().execute("SELECT COALESCE(MAX(seq), 0) FROM articles").fetchone()[0]
+        return self.db.read().execute("SELECT COALESCE(MAX(seq), 0) FROM articles").one()[0]
 
     def candidate_rows(self, body_hash: str, seqs: list[int], since: str) -> list[dict[str, Any]]:
         """Articles of stories changed since `since` with one of these seqs, and a few with this
@@ -318,7 +318,7 @@ class StoryTables:
                        list(written.items()))
 
     @transactional
-    def prune(self, tx: Connection, window_days: float) -> dict[str, int]:
+    def prune(self, tx: Connection, window_days: float) -> dict[str, Any]:
         """Forget stories unchanged for longer than the window (the sinks keep them)."""
         cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=window_days)).isoformat(timespec="seconds")
         old = "SELECT story_id FROM stories WHERE updated < ? AND pending_run IS NULL"
