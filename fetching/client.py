@@ -43,6 +43,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from newsbeam.fetching.addresses import AddressPolicy, Target, parse_target
 from newsbeam.fetching.errors import FetchError, refused
 from newsbeam.fetching.settings import DEFAULTS, FetchSettings
+from newsbeam.schemas import host_of
 
 __all__ = ["FetchError", "HttpClient", "Response", "read_local_file", "refused"]
 
@@ -169,15 +170,19 @@ class HttpClient:
         self._watchdog.close()
 
     def get(self, url: str, *, max_bytes: int, headers: dict[str, str] | None = None,
-            deadline_s: float | None = None, before_redirect: Callable[[str], None] | None = None) -> Response:
+            deadline_s: float | None = None, before_redirect: Callable[[str], None] | None = None,
+            own_headers: dict[str, str] | None = None) -> Response:
         """GET, following redirects by hand (each hop judged, and offered to
         `before_redirect(url)`, which may raise FetchError), all within `deadline_s` (default
         the settings' request_deadline_s). Returns 2xx and 304 responses, raises FetchError for everything
-        else, whatever the server did."""
+        else, whatever the server did. `own_headers` (a feed's credentials, cookies, user agent)
+        go to the URL's own host only: a redirect to another host does not carry them."""
+        origin = host_of(url)
         seen = {url}
         deadline = time.monotonic() + (self.settings.request_deadline_s if deadline_s is None else deadline_s)
         for _ in range(self.settings.max_redirects + 1):
-            response = self._get_once(url, max_bytes, headers or {}, deadline)
+            sent = {**(headers or {}), **(own_headers or {})} if own_headers and host_of(url) == origin else headers
+            response = self._get_once(url, max_bytes, sent or {}, deadline)
             if response.status in REDIRECTS:
                 location = response.headers.get("location")
                 if not location:

@@ -66,13 +66,16 @@ class PageFetcher:
 
         return check
 
-    def fetch(self, url: str) -> Response:
+    def fetch(self, url: str, own_headers: dict[str, str] | None = None) -> Response:
+        """The page, politely; `own_headers` (its feed's cookies, credentials, user agent) sent
+        to the page's own host only."""
         host = host_of(url)
         if self.pace_every_request:
             self.pace_host(host, self.delay_for(host))  # robots.txt's slot or the page's
         # the scheduler paced the first request to the page's host on this worker alone
         self._obey_robots(url, self.pace_host if self.pace_every_request else self.ledger.wait_for_slot)
         response = self.client.get(url, max_bytes=self.settings.max_page_bytes, headers={"Accept": ACCEPT_HTML},
+                                   own_headers=own_headers,
                                    before_redirect=self._before_redirect(host))
         if response.status == 304 or not response.body.strip():
             raise FetchError("empty response", response.status)

@@ -5,6 +5,7 @@
     newsbeam events show EVENT_ID
     newsbeam report -o report.html            one page to read (reading.report)
     newsbeam errors                           the dead letters waiting for a retry
+    newsbeam dropped                          the items the feeds file's rules dropped
     newsbeam extract PAGES.jsonl -o ARTICLES.jsonl (pipeline.corpus)
     newsbeam dedup INPUT.jsonl -o OUTPUT.jsonl
     newsbeam prune [--window-days N]
@@ -162,6 +163,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="at most this many stories (default 5000)")
     report.add_argument("-o", "--file", default="report.html", help="the HTML file to write (default report.html)")
 
+    dropped = commands.add_parser("dropped", help="list the items your rules dropped, with the rule of each")
+    add_where(dropped)
+    dropped.add_argument("--json", action="store_true", help="one JSON object per line")
+    dropped.add_argument("--limit", type=_positive(int, browse.MAX_LIMIT), default=1000,
+                         help="at most this many, the latest first (default 1000)")
+
     errors = commands.add_parser("errors", help="list the dead letters waiting for a retry")
     add_where(errors)
     errors.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -304,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         "events": lambda: browse.events_show(args),
         "report": lambda: browse.report(args),
         "errors": lambda: browse.errors(args),
+        "dropped": lambda: browse.dropped(args),
         "serve": lambda: _serve(args),
         "prune": lambda: _prune(args),
     }
@@ -403,7 +411,7 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         feeds=feeds, archives=config.archives, output_dir=args.output, store_url=args.store or "", sinks=args.sink,
         cache_dir=args.cache_dir,
         fetching=from_command_line(FetchSettings, args), extraction=from_command_line(ExtractSettings, args),
-        matching=from_command_line(MatchSettings, args),
+        matching=from_command_line(MatchSettings, args), rules=config.rule_set(feeds),
         allow_private_network=args.allow_private_network,
         serve_dir=str(config.serve_dir) if config.serve_dir else None, serve_port=config.serve_port,
         streaming=args.streaming, poll_interval_s=args.poll_interval, stop_after_s=args.stop_after,

@@ -7,12 +7,23 @@ YAML form::
 
     serve: site            # optional: serve this folder on 127.0.0.1 while the run lasts
     serve_port: 8737       # optional: the port for it
+    rules:                 # optional, for every feed: keep and block rules (sources.rules)
+      - block: {title: "(?i)horoscope|sponsored"}
     feeds:
       - url: https://example.org/rss
         name: Example
         language: en
         tags: [politics]
         fetch_pages: auto    # or always: fetch pages even when the feed carries whole articles
+        rules:               # optional, for this feed
+          - keep: {language: [de, en]}
+        every: 30m           # optional: at most one poll of this feed every 30 minutes
+        # optional, sent to the feed's own host only (its feed and its pages):
+        user_agent: "..."
+        headers: {Accept-Language: de}
+        cookies: {consent: "yes"}
+        auth: {basic: {user: reader, password_file: /run/secrets/example}}  # or password_env;
+                             # or bearer: {token_file: ...} / {token_env: ...}
       - url: feeds/local.xml   # a path: relative to `serve` if given, else a local file
 
 A bare list of feeds (without the `feeds:` key) is accepted too.
@@ -20,8 +31,11 @@ A bare list of feeds (without the `feeds:` key) is accepted too.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import os
 import pathlib
+import re
 import urllib.parse
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -29,9 +43,11 @@ from typing import Any
 import yaml
 
 from newsbeam.schemas import ArchiveSource, FeedSource, utc_iso
+from newsbeam.sources.rules import Rule, RuleError, RuleSet, parse_age, parse_rules
 from newsbeam.transforms.options import SERVE_PORT
 
-FEED_KEYS = {"url", "name", "language", "tags", "fetch_pages"}
+FEED_KEYS = {"url", "name", "language", "tags", "fetch_pages", "rules", "user_agent", "headers", "cookies", "auth",
+             "every"}
 FETCH_PAGES = ("auto", "always")
 
 
@@ -47,6 +63,16 @@ class FeedsConfig:
     serve_dir: pathlib.Path | None = None
     serve_port: int = SERVE_PORT
     archives: tuple[ArchiveSource, ...] = ()
+    # Keep and block rules: for every feed, and each feed's own (by the feeds' order)
+    rules: tuple[Rule, ...] = ()
+    feed_rules: tuple[tuple[Rule, ...], ...] = ()
+
+    def rule_set(self, feeds: tuple[FeedSource, ...]) -> RuleSet:
+        """The rules, each feed's under its URL (`feeds`: these feeds with their URLs as the
+        run fetches them)."""
+        per_feed = self.feed_rules or ((),) * len(feeds)  # an OPML file has none
+        by_feed = tuple((feed.url, rules) for feed, rules in zip(feeds, per_feed, strict=True) if rules)
+        return RuleSet(self.rules, by_feed)
 
 
 def load_feeds(path: str | pathlib.Path) -> FeedsConfig:
@@ -85,9 +111,9 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
         where = f" line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}:{where}: invalid YAML: {problem}") from None
-    serve_dir, serve_port, archives = None, SERVE_PORT, ()
+    serve_dir, serve_port, archives, rules = None, SERVE_PORT, (), ()
     if isinstance(doc, dict):
-        unknown = set(doc) - {"feeds", "serve", "serve_port", "archives"}
+        unknown = set(doc) - {"feeds", "serve", "serve_port", "archives", "rules"}
         if unknown:
             raise ConfigError(f"{path}: unknown top-level key(s): {', '.join(sorted(unknown))}")
         if "serve" in doc:
@@ -98,10 +124,11 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
         if isinstance(serve_port, bool) or not isinstance(serve_port, int) or not 1024 <= serve_port < 65536:
             raise ConfigError(f"{path}: serve_port must be a port number from 1024 to 65535")
         archives = _archives(path, doc.get("archives"))
+        rules = _rules(doc.get("rules"), f"{path}: rules")
         doc = doc.get("feeds", [] if archives else None)
     if not isinstance(doc, list) or (not doc and not archives):
         raise ConfigError(f"{path}: expected a non-empty list of feeds (each with a 'url'), or archives")
-    feeds = []
+    feeds, feed_rules = [], []
     for number, item in enumerate(doc, start=1):
         if isinstance(item, str):
             item = {"url": item}
@@ -136,8 +163,107 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
             language=language.lower() if language else None,
             tags=tuple(tags),
             fetch_pages=fetch_pages,
+            own_headers=_own_headers(item, f"{path}: feed entry {number}"),
+            every_s=_every(item.get("every"), f"{path}: feed entry {number}"),
         ))
-    return FeedsConfig(feeds=_unique(path, feeds), serve_dir=serve_dir, serve_port=serve_port, archives=archives)
+        feed_rules.append(_rules(item.get("rules"), f"{path}: feed entry {number}"))
+    return FeedsConfig(feeds=_unique(path, feeds), serve_dir=serve_dir, serve_port=serve_port, archives=archives,
+                       rules=rules, feed_rules=tuple(feed_rules))
+
+
+# A header's name (RFC 9110 token) and a value without line breaks.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
+
+
+def _own_headers(item: dict[str, Any], where: str) -> tuple[tuple[str, str], ...]:
+    """A feed's own headers: `headers`, `user_agent`, `cookies` and `auth` (its secret read from
+    a file or the environment, never from the feeds file). A mistake names the key, never a
+    value: a value may be a secret."""
+    raw = item.get("headers") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: 'headers' must be a mapping of header names to values")
+    headers = {}
+    for name, value in raw.items():
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            raise ConfigError(f"{where}: headers: {str(name)[:100]!r} is not a header name")
+        headers[name] = _header_value(value, f"{where}: headers: {name}")
+    if item.get("user_agent") is not None:
+        headers["User-Agent"] = _header_value(item["user_agent"], f"{where}: user_agent")
+    cookies = item.get("cookies") or {}
+    if not isinstance(cookies, dict):
+        raise ConfigError(f"{where}: 'cookies' must be a mapping of cookie names to values")
+    if cookies:
+        for name, value in cookies.items():
+            if not isinstance(name, str) or not _HEADER_NAME.match(name) or ";" in str(value) or "," in str(value):
+                raise ConfigError(f"{where}: cookies: {str(name)[:100]!r} is not a cookie newsbeam can send")
+        headers["Cookie"] = "; ".join(f"{name}={_header_value(value, f'{where}: cookies: {name}')}"
+                                      for name, value in cookies.items())
+    if item.get("auth") is not None:
+        headers["Authorization"] = _authorization(item["auth"], f"{where}: auth")
+    return tuple(headers.items())
+
+
+def _header_value(value: Any, where: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or any(c in str(value) for c in "\r\n\0"):
+        raise ConfigError(f"{where}: must be one line of text")
+    return str(value)
+
+
+def _authorization(raw: Any, where: str) -> str:
+    """An Authorization header: HTTP Basic (user, and the password from a file or a variable)
+    or a bearer token (from a file or a variable)."""
+    if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("basic", "bearer"):
+        raise ConfigError(f"{where}: expected basic: {{user, password_file or password_env}} or "
+                          "bearer: {token_file or token_env}")
+    kind, spec = next(iter(raw.items()))
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: {kind}: expected a mapping")
+    secret_name = "password" if kind == "basic" else "token"
+    if secret_name in spec:
+        raise ConfigError(f"{where}: {kind}: the {secret_name} is not written in the feeds file: give "
+                          f"{secret_name}_file (a file holding it) or {secret_name}_env (a variable holding it)")
+    secret = _secret(spec, secret_name, f"{where}: {kind}")
+    if kind == "bearer":
+        return "Bearer " + _header_value(secret, f"{where}: bearer: the token")
+    user = spec.get("user")
+    if not isinstance(user, str) or not user or ":" in user:
+        raise ConfigError(f"{where}: basic: 'user' must be a name without ':'")
+    return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
+
+
+def _secret(spec: dict[str, Any], name: str, where: str) -> str:
+    file, variable = spec.get(f"{name}_file"), spec.get(f"{name}_env")
+    if (file is None) == (variable is None):
+        raise ConfigError(f"{where}: give one of {name}_file and {name}_env")
+    if file is not None:
+        try:
+            secret = pathlib.Path(str(file)).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{where}: {name}_file {file}: cannot read it ({getattr(exc, 'strerror', None) or exc})"
+                              ) from None
+    else:
+        secret = os.environ.get(str(variable), "").strip()
+        if not secret:
+            raise ConfigError(f"{where}: {name}_env: the variable {variable} is not set")
+    if not secret or any(c in secret for c in "\r\n\0"):
+        raise ConfigError(f"{where}: the {name} must be one line")
+    return secret
+
+
+def _every(raw: Any, where: str) -> float | None:
+    if raw is None:
+        return None
+    seconds = parse_age(raw)
+    if not seconds:
+        raise ConfigError(f"{where}: 'every' must be an interval such as 30m, 2h or 1d")
+    return seconds
+
+
+def _rules(raw: Any, where: str) -> tuple[Rule, ...]:
+    try:
+        return parse_rules(raw, where)
+    except RuleError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 ARCHIVE_KEYS = {"warc", "hosts", "languages", "since"}

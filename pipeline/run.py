@@ -171,9 +171,12 @@ def format_summary(summary: dict[str, Any]) -> str:
         dropped += f", {s['entries_listed_twice']} listed by another feed too"
     if s.get("entries_unusable"):
         dropped += f", {s['entries_unusable']} without a link newsbeam may fetch"
+    if s.get("entries_dropped_by_rules"):  # before any request for their pages
+        dropped += f", {s['entries_dropped_by_rules']} dropped by your rules"
     unchanged = f" ({s['articles_unchanged']} articles read again unchanged)" if s.get("articles_unchanged") else ""
     due = s["pages_fetched"] + s["pages_failed"] + s["pages_refused"] + s["pages_deferred"]
-    filed = s["articles_extracted"] + s["articles_from_feed"]
+    by_rules = s.get("articles_dropped_by_rules", 0)  # read, then dropped by the rules: not filed
+    filed = s["articles_extracted"] + s["articles_from_feed"] - by_rules
     lines = [
         f"newsbeam run {s['run_id']} finished in {s['seconds']}s",
         f"  feeds     {s['feeds']} listed: {s['feeds_fetched']} fetched, {s['feeds_not_modified']} not modified, "
@@ -184,7 +187,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"  pages     {due} due: {s['pages_fetched']} fetched ({s['pages_not_extracted']} would not "
         f"extract), {s['pages_failed']} failed{refused}",
         # each article is read from its page or from the feed's text, or has neither
-        f"  articles  {filed} filed: {s['articles_extracted']} from their pages, {s['articles_from_feed']} from feed "
+        f"  articles  {filed} filed"
+        + (f" and {by_rules} dropped by your rules, of {filed + by_rules} read" if by_rules else "")
+        + f": {s['articles_extracted']} from their pages, {s['articles_from_feed']} from feed "
         f"text; {s['articles_failed']} without either (kept as dead letters)",
         *_archive_line(s),
         f"  stories   {s['stories_new']} new, {s['stories_updated']} updated{unchanged}",

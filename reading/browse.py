@@ -115,6 +115,22 @@ def errors(args: argparse.Namespace) -> int:
     return 0
 
 
+def dropped(args: argparse.Namespace) -> int:
+    """The items left out on purpose (by the feeds file's rules, or a pipeline's own filter),
+    the latest first, with the rule that dropped each."""
+    store = open_where(args)
+    items = store.stories.dropped(args.limit)
+    store.close()
+    for item in items:
+        if args.json:
+            print(safe_json(item))
+        else:
+            print(printable(f"{item['at']}  {item['url']}") + "\n    " + printable(item["reason"]))
+    if not args.json:
+        print(f"{len(items)} item(s) dropped")
+    return 0
+
+
 def report(args: argparse.Namespace) -> int:
     """The stories of the last run (or of --since), the feeds' health, as one HTML file."""
     store = open_where(args)

@@ -32,6 +32,16 @@ class FeedSource(Record):
     # "auto": an entry whose feed carries the whole article is taken from the feed, and its
     # page is not fetched; "always": fetch every page (for the page's metadata: image, ...).
     fetch_pages: str = "auto"
+    # Headers sent with the feed's requests and its pages' on the feed's own host only: a user
+    # agent, cookies, an Authorization with its secret (read from a file or the environment).
+    # Never shown: not in a repr, a log, a summary or a dead letter.
+    own_headers: tuple[tuple[str, str], ...] = dataclasses.field(default=(), repr=False)
+    # The least time between two polls of the feed (its own hints may ask for longer).
+    every_s: float | None = None
+
+    def headers_for(self, url: str) -> dict[str, str]:
+        """The feed's own headers, for a request to `url`: on the feed's host, none elsewhere."""
+        return dict(self.own_headers) if self.own_headers and host_of(url) == host_of(self.url) else {}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -33,6 +33,7 @@ class FeedBook(Protocol):
     def resolve(self, url: str, stages: Iterable[str]) -> None: ...
     def known_articles(self, urls: Iterable[str]) -> dict[str, str | None]: ...
     def due_retries(self, stage: str) -> list[DeadLetter]: ...
+    def drop(self, dropped: list[tuple[FeedEntry, str]]) -> None: ...
 
 
 class StoreFeedBook:
@@ -45,6 +46,7 @@ class StoreFeedBook:
         self.unreadable, self.stage_entries = feeds.unreadable, feeds.stage_entries
         self.resolve, self.due_retries = store.dead_letters.resolve, store.dead_letters.due
         self.known_articles = store.stories.known_articles
+        self.drop = store.stories.drop_articles
 
 
 class MemoryFeedBook:
@@ -54,6 +56,7 @@ class MemoryFeedBook:
         self.feeds: dict[str, dict[str, Any]] = {}
         self.seen: dict[str, str | None] = {}  # entry URL -> its `updated` stamp when read
         self.letters: dict[tuple[str, str], DeadLetter] = {}  # what the caller keeps to retry
+        self.dropped: dict[str, str] = {}  # entry URL -> the rule that dropped it
 
     def state(self, url: str) -> dict[str, Any]:
         return dict(self.feeds.get(url) or NEVER_FETCHED)
@@ -103,6 +106,11 @@ class MemoryFeedBook:
         now = utc_now()
         return [letter for (_, letter_stage), letter in self.letters.items()
                 if letter_stage == stage and not letter.final and (letter.next_due or "") <= now]
+
+    def drop(self, dropped: list[tuple[FeedEntry, str]]) -> None:
+        for entry, reason in dropped:
+            self.seen[entry.url] = entry.updated
+            self.dropped[entry.url] = reason
 
     def remember(self, entries: Iterable[FeedEntry], letters: Iterable[DeadLetter] = ()) -> None:
         """What the caller did with a pass: these entries were taken (not new next time), these

@@ -36,6 +36,7 @@ from newsbeam.sources.feeds import (
     parse_feed,
     unique_entries,
 )
+from newsbeam.sources.rules import NO_RULES, Item, RuleSet
 from newsbeam.sources.settings import DEFAULTS, ReaderSettings
 from newsbeam.sources.sitemaps import (
     Listed,
@@ -71,10 +72,10 @@ class FeedReader:
 
     def __init__(self, book: FeedBook, http: HttpClient, ledger: HostLedger,
                  own_feeds: Iterable[FeedSource], window_days: float,
-                 settings: ReaderSettings = DEFAULTS,
+                 settings: ReaderSettings = DEFAULTS, rules: RuleSet = NO_RULES,
                  pace_host: Callable[[str, float], None] | None = None,
                  on_new_entries: Callable[[], None] = lambda: None):
-        self.book, self.http, self.ledger, self.settings = book, http, ledger, settings
+        self.book, self.http, self.ledger, self.settings, self.rules = book, http, ledger, settings, rules
         self.window = dt.timedelta(days=window_days)
         self.own_urls = {feed.url for feed in own_feeds}
         self.own_files = {url for url in self.own_urls if url.startswith("file:")}
@@ -167,13 +168,16 @@ class FeedReader:
             host = host_of(source.url)
             self.pace_host(host, self.scheduler.delay_for(host))
         headers = {"Accept": ACCEPT_FEEDS}
+        own = source.headers_for(source.url)  # the feed's credentials, cookies, user agent
         if is_robots(source.url):  # read whole every time: the sitemaps it names are polled in turn
-            return self.http.get(source.url, max_bytes=self.http.settings.max_feed_bytes, headers=headers)
+            return self.http.get(source.url, max_bytes=self.http.settings.max_feed_bytes, headers=headers,
+                                 own_headers=own)
         if state["etag"]:
             headers["If-None-Match"] = state["etag"]
         if state["last_modified"]:
             headers["If-Modified-Since"] = state["last_modified"]
-        response = self.http.get(source.url, max_bytes=self.http.settings.max_feed_bytes, headers=headers)
+        response = self.http.get(source.url, max_bytes=self.http.settings.max_feed_bytes, headers=headers,
+                                 own_headers=own)
         if response.status != 304:
             if not response.body.strip():
                 raise FetchError("empty response", response.status)
@@ -187,6 +191,9 @@ class FeedReader:
         the sitemaps it lists that are to be read (for a sitemap index or a robots.txt)."""
         feeds = self.book
         due = max_age_due(response.headers, utc_now(), self.settings.max_feed_interval_s)
+        if source.every_s:  # the user's least time between two polls of this feed
+            every = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=source.every_s)).isoformat(timespec="seconds")
+            due = max(due or every, every)
         feeds.fetched(source.url, due, response.status)
         feeds.resolve(source.url, ("feed_fetch",))
         if state.get("listed"):
@@ -222,12 +229,30 @@ class FeedReader:
         # from an archive has none)
         new = [entry for entry in unique if entry.url not in known
                or (entry.updated and known[entry.url] and entry.updated != known[entry.url])]
+        new = self._by_the_rules(new, counts)
         counts["articles_new"] += len(new)
         if new:  # the article stages will run: what they load can load while the feeds are read
             self.on_new_entries()
         feeds.stage_entries(source.url, [entry.url for entry in new])
         entries.extend(new)
         return self._to_read(source, children, counts)
+
+    def _by_the_rules(self, entries: list[FeedEntry], counts: collections.Counter) -> list[FeedEntry]:
+        """The entries the user's rules keep, from what the feed says of them; the others are
+        dropped (remembered as seen, with the rule) before any request for their page."""
+        if not self.rules:
+            return entries
+        kept, dropped = [], []
+        for entry in entries:
+            rule = self.rules.dropped_by(Item.of_entry(entry), entry.feed_url)
+            if rule is None:
+                kept.append(entry)
+            else:
+                dropped.append((entry, f"dropped by a rule: {rule.label}"))
+        if dropped:
+            self.book.drop(dropped)
+            counts["entries_dropped_by_rules"] += len(dropped)
+        return kept
 
     def _parse(self, source: FeedSource, response: Response, counts: collections.Counter
                ) -> tuple[ParsedFeed, list[Listed]]:
@@ -259,5 +284,8 @@ class FeedReader:
             state = self.book.state(child.url)
             if child.lastmod and state.get("listed_lastmod") == child.lastmod:
                 continue  # unchanged since it was read: no request
-            due.append((dataclasses.replace(source, url=child.url), {**state, "listed": child.lastmod}))
+            # the feed's own headers stay with its host: a sitemap elsewhere gets none
+            own = tuple(source.headers_for(child.url).items())
+            listed = dataclasses.replace(source, url=child.url, own_headers=own)
+            due.append((listed, {**state, "listed": child.lastmod}))
         return due

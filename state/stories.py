@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from newsbeam.schemas import Article, Filing, Story, Variant, same_site, utc_now
+from newsbeam.schemas import Article, FeedEntry, Filing, Story, Variant, same_site, utc_now
 from newsbeam.state.database import Connection, Database, Row, transactional
 from newsbeam.state.migrations import POSTGRES_SEARCH_DOCUMENT
 
@@ -149,15 +149,21 @@ class StoryTables:
         return found
 
     @transactional
-    def drop_articles(self, tx: Connection, dropped: list[tuple[Article, str]]) -> None:
-        """Articles left out on purpose (article, why): remembered as seen, never fetched again
-        until their feed changes them (a new `updated` stamp)."""
+    def drop_articles(self, tx: Connection, dropped: list[tuple[Article | FeedEntry, str]]) -> None:
+        """Items left out on purpose (an article or a feed's entry, and why): remembered as
+        seen, never fetched again until their feed changes them (a new `updated` stamp)."""
         now = utc_now()
         tx.executemany("INSERT INTO dropped_articles (url, feed_url, reason, entry_updated, at) VALUES (?, ?, ?, ?, ?) "
                        "ON CONFLICT (url) DO UPDATE SET reason = excluded.reason, "
                        "entry_updated = excluded.entry_updated, at = excluded.at",
-                       [(article.url, article.feed_url, reason[:500], article.entry_updated, now)
-                        for article, reason in dropped])
+                       [(item.url, item.feed_url, reason[:500],
+                         item.entry_updated if isinstance(item, Article) else item.updated, now)
+                        for item, reason in dropped])
+
+    def dropped(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """The items left out on purpose, the latest first: url, feed, why, when."""
+        return [dict(row) for row in self.db.read().execute(
+            "SELECT url, feed_url, reason, at FROM dropped_articles ORDER BY at DESC, url LIMIT ?", (limit,))]
 
     def records(self, story_ids: Iterable[str]) -> Iterator[Story]:
         """The story record of each of these ids that exists, in the order given: what the

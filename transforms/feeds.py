@@ -82,6 +82,7 @@ class ReadFeedsFn(StageFn):
         ledger = host_ledger()
         self.reader = FeedReader(
             StoreFeedBook(self.store), self.http, ledger, options.feeds, options.matching.window_days, options.reading,
+            options.rules,
             # other workers may be asking a host for pages: a shard shares its hosts' pace
             pace_host=functools.partial(take_shared_slot, self.store, ledger) if options.shards > 1 else None,
             on_new_entries=lambda: preload_article_work(options.encoder, options.encoder_threads))

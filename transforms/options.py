@@ -15,6 +15,7 @@ from newsbeam.fetching.client import HttpClient
 from newsbeam.fetching.settings import FetchSettings
 from newsbeam.matching.settings import MatchSettings
 from newsbeam.schemas import ArchiveSource, FeedSource
+from newsbeam.sources.rules import NO_RULES, RuleSet
 from newsbeam.sources.settings import ReaderSettings
 from newsbeam.state.store import default_store_url
 
@@ -39,6 +40,8 @@ class RunOptions:
     reading: ReaderSettings = ReaderSettings()
     extraction: ExtractSettings = ExtractSettings()
     matching: MatchSettings = MatchSettings()
+    # The feeds file's keep and block rules (sources.rules)
+    rules: RuleSet = NO_RULES
     # Shares of a pass's work (feeds grouped by host, with their retries): one per worker, so
     # that each worker keeps all of its hosts in flight at once.
     shards: int = 1

@@ -11,7 +11,7 @@ import dataclasses
 import functools
 from collections.abc import Iterator
 
-from newsbeam.fetching.client import FetchError
+from newsbeam.fetching.client import FetchError, Response
 from newsbeam.fetching.pages import PageFetcher
 from newsbeam.fetching.politeness import PoliteScheduler
 from newsbeam.schemas import Batch, DeadLetter, FeedEntry, FetchedPage, host_of, utc_now
@@ -30,6 +30,7 @@ class FetchPagesFn(StageFn):
     def __init__(self, options: RunOptions):
         super().__init__(options.store)
         self.options = options
+        self.feeds = {feed.url: feed for feed in options.feeds}
 
     def setup(self) -> None:
         super().setup()
@@ -42,8 +43,13 @@ class FetchPagesFn(StageFn):
         self.pages = PageFetcher(self.http, self.ledger, pace_host=shared_slot,
                                  pace_every_request=self.options.shards > 1)
         self.scheduler: PoliteScheduler[FeedEntry] = PoliteScheduler(
-            lambda entry: self.pages.fetch(entry.url), lambda entry: host_of(entry.url), self.ledger,
+            self._fetch, lambda entry: host_of(entry.url), self.ledger,
             self.http.settings, crawl_delay=self.pages.crawl_delay)
+
+    def _fetch(self, entry: FeedEntry) -> Response:
+        """Runs on a fetch thread: the page, with its feed's own headers where the feed has them."""
+        feed = self.feeds.get(entry.feed_url)
+        return self.pages.fetch(entry.url, feed.headers_for(entry.url) if feed else None)
 
     def teardown(self) -> None:
         self.scheduler.close()

@@ -12,6 +12,7 @@ from newsbeam.matching.features import Fingerprinter
 from newsbeam.matching.story_index import Filed, StoryIndex
 from newsbeam.schemas import ArchiveProgress, Article, Batch, DeadLetter, FeedEntry, utc_now
 from newsbeam.sources.feeds import entry_payload
+from newsbeam.sources.rules import Item
 from newsbeam.state.database import Connection, database_errors, refuses_value
 from newsbeam.transforms.options import RunOptions
 from newsbeam.transforms.stage import SharedEncoder, StageFn
@@ -23,7 +24,7 @@ class AssignStoriesFn(StageFn):
     def __init__(self, options: RunOptions, run_id: str):
         super().__init__(options.store, options.vector_cache_dir)
         self.encoder_name, self.encoder_threads = options.encoder, options.encoder_threads
-        self.settings, self.run_id = options.matching, run_id
+        self.settings, self.rules, self.run_id = options.matching, options.rules, run_id
 
     def setup(self) -> None:
         super().setup()
@@ -37,9 +38,15 @@ class AssignStoriesFn(StageFn):
     def run(self, batch: Batch) -> Iterator[Batch]:
         changed: list[str] = list(batch.rewrite)
         counts: collections.Counter = collections.Counter()
-        articles, letters = list(batch.articles), list(batch.dead_letters)
+        articles, dropped = self._by_the_rules(list(batch.articles))
+        if dropped:
+            counts["articles_dropped_by_rules"] += len(dropped)
+        # a page dropped by a rule is not retried: its failure (its feed's text stood in) goes
+        gone = {article.url for article, _ in dropped}
+        letters = [letter for letter in batch.dead_letters
+                   if letter.url not in gone or letter.stage not in DeadLetter.PAGE_STAGES]
         try:
-            assignments, letters = self._file(articles, letters, batch.archive_progress)
+            assignments, letters = self._file(articles, letters, batch.archive_progress, dropped)
         except Exception as exc:
             if not _one_items_fault(exc):
                 raise  # the store itself failed: the run cannot go on
@@ -49,6 +56,7 @@ class AssignStoriesFn(StageFn):
             counts["articles_not_filed"] += len(not_filed)
             letters = self.store.dead_letters.record(letters + not_filed)
             self._record_progress(batch.archive_progress)
+            self.store.stories.drop_articles(dropped)
         if letters:
             counts["dead_letters"] += len(letters)
         for article, assignment in zip(articles, assignments, strict=True):
@@ -63,8 +71,8 @@ class AssignStoriesFn(StageFn):
         yield batch.add(counts, articles=(), rewrite=(), stories=batch.stories + records, dead_letters=tuple(letters),
                         archive_progress=())
 
-    def _file(self, articles: list[Article], letters: list[DeadLetter], progress: tuple[ArchiveProgress, ...] = ()
-              ) -> tuple[list[Filed], list[DeadLetter]]:
+    def _file(self, articles: list[Article], letters: list[DeadLetter], progress: tuple[ArchiveProgress, ...] = (),
+              dropped: list[tuple[Article, str]] | None = None) -> tuple[list[Filed], list[DeadLetter]]:
         """The articles filed, the chunk's dead letters kept and how far its archive is read
         recorded, in one transaction: a worker killed between them would otherwise leave a page
         whose feed text stood in filed and its failure forgotten (never fetched again), or an
@@ -77,9 +85,27 @@ class AssignStoriesFn(StageFn):
         def file(tx: Connection) -> tuple[list[Filed], list[DeadLetter]]:
             filed = self.index.file_all(decisions), self.store.dead_letters.record(letters)
             self._record_progress(progress)
+            if dropped:
+                self.store.stories.drop_articles(dropped)
+                for article, _ in dropped:
+                    self.store.dead_letters.resolve(article.url, DeadLetter.PAGE_STAGES)
             return filed
 
         return self.store.db.run_in_transaction(file)
+
+    def _by_the_rules(self, articles: list[Article]) -> tuple[list[Article], list[tuple[Article, str]]]:
+        """The articles the user's rules keep, judged on the whole article (what the feed
+        could not tell: its text, its language), and the others with the rule that dropped each."""
+        if not self.rules:
+            return articles, []
+        kept, dropped = [], []
+        for article in articles:
+            rule = self.rules.dropped_by(Item.of_article(article), article.feed_url)
+            if rule is None:
+                kept.append(article)
+            else:
+                dropped.append((article, f"dropped by a rule: {rule.label}"))
+        return kept, dropped
 
     def _record_progress(self, progress: tuple[ArchiveProgress, ...]) -> None:
         for read in progress:
