@@ -212,7 +212,21 @@ class HttpClient:
             return None
         return requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url))
 
-    def _get_once(self, url: str, max_bytes: int, headers: dict[str, str], deadline: float) -> Response:
+    def post(self, url: str, body: bytes, headers: dict[str, str], max_bytes: int = 64 * 1024,
+             deadline_s: float | None = None) -> Response:
+        """POST `body` once, under the same address policy and deadline as a GET; a redirect is
+        not followed (a receiver that moved is told by its owner, not followed blindly). Returns a
+        2xx response, raises FetchError for anything else."""
+        deadline = time.monotonic() + (self.settings.request_deadline_s if deadline_s is None else deadline_s)
+        response = self._get_once(url, max_bytes, headers, deadline, method="POST", body=body)
+        if 200 <= response.status < 300:
+            return response
+        raise FetchError(f"HTTP {response.status}", response.status,
+                         retry_after_time(response.headers.get("retry-after"), self.settings.max_retry_after_s),
+                         host_trouble=response.status >= 500)
+
+    def _get_once(self, url: str, max_bytes: int, headers: dict[str, str], deadline: float, method: str = "GET",
+                  body: bytes | None = None) -> Response:
         target = parse_target(url)
         proxy = self.proxy_for(url, target)
         if proxy:
@@ -223,8 +237,8 @@ class HttpClient:
             raise FetchError("deadline exceeded", host_trouble=True)
         self._request.proxied, self._request.deadline = bool(proxy), deadline
         try:
-            raw = self.session.get(
-                url, headers=headers, stream=True, allow_redirects=False,
+            raw = self.session.request(
+                method, url, data=body, headers=headers, stream=True, allow_redirects=False,
                 # explicit: the proxy chosen above, or none (the environment is not asked again)
                 proxies={"http": proxy, "https": proxy, "all": proxy},  # type: ignore[dict-item]  # None: none
                 timeout=(min(self.settings.connect_timeout_s, remaining), min(self.settings.read_timeout_s, remaining)))

@@ -411,7 +411,7 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         feeds=feeds, archives=config.archives, output_dir=args.output, store_url=args.store or "", sinks=args.sink,
         cache_dir=args.cache_dir,
         fetching=from_command_line(FetchSettings, args), extraction=from_command_line(ExtractSettings, args),
-        matching=from_command_line(MatchSettings, args), rules=config.rule_set(feeds),
+        matching=from_command_line(MatchSettings, args), rules=config.rule_set(feeds), webhooks=config.webhooks,
         allow_private_network=args.allow_private_network,
         serve_dir=str(config.serve_dir) if config.serve_dir else None, serve_port=config.serve_port,
         streaming=args.streaming, poll_interval_s=args.poll_interval, stop_after_s=args.stop_after,

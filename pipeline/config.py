@@ -42,6 +42,7 @@ from typing import Any
 
 import yaml
 
+from newsbeam.outputs.webhooks import Webhook
 from newsbeam.schemas import ArchiveSource, FeedSource, utc_iso
 from newsbeam.sources.rules import Rule, RuleError, RuleSet, parse_age, parse_rules
 from newsbeam.transforms.options import SERVE_PORT
@@ -65,6 +66,8 @@ class FeedsConfig:
     archives: tuple[ArchiveSource, ...] = ()
     # Keep and block rules: for every feed, and each feed's own (by the feeds' order)
     rules: tuple[Rule, ...] = ()
+    # Receivers of each new or changed story (outputs.webhooks)
+    webhooks: tuple[Webhook, ...] = ()
     feed_rules: tuple[tuple[Rule, ...], ...] = ()
 
     def rule_set(self, feeds: tuple[FeedSource, ...]) -> RuleSet:
@@ -111,9 +114,9 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
         where = f" line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}:{where}: invalid YAML: {problem}") from None
-    serve_dir, serve_port, archives, rules = None, SERVE_PORT, (), ()
+    serve_dir, serve_port, archives, rules, webhooks = None, SERVE_PORT, (), (), ()
     if isinstance(doc, dict):
-        unknown = set(doc) - {"feeds", "serve", "serve_port", "archives", "rules"}
+        unknown = set(doc) - {"feeds", "serve", "serve_port", "archives", "rules", "webhooks"}
         if unknown:
             raise ConfigError(f"{path}: unknown top-level key(s): {', '.join(sorted(unknown))}")
         if "serve" in doc:
@@ -125,6 +128,7 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
             raise ConfigError(f"{path}: serve_port must be a port number from 1024 to 65535")
         archives = _archives(path, doc.get("archives"))
         rules = _rules(doc.get("rules"), f"{path}: rules")
+        webhooks = _webhooks(doc.get("webhooks"), f"{path}: webhooks")
         doc = doc.get("feeds", [] if archives else None)
     if not isinstance(doc, list) or (not doc and not archives):
         raise ConfigError(f"{path}: expected a non-empty list of feeds (each with a 'url'), or archives")
@@ -168,7 +172,7 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
         ))
         feed_rules.append(_rules(item.get("rules"), f"{path}: feed entry {number}"))
     return FeedsConfig(feeds=_unique(path, feeds), serve_dir=serve_dir, serve_port=serve_port, archives=archives,
-                       rules=rules, feed_rules=tuple(feed_rules))
+                       rules=rules, feed_rules=tuple(feed_rules), webhooks=webhooks)
 
 
 # A header's name (RFC 9110 token) and a value without line breaks.
@@ -248,6 +252,32 @@ def _secret(spec: dict[str, Any], name: str, where: str) -> str:
     if not secret or any(c in secret for c in "\r\n\0"):
         raise ConfigError(f"{where}: the {name} must be one line")
     return secret
+
+
+def _webhooks(raw: Any, where: str) -> tuple[Webhook, ...]:
+    """The receivers: each a URL and its shared secret (from a file or the environment)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: must be a list, each with a 'url' and a secret_file or secret_env")
+    hooks = []
+    for number, item in enumerate(raw, start=1):
+        here = f"{where}: webhook {number}"
+        if not isinstance(item, dict) or not isinstance(item.get("url"), str):
+            raise ConfigError(f"{here}: expected a mapping with a 'url'")
+        if "secret" in item:
+            raise ConfigError(f"{here}: the secret is not written in the feeds file: give secret_file or secret_env")
+        unknown = set(item) - {"url", "secret_file", "secret_env", "allow_private_network"}
+        if unknown:
+            raise ConfigError(f"{here}: unknown key(s): {', '.join(sorted(map(str, unknown)))}")
+        url = item["url"].strip()
+        if urllib.parse.urlsplit(url).scheme.lower() not in ("http", "https"):
+            raise ConfigError(f"{here}: 'url' must be an http or https address")
+        allow = item.get("allow_private_network", False)
+        if not isinstance(allow, bool):
+            raise ConfigError(f"{here}: 'allow_private_network' must be true or false")
+        hooks.append(Webhook(url, _secret(item, "secret", here), allow))
+    return tuple(hooks)
 
 
 def _every(raw: Any, where: str) -> float | None:

@@ -18,6 +18,7 @@ from typing import Any
 import apache_beam as beam
 
 from newsbeam.fetching.politeness import allow_requests, request_stop
+from newsbeam.outputs import webhooks
 from newsbeam.outputs.paths import create_new
 from newsbeam.pipeline.backfill import unread_files
 from newsbeam.pipeline.graph import BoundedPass, RunTransform, StreamingRun
@@ -26,7 +27,8 @@ from newsbeam.pipeline.runners import pipeline_options
 from newsbeam.pipeline.served_folder import serve_folder
 from newsbeam.schemas import utc_now
 from newsbeam.state.runs import new_run_id
-from newsbeam.state.store import open_store
+from newsbeam.state.store import Store, open_store
+from newsbeam.state.stories import StoryFilter
 from newsbeam.transforms.options import RunOptions
 from newsbeam.transforms.stage import BUSY
 
@@ -101,6 +103,8 @@ def _run(options: RunOptions, run_id: str, graph: type[RunTransform]) -> dict[st
     # dies earlier fetches them again.
     store.feeds.commit_validators()
     summary = make_summary(run_id, started, time.monotonic() - clock, options, store.runs.counts(run_id))
+    if options.webhooks and not options.streaming:
+        summary.update(notify(options, store, run_id, started))
     summary["page_failures_by_feed"] = dict(store.dead_letters.page_failures_by_feed(since=started).most_common())
     store.runs.finish(run_id, summary)
     store.close()
@@ -108,6 +112,19 @@ def _run(options: RunOptions, run_id: str, graph: type[RunTransform]) -> dict[st
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(summary, handle, indent=2)
     return summary
+
+
+def notify(options: RunOptions, store: Store, run_id: str, started: str) -> dict[str, int]:
+    """The pass's new and changed stories to the webhooks, after the deliveries that failed
+    before and are due again; what fails now is kept as a dead letter for the next pass."""
+    retries = webhooks.again(options.webhooks, store.dead_letters.due(webhooks.STAGE, every_attempt=True))
+    stories = store.stories.records(store.stories.find(StoryFilter(run=run_id), limit=1_000_000))
+    done, letters = webhooks.deliver(retries + webhooks.deliveries(options.webhooks, stories, started),
+                                     options.http_client().settings)
+    for item in done:
+        store.dead_letters.resolve(f"{item.hook.url}#{item.id}", (webhooks.STAGE,))
+    store.dead_letters.record(letters)
+    return {"webhooks_delivered": len(done), "webhooks_failed": len(letters)}
 
 
 def prune_summaries(output_dir: str, window_days: float) -> int:
@@ -195,6 +212,10 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"  stories   {s['stories_new']} new, {s['stories_updated']} updated{unchanged}",
         f"  dead letters {s['dead_letters']}" + (f" (see {s['output']}/dead_letters/)" if s["dead_letters"] else ""),
     ]
+    if "webhooks_delivered" in s:
+        lines.append(f"  webhooks  {s['webhooks_delivered']} delivered"
+                     + (f", {s['webhooks_failed']} kept to send again at the next pass (newsbeam errors)"
+                        if s["webhooks_failed"] else ""))
     if s.get("page_failures_by_feed"):  # which feeds' sites fail, the worst first
         worst = list(s["page_failures_by_feed"].items())
         more = f", and {len(worst) - 3} more feeds" if len(worst) > 3 else ""

@@ -61,10 +61,12 @@ class DeadLetters:
         tx.execute(f"DELETE FROM dead_letters WHERE url = ? AND stage IN ({','.join('?' * len(stages))})",
                    (url, *stages))
 
-    def due(self, stage: str, now: str | None = None) -> list[DeadLetter]:
+    def due(self, stage: str, now: str | None = None, every_attempt: bool = False) -> list[DeadLetter]:
+        """The letters of a stage due again; with `every_attempt`, also those past MAX_ATTEMPTS
+        (a delivery owed to a receiver is owed until it arrives)."""
         rows = self.db.read().execute(
             "SELECT * FROM dead_letters WHERE stage = ? AND next_due <= ? AND attempts < ? AND final = 0",
-            (stage, now or utc_now(), settings.MAX_ATTEMPTS)).fetchall()
+            (stage, now or utc_now(), 2**31 if every_attempt else settings.MAX_ATTEMPTS)).fetchall()
         return [_dead_letter(r) for r in rows]
 
     def all(self) -> list[DeadLetter]:

@@ -14,6 +14,7 @@ from newsbeam.fetching.addresses import AddressPolicy
 from newsbeam.fetching.client import HttpClient
 from newsbeam.fetching.settings import FetchSettings
 from newsbeam.matching.settings import MatchSettings
+from newsbeam.outputs.webhooks import Webhook
 from newsbeam.schemas import ArchiveSource, FeedSource
 from newsbeam.sources.rules import NO_RULES, RuleSet
 from newsbeam.sources.settings import ReaderSettings
@@ -40,8 +41,9 @@ class RunOptions:
     reading: ReaderSettings = ReaderSettings()
     extraction: ExtractSettings = ExtractSettings()
     matching: MatchSettings = MatchSettings()
-    # The feeds file's keep and block rules (sources.rules)
+    # The feeds file's keep and block rules (sources.rules) and receivers (outputs.webhooks)
     rules: RuleSet = NO_RULES
+    webhooks: tuple[Webhook, ...] = ()
     # Shares of a pass's work (feeds grouped by host, with their retries): one per worker, so
     # that each worker keeps all of its hosts in flight at once.
     shards: int = 1
