@@ -32,12 +32,14 @@ from newsbeam.matching.settings import MatchSettings
 from newsbeam.outputs import SINKS
 from newsbeam.outputs.paths import UnsafePath, check_output_folder
 from newsbeam.pipeline import corpus
-from newsbeam.pipeline.config import ConfigError, bind_served_urls, load_feeds
+from newsbeam.pipeline.config import SITE, ConfigError, bind_served_urls, load_feeds, resolve_sites
 from newsbeam.pipeline.inputs import InputError
+from newsbeam.pipeline.served_folder import serve_folder
 from newsbeam.reading import browse
 from newsbeam.reading import serve as web
 from newsbeam.reading.terminal import printable
 from newsbeam.reading.where import CliError, add_where, open_where
+from newsbeam.schemas import FeedSource
 from newsbeam.schemas.settings import command_line_fields, from_command_line
 from newsbeam.state.database import check_store_path, sqlite_path
 from newsbeam.state.store import StoreError, StoreUnreachable, default_store_url, open_store
@@ -189,6 +191,19 @@ def _parser() -> argparse.ArgumentParser:
                        help="a name the server is reached by (a proxy's, a DNS name), besides the address it "
                             "listens on; requests naming any other Host are refused (DNS rebinding). Repeatable")
 
+    feeds = commands.add_parser("feeds", help="find a site's feeds from its address")
+    feed_commands = feeds.add_subparsers(dest="feeds_command", required=True)
+    discover = feed_commands.add_parser(
+        "discover", help="find the feeds and sitemaps of sites, and print them as a feeds file (or OPML)",
+        description="For each site: the feeds its page declares (<link rel=alternate>), else those at the usual "
+                    "paths (/feed, /rss.xml, ...), and the sitemaps its robots.txt names; each checked to be a "
+                    "feed or sitemap newsbeam reads. Through the same guarded, polite fetcher as a run.")
+    discover.add_argument("sites", nargs="+", metavar="URL", help="a site's address (its home page)")
+    discover.add_argument("--opml", action="store_true", help="print OPML instead of a feeds file")
+    discover.add_argument("--allow-private-network", action="store_true",
+                          help="let the fetcher reach loopback and private addresses (local sites, tests)")
+    _add_settings(discover, FetchSettings, only={"user_agent", "per_host_delay_s"})
+
     prune = commands.add_parser("prune", help="forget stories older than the window (the sinks keep them)")
     add_where(prune)
     _add_settings(prune, MatchSettings, only={"window_days"})
@@ -314,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         "dropped": lambda: browse.dropped(args),
         "serve": lambda: _serve(args),
         "prune": lambda: _prune(args),
+        "feeds": lambda: _discover(args),
     }
     try:
         return commands[args.command]()
@@ -404,14 +420,17 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
             raise CliError("a cluster runner needs the shared PostgreSQL store: give --store postgresql://...")
     check_output_folder(args.output, args.sink)
     warn_of_memory_trimming(beam)
-    feeds = config.feeds
+    feeds, feed_rules = config.feeds, config.feed_rules
     if config.serve_dir is not None:
         feeds = bind_served_urls(feeds, f"http://127.0.0.1:{config.serve_port}/")
+    if any(feed.url.startswith(SITE) for feed in feeds):
+        feeds, feed_rules = _find_sites_feeds(args, feeds, feed_rules, config)
     options = RunOptions(
         feeds=feeds, archives=config.archives, output_dir=args.output, store_url=args.store or "", sinks=args.sink,
         cache_dir=args.cache_dir,
         fetching=from_command_line(FetchSettings, args), extraction=from_command_line(ExtractSettings, args),
-        matching=from_command_line(MatchSettings, args), rules=config.rule_set(feeds), webhooks=config.webhooks,
+        matching=from_command_line(MatchSettings, args), rules=config.rule_set(feeds, feed_rules),
+        webhooks=config.webhooks,
         allow_private_network=args.allow_private_network,
         serve_dir=str(config.serve_dir) if config.serve_dir else None, serve_port=config.serve_port,
         streaming=args.streaming, poll_interval_s=args.poll_interval, stop_after_s=args.stop_after,
@@ -420,6 +439,26 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         beam_args=tuple(beam_args))
     check_store_path(options.store)
     return options
+
+
+def _find_sites_feeds(args: argparse.Namespace, feeds: tuple[FeedSource, ...], feed_rules: tuple, config: Any
+                      ) -> tuple[tuple[FeedSource, ...], tuple]:
+    """The feeds of the feeds file's `site:` entries, found through the run's own fetcher (its
+    address policy, user agent and politeness)."""
+    from newsbeam.fetching.addresses import AddressPolicy
+    from newsbeam.fetching.client import HttpClient
+    from newsbeam.fetching.politeness import HostLedger
+    from newsbeam.sources.discover import discover
+
+    settings = from_command_line(FetchSettings, args)
+    served = [f"http://127.0.0.1:{config.serve_port}"] if config.serve_dir else []
+    http, ledger = HttpClient(AddressPolicy(args.allow_private_network, served), settings), HostLedger()
+    try:
+        with serve_folder(str(config.serve_dir) if config.serve_dir else None, config.serve_port):
+            return resolve_sites(feeds, feed_rules, lambda site: discover(
+                site, http, lambda host: ledger.wait_for_slot(host, settings.per_host_delay_s)))
+    finally:
+        http.close()
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -450,6 +489,38 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
         print(f"  pruned    {pruned['stories']} stories, {pruned['articles']} articles, "
               f"{pruned['dead_letters']} dead letters, {summaries} summary files older than {args.window_days:g} days")
     return EXIT_UNHEALTHY if summary["health"] != "ok" else 0
+
+
+def _discover(args: argparse.Namespace) -> int:
+    """`feeds discover`: each site's feeds and sitemaps, then all of them as a feeds file (or
+    OPML) to paste. Exit 3 when a site could not be read or has none."""
+    from newsbeam.fetching.addresses import AddressPolicy
+    from newsbeam.fetching.client import FetchError, HttpClient
+    from newsbeam.fetching.politeness import HostLedger
+    from newsbeam.sources.discover import discover, feeds_file_snippet, opml
+
+    settings = from_command_line(FetchSettings, args)
+    http, ledger = HttpClient(AddressPolicy(args.allow_private_network), settings), HostLedger()
+    found, status = [], 0
+    try:
+        for site in args.sites:
+            try:
+                items = discover(site, http, lambda host: ledger.wait_for_slot(host, settings.per_host_delay_s))
+            except FetchError as exc:
+                print(printable(f"newsbeam: {site}: cannot read the site: {exc.reason}"), file=sys.stderr)
+                status = EXIT_UNHEALTHY
+                continue
+            if not items:
+                print(printable(f"newsbeam: {site}: no feed or sitemap found"), file=sys.stderr)
+                status = EXIT_UNHEALTHY
+            for item in items:
+                print(printable(f"# {site}: {item.kind} ({item.how}) {item.url}"
+                                + (f"  {item.title}" if item.title else "")), file=sys.stderr)
+            found += items
+    finally:
+        http.close()
+    print(opml(found) if args.opml else feeds_file_snippet(found), end="")
+    return status
 
 
 def _prune(args: argparse.Namespace) -> int:

@@ -36,20 +36,26 @@ import dataclasses
 import os
 import pathlib
 import re
+import sys
 import urllib.parse
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import Any
 
 import yaml
 
+from newsbeam.fetching.client import FetchError
 from newsbeam.outputs.webhooks import Webhook
 from newsbeam.schemas import ArchiveSource, FeedSource, utc_iso
+from newsbeam.sources.discover import Found
 from newsbeam.sources.rules import Rule, RuleError, RuleSet, parse_age, parse_rules
 from newsbeam.transforms.options import SERVE_PORT
 
-FEED_KEYS = {"url", "name", "language", "tags", "fetch_pages", "rules", "user_agent", "headers", "cookies", "auth",
-             "every"}
+FEED_KEYS = {"url", "site", "name", "language", "tags", "fetch_pages", "rules", "user_agent", "headers", "cookies",
+             "auth", "every"}
 FETCH_PAGES = ("auto", "always")
+# A feeds file's entry that names a site, not a feed: its feeds are found at the run's start.
+SITE = "site:"
 
 
 class ConfigError(Exception):
@@ -70,10 +76,10 @@ class FeedsConfig:
     webhooks: tuple[Webhook, ...] = ()
     feed_rules: tuple[tuple[Rule, ...], ...] = ()
 
-    def rule_set(self, feeds: tuple[FeedSource, ...]) -> RuleSet:
-        """The rules, each feed's under its URL (`feeds`: these feeds with their URLs as the
-        run fetches them)."""
-        per_feed = self.feed_rules or ((),) * len(feeds)  # an OPML file has none
+    def rule_set(self, feeds: tuple[FeedSource, ...], feed_rules: tuple[tuple[Rule, ...], ...]) -> RuleSet:
+        """The rules, each feed's under its URL (`feeds`: the feeds with their URLs as the run
+        fetches them, and `feed_rules` theirs, in their order)."""
+        per_feed = feed_rules or ((),) * len(feeds)  # an OPML file has none
         by_feed = tuple((feed.url, rules) for feed, rules in zip(feeds, per_feed, strict=True) if rules)
         return RuleSet(self.rules, by_feed)
 
@@ -142,6 +148,12 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
         if unknown:
             raise ConfigError(f"{path}: feed entry {number}: unknown key(s): {', '.join(sorted(unknown))}")
         url = item.get("url")
+        site = item.get("site")
+        if site is not None:  # its feeds are found when the run starts (resolve_sites)
+            if url is not None or not isinstance(site, str) or not site.strip():
+                raise ConfigError(f"{path}: feed entry {number}: give either 'url' (a feed) or 'site' (a site's "
+                                  "address, whose feeds are found)")
+            url = SITE + site.strip()
         if url is not None and not isinstance(url, str):
             raise ConfigError(f"{path}: feed entry {number}: 'url' must be text (a URL or a path), not "
                               f"{type(url).__name__} {url!r}"[:300])
@@ -161,8 +173,10 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
         name = item.get("name")
         if name is not None and not isinstance(name, (str, int, float)):
             raise ConfigError(f"{path}: feed entry {number}: 'name' must be text")
+        address = url.strip()
         feeds.append(FeedSource(
-            url=_resolve_url(path, number, url.strip(), serve_dir),
+            url=SITE + _resolve_url(path, number, address[len(SITE):], serve_dir, site=True) if address.startswith(SITE)
+            else _resolve_url(path, number, address, serve_dir),
             name=str(name) if name is not None else None,
             language=language.lower() if language else None,
             tags=tuple(tags),
@@ -374,10 +388,13 @@ def _load_opml(path: pathlib.Path, raw: bytes) -> tuple[FeedSource, ...]:
     return _unique(path, feeds)
 
 
-def _resolve_url(path: pathlib.Path, number: int, url: str, serve_dir: pathlib.Path | None) -> str:
+def _resolve_url(path: pathlib.Path, number: int, url: str, serve_dir: pathlib.Path | None,
+                 site: bool = False) -> str:
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme in ("http", "https"):
         return url
+    if site and serve_dir is None:
+        raise ConfigError(f"{path}: feed entry {number}: 'site' must be an http or https address")
     if scheme == "file":
         return url
     if scheme and len(scheme) > 1:  # "C:" style drive letters are paths, not schemes
@@ -400,9 +417,39 @@ def _unique(path: pathlib.Path, feeds: list[FeedSource]) -> tuple[FeedSource, ..
 
 
 def bind_served_urls(feeds: tuple[FeedSource, ...], base_url: str) -> tuple[FeedSource, ...]:
-    """Point feeds given relative to the `serve` folder at the server started for the run."""
-    return tuple(
-        dataclasses.replace(f, url=urllib.parse.urljoin(base_url, f.url[len("served:"):]))
-        if f.url.startswith("served:") else f
-        for f in feeds
-    )
+    """Point feeds (and sites) given relative to the `serve` folder at the server started for
+    the run."""
+    def bound(url: str) -> str:
+        if url.startswith(SITE):
+            return SITE + bound(url[len(SITE):])
+        return urllib.parse.urljoin(base_url, url[len("served:"):]) if url.startswith("served:") else url
+
+    return tuple(dataclasses.replace(f, url=bound(f.url)) for f in feeds)
+
+
+def resolve_sites(feeds: tuple[FeedSource, ...], feed_rules: tuple[tuple[Rule, ...], ...],
+                  find: Callable[[str], list[Found]]) -> tuple[tuple[FeedSource, ...], tuple[tuple[Rule, ...], ...]]:
+    """Each `site:` entry replaced by the feeds `find(site)` finds there (sources.discover), with
+    the entry's settings and rules; a site whose feeds cannot be found is left out of this run,
+    with a line saying so (it is looked at again at the next)."""
+    resolved, rules_of = [], []
+    for feed, rules in zip(feeds, feed_rules or ((),) * len(feeds), strict=True):
+        if not feed.url.startswith(SITE):
+            resolved.append(feed)
+            rules_of.append(rules)
+            continue
+        site = feed.url[len(SITE):]
+        try:
+            items = find(site)
+            found = [item for item in items if item.kind == "feed"] or items  # feeds first, else sitemaps
+        except FetchError as exc:
+            found = []
+            print(f"newsbeam: site {site}: cannot read it ({exc.reason}); its feeds are looked for again at the "
+                  "next run", file=sys.stderr)
+        for item in found:
+            if item.url not in {f.url for f in resolved}:
+                resolved.append(dataclasses.replace(feed, url=item.url, name=feed.name or item.title))
+                rules_of.append(rules)
+        if found:
+            print(f"newsbeam: site {site}: reading {', '.join(item.url for item in found)}", file=sys.stderr)
+    return tuple(resolved), tuple(rules_of)

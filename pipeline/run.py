@@ -198,7 +198,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"newsbeam run {s['run_id']} finished in {s['seconds']}s",
         f"  feeds     {s['feeds']} listed: {s['feeds_fetched']} fetched, {s['feeds_not_modified']} not modified, "
         f"{s['feeds_not_due']} not due, {s['feeds_failed']} failed"
-        + (f", {s['feeds_deferred']} deferred to a later pass" if s.get("feeds_deferred") else ""),
+        + (f", {s['feeds_deferred']} deferred to a later pass" if s.get("feeds_deferred") else "")
+        + (f"; {s['feeds_moved']} answered from another address (update the feeds file: newsbeam feeds discover "
+           "finds where)" if s.get("feeds_moved") else ""),
         f"  entries   {s['entries_seen']} seen, {s['articles_new']} new, {s['retries_due']} retried{dropped}",
         # each page due is fetched, failed, refused or deferred; each fetched page extracts or not
         f"  pages     {due} due: {s['pages_fetched']} fetched ({s['pages_not_extracted']} would not "

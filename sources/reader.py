@@ -195,6 +195,9 @@ class FeedReader:
             every = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=source.every_s)).isoformat(timespec="seconds")
             due = max(due or every, every)
         feeds.fetched(source.url, due, response.status)
+        if response.url != source.url and not is_robots(source.url):  # it followed a redirect: the feed moved
+            counts[self._count_of(source, "moved")] += 1
+            feeds.unreadable(source.url, f"moved: it answers from {response.url[:300]} (update the feeds file)")
         feeds.resolve(source.url, ("feed_fetch",))
         if state.get("listed"):
             feeds.listed(source.url, state["listed"])  # the lastmod its index gave it: read
