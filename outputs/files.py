@@ -56,14 +56,14 @@ class FileSinks:
 
     def write(self, stories: list[dict[str, Any]], dead_letters: list[dict[str, Any]]) -> None:
         if stories and self.jsonl:
-            self._append("stories", stories)
+            self.append("stories", stories)
         if dead_letters:
-            self._append("dead_letters", dead_letters)
+            self.append("dead_letters", dead_letters)
         if stories and self.parquet:
             folder = output_folder(self.output_dir, "stories")
             write_parquet(stories, str(folder / f"{self.run_id}-{uuid.uuid4().hex[:12]}.parquet"))
 
-    def _append(self, kind: str, records: Iterable[dict[str, Any]]) -> None:
+    def append(self, kind: str, records: Iterable[dict[str, Any]]) -> None:
         """Append whole lines and make them durable, or nothing: a write cut short (a full
         disk) is taken back, so a reader never meets half a line."""
         fd = self.files.get(kind)

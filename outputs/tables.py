@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,6 +38,13 @@ VARIANT_COLUMNS = tuple(field.name for field in dataclasses.fields(Variant))
 _TABLE_COLUMNS = {"newsbeam_stories": STORY_COLUMNS, "newsbeam_variants": VARIANT_COLUMNS}
 _JSON_COLUMNS = ("languages", "authors", "credits")
 LETTER_COLUMNS = ("url", "stage", "status", "reason", "attempts", "at", "next_due")
+
+
+def database_sink_urls(output_dir: str, store_url: str, sinks: tuple[str, ...]) -> list[str]:
+    """URLs of the database sinks chosen: `sqlite` is OUTPUT/stories.db, `postgres` the store's
+    PostgreSQL database."""
+    return ([os.path.join(output_dir, "stories.db")] if "sqlite" in sinks else []) + (
+        [store_url] if "postgres" in sinks else [])
 
 
 def _column_type(name: str) -> str:
@@ -81,6 +89,13 @@ class SinkTables:
             for name in columns:
                 if name not in present:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {_column_type(name)}")
+
+    @transactional
+    def remove(self, db: Connection, story_ids: list[str]) -> None:
+        """Stories gone from the sinks (a changed rule dropped every variant): their rows go."""
+        for story_id in story_ids:
+            for table in ("newsbeam_stories", "newsbeam_variants", "newsbeam_events"):
+                db.execute(f"DELETE FROM {table} WHERE story_id = ?", (story_id,))
 
     @transactional
     def upsert(self, db: Connection, stories: Iterable[dict[str, Any]], letters: Iterable[dict[str, Any]]) -> None:

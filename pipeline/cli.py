@@ -31,6 +31,7 @@ from newsbeam.matching.encoders import check_encoder_name
 from newsbeam.matching.settings import MatchSettings
 from newsbeam.outputs import SINKS
 from newsbeam.outputs.paths import UnsafePath, check_output_folder
+from newsbeam.outputs.tables import database_sink_urls
 from newsbeam.pipeline import corpus
 from newsbeam.pipeline.config import SITE, ConfigError, bind_served_urls, load_feeds, resolve_sites
 from newsbeam.pipeline.inputs import InputError
@@ -191,6 +192,17 @@ def _parser() -> argparse.ArgumentParser:
                        help="a name the server is reached by (a proxy's, a DNS name), besides the address it "
                             "listens on; requests naming any other Host are refused (DNS rebinding). Repeatable")
 
+    rules = commands.add_parser("rules", help="apply the feeds file's changed rules to what is stored")
+    rule_commands = rules.add_subparsers(dest="rules_command", required=True)
+    apply = rule_commands.add_parser(
+        "apply", help="drop what the rules now drop from the stories and sinks; fetch again what they now keep",
+        description="Each stored article a rule now drops leaves its story (written again without it, or as "
+                    "removed); each item a rule dropped that the rules now keep is fetched at the next run.")
+    apply.add_argument("--feeds", required=True, help="the feeds file with the rules")
+    apply.add_argument("--output", required=True, help="the run's output folder (its sinks)")
+    _store_argument(apply, "default: sqlite:///OUTPUT/state.db")
+    apply.add_argument("--sink", default="jsonl", type=_sinks, help="the sinks the runs write (as for 'run')")
+
     feeds = commands.add_parser("feeds", help="find a site's feeds from its address")
     feed_commands = feeds.add_subparsers(dest="feeds_command", required=True)
     discover = feed_commands.add_parser(
@@ -330,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         "serve": lambda: _serve(args),
         "prune": lambda: _prune(args),
         "feeds": lambda: _discover(args),
+        "rules": lambda: _apply_rules(args),
     }
     try:
         return commands[args.command]()
@@ -489,6 +502,23 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
         print(f"  pruned    {pruned['stories']} stories, {pruned['articles']} articles, "
               f"{pruned['dead_letters']} dead letters, {summaries} summary files older than {args.window_days:g} days")
     return EXIT_UNHEALTHY if summary["health"] != "ok" else 0
+
+
+def _apply_rules(args: argparse.Namespace) -> int:
+    from newsbeam.pipeline.rules import apply_rules
+
+    config = load_feeds(args.feeds)
+    feeds = config.feeds
+    if config.serve_dir is not None:
+        feeds = bind_served_urls(feeds, f"http://127.0.0.1:{config.serve_port}/")
+    store = args.store or default_store_url(args.output)
+    check_store_path(store)
+    done = apply_rules(config.rule_set(feeds, config.feed_rules), store, args.output, args.sink,
+                       database_sink_urls(args.output, store, args.sink))
+    print(f"rules applied: {done['articles_dropped']} stored articles dropped ({done['stories_changed']} stories "
+          f"written again without them, {done['stories_removed']} removed); {done['items_restored']} dropped items "
+          "kept now, fetched at the next run")
+    return 0
 
 
 def _discover(args: argparse.Namespace) -> int:

@@ -2,7 +2,7 @@
 older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
 a released migration never changes."""
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 # The words of an article that `stories list --query` finds, as each store indexes them: its
 # title and the first 100,000 characters of its text (far beyond any report; PostgreSQL's
@@ -181,5 +181,10 @@ MIGRATIONS: dict[int, str | dict[str, str]] = {
         entry_updated TEXT,
         at TEXT NOT NULL
     );
+    """,
+    # What was dropped, as it was judged (the article, or the feed's entry), so that changed
+    # rules can judge it again (`newsbeam rules apply`) and restore it.
+    11: """
+    ALTER TABLE dropped_articles ADD COLUMN payload TEXT;
     """,
 }

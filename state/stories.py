@@ -153,12 +153,55 @@ class StoryTables:
         """Items left out on purpose (an article or a feed's entry, and why): remembered as
         seen, never fetched again until their feed changes them (a new `updated` stamp)."""
         now = utc_now()
-        tx.executemany("INSERT INTO dropped_articles (url, feed_url, reason, entry_updated, at) VALUES (?, ?, ?, ?, ?) "
-                       "ON CONFLICT (url) DO UPDATE SET reason = excluded.reason, "
-                       "entry_updated = excluded.entry_updated, at = excluded.at",
+        tx.executemany("INSERT INTO dropped_articles (url, feed_url, reason, entry_updated, at, payload) "
+                       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET reason = excluded.reason, "
+                       "entry_updated = excluded.entry_updated, at = excluded.at, payload = excluded.payload",
                        [(item.url, item.feed_url, reason[:500],
-                         item.entry_updated if isinstance(item, Article) else item.updated, now)
+                         item.entry_updated if isinstance(item, Article) else item.updated, now, dropped_payload(item))
                         for item, reason in dropped])
+
+    def dropped_by_rules(self) -> list[tuple[Article | FeedEntry, str]]:
+        """What the feeds file's rules dropped, as it was judged, and why."""
+        rows = self.db.read().execute(
+            "SELECT payload, reason FROM dropped_articles WHERE reason LIKE 'dropped by a rule:%' "
+            "AND payload IS NOT NULL")
+        return [(dropped_item(row["payload"]), row["reason"]) for row in rows]
+
+    @transactional
+    def forget_dropped(self, tx: Connection, urls: list[str]) -> None:
+        """These dropped items are wanted again: no longer remembered as seen."""
+        for chunk in _chunks(urls):
+            tx.execute(f"DELETE FROM dropped_articles WHERE url IN ({_marks(chunk)})", chunk)
+
+    @transactional
+    def take_out(self, tx: Connection, urls: list[str], now: str, run_id: str) -> tuple[list[str], list[str]]:
+        """Take these articles out of their stories (a changed rule drops them): returns the
+        stories that keep other variants (changed) and those left with none (removed)."""
+        stories: set[str] = set()
+        for chunk in _chunks(urls):
+            stories.update(r[0] for r in tx.execute(
+                f"SELECT DISTINCT story_id FROM articles WHERE url IN ({_marks(chunk)})", chunk))
+            tx.execute(f"DELETE FROM articles WHERE url IN ({_marks(chunk)})", chunk)
+        ids = sorted(stories)
+        kept = {r[0] for chunk in _chunks(ids) for r in tx.execute(
+            f"SELECT DISTINCT story_id FROM articles WHERE story_id IN ({_marks(chunk)})", chunk)}
+        removed = [story for story in ids if story not in kept]
+        for chunk in _chunks(removed):
+            tx.execute(f"DELETE FROM stories WHERE story_id IN ({_marks(chunk)})", chunk)
+        changed = sorted(kept)
+        for story in changed:
+            self.touch_story(story, now, run_id)
+        return changed, removed
+
+    def article_items(self) -> Iterator[Article]:
+        """Every article in the store, as an Article record (what rules judge)."""
+        columns = ", ".join(field.name for field in dataclasses.fields(Article))
+        for row in self.db.read().execute(f"SELECT {columns} FROM articles ORDER BY seq"):
+            values = {name: row[name] for name in row.keys()}
+            for name in ("authors", "credits", "tags"):
+                values[name] = tuple(json.loads(values[name] or "[]"))
+            values["published_date_only"] = bool(values["published_date_only"])
+            yield Article(**values)
 
     def dropped(self, limit: int = 1000) -> list[dict[str, Any]]:
         """The items left out on purpose, the latest first: url, feed, why, when."""
@@ -332,6 +375,18 @@ class StoryTables:
         stories = tx.execute("DELETE FROM stories WHERE updated < ? AND pending_run IS NULL", (cutoff,)).rowcount
         tx.execute("DELETE FROM dropped_articles WHERE at < ?", (cutoff,))
         return {"stories": stories, "articles": articles, "cutoff": cutoff}
+
+
+def dropped_payload(item: Article | FeedEntry) -> str:
+    """A dropped item as the store keeps it: its record, and which kind it is."""
+    return json.dumps({"kind": "article" if isinstance(item, Article) else "entry", "record": item.to_dict()})
+
+
+def dropped_item(payload: str) -> Article | FeedEntry:
+    kept = json.loads(payload)
+    record: dict[str, Any] = {name: tuple(value) if isinstance(value, list) else value
+                              for name, value in kept["record"].items()}
+    return Article(**record) if kept["kind"] == "article" else FeedEntry(**record)
 
 
 def article_row(filing: Filing, now: str) -> dict[str, Any]:

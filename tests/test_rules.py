@@ -136,3 +136,48 @@ def test_rules_drop_items_before_their_pages_and_after_extraction(site, tmp_path
     assert site.paths_requested().count(herald) == before and asked == []
     second = json.loads(sorted(out.glob("summary-*.json"))[-1].read_text())
     assert second["articles_new"] == 1
+
+
+def test_rules_apply_removes_and_restores_stories_in_the_jsonl_and_sqlite_sinks(site, tmp_path, capsys):
+    """A keep rule on English added after a run: `rules apply` takes the German variants out
+    (a German-only story is removed from both sinks, a story with an English variant is written
+    again without its German one); the rule taken back, `rules apply` and the next run bring
+    them back."""
+    import sqlite3
+
+    out = tmp_path / "out"
+    feeds = tmp_path / "feeds.yaml"
+    plain = f"feeds:\n  - url: {site.base_url}feeds/kurier.rss\n  - url: {site.base_url}feeds/herald.rss\n"
+    feeds.write_text(plain)
+    assert main(["run", "--feeds", str(feeds), "--output", str(out), "--sink", "jsonl,sqlite", *RUN_ARGS]) == 0
+    before = latest_stories(out)
+    german_only = {sid for sid, story in before.items() if story["languages"] == ["de"]}
+    mixed = {sid for sid, story in before.items() if set(story["languages"]) == {"de", "en"}}
+    assert german_only and mixed
+
+    def sqlite_stories() -> set[str]:
+        with sqlite3.connect(out / "stories.db") as db:
+            return {row[0] for row in db.execute("SELECT story_id FROM newsbeam_stories")}
+
+    assert sqlite_stories() == set(before)
+    feeds.write_text("rules:\n  - keep: {language: [en]}\n" + plain)
+    assert main(["rules", "apply", "--feeds", str(feeds), "--output", str(out), "--sink", "jsonl,sqlite"]) == 0
+    assert "stored articles dropped" in capsys.readouterr().out
+    lines = {}
+    for path in sorted((out / "stories").glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            lines[record["story_id"]] = record
+    assert all(lines[sid].get("removed") for sid in german_only)
+    assert all({v["language"] for v in lines[sid]["variants"]} == {"en"} for sid in mixed)
+    assert sqlite_stories() == set(before) - german_only
+
+    feeds.write_text(plain)  # the rule taken back
+    assert main(["rules", "apply", "--feeds", str(feeds), "--output", str(out), "--sink", "jsonl,sqlite"]) == 0
+    assert main(["run", "--feeds", str(feeds), "--output", str(out), "--sink", "jsonl,sqlite", *RUN_ARGS]) == 0
+    after = latest_stories(out)
+    assert {story["title"] for story in after.values() if "removed" not in story} == {
+        story["title"] for story in before.values()}
+    assert all("de" in after[sid]["languages"] for sid in mixed)
+    with sqlite3.connect(out / "stories.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM newsbeam_stories").fetchone()[0] == len(before)

@@ -13,7 +13,6 @@ set of variants.
 from __future__ import annotations
 
 import collections
-import os
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -21,21 +20,14 @@ from collections.abc import Iterable, Iterator
 import apache_beam as beam
 
 from newsbeam.outputs.files import FileSinks
-from newsbeam.outputs.tables import SinkTables
+from newsbeam.outputs.tables import SinkTables, database_sink_urls
 from newsbeam.schemas import Batch, DeadLetter, Story, shard_of
 from newsbeam.transforms.options import RunOptions
 from newsbeam.transforms.stage import BUSY, StageFn
 
 
 def database_sinks(options: RunOptions) -> list[str]:
-    """URLs of the database sinks chosen: `sqlite` is OUTPUT/stories.db, `postgres` the store's
-    PostgreSQL database."""
-    urls = []
-    if "sqlite" in options.sinks:
-        urls.append(os.path.join(options.output_dir, "stories.db"))
-    if "postgres" in options.sinks:
-        urls.append(options.store)
-    return urls
+    return database_sink_urls(options.output_dir, options.store, options.sinks)
 
 
 class WriteFilesFn(StageFn):
