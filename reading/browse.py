@@ -145,7 +145,8 @@ def report(args: argparse.Namespace) -> int:
             ids = store.stories.find(StoryFilter(), min(args.limit, DEFAULT_LIMIT))
             period = (f"the last run, {run['run_id']}, brought nothing new: the newest "
                       f"{len(ids)} stor{'y' if len(ids) == 1 else 'ies'} before it")
-    page = render(store.stories.records(ids), store.feed_health(), store.dead_letters.all(), period)
+    page = render(store.stories.records(ids), store.feed_health(), store.dead_letters.all(), period,
+                  store.stories.dropped(200))
     with open_output(args.file, store.url) as out:
         out.write(page)
     print(f"{len(ids)} stories in {args.file}", file=sys.stderr)

@@ -170,7 +170,8 @@ def _several(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def render(stories: Iterable[Story], feeds: list[dict[str, Any]], letters: list[DeadLetter], period: str) -> str:
+def render(stories: Iterable[Story], feeds: list[dict[str, Any]], letters: list[DeadLetter], period: str,
+           dropped: Iterable[dict[str, Any]] = ()) -> str:
     stories = list(stories)
     events: dict[str, list[Story]] = collections.defaultdict(list)
     for story in stories:
@@ -205,7 +206,18 @@ def render(stories: Iterable[Story], feeds: list[dict[str, Any]], letters: list[
 {bar_chart("variants per language", per_language.most_common(12))}</div>
 <h2>Stories</h2>{"".join(sections) or "<p class='muted'>No story in this period.</p>"}
 <h2>Feed health</h2>{feed_table(feeds, letters)}
-""")
+{dropped_table(list(dropped))}""")
+
+
+def dropped_table(dropped: list[dict[str, Any]]) -> str:
+    """The items left out on purpose (the feeds file's rules), the latest first, with why."""
+    if not dropped:
+        return ""
+    rows = "".join(f"<tr><td>{text(item['at'])}</td><td>{link(item['url'], item['url'][:120])}</td>"
+                   f"<td>{text(item['reason'])}</td></tr>" for item in dropped)
+    return (f"<h2>Dropped by your rules</h2><details><summary>{len(dropped)} items (the latest)</summary>"
+            f"<table><thead><tr><th>when</th><th>item</th><th>why</th></tr></thead><tbody>{rows}</tbody></table>"
+            "</details>")
 
 
 def html_page(title: str, body: str, policy: str = POLICY) -> str:

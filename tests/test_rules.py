@@ -127,6 +127,9 @@ def test_rules_drop_items_before_their_pages_and_after_extraction(site, tmp_path
               for line in capsys.readouterr().out.splitlines()}
     assert "block title" in listed["horoscope.html"] and "horoscope" in listed["horoscope.html"]
     assert "keep language" in listed["cable-car-across-the-river.html"]
+    assert main(["report", "--output", str(out), "-o", str(tmp_path / "report.html")]) == 0
+    report = (tmp_path / "report.html").read_text()
+    assert "Dropped by your rules" in report and "horoscope.html" in report
 
     # the feed changes (a new item): what the rules dropped is known, and not fetched again
     herald = "/herald/cable-car-across-the-river.html"
