@@ -141,6 +141,8 @@ def _parser() -> argparse.ArgumentParser:
     show = story_commands.add_parser("show", help="print one story with its variants")
     add_where(show)
     show.add_argument("story_id")
+    show.add_argument("--revisions", action="store_true",
+                      help="the earlier versions of its variants their publishers edited, each with what changed")
     export = story_commands.add_parser("export", help="write the current stories, one record per story")
     add_where(export)
     export.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl")

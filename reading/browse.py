@@ -57,7 +57,18 @@ def stories_show(args: argparse.Namespace) -> int:
     story = store.story(args.story_id)
     if story is None:
         raise CliError(f"no story {args.story_id} in the store")
-    print(safe_json(story.to_dict(), indent=2))
+    if not getattr(args, "revisions", False):
+        print(safe_json(story.to_dict(), indent=2))
+        return 0
+    revisions = store.stories.revisions.of_story(story.story_id)
+    print(printable(f"story {story.story_id}: {story.title}") + f"\n{len(revisions)} earlier version(s)")
+    for revision in revisions:
+        print(printable(f"\n{revision['replaced_at']}  {revision['url']}  revision {revision['revision']} replaced: "
+                        f"{', '.join(revision['changed'])} changed"))
+        if "title" in revision["changed"]:
+            print("  headline was: " + printable(revision["title"] or ""))
+        for line in (revision["diff"] or "").splitlines():
+            print("  " + printable(line))
     return 0
 
 

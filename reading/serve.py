@@ -451,6 +451,17 @@ def create_app(store: Store, token: str | None = None) -> Any:
             raise HTTPException(404, f"no story {story_id}")
         return JSONResponse(story.to_dict())
 
+    @app.get("/api/stories/{story_id}/revisions", summary="The earlier versions of a story's variants",
+             responses={404: {"description": "no such story"}})
+    def api_revisions(story_id: str) -> JSONResponse:
+        """Each version of the story's articles that an edit in place replaced, oldest first:
+        its url, revision number, when it was replaced, its headline, kicker, authors and text,
+        the fields that changed, and the diff of its text to the next version ("- " a paragraph
+        taken out, "+ " one added, "~ " one changed, words marked [-out-] and {+in+})."""
+        if store.story(story_id) is None:
+            raise HTTPException(404, f"no story {story_id}")
+        return JSONResponse({"story_id": story_id, "revisions": store.stories.revisions.of_story(story_id)})
+
     @app.get("/api/events/{event_id}", summary="The stories of one event",
              responses={200: {"content": {"application/json": {"schema": {
                  "type": "object", "required": ["event_id", "stories"], "properties": {

@@ -182,6 +182,9 @@ class Variant(Record):
     published_date_only: bool = False
     extractor: str = "generic"
     canonical_url: str | None = None
+    # Times its publisher edited it in place since it was first filed (state.revisions), and when last
+    revisions: int = 0
+    revised: str | None = None
 
     @property
     def link(self) -> str:
@@ -219,6 +222,9 @@ class Story(Record):
     published_date_only: bool = False
     extractor: str = "generic"
     canonical_url: str | None = None
+    # Edits in place of all its variants, and when the last was seen
+    revisions: int = 0
+    revised: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

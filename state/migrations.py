@@ -2,7 +2,7 @@
 older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
 a released migration never changes."""
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 # The words of an article that `stories list --query` finds, as each store indexes them: its
 # title and the first 100,000 characters of its text (far beyond any report; PostgreSQL's
@@ -186,5 +186,25 @@ MIGRATIONS: dict[int, str | dict[str, str]] = {
     # rules can judge it again (`newsbeam rules apply`) and restore it.
     11: """
     ALTER TABLE dropped_articles ADD COLUMN payload TEXT;
+    """,
+    # An article edited in place keeps each earlier version (state.revisions); the article
+    # counts its revisions and says when it last changed.
+    12: """
+    CREATE TABLE article_revisions (
+        url TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        story_id TEXT NOT NULL,
+        replaced_at TEXT NOT NULL,
+        title TEXT,
+        kicker TEXT,
+        authors TEXT,
+        text TEXT,
+        changed TEXT NOT NULL,
+        diff TEXT NOT NULL,
+        PRIMARY KEY (url, revision)
+    );
+    CREATE INDEX article_revisions_story ON article_revisions (story_id);
+    ALTER TABLE articles ADD COLUMN revisions INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE articles ADD COLUMN revised TEXT;
     """,
 }

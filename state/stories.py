@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from newsbeam.schemas import Article, FeedEntry, Filing, Story, Variant, same_site, utc_now
 from newsbeam.state.database import Connection, Database, Row, transactional
 from newsbeam.state.migrations import POSTGRES_SEARCH_DOCUMENT
+from newsbeam.state.revisions import REVISED_FIELDS, Revisions
 
 T = TypeVar("T")
 
@@ -22,8 +23,10 @@ T = TypeVar("T")
 VARIANT_FIELDS = tuple(field.name for field in dataclasses.fields(Variant) if field.name != "relation")
 # The article columns a story record is built from: a variant's, and what chooses the original.
 ARTICLE_FIELDS = ", ".join(("story_id", *VARIANT_FIELDS, "body_hash", "first_seen"))
-# The story's fields that are its original's (the rest are the story's own).
-ORIGINAL_FIELDS = tuple(field.name for field in dataclasses.fields(Story) if field.name in VARIANT_FIELDS)
+# The story's fields that are its original's (the rest are the story's own: its revisions are
+# those of all its variants).
+ORIGINAL_FIELDS = tuple(field.name for field in dataclasses.fields(Story)
+                        if field.name in VARIANT_FIELDS and field.name not in ("revisions", "revised"))
 _LIST_FIELDS = tuple(field.name for field in dataclasses.fields(Variant) if field.type.startswith("tuple"))
 # The columns a candidate for matching is judged by.
 CANDIDATE_COLUMNS = ("a.seq, a.url, a.story_id, s.event_id, a.title, a.text, a.language, a.body_hash, a.vector, "
@@ -70,6 +73,7 @@ def _like(text: str) -> str:
 class StoryTables:
     def __init__(self, db: Database):
         self.db = db
+        self.revisions = Revisions(db)
 
     def find(self, where: StoryFilter, limit: int) -> list[str]:
         """The ids of the stories that match, most recently changed first. The order comes from
@@ -312,7 +316,15 @@ class StoryTables:
             self.create_story(filing.story_id, filing.story_event, now, run_id)
         else:
             self.touch_story(filing.story_id, now, run_id)
-        self.write_article(article_row(filing, now), update=filing.how == "updated")
+        row = article_row(filing, now)
+        if filing.how == "updated":  # edited in place: the version it replaces is kept
+            before = tx.execute(f"SELECT url, story_id, {', '.join(REVISED_FIELDS)} FROM articles WHERE url = ?",
+                                (row["url"],)).fetchone()
+            self.write_article(row, update=True)
+            if before is not None:
+                self.revisions.keep(dict(before), row, now)
+        else:
+            self.write_article(row)
         others = [event for event in (filing.story_event, *filing.merged_events) if event != filing.event_id]
         return self.merge_events(filing.event_id, others, now, run_id) if others else ()
 
@@ -445,6 +457,8 @@ def story_record(story: dict[str, Any], articles: list[dict[str, Any]]) -> Story
         story_id=story["story_id"], event_id=story["event_id"],
         languages=tuple(sorted({a["language"] for a in articles if a["language"]})),
         first_seen=story["first_seen"], updated=story["updated"], variants=variants,
+        revisions=sum(v.revisions for v in variants), revised=max((v.revised for v in variants if v.revised),
+                                                                  default=None),
         **{name: getattr(original, name) for name in ORIGINAL_FIELDS})
 
 

@@ -1,0 +1,84 @@
+"""An article its publisher edits in place: one story, and each earlier version kept with what
+changed and a diff a reader can follow (`stories show --revisions`, the API)."""
+
+from __future__ import annotations
+
+import json
+
+import requests
+
+from newsbeam.pipeline.cli import main
+from newsbeam.state.revisions import text_diff
+from tests.conftest import RUN_ARGS, latest_stories
+from tests.test_serve import start_server
+
+PARAGRAPHS = [
+    "Lindenau's council approved the new ferry timetable on Tuesday evening after a long debate.",
+    "Ferries will run every twenty minutes between the harbour and the east bank from March.",
+    "The operator said two more boats would be bought to keep up with the timetable.",
+    "Residents of the east bank had asked for more crossings for years, the mayor said.",
+    "The first ferry of the day will leave the harbour at half past five in the morning.",
+]
+
+
+def page(headline: str, paragraphs: list[str]) -> bytes:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (f"<html><head><title>{headline}</title><meta property='og:title' content='{headline}'></head>"
+            f"<body><article><h1>{headline}</h1>{body}</article></body></html>").encode()
+
+
+def feed(base: str, updated: str) -> bytes:
+    return (f"<feed xmlns='http://www.w3.org/2005/Atom'><title>Harbour news</title><updated>{updated}</updated>"
+            f"<entry><title>Ferry timetable</title><id>urn:ferry</id><link href='{base}ferry.html'/>"
+            f"<updated>{updated}</updated><published>2026-12-07T08:00:00Z</published></entry></feed>").encode()
+
+
+def test_an_edit_the_feed_announces_is_a_revision_with_its_diff(site, tmp_path, capsys):
+    base, current = site.base_url, {}
+    site.routes["/ferry.html"] = lambda h: h.send_body(200, current["page"])
+    site.routes["/harbour.atom"] = lambda h: h.send_body(200, current["feed"], "application/atom+xml")
+    current.update(page=page("Council approves ferry timetable", PARAGRAPHS),
+                   feed=feed(base, "2026-12-07T08:00:00Z"))
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(f"feeds:\n  - url: {base}harbour.atom\n")
+    out = tmp_path / "out"
+    assert main(["run", "--feeds", str(feeds), "--output", str(out), *RUN_ARGS]) == 0
+    (first,) = latest_stories(out).values()
+    assert first["revisions"] == 0 and first["revised"] is None
+
+    edited = [PARAGRAPHS[0], PARAGRAPHS[1].replace("twenty", "fifteen"), *PARAGRAPHS[2:],
+              "Correction: an earlier version of this report gave the wrong interval between ferries."]
+    current.update(page=page("Council approves new ferry timetable", edited), feed=feed(base, "2026-12-07T10:00:00Z"))
+    assert main(["run", "--feeds", str(feeds), "--output", str(out), *RUN_ARGS]) == 0
+    (story,) = latest_stories(out).values()
+    assert story["story_id"] == first["story_id"] and story["title"] == "Council approves new ferry timetable"
+    assert story["revisions"] == 1 and story["revised"] and story["variants"][0]["revisions"] == 1
+
+    capsys.readouterr()
+    assert main(["stories", "show", story["story_id"], "--output", str(out), "--revisions"]) == 0
+    shown = capsys.readouterr().out
+    assert "revision 1 replaced: title, text changed" in shown
+    assert "headline was: Council approves ferry timetable" in shown
+    assert "[-twenty-] {+fifteen+}" in shown and "+ Correction: an earlier version" in shown
+
+    process, api = start_server("--output", str(out))
+    try:
+        answer = requests.get(f"{api}/api/stories/{story['story_id']}/revisions", timeout=30).json()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    (revision,) = answer["revisions"]
+    assert revision["title"] == "Council approves ferry timetable" and revision["changed"] == ["title", "text"]
+
+    # read again unchanged (the feed says nothing new): no revision
+    assert main(["run", "--feeds", str(feeds), "--output", str(out), *RUN_ARGS]) == 0
+    summary = json.loads(sorted(out.glob("summary-*.json"))[-1].read_text())
+    assert summary["stories_updated"] == 0
+
+
+def test_a_text_diff_reads_without_colour():
+    before = "First paragraph stays.\nThe ferry runs every twenty minutes.\nA paragraph that goes."
+    after = "First paragraph stays.\nThe ferry runs every fifteen minutes.\nA new closing line."
+    assert text_diff(before, after) == ("~ The ferry runs every [-twenty-] {+fifteen+} minutes.\n"
+                                        "~ A [-paragraph that goes.-] {+new closing line.+}")
+    assert text_diff("a\nb", "a\nb\nc") == "+ c"
