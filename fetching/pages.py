@@ -66,17 +66,28 @@ class PageFetcher:
 
         return check
 
-    def fetch(self, url: str, own_headers: dict[str, str] | None = None) -> Response:
+    def fetch(self, url: str, own_headers: dict[str, str] | None = None,
+              validators: tuple[str | None, str | None] | None = None) -> Response:
         """The page, politely; `own_headers` (its feed's cookies, credentials, user agent) sent
-        to the page's own host only."""
+        to the page's own host only. With `validators` (the ETag and Last-Modified it was
+        fetched with before), asked conditionally: an unchanged page answers 304, returned as
+        it is."""
         host = host_of(url)
         if self.pace_every_request:
             self.pace_host(host, self.delay_for(host))  # robots.txt's slot or the page's
         # the scheduler paced the first request to the page's host on this worker alone
         self._obey_robots(url, self.pace_host if self.pace_every_request else self.ledger.wait_for_slot)
-        response = self.client.get(url, max_bytes=self.settings.max_page_bytes, headers={"Accept": ACCEPT_HTML},
+        headers = {"Accept": ACCEPT_HTML}
+        etag, last_modified = validators or (None, None)
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        response = self.client.get(url, max_bytes=self.settings.max_page_bytes, headers=headers,
                                    own_headers=own_headers,
                                    before_redirect=self._before_redirect(host))
+        if response.status == 304 and validators:
+            return response
         if response.status == 304 or not response.body.strip():
             raise FetchError("empty response", response.status)
         if response.content_type and response.content_type not in HTML_TYPES:

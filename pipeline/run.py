@@ -211,6 +211,10 @@ def format_summary(summary: dict[str, Any]) -> str:
         + f": {s['articles_extracted']} from their pages, {s['articles_from_feed']} from feed "
         f"text; {s['articles_failed']} without either (kept as dead letters)",
         *_archive_line(s),
+        *([f"  rechecks  {s['rechecks_due']} pages looked at again for edits their feeds did not announce: "
+           f"{s.get('rechecks_not_modified', 0)} not modified, {s.get('pages_rechecked', 0)} read again, "
+           f"{s.get('rechecks_failed', 0) + s.get('rechecks_not_extracted', 0)} not readable now"]
+          if s.get("rechecks_due") else []),
         f"  stories   {s['stories_new']} new, {s['stories_updated']} updated{unchanged}",
         f"  dead letters {s['dead_letters']}" + (f" (see {s['output']}/dead_letters/)" if s["dead_letters"] else ""),
     ]

@@ -67,6 +67,9 @@ class FeedEntry(Record):
     captured: str | None = None
     # Keep the article only in these languages (an archive's filter); empty: any language.
     languages: tuple[str, ...] = ()
+    # A page filed before, looked at again for an edit its feed did not announce: asked with the
+    # validators it was fetched with (its ETag, its Last-Modified), so an unchanged page costs a 304.
+    recheck: tuple[str | None, str | None] | None = None
 
     def __post_init__(self) -> None:
         clean_fields(self)
@@ -118,6 +121,9 @@ class FetchedPage(Record):
     url: str  # final URL after redirects
     html: bytes | None  # None when the page could not be fetched
     content_type: str | None
+    # the page's validators as its server gave them (ETag, Last-Modified): a recheck asks with them
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +160,10 @@ class Article(Record):
     # The address the page gives itself (rel=canonical, og:url), where a reader finds it; None
     # when it gives none or the text came from the feed. `url` stays what the feed linked.
     canonical_url: str | None = None
+    # The page's validators when it was fetched (ETag, Last-Modified): it is looked at again
+    # with them for edits its feed does not announce.
+    etag: str | None = None
+    last_modified: str | None = None
 
     def __post_init__(self) -> None:
         clean_fields(self)

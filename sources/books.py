@@ -34,6 +34,7 @@ class FeedBook(Protocol):
     def known_articles(self, urls: Iterable[str]) -> dict[str, str | None]: ...
     def due_retries(self, stage: str) -> list[DeadLetter]: ...
     def drop(self, dropped: list[tuple[FeedEntry, str]]) -> None: ...
+    def due_rechecks(self, now: str, since: str, limit: int) -> list[FeedEntry]: ...
 
 
 class StoreFeedBook:
@@ -47,6 +48,7 @@ class StoreFeedBook:
         self.resolve, self.due_retries = store.dead_letters.resolve, store.dead_letters.due
         self.known_articles = store.stories.known_articles
         self.drop = store.stories.drop_articles
+        self.due_rechecks = store.stories.due_rechecks
 
 
 class MemoryFeedBook:
@@ -111,6 +113,10 @@ class MemoryFeedBook:
         for entry, reason in dropped:
             self.seen[entry.url] = entry.updated
             self.dropped[entry.url] = reason
+
+    def due_rechecks(self, now: str, since: str, limit: int) -> list[FeedEntry]:
+        """No page is filed in memory: none is looked at again."""
+        return []
 
     def remember(self, entries: Iterable[FeedEntry], letters: Iterable[DeadLetter] = ()) -> None:
         """What the caller did with a pass: these entries were taken (not new next time), these

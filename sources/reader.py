@@ -112,7 +112,14 @@ class FeedReader:
         retries = [entry_from_payload(letter.payload) for stage in DeadLetter.PAGE_STAGES
                    for letter in self.book.due_retries(stage) if letter.payload and owns_retry(letter.url)]
         counts["retries_due"] += len(retries)
-        return FeedPass(unique + retries, letters, counts)
+        # pages filed before, looked at again for edits their feeds do not announce
+        since = (dt.datetime.now(dt.UTC) - self.window).isoformat(timespec="seconds")
+        listed = {entry.url for entry in [*unique, *retries]}
+        rechecks = [entry for entry in self.book.due_rechecks(now, since, self.settings.rechecks_per_pass)
+                    if entry.url not in listed and owns_retry(entry.url)]
+        if rechecks:
+            counts["rechecks_due"] += len(rechecks)
+        return FeedPass(unique + retries + rechecks, letters, counts)
 
     def _read_all(self, due: list[FeedDue], entries: list[FeedEntry], letters: list[DeadLetter],
                   counts: collections.Counter) -> list[FeedDue]:

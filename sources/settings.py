@@ -21,6 +21,9 @@ class ReaderSettings:
     # pass.
     max_sitemap_depth: int = 2
     max_sitemaps: int = 50
+    # Pages filed before, looked at again in one pass for edits their feeds do not announce (the
+    # most overdue first; each asked with its validators, so an unchanged page costs a 304).
+    rechecks_per_pass: int = 200
 
 
 DEFAULTS = ReaderSettings()

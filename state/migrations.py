@@ -2,7 +2,7 @@
 older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
 a released migration never changes."""
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 # The words of an article that `stories list --query` finds, as each store indexes them: its
 # title and the first 100,000 characters of its text (far beyond any report; PostgreSQL's
@@ -206,5 +206,14 @@ MIGRATIONS: dict[int, str | dict[str, str]] = {
     CREATE INDEX article_revisions_story ON article_revisions (story_id);
     ALTER TABLE articles ADD COLUMN revisions INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE articles ADD COLUMN revised TEXT;
+    """,
+    # A page is looked at again for edits its feed does not announce: asked with its validators,
+    # often at first, then less (state.stories: next_check).
+    13: """
+    ALTER TABLE articles ADD COLUMN etag TEXT;
+    ALTER TABLE articles ADD COLUMN last_modified TEXT;
+    ALTER TABLE articles ADD COLUMN next_check TEXT;
+    ALTER TABLE articles ADD COLUMN checks INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX articles_next_check ON articles (next_check);
     """,
 }

@@ -11,6 +11,11 @@ WRITE_ATTEMPTS = 8
 RETRY_BASE_MINUTES = 30
 RETRY_MAX_HOURS = 24
 MAX_ATTEMPTS = 8
+# A page filed from the web is looked at again for edits its feed does not announce (diffengine's
+# schedule): this long after it was filed or last changed, doubling at each look that finds no
+# change, at most this many looks (an hour, two, four, ... about ten days in all).
+RECHECK_FIRST_S = 3600
+RECHECK_MAX_CHECKS = 8
 # A feed that keeps failing is tried again after this, doubling per failure, up to the maximum.
 FEED_BACKOFF_MINUTES = 15
 FEED_BACKOFF_MAX_HOURS = 24

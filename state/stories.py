@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from newsbeam.schemas import Article, FeedEntry, Filing, Story, Variant, same_site, utc_now
+from newsbeam.state import settings
 from newsbeam.state.database import Connection, Database, Row, transactional
 from newsbeam.state.migrations import POSTGRES_SEARCH_DOCUMENT
 from newsbeam.state.revisions import REVISED_FIELDS, Revisions
@@ -310,13 +311,14 @@ class StoryTables:
         """Apply one article's filing (matching's decision); returns the stories whose event
         changed because events were merged (to be written again)."""
         self.save_sentences(list(filing.computed_sentences))
-        if filing.how == "unchanged":
+        if filing.how == "unchanged":  # read again, the same: looked at again later, and less often
+            self.checked(filing.article.url, now)
             return ()
         if filing.how == "new":
             self.create_story(filing.story_id, filing.story_event, now, run_id)
         else:
             self.touch_story(filing.story_id, now, run_id)
-        row = article_row(filing, now)
+        row = {**article_row(filing, now), "next_check": next_check(filing.article, now, 0), "checks": 0}
         if filing.how == "updated":  # edited in place: the version it replaces is kept
             before = tx.execute(f"SELECT url, story_id, {', '.join(REVISED_FIELDS)} FROM articles WHERE url = ?",
                                 (row["url"],)).fetchone()
@@ -327,6 +329,28 @@ class StoryTables:
             self.write_article(row)
         others = [event for event in (filing.story_event, *filing.merged_events) if event != filing.event_id]
         return self.merge_events(filing.event_id, others, now, run_id) if others else ()
+
+    @transactional
+    def checked(self, tx: Connection, url: str, now: str) -> None:
+        """The page was looked at again and had not changed (or could not be read): its next
+        look is twice as far off, and none after the last."""
+        row = tx.execute("SELECT checks FROM articles WHERE url = ?", (url,)).fetchone()
+        if row is None:
+            return
+        checks = row["checks"] + 1
+        due = None if checks >= settings.RECHECK_MAX_CHECKS else _later(now, settings.RECHECK_FIRST_S * 2 ** checks)
+        tx.execute("UPDATE articles SET checks = ?, next_check = ? WHERE url = ?", (checks, due, url))
+
+    def due_rechecks(self, now: str, since: str, limit: int) -> list[FeedEntry]:
+        """The pages due to be looked at again, the longest overdue first, of stories changed
+        since `since` (the story window): as feed entries asked with their validators."""
+        rows = self.db.read().execute(
+            "SELECT a.url, a.feed_url, a.title, a.published, a.entry_updated, a.language, a.etag, a.last_modified "
+            "FROM articles a JOIN stories s USING (story_id) WHERE a.next_check IS NOT NULL AND a.next_check <= ? "
+            "AND s.updated >= ? ORDER BY a.next_check LIMIT ?", (now, since, limit))
+        return [FeedEntry(url=r["url"], link=r["url"], feed_url=r["feed_url"], feed_name=None, title=r["title"],
+                          summary="", published=r["published"], updated=r["entry_updated"], language=r["language"],
+                          recheck=(r["etag"], r["last_modified"])) for r in rows]
 
     @transactional
     def save_sentences(self, tx: Connection, computed: list[tuple[str, bytes]]) -> None:
@@ -387,6 +411,19 @@ class StoryTables:
         stories = tx.execute("DELETE FROM stories WHERE updated < ? AND pending_run IS NULL", (cutoff,)).rowcount
         tx.execute("DELETE FROM dropped_articles WHERE at < ?", (cutoff,))
         return {"stories": stories, "articles": articles, "cutoff": cutoff}
+
+
+def next_check(article: Article, now: str, checks: int) -> str | None:
+    """When a page filed (or changed) `now` is looked at again: pages read from the web only
+    (not a feed's text, not an archive's capture, which cannot change)."""
+    if article.body_source != "page" or not article.url.startswith(("http://", "https://")) or \
+            not article.feed_url.startswith(("http://", "https://", "file:")):
+        return None
+    return _later(now, settings.RECHECK_FIRST_S * 2 ** checks)
+
+
+def _later(now: str, seconds: float) -> str:
+    return (dt.datetime.fromisoformat(now) + dt.timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
 
 def dropped_payload(item: Article | FeedEntry) -> str:

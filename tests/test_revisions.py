@@ -82,3 +82,57 @@ def test_a_text_diff_reads_without_colour():
     assert text_diff(before, after) == ("~ The ferry runs every [-twenty-] {+fifteen+} minutes.\n"
                                         "~ A [-paragraph that goes.-] {+new closing line.+}")
     assert text_diff("a\nb", "a\nb\nc") == "+ c"
+
+
+def test_an_edit_the_feed_does_not_announce_is_found_by_looking_again(site, tmp_path):
+    """The feed never changes; the page is edited in place. When its next look is due (made due
+    here: the first is an hour after filing), the page is asked with its validators: changed, a
+    revision; unchanged, a 304 and no revision, and the next look twice as far off."""
+    import sqlite3
+
+    base, current = site.base_url, {"page": page("Council approves ferry timetable", PARAGRAPHS)}
+
+    def serve_page(handler) -> None:
+        etag = f'"{hash(current["page"]) & 0xFFFFFF:x}"'
+        if handler.headers.get("If-None-Match") == etag:
+            handler.send_body(304, b"", headers={"ETag": etag})
+        else:
+            handler.send_body(200, current["page"], headers={"ETag": etag})
+
+    site.routes["/ferry.html"] = serve_page
+    site.routes["/harbour.atom"] = lambda h: h.send_body(200, feed(base, "2026-12-07T08:00:00Z"),
+                                                         "application/atom+xml")
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(f"feeds:\n  - url: {base}harbour.atom\n")
+    out = tmp_path / "out"
+    assert main(["run", "--feeds", str(feeds), "--output", str(out), *RUN_ARGS]) == 0
+
+    def make_due() -> str:
+        with sqlite3.connect(out / "state.db") as db:
+            db.execute("UPDATE articles SET next_check = '2000-01-01T00:00:00+00:00'")
+            return db.execute("SELECT checks FROM articles").fetchone()[0]
+
+    def last_summary() -> dict:
+        return json.loads(sorted(out.glob("summary-*.json"))[-1].read_text())
+
+    assert main(["run", "--feeds", str(feeds), "--output", str(out), *RUN_ARGS]) == 0
+    assert "rechecks_due" not in last_summary()  # not due yet: the first look is an hour off
+    make_due()
+    current["page"] = page("Council approves new ferry timetable",
+                           [*PARAGRAPHS, "Correction: an earlier version gave the wrong interval."])
+    assert main(["run", "--feeds", str(feeds), "--output", str(out), *RUN_ARGS]) == 0
+    assert last_summary()["rechecks_due"] == 1 and last_summary()["stories_updated"] == 1
+    (story,) = latest_stories(out).values()
+    assert story["revisions"] == 1 and story["title"] == "Council approves new ferry timetable"
+
+    checks_before = make_due()
+    asked = len(site.requests)
+    assert main(["run", "--feeds", str(feeds), "--output", str(out), *RUN_ARGS]) == 0
+    summary = last_summary()
+    assert summary["rechecks_not_modified"] == 1 and summary["stories_updated"] == 0
+    assert any(headers.get("If-None-Match") for path, headers in site.requests[asked:] if path == "/ferry.html")
+    (story,) = latest_stories(out).values()
+    assert story["revisions"] == 1
+    with sqlite3.connect(out / "state.db") as db:
+        checks, due = db.execute("SELECT checks, next_check FROM articles").fetchone()
+    assert checks == checks_before + 1 and due > "2026"

@@ -6,12 +6,14 @@ process) judges whether a body's first lines restate the headline."""
 from __future__ import annotations
 
 import collections
+import dataclasses
 from collections.abc import Iterator
 
 from newsbeam.extraction.page import NotAnArticle, article_from_feed, extract_article
 from newsbeam.matching.encoders import meaning_similarity
 from newsbeam.schemas import Batch, DeadLetter, utc_now
 from newsbeam.sources.feeds import entry_payload
+from newsbeam.state.store import Store, open_store
 from newsbeam.transforms.options import RunOptions
 from newsbeam.transforms.stage import SharedEncoder, StageFn
 
@@ -21,8 +23,21 @@ class ExtractArticlesFn(StageFn):
 
     def __init__(self, options: RunOptions):
         super().__init__()
+        # the store, opened when first needed: a page looked at again that reads no more is
+        # rescheduled there (a pipeline's own extraction step never meets one)
+        self.store_of_rechecks, self._rechecks_store = options.store, None
         self.encoder_name, self.encoder_threads = options.encoder, options.encoder_threads
         self.settings = options.extraction
+
+    def _rechecked_store(self) -> Store:
+        if self._rechecks_store is None:
+            self._rechecks_store = open_store(self.store_of_rechecks, migrate=False)
+        return self._rechecks_store
+
+    def teardown(self) -> None:
+        if self._rechecks_store is not None:
+            self._rechecks_store.close()
+        super().teardown()
 
     def setup(self) -> None:
         super().setup()
@@ -43,8 +58,13 @@ class ExtractArticlesFn(StageFn):
                     if page.entry.languages and article.language not in page.entry.languages:
                         counts["articles_other_language"] += 1  # an archive's filter
                         continue
-                    counts["articles_extracted"] += 1
-                    articles.append(article)
+                    counts["articles_rechecked" if page.entry.recheck is not None else "articles_extracted"] += 1
+                    # the page's validators: it is looked at again with them
+                    articles.append(dataclasses.replace(article, etag=page.etag, last_modified=page.last_modified))
+                    continue
+                if page.entry.recheck is not None:  # a page filed before that reads no more: it stays as filed
+                    counts["rechecks_not_extracted"] += 1
+                    self._rechecked_store().stories.checked(page.entry.url, utc_now())
                     continue
                 # An archived page is never fetched live: its retry would be (the archive's
                 # copy does not change), so its failure is final.

@@ -49,7 +49,7 @@ class FetchPagesFn(StageFn):
     def _fetch(self, entry: FeedEntry) -> Response:
         """Runs on a fetch thread: the page, with its feed's own headers where the feed has them."""
         feed = self.feeds.get(entry.feed_url)
-        return self.pages.fetch(entry.url, feed.headers_for(entry.url) if feed else None)
+        return self.pages.fetch(entry.url, feed.headers_for(entry.url) if feed else None, entry.recheck)
 
     def teardown(self) -> None:
         self.scheduler.close()
@@ -66,6 +66,12 @@ class FetchPagesFn(StageFn):
         letters: list[DeadLetter] = []
         counts: collections.Counter = collections.Counter()
         for entry, outcome in self.scheduler.run(e for e in batch.entries if not e.full_text):
+            if entry.recheck is not None and (isinstance(outcome, BaseException) or outcome.status == 304):
+                # looked at again: unchanged (a 304), or unreadable now: no failure of the
+                # article's, which stays as filed; looked at again later, less often
+                counts["rechecks_not_modified" if not isinstance(outcome, BaseException) else "rechecks_failed"] += 1
+                self.store.stories.checked(entry.url, utc_now())
+                continue
             if isinstance(outcome, BaseException):
                 error = outcome if isinstance(outcome, FetchError) else FetchError(
                     f"internal error: {type(outcome).__name__}: {outcome}")
@@ -77,9 +83,10 @@ class FetchPagesFn(StageFn):
                     next_due=utc_now() if error.deferred else None))
                 pages.append(FetchedPage(entry=entry, url=entry.url, html=None, content_type=None))
             else:
-                counts["pages_fetched"] += 1
+                counts["pages_rechecked" if entry.recheck is not None else "pages_fetched"] += 1
                 pages.append(FetchedPage(entry=entry, url=outcome.url, html=outcome.body,
-                                         content_type=outcome.content_type))
+                                         content_type=outcome.content_type, etag=outcome.headers.get("etag"),
+                                         last_modified=outcome.headers.get("last-modified")))
             if len(pages) >= PAGE_CHUNK:
                 yield carried.add(counts, pages=tuple(pages), dead_letters=carried.dead_letters + tuple(letters))
                 carried, pages, letters, counts = Batch(), [], [], collections.Counter()
