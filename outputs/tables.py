@@ -27,6 +27,9 @@ CREATE TABLE IF NOT EXISTS newsbeam_variants (
     site_name TEXT, feed_url TEXT, relation TEXT NOT NULL, PRIMARY KEY (story_id, url));
 CREATE TABLE IF NOT EXISTS newsbeam_events (
     event_id TEXT NOT NULL, story_id TEXT NOT NULL, PRIMARY KEY (event_id, story_id));
+CREATE TABLE IF NOT EXISTS newsbeam_revisions (
+    url TEXT NOT NULL, revision INTEGER NOT NULL, story_id TEXT NOT NULL, replaced_at TEXT NOT NULL, title TEXT,
+    kicker TEXT, authors TEXT, text TEXT, changed TEXT NOT NULL, diff TEXT NOT NULL, PRIMARY KEY (url, revision));
 CREATE TABLE IF NOT EXISTS newsbeam_dead_letters (
     url TEXT NOT NULL, stage TEXT NOT NULL, status INTEGER, reason TEXT NOT NULL, attempts INTEGER NOT NULL,
     at TEXT NOT NULL, next_due TEXT, PRIMARY KEY (url, stage))
@@ -37,6 +40,8 @@ STORY_COLUMNS = tuple(field.name for field in dataclasses.fields(Story) if field
 VARIANT_COLUMNS = tuple(field.name for field in dataclasses.fields(Variant))
 _TABLE_COLUMNS = {"newsbeam_stories": STORY_COLUMNS, "newsbeam_variants": VARIANT_COLUMNS}
 _JSON_COLUMNS = ("languages", "authors", "credits")
+REVISION_COLUMNS = ("url", "revision", "story_id", "replaced_at", "title", "kicker", "authors", "text", "changed",
+                    "diff")
 LETTER_COLUMNS = ("url", "stage", "status", "reason", "attempts", "at", "next_due")
 
 
@@ -89,6 +94,13 @@ class SinkTables:
             for name in columns:
                 if name not in present:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {_column_type(name)}")
+
+    @transactional
+    def add_revisions(self, db: Connection, revisions: Iterable[dict[str, Any]]) -> None:
+        """The earlier versions of edited articles (state.revisions), upserted by (url, revision)."""
+        db.executemany(_upsert("newsbeam_revisions", REVISION_COLUMNS, ("url", "revision")),
+                       [[json.dumps(r[c]) if c in ("authors", "changed") else r[c] for c in REVISION_COLUMNS]
+                        for r in revisions])
 
     @transactional
     def remove(self, db: Connection, story_ids: list[str]) -> None:

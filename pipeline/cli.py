@@ -138,6 +138,8 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=_positive(int, browse.MAX_LIMIT), default=browse.DEFAULT_LIMIT,
                          help=f"at most this many (default {browse.DEFAULT_LIMIT})")
     listing.add_argument("--json", action="store_true", help="whole story records, one JSON object a line")
+    listing.add_argument("--headline-changed", action="store_true",
+                         help="only stories a publisher edited in place under another headline")
     show = story_commands.add_parser("show", help="print one story with its variants")
     add_where(show)
     show.add_argument("story_id")

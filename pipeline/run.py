@@ -19,7 +19,9 @@ import apache_beam as beam
 
 from newsbeam.fetching.politeness import allow_requests, request_stop
 from newsbeam.outputs import webhooks
+from newsbeam.outputs.files import FileSinks
 from newsbeam.outputs.paths import create_new
+from newsbeam.outputs.tables import SinkTables, database_sink_urls
 from newsbeam.pipeline.backfill import unread_files
 from newsbeam.pipeline.graph import BoundedPass, RunTransform, StreamingRun
 from newsbeam.pipeline.progress import Progress
@@ -103,6 +105,7 @@ def _run(options: RunOptions, run_id: str, graph: type[RunTransform]) -> dict[st
     # dies earlier fetches them again.
     store.feeds.commit_validators()
     summary = make_summary(run_id, started, time.monotonic() - clock, options, store.runs.counts(run_id))
+    summary["revisions"] = write_revisions(options, store, run_id, started)
     if options.webhooks and not options.streaming:
         summary.update(notify(options, store, run_id, started))
     summary["page_failures_by_feed"] = dict(store.dead_letters.page_failures_by_feed(since=started).most_common())
@@ -112,6 +115,27 @@ def _run(options: RunOptions, run_id: str, graph: type[RunTransform]) -> dict[st
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(summary, handle, indent=2)
     return summary
+
+
+def write_revisions(options: RunOptions, store: Store, run_id: str, started: str) -> int:
+    """The versions the run's edits replaced, beside the stories: OUTPUT/revisions/RUN.jsonl and
+    the database sinks' newsbeam_revisions table."""
+    revisions = store.stories.revisions.since(started)
+    if not revisions:
+        return 0
+    if "jsonl" in options.sinks:
+        files = FileSinks(options.output_dir, run_id, jsonl=True, parquet=False)
+        try:
+            files.append("revisions", revisions)
+        finally:
+            files.close()
+    for url in database_sink_urls(options.output_dir, options.store, options.sinks):
+        tables = SinkTables(url)
+        try:
+            tables.add_revisions(revisions)
+        finally:
+            tables.close()
+    return len(revisions)
 
 
 def notify(options: RunOptions, store: Store, run_id: str, started: str) -> dict[str, int]:
@@ -215,7 +239,8 @@ def format_summary(summary: dict[str, Any]) -> str:
            f"{s.get('rechecks_not_modified', 0)} not modified, {s.get('pages_rechecked', 0)} read again, "
            f"{s.get('rechecks_failed', 0) + s.get('rechecks_not_extracted', 0)} not readable now"]
           if s.get("rechecks_due") else []),
-        f"  stories   {s['stories_new']} new, {s['stories_updated']} updated{unchanged}",
+        f"  stories   {s['stories_new']} new, {s['stories_updated']} updated{unchanged}"
+        + (f"; {s['revisions']} earlier versions of edited articles kept" if s.get("revisions") else ""),
         f"  dead letters {s['dead_letters']}" + (f" (see {s['output']}/dead_letters/)" if s["dead_letters"] else ""),
     ]
     if "webhooks_delivered" in s:

@@ -29,7 +29,8 @@ def stories_list(args: argparse.Namespace) -> int:
     store = open_where(args)
     try:
         stories = store.find_stories(since=since(args.since), event=args.event, language=args.language,
-                                     site=args.site, words=args.query or (), limit=args.limit)
+                                     site=args.site, words=args.query or (), limit=args.limit,
+                                     headline_changed=args.headline_changed)
     except ValueError as exc:  # a filter no store could answer (StoryFilter says which)
         raise CliError(f"stories list: {exc}") from None
     if args.json:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import html
+import re
 import urllib.parse
 from collections.abc import Iterable
 from typing import Any
@@ -27,6 +28,8 @@ STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 1.5rem auto; max-width: 80rem; padding: 0 1rem; color: #222; }
 h1 { font-size: 1.5rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
 .muted { color: #666; font-size: .9em; }
+.diff div { font-family: ui-monospace, monospace; font-size: .85em; white-space: pre-wrap; }
+.diff .added, .diff ins { background: #e6ffec; } .diff .removed, .diff del { background: #ffebe9; }
 .charts { display: flex; gap: 2rem; flex-wrap: wrap; }
 .event { border-left: 4px solid #9ab; padding-left: .8rem; margin: 1rem 0; }
 details.story { border: 1px solid #ddd; border-radius: 6px; margin: .5rem 0; padding: .4rem .7rem; }
@@ -132,6 +135,34 @@ def story_html(story: Story, open_variants: bool, href: str | None = None) -> st
             f'{text(story.site_name or "")} · {text(published(story))} · first seen {text(story.first_seen[:16])}'
             f'{own_page}</span></summary>'
             f'<div class="variants">{"".join(_variant(v) for v in story.variants)}</div></details>')
+
+
+def history_html(revisions: list[dict[str, Any]]) -> str:
+    """A story's earlier versions, oldest first: when each was replaced, what changed, its
+    headline then, and the diff of its text, marked so it reads without colour too."""
+    if not revisions:
+        return ""
+    items = []
+    for revision in revisions:
+        diff = "".join(f'<div class="{_DIFF_CLASS.get(line[:1], "")}">{_marked(line)}</div>'
+                       for line in (revision["diff"] or "").splitlines())
+        items.append(f"<li><b>{text(revision['replaced_at'])}</b> {link(revision['url'], text(revision['url']))}: "
+                     f"{text(', '.join(revision['changed']))} changed"
+                     + (f"<div class='muted'>headline was: {text(revision['title'] or '')}</div>"
+                        if "title" in revision["changed"] else "")
+                     + (f"<div class='diff'>{diff}</div>" if diff else "") + "</li>")
+    return (f"<details class='history'><summary>{len(revisions)} earlier version{'s' if len(revisions) != 1 else ''}"
+            f"</summary><ol>{''.join(items)}</ol></details>")
+
+
+_DIFF_CLASS = {"+": "added", "-": "removed", "~": "changed"}
+
+
+def _marked(line: str) -> str:
+    """A diff line: its [-words out-] and {+words in+} as <del> and <ins>, their marks kept."""
+    escaped = text(line)
+    escaped = re.sub(r"\[-(.*?)-\]", r"<del>[-\1-]</del>", escaped)
+    return re.sub(r"\{\+(.*?)\+\}", r"<ins>{+\1+}</ins>", escaped)
 
 
 def feed_table(feeds: list[dict[str, Any]], letters: list[DeadLetter]) -> str:

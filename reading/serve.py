@@ -33,7 +33,7 @@ from typing import Any
 
 from newsbeam.reading.browse import DEFAULT_LIMIT, MAX_QUERY_CHARS, MAX_QUERY_WORDS
 from newsbeam.reading.report import POLICY as REPORT_POLICY
-from newsbeam.reading.report import feed_table, html_page, link, story_html, text
+from newsbeam.reading.report import feed_table, history_html, html_page, link, story_html, text
 from newsbeam.reading.where import CliError, since
 from newsbeam.schemas import DeadLetter, Story, load_json_schema, parse_time
 from newsbeam.state.database import redact
@@ -268,11 +268,11 @@ def stories_page(listing: Listing, filters: dict[str, str]) -> str:
 {items or "<p class='muted'>No story matches.</p>"}{more}""")
 
 
-def story_page(story: Story) -> str:
+def story_page(story: Story, revisions: list[dict[str, Any]]) -> str:
     event = f'<a href="/events/{text(urllib.parse.quote(story.event_id, safe=""))}">its event</a>'
     return _page(f"newsbeam: {story.title}", f"""{NAVIGATION}<h1>{text(story.title)}</h1>
 <p class="muted">story {text(story.story_id)} · {len(story.variants)} variants · {event} · \
-{link(story.variants[0].link, "original")}</p>{story_html(story, open_variants=True)}""")
+{link(story.variants[0].link, "original")}</p>{story_html(story, open_variants=True)}{history_html(revisions)}""")
 
 
 def event_page(event_id: str, stories: list[Story]) -> str:
@@ -418,7 +418,9 @@ def create_app(store: Store, token: str | None = None) -> Any:
     @app.get("/stories/{story_id}", response_class=HTMLResponse, include_in_schema=False)
     def story_view(story_id: str) -> HTMLResponse:
         story = store.story(story_id)
-        return html(story_page(story)) if story else html(missing_page(f"no story {story_id}"), 404)
+        if story is None:
+            return html(missing_page(f"no story {story_id}"), 404)
+        return html(story_page(story, store.stories.revisions.of_story(story_id) if story.revisions else []))
 
     @app.get("/events/{event_id}", response_class=HTMLResponse, include_in_schema=False)
     def event_view(event_id: str) -> HTMLResponse:

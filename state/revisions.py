@@ -70,11 +70,22 @@ class Revisions:
         tx.execute("UPDATE articles SET revisions = ?, revised = ? WHERE url = ?", (number, at, before["url"]))
         return True
 
+    def since(self, at: str) -> list[dict[str, Any]]:
+        """The versions replaced at or after `at` (a run's own), oldest first."""
+        rows = self.db.read().execute(
+            "SELECT url, revision, story_id, replaced_at, title, kicker, authors, text, changed, diff "
+            "FROM article_revisions WHERE replaced_at >= ? ORDER BY replaced_at, url, revision", (at,))
+        return [_record(row) for row in rows]
+
     def of_story(self, story_id: str) -> list[dict[str, Any]]:
         """Each earlier version of the story's articles, oldest first: its fields, when it was
         replaced, what changed and the text's diff to the next version."""
         rows = self.db.read().execute(
             "SELECT url, revision, replaced_at, title, kicker, authors, text, changed, diff FROM article_revisions "
             "WHERE story_id = ? ORDER BY replaced_at, url, revision", (story_id,))
-        return [{**dict(row), "authors": json.loads(row["authors"] or "[]"), "changed": json.loads(row["changed"])}
-                for row in rows]
+        return [_record(row) for row in rows]
+
+
+def _record(row: Any) -> dict[str, Any]:
+    """A revision as the sinks, the API and `stories show` give it."""
+    return {**dict(row), "authors": json.loads(row["authors"] or "[]"), "changed": json.loads(row["changed"])}

@@ -63,13 +63,16 @@ class Store:
     # --- what came in, as records (the `stories`, `events` and `errors` commands, the API) ---
     def find_stories(self, *, since: str | dt.datetime | None = None, language: str | None = None,
                      site: str | None = None, words: str | Sequence[str] = (), event: str | None = None,
-                     limit: int = 50, after: tuple[str, str] | None = None) -> list[Story]:
+                     limit: int = 50, after: tuple[str, str] | None = None,
+                     headline_changed: bool = False) -> list[Story]:
         """The stories that match every condition given, most recently changed first: changed
         at or after `since`, with a variant in `language` or from the host `site`, each of
-        `words` in some variant's title or text, in the event `event`; only those listed after
-        the story `after` = (updated, story_id), the last of a previous page."""
+        `words` in some variant's title or text, in the event `event`, a headline changed by an
+        edit in place (`headline_changed`); only those listed after the story `after` =
+        (updated, story_id), the last of a previous page."""
         where = StoryFilter(since=utc_iso(since), event=event, language=language, site=site,
-                            words=tuple(words.split() if isinstance(words, str) else words), after=after)
+                            words=tuple(words.split() if isinstance(words, str) else words), after=after,
+                            headline_changed=headline_changed)
         return list(self.stories.records(self.stories.find(where, limit)))
 
     def story(self, story_id: str) -> Story | None:

@@ -54,6 +54,7 @@ class StoryFilter:
     language: str | None = None  # a variant in this language
     site: str | None = None  # a variant from this host (or with this site name)
     words: tuple[str, ...] = ()  # each word, whole, in some variant's title or text, in any case
+    headline_changed: bool = False  # a variant's headline was changed by an edit in place
     # (updated, story_id) of the last story of the previous page: only stories after it in the
     # listing's order (a cursor, stable while new stories come in at the top)
     after: tuple[str, str] | None = None
@@ -90,6 +91,9 @@ class StoryTables:
         if where.event:
             conditions.append("s.event_id = ?")
             params.append(where.event)
+        if where.headline_changed:
+            conditions.append("EXISTS (SELECT 1 FROM article_revisions r WHERE r.story_id = s.story_id "
+                              "AND r.changed LIKE '%\"title\"%')")
         variant = "EXISTS (SELECT 1 FROM articles a WHERE a.story_id = s.story_id AND {})"
         if where.language:
             conditions.append(variant.format("a.language = ?"))

@@ -54,7 +54,12 @@ def test_an_edit_the_feed_announces_is_a_revision_with_its_diff(site, tmp_path, 
     assert story["story_id"] == first["story_id"] and story["title"] == "Council approves new ferry timetable"
     assert story["revisions"] == 1 and story["revised"] and story["variants"][0]["revisions"] == 1
 
+    (kept,) = [json.loads(line) for path in (out / "revisions").glob("*.jsonl")
+               for line in path.read_text().splitlines()]
+    assert kept["title"] == "Council approves ferry timetable" and kept["changed"] == ["title", "text"]
     capsys.readouterr()
+    assert main(["stories", "list", "--output", str(out), "--headline-changed", "--json"]) == 0
+    assert [json.loads(line)["story_id"] for line in capsys.readouterr().out.splitlines()] == [story["story_id"]]
     assert main(["stories", "show", story["story_id"], "--output", str(out), "--revisions"]) == 0
     shown = capsys.readouterr().out
     assert "revision 1 replaced: title, text changed" in shown
@@ -64,10 +69,12 @@ def test_an_edit_the_feed_announces_is_a_revision_with_its_diff(site, tmp_path, 
     process, api = start_server("--output", str(out))
     try:
         answer = requests.get(f"{api}/api/stories/{story['story_id']}/revisions", timeout=30).json()
+        history = requests.get(f"{api}/stories/{story['story_id']}", timeout=30).text
     finally:
         process.terminate()
         process.wait(timeout=30)
     (revision,) = answer["revisions"]
+    assert "1 earlier version" in history and "<del>[-twenty-]</del>" in history and "<ins>{+fifteen+}</ins>" in history
     assert revision["title"] == "Council approves ferry timetable" and revision["changed"] == ["title", "text"]
 
     # read again unchanged (the feed says nothing new): no revision
