@@ -180,6 +180,8 @@ def main() -> int:
     parser.add_argument("--corpus", default="even,wide,skewed")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument("--captures-cost", action="store_true",
+                        help="also run each corpus's first case with captures off, and print what captures cost")
     args = parser.parse_args()
     workers = [int(w) for w in args.workers.split(",")]
     postgres = os.environ.get("NEWSBEAM_BENCH_POSTGRES")
@@ -224,6 +226,18 @@ def main() -> int:
                             again = newsbeam_run(sites.feed_urls(), pathlib.Path(folder), count, store)
                             print(f"{corpus:<7} {'second run':<22} {again.seconds:8.1f} {'':>7} {'':>8} {'':>9} "
                                   f"{'':>8}   {again.seconds / seconds:.1%} of the first run")
+                    if args.captures_cost and count == workers[0] and store_kind == stores[0]:
+                        # the same run with captures off, from a cold store of its own: what
+                        # keeping every fetch as WARC costs (a diagnostic beside the headline)
+                        with tempfile.TemporaryDirectory() as other:
+                            for site in sites.sites:
+                                site.log.clear()
+                            off = newsbeam_run(sites.feed_urls(), pathlib.Path(other), count,
+                                               fresh_postgres(postgres) if store_kind == "postgres" else None,
+                                               ("--captures", "off"))
+                            print(f"{corpus:<7} {'captures off':<22} {off.seconds:8.1f} {pages / off.seconds:7.1f} "
+                                  f"{'':>8} {'':>9} {off.peak_mb:8.0f}   captures cost "
+                                  f"{seconds / off.seconds - 1:+.1%} of the run's time")
         finally:
             sites.close()
     return 0

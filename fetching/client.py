@@ -142,9 +142,13 @@ class _Watchdog:
 
 
 class HttpClient:
-    def __init__(self, policy: AddressPolicy | None = None, settings: FetchSettings = DEFAULTS):
+    def __init__(self, policy: AddressPolicy | None = None, settings: FetchSettings = DEFAULTS,
+                 on_response: Callable[[str, dict[str, str], Response], None] | None = None):
+        """`on_response(url, request headers, response)` is told of each document fetched (a
+        2xx answer after its redirects): the captures."""
         self.policy = policy or AddressPolicy()
         self.settings = settings
+        self.on_response = on_response
         self._watchdog = _Watchdog()
         # The request this thread is making: its deadline, and whether it goes through a proxy.
         self._request = threading.local()
@@ -199,6 +203,8 @@ class HttpClient:
                     before_redirect(url)
                 continue
             if response.status == 304 or 200 <= response.status < 300:
+                if self.on_response is not None and response.status != 304:
+                    self.on_response(url, {**self.session.headers, **(sent or {})}, response)
                 return response
             raise FetchError(f"HTTP {response.status}", response.status,
                              retry_after_time(response.headers.get("retry-after"), self.settings.max_retry_after_s),

@@ -30,6 +30,7 @@ from newsbeam.fetching.settings import FetchSettings
 from newsbeam.matching.encoders import check_encoder_name
 from newsbeam.matching.settings import MatchSettings
 from newsbeam.outputs import SINKS
+from newsbeam.outputs.captures import prune_captures
 from newsbeam.outputs.paths import UnsafePath, check_output_folder
 from newsbeam.outputs.tables import database_sink_urls
 from newsbeam.pipeline import corpus
@@ -51,6 +52,8 @@ from newsbeam.version import __version__
 EXIT_UNHEALTHY = 3
 EXIT_STORE_UNREACHABLE = 4  # the store's server did not answer
 EXIT_INTERRUPTED = 130  # stopped by SIGINT or SIGTERM, as shells report a command Ctrl-C stopped
+# Captures (WARC files of every fetch) are kept this long, unless told otherwise.
+CAPTURES_DAYS = 30.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -91,6 +94,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="exit with code 3 when more than this share (0 to 1) of the feeds due, or of the "
                           "pages fetched, failed; without it, only when every one failed")
     run.add_argument("--prune", action="store_true", help="after the run, forget stories older than the window")
+    run.add_argument("--captures", metavar="FOLDER",
+                     help="where every fetched feed and page is kept as WARC (default OUTPUT/captures; 'off' for "
+                          "nowhere); newsbeam reads them back as an archive")
+    _captures_days(run)
     run.add_argument("--every", type=_duration, metavar="INTERVAL",
                      help="repeat the pass every INTERVAL (e.g. 1h, 30m) until SIGINT/SIGTERM")
     run.add_argument("--streaming", action="store_true",
@@ -223,7 +230,13 @@ def _parser() -> argparse.ArgumentParser:
     prune = commands.add_parser("prune", help="forget stories older than the window (the sinks keep them)")
     add_where(prune)
     _add_settings(prune, MatchSettings, only={"window_days"})
+    _captures_days(prune)
     return parser
+
+
+def _captures_days(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--captures-days", type=_positive(float), default=CAPTURES_DAYS, metavar="DAYS",
+                        help=f"pruning removes capture files older than this (default {CAPTURES_DAYS:g})")
 
 
 def _add_settings(parser: argparse.ArgumentParser, settings_class: type, only: set[str] | None = None) -> None:
@@ -451,7 +464,7 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         allow_private_network=args.allow_private_network,
         serve_dir=str(config.serve_dir) if config.serve_dir else None, serve_port=config.serve_port,
         streaming=args.streaming, poll_interval_s=args.poll_interval, stop_after_s=args.stop_after,
-        max_failed_share=args.max_failed_share,
+        max_failed_share=args.max_failed_share, captures=args.captures or "",
         shards=args.shards or worker_count(beam), encoder_threads=encoder_threads(beam),
         beam_args=tuple(beam_args))
     check_store_path(options.store)
@@ -503,8 +516,10 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     if args.prune:
         pruned = open_store(options.store).prune(args.window_days)
         summaries = prune_summaries(options.output_dir, args.window_days)
+        captures = prune_captures(options.captures_dir, args.captures_days) if options.captures_dir else 0
         print(f"  pruned    {pruned['stories']} stories, {pruned['articles']} articles, "
-              f"{pruned['dead_letters']} dead letters, {summaries} summary files older than {args.window_days:g} days")
+              f"{pruned['dead_letters']} dead letters, {summaries} summary files older than {args.window_days:g} days, "
+              f"{captures} capture files older than {args.captures_days:g} days")
     return EXIT_UNHEALTHY if summary["health"] != "ok" else 0
 
 
@@ -562,6 +577,8 @@ def _prune(args: argparse.Namespace) -> int:
 
     pruned = open_where(args, writes=True).prune(args.window_days)
     summaries = prune_summaries(args.output, args.window_days) if getattr(args, "output", None) else 0
+    captures = prune_captures(os.path.join(args.output, "captures"), args.captures_days) if args.output else 0
     print(f"pruned {pruned['stories']} stories, {pruned['articles']} articles, {pruned['dead_letters']} "
-          f"dead letters and {summaries} summary files older than {args.window_days:g} days")
+          f"dead letters and {summaries} summary files older than {args.window_days:g} days, {captures} capture "
+          f"files older than {args.captures_days:g} days")
     return 0

@@ -272,8 +272,9 @@ def test_a_store_of_the_previous_version_gets_its_articles_indexed_for_words(tmp
         db.execute("ALTER TABLE articles DROP COLUMN canonical_url")
         db.execute("DROP TABLE dropped_articles")  # migrations 10 and 11, after the index's (9)
         db.execute("DROP TABLE article_revisions")  # and 12's
-        db.execute("ALTER TABLE articles DROP COLUMN revisions")
-        db.execute("ALTER TABLE articles DROP COLUMN revised")
+        db.execute("DROP INDEX articles_next_check")  # and 13's
+        for column in ("revisions", "revised", "etag", "last_modified", "next_check", "checks"):
+            db.execute(f"ALTER TABLE articles DROP COLUMN {column}")
         db.execute("UPDATE meta SET value = '8' WHERE key = 'schema_version'")
     with newsbeam.open_store(str(path)) as opened:
         assert [story.url for story in opened.find_stories(words="ferry")] == ["https://a.example/1"]

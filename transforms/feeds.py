@@ -15,6 +15,7 @@ from typing import Any
 
 import apache_beam as beam
 
+from newsbeam.outputs.captures import CaptureWriter
 from newsbeam.schemas import Batch, FeedEntry, Shard
 from newsbeam.sources.books import StoreFeedBook
 from newsbeam.sources.reader import FeedReader
@@ -78,7 +79,8 @@ class ReadFeedsFn(StageFn):
     def setup(self) -> None:
         super().setup()
         options = self.options
-        self.http = options.http_client()
+        self.captures = CaptureWriter(options.captures_dir) if options.captures_dir else None
+        self.http = options.http_client(self.captures)
         ledger = host_ledger()
         self.reader = FeedReader(
             StoreFeedBook(self.store), self.http, ledger, options.feeds, options.matching.window_days, options.reading,
@@ -91,6 +93,8 @@ class ReadFeedsFn(StageFn):
     def teardown(self) -> None:
         self.reader.close()
         self.http.close()
+        if self.captures is not None:
+            self.captures.close()
         super().teardown()
 
     def run(self, shard: Shard) -> Iterator[Batch]:

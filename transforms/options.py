@@ -14,6 +14,7 @@ from newsbeam.fetching.addresses import AddressPolicy
 from newsbeam.fetching.client import HttpClient
 from newsbeam.fetching.settings import FetchSettings
 from newsbeam.matching.settings import MatchSettings
+from newsbeam.outputs.captures import CaptureWriter
 from newsbeam.outputs.webhooks import Webhook
 from newsbeam.schemas import ArchiveSource, FeedSource
 from newsbeam.sources.rules import NO_RULES, RuleSet
@@ -44,6 +45,9 @@ class RunOptions:
     # The feeds file's keep and block rules (sources.rules) and receivers (outputs.webhooks)
     rules: RuleSet = NO_RULES
     webhooks: tuple[Webhook, ...] = ()
+    # Where every fetched document is kept as WARC (outputs.captures): "" for OUTPUT/captures,
+    # "off" for nowhere, or a folder
+    captures: str = ""
     # Shares of a pass's work (feeds grouped by host, with their retries): one per worker, so
     # that each worker keeps all of its hosts in flight at once.
     shards: int = 1
@@ -84,12 +88,20 @@ class RunOptions:
     def encoder(self) -> str:
         return self.matching.encoder
 
-    def http_client(self) -> HttpClient:
+    @property
+    def captures_dir(self) -> str | None:
+        if self.captures == "off":
+            return None
+        return os.path.abspath(self.captures or os.path.join(self.output_dir, "captures"))
+
+    def http_client(self, captures: CaptureWriter | None = None) -> HttpClient:
         """The run's HTTP client: its fetching settings, the `serve` folder's server opened to
-        it and fetched without delay."""
+        it and fetched without delay; each document it fetches handed to `captures`."""
         served = [self.served_host] if self.served_host else []
+        keep = None if captures is None else (
+            lambda url, sent, response: captures.capture(url, sent, response.status, response.headers, response.body))
         return HttpClient(AddressPolicy(self.allow_private_network, served),
-                          dataclasses.replace(self.fetching, unthrottled=frozenset(served)))
+                          dataclasses.replace(self.fetching, unthrottled=frozenset(served)), on_response=keep)
 
     @classmethod
     def of(cls, **values: Any) -> RunOptions:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from newsbeam.fetching.client import FetchError, Response
 from newsbeam.fetching.pages import PageFetcher
 from newsbeam.fetching.politeness import PoliteScheduler
+from newsbeam.outputs.captures import CaptureWriter
 from newsbeam.schemas import Batch, DeadLetter, FeedEntry, FetchedPage, host_of, utc_now
 from newsbeam.sources.feeds import entry_payload
 from newsbeam.transforms.options import RunOptions
@@ -34,7 +35,8 @@ class FetchPagesFn(StageFn):
 
     def setup(self) -> None:
         super().setup()
-        self.http = self.options.http_client()
+        self.captures = CaptureWriter(self.options.captures_dir) if self.options.captures_dir else None
+        self.http = self.options.http_client(self.captures)
         self.ledger = host_ledger()
         # With several workers, a host's pages may be asked for by more than the one that reads
         # its feeds (other sites' feeds link to it): each request then takes a slot every
@@ -54,6 +56,8 @@ class FetchPagesFn(StageFn):
     def teardown(self) -> None:
         self.scheduler.close()
         self.http.close()
+        if self.captures is not None:
+            self.captures.close()
         super().teardown()
 
     def run(self, batch: Batch) -> Iterator[Batch]:

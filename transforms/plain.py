@@ -41,7 +41,9 @@ def plain_options(store: str, **settings: Any) -> RunOptions:
     """What a stage needs to know, for a stage used on its own: the store and any of
     RunOptions' fields or the libraries' settings (allow_private_network, user_agent,
     per_host_delay_s, encoder, window_days, ...; see RunOptions.of)."""
-    return RunOptions.of(feeds=(), output_dir=settings.pop("output_dir", ""), store_url=store, **settings)
+    # a pipeline of the user's own keeps captures only where it asks to (captures="FOLDER")
+    return RunOptions.of(feeds=(), output_dir=settings.pop("output_dir", ""), store_url=store,
+                         captures=settings.pop("captures", "off"), **settings)
 
 
 class _PlainFn(beam.DoFn):

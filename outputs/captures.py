@@ -1,0 +1,144 @@
+"""Captures: every feed document and page a run fetches, kept as it came, in WARC files.
+
+Each fetch is a WARC request record and its response record (the time it was fetched, the
+status, the headers, the body as newsbeam read it), each record a gzip member of its own, in
+files of at most `max_file_bytes` under the captures folder (OUTPUT/captures by default):
+`<time>-<writer>-<n>.warc.gz`, written as `*.warc.gz.open` and renamed when whole; a worker
+that dies leaves whole records, which the WARC reader takes up to the last one. Writing runs on
+a thread of its own: a fetch only hands its document over.
+
+What is secret stays out: the request's Authorization and Cookie headers (a feed's own
+credentials) and the response's Set-Cookie are not written. newsbeam reads its own captures
+as it reads CC-NEWS (`archives:` in the feeds file): history it fetched once can be read again.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import http
+import io
+import os
+import queue
+import threading
+import time
+import uuid
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from newsbeam.outputs.paths import create_new, output_folder
+
+# Files are closed and a new one begun past this size.
+MAX_FILE_BYTES = 256 * 1024 * 1024
+# Headers that may carry a secret or that no longer describe the body as kept (newsbeam keeps
+# the body decoded).
+PRIVATE_REQUEST_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+DROPPED_RESPONSE_HEADERS = frozenset({"set-cookie", "content-encoding", "transfer-encoding", "content-length"})
+_DONE = object()
+
+
+class CaptureWriter:
+    """A process's captures, written in the background to rotating WARC files in `folder`."""
+
+    def __init__(self, folder: str, max_file_bytes: int = MAX_FILE_BYTES):
+        # made as the output's own folders are: a link there only where a user may put one
+        self.folder = output_folder(os.path.dirname(folder), os.path.basename(folder))
+        self.max_file_bytes = max_file_bytes
+        self.name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        self.files = 0
+        self.written = 0  # records written
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._fd: int | None = None
+        self._path = ""
+        self._size = 0
+        self._closed = False
+        self._thread = threading.Thread(target=self._write_all, name="newsbeam-captures", daemon=True)
+        self._thread.start()
+        # a runner that never tears its steps down still gets whole files at the process's end
+        atexit.register(self.close)
+
+    def capture(self, url: str, request_headers: dict[str, str], status: int, response_headers: dict[str, str],
+                body: bytes) -> None:
+        """Hand a fetched document over (from any thread); it is written in the background."""
+        self._queue.put((url, dict(request_headers), status, dict(response_headers), body, time.time()))
+
+    def close(self) -> None:
+        """Write what was handed over, and make the last file whole."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_DONE)
+        self._thread.join()
+        atexit.unregister(self.close)
+
+    def _write_all(self) -> None:
+        while (item := self._queue.get()) is not _DONE:
+            try:
+                self._write(*item)
+            except OSError:  # a full disk: captures are a record, never the run's failure
+                pass
+        self._finish()
+
+    def _write(self, url: str, request_headers: dict[str, str], status: int, response_headers: dict[str, str],
+               body: bytes, at: float) -> None:
+        buffer = io.BytesIO()
+        writer = WARCWriter(buffer, gzip=True)
+        date = dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        target = url.split("#")[0]
+        path = target.split("/", 3)[3] if target.count("/") >= 3 else ""
+        request = writer.create_warc_record(
+            target, "request", warc_headers_dict={"WARC-Date": date},
+            http_headers=StatusAndHeaders(f"GET /{path} HTTP/1.1", [
+                (name, value) for name, value in request_headers.items()
+                if name.lower() not in PRIVATE_REQUEST_HEADERS], is_http_request=True))
+        headers = [(name, value) for name, value in response_headers.items()
+                   if name.lower() not in DROPPED_RESPONSE_HEADERS] + [("Content-Length", str(len(body)))]
+        request_id = request.rec_headers.get_header("WARC-Record-ID")
+        response = writer.create_warc_record(
+            target, "response", payload=io.BytesIO(body),
+            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": request_id},
+            http_headers=StatusAndHeaders(f"{status} {_phrase(status)}", headers, protocol="HTTP/1.1"))
+        writer.write_record(request)
+        writer.write_record(response)
+        self._append(buffer.getvalue())
+        self.written += 1
+
+    def _append(self, data: bytes) -> None:
+        if self._fd is None or self._size + len(data) > self.max_file_bytes and self._size:
+            self._finish()
+            self.files += 1
+            self._path = str(self.folder / f"{self.name}-{self.files:05d}.warc.gz.open")
+            self._fd, self._size = create_new(self._path, append=True), 0
+        os.write(self._fd, data)
+        self._size += len(data)
+
+    def _finish(self) -> None:
+        """The file is whole: closed, made durable, and named as one."""
+        if self._fd is None:
+            return
+        os.fsync(self._fd)
+        os.close(self._fd)
+        os.replace(self._path, self._path.removesuffix(".open"))
+        self._fd = None
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def prune_captures(path: str, days: float) -> int:
+    """Remove the capture files in `path` older than `days`; returns how many."""
+    if not os.path.isdir(path):
+        return 0
+    cutoff, removed = time.time() - days * 86400, 0
+    for entry in os.scandir(path):
+        if entry.name.endswith(".warc.gz") and entry.is_file(follow_symlinks=False) \
+                and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+            os.unlink(entry.path)
+            removed += 1
+    return removed
+
