@@ -36,6 +36,7 @@ import multiprocessing
 import os
 import pathlib
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -227,17 +228,21 @@ def main() -> int:
                             print(f"{corpus:<7} {'second run':<22} {again.seconds:8.1f} {'':>7} {'':>8} {'':>9} "
                                   f"{'':>8}   {again.seconds / seconds:.1%} of the first run")
                     if args.captures_cost and count == workers[0] and store_kind == stores[0]:
-                        # the same run with captures off, from a cold store of its own: what
-                        # keeping every fetch as WARC costs (a diagnostic beside the headline)
-                        with tempfile.TemporaryDirectory() as other:
-                            for site in sites.sites:
-                                site.log.clear()
-                            off = newsbeam_run(sites.feed_urls(), pathlib.Path(other), count,
-                                               fresh_postgres(postgres) if store_kind == "postgres" else None,
-                                               ("--captures", "off"))
-                            print(f"{corpus:<7} {'captures off':<22} {off.seconds:8.1f} {pages / off.seconds:7.1f} "
-                                  f"{'':>8} {'':>9} {off.peak_mb:8.0f}   captures cost "
-                                  f"{seconds / off.seconds - 1:+.1%} of the run's time")
+                        # the same run with captures off and on again, alternating (off, on, off),
+                        # each from a cold store of its own: what keeping every fetch as WARC costs,
+                        # the median of each against the other (a diagnostic beside the headline)
+                        times = {"on": [seconds], "off": []}
+                        for kind in ("off", "on", "off"):
+                            with tempfile.TemporaryDirectory() as other:
+                                for site in sites.sites:
+                                    site.log.clear()
+                                run = newsbeam_run(sites.feed_urls(), pathlib.Path(other), count,
+                                                   fresh_postgres(postgres) if store_kind == "postgres" else None,
+                                                   ("--captures", "off") if kind == "off" else ())
+                                times[kind].append(run.seconds)
+                        on, off = statistics.median(times["on"]), statistics.median(times["off"])
+                        print(f"{corpus:<7} {'captures on / off':<22} {on:8.1f} {off:8.1f}   captures cost "
+                              f"{on / off - 1:+.1%} of the run's time (medians of {times})")
         finally:
             sites.close()
     return 0
