@@ -114,8 +114,10 @@ class StoryIndex:
     """Assigns articles to stories and events: against the store, or (without one) in memory."""
 
     def __init__(self, store: Store | None, fingerprinter: Fingerprinter, run_id: str = "dedup",
-                 settings: MatchSettings = DEFAULTS):
-        self.store, self.fingerprinter, self.run_id = store, fingerprinter, run_id
+                 settings: MatchSettings = DEFAULTS, edits: bool = True):
+        """`edits`: an article filed again under its URL is its publisher's edit (a revision is
+        kept); False when it is the same page read again by newer extraction."""
+        self.store, self.fingerprinter, self.run_id, self.edits = store, fingerprinter, run_id, edits
         self.settings = settings
         self.window = dt.timedelta(days=settings.window_days)
         if store is None:
@@ -203,7 +205,7 @@ class StoryIndex:
 
         def plan(how: str, story_id: str, story_event: str, event_id: str, merged: tuple[str, ...] = ()) -> Filing:
             return Filing(article, how, story_id, story_event, event_id, merged, **stored_form(fingerprint),
-                          computed_sentences=tuple(computed))
+                          computed_sentences=tuple(computed), edit=self.edits)
 
         if filed is not None:
             story_id = filed[0]

@@ -31,6 +31,9 @@ class Filing:
     numbers: str = ""
     # Sentence vectors computed for other (filed) articles while deciding: kept for next time.
     computed_sentences: tuple[tuple[str, bytes], ...] = ()
+    # An update is a publisher's edit, whose earlier version is kept as a revision; a page read
+    # again by newer extraction (`newsbeam reprocess`) is no edit, and keeps none.
+    edit: bool = True
 
     def __post_init__(self) -> None:
         if self.how not in HOWS:

@@ -2,7 +2,7 @@
 older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
 a released migration never changes."""
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 # The words of an article that `stories list --query` finds, as each store indexes them: its
 # title and the first 100,000 characters of its text (far beyond any report; PostgreSQL's
@@ -215,5 +215,9 @@ MIGRATIONS: dict[int, str | dict[str, str]] = {
     ALTER TABLE articles ADD COLUMN next_check TEXT;
     ALTER TABLE articles ADD COLUMN checks INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX articles_next_check ON articles (next_check);
+    """,
+    # Which newsbeam made each article's record: what an upgrade would change (reprocess).
+    14: """
+    ALTER TABLE articles ADD COLUMN made_by TEXT;
     """,
 }

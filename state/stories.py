@@ -16,6 +16,7 @@ from newsbeam.state import settings
 from newsbeam.state.database import Connection, Database, Row, transactional
 from newsbeam.state.migrations import POSTGRES_SEARCH_DOCUMENT
 from newsbeam.state.revisions import REVISED_FIELDS, Revisions
+from newsbeam.version import __version__
 
 T = TypeVar("T")
 
@@ -327,7 +328,7 @@ class StoryTables:
             before = tx.execute(f"SELECT url, story_id, {', '.join(REVISED_FIELDS)} FROM articles WHERE url = ?",
                                 (row["url"],)).fetchone()
             self.write_article(row, update=True)
-            if before is not None:
+            if before is not None and filing.edit:
                 self.revisions.keep(dict(before), row, now)
         else:
             self.write_article(row)
@@ -447,7 +448,7 @@ def article_row(filing: Filing, now: str) -> dict[str, Any]:
     and 1), with its story, its fingerprint and when it was filed."""
     row = {field.name: _column_value(getattr(filing.article, field.name)) for field in dataclasses.fields(Article)}
     return {**row, "story_id": filing.story_id, "body_hash": filing.body_hash, "first_seen": now, "updated": now,
-            "vector": filing.vector, "sentences": filing.sentences, "numbers": filing.numbers}
+            "vector": filing.vector, "sentences": filing.sentences, "numbers": filing.numbers, "made_by": __version__}
 
 
 def _column_value(value: Any) -> Any:
