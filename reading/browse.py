@@ -157,8 +157,9 @@ def report(args: argparse.Namespace) -> int:
             ids = store.stories.find(StoryFilter(), min(args.limit, DEFAULT_LIMIT))
             period = (f"the last run, {run['run_id']}, brought nothing new: the newest "
                       f"{len(ids)} stor{'y' if len(ids) == 1 else 'ies'} before it")
-    page = render(store.stories.records(ids), store.feed_health(), store.dead_letters.all(), period,
-                  store.stories.dropped(200))
+    stories = list(store.stories.records(ids))
+    history = {story.story_id: store.stories.revisions.of_story(story.story_id) for story in stories if story.revisions}
+    page = render(stories, store.feed_health(), store.dead_letters.all(), period, store.stories.dropped(200), history)
     with open_output(args.file, store.url) as out:
         out.write(page)
     print(f"{len(ids)} stories in {args.file}", file=sys.stderr)

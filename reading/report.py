@@ -202,7 +202,9 @@ def _several(count: int, noun: str) -> str:
 
 
 def render(stories: Iterable[Story], feeds: list[dict[str, Any]], letters: list[DeadLetter], period: str,
-           dropped: Iterable[dict[str, Any]] = ()) -> str:
+           dropped: Iterable[dict[str, Any]] = (), history: dict[str, list[dict[str, Any]]] | None = None) -> str:
+    """The report; `history`: the earlier versions of the stories edited in place, by story."""
+    history = history or {}
     stories = list(stories)
     events: dict[str, list[Story]] = collections.defaultdict(list)
     for story in stories:
@@ -216,9 +218,10 @@ def render(stories: Iterable[Story], feeds: list[dict[str, Any]], letters: list[
     for members in groups:
         if len(members) > 1:
             sections.append(f'<section class="event"><h3>One event, {len(members)} stories</h3>'
-                            + "".join(story_html(s, open_variants) for s in members) + "</section>")
+                            + "".join(story_html(s, open_variants) + history_html(history.get(s.story_id, []))
+                                      for s in members) + "</section>")
         else:
-            sections.append(story_html(members[0], open_variants))
+            sections.append(story_html(members[0], open_variants) + history_html(history.get(members[0].story_id, [])))
     # by the stories' own publication time (an archive's stories of 2016 are not today's); a
     # story that gives none is undated, counted apart, never charted in the hour it was read
     per_hour = collections.Counter(s.published[:13].replace("T", " ") + "h" for s in stories if s.published)

@@ -65,6 +65,9 @@ def test_an_edit_the_feed_announces_is_a_revision_with_its_diff(site, tmp_path, 
     assert "revision 1 replaced: title, text changed" in shown
     assert "headline was: Council approves ferry timetable" in shown
     assert "[-twenty-] {+fifteen+}" in shown and "+ Correction: an earlier version" in shown
+    assert main(["report", "--output", str(out), "--since", "30d", "-o", str(tmp_path / "report.html")]) == 0
+    report = (tmp_path / "report.html").read_text()
+    assert "1 earlier version" in report and "<ins>{+fifteen+}</ins>" in report
 
     process, api = start_server("--output", str(out))
     try:
