@@ -15,7 +15,7 @@ from newsbeam.outputs.files import FileSinks
 from newsbeam.outputs.tables import SinkTables
 from newsbeam.schemas import Article, DeadLetter, FeedEntry, utc_now
 from newsbeam.sources.feeds import entry_payload
-from newsbeam.sources.rules import Item, RuleSet
+from newsbeam.sources.rules import DROPPED_BY_A_RULE, Item, RuleSet
 from newsbeam.state.runs import new_run_id
 from newsbeam.state.store import open_store
 
@@ -29,14 +29,13 @@ def apply_rules(rules: RuleSet, store_url: str, output_dir: str, sinks: tuple[st
     store = open_store(store_url)
     run_id, now = new_run_id("-rules"), utc_now()
     try:
-        dropped = [(article, rule.label) for article in store.stories.article_items()
-                   if (rule := rules.dropped_by(Item.of_article(article), article.feed_url)) is not None]
-        restored = [item for item, _ in store.stories.dropped_by_rules()
+        _, dropped = rules.split(store.stories.article_items(), Item.of_article, lambda article: article.feed_url)
+        restored = [item for item, _ in store.stories.dropped_by_rules(DROPPED_BY_A_RULE)
                     if rules.dropped_by(_item(item), item.feed_url) is None]
 
         def change() -> tuple[list[str], list[str]]:
             changed, removed = store.stories.take_out([article.url for article, _ in dropped], now, run_id)
-            store.stories.drop_articles([(article, f"dropped by a rule: {label}") for article, label in dropped])
+            store.stories.drop_articles(dropped)
             store.stories.forget_dropped([item.url for item in restored])
             store.dead_letters.record([DeadLetter(url=item.url, stage="page_fetch", reason=RESTORED, at=now,
                                                   payload=entry_payload(_entry(item)), next_due=now)

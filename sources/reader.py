@@ -252,13 +252,7 @@ class FeedReader:
         dropped (remembered as seen, with the rule) before any request for their page."""
         if not self.rules:
             return entries
-        kept, dropped = [], []
-        for entry in entries:
-            rule = self.rules.dropped_by(Item.of_entry(entry), entry.feed_url)
-            if rule is None:
-                kept.append(entry)
-            else:
-                dropped.append((entry, f"dropped by a rule: {rule.label}"))
+        kept, dropped = self.rules.split(entries, Item.of_entry, lambda entry: entry.feed_url)
         if dropped:
             self.book.drop(dropped)
             counts["entries_dropped_by_rules"] += len(dropped)

@@ -27,8 +27,8 @@ import dataclasses
 import datetime as dt
 import re
 import urllib.parse
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import regex
 
@@ -44,6 +44,11 @@ PATTERN_TIMEOUT_S = 0.05
 MAX_TEXT_CHARS = 100_000
 _AGE = re.compile(r"^\s*(\d{1,6})\s*([mhdw])\s*$")
 _AGE_UNIT_S = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+# How the store remembers an item a rule dropped: this, then the rule.
+DROPPED_BY_A_RULE = "dropped by a rule: "
+T = TypeVar("T")
 
 
 class RuleError(ValueError):
@@ -157,6 +162,18 @@ class RuleSet:
 
     def __bool__(self) -> bool:
         return bool(self.everywhere or self.by_feed)
+
+    def split(self, items: Iterable[T], judged: Callable[[T], Item], feed_url: Callable[[T], str]
+              ) -> tuple[list[T], list[tuple[T, str]]]:
+        """The items the rules keep, and the others with why (the rule that dropped each)."""
+        kept, dropped = [], []
+        for item in items:
+            rule = self.dropped_by(judged(item), feed_url(item))
+            if rule is None:
+                kept.append(item)
+            else:
+                dropped.append((item, DROPPED_BY_A_RULE + rule.label))
+        return kept, dropped
 
     def dropped_by(self, item: Item, feed_url: str, now: dt.datetime | None = None) -> Rule | None:
         """The rule that drops the item (a block rule it matches, or the first keep rule of a

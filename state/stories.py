@@ -170,11 +170,11 @@ class StoryTables:
                          item.entry_updated if isinstance(item, Article) else item.updated, now, dropped_payload(item))
                         for item, reason in dropped])
 
-    def dropped_by_rules(self) -> list[tuple[Article | FeedEntry, str]]:
-        """What the feeds file's rules dropped, as it was judged, and why."""
+    def dropped_by_rules(self, reason: str) -> list[tuple[Article | FeedEntry, str]]:
+        """What the feeds file's rules dropped (its `reason` starting so), as it was judged, and why."""
         rows = self.db.read().execute(
-            "SELECT payload, reason FROM dropped_articles WHERE reason LIKE 'dropped by a rule:%' "
-            "AND payload IS NOT NULL")
+            "SELECT payload, reason FROM dropped_articles WHERE substr(reason, 1, ?) = ? AND payload IS NOT NULL",
+            (len(reason), reason))
         return [(dropped_item(row["payload"]), row["reason"]) for row in rows]
 
     @transactional

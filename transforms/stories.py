@@ -98,14 +98,7 @@ class AssignStoriesFn(StageFn):
         could not tell: its text, its language), and the others with the rule that dropped each."""
         if not self.rules:
             return articles, []
-        kept, dropped = [], []
-        for article in articles:
-            rule = self.rules.dropped_by(Item.of_article(article), article.feed_url)
-            if rule is None:
-                kept.append(article)
-            else:
-                dropped.append((article, f"dropped by a rule: {rule.label}"))
-        return kept, dropped
+        return self.rules.split(articles, Item.of_article, lambda article: article.feed_url)
 
     def _record_progress(self, progress: tuple[ArchiveProgress, ...]) -> None:
         for read in progress:
