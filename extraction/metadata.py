@@ -22,6 +22,9 @@ from newsbeam.schemas import same_site
 _ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|LiveBlogPosting|Report)$")
 _ORGANIZATION_TYPE = re.compile(r"(Organization|Corporation|NewsMediaOrganization)$")
 _AUTHOR_META = ("author", "article:author", "byl", "dc.creator", "parsely-author", "sailthru.author")
+# Meta tags that give the time a page was last changed, the most specific first.
+_MODIFIED_META = ("article:modified_time", "og:updated_time", "og:article:modified_time", "datemodified",
+                  "last-modified", "dcterms.modified")
 # Meta tags that give a page's publication time, the most specific first.
 _PUBLISHED_META = ("article:published_time", "og:article:published_time", "og:published_time", "published_time",
                    "datepublished", "publishdate", "publish-date", "pubdate", "parsely-pub-date", "sailthru.date",
@@ -54,6 +57,9 @@ class PageMetadata:
     payloads: list[Any]  # parsed JSON of framework script payloads (__NEXT_DATA__, ...)
     host: str
     canonical: str | None = None  # the address the page gives itself (rel=canonical, og:url), http(s) only
+    modified: list[str] = dataclasses.field(default_factory=list)  # when it was last changed: JSON-LD, meta
+    section: str | None = None  # the section it declares (JSON-LD articleSection, article:section)
+    free: bool | None = None  # whether it says it is free to read (JSON-LD isAccessibleForFree)
     # The page names an address on another site as its own: its claims of who it is (site name)
     # are no more than claims, and the host it was fetched from names it instead.
     elsewhere: bool = False
@@ -120,7 +126,25 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
         host=(urllib.parse.urlsplit(url).hostname or "") if url else "",
         canonical=canonical,
         elsewhere=bool(canonical and url and not same_site(canonical, url)),
+        modified=[*(a["dateModified"] for a in articles if isinstance(a.get("dateModified"), str)),
+                  *(meta[name] for name in _MODIFIED_META if meta.get(name))],
+        section=next((clean(s) for s in [*(_first(a.get("articleSection")) for a in articles),
+                                         meta.get("article:section")] if clean(s)), None),
+        free=next((_flag(a["isAccessibleForFree"]) for a in articles if "isAccessibleForFree" in a), None),
     )
+
+
+def _first(value: Any) -> Any:
+    """A JSON-LD value that may be a list: its first item."""
+    return value[0] if isinstance(value, list) and value else value
+
+
+def _flag(value: Any) -> bool | None:
+    """A JSON-LD boolean, written as one or as text ("False", "true")."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    return True if text == "true" else False if text == "false" else None
 
 
 def _canonical(tree: Any, meta: dict[str, str], url: str) -> str | None:

@@ -102,7 +102,8 @@ def _publisher_article(parsed: PublisherArticle, entry: FeedEntry, metadata: Pag
         kicker=kicker, site_name=metadata.site_name or parsed.publisher,
         description=metadata.description, image=metadata.image,
         tags=tuple(dict.fromkeys([*entry.tags, *parsed.topics])), body_source="page",
-        entry_updated=entry.updated, extractor=parsed.extractor, canonical_url=metadata.canonical)
+        entry_updated=entry.updated, extractor=parsed.extractor, canonical_url=metadata.canonical,
+        **self_described(metadata))
 
 
 def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadata,
@@ -151,7 +152,15 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
         body_source=body_source,
         entry_updated=entry.updated,
         canonical_url=metadata.canonical,
+        **self_described(metadata),
     )
+
+
+def self_described(metadata: PageMetadata) -> dict[str, Any]:
+    """What a page says of itself beside its text: when it last changed (the first time its
+    metadata gives that reads as one), its section, whether it is free to read."""
+    modified = next((p.time for p in map(publication_time, metadata.modified) if p), None)
+    return {"modified": modified, "section": metadata.section, "free": metadata.free}
 
 
 def _without_page_heading(text: str, heading: list[str | None]) -> str:

@@ -164,6 +164,12 @@ class Article(Record):
     # with them for edits its feed does not announce.
     etag: str | None = None
     last_modified: str | None = None
+    # What the page says of itself beside its text: when it was last changed (dateModified,
+    # article:modified_time; ISO 8601 UTC), its section, whether it is free to read
+    # (isAccessibleForFree; None when it does not say).
+    modified: str | None = None
+    section: str | None = None
+    free: bool | None = None
 
     def __post_init__(self) -> None:
         clean_fields(self)
@@ -195,6 +201,10 @@ class Variant(Record):
     # Times its publisher edited it in place since it was first filed (state.revisions), and when last
     revisions: int = 0
     revised: str | None = None
+    # When the page says it last changed, its section, whether it is free to read
+    modified: str | None = None
+    section: str | None = None
+    free: bool | None = None
 
     @property
     def link(self) -> str:
@@ -235,6 +245,10 @@ class Story(Record):
     # Edits in place of all its variants, and when the last was seen
     revisions: int = 0
     revised: str | None = None
+    # the original's: when its page says it last changed, its section, free to read or not
+    modified: str | None = None
+    section: str | None = None
+    free: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,7 @@
 older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
 a released migration never changes."""
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 
 # The words of an article that `stories list --query` finds, as each store indexes them: its
 # title and the first 100,000 characters of its text (far beyond any report; PostgreSQL's
@@ -219,5 +219,11 @@ MIGRATIONS: dict[int, str | dict[str, str]] = {
     # Which newsbeam made each article's record: what an upgrade would change (reprocess).
     14: """
     ALTER TABLE articles ADD COLUMN made_by TEXT;
+    """,
+    # What a page says of itself beside its text: when it last changed, its section, free or not.
+    15: """
+    ALTER TABLE articles ADD COLUMN modified TEXT;
+    ALTER TABLE articles ADD COLUMN section TEXT;
+    ALTER TABLE articles ADD COLUMN free INTEGER;
     """,
 }

@@ -211,6 +211,7 @@ class StoryTables:
             for name in ("authors", "credits", "tags"):
                 values[name] = tuple(json.loads(values[name] or "[]"))
             values["published_date_only"] = bool(values["published_date_only"])
+            values["free"] = None if values["free"] is None else bool(values["free"])
             yield Article(**values)
 
     def dropped(self, limit: int = 1000) -> list[dict[str, Any]]:
@@ -509,4 +510,5 @@ def _variant(row: dict[str, Any], relation: str) -> Variant:
     values = {name: row[name] for name in VARIANT_FIELDS}
     values.update((name, tuple(json.loads(values[name]))) for name in _LIST_FIELDS)
     values["published_date_only"] = bool(values["published_date_only"])
+    values["free"] = None if values["free"] is None else bool(values["free"])
     return Variant(**values, relation=relation)

@@ -273,7 +273,8 @@ def test_a_store_of_the_previous_version_gets_its_articles_indexed_for_words(tmp
         db.execute("DROP TABLE dropped_articles")  # migrations 10 and 11, after the index's (9)
         db.execute("DROP TABLE article_revisions")  # and 12's
         db.execute("DROP INDEX articles_next_check")  # and 13's
-        for column in ("revisions", "revised", "etag", "last_modified", "next_check", "checks", "made_by"):
+        for column in ("revisions", "revised", "etag", "last_modified", "next_check", "checks", "made_by", "modified",
+                       "section", "free"):
             db.execute(f"ALTER TABLE articles DROP COLUMN {column}")
         db.execute("UPDATE meta SET value = '8' WHERE key = 'schema_version'")
     with newsbeam.open_store(str(path)) as opened:

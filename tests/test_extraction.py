@@ -418,3 +418,24 @@ print(*judged)
 """
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "nl"
+
+
+def test_a_page_says_when_it_last_changed_its_section_and_whether_it_is_free_to_read():
+    """JSON-LD dateModified (or article:modified_time), articleSection and isAccessibleForFree
+    reach the article; a page that says none of them gives None for each."""
+    import json as json_module
+
+    ld = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Ferry timetable changes",
+          "dateModified": "2026-12-07T11:20:00+01:00", "articleSection": ["Lokales", "Verkehr"],
+          "isAccessibleForFree": "False"}
+    body = "".join(f"<p>The harbour ferry runs every twenty minutes from March, the operator said, {n}.</p>"
+                   for n in range(6))
+    html = (f"<html><head><script type='application/ld+json'>{json_module.dumps(ld)}</script></head>"
+            f"<body><article><h1>Ferry timetable changes</h1>{body}</article></body></html>")
+    article = extract_article(FetchedPage(entry=entry(), url="http://news.example/a", html=html.encode(),
+                                          content_type="text/html"))
+    assert (article.modified, article.section, article.free) == ("2026-12-07T10:20:00+00:00", "Lokales", False)
+    plain = html.replace(json_module.dumps(ld), "{}")
+    article = extract_article(FetchedPage(entry=entry(), url="http://news.example/a", html=plain.encode(),
+                                          content_type="text/html"))
+    assert (article.modified, article.section, article.free) == (None, None, None)
