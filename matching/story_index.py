@@ -39,7 +39,7 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -114,12 +114,15 @@ class StoryIndex:
     """Assigns articles to stories and events: against the store, or (without one) in memory."""
 
     def __init__(self, store: Store | None, fingerprinter: Fingerprinter, run_id: str = "dedup",
-                 settings: MatchSettings = DEFAULTS, edits: bool = True):
+                 settings: MatchSettings = DEFAULTS, edits: bool = True, windows: Mapping[str, float] | None = None):
         """`edits`: an article filed again under its URL is its publisher's edit (a revision is
-        kept); False when it is the same page read again by newer extraction."""
+        kept); False when it is the same page read again by newer extraction. `windows`: the
+        story window of the feeds that have one of their own (feed URL -> days)."""
         self.store, self.fingerprinter, self.run_id, self.edits = store, fingerprinter, run_id, edits
         self.settings = settings
         self.window = dt.timedelta(days=settings.window_days)
+        self.windows = {feed: dt.timedelta(days=days) for feed, days in (windows or {}).items()}
+        self.widest = max([self.window, *self.windows.values()])
         if store is None:
             from newsbeam.matching.memory import MemoryArticles
 
@@ -150,7 +153,7 @@ class StoryIndex:
     def _decide(self, article: Article, fingerprint: Fingerprint) -> Decision:
         """The decision against a snapshot of the index, outside the writer lock."""
         snapshot = self.articles.newest_seq()
-        candidates = self._candidates(fingerprint, article.published)
+        candidates = self._candidates(fingerprint, article)
         to_save = self._encode_sentences_if_needed(fingerprint, candidates)
         scores, close = judge(article, fingerprint, candidates, self.settings)
         # The event judge's evidence for the stories close enough to share an event is made here,
@@ -183,7 +186,7 @@ class StoryIndex:
                 newer = nearest(fingerprint, [
                     (row, other) for row, other in [*since_earliest, *filed_here.values()]
                     if (row["seq"] is None or row["seq"] > decision.snapshot)
-                    and self._in_window(article.published, row["published"])], self.settings.neighbours)
+                    and self._in_window(article, row["published"])], self.settings.neighbours)
             filing = self._filing(decision, filed.get(article.url), newer)
             regrouped = self.articles.file(filing, now, self.run_id)
             assignments.append(Filed(filing.story_id, filing.event_id, new_story=filing.how == "new",
@@ -286,7 +289,7 @@ class StoryIndex:
                 computed.append((candidate["url"], pack(self.fingerprinter.with_sentences(other).sentence_vectors)))
         return computed
 
-    def _candidates(self, fingerprint: Fingerprint, published: str | None) -> list[Candidate]:
+    def _candidates(self, fingerprint: Fingerprint, article: Article) -> list[Candidate]:
         """Articles of stories still in the window with the same body, or among the nearest
         neighbours of the document vector. None for a text too short to judge: it joins a
         story only by its URL.
@@ -298,23 +301,26 @@ class StoryIndex:
             return []
         self.vectors.sync()
         neighbours = self.vectors.nearest(fingerprint.vector, self.settings.neighbours)
-        rows = self.articles.candidate_rows(fingerprint.body_hash, neighbours, self._window_start(utc_now()))
+        since = (parse_time(utc_now()) - self._window_of(article)).isoformat(timespec="seconds")
+        rows = self.articles.candidate_rows(fingerprint.body_hash, neighbours, since)
         dim = fingerprint.vector.shape[0]
-        return [(r, stored_fingerprint(r, dim)) for r in rows if self._in_window(published, r["published"])]
+        return [(r, stored_fingerprint(r, dim)) for r in rows if self._in_window(article, r["published"])]
 
     def _candidates_after(self, seq: int, now: str, dim: int) -> list[Candidate]:
         """Articles filed after `seq` (by other workers since a snapshot: few, compared directly,
         not through the nearest-neighbour index), of stories still in the window."""
-        rows = self.articles.candidate_rows_after(seq, self._window_start(now))
+        since = (parse_time(now) - self.widest).isoformat(timespec="seconds")  # each article's own below
+        rows = self.articles.candidate_rows_after(seq, since)
         return [(r, stored_fingerprint(r, dim)) for r in rows]
 
-    def _window_start(self, now: str) -> str:
-        return (parse_time(now) - self.window).isoformat(timespec="seconds")
+    def _window_of(self, article: Article) -> dt.timedelta:
+        """The story window of the article's feed: its own, or the run's."""
+        return self.windows.get(article.feed_url, self.window)
 
-    def _in_window(self, published: str | None, other: str | None) -> bool:
-        if not published or not other:
+    def _in_window(self, article: Article, other: str | None) -> bool:
+        if not article.published or not other:
             return True
-        return abs(parse_time(published) - parse_time(other)) <= self.window
+        return abs(parse_time(article.published) - parse_time(other)) <= self._window_of(article)
 
 
 def _check_encoder(store: Store, name: str) -> None:

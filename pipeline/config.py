@@ -18,6 +18,7 @@ YAML form::
         rules:               # optional, for this feed
           - keep: {language: [de, en]}
         every: 30m           # optional: at most one poll of this feed every 30 minutes
+        window: 2d           # optional: this feed's own story window (the run's is --window-days)
         # optional, sent to the feed's own host only (its feed and its pages):
         user_agent: "..."
         headers: {Accept-Language: de}
@@ -52,7 +53,7 @@ from newsbeam.sources.rules import Rule, RuleError, RuleSet, parse_age, parse_ru
 from newsbeam.transforms.options import SERVE_PORT
 
 FEED_KEYS = {"url", "site", "name", "language", "tags", "fetch_pages", "rules", "user_agent", "headers", "cookies",
-             "auth", "every"}
+             "auth", "every", "window"}
 FETCH_PAGES = ("auto", "always")
 # A feeds file's entry that names a site, not a feed: its feeds are found at the run's start.
 SITE = "site:"
@@ -183,6 +184,7 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
             fetch_pages=fetch_pages,
             own_headers=_own_headers(item, f"{path}: feed entry {number}"),
             every_s=_every(item.get("every"), f"{path}: feed entry {number}"),
+            window_days=_window(item.get("window"), f"{path}: feed entry {number}"),
         ))
         feed_rules.append(_rules(item.get("rules"), f"{path}: feed entry {number}"))
     return FeedsConfig(feeds=_unique(path, feeds), serve_dir=serve_dir, serve_port=serve_port, archives=archives,
@@ -266,6 +268,16 @@ def _secret(spec: dict[str, Any], name: str, where: str) -> str:
     if not secret or any(c in secret for c in "\r\n\0"):
         raise ConfigError(f"{where}: the {name} must be one line")
     return secret
+
+
+def _window(raw: Any, where: str) -> float | None:
+    """A feed's own story window (7d, 36h): how long its items' stories stay open."""
+    if raw is None:
+        return None
+    seconds = parse_age(raw)
+    if not seconds:
+        raise ConfigError(f"{where}: 'window' must be an age such as 36h or 3d")
+    return seconds / 86400
 
 
 def _webhooks(raw: Any, where: str) -> tuple[Webhook, ...]:

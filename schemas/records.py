@@ -38,6 +38,8 @@ class FeedSource(Record):
     own_headers: tuple[tuple[str, str], ...] = dataclasses.field(default=(), repr=False)
     # The least time between two polls of the feed (its own hints may ask for longer).
     every_s: float | None = None
+    # How long a story of this feed's items stays open for new variants, when not the run's.
+    window_days: float | None = None
 
     def headers_for(self, url: str) -> dict[str, str]:
         """The feed's own headers, for a request to `url`: on the feed's host, none elsewhere."""

@@ -536,3 +536,15 @@ def test_reports_that_look_alike_in_a_feed_are_other_stories(why, a, b):
     assert all("Continue reading" not in e.summary and "Related:" not in e.summary for e in entries)
     assignments = newsbeam.dedup([{"id": e.url, "title": e.title, "text": e.summary} for e in entries])
     assert len({x.story_id for x in assignments}) == 2, why
+
+
+def test_a_feed_with_a_window_of_its_own_keeps_its_items_out_of_older_stories(fingerprinter, articles, prints):
+    """A feed's `window:` in the feeds file: its items join only stories published within it
+    (the run's window for the other feeds)."""
+    original = dataclasses.replace(articles["de_original"], published="2026-11-20T08:00:00+00:00")
+    late = dataclasses.replace(articles["en_translation_a"], published="2026-11-23T08:00:00+00:00")
+    for windows, joined in (({}, True), ({late.feed_url: 1.0}, False)):
+        index = StoryIndex(None, fingerprinter, windows=windows)
+        first = index.assign(original, prints["de_original"])
+        second = index.assign(late, prints["en_translation_a"])
+        assert (second.story_id == first.story_id) is joined

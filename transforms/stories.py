@@ -25,11 +25,12 @@ class AssignStoriesFn(StageFn):
         super().__init__(options.store, options.vector_cache_dir)
         self.encoder_name, self.encoder_threads = options.encoder, options.encoder_threads
         self.settings, self.rules, self.run_id = options.matching, options.rules, run_id
+        self.windows = {feed.url: feed.window_days for feed in options.feeds if feed.window_days}
 
     def setup(self) -> None:
         super().setup()
         fingerprinter = Fingerprinter(SharedEncoder(self.encoder_name, self.encoder_threads))
-        self.index = StoryIndex(self.store, fingerprinter, self.run_id, self.settings)
+        self.index = StoryIndex(self.store, fingerprinter, self.run_id, self.settings, windows=self.windows)
 
     def teardown(self) -> None:
         self.index.vectors.save()
