@@ -82,8 +82,11 @@ def reprocess(store_url: str, captures: str, output_dir: str, sinks: tuple[str, 
 def _extracted(old: Article, page: ArchivedPage, similarity: Any, extraction: ExtractSettings) -> Article | None:
     """The stored article's page read again, with what its feed told of it then (as a live run
     read it: the capture's time picks the publisher parser's version, and dates nothing)."""
+    # a time the record has to the second may have come from the feed; a date alone came from the
+    # page, which gives it again (as a feed's time it would read as a time of day)
+    feed_time = None if old.published_date_only else old.published
     entry = FeedEntry(url=old.url, link=page.url, feed_url=old.feed_url, feed_name=None, title=old.title, summary="",
-                      published=old.published, updated=old.entry_updated, language=old.language)
+                      published=feed_time, updated=old.entry_updated, language=old.language)
     try:
         new = extract_article(FetchedPage(entry=entry, url=old.url, html=page.html, content_type=page.content_type),
                               similarity, extraction, fetched=parse_time(page.captured) if page.captured else None)

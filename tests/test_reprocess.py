@@ -19,7 +19,10 @@ BODY = ["Der Stadtrat von Lindenau hat am Dienstag den neuen Fahrplan der Hafenf
 def test_reprocess_refiles_exactly_what_a_changed_setting_affects(site, tmp_path, capsys):
     body = "".join(f"<p>{line}</p>" for line in BODY)
     (site.folder / "kurier" / "faehre.html").write_text(
-        f"<html lang='de'><head><title>Neuer Fährplan</title></head><body><article><h1>Neuer Fahrplan für die "
+        f"<html lang='de'><head><title>Neuer Fährplan</title>"
+        # a date without a time: the record says so (published_date_only), and reads so again
+        f"<meta property='article:published_time' content='2026-12-07'></head>"
+        f"<body><article><h1>Neuer Fahrplan für die "
         f"Hafenfähre</h1>{body}</article></body></html>", encoding="utf-8")
     items = "".join(f"<item><title>{title}</title><link>{site.base_url}{path}</link></item>" for title, path in (
         ("Neuer Fahrplan für die Hafenfähre", "kurier/faehre.html"),
@@ -33,6 +36,7 @@ def test_reprocess_refiles_exactly_what_a_changed_setting_affects(site, tmp_path
     before = latest_stories(out)
     (ferry,) = [s for s in before.values() if "Hafenfähre" in s["title"]]
     assert "Mit Material" not in ferry["text"]  # a source line at the end is no part of the article
+    assert ferry["published_date_only"] and ferry["published"].startswith("2026-12-07")
 
     # the same code and settings: nothing changes (the same captures give the same records)
     assert main(["reprocess", "--output", str(out), "--encoder", "hashing", "--dry-run"]) == 0
