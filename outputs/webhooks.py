@@ -5,7 +5,8 @@
         secret_file: /run/secrets/newsbeam-hook     # or secret_env: VARIABLE
 
 Each delivery is one JSON object, `{"id", "event", "story"}`: `event` is `story.new` or
-`story.updated`, `story` the record the sinks write (schemas/story.schema.json), and `id` the
+`story.updated`, `story` the record the sinks write (schemas/story.schema.json); or, for an
+earlier version an edit in place replaced, `{"id", "event": "story.revised", "revision"}`), and `id` the
 same for every attempt at one version of one story, so a receiver that sees it twice (delivery
 is at least once) can tell. It is signed as `X-Newsbeam-Signature: t=<unix time>,v1=<hex
 HMAC-SHA256 of "<t>.<body>" with the shared secret>` (`verify` checks one), with the id in
@@ -28,6 +29,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from newsbeam.fetching.addresses import AddressPolicy
 from newsbeam.fetching.client import FetchError, HttpClient
@@ -75,14 +77,27 @@ def verify(body: bytes, header: str, secret: str, tolerance_s: float = 300) -> b
     return abs(time.time() - at) <= tolerance_s and hmac.compare_digest(sign(body, secret, at), header)
 
 
-def deliveries(hooks: Iterable[Webhook], stories: Iterable[Story], since: str) -> list[Delivery]:
-    """One delivery per receiver per story: `story.new` for a story first seen at or after
-    `since` (the pass's start), else `story.updated`."""
+def deliveries(hooks: Iterable[Webhook], stories: Iterable[Story], new: set[str]) -> list[Delivery]:
+    """One delivery per receiver per story: `story.new` for a story of `new` (the pass made
+    it), else `story.updated`."""
     made = []
     for story in stories:
-        event = "story.new" if story.first_seen >= since else "story.updated"
+        event = "story.new" if story.story_id in new else "story.updated"
         delivery_id = hashlib.sha1(f"{story.story_id}|{story.updated}".encode()).hexdigest()
         body = json.dumps({"id": delivery_id, "event": event, "story": story.to_dict()}, ensure_ascii=False,
+                          sort_keys=True).encode()
+        made += [Delivery(hook, delivery_id, body) for hook in hooks]
+    return made
+
+
+def revision_deliveries(hooks: Iterable[Webhook], revisions: Iterable[dict[str, Any]]) -> list[Delivery]:
+    """One delivery per receiver per earlier version an edit in place replaced:
+    `{"id", "event": "story.revised", "revision"}`, the revision as the revisions sink writes it
+    (its story's new record goes as `story.updated` beside it)."""
+    made = []
+    for revision in revisions:
+        delivery_id = hashlib.sha1(f"{revision['url']}|{revision['revision']}".encode()).hexdigest()
+        body = json.dumps({"id": delivery_id, "event": "story.revised", "revision": revision}, ensure_ascii=False,
                           sort_keys=True).encode()
         made += [Delivery(hook, delivery_id, body) for hook in hooks]
     return made

@@ -105,9 +105,10 @@ def _run(options: RunOptions, run_id: str, graph: type[RunTransform]) -> dict[st
     # dies earlier fetches them again.
     store.feeds.commit_validators()
     summary = make_summary(run_id, started, time.monotonic() - clock, options, store.runs.counts(run_id))
-    summary["revisions"] = write_revisions(options, store, run_id, started)
+    revisions = store.stories.revisions.of_run(run_id)
+    summary["revisions"] = write_revisions(options, revisions, run_id)
     if options.webhooks and not options.streaming:
-        summary.update(notify(options, store, run_id, started))
+        summary.update(notify(options, store, run_id, revisions))
     summary["page_failures_by_feed"] = dict(store.dead_letters.page_failures_by_feed(since=started).most_common())
     store.runs.finish(run_id, summary)
     store.close()
@@ -117,10 +118,9 @@ def _run(options: RunOptions, run_id: str, graph: type[RunTransform]) -> dict[st
     return summary
 
 
-def write_revisions(options: RunOptions, store: Store, run_id: str, started: str) -> int:
+def write_revisions(options: RunOptions, revisions: list[dict[str, Any]], run_id: str) -> int:
     """The versions the run's edits replaced, beside the stories: OUTPUT/revisions/RUN.jsonl and
     the database sinks' newsbeam_revisions table."""
-    revisions = store.stories.revisions.since(started)
     if not revisions:
         return 0
     if "jsonl" in options.sinks:
@@ -138,13 +138,15 @@ def write_revisions(options: RunOptions, store: Store, run_id: str, started: str
     return len(revisions)
 
 
-def notify(options: RunOptions, store: Store, run_id: str, started: str) -> dict[str, int]:
-    """The pass's new and changed stories to the webhooks, after the deliveries that failed
-    before and are due again; what fails now is kept as a dead letter for the next pass."""
+def notify(options: RunOptions, store: Store, run_id: str, revisions: list[dict[str, Any]]) -> dict[str, int]:
+    """The pass's new and changed stories, and the versions its edits replaced, to the webhooks,
+    after the deliveries that failed before and are due again; what fails now is kept as a
+    dead letter for the next pass."""
     retries = webhooks.again(options.webhooks, store.dead_letters.due(webhooks.STAGE, every_attempt=True))
     stories = store.stories.records(store.stories.find(StoryFilter(run=run_id), limit=1_000_000))
-    done, letters = webhooks.deliver(retries + webhooks.deliveries(options.webhooks, stories, started),
-                                     options.http_client().settings)
+    new = webhooks.deliveries(options.webhooks, stories, store.stories.made_by_run(run_id)) + \
+        webhooks.revision_deliveries(options.webhooks, revisions)
+    done, letters = webhooks.deliver(retries + new, options.http_client().settings)
     for item in done:
         store.dead_letters.resolve(f"{item.hook.url}#{item.id}", (webhooks.STAGE,))
     store.dead_letters.record(letters)

@@ -2,7 +2,7 @@
 older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
 a released migration never changes."""
 
-SCHEMA_VERSION = 15
+SCHEMA_VERSION = 16
 
 # The words of an article that `stories list --query` finds, as each store indexes them: its
 # title and the first 100,000 characters of its text (far beyond any report; PostgreSQL's
@@ -225,5 +225,11 @@ MIGRATIONS: dict[int, str | dict[str, str]] = {
     ALTER TABLE articles ADD COLUMN modified TEXT;
     ALTER TABLE articles ADD COLUMN section TEXT;
     ALTER TABLE articles ADD COLUMN free INTEGER;
+    """,
+    # The run that made each story, and the run that kept each revision: what a pass did, to the
+    # second or not.
+    16: """
+    ALTER TABLE stories ADD COLUMN first_run TEXT;
+    ALTER TABLE article_revisions ADD COLUMN run_id TEXT;
     """,
 }

@@ -55,26 +55,26 @@ class Revisions:
         self.db = db
 
     @transactional
-    def keep(self, tx: Connection, before: dict[str, Any], after: dict[str, Any], at: str) -> bool:
-        """Keep `before` (an article row) as a revision replaced by `after` at `at`, when a
-        field a reader sees changed; True when it did."""
+    def keep(self, tx: Connection, before: dict[str, Any], after: dict[str, Any], at: str, run_id: str) -> bool:
+        """Keep `before` (an article row) as a revision replaced by `after` at `at` by the run
+        `run_id`, when a field a reader sees changed; True when it did."""
         changed = changed_fields(before, after)
         if not changed:
             return False
         number = tx.execute("SELECT COUNT(*) FROM article_revisions WHERE url = ?", (before["url"],)).one()[0] + 1
         diff = text_diff(before["text"] or "", after["text"] or "") if "text" in changed else ""
         tx.execute("INSERT INTO article_revisions (url, revision, story_id, replaced_at, title, kicker, authors, text, "
-                   "changed, diff) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   "changed, diff, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (before["url"], number, before["story_id"], at, before["title"], before["kicker"],
-                    before["authors"], before["text"], json.dumps(changed), diff))
+                    before["authors"], before["text"], json.dumps(changed), diff, run_id))
         tx.execute("UPDATE articles SET revisions = ?, revised = ? WHERE url = ?", (number, at, before["url"]))
         return True
 
-    def since(self, at: str) -> list[dict[str, Any]]:
-        """The versions replaced at or after `at` (a run's own), oldest first."""
+    def of_run(self, run_id: str) -> list[dict[str, Any]]:
+        """The versions the run's edits replaced, oldest first."""
         rows = self.db.read().execute(
             "SELECT url, revision, story_id, replaced_at, title, kicker, authors, text, changed, diff "
-            "FROM article_revisions WHERE replaced_at >= ? ORDER BY replaced_at, url, revision", (at,))
+            "FROM article_revisions WHERE run_id = ? ORDER BY replaced_at, url, revision", (run_id,))
         return [_record(row) for row in rows]
 
     def of_story(self, story_id: str) -> list[dict[str, Any]]:

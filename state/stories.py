@@ -238,6 +238,10 @@ class StoryTables:
                 if story_id in articles:
                     yield stories[story_id], articles[story_id]
 
+    def made_by_run(self, run_id: str) -> set[str]:
+        """The stories this run made (not those it changed)."""
+        return {r[0] for r in self.db.read().execute("SELECT story_id FROM stories WHERE first_run = ?", (run_id,))}
+
     def story_ids(self, since: str | None = None) -> list[str]:
         """Every story in the store (changed at or after `since`), oldest change first."""
         return [r[0] for r in self.db.read().execute(
@@ -330,7 +334,7 @@ class StoryTables:
                                 (row["url"],)).fetchone()
             self.write_article(row, update=True)
             if before is not None and filing.edit:
-                self.revisions.keep(dict(before), row, now)
+                self.revisions.keep(dict(before), row, now, run_id)
         else:
             self.write_article(row)
         others = [event for event in (filing.story_event, *filing.merged_events) if event != filing.event_id]
@@ -367,8 +371,8 @@ class StoryTables:
 
     @transactional
     def create_story(self, tx: Connection, story_id: str, event_id: str, now: str, run_id: str) -> None:
-        tx.execute("INSERT INTO stories (story_id, event_id, first_seen, updated, pending_run, last_run) "
-                   "VALUES (?, ?, ?, ?, ?, ?)", (story_id, event_id, now, now, run_id, run_id))
+        tx.execute("INSERT INTO stories (story_id, event_id, first_seen, updated, pending_run, last_run, first_run) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)", (story_id, event_id, now, now, run_id, run_id, run_id))
 
     @transactional
     def touch_story(self, tx: Connection, story_id: str, now: str, run_id: str) -> None:

@@ -273,6 +273,7 @@ def test_a_store_of_the_previous_version_gets_its_articles_indexed_for_words(tmp
         db.execute("DROP TABLE dropped_articles")  # migrations 10 and 11, after the index's (9)
         db.execute("DROP TABLE article_revisions")  # and 12's
         db.execute("DROP INDEX articles_next_check")  # and 13's
+        db.execute("ALTER TABLE stories DROP COLUMN first_run")  # and 16's
         for column in ("revisions", "revised", "etag", "last_modified", "next_check", "checks", "made_by", "modified",
                        "section", "free"):
             db.execute(f"ALTER TABLE articles DROP COLUMN {column}")

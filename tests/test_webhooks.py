@@ -103,3 +103,25 @@ def test_a_webhook_secret_is_never_written_in_the_feeds_file(tmp_path):
     with pytest.raises(ConfigError, match="secret_file or secret_env") as caught:
         load_feeds(feeds)
     assert "hunter2" not in str(caught.value)
+
+
+def test_an_edit_in_place_is_pushed_with_the_version_it_replaced(site, tmp_path, receiver):
+    from tests.test_revisions import PARAGRAPHS, feed, page
+
+    base, current = site.base_url, {"page": page("Council approves ferry timetable", PARAGRAPHS),
+                                    "feed": feed(site.base_url, "2026-12-07T08:00:00Z")}
+    site.routes["/ferry.html"] = lambda h: h.send_body(200, current["page"])
+    site.routes["/harbour.atom"] = lambda h: h.send_body(200, current["feed"], "application/atom+xml")
+    (tmp_path / "hook-secret").write_text(SECRET)
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(f"webhooks:\n  - url: {receiver.url}\n    secret_file: {tmp_path / 'hook-secret'}\n"
+                     f"    allow_private_network: true\nfeeds:\n  - url: {base}harbour.atom\n")
+    out = tmp_path / "out"
+    assert main(["run", "--feeds", str(feeds), "--output", str(out), *RUN_ARGS]) == 0
+    current.update(page=page("Council approves new ferry timetable", PARAGRAPHS),
+                   feed=feed(base, "2026-12-07T10:00:00Z"))
+    assert main(["run", "--feeds", str(feeds), "--output", str(out), *RUN_ARGS]) == 0
+    events = [json.loads(body) for _, body in receiver.received]
+    assert [event["event"] for event in events] == ["story.new", "story.updated", "story.revised"]
+    assert events[2]["revision"]["title"] == "Council approves ferry timetable"
+    assert events[2]["revision"]["changed"] == ["title"]
