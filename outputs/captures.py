@@ -52,7 +52,6 @@ class CaptureWriter:
         self.max_file_bytes = max_file_bytes
         self.name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         self.files = 0
-        self.written = 0  # records written
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._fd: int | None = None
         self._path = ""
@@ -112,7 +111,6 @@ class CaptureWriter:
             buffer.seek(0)
             buffer.truncate()
         self._append(b"".join(members))
-        self.written += 1
 
     def _append(self, data: bytes) -> None:
         if self._fd is None or self._size + len(data) > self.max_file_bytes and self._size:

@@ -72,7 +72,11 @@ class FetchPagesFn(StageFn):
         for entry, outcome in self.scheduler.run(e for e in batch.entries if not e.full_text):
             if entry.recheck is not None and (isinstance(outcome, BaseException) or outcome.status == 304):
                 # looked at again: unchanged (a 304), or unreadable now: no failure of the
-                # article's, which stays as filed; looked at again later, less often
+                # article's, which stays as filed; looked at again later, less often. A look
+                # never asked for (the pass stopping, its host's budget spent) stays due.
+                if isinstance(outcome, FetchError) and outcome.deferred:
+                    counts["rechecks_deferred"] += 1
+                    continue
                 counts["rechecks_not_modified" if not isinstance(outcome, BaseException) else "rechecks_failed"] += 1
                 self.store.stories.checked(entry.url, utc_now())
                 continue
