@@ -21,7 +21,7 @@ _CANDIDATE_KEYS = ("seq", "url", "story_id", "title", "text", "language", "body_
 class MemoryArticles:
     def __init__(self) -> None:
         self.articles: dict[str, dict[str, Any]] = {}  # url -> row
-        self.stories: dict[str, dict[str, str]] = {}  # story_id -> event_id, updated
+        self.stories: dict[str, dict[str, str]] = {}  # story_id -> event_id, updated, original_url
         self._seq = 0
         self._by_seq: dict[int, str] = {}  # seq -> url
         # the document vectors in filing order, and their seqs: an exact nearest-neighbour search
@@ -59,6 +59,14 @@ class MemoryArticles:
             if event in wanted and len(members.setdefault(event, [])) < most:
                 members[event].append(self._candidate(row))
         return [row for rows in members.values() for row in rows]
+
+    def original_and_copies(self, story_id: str, body_hash: str, before: str) -> tuple[dict[str, Any] | None,
+                                                                                      list[dict[str, Any]]]:
+        original = self.articles.get(self.stories[story_id]["original_url"])
+        copies = sorted((row for row in self.articles.values() if row["story_id"] == story_id
+                         and row["body_hash"] == body_hash and row["first_seen"] < before),
+                        key=lambda row: row["first_seen"])
+        return original, copies[:10]
 
     def _candidate(self, row: dict[str, Any]) -> dict[str, Any]:
         return {**{key: row[key] for key in _CANDIDATE_KEYS}, "event_id": self.stories[row["story_id"]]["event_id"]}
@@ -102,6 +110,8 @@ class MemoryArticles:
         if filing.how == "new":
             self.stories[filing.story_id] = {"event_id": filing.story_event, "updated": now}
         self.stories[filing.story_id]["updated"] = now
+        if filing.original:
+            self.stories[filing.story_id]["original_url"] = filing.article.url
         article = filing.article
         old = self.articles.pop(article.url, None)
         if old is not None:
@@ -113,7 +123,8 @@ class MemoryArticles:
             "seq": self._seq, "url": article.url, "story_id": old["story_id"] if old else filing.story_id,
             "title": article.title, "text": article.text, "language": article.language,
             "body_hash": filing.body_hash, "vector": filing.vector, "sentences": filing.sentences,
-            "numbers": filing.numbers, "published": article.published, "feed_url": article.feed_url}
+            "numbers": filing.numbers, "published": article.published, "feed_url": article.feed_url,
+            "published_date_only": article.published_date_only, "first_seen": old["first_seen"] if old else now}
         self._by_seq[self._seq] = article.url
         others = {event for event in (filing.story_event, *filing.merged_events) if event != filing.event_id}
         moved = tuple(story for story, row in self.stories.items() if row["event_id"] in others)

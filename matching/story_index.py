@@ -46,6 +46,7 @@ import numpy as np
 
 from newsbeam.matching.events import Member, absorbs, choose_event, prepare
 from newsbeam.matching.features import Fingerprint, Fingerprinter
+from newsbeam.matching.originals import takes_over
 from newsbeam.matching.rules import may_be_same_story, same_story
 from newsbeam.matching.settings import DEFAULTS, MatchSettings
 from newsbeam.matching.vectors import VectorIndex, pack, unpack
@@ -66,6 +67,8 @@ class FiledArticles(Protocol):
     def filed_articles(self, urls: list[str]) -> dict[str, tuple[str, str, str]]: ...
     def events_of(self, story_ids: Iterable[str]) -> dict[str, str]: ...
     def event_members(self, event_ids: Iterable[str], most: int) -> list[dict[str, Any]]: ...
+    def original_and_copies(self, story_id: str, body_hash: str, before: str) -> tuple[dict[str, Any] | None,
+                                                                                      list[dict[str, Any]]]: ...
     def filing(self, work: Any) -> Any: ...
     def file(self, filing: Filing, now: str, run_id: str) -> tuple[str, ...]: ...
 
@@ -187,7 +190,7 @@ class StoryIndex:
                     (row, other) for row, other in [*since_earliest, *filed_here.values()]
                     if (row["seq"] is None or row["seq"] > decision.snapshot)
                     and self._in_window(article, row["published"])], self.settings.neighbours)
-            filing = self._filing(decision, filed.get(article.url), newer)
+            filing = self._with_original(self._filing(decision, filed.get(article.url), newer), now)
             regrouped = self.articles.file(filing, now, self.run_id)
             assignments.append(Filed(filing.story_id, filing.event_id, new_story=filing.how == "new",
                                           how=filing.how, regrouped=regrouped))
@@ -248,6 +251,18 @@ class StoryIndex:
         own = [*events.pop(story_event, []), Member(decision.as_filed, article.published, story_id)]
         survivor, merged = self._absorb(story_event, own, events) if events else (story_event, ())
         return plan("new", story_id, story_event, survivor, merged)
+
+    def _with_original(self, filing: Filing, now: str) -> Filing:
+        """The filing, with whether its article becomes its story's original."""
+        if filing.how == "new":
+            return dataclasses.replace(filing, original=True)
+        if filing.how == "unchanged":
+            return filing
+        article = filing.article
+        current, copies = self.articles.original_and_copies(filing.story_id, filing.body_hash, now)
+        candidate = {"url": article.url, "published": article.published,
+                     "published_date_only": article.published_date_only}
+        return dataclasses.replace(filing, original=takes_over(candidate, current, copies, now))
 
     def _events(self, event_ids: Iterable[str], known: dict[str, Fingerprint], dim: int) -> dict[str, list[Member]]:
         """The articles of these events, as they are now (in the writer lock): the latest

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from newsbeam.matching.originals import original_of
 from newsbeam.outputs.files import FileSinks
 from newsbeam.outputs.tables import SinkTables
 from newsbeam.schemas import Article, DeadLetter, FeedEntry, utc_now
@@ -35,6 +36,8 @@ def apply_rules(rules: RuleSet, store_url: str, output_dir: str, sinks: tuple[st
 
         def change() -> tuple[list[str], list[str]]:
             changed, removed = store.stories.take_out([article.url for article, _ in dropped], now, run_id)
+            for story_id in changed:  # its original may be what was taken out
+                store.stories.set_original(story_id, original_of(store.stories.original_keys(story_id)))
             store.stories.drop_articles(dropped)
             store.stories.forget_dropped([item.url for item in restored])
             store.dead_letters.record([DeadLetter(url=item.url, stage="page_fetch", reason=RESTORED, at=now,

@@ -18,6 +18,7 @@ from newsbeam.schemas.records import (
     Story,
     Variant,
     host_of,
+    publication_order,
     same_site,
     shard_of,
 )
@@ -27,6 +28,7 @@ from newsbeam.schemas.times import parse_time, utc_iso, utc_now
 __all__ = [
     "ArchiveFile", "ArchiveProgress", "ArchiveSource", "Article", "Batch", "DeadLetter", "FeedEntry", "FeedSource",
     "FetchedPage", "Filing",
-    "Shard", "Story", "Variant", "arrow_row", "arrow_schema", "host_of", "load_json_schema", "parse_time", "same_site",
+    "Shard", "Story", "Variant", "arrow_row", "arrow_schema", "host_of", "load_json_schema", "parse_time",
+    "publication_order", "same_site",
     "shard_of", "utc_iso", "utc_now", "without_controls",
 ]

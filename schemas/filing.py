@@ -34,6 +34,9 @@ class Filing:
     # An update is a publisher's edit, whose earlier version is kept as a revision; a page read
     # again by newer extraction (`newsbeam reprocess`) is no edit, and keeps none.
     edit: bool = True
+    # The article becomes its story's original (matching.originals decides): the story's
+    # headline, text and language are then its.
+    original: bool = False
 
     def __post_init__(self) -> None:
         if self.how not in HOWS:

@@ -10,6 +10,7 @@ import dataclasses
 import json
 import urllib.parse
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
 from newsbeam.schemas.text import MAX_TITLE_CHARS, bounded_key, clean_fields, clipped
@@ -301,6 +302,14 @@ def host_of(url: str) -> str:
     except ValueError:  # not a URL a client can reach: the fetcher refuses it
         return url.lower()
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def publication_order(row: Mapping[str, Any]) -> tuple:
+    """How a story's variants sort (rows with url, published and published_date_only): the
+    earliest published first, a date without a time after the times of its day (it says only
+    the day); ties, and articles without a date (after the dated ones), by URL."""
+    published = row["published"] or ""
+    return (not published, published[:10], bool(row["published_date_only"]), published, row["url"])
 
 
 def same_site(a: str, b: str) -> bool:

@@ -2,7 +2,7 @@
 older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
 a released migration never changes."""
 
-SCHEMA_VERSION = 16
+SCHEMA_VERSION = 17
 
 # The words of an article that `stories list --query` finds, as each store indexes them: its
 # title and the first 100,000 characters of its text (far beyond any report; PostgreSQL's
@@ -231,5 +231,15 @@ MIGRATIONS: dict[int, str | dict[str, str]] = {
     16: """
     ALTER TABLE stories ADD COLUMN first_run TEXT;
     ALTER TABLE article_revisions ADD COLUMN run_id TEXT;
+    """,
+    # Which variant is a story's original is decided when it is filed (matching.originals) and
+    # kept; stories filed before start from their earliest published variant.
+    17: """
+    ALTER TABLE stories ADD COLUMN original_url TEXT;
+    UPDATE stories SET original_url = (
+        SELECT a.url FROM articles a WHERE a.story_id = stories.story_id
+        ORDER BY a.published IS NULL, substr(COALESCE(a.published, ''), 1, 10), a.published_date_only,
+                 COALESCE(a.published, ''), a.url
+        LIMIT 1);
     """,
 }

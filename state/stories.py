@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from newsbeam.schemas import Article, FeedEntry, Filing, Story, Variant, same_site, utc_now
+from newsbeam.schemas import Article, FeedEntry, Filing, Story, Variant, publication_order, utc_now
 from newsbeam.state import settings
 from newsbeam.state.database import Connection, Database, Row, transactional
 from newsbeam.state.migrations import POSTGRES_SEARCH_DOCUMENT
@@ -33,6 +33,8 @@ _LIST_FIELDS = tuple(field.name for field in dataclasses.fields(Variant) if fiel
 # The columns a candidate for matching is judged by.
 CANDIDATE_COLUMNS = ("a.seq, a.url, a.story_id, s.event_id, a.title, a.text, a.language, a.body_hash, a.vector, "
                      "a.sentences, a.numbers, a.published, a.feed_url")
+# What decides which variant is a story's original (matching.originals).
+ORIGINAL_KEY_COLUMNS = "a.url, a.published, a.published_date_only, a.body_hash, a.first_seen"
 CANDIDATE_FIELDS = f"SELECT {CANDIDATE_COLUMNS} FROM articles a JOIN stories s USING (story_id) "
 
 
@@ -264,6 +266,27 @@ class StoryTables:
                 f"SELECT story_id, event_id FROM stories WHERE story_id IN ({_marks(chunk)})", chunk).fetchall())
         return found
 
+    def original_and_copies(self, story_id: str, body_hash: str, before: str) -> tuple[dict[str, Any] | None,
+                                                                                      list[dict[str, Any]]]:
+        """What decides whether an article becomes this story's original (matching.originals):
+        the original so far, and a few of the story's articles with this text filed before
+        `before` (the earliest: one on another site is enough)."""
+        db = self.db.read()
+        original = db.execute(f"SELECT {ORIGINAL_KEY_COLUMNS} FROM stories s JOIN articles a ON a.url = s.original_url "
+                              "WHERE s.story_id = ?", (story_id,)).fetchone()
+        copies = db.execute(f"SELECT {ORIGINAL_KEY_COLUMNS} FROM articles a WHERE a.body_hash = ? AND a.story_id = ? "
+                            "AND a.first_seen < ? ORDER BY a.first_seen LIMIT 10", (body_hash, story_id, before))
+        return (dict(original) if original is not None else None), [dict(row) for row in copies]
+
+    def original_keys(self, story_id: str) -> list[dict[str, Any]]:
+        """What decides a story's original, for each of its articles."""
+        return [dict(row) for row in self.db.read().execute(
+            f"SELECT {ORIGINAL_KEY_COLUMNS} FROM articles a WHERE a.story_id = ?", (story_id,))]
+
+    @transactional
+    def set_original(self, tx: Connection, story_id: str, url: str) -> None:
+        tx.execute("UPDATE stories SET original_url = ? WHERE story_id = ?", (url, story_id))
+
     def event_members(self, event_ids: Iterable[str], most: int) -> list[dict[str, Any]]:
         """The articles of the stories of these events, as candidates are judged, with their
         publication time: the `most` latest filed of each event."""
@@ -325,9 +348,11 @@ class StoryTables:
             self.checked(filing.article.url, now)
             return ()
         if filing.how == "new":
-            self.create_story(filing.story_id, filing.story_event, now, run_id)
+            self.create_story(filing.story_id, filing.story_event, filing.article.url, now, run_id)
         else:
             self.touch_story(filing.story_id, now, run_id)
+            if filing.original:
+                self.set_original(filing.story_id, filing.article.url)
         row = {**article_row(filing, now), "next_check": next_check(filing.article, now, 0), "checks": 0}
         if filing.how == "updated":  # edited in place: the version it replaces is kept
             before = tx.execute(f"SELECT url, story_id, {', '.join(REVISED_FIELDS)} FROM articles WHERE url = ?",
@@ -370,9 +395,11 @@ class StoryTables:
                            [(sentences, url) for url, sentences in computed])
 
     @transactional
-    def create_story(self, tx: Connection, story_id: str, event_id: str, now: str, run_id: str) -> None:
-        tx.execute("INSERT INTO stories (story_id, event_id, first_seen, updated, pending_run, last_run, first_run) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?)", (story_id, event_id, now, now, run_id, run_id, run_id))
+    def create_story(self, tx: Connection, story_id: str, event_id: str, original_url: str, now: str,
+                     run_id: str) -> None:
+        tx.execute("INSERT INTO stories (story_id, event_id, original_url, first_seen, updated, pending_run, last_run, "
+                   "first_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (story_id, event_id, original_url, now, now, run_id, run_id, run_id))
 
     @transactional
     def touch_story(self, tx: Connection, story_id: str, now: str, run_id: str) -> None:
@@ -474,29 +501,11 @@ def relation(article: dict[str, Any], main: dict[str, Any]) -> str:
 
 
 def story_record(story: dict[str, Any], articles: list[dict[str, Any]]) -> Story:
-    """A story from the store's rows of the story and its articles, the same whatever order the
-    articles arrived in.
-
-    The main variant, the original, is the earliest published: by time, where a date without
-    a time comes after the times of its day (it says only the day). Ties and articles without
-    a date (which sort after dated ones) go by URL. Among identical texts on different sites
-    the first filed stays the original, whatever date a later copy gives itself. The story's
-    title, text and language are the original's, and change when an earlier original arrives
-    later. Each variant carries its
-    own title, text, language, authors and published time.
-    """
-    articles = sorted(articles, key=lambda a: (a["published"] is None, (a["published"] or "")[:10],
-                                               bool(a["published_date_only"]), a["published"] or "", a["url"]))
-    # A date is only what a page says: a copy of the same text on another site, filed after
-    # the one it copies, never becomes the original by dating itself earlier.
-    copies = [a for a in articles if a["body_hash"] == articles[0]["body_hash"]
-              and (a is articles[0] or not same_site(a["url"], articles[0]["url"]))]
-    # first_seen is to the second: copies filed within one second (one pass) keep the order by
-    # date, so a pass's records do not depend on the order its workers filed them in
-    first_filed = min(copies, key=lambda a: a["first_seen"])
-    if first_filed is not articles[0]:
-        articles.remove(first_filed)
-        articles.insert(0, first_filed)
+    """A story from the store's rows of the story and its articles: its original (which
+    matching.originals chose when its variants were filed) first, then the others, earliest
+    published first. The story's title, text and language are the original's; each variant
+    carries its own title, text, language, authors and published time."""
+    articles = sorted(articles, key=lambda a: (a["url"] != story["original_url"], publication_order(a)))
     main = articles[0]
     variants = tuple(_variant(a, relation(a, main)) for a in articles)
     original = variants[0]

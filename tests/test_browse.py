@@ -255,28 +255,35 @@ def test_query_words_come_from_the_full_text_index_alike_on_both_stores(tmp_path
     assert found("opens") == set() and found("winter") == {"https://c.example/3"}
 
 
-def test_a_store_of_the_previous_version_gets_its_articles_indexed_for_words(tmp_path):
-    """A store written before the full-text index: the upgrade indexes what it holds."""
+def test_a_store_of_an_old_version_is_upgraded_in_place(tmp_path):
+    """A store as newsbeam's schema version 8 left it (made by that release's migrations,
+    which never change): the upgrade indexes its articles for words and gives each story its
+    original, the earliest published variant."""
     import sqlite3
 
     import newsbeam
+    from newsbeam.state.migrations import MIGRATIONS
 
     path = tmp_path / "s.db"
-    newsbeam.dedup([{"id": "1", "url": "https://a.example/1", "title": "Ferry timetable",
-                     "text": "The harbour ferry switches to its winter timetable on Monday. " * 4}],
-                   store=str(path), encoder="hashing")
-    with sqlite3.connect(path) as db:  # as the previous newsbeam left it
-        for name in ("articles_words_insert", "articles_words_delete", "articles_words_update"):
-            db.execute(f"DROP TRIGGER {name}")
-        db.execute("DROP TABLE articles_words")
-        db.execute("ALTER TABLE articles DROP COLUMN canonical_url")
-        db.execute("DROP TABLE dropped_articles")  # migrations 10 and 11, after the index's (9)
-        db.execute("DROP TABLE article_revisions")  # and 12's
-        db.execute("DROP INDEX articles_next_check")  # and 13's
-        db.execute("ALTER TABLE stories DROP COLUMN first_run")  # and 16's
-        for column in ("revisions", "revised", "etag", "last_modified", "next_check", "checks", "made_by", "modified",
-                       "section", "free"):
-            db.execute(f"ALTER TABLE articles DROP COLUMN {column}")
-        db.execute("UPDATE meta SET value = '8' WHERE key = 'schema_version'")
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        for number in range(1, 9):
+            script = MIGRATIONS[number]
+            db.executescript(script["sqlite"] if isinstance(script, dict) else script)
+        db.execute("INSERT INTO meta VALUES ('schema_version', '8')")
+        db.execute("INSERT INTO stories VALUES ('s_1', 'e_1', '2026-11-20T10:00:00+00:00', "
+                   "'2026-11-20T10:00:00+00:00', NULL, 'run-1')")
+        for seq, (url, published, title) in enumerate([
+                ("https://b.example/2", "2026-11-20T09:30:00+00:00", "Ferry timetable (copy)"),
+                ("https://a.example/1", "2026-11-20T08:00:00+00:00", "Ferry timetable")], start=1):
+            db.execute("INSERT INTO articles (url, story_id, feed_url, title, text, language, published, authors, "
+                       "tags, body_source, body_hash, first_seen, updated, vector, numbers, seq, credits, "
+                       "published_date_only, extractor) VALUES (?, 's_1', 'https://a.example/feed', ?, ?, 'en', ?, "
+                       "'[]', '[]', 'feed', ?, '2026-11-20T10:00:00+00:00', '2026-11-20T10:00:00+00:00', ?, '', "
+                       "?, '[]', 0, 'trafilatura')",
+                       (url, title, "The harbour ferry switches to its winter timetable on Monday. " * 4, published,
+                        f"h{seq}", bytes(8), seq))
     with newsbeam.open_store(str(path)) as opened:
         assert [story.url for story in opened.find_stories(words="ferry")] == ["https://a.example/1"]
+        (story,) = opened.find_stories()
+        assert (story.title, story.variants[0].relation) == ("Ferry timetable", "original")

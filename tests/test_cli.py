@@ -105,7 +105,7 @@ def test_progress_lines_come_from_the_store_while_a_run_goes_on(tmp_path, capsys
     err = ""
     with Progress(str(tmp_path / "state.db"), since, feeds=3, terminal=False, interval_s=0.2):
         store.feeds.fetched("http://f/1", None)
-        store.stories.create_story("s_1", "e_1", utc_now(), "run")
+        store.stories.create_story("s_1", "e_1", "http://a/1", utc_now(), "run")
         deadline = time.monotonic() + 60
         while "stories 1 new" not in err and time.monotonic() < deadline:  # the next line shows them
             err += capsys.readouterr().err

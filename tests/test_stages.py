@@ -200,7 +200,7 @@ def test_once_per_story_keeps_the_latest_record_and_every_letter_and_count():
 def test_write_outputs_writes_every_sink_then_marks_written_and_counts(tmp_path, options):
     options = dataclasses.replace(options, sinks=("jsonl", "parquet", "sqlite"))
     store = open_store(options.store)
-    store.stories.create_story("s_1", "e_1", "2026-11-20T09:00:00+00:00", "run-1")
+    store.stories.create_story("s_1", "e_1", "http://a/1", "2026-11-20T09:00:00+00:00", "run-1")
     # the dead letters come kept in the store already, with their chunk (AssignStories)
     letters = store.dead_letters.record([DeadLetter(url="http://a/2", stage="page_fetch", reason="HTTP 500",
                                                     status=500, at=utc_now())])
