@@ -3,6 +3,8 @@ numbers and names that agree."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from newsbeam.matching.features import Fingerprint
@@ -34,6 +36,33 @@ def numbers_agree(a: frozenset[str], b: frozenset[str], settings: MatchSettings 
     return len(a & b) / min(len(a), len(b)) >= settings.number_agreement
 
 
+# A number in a headline: digits, with thousands separated or not ("2,550", "2.550", "2550").
+_NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f ]\d{3}(?!\d))*")
+
+
+def title_numbers(title: str) -> frozenset[str]:
+    """The numbers a headline gives, thousands separators dropped, leading zeros too."""
+    return frozenset(re.sub(r"\D", "", match.group()).lstrip("0") or "0" for match in _NUMBER.finditer(title))
+
+
+def titles_disagree(a: Fingerprint, b: Fingerprint) -> bool:
+    """Do two headlines in one language give different numbers (prices, scores, dates,
+    episodes): each has some, and neither's are all in the other's? "$2550 2bd" and "$2150 1bd"
+    are two flats, "Microcast 06-01-2009" and "06-02-2009" two episodes, however alike their
+    texts. A year may be written short ("2017/18"); a translation turns times and units into
+    others ("16.15 Uhr", "4:15 p.m."), so only headlines in one language are compared."""
+    if not (a.language and a.language == b.language):
+        return False
+    numbers_a, numbers_b = title_numbers(a.title), title_numbers(b.title)
+    return bool(numbers_a and numbers_b) and not (_within(numbers_a, numbers_b) or _within(numbers_b, numbers_a))
+
+
+def _within(numbers: frozenset[str], others: frozenset[str]) -> bool:
+    """Is each number one of the others, or the end of one ("18" of "2018")?"""
+    return all(any(other == number or (len(number) >= 2 and other.endswith(number)) for other in others)
+               for number in numbers)
+
+
 def may_be_same_story(a: Fingerprint, b: Fingerprint, settings: MatchSettings = DEFAULTS) -> bool:
     """Worth aligning sentence by sentence? Cheap: the document vectors, and what the texts
     say outright. A pair ruled out here is no story whatever its sentences, so their vectors
@@ -42,6 +71,8 @@ def may_be_same_story(a: Fingerprint, b: Fingerprint, settings: MatchSettings = 
     In one language, sentences built from one template (results, closures, earnings, weather)
     align whatever fills them: a copy, an update or a second translation keeps the names and
     the numbers too. A translation into another language needs no such evidence."""
+    if titles_disagree(a, b):
+        return False
     if a.body_hash == b.body_hash:
         return True
     return (float(a.vector @ b.vector) >= settings.story_min_similarity
@@ -52,10 +83,10 @@ def may_be_same_story(a: Fingerprint, b: Fingerprint, settings: MatchSettings = 
 def same_story(a: Fingerprint, b: Fingerprint, settings: MatchSettings = DEFAULTS) -> float | None:
     """The alignment score when a and b are variants of one story, else None. Both need their
     sentence vectors unless their bodies are identical."""
-    if a.body_hash == b.body_hash:
-        return 1.0
     if not may_be_same_story(a, b, settings):
         return None
+    if a.body_hash == b.body_hash:
+        return 1.0
     score = sentence_alignment(a.sentence_vectors, b.sentence_vectors, settings.sentence_match)
     if score < settings.story_alignment:
         return None

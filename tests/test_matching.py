@@ -549,3 +549,19 @@ def test_a_feed_with_a_window_of_its_own_keeps_its_items_out_of_older_stories(fi
         first = index.assign(original, prints["de_original"])
         second = index.assign(late, prints["en_translation_a"])
         assert (second.story_id == first.story_id) is joined
+
+
+def test_headlines_that_give_other_numbers_are_other_items_whatever_their_texts(fingerprinter, articles):
+    """Two flats under one agency's description, two episodes under one show's notes: the same
+    text, other numbers in the headline (in one language: a translation may turn them into others)."""
+    index = StoryIndex(None, fingerprinter)
+    report = articles["en_translation_a"]
+    flats = [dataclasses.replace(report, url=f"http://{site}.example/{n}", feed_url=f"http://{site}.example/feed",
+                                 title=title)
+             for n, (site, title) in enumerate([("agency", "$2550 2bd flat by the harbour"),
+                                                ("listings", "$2150 1bd flat by the harbour"),
+                                                ("portal", "Flat by the harbour, $2,550, 2bd")])]
+    first, other, same = (index.assign(flat, fingerprinter.many([(flat.title, flat.text)], [flat.language])[0])
+                          for flat in flats)
+    assert other.story_id != first.story_id
+    assert same.story_id == first.story_id  # the same numbers, written otherwise
