@@ -11,6 +11,9 @@ has of them is what a feed says (a title and a teaser)? Measured as users run it
   week). The items of a feed are different reports, but for the few a feed lists twice: every
   pair in one story is a merge to read (`--show` prints them), and a pair under different
   headlines is counted wrong.
+- Furniture left: items whose text still holds a line that opens or ends like a line of at
+  least two other items of its feed (its first or last eight words, digits as one), counted
+  independently of newsbeam's own furniture rule (sources.furniture).
 - Template items: 120 reports written from one sentence template with different names, places
   and numbers (tests/story_fixtures.py): every pair in one story is a wrong merge.
 """
@@ -22,6 +25,7 @@ import collections
 import itertools
 import json
 import pathlib
+import re
 import subprocess
 import sys
 import tempfile
@@ -52,9 +56,27 @@ def feed_items(cleaned: bool) -> list[dict]:
                         to_utc(e.get("published_parsed") or e.get("updated_parsed"))) for e in parsed.entries]
         for n, (url, title, text, published) in enumerate(entries):
             if title and text and len(text) >= 40:
+                # each feed at a URL of its own, as a run has it (two items of one feed are two stories)
                 items.append({"id": f"{path.name}#{n}", "url": f"{url}#{path.name}-{n}", "title": title, "text": text,
-                              "feed_url": path.name, **({"published": published} if published else {})})
+                              "feed_url": f"https://{path.stem}.example/feed",
+                              **({"published": published} if published else {})})
     return items
+
+
+def furniture_left(items: list[dict]) -> list[dict]:
+    """The items whose text holds a line that opens or ends as lines of 2 or more other items
+    of the same feed do."""
+    def ends(line: str) -> set[tuple]:
+        words = re.sub(r"\d+", "0", line.casefold()).split()
+        return {("<", *words[:8]), (">", *words[-8:])} if len(words) >= 2 else set()
+
+    items_with: dict[tuple, set[str]] = collections.defaultdict(set)
+    for item in items:
+        for line in item["text"].split("\n"):
+            for end in ends(line):
+                items_with[(item["feed_url"], end)].add(item["id"])
+    return [item for item in items if any(len(items_with[(item["feed_url"], end)]) >= 3
+                                          for line in item["text"].split("\n") for end in ends(line))]
 
 
 def dedup(items: list[dict]) -> dict[str, str]:
@@ -87,6 +109,10 @@ def main() -> None:
                  " ".join(b["title"].casefold().split())]
         print(f"{name:<34} {len(items):>4} items  {len(pairs):>3} pairs merged into one story, "
               f"{len(wrong)} of them under different headlines (wrong)")
+        if name.startswith("feed text"):
+            left = furniture_left(items)
+            print(f"{'':<34} {len(left):>4} items with a line their feed repeats "
+                  f"({', '.join(sorted({item['feed_url'] for item in left})) or 'none'})")
         if args.show:
             for a, b in pairs:
                 print(f"    {a['title'][:60]!r} ~ {b['title'][:60]!r}")

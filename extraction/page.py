@@ -206,7 +206,7 @@ def article_from_feed(entry: FeedEntry, similarity: Similarity | None = None,
         return None
     credited = byline(None, entry_authors=entry.authors, feed_name=entry.feed_name)
     return Article(
-        url=entry.url, feed_url=entry.feed_url, title=normalize_text(entry.title), text=text,
+        url=entry.url, feed_url=entry.feed_url, title=normalize_text(entry.title), kicker=entry.kicker, text=text,
         language=detect_language(text, entry.language, settings), published=entry.published,
         authors=credited.authors, credits=credited.credits, site_name=entry.feed_name,
         description=None, image=None,

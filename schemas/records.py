@@ -62,6 +62,9 @@ class FeedEntry(Record):
     language: str | None  # declared by the feed or the subscription
     authors: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    # The line a feed sets before its headlines ("Transfer fix | Iborra zurück nach Spanien"),
+    # apart from the headline (sources.furniture).
+    kicker: str | None = None
     # The feed's content is the whole article (long enough, and not a mere summary): the
     # article is taken from it and its page is not fetched.
     full_text: bool = False

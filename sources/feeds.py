@@ -17,6 +17,7 @@ import feedparser
 
 from newsbeam.schemas import FeedEntry, FeedSource, parse_time, without_controls
 from newsbeam.schemas.times import publication_time
+from newsbeam.sources.furniture import split_titles, strip_furniture
 from newsbeam.sources.settings import DEFAULTS, ReaderSettings
 from newsbeam.sources.urls import canonical_url
 
@@ -95,14 +96,15 @@ class ParsedFeed:
 
 
 # What feeds append to an item's text that is not the article: a link to read on ("Continue
-# reading...", "Weiterlesen"), an excerpt's ellipsis ("[...]"), WordPress's "The post X appeared
-# first on Y", and lines that point to other stories ("Related: <another headline>"). Left in,
-# they make unrelated items alike.
+# reading...", "Weiterlesen"), an excerpt's ellipsis ("[...]", or "[?]" where a feed lost its
+# "…"), WordPress's "The post X appeared first on Y", and lines that point to other stories
+# ("Related: <another headline>"). Left in, they make unrelated items alike.
 _TEASER_END = re.compile(
     r"\s*(?:(?:continue reading|read more|read the full (?:story|article)|read full (?:story|article)|"
     r"click here to read more|weiterlesen|mehr lesen|lire la suite|leer más|leia mais|continua a leggere|"
-    r"czytaj dalej|lees verder|les mer|läs mer|læs mere|devamını oku)\s*(?:\.\.\.|…|»|›|→|>>)?|"
-    r"\[\s*(?:\.\.\.|…)\s*\]|\((?:more|mehr)\s*(?:\.\.\.|…)\))\s*$", re.I)
+    r"czytaj dalej|lees verder|les mer|läs mer|læs mere|devamını oku)\s*(?:\.\.\.|…|»|›|→|>>)?"
+    r"(?:\s*\([\d/.:h\s-]+\))?|"  # and the time the item was written, as UOL gives it: "(09/24/2018 - 19h22)"
+    r"\[\s*(?:\.\.\.|…|\?)\s*\]|\((?:more|mehr)\s*(?:\.\.\.|…)\))\s*$", re.I)
 _TEASER_LINE = re.compile(
     r"^(?:(?:related|see also|read also|also read|more on this story|lesen sie auch|mehr zum thema|"
     r"auch interessant|à lire aussi|lire aussi|leia também|lee también)\s*[:：].*|"
@@ -172,6 +174,10 @@ def parse_feed(body: bytes, location: str, content_type: str | None, source: Fee
             full_text=source.fetch_pages == "auto" and len(content) >= settings.feed_full_text_min_chars,
         ))
     interval = feed_interval_s(parsed.feed, settings.max_feed_interval_s)
+    titles = split_titles([(entry.title, entry.authors) for entry in entries], settings)
+    texts = strip_furniture([(entry.title, entry.summary) for entry in entries], settings)
+    entries = [dataclasses.replace(entry, title=title, kicker=kicker, summary=text)
+               for entry, (title, kicker), text in zip(entries, titles, texts, strict=True)]
     if entries:
         return ParsedFeed(entries, None, interval, title, unusable)
     if parsed.bozo:

@@ -1,0 +1,132 @@
+"""What a feed repeats in its items is its furniture, not the article (sources.furniture):
+learned from the feed document's own items, taken out before matching and writing, and never
+an article's own text. The feeds here are written for the tests."""
+
+from __future__ import annotations
+
+import html
+
+from newsbeam.pipeline.cli import main
+from newsbeam.schemas import FeedSource
+from newsbeam.sources.feeds import parse_feed
+from newsbeam.sources.furniture import strip_furniture
+from tests.conftest import RUN_ARGS, latest_stories, serving, write_feeds_file
+
+FORUM_POSTS = [("Spiral icicle on the porch", "frostfan", "pics", 512),
+               ("Light pillars over the harbour", "nightowl_77", "pics", 1043),
+               ("My grandmother's bread recipe", "crumbs", "food", 88),
+               ("The old lighthouse at dawn", "keeper2", "photos", 301),
+               ("A cat that opens doors", "whiskers", "aww", 2210)]
+
+
+def forum_feed(posts=FORUM_POSTS) -> bytes:
+    """A link aggregator's feed: each item's text is only who submitted it where, and links."""
+    def description(n: int, user: str, board: str, comments: int) -> str:
+        return html.escape(f'submitted by <a href="/u/{user}">{user}</a> to <a href="/r/{board}">{board}</a><br/>'
+                           f'<a href="http://x.test/{n}">[link]</a> <a href="http://forum.test/{n}">'
+                           f'[{comments} comments]</a>')
+
+    items = "".join(f"<item><title>{title}</title><link>http://forum.test/{n}</link>"
+                    f"<description>{description(n, user, board, comments)}</description></item>"
+                    for n, (title, user, board, comments) in enumerate(posts))
+    return f"<rss version='2.0'><channel><title>Forum</title>{items}</channel></rss>".encode()
+
+
+LEADS = [("Ferry timetable changes", "The harbour ferry switches to its winter timetable on Monday."),
+         ("Bridge closed for repairs", "Engineers found cracks in two pillars of the old bridge last week."),
+         ("Mayor wins second term", "Anna Berg was re-elected with a clear majority after a quiet campaign."),
+         ("School opens early", "Pupils of the new north school start classes a week before the others."),
+         ("Storm warning", "Gusts of up to 110 km/h are expected along the coast tonight."),
+         ("Market moves", "The Saturday market leaves the square for the old fish hall in spring."),
+         ("Library extends hours", "From January the library stays open until nine on weekdays."),
+         ("Rail strike called off", "Drivers and the operator agreed on pay talks late on Sunday."),
+         ("New museum director", "Jonas Lind, an expert on Baltic trade, takes over the maritime museum."),
+         ("Football club promoted", "A late goal sealed promotion for the town's club in front of 8,000 fans."),
+         ("Hospital wing opens", "The children's wing has forty beds and its own small garden."),
+         ("Water prices rise", "Households will pay six percent more for water from next month.")]
+
+
+def parsed(body: bytes):
+    return parse_feed(body, "http://forum.test/feed", None, FeedSource(url="http://forum.test/feed")).entries
+
+
+def test_a_feeds_own_lines_leave_each_items_text():
+    assert [entry.summary for entry in parsed(forum_feed())] == [""] * len(FORUM_POSTS)
+
+
+def test_a_sign_off_naming_the_item_is_cut_and_the_article_stays():
+    """A blog platform's sign-off carries each item's own headline and may run on from its last
+    paragraph: what is before it stays."""
+    items = [(headline, f"{text}\n{headline} was originally published in The Weekly on Blogland, where people "
+              "are continuing the conversation by highlighting and responding to this story.")
+             for headline, text in LEADS]
+    items[2] = (items[2][0], items[2][1].replace("\n", " “Never again,” she said. "))
+    texts = strip_furniture(items)
+    assert texts[0] == LEADS[0][1]
+    assert texts[2] == LEADS[2][1] + " “Never again,” she said."
+
+
+def test_a_quote_two_reports_share_and_a_feed_without_furniture_stay_whole():
+    quote = "“We will not give up the harbour,” the mayor said on Monday evening."
+    items = [("Mayor defends harbour", f"The council met.\n{quote}"),
+             ("Harbour vote delayed", f"The vote was delayed.\n{quote}"),
+             ("School opens", "The new school opened its doors.\nPupils arrived by ferry."),
+             ("Bridge closed", "The bridge is closed for repairs.\nTraffic goes round the bay."),
+             ("Ferry timetable", "The ferry runs every hour.\nIn winter, every two hours."),
+             ("Market day", "The market is on Saturday.\nStalls open at eight."),
+             ("Rain expected", "Rain is expected all week.\nThe river may rise.")]
+    assert strip_furniture(items) == [text for _, text in items]
+
+
+def test_a_sign_off_in_few_of_many_items_is_kept():
+    """Recurring means in many of the feed's items: a line in 2 of 12 is the items' own."""
+    items = [(headline, text + ("\nQuestions? Ask the harbour office." if n < 2 else ""))
+             for n, (headline, text) in enumerate(LEADS)]
+    assert strip_furniture(items) == [text for _, text in items]
+
+
+def test_two_posts_with_only_the_feeds_furniture_are_not_one_story(tmp_path):
+    """Their pages fail, their feed texts are furniture only: no story joins them (each waits
+    for its page as a dead letter)."""
+    with serving(tmp_path / "site") as site:
+        site.routes["/feed.rss"] = lambda h: h.send_body(200, forum_feed(), "application/rss+xml")
+        feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "feed.rss"])
+        main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), "--store",
+              str(tmp_path / "state.db"), *RUN_ARGS])
+    stories = latest_stories(tmp_path / "out")
+    assert all(len(story["variants"]) == 1 for story in stories.values())
+    assert not any("submitted by" in v["text"] for story in stories.values() for v in story["variants"])
+
+
+def test_what_one_item_alone_shows_is_cut_by_the_teaser_list():
+    """A read-on link with the time the item was written, and an ellipsis a feed lost to "?"."""
+    from newsbeam.sources.feeds import strip_teasers
+
+    assert strip_teasers("A ferramenta ajuda o eleitor. Leia mais (09/24/2018 - 19h22)") == \
+        "A ferramenta ajuda o eleitor."
+    assert strip_teasers("O candidato aproxima-se de Bolsonaro com 22%, uma diferença de 3 pontos em [?]") == \
+        "O candidato aproxima-se de Bolsonaro com 22%, uma diferença de 3 pontos em"
+    assert strip_teasers("Pedimos ajuda? [sic]") == "Pedimos ajuda? [sic]"
+
+
+def test_a_feeds_kickers_and_bylines_leave_its_headlines():
+    from newsbeam.sources.furniture import split_titles
+
+    sports = [("Transfer fix | Iborra returns to Spain for good", ("Kicker Desk",)),
+              ("Second attempt | Magdeburg loans out a young talent", ("Kicker Desk",)),
+              ("Regional league | Bonn appoints a new head coach", ("Kicker Desk",)),
+              ("Club sold to local investors", ("Kicker Desk",))]
+    assert split_titles(sports) == [("Iborra returns to Spain for good", "Transfer fix"),
+                                    ("Magdeburg loans out a young talent", "Second attempt"),
+                                    ("Bonn appoints a new head coach", "Regional league"),
+                                    ("Club sold to local investors", None)]
+    opinion = [("The response to it was worse | Cas Mudde", ("Cas Mudde",)),
+               ("Politics could change like it did | Erica Chenoweth and Jeremy Pressman",
+                ("Erica Chenoweth and Jeremy Pressman",)),
+               ("Harbour deal | What the mayor did not say", ("Anna Berg",)),
+               ("Storm closes the coast road", ("Anna Berg",))]
+    # a byline after the pipe goes (the authors keep it); one pipe before a headline is no kicker
+    assert split_titles(opinion) == [("The response to it was worse", None),
+                                     ("Politics could change like it did", None),
+                                     ("Harbour deal | What the mayor did not say", None),
+                                     ("Storm closes the coast road", None)]
