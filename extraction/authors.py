@@ -30,13 +30,24 @@ _LABEL_PREFIX = re.compile(r"^(?:\w+\s){1,2}(?:By|Von|Par|Por|Door)\s+(?=[A-ZÀ-
 _PLACE = re.compile(r"\s+(?:in|aus|from|en|à)\s+[A-ZÀ-ÖØ-Þ][^;&|]*?(?=\s+(?:and|und|et|y|og|och)\s+|[;&|]|$)")
 # Between two names: punctuation, and the word for "and" of the languages newsbeam meets.
 _BETWEEN = re.compile(r"\s*(?:[,;|/&+]|\s(?:and|und|et|y|e|og|och|en|i|ve|a|и|și|ja|és)\s)\s*", re.I)
+# Between two names of a "Family, Given" list: a semicolon, an ampersand, the word for "and".
+_LIST_BETWEEN = re.compile(r"\s*(?:;|&|\s(?:and|und|et|y|e|og|och|en)\s)\s*", re.I)
+# A family name or given names as such lists write them: one or two capitalised words ("Del
+# Pino", "Mary Ann", "Lenharo", "J.").
+_FAMILY_OR_GIVEN = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’.-]*(?: [A-ZÀ-ÖØ-Þ][\w'’.-]*)?")
+# A picture's credit, not a byline: "Foto: Bild: SN", "Photo: Jane Doe", "© dpa".
+_PICTURE_CREDIT = re.compile(r"^(?:(?:fotos?|photos?|bild(?:er)?|images?|pictures?|grafik|graphics?|illustrations?|"
+                             r"video|credits?|quelle|source)\s*:\s*|©\s*)+", re.I)
 _BRACKETS = re.compile(r"\s*[(\[][^)\]]{0,40}[)\]]")
 # A desk or newsroom: with a name ("BR24 Redaktion", "MND Staff") it is a credit; alone, nothing.
 _DESK = re.compile(
     r"\b(?:redaktion|redaction|rédaction|redacción|redazione|redakce|redaksjon|staff|newsroom|news desk|desk|team|"
     r"agenturen|agentur|agencies|agency|agence|nachrichtenagentur|editors?|editorial|reporters?|correspondents?|"
     r"gmbh|ag|inc|ltd|llc|s\.a\.|verlag|media|medien|zeitung|newspaper|news|nachrichten|noticias|nouvelles|"
-    r"notizie|nieuws|nyheter|wiadomości)\b|"
+    r"notizie|nieuws|nyheter|wiadomości|"
+    # an outlet by its name's word for a paper or a station ("Lesotho Times", "Deutsche Welle")
+    r"times|herald|tribune|gazette|chronicle|welle|rundschau|anzeiger|tageblatt|tagblatt|observer|courier|kurier|"
+    r"television|fernsehen|rundfunk)\b|"
     # German compounds: "ARD-Hauptstadtstudio", "Wirtschaftsredaktion", "Korrespondentenbüro"
     r"\w(?:studio|redaktion|agentur|büro)\b", re.I)
 # Accounts that name no one: not an author, not a credit.
@@ -95,6 +106,12 @@ def _read(authors: list[Author], sites: list[str]) -> Byline:
                 if names_the_site(author.name, sites):
                     outlet.add(fold_letters(author.name))
             continue
+        picture = _PICTURE_CREDIT.match(author.name.strip())
+        if picture:  # whoever made the picture did not write the article
+            credit = author.name.strip()[picture.end():].strip()
+            if credit:
+                credits_seen.setdefault(fold_letters(credit), credit)
+            continue
         for name in _names(author.name):
             if _is_credit(name, sites):
                 credits_seen.setdefault(fold_letters(name), name)
@@ -122,9 +139,7 @@ def _names(byline: str) -> list[str]:
     byline = _BRACKETS.sub("", " ".join(byline.split()))
     byline = _LABEL_PREFIX.sub("", byline)
     byline = _PLACE.sub("", byline)
-    parts = [part.strip() for part in byline.split(";")]
-    if len(parts) > 1 and all(part.count(",") == 1 for part in parts):  # "You, Xiaoying; Lenharo, Mariana"
-        byline = "; ".join(" ".join(reversed([p.strip() for p in part.split(",")])) for part in parts)
+    byline = _given_first(_PREFIX.sub("", byline))
     names = []
     for part in _BETWEEN.split(f" {byline} "):
         part = _PREFIX.sub("", " ".join(part.split())).strip(" .,:;-–—")
@@ -132,6 +147,25 @@ def _names(byline: str) -> list[str]:
         if part and fold_letters(part) not in _CREDENTIALS:
             names.append(part)
     return names
+
+
+def _given_first(byline: str) -> str:
+    """A byline written "Family, Given" ("You, Xiaoying; Lenharo, Mariana", "Brazil, Rachel",
+    "Lenharo, Mariana and You, Xiaoying") with the given names first, each name one piece; any
+    other byline as it is. A list of names separated by commas alone ("Jane Doe, John Roe") has
+    more than one word on a side."""
+    parts = [part for part in _LIST_BETWEEN.split(byline) if part.strip()]
+    flipped = []
+    for part in parts:
+        sides = [side.strip() for side in part.split(",")]
+        if len(sides) != 2 or not all(_FAMILY_OR_GIVEN.fullmatch(side) and fold_letters(side) not in AGENCIES
+                                      and not _DESK.search(side) for side in sides):
+            return byline  # "AFP, Berlin", "Reuters, Jane": a credit is no family name
+        flipped.append(f"{sides[1]} {sides[0]}")
+    # one name alone is flipped only when each side is one word: "Doe, Jane", not "Jane Doe, Reuters"
+    if len(flipped) == 1 and any(len(side.split()) > 1 for side in parts[0].split(",")):
+        return byline
+    return "; ".join(flipped)
 
 
 def is_person(name: str, sites: list[str]) -> bool:

@@ -14,6 +14,7 @@ from newsbeam.extraction.authors import AGENCIES, byline
 from newsbeam.extraction.bodies import body_from_json_ld, clean_body, script_body
 from newsbeam.extraction.language import detect_language
 from newsbeam.extraction.metadata import PageMetadata, parse_page, read_metadata
+from newsbeam.extraction.page_kinds import page_kind
 from newsbeam.extraction.publishers import PublisherArticle, parse_with_publisher
 from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
 from newsbeam.extraction.text import Similarity, normalize_text, strip_repeated_headline, strip_trailers
@@ -130,7 +131,9 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
     body = _without_page_heading(clean_body(visible), [kicker, metadata.h1])
     text = strip_trailers(strip_repeated_headline(title, body, similarity, settings), settings)
     if len(text) < settings.min_body_chars:
-        raise NotAnArticle("no article body found on the page")
+        html = page.html if isinstance(page.html, str) else (page.html or b"").decode("utf-8", "replace")
+        kind = page_kind(html, tree, metadata, visible)
+        raise NotAnArticle(f"no article body found on the page: {kind}")
     credited = byline(metadata, document.author if document else None, entry.authors, entry.feed_name)
     published = publication(metadata.published, entry, document.date if document else None)
     return Article(

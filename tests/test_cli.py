@@ -133,7 +133,8 @@ def test_extract_writes_what_a_variant_would_carry_and_names_pages_without_an_ar
     assert list(rows[1]) == ["id", "url", "title", "kicker", "text", "authors", "credits", "language", "published",
                              "published_date_only", "site_name", "body_source", "extractor", "canonical_url"]
     assert rows[1]["language"] == "de" and rows[1]["published"] == "2026-11-20T08:00:00+00:00"
-    assert rows[2] == {"id": "empty", "url": "https://news.example/empty", "error": "no article body found on the page"}
+    assert rows[2] == {"id": "empty", "url": "https://news.example/empty",
+                       "error": "no article body found on the page: empty"}
 
 
 @pytest.mark.parametrize("options, extractor", [((), "fundus:Tagesschau"), (("--no-publisher-parsers",), "generic")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -236,6 +237,15 @@ def test_site_names_come_off_titles_and_nothing_else(title, sites, expected):
     (["David Straub, Coastal Courier, Lindenau"], ("David Straub",)),  # the newsroom, then a place
     (["Povilas Aleksandravičius, professor at the faculty of human studies"], ("Povilas Aleksandravičius",)),
     (["María R. Sahuquillo y Chus del Pino"], ("María R. Sahuquillo", "Chus del Pino")),
+    # "Family, Given", in any order and with any separator between the names
+    (["You, Xiaoying; Lenharo, Mariana; Del Pino, Chus"], ("Xiaoying You", "Mariana Lenharo", "Chus Del Pino")),
+    (["By Brazil, Rachel"], ("Rachel Brazil",)),
+    (["Lenharo, Mariana and You, Xiaoying"], ("Mariana Lenharo", "Xiaoying You")),
+    (["Jane Doe, John Roe"], ("Jane Doe", "John Roe")),
+    (["AFP, Berlin"], ()),
+    # an outlet, and a picture's credit, beside the people who wrote it are no authors
+    (["Jane Doe", "Harbour Times"], ("Jane Doe",)),
+    (["Foto: Bild: SN", "Jane Doe"], ("Jane Doe",)),
 ])
 def test_authors_are_people_each_once(bylines, expected):
     from newsbeam.extraction.authors import byline
@@ -244,6 +254,13 @@ def test_authors_are_people_each_once(bylines, expected):
     page = "<html><head><meta property='og:site_name' content='Coastal Courier'></head><body></body></html>"
     metadata = read_metadata(page, "https://courier.example/story")
     assert byline(metadata, entry_authors=bylines).authors == expected
+
+
+def test_a_pictures_credit_and_an_outlet_are_credits():
+    from newsbeam.extraction.authors import byline
+
+    assert byline(None, entry_authors=["Foto: Bild: SN"]).credits == ("SN",)
+    assert byline(None, entry_authors=["Deutsche Welle"]).credits == ("Deutsche Welle",)
 
 
 def test_a_byline_made_of_links_to_author_pages_names_its_authors_not_the_teasers_below():
@@ -439,3 +456,33 @@ def test_a_page_says_when_it_last_changed_its_section_and_whether_it_is_free_to_
     article = extract_article(FetchedPage(entry=entry(), url="http://news.example/a", html=plain.encode(),
                                           content_type="text/html"))
     assert (article.modified, article.section, article.free) == (None, None, None)
+
+
+WALL_PAGES = {
+    "blocked: a challenge or bot wall": "<html><head><title>Just a moment...</title></head><body><div "
+                                        "id='cf-challenge-running'>Checking your browser before accessing "
+                                        "the site.</div></body></html>",
+    "a consent wall": "<html><body><div id='sp_message_container_1'><p>We value your privacy</p><button>Accept all "
+                      "cookies</button></div></body></html>",
+    "a paywall teaser": "<html><head><script type='application/ld+json'>{\"@type\": \"NewsArticle\", \"headline\": "
+                        "\"Harbour deal\", \"isAccessibleForFree\": false}</script></head><body><h1>Harbour deal</h1>"
+                        "<p>The council met on Monday.</p><div class='offer'>Already a subscriber? Log in."
+                        "</div></body></html>",
+    "rendered by its scripts only": "<html><body><div id='app'></div><noscript>Please enable JavaScript to read "
+                                    "this page.</noscript>" + "<script src='/a.js'></script>" * 6 + "</body></html>",
+    "not an article": "<html><body><h1>Sections</h1><ul>" + "".join(
+        f"<li><a href='/s/{n}'>Section {n} of the Harbour Courier, with its latest reports</a></li>"
+        for n in range(40)) + "</ul></body></html>",
+    "empty": "<html><body><p>Hi</p></body></html>",
+}
+
+
+@pytest.mark.parametrize("kind", WALL_PAGES)
+def test_a_page_without_an_article_says_which_kind_of_page_it_is(kind):
+    """Whatever its HTTP status (many walls answer 200), the reason says what the page was."""
+    from newsbeam.extraction.page import feed_entry
+
+    page = FetchedPage(entry=feed_entry("https://courier.example/story"), url="https://courier.example/story",
+                       html=WALL_PAGES[kind].encode(), content_type="text/html")
+    with pytest.raises(NotAnArticle, match=f"no article body found on the page: {re.escape(kind)}$"):
+        extract_article(page)
