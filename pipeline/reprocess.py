@@ -99,18 +99,20 @@ def _extracted(old: Article, page: ArchivedPage, similarity: Any, extraction: Ex
 def _refile(store: Any, articles: list[Article], output_dir: str, sinks: tuple[str, ...],
             matching: MatchSettings) -> int:
     """File the changed articles again (in their stories, as the same pages read anew) and
-    write their stories to the sinks."""
-    if not articles:
+    write their stories to the sinks, with any story an interrupted reprocess (or run) filed and
+    did not write."""
+    stories: list[str] = store.stories.pending()
+    if not articles and not stories:
         return 0
     run_id = new_run_id("-reprocess")
-    fingerprinter = Fingerprinter(load_encoder(matching.encoder))
-    index = StoryIndex(store, fingerprinter, run_id, matching, edits=False)
-    stories: list[str] = []
-    for start in range(0, len(articles), CHUNK):
-        chunk = articles[start:start + CHUNK]
-        prints = fingerprinter.many([(a.title, a.text) for a in chunk], [a.language for a in chunk])
-        stories += [filed.story_id for filed in index.assign_many(chunk, prints)]
-    index.vectors.save()
+    if articles:
+        fingerprinter = Fingerprinter(load_encoder(matching.encoder))
+        index = StoryIndex(store, fingerprinter, run_id, matching, edits=False)
+        for start in range(0, len(articles), CHUNK):
+            chunk = articles[start:start + CHUNK]
+            prints = fingerprinter.many([(a.title, a.text) for a in chunk], [a.language for a in chunk])
+            stories += [filed.story_id for filed in index.assign_many(chunk, prints)]
+        index.vectors.save()
     records = [story.to_dict() for story in store.stories.records(list(dict.fromkeys(stories)))]
     files = FileSinks(output_dir, run_id, "jsonl" in sinks, "parquet" in sinks)
     try:

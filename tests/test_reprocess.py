@@ -3,10 +3,19 @@ extraction; exactly the records a changed setting affects are refiled, and again
 
 from __future__ import annotations
 
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
 from newsbeam.extraction.settings import ExtractSettings
 from newsbeam.matching.settings import MatchSettings
 from newsbeam.pipeline.cli import main
 from newsbeam.pipeline.reprocess import reprocess
+from newsbeam.state.store import open_store
 from tests.conftest import RUN_ARGS, latest_stories, write_feeds_file
 
 BODY = ["Der Stadtrat von Lindenau hat am Dienstag den neuen Fahrplan der Hafenfähre beschlossen.",
@@ -54,3 +63,55 @@ def test_reprocess_refiles_exactly_what_a_changed_setting_affects(site, tmp_path
         sid: s["text"] for sid, s in before.items() if sid != ferry["story_id"]}
     again = reprocess(store, captures, str(out), ("jsonl",), keep_trailers, MatchSettings(encoder="hashing"))
     assert again["articles_changed"] == 0  # a second reprocess changes nothing
+
+
+@pytest.mark.slow
+def test_a_reprocess_killed_half_way_and_run_again_leaves_every_page_in_one_story(site, tmp_path):
+    """SIGKILL once some stories are refiled and before the sinks are written; the rerun
+    refiles the rest and writes what the killed one filed: every page in exactly one story,
+    every story as today's settings read it."""
+    towns = ["Lindenau", "Ostufer", "Hafenstadt", "Birkhain", "Mühlbach", "Seedorf", "Waldheim", "Felsberg"]
+    pages = 160  # five chunks of refiling: time to be killed between the first and the last
+    (site.folder / "many").mkdir()
+    for n in range(pages):
+        town, other = towns[n % 8], towns[(n // 8) % 8]
+        lines = [f"Der Gemeinderat von {town} hat am {n % 28 + 1}. März über Vorlage {n} abgestimmt.",
+                 f"Die Vorlage {n} betrifft {n * 7 + 3} Wohnungen an der Straße nach {other}.",
+                 f"Bürgermeisterin Nummer {n} sagte, die Kosten lägen bei {n * 13 + 100} Tausend Euro.",
+                 "Mit Material von dpa."]
+        (site.folder / "many" / f"p{n}.html").write_text(
+            f"<html lang='de'><head><title>Vorlage {n} in {town}</title></head><body><article>"
+            f"<h1>Vorlage {n} in {town}</h1>{''.join(f'<p>{line}</p>' for line in lines)}</article></body></html>",
+            encoding="utf-8")
+    items = "".join(f"<item><title>Vorlage {n} in {towns[n % 8]}</title><link>{site.base_url}many/p{n}.html</link>"
+                    f"</item>" for n in range(pages))
+    (site.folder / "many.rss").write_text(f"<rss version='2.0'><channel><title>M</title>{items}</channel></rss>",
+                                          encoding="utf-8")
+    out = tmp_path / "out"
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "many.rss"])
+    assert main(["run", "--feeds", str(feeds), "--output", str(out), "--encoder", "hashing", *RUN_ARGS]) == 0
+    assert sum(len(s["variants"]) for s in latest_stories(out).values()) == pages
+
+    store, captures = f"sqlite:///{out / 'state.db'}", str(out / "captures")
+    call = (f"from newsbeam.pipeline.reprocess import reprocess; from newsbeam.extraction.settings import "
+            f"ExtractSettings; from newsbeam.matching.settings import MatchSettings; reprocess({store!r}, "
+            f"{captures!r}, {str(out)!r}, ('jsonl',), ExtractSettings(trailer_max_chars=0), "
+            f"MatchSettings(encoder='hashing'))")
+    process = subprocess.Popen([sys.executable, "-c", call])
+    refiled = 0
+    while process.poll() is None and not refiled:
+        with sqlite3.connect(out / "state.db") as db:
+            refiled = db.execute("SELECT COUNT(*) FROM stories WHERE last_run LIKE '%-reprocess'").fetchone()[0]
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert 0 < refiled < pages, "killed half-way"
+
+    done = reprocess(store, captures, str(out), ("jsonl",), ExtractSettings(trailer_max_chars=0),
+                     MatchSettings(encoder="hashing"))
+    assert done["articles_changed"] == pages - refiled
+    stories = latest_stories(out)
+    urls = [variant["url"] for story in stories.values() for variant in story["variants"]]
+    assert len(urls) == len(set(urls)) == pages
+    assert all(story["text"].endswith("Mit Material von dpa.") for story in stories.values())
+    assert open_store(store).stories.pending() == []
