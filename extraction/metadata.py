@@ -10,7 +10,7 @@ import json
 import re
 import urllib.parse
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import lxml.etree
 import lxml.html
@@ -60,6 +60,10 @@ class PageMetadata:
     modified: list[str] = dataclasses.field(default_factory=list)  # when it was last changed: JSON-LD, meta
     section: str | None = None  # the section it declares (JSON-LD articleSection, article:section)
     free: bool | None = None  # whether it says it is free to read (JSON-LD isAccessibleForFree)
+    # The lead image's caption and credit, where the page gives them (JSON-LD ImageObject, the
+    # first <figure> of the article)
+    image_caption: str | None = None
+    image_credit: str | None = None
     # The page names an address on another site as its own: its claims of who it is (site name)
     # are no more than claims, and the host it was fetched from names it instead.
     elsewhere: bool = False
@@ -101,6 +105,7 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
     title = tree.find(".//title")
     main_h1 = _main_headline(tree)
     canonical = _canonical(tree, meta, url)
+    lead = _lead_image(articles, tree, meta)
     return PageMetadata(
         headlines=[clean(a["headline"]) for a in articles
                    if isinstance(a.get("headline"), str) and clean(a["headline"])],
@@ -117,7 +122,8 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
         bylines=_bylines(tree),
         author_links=_author_links(tree),
         description=clean(meta.get("og:description") or meta.get("description")) or None,
-        image=clean(meta.get("og:image")) or None,
+        image=lead.url or clean(meta.get("og:image")) or None,
+        image_caption=lead.caption, image_credit=lead.credit,
         language=clean(tree.get("lang") or meta.get("og:locale"))[:2].lower() or None,
         article_bodies=[a["articleBody"] for a in articles if isinstance(a.get("articleBody"), str)],
         published=[*(a["datePublished"] for a in articles if isinstance(a.get("datePublished"), str)),
@@ -132,6 +138,67 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
                                          meta.get("article:section")] if clean(s)), None),
         free=next((_flag(a["isAccessibleForFree"]) for a in articles if "isAccessibleForFree" in a), None),
     )
+
+
+class LeadImage(NamedTuple):
+    url: str | None
+    caption: str | None
+    credit: str | None
+
+
+# A caption's credit at its end: "Foto: Jane Doe", "Photo: Reuters", "Bild: dpa", "© AFP".
+_CAPTION_CREDIT = re.compile(r"\s*[(\[|/–—-]?\s*(?:(?:fotos?|photos?|bild|image|picture|credit|quelle|source)\s*:|©)"
+                             r"\s*([^()\[\]]{2,80}?)\s*[)\]]?\s*$", re.I)
+_CREDIT_CLASS = ('contains(@class, "credit") or contains(@class, "copyright") or contains(@class, "author") or '
+                 'contains(@class, "source")')
+
+
+def _lead_image(articles: list[dict], tree: Any, meta: dict[str, str]) -> LeadImage:
+    """The article's lead image, with its caption and credit: its JSON-LD ImageObject
+    (caption, creditText, copyrightHolder, author), else the first <figure> of the article
+    with an image (its <figcaption>, the credit set apart or written at the caption's end),
+    else og:image and og:image:alt."""
+    for article in articles:
+        image = _first(article.get("image"))
+        if isinstance(image, dict) and (image.get("url") or image.get("contentUrl")):
+            credit = image.get("creditText") or _name(image.get("copyrightHolder")) or _name(image.get("author"))
+            caption, written = _split_credit(clean(image.get("caption") or image.get("description")))
+            return LeadImage(clean(image.get("url") or image.get("contentUrl")), caption,
+                             clean(credit) or written)
+    root = next(iter(tree.xpath("//article")), tree)
+    for figure in root.xpath(".//figure[.//img]")[:1]:
+        sources = figure.xpath(".//img/@src | .//img/@data-src")  # a lazy image has only data-src
+        source = sources[0] if sources else ""
+        caption_element = next(iter(figure.xpath(".//figcaption")), None)
+        if caption_element is None:
+            break
+        credits = [clean(element.text_content()) for element in caption_element.xpath(f".//*[{_CREDIT_CLASS}]")]
+        text = clean(caption_element.text_content())
+        for credit in credits:  # the caption without the credit set apart in it
+            text = text.replace(credit, "").strip()
+        caption, written = _split_credit(text)
+        return LeadImage(clean(source) or None, caption, _credit_label_off(" ".join(credits)) or written)
+    return LeadImage(None, clean(meta.get("og:image:alt")) or None, None)
+
+
+def _split_credit(caption: str) -> tuple[str | None, str | None]:
+    """A caption and the credit written at its end ("... am Montag. Foto: Jane Doe")."""
+    match = _CAPTION_CREDIT.search(caption)
+    if match is None:
+        return caption or None, None
+    return caption[:match.start()].strip() or None, match.group(1).strip()
+
+
+def _credit_label_off(credit: str | None) -> str | None:
+    if not credit:
+        return None
+    return re.sub(r"^(?:(?:fotos?|photos?|bild|image|picture|credit|quelle|source)\s*:|©)\s*", "", credit,
+                  flags=re.I).strip() or None
+
+
+def _name(value: Any) -> str:
+    value = _first(value)
+    return clean(value.get("name")) if isinstance(value, dict) else clean(value) if isinstance(value, str) else ""
 
 
 def _first(value: Any) -> Any:

@@ -149,7 +149,7 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
         kicker=kicker,
         site_name=metadata.site_name or (document.sitename if document else None) or entry.feed_name,
         description=(document.description if document else None) or metadata.description,
-        image=document.image if document else None,
+        image=metadata.image or (document.image if document else None),
         tags=tuple(dict.fromkeys([*entry.tags, *((document.tags or []) if document else []),
                                   *((document.categories or []) if document else [])])),
         body_source=body_source,
@@ -161,9 +161,11 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
 
 def self_described(metadata: PageMetadata) -> dict[str, Any]:
     """What a page says of itself beside its text: when it last changed (the first time its
-    metadata gives that reads as one), its section, whether it is free to read."""
+    metadata gives that reads as one), its section, whether it is free to read, its lead image's
+    caption and credit."""
     modified = next((p.time for p in map(publication_time, metadata.modified) if p), None)
-    return {"modified": modified, "section": metadata.section, "free": metadata.free}
+    return {"modified": modified, "section": metadata.section, "free": metadata.free,
+            "image_caption": metadata.image_caption, "image_credit": metadata.image_credit}
 
 
 def _without_page_heading(text: str, heading: list[str | None]) -> str:

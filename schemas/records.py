@@ -176,6 +176,9 @@ class Article(Record):
     modified: str | None = None
     section: str | None = None
     free: bool | None = None
+    # The lead image's caption and who made it, where the page gives them (`image` is its URL).
+    image_caption: str | None = None
+    image_credit: str | None = None
 
     def __post_init__(self) -> None:
         clean_fields(self)
@@ -211,6 +214,10 @@ class Variant(Record):
     modified: str | None = None
     section: str | None = None
     free: bool | None = None
+    # Its lead image: URL, caption and credit, where the page gives them
+    image: str | None = None
+    image_caption: str | None = None
+    image_credit: str | None = None
 
     @property
     def link(self) -> str:
@@ -251,10 +258,14 @@ class Story(Record):
     # Edits in place of all its variants, and when the last was seen
     revisions: int = 0
     revised: str | None = None
-    # the original's: when its page says it last changed, its section, free to read or not
+    # the original's: when its page says it last changed, its section, free to read or not,
+    # and its lead image (URL, caption, credit)
     modified: str | None = None
     section: str | None = None
     free: bool | None = None
+    image: str | None = None
+    image_caption: str | None = None
+    image_credit: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

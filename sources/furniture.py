@@ -136,7 +136,7 @@ class Furniture:
             return text
         headline_tokens = _headline_tokens(headline)
         edges = set(self._edge_lines(text))
-        kept = []
+        kept: list[str] = []
         for line in text.split("\n"):
             while line in edges and line.strip():  # what is left of a line may be furniture too
                 shorter = self._without_furniture(line, _line(line, headline_tokens))
@@ -173,10 +173,10 @@ def split_titles(items: Sequence[tuple[str, tuple[str, ...]]], settings: ReaderS
     """Each of a feed's titles (with the item's authors) as headline and kicker: a byline
     after a pipe ("... | Cas Mudde", the item's author) leaves the headline; a short line before
     a pipe that many of the feed's titles have ("Transfer fix | ...") is the kicker."""
-    short_first = [title.split(TITLE_PIPE, 1) for title, _ in items if TITLE_PIPE in title]
-    short_first = [(kicker, rest) for kicker, rest in short_first if _is_kicker(kicker, rest, settings)]
+    piped = [title.partition(TITLE_PIPE) for title, _ in items if TITLE_PIPE in title]
+    short_first = [kicker for kicker, _, rest in piped if _is_kicker(kicker, rest, settings)]
     kickers = len(short_first) >= max(settings.furniture_min_items, settings.furniture_min_share * len(items))
-    split = []
+    split: list[tuple[str, str | None]] = []
     for title, authors in items:
         head, _, tail = title.rpartition(TITLE_PIPE)
         if head and _names_only(tail, authors):

@@ -2,7 +2,7 @@
 older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
 a released migration never changes."""
 
-SCHEMA_VERSION = 17
+SCHEMA_VERSION = 18
 
 # The words of an article that `stories list --query` finds, as each store indexes them: its
 # title and the first 100,000 characters of its text (far beyond any report; PostgreSQL's
@@ -241,5 +241,10 @@ MIGRATIONS: dict[int, str | dict[str, str]] = {
         ORDER BY a.published IS NULL, substr(COALESCE(a.published, ''), 1, 10), a.published_date_only,
                  COALESCE(a.published, ''), a.url
         LIMIT 1);
+    """,
+    # A lead image's caption and credit beside its URL (the image column is the first migration's).
+    18: """
+    ALTER TABLE articles ADD COLUMN image_caption TEXT;
+    ALTER TABLE articles ADD COLUMN image_credit TEXT;
     """,
 }

@@ -486,3 +486,31 @@ def test_a_page_without_an_article_says_which_kind_of_page_it_is(kind):
                        html=WALL_PAGES[kind].encode(), content_type="text/html")
     with pytest.raises(NotAnArticle, match=f"no article body found on the page: {re.escape(kind)}$"):
         extract_article(page)
+
+
+@pytest.mark.parametrize("image_markup, expected", [
+    ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Ferry timetable", "image": '
+     '{"@type": "ImageObject", "url": "https://courier.example/ferry.jpg", "caption": "The ferry at dawn.", '
+     '"creditText": "Jane Doe"}}</script>', ("https://courier.example/ferry.jpg", "The ferry at dawn.", "Jane Doe")),
+    ('<figure><img src="https://courier.example/ferry.jpg"><figcaption>The ferry at dawn. <span class="credit">'
+     'Foto: Jane Doe</span></figcaption></figure>', ("https://courier.example/ferry.jpg", "The ferry at dawn.",
+                                                    "Jane Doe")),
+    ('<figure><img src="https://courier.example/ferry.jpg"><figcaption>Die Fähre am Morgen. Foto: dpa'
+     '</figcaption></figure>', ("https://courier.example/ferry.jpg", "Die Fähre am Morgen.", "dpa")),
+    ("", (None, None, None)),
+])
+def test_the_lead_image_comes_with_its_caption_and_credit_and_its_maker_is_no_author(image_markup, expected):
+    from newsbeam.extraction.page import feed_entry
+
+    paragraphs = "".join(f"<p>{line}</p>" for line in (
+        "The harbour ferry switches to its winter timetable on Monday, the operator said.",
+        "Boats leave every forty minutes instead of every twenty until the end of March.",
+        "Residents of the east bank have asked for more crossings for years."))
+    html = (f"<html lang='en'><head>{image_markup if 'ld+json' in image_markup else ''}</head><body><article>"
+            f"<h1>Ferry timetable</h1><p class='byline'>By Anna Berg</p>"
+            f"{image_markup if 'figure' in image_markup else ''}{paragraphs}</article></body></html>")
+    article = extract_article(FetchedPage(entry=feed_entry("https://courier.example/ferry"),
+                                          url="https://courier.example/ferry", html=html.encode(),
+                                          content_type="text/html"))
+    assert (article.image, article.image_caption, article.image_credit) == expected
+    assert "Jane Doe" not in article.authors and "dpa" not in article.text
