@@ -182,8 +182,10 @@ def _lead_image(articles: list[dict], tree: Any, meta: dict[str, str]) -> LeadIm
 
 
 def _split_credit(caption: str) -> tuple[str | None, str | None]:
-    """A caption and the credit written at its end ("... am Montag. Foto: Jane Doe")."""
-    match = _CAPTION_CREDIT.search(caption)
+    """A caption and the credit written at its end ("... am Montag. Foto: Jane Doe"), looked for
+    in its last 200 characters (a credit is short; a hostile caption may be a megabyte)."""
+    start = max(0, len(caption) - 200)
+    match = _CAPTION_CREDIT.search(caption, start)
     if match is None:
         return caption or None, None
     return caption[:match.start()].strip() or None, match.group(1).strip()
