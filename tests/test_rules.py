@@ -174,6 +174,12 @@ def test_rules_apply_removes_and_restores_stories_in_the_jsonl_and_sqlite_sinks(
     assert all(lines[sid].get("removed") for sid in german_only)
     assert all({v["language"] for v in lines[sid]["variants"]} == {"en"} for sid in mixed)
     assert sqlite_stories() == set(before) - german_only
+    # a story whose original was taken out has another: what later variants are judged against
+    assert any(before[sid]["language"] == "de" for sid in mixed)
+    with sqlite3.connect(out / "state.db") as db:
+        originals = dict(db.execute("SELECT story_id, original_url FROM stories"))
+    assert all(originals[sid] == lines[sid]["variants"][0]["url"] and lines[sid]["language"] == "en"
+               for sid in mixed)
 
     feeds.write_text(plain)  # the rule taken back
     assert main(["rules", "apply", "--feeds", str(feeds), "--output", str(out), "--sink", "jsonl,sqlite"]) == 0
