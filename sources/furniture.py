@@ -19,7 +19,7 @@ import dataclasses
 import difflib
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from newsbeam.sources.settings import DEFAULTS, ReaderSettings
 
@@ -107,9 +107,9 @@ class Furniture:
         return alike
 
     @staticmethod
-    def _bucketed(shapes: object) -> dict[Shape, set[Shape]]:
+    def _bucketed(shapes: Iterable[Shape]) -> dict[Shape, set[Shape]]:
         buckets: dict[Shape, set[Shape]] = defaultdict(set)
-        for shape in shapes:  # type: ignore[attr-defined]
+        for shape in shapes:
             buckets[("<", *shape[:2])].add(shape)
             buckets[(">", *shape[-2:])].add(shape)
         return buckets
@@ -149,8 +149,9 @@ class Furniture:
 
     def _without_furniture(self, text: str, line: _Line) -> str:
         shape = line.shape
-        if shape in self.shapes or len(shape) <= self.settings.furniture_max_tokens and any(
-                self._alike(shape, other) for other in self._neighbours(shape, self._buckets)):
+        whole = shape in self.shapes or len(shape) <= self.settings.furniture_max_tokens and any(
+            self._alike(shape, other) for other in self._neighbours(shape, self._buckets))
+        if whole and not _QUOTES.search(text):  # a line that quotes someone is the item's own
             return ""
         for furniture in self.shapes:
             width = len(furniture)

@@ -76,6 +76,9 @@ def test_a_quote_two_reports_share_and_a_feed_without_furniture_stay_whole():
              ("Market day", "The market is on Saturday.\nStalls open at eight."),
              ("Rain expected", "Rain is expected all week.\nThe river may rise.")]
     assert strip_furniture(items) == [text for _, text in items]
+    # the mayor's words in four reports of one feed are still the reports' own
+    quoted = [(headline, f"{text}\n{quote}") for headline, text in LEADS[:4]] + LEADS[4:]
+    assert strip_furniture(quoted) == [text for _, text in quoted]
 
 
 def test_a_sign_off_in_few_of_many_items_is_kept():
