@@ -30,7 +30,7 @@ from newsbeam.fetching.settings import FetchSettings
 from newsbeam.matching.encoders import check_encoder_name
 from newsbeam.matching.settings import MatchSettings
 from newsbeam.outputs import SINKS
-from newsbeam.outputs.captures import prune_captures
+from newsbeam.outputs.captures import on_object_storage, prune_captures
 from newsbeam.outputs.paths import UnsafePath, check_output_folder
 from newsbeam.outputs.tables import database_sink_urls
 from newsbeam.pipeline import corpus
@@ -357,7 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         # A failing step makes Beam log its traceback; newsbeam reports the failure in one line.
         logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
-    if extra and args.command != "run":
+    # Beam's options (object storage's endpoint and keys, a runner's) go to `run`, and to
+    # `reprocess` reading captures on object storage
+    if extra and args.command not in ("run", "reprocess"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     commands = {
         "run": lambda: _run(args, extra),
@@ -373,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         "prune": lambda: _prune(args),
         "feeds": lambda: _discover(args),
         "rules": lambda: _apply_rules(args),
-        "reprocess": lambda: _reprocess(args),
+        "reprocess": lambda: _reprocess(args, extra),
     }
     try:
         return commands[args.command]()
@@ -530,23 +532,40 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     if args.prune:
         pruned = open_store(options.store).prune(args.window_days)
         summaries = prune_summaries(options.output_dir, args.window_days)
-        captures = prune_captures(options.captures_dir, args.captures_days) if options.captures_dir else 0
+        captures = prune_captures(options.captures_dir, args.captures_days, _storage(options.captures_dir,
+                                                                                       options.beam_args)) \
+            if options.captures_dir else 0
         print(f"  pruned    {pruned['stories']} stories, {pruned['articles']} articles, "
               f"{pruned['dead_letters']} dead letters, {summaries} summary files older than {args.window_days:g} days, "
               f"{captures} capture files older than {args.captures_days:g} days")
     return EXIT_UNHEALTHY if summary["health"] != "ok" else 0
 
 
-def _reprocess(args: argparse.Namespace) -> int:
+def _storage(location: str, beam_args: tuple[str, ...] | list[str]) -> Any:
+    """Beam's FileSystems for captures on object storage (with the Beam options that say its
+    endpoint and keys); None for a local folder."""
+    if not on_object_storage(location):
+        return None
+    from newsbeam.transforms.object_storage import BeamStorage
+
+    return BeamStorage(beam_args)
+
+
+def _reprocess(args: argparse.Namespace, beam_args: list[str]) -> int:
     from newsbeam.pipeline.reprocess import reprocess
+    from newsbeam.pipeline.runners import unknown_options
 
     store = args.store or default_store_url(args.output)
     check_store_path(store)
+    unknown = unknown_options(beam_args)
+    if unknown:
+        raise CliError(f"unknown option {unknown[0]} (newsbeam reprocess --help lists its own)")
     captures = args.captures or os.path.join(args.output, "captures")
-    if not os.path.isdir(captures):
+    storage = _storage(captures, beam_args)
+    if storage is None and not os.path.isdir(captures):
         raise CliError(f"no captures at {captures}: runs keep them unless run with --captures off")
     done = reprocess(store, captures, args.output, args.sink, from_command_line(ExtractSettings, args),
-                     from_command_line(MatchSettings, args), dry_run=args.dry_run)
+                     from_command_line(MatchSettings, args), dry_run=args.dry_run, storage=storage)
     fields = ", ".join(f"{name} {count}" for name, count in done["fields"].items()) or "none"
     print(f"reprocess: {done['captured_pages']} captured pages; {done['articles_changed']} articles "
           f"{'would change' if args.dry_run else 'changed'} (by field: {fields}); "

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import glob
-import os
 from typing import Any
 
 from newsbeam.extraction.page import NotAnArticle, extract_article
@@ -25,6 +23,7 @@ from newsbeam.matching.encoders import load_encoder, meaning_similarity
 from newsbeam.matching.features import Fingerprinter
 from newsbeam.matching.settings import MatchSettings
 from newsbeam.matching.story_index import StoryIndex
+from newsbeam.outputs.captures import ObjectStorage, capture_files, on_object_storage
 from newsbeam.outputs.files import FileSinks
 from newsbeam.outputs.tables import SinkTables, database_sink_urls
 from newsbeam.schemas import Article, FeedEntry, FetchedPage, parse_time
@@ -40,11 +39,12 @@ COMPARED = ("title", "kicker", "text", "authors", "credits", "language", "publis
 CHUNK = 32
 
 
-def latest_captures(folder: str) -> dict[str, ArchivedPage]:
-    """The latest capture of each page in the captures folder, by its canonical URL."""
+def latest_captures(location: str, storage: ObjectStorage | None = None) -> dict[str, ArchivedPage]:
+    """The latest capture of each page in the captures (a folder, or object storage through
+    `storage`), by its canonical URL."""
     latest: dict[str, ArchivedPage] = {}
-    for path in sorted(glob.glob(os.path.join(glob.escape(folder), "*.warc.gz"))):
-        with open(path, "rb") as stream:
+    for path in capture_files(location, storage):
+        with (storage.open(path) if storage is not None and on_object_storage(path) else open(path, "rb")) as stream:
             for item in read_warc(stream):
                 url = canonical_url(item.url) if isinstance(item, ArchivedPage) else None
                 if url and (url not in latest or (item.captured or "") >= (latest[url].captured or "")):
@@ -53,10 +53,10 @@ def latest_captures(folder: str) -> dict[str, ArchivedPage]:
 
 
 def reprocess(store_url: str, captures: str, output_dir: str, sinks: tuple[str, ...], extraction: ExtractSettings,
-              matching: MatchSettings, dry_run: bool = False) -> dict[str, Any]:
+              matching: MatchSettings, dry_run: bool = False, storage: ObjectStorage | None = None) -> dict[str, Any]:
     store = open_store(store_url)
     try:
-        pages = latest_captures(captures)
+        pages = latest_captures(captures, storage)
         similarity = meaning_similarity(load_encoder(matching.encoder))
         changed: list[Article] = []
         fields: collections.Counter = collections.Counter()

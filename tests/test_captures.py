@@ -50,3 +50,38 @@ def test_captures_can_be_turned_off(site, tmp_path):
     out = tmp_path / "out"
     assert main(["run", "--feeds", str(feeds), "--output", str(out), "--captures", "off", *RUN_ARGS]) == 0
     assert not (out / "captures").exists() and latest_stories(out)
+
+
+def test_captures_on_object_storage_are_put_whole_read_by_reprocess_and_pruned(site, tmp_path, s3, capsys):
+    """`--captures s3://...` through Beam's S3 filesystem, against a local server that speaks
+    S3: each file is written whole beside the run and put as one object; reprocess reads them
+    there; prune removes them."""
+    from newsbeam.outputs.captures import outbox, prune_captures
+    from newsbeam.transforms.object_storage import BeamStorage
+
+    s3.client.create_bucket(Bucket="news-captures")
+    location = f"s3://news-captures/{tmp_path.name}"
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "feeds/kurier.rss"])
+    out = tmp_path / "out"
+    assert main(["run", "--feeds", str(feeds), "--output", str(out), "--captures", location, *RUN_ARGS,
+                 *s3.beam_args]) == 0
+    assert not (out / "captures").exists() and not list(outbox(location).iterdir())  # all put, none left
+    keys = [item["Key"] for item in s3.client.list_objects_v2(Bucket="news-captures")["Contents"]]
+    assert keys and all(key.endswith(".warc.gz") for key in keys)
+    for key in keys:
+        body = s3.client.get_object(Bucket="news-captures", Key=key)["Body"].read()
+        assert gzip.decompress(body)  # whole gzip members
+    fetched = {url.removeprefix(site.base_url) for key in keys for record in ArchiveIterator(
+        s3.client.get_object(Bucket="news-captures", Key=key)["Body"]) if record.rec_type == "response"
+        for url in [record.rec_headers.get_header("WARC-Target-URI")]}
+    assert "feeds/kurier.rss" in fetched and any(path.endswith(".html") for path in fetched)
+
+    capsys.readouterr()
+    assert main(["reprocess", "--output", str(out), "--captures", location, "--dry-run", *s3.beam_args]) == 0
+    said = capsys.readouterr().out
+    assert f"{sum(path.endswith('.html') for path in fetched)} captured pages" in said
+    assert "0 articles would change" in said
+
+    assert prune_captures(location, 1, BeamStorage(s3.beam_args)) == 0  # none older than a day
+    assert prune_captures(location, 0, BeamStorage(s3.beam_args)) == len(keys)
+    assert not s3.client.list_objects_v2(Bucket="news-captures").get("Contents")

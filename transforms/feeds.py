@@ -15,7 +15,6 @@ from typing import Any
 
 import apache_beam as beam
 
-from newsbeam.outputs.captures import CaptureWriter
 from newsbeam.schemas import Batch, FeedEntry, Shard
 from newsbeam.sources.books import StoreFeedBook
 from newsbeam.sources.reader import FeedReader
@@ -79,7 +78,7 @@ class ReadFeedsFn(StageFn):
     def setup(self) -> None:
         super().setup()
         options = self.options
-        self.captures = CaptureWriter(options.captures_dir) if options.captures_dir else None
+        self.captures = options.capture_writer()
         self.http = options.http_client(self.captures)
         ledger = host_ledger()
         self.reader = FeedReader(

@@ -14,7 +14,7 @@ from newsbeam.fetching.addresses import AddressPolicy
 from newsbeam.fetching.client import HttpClient
 from newsbeam.fetching.settings import FetchSettings
 from newsbeam.matching.settings import MatchSettings
-from newsbeam.outputs.captures import CaptureWriter
+from newsbeam.outputs.captures import CaptureWriter, on_object_storage
 from newsbeam.outputs.webhooks import Webhook
 from newsbeam.schemas import ArchiveSource, FeedSource
 from newsbeam.sources.rules import NO_RULES, RuleSet
@@ -92,7 +92,18 @@ class RunOptions:
     def captures_dir(self) -> str | None:
         if self.captures == "off":
             return None
-        return os.path.abspath(self.captures or os.path.join(self.output_dir, "captures"))
+        location = self.captures or f"{self.output_dir.rstrip('/')}/captures"
+        return location.rstrip("/") if on_object_storage(location) else os.path.abspath(location)
+
+    def capture_writer(self) -> CaptureWriter | None:
+        """A writer of this run's captures (None with captures off); on object storage through
+        Beam's FileSystems, with the run's Beam options."""
+        from newsbeam.transforms.object_storage import BeamStorage  # Beam's filesystems load only when used
+
+        location = self.captures_dir
+        if location is None:
+            return None
+        return CaptureWriter(location, BeamStorage(self.beam_args) if on_object_storage(location) else None)
 
     def http_client(self, captures: CaptureWriter | None = None) -> HttpClient:
         """The run's HTTP client: its fetching settings, the `serve` folder's server opened to

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from newsbeam.fetching.client import FetchError, Response
 from newsbeam.fetching.pages import PageFetcher
 from newsbeam.fetching.politeness import PoliteScheduler
-from newsbeam.outputs.captures import CaptureWriter
 from newsbeam.schemas import Batch, DeadLetter, FeedEntry, FetchedPage, host_of, utc_now
 from newsbeam.sources.feeds import entry_payload
 from newsbeam.transforms.options import RunOptions
@@ -35,7 +34,7 @@ class FetchPagesFn(StageFn):
 
     def setup(self) -> None:
         super().setup()
-        self.captures = CaptureWriter(self.options.captures_dir) if self.options.captures_dir else None
+        self.captures = self.options.capture_writer()
         self.http = self.options.http_client(self.captures)
         self.ledger = host_ledger()
         # With several workers, a host's pages may be asked for by more than the one that reads
