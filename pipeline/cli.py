@@ -565,7 +565,8 @@ def _reprocess(args: argparse.Namespace, beam_args: list[str]) -> int:
     if storage is None and not os.path.isdir(captures):
         raise CliError(f"no captures at {captures}: runs keep them unless run with --captures off")
     done = reprocess(store, captures, args.output, args.sink, from_command_line(ExtractSettings, args),
-                     from_command_line(MatchSettings, args), dry_run=args.dry_run, storage=storage)
+                     from_command_line(MatchSettings, args), dry_run=args.dry_run, storage=storage,
+                     beam_args=tuple(beam_args))
     fields = ", ".join(f"{name} {count}" for name, count in done["fields"].items()) or "none"
     print(f"reprocess: {done['captured_pages']} captured pages; {done['articles_changed']} articles "
           f"{'would change' if args.dry_run else 'changed'} (by field: {fields}); "

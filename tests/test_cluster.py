@@ -224,3 +224,38 @@ def test_the_demo_on_prism_matches_the_local_runner(site, tmp_path, prism_binary
 
 def test_a_streaming_run_on_prism(site, tmp_path, prism_binary):
     check_streaming(site, tmp_path, ("--allow-private-network", "--per-host-delay", "0", *prism(prism_binary)))
+
+
+def test_reprocess_on_dask_refiles_what_the_local_runner_refiles(site, tmp_path, postgres_url, dask_address):
+    """`reprocess` on the Dask cluster (the workers read the captures and extract them) gives
+    what it gives on the local runner: the same articles refiled, the same stories; a second
+    reprocess on Dask changes nothing."""
+    from newsbeam.extraction.settings import ExtractSettings
+    from newsbeam.matching.settings import MatchSettings
+    from newsbeam.pipeline.reprocess import reprocess
+
+    lines = ["Der Stadtrat von Lindenau hat am Dienstag den neuen Fahrplan der Hafenfähre beschlossen.",
+             "Von März an fahren die Fähren alle zwanzig Minuten zwischen Hafen und Ostufer.",
+             "Der Betreiber will dafür zwei weitere Boote kaufen, sagte eine Sprecherin am Abend.",
+             "Mit Material von dpa und epd."]
+    (site.folder / "kurier" / "faehre.html").write_text(
+        "<html lang='de'><head><title>Neuer Fahrplan</title></head><body><article><h1>Neuer Fahrplan für die "
+        f"Hafenfähre</h1>{''.join(f'<p>{line}</p>' for line in lines)}</article></body></html>", encoding="utf-8")
+    (site.folder / "extra.rss").write_text(
+        f"<rss version='2.0'><channel><title>K</title><item><title>Neuer Fahrplan für die Hafenfähre</title>"
+        f"<link>{site.base_url}kurier/faehre.html</link></item></channel></rss>", encoding="utf-8")
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + f for f in ["extra.rss", *DEMO_FEEDS]])
+    run(feeds, tmp_path / "local", *BEAM_ARGS)
+    run(feeds, tmp_path / "dask", "--store", postgres_url, *BEAM_ARGS)
+    keep_trailers, matching = ExtractSettings(trailer_max_chars=0), MatchSettings()
+    local = reprocess(f"sqlite:///{tmp_path / 'local' / 'state.db'}", str(tmp_path / "local" / "captures"),
+                      str(tmp_path / "local"), ("jsonl",), keep_trailers, matching)
+    on_dask = reprocess(postgres_url, str(tmp_path / "dask" / "captures"), str(tmp_path / "dask"), ("jsonl",),
+                        keep_trailers, matching, beam_args=tuple(dask_args(dask_address)))
+    assert on_dask == local and local["articles_changed"] >= 1 and local["fields"]["text"] >= 1
+    assert stories_by_urls(postgres_url) == stories_by_urls(str(tmp_path / "local" / "state.db"))
+    (ferry,) = [s for s in latest_stories(tmp_path / "dask").values() if "Hafenfähre" in s["title"]]
+    assert ferry["text"].endswith("Mit Material von dpa und epd.")
+    again = reprocess(postgres_url, str(tmp_path / "dask" / "captures"), str(tmp_path / "dask"), ("jsonl",),
+                      keep_trailers, matching, beam_args=tuple(dask_args(dask_address)))
+    assert again["articles_changed"] == 0
