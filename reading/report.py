@@ -103,8 +103,19 @@ def _variant(variant: Variant) -> str:
             f'<div><span class="tag">{text(variant.language or "language unknown")}</span><span class="tag">'
             f'{text(variant.relation)}</span>{text(variant.site_name or urllib.parse.urlsplit(variant.url).netloc)}'
             f'</div><div class="muted">{text(published(variant))}{" · " + text(byline) if byline else ""}'
-            f'</div><div class="body">{body}</div><div>{link(variant.link, "original")}'
+            f'</div>{_picture(variant)}<div class="body">{body}</div><div>{link(variant.link, "original")}'
             f'<span class="muted"> · {text(_source(variant))}</span></div></div>')
+
+
+def _picture(variant: Variant) -> str:
+    """The lead image as a line of text (the report loads nothing from elsewhere): its caption
+    linked to it, and who made it."""
+    if not (variant.image or variant.image_caption):
+        return ""
+    caption = text(variant.image_caption or "lead image")
+    shown = link(variant.image, caption) if variant.image else caption
+    credit = f" · {text(variant.image_credit)}" if variant.image_credit else ""
+    return f'<div class="muted picture">Picture: {shown}{credit}</div>'
 
 
 def preview(body: str, limit: int = 0) -> str:

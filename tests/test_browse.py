@@ -159,6 +159,24 @@ def test_a_report_and_an_export_get_the_mode_of_run_outputs(site, tmp_path):
         assert stat.S_IMODE(os.stat(tmp_path / made).st_mode) == expected, made
 
 
+def test_the_report_names_the_lead_image_its_caption_and_who_made_it_and_loads_nothing():
+    from newsbeam.reading.report import story_html
+    from newsbeam.schemas import Story, Variant
+
+    variant = Variant(url="https://a.example/1", title="Ferry timetable", text="Text.", language="en", authors=(),
+                      published=None, site_name="A", feed_url="", body_source="page", relation="original",
+                      image="https://a.example/ferry.jpg", image_caption="The ferry at dawn <3",
+                      image_credit="Jane Doe")
+    story = Story(story_id="s_1", event_id="e_1", title="Ferry timetable", text="Text.", language="en",
+                  languages=("en",), url=variant.url, published=None, authors=(), site_name="A", feed_url="",
+                  body_source="page", first_seen="2026-12-02T09:00:00+00:00", updated="2026-12-02T09:00:00+00:00",
+                  variants=(variant,))
+    shown = story_html(story, open_variants=True)
+    assert 'Picture: <a href="https://a.example/ferry.jpg" rel="noreferrer noopener">The ferry at dawn &lt;3</a>' \
+        ' · Jane Doe' in shown
+    assert "<img" not in shown
+
+
 def test_the_report_shows_stories_by_their_own_publication_time():
     """An archive's stories of 2016 show under their own hour, not the hour newsbeam saw them."""
     from newsbeam.reading.report import render
