@@ -34,6 +34,9 @@ class ExtractSettings:
     # patterns over it take seconds and a gigabyte): the longest in the pages newsbeam is
     # measured on is about 30,000 characters.
     max_json_ld_chars: int = 1_000_000
+    # A paragraph in the bodies of this many pages of one host is the site's furniture
+    # (extraction.site_furniture): more than two reports of one site sharing a paragraph.
+    site_furniture_min_pages: int = 3
 
 
 DEFAULTS = ExtractSettings()

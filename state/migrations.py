@@ -2,7 +2,7 @@
 older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
 a released migration never changes."""
 
-SCHEMA_VERSION = 18
+SCHEMA_VERSION = 19
 
 # The words of an article that `stories list --query` finds, as each store indexes them: its
 # title and the first 100,000 characters of its text (far beyond any report; PostgreSQL's
@@ -246,5 +246,17 @@ MIGRATIONS: dict[int, str | dict[str, str]] = {
     18: """
     ALTER TABLE articles ADD COLUMN image_caption TEXT;
     ALTER TABLE articles ADD COLUMN image_credit TEXT;
+    """,
+    # What each site repeats on its pages (extraction.site_furniture): each paragraph (by key) of
+    # a host, the pages it was on (a few page keys, JSON), when last seen; bounded per host.
+    19: """
+    CREATE TABLE site_lines (
+        host TEXT NOT NULL,
+        line TEXT NOT NULL,
+        pages TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        PRIMARY KEY (host, line)
+    );
+    CREATE INDEX site_lines_seen ON site_lines (host, last_seen);
     """,
 }

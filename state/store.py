@@ -31,6 +31,7 @@ from newsbeam.state.database import (
 )
 from newsbeam.state.dead_letters import DeadLetters
 from newsbeam.state.feeds import FeedStates
+from newsbeam.state.furniture import SiteLines
 from newsbeam.state.hosts import HostSlots
 from newsbeam.state.runs import Runs
 from newsbeam.state.stories import StoryFilter, StoryTables
@@ -49,6 +50,7 @@ class Store:
         self.runs = Runs(db)
         self.hosts = HostSlots(db)
         self.archives = ArchiveReads(db)
+        self.site_lines = SiteLines(db)
 
     def close(self) -> None:
         self.hosts.close()

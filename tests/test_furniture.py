@@ -133,3 +133,70 @@ def test_a_feeds_kickers_and_bylines_leave_its_headlines():
                                      ("Politics could change like it did", None),
                                      ("Harbour deal | What the mayor did not say", None),
                                      ("Storm closes the coast road", None)]
+
+
+SITE_REPORTS = [
+    ("ferry", "Ferry timetable changes", LEADS[0][1], "Boats leave every forty minutes until the end of March."),
+    ("bridge", "Bridge closed for repairs", LEADS[1][1], "Cars are sent round the bay by the old coast road."),
+    ("mayor", "Mayor wins second term", LEADS[2][1], "Turnout was the lowest in twenty years, officials said."),
+    ("school", "School opens early", LEADS[3][1], "Parents had asked for the earlier start for two years."),
+    ("storm", "Storm warning", LEADS[4][1], "Ferries may be cancelled and the harbour gates closed."),
+]
+# A standing line the extractor keeps (it reads as text): the reporter's bio under every report.
+BIO = "Anna Berg has covered the harbour and the town council for the Courier since 2009."
+QUOTE = "“We will not give up the harbour,” the mayor told the council on Monday evening."
+
+
+def site_report(title: str, lead: str, second: str) -> str:
+    paragraphs = [lead, second, QUOTE, BIO, "A third paragraph of this report goes on with more details "
+                  f"about {title.lower()} and what the town council plans next."]
+    return (f"<html lang='en'><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+            + "".join(f"<p>{paragraph}</p>" for paragraph in paragraphs) + "</article></body></html>")
+
+
+def test_what_a_site_repeats_on_its_pages_leaves_their_bodies_from_the_first_pass_and_after(tmp_path):
+    """Four reports of one site in the first pass, a fifth a pass later: the reporter's bio under
+    every article leaves all five bodies (the site's memory is the store's); the mayor's words,
+    quoted in all of them, stay."""
+    with serving(tmp_path / "site") as site:
+        def feed(reports) -> bytes:
+            items = "".join(f"<item><title>{title}</title><link>{site.base_url}{slug}.html</link></item>"
+                            for slug, title, _, _ in reports)
+            return f"<rss version='2.0'><channel><title>C</title>{items}</channel></rss>".encode()
+
+        pages = {f"/{slug}.html": site_report(title, lead, second).encode()
+                 for slug, title, lead, second in SITE_REPORTS}
+        for path in pages:
+            site.routes[path] = lambda h, path=path: h.send_body(200, pages[path], "text/html; charset=utf-8")
+        listed = SITE_REPORTS[:4]
+        site.routes["/feed.rss"] = lambda h: h.send_body(200, feed(listed), "application/rss+xml")
+        feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.base_url + "feed.rss"])
+        arguments = ["run", "--feeds", str(feeds), "--output", str(tmp_path / "out"), *RUN_ARGS]
+        assert main(arguments) == 0
+        listed = SITE_REPORTS
+        assert main(arguments) == 0
+    stories = latest_stories(tmp_path / "out")
+    assert len(stories) == 5
+    for story in stories.values():
+        assert BIO not in story["text"]
+        assert QUOTE in story["text"] and "A third paragraph of this report" in story["text"]
+
+
+def test_a_paragraph_on_two_pages_of_a_site_or_on_three_of_three_sites_is_the_articles_own():
+    from newsbeam.extraction.site_furniture import MemorySites, strip_site_furniture
+    from newsbeam.schemas import Article
+
+    def article(url: str, lead: str) -> Article:
+        return Article(url=url, feed_url="", title="T", text=f"{lead}\n{BIO}\n" + f"{lead} " * 4,
+                       language="en", published=None, authors=(), site_name=None, description=None, image=None,
+                       tags=(), body_source="page")
+
+    two = [article(f"https://courier.example/{n}", LEADS[n][1]) for n in range(2)]
+    assert strip_site_furniture(two, MemorySites(), "2026-12-07T00:00:00+00:00") == two
+    elsewhere = [article(f"https://site{n}.example/a", LEADS[n][1]) for n in range(3)]
+    assert strip_site_furniture(elsewhere, MemorySites(), "2026-12-07T00:00:00+00:00") == elsewhere
+    memory = MemorySites()
+    strip_site_furniture(two, memory, "2026-12-07T00:00:00+00:00")
+    (third,) = strip_site_furniture([article("https://courier.example/2", LEADS[2][1])], memory,
+                                    "2026-12-08T00:00:00+00:00")
+    assert BIO not in third.text and third.text.startswith(LEADS[2][1])  # remembered: the third page

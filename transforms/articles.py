@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Iterator
 
 from newsbeam.extraction.page import NotAnArticle, article_from_feed, extract_article
+from newsbeam.extraction.site_furniture import MemorySites, SiteMemory, strip_site_furniture
 from newsbeam.matching.encoders import meaning_similarity
 from newsbeam.schemas import Batch, DeadLetter, utc_now
 from newsbeam.sources.feeds import entry_payload
@@ -23,20 +24,27 @@ class ExtractArticlesFn(StageFn):
 
     def __init__(self, options: RunOptions):
         super().__init__()
-        # the store, opened when first needed: a page looked at again that reads no more is
-        # rescheduled there (a pipeline's own extraction step never meets one)
-        self.store_of_rechecks, self._rechecks_store = options.store, None
+        # the store, opened when first needed: the sites' memory of what they repeat on their
+        # pages, and where a page looked at again that reads no more is rescheduled; a user's
+        # pipeline without a store keeps the sites' memory in the worker's
+        self.store_url, self._store = options.kept_store, None
+        self.sites: SiteMemory | None = None
         self.encoder_name, self.encoder_threads = options.encoder, options.encoder_threads
         self.settings = options.extraction
 
-    def _rechecked_store(self) -> Store:
-        if self._rechecks_store is None:
-            self._rechecks_store = open_store(self.store_of_rechecks, migrate=False)
-        return self._rechecks_store
+    def _opened_store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.store_url or "", migrate=False)
+        return self._store
+
+    def _sites(self) -> SiteMemory:
+        if self.sites is None:
+            self.sites = self._opened_store().site_lines if self.store_url else MemorySites()
+        return self.sites
 
     def teardown(self) -> None:
-        if self._rechecks_store is not None:
-            self._rechecks_store.close()
+        if self._store is not None:
+            self._store.close()
         super().teardown()
 
     def setup(self) -> None:
@@ -64,7 +72,7 @@ class ExtractArticlesFn(StageFn):
                     continue
                 if page.entry.recheck is not None:  # a page filed before that reads no more: it stays as filed
                     counts["rechecks_not_extracted"] += 1
-                    self._rechecked_store().stories.checked(page.entry.url, utc_now())
+                    self._opened_store().stories.checked(page.entry.url, utc_now())
                     continue
                 # An archived page is never fetched live: its retry would be (the archive's
                 # copy does not change), so its failure is final.
@@ -79,4 +87,6 @@ class ExtractArticlesFn(StageFn):
                 continue
             counts["articles_from_feed"] += 1
             articles.append(article)
+        if any(article.body_source != "feed" for article in articles):
+            articles = strip_site_furniture(articles, self._sites(), utc_now(), self.settings)
         yield batch.add(counts, pages=(), articles=tuple(articles), dead_letters=batch.dead_letters + tuple(letters))

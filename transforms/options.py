@@ -77,6 +77,12 @@ class RunOptions:
         return self.store_url or default_store_url(self.output_dir)
 
     @property
+    def kept_store(self) -> str | None:
+        """The store, or None for a stage a user's own pipeline runs without one (no store
+        given, no output folder)."""
+        return self.store if self.store_url or self.output_dir else None
+
+    @property
     def vector_cache_dir(self) -> str | None:
         """cache_dir, or its default; None: the store's own default (beside a SQLite file; the
         user's cache folder when the output folder is object storage)."""
