@@ -55,3 +55,8 @@ class SiteLines:
         if count > MAX_LINES_PER_HOST:
             tx.execute("DELETE FROM site_lines WHERE host = ? AND line IN (SELECT line FROM site_lines WHERE host = ? "
                        "ORDER BY last_seen, line LIMIT ?)", (host, host, count - MAX_LINES_PER_HOST))
+
+    @transactional
+    def forget_before(self, tx: Connection, cutoff: str) -> None:
+        """Forget the paragraphs last seen before `cutoff`."""
+        tx.execute("DELETE FROM site_lines WHERE last_seen < ?", (cutoff,))

@@ -120,10 +120,13 @@ class Store:
 
     @transactional
     def prune(self, tx: Connection, window_days: float) -> dict[str, Any]:
-        """Forget stories unchanged for longer than the window (the sinks keep them), and dead
-        letters that ran out of attempts that long ago."""
+        """Forget stories unchanged for longer than the window (the sinks keep them), dead
+        letters that ran out of attempts that long ago, and the paragraphs of sites not seen
+        since (a site's furniture is seen on every page it serves)."""
         pruned = self.stories.prune(window_days)
-        pruned["dead_letters"] = self.dead_letters.forget_exhausted(pruned.pop("cutoff"))
+        cutoff = pruned.pop("cutoff")
+        pruned["dead_letters"] = self.dead_letters.forget_exhausted(cutoff)
+        self.site_lines.forget_before(cutoff)
         return pruned
 
 
