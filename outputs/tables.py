@@ -39,7 +39,6 @@ CREATE TABLE IF NOT EXISTS newsbeam_dead_letters (
 STORY_COLUMNS = tuple(field.name for field in dataclasses.fields(Story) if field.name != "variants")
 VARIANT_COLUMNS = tuple(field.name for field in dataclasses.fields(Variant))
 _TABLE_COLUMNS = {"newsbeam_stories": STORY_COLUMNS, "newsbeam_variants": VARIANT_COLUMNS}
-_JSON_COLUMNS = ("languages", "authors", "credits")
 REVISION_COLUMNS = ("url", "revision", "story_id", "replaced_at", "title", "kicker", "authors", "text", "changed",
                     "diff")
 LETTER_COLUMNS = ("url", "stage", "status", "reason", "attempts", "at", "next_due")
@@ -66,8 +65,8 @@ def _upsert(table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
 
 def _row(record: dict[str, Any], columns: tuple[str, ...]) -> list[Any]:
     """A record's values for these columns: lists as JSON, flags as 0 and 1."""
-    return [json.dumps(list(record[c])) if c in _JSON_COLUMNS else int(record[c]) if isinstance(record[c], bool)
-            else record[c] for c in columns]
+    return [json.dumps(list(record[c])) if isinstance(record[c], list | tuple)
+            else int(record[c]) if isinstance(record[c], bool) else record[c] for c in columns]
 
 
 class SinkTables:

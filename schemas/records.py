@@ -218,6 +218,8 @@ class Variant(Record):
     image: str | None = None
     image_caption: str | None = None
     image_credit: str | None = None
+    # The tags (keywords, topics) its page or its feed entry gives
+    tags: tuple[str, ...] = ()
 
     @property
     def link(self) -> str:
@@ -266,6 +268,7 @@ class Story(Record):
     image: str | None = None
     image_caption: str | None = None
     image_credit: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -150,7 +150,8 @@ QUOTE = "“We will not give up the harbour,” the mayor told the council on Mo
 def site_report(title: str, lead: str, second: str) -> str:
     paragraphs = [lead, second, QUOTE, BIO, "A third paragraph of this report goes on with more details "
                   f"about {title.lower()} and what the town council plans next."]
-    return (f"<html lang='en'><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+    return (f"<html lang='en'><head><title>{title}</title><meta property='article:tag' content='Harbour'></head>"
+            f"<body><article><h1>{title}</h1>"
             + "".join(f"<p>{paragraph}</p>" for paragraph in paragraphs) + "</article></body></html>")
 
 
@@ -180,6 +181,7 @@ def test_what_a_site_repeats_on_its_pages_leaves_their_bodies_from_the_first_pas
     for story in stories.values():
         assert BIO not in story["text"]
         assert QUOTE in story["text"] and "A third paragraph of this report" in story["text"]
+        assert story["tags"] == ["Harbour"] == story["variants"][0]["tags"]  # what the page declares
 
 
 def test_a_paragraph_on_two_pages_of_a_site_or_on_three_of_three_sites_is_the_articles_own():
