@@ -58,8 +58,9 @@ def reprocess(store_url: str, captures: str, output_dir: str, sinks: tuple[str, 
         pages = latest_captures(captures, storage)
         work = [(article, pages[article.url]) for article in store.stories.article_items()
                 if article.body_source != "feed" and article.url in pages]
+        # its workers count what they did under its run id (it is no run of the feeds: not
+        # recorded as one, so the report's and serve's "last run" stay the feeds' own)
         run_id = new_run_id("-reprocess")
-        store.runs.start(run_id)
         chunks = [work[start:start + CHUNK] for start in range(0, len(work), CHUNK)]
         if chunks:
             with beam.Pipeline(options=pipeline_options(beam_args, shards=min(len(chunks), 64))) as pipeline:
@@ -71,7 +72,6 @@ def reprocess(store_url: str, captures: str, output_dir: str, sinks: tuple[str, 
         fields = {name.removeprefix(CHANGED): count for name, count in counts.items() if name.startswith(CHANGED)}
         done = {"captured_pages": len(pages), "articles_changed": counts.get("articles_changed", 0),
                 "stories_written": written, "fields": dict(sorted(fields.items()))}
-        store.runs.finish(run_id, done)
     finally:
         store.close()
     return done

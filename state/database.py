@@ -52,6 +52,18 @@ class ConnectionLost(Exception):
     be run again from the start if doing so twice is harmless."""
 
 
+def in_chunks(items: list, size: int = 500) -> Iterator[list]:
+    """A long list of values in pieces a statement's `IN (...)` takes (SQLite allows 32,766
+    parameters a statement; PostgreSQL 65,535)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def marks(items: list) -> str:
+    """The placeholders of `IN (...)` for these values."""
+    return ",".join("?" * len(items))
+
+
 def database_errors() -> tuple[type[BaseException], ...]:
     """What a failing database raises (as opposed to bad input): a caller that turns bad input
     into dead letters lets these through, since the run cannot go on without its store."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from newsbeam.state.database import Connection, Database, transactional
+from newsbeam.state.database import Connection, Database, in_chunks, marks, transactional
 
 # Paragraphs remembered per host: a site's furniture and a few weeks of its articles'
 # paragraphs (a busy site publishes a few hundred pages a week, of some 20 paragraphs each).
@@ -18,21 +18,15 @@ MAX_LINES_PER_HOST = 20_000
 PAGES_PER_LINE = 5
 
 
-def _marks(items: list) -> str:
-    return ",".join("?" * len(items))
-
-
 class SiteLines:
     def __init__(self, db: Database):
         self.db = db
 
     def pages_with(self, host: str, keys: Iterable[str]) -> dict[str, set[str]]:
-        wanted = sorted(set(keys))
         found: dict[str, set[str]] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
+        for chunk in in_chunks(sorted(set(keys))):
             for row in self.db.read().execute(
-                    f"SELECT line, pages FROM site_lines WHERE host = ? AND line IN ({_marks(chunk)})", (host, *chunk)):
+                    f"SELECT line, pages FROM site_lines WHERE host = ? AND line IN ({marks(chunk)})", (host, *chunk)):
                 found[row["line"]] = set(json.loads(row["pages"]))
         return found
 

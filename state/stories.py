@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from newsbeam.schemas import Article, FeedEntry, Filing, Story, Variant, publication_order, utc_now
 from newsbeam.state import settings
-from newsbeam.state.database import Connection, Database, Row, transactional
+from newsbeam.state.database import Connection, Database, Row, in_chunks, marks, transactional
 from newsbeam.state.migrations import POSTGRES_SEARCH_DOCUMENT
 from newsbeam.state.revisions import REVISED_FIELDS, Revisions
 from newsbeam.version import __version__
@@ -36,15 +36,6 @@ CANDIDATE_COLUMNS = ("a.seq, a.url, a.story_id, s.event_id, a.title, a.text, a.l
 # What decides which variant is a story's original (matching.originals).
 ORIGINAL_KEY_COLUMNS = "a.url, a.published, a.published_date_only, a.body_hash, a.first_seen"
 CANDIDATE_FIELDS = f"SELECT {CANDIDATE_COLUMNS} FROM articles a JOIN stories s USING (story_id) "
-
-
-def _chunks(items: list, size: int = 500) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def _marks(items: list) -> str:
-    return ",".join("?" * len(items))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,14 +140,14 @@ class StoryTables:
         import json
 
         found: dict[str, str | None] = {}
-        for chunk in _chunks(list(urls)):
+        for chunk in in_chunks(list(urls)):
             for row in self.db.read().execute(
                     f"SELECT url, payload FROM dead_letters WHERE stage IN ('page_fetch', 'extract') "
-                    f"AND url IN ({_marks(chunk)})", chunk):
+                    f"AND url IN ({marks(chunk)})", chunk):
                 found[row["url"]] = json.loads(row["payload"]).get("updated") if row["payload"] else None
             for table in ("dropped_articles", "articles"):  # dropped on purpose counts as seen too
                 for row in self.db.read().execute(
-                        f"SELECT url, entry_updated FROM {table} WHERE url IN ({_marks(chunk)})", chunk):
+                        f"SELECT url, entry_updated FROM {table} WHERE url IN ({marks(chunk)})", chunk):
                     found[row["url"]] = row["entry_updated"]
         return found
 
@@ -182,24 +173,24 @@ class StoryTables:
     @transactional
     def forget_dropped(self, tx: Connection, urls: list[str]) -> None:
         """These dropped items are wanted again: no longer remembered as seen."""
-        for chunk in _chunks(urls):
-            tx.execute(f"DELETE FROM dropped_articles WHERE url IN ({_marks(chunk)})", chunk)
+        for chunk in in_chunks(urls):
+            tx.execute(f"DELETE FROM dropped_articles WHERE url IN ({marks(chunk)})", chunk)
 
     @transactional
     def take_out(self, tx: Connection, urls: list[str], now: str, run_id: str) -> tuple[list[str], list[str]]:
         """Take these articles out of their stories (a changed rule drops them): returns the
         stories that keep other variants (changed) and those left with none (removed)."""
         stories: set[str] = set()
-        for chunk in _chunks(urls):
+        for chunk in in_chunks(urls):
             stories.update(r[0] for r in tx.execute(
-                f"SELECT DISTINCT story_id FROM articles WHERE url IN ({_marks(chunk)})", chunk))
-            tx.execute(f"DELETE FROM articles WHERE url IN ({_marks(chunk)})", chunk)
+                f"SELECT DISTINCT story_id FROM articles WHERE url IN ({marks(chunk)})", chunk))
+            tx.execute(f"DELETE FROM articles WHERE url IN ({marks(chunk)})", chunk)
         ids = sorted(stories)
-        kept = {r[0] for chunk in _chunks(ids) for r in tx.execute(
-            f"SELECT DISTINCT story_id FROM articles WHERE story_id IN ({_marks(chunk)})", chunk)}
+        kept = {r[0] for chunk in in_chunks(ids) for r in tx.execute(
+            f"SELECT DISTINCT story_id FROM articles WHERE story_id IN ({marks(chunk)})", chunk)}
         removed = [story for story in ids if story not in kept]
-        for chunk in _chunks(removed):
-            tx.execute(f"DELETE FROM stories WHERE story_id IN ({_marks(chunk)})", chunk)
+        for chunk in in_chunks(removed):
+            tx.execute(f"DELETE FROM stories WHERE story_id IN ({marks(chunk)})", chunk)
         changed = sorted(kept)
         for story in changed:
             self.touch_story(story, now, run_id)
@@ -230,11 +221,11 @@ class StoryTables:
     def _story_rows(self, story_ids: Iterable[str]) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
         """Each story (its row and its articles' rows) of these ids that exists, in the order given."""
         db = self.db.read()
-        for chunk in _chunks(list(dict.fromkeys(story_ids))):
+        for chunk in in_chunks(list(dict.fromkeys(story_ids))):
             stories = {r["story_id"]: dict(r) for r in db.execute(
-                f"SELECT * FROM stories WHERE story_id IN ({_marks(chunk)})", chunk)}
+                f"SELECT * FROM stories WHERE story_id IN ({marks(chunk)})", chunk)}
             articles: dict[str, list[dict[str, Any]]] = {}
-            for row in db.execute(f"SELECT {ARTICLE_FIELDS} FROM articles WHERE story_id IN ({_marks(chunk)})", chunk):
+            for row in db.execute(f"SELECT {ARTICLE_FIELDS} FROM articles WHERE story_id IN ({marks(chunk)})", chunk):
                 articles.setdefault(row["story_id"], []).append(dict(row))
             for story_id in chunk:
                 if story_id in articles:
@@ -252,18 +243,18 @@ class StoryTables:
     def filed_articles(self, urls: list[str]) -> dict[str, tuple[str, str, str]]:
         """url -> (story_id, title, body_hash) of the articles filed under these URLs."""
         found = {}
-        for chunk in _chunks(sorted(set(urls))):
+        for chunk in in_chunks(sorted(set(urls))):
             for row in self.db.read().execute(
-                    f"SELECT url, story_id, title, body_hash FROM articles WHERE url IN ({_marks(chunk)})", chunk):
+                    f"SELECT url, story_id, title, body_hash FROM articles WHERE url IN ({marks(chunk)})", chunk):
                 found[row["url"]] = (row["story_id"], row["title"], row["body_hash"])
         return found
 
     def events_of(self, story_ids: Iterable[str]) -> dict[str, str]:
         """story -> its event, as it is now."""
         found: dict[str, str] = {}
-        for chunk in _chunks(sorted(set(story_ids))):
+        for chunk in in_chunks(sorted(set(story_ids))):
             found.update(self.db.read().execute(
-                f"SELECT story_id, event_id FROM stories WHERE story_id IN ({_marks(chunk)})", chunk).fetchall())
+                f"SELECT story_id, event_id FROM stories WHERE story_id IN ({marks(chunk)})", chunk).fetchall())
         return found
 
     def original_and_copies(self, story_id: str, body_hash: str, before: str) -> tuple[dict[str, Any] | None,
@@ -296,7 +287,7 @@ class StoryTables:
         latest_first = "ROW_NUMBER() OVER (PARTITION BY s.event_id ORDER BY a.seq DESC) AS event_rank"
         return [dict(r) for r in self.db.read().execute(
             f"SELECT * FROM (SELECT {CANDIDATE_COLUMNS}, {latest_first} FROM articles a JOIN stories s "
-            f"USING (story_id) WHERE s.event_id IN ({_marks(ids)})) ranked WHERE event_rank <= ?", (*ids, most))]
+            f"USING (story_id) WHERE s.event_id IN ({marks(ids)})) ranked WHERE event_rank <= ?", (*ids, most))]
 
     def pending(self) -> list[str]:
         """Stories whose latest record has not reached the sinks (a run died before writing)."""
@@ -319,7 +310,7 @@ class StoryTables:
             CANDIDATE_FIELDS + "WHERE a.body_hash = ? AND s.updated >= ? LIMIT 3", (body_hash, since))}
         if seqs:
             rows.update((r["url"], dict(r)) for r in db.execute(
-                CANDIDATE_FIELDS + f"WHERE a.seq IN ({_marks(seqs)}) AND s.updated >= ?", (*seqs, since)))
+                CANDIDATE_FIELDS + f"WHERE a.seq IN ({marks(seqs)}) AND s.updated >= ?", (*seqs, since)))
         return list(rows.values())
 
     def candidate_rows_after(self, seq: int, since: str) -> list[dict[str, Any]]:
@@ -411,9 +402,9 @@ class StoryTables:
     def merge_events(self, tx: Connection, survivor: str, others: list[str], now: str, run_id: str) -> tuple[str, ...]:
         """Move the stories of the `others` events into `survivor`; returns the stories moved."""
         moved = tuple(r[0] for r in tx.execute(
-            f"SELECT story_id FROM stories WHERE event_id IN ({_marks(others)})", others))
+            f"SELECT story_id FROM stories WHERE event_id IN ({marks(others)})", others))
         tx.execute("UPDATE stories SET event_id = ?, updated = ?, pending_run = ?, last_run = ? "
-                   f"WHERE event_id IN ({_marks(others)})", (survivor, now, run_id, run_id, *others))
+                   f"WHERE event_id IN ({marks(others)})", (survivor, now, run_id, run_id, *others))
         return moved
 
     @transactional
@@ -429,7 +420,7 @@ class StoryTables:
             tx.execute(f"UPDATE articles SET {assignments}, seq = {next_seq} WHERE url = ?", (*values.values(), url))
         else:
             values = {k: v for k, v in values.items() if k != "seq"}
-            tx.execute(f"INSERT INTO articles ({', '.join(values)}, seq) VALUES ({_marks(list(values))}, {next_seq})",
+            tx.execute(f"INSERT INTO articles ({', '.join(values)}, seq) VALUES ({marks(list(values))}, {next_seq})",
                        tuple(values.values()))
 
     @transactional
