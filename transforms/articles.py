@@ -34,7 +34,8 @@ class ExtractArticlesFn(StageFn):
 
     def _opened_store(self) -> Store:
         if self._store is None:
-            self._store = open_store(self.store_url or "", migrate=False)
+            assert self.store_url is not None
+            self._store = open_store(self.store_url, migrate=False)
         return self._store
 
     def _sites(self) -> SiteMemory:
@@ -72,7 +73,8 @@ class ExtractArticlesFn(StageFn):
                     continue
                 if page.entry.recheck is not None:  # a page filed before that reads no more: it stays as filed
                     counts["rechecks_not_extracted"] += 1
-                    self._opened_store().stories.checked(page.entry.url, utc_now())
+                    if self.store_url:
+                        self._opened_store().stories.checked(page.entry.url, utc_now())
                     continue
                 # An archived page is never fetched live: its retry would be (the archive's
                 # copy does not change), so its failure is final.

@@ -98,7 +98,8 @@ class RunOptions:
     def captures_dir(self) -> str | None:
         if self.captures == "off":
             return None
-        location = self.captures or f"{self.output_dir.rstrip('/')}/captures"
+        location = self.captures or (f"{self.output_dir.rstrip('/')}/captures" if on_object_storage(self.output_dir)
+                                     else os.path.join(self.output_dir, "captures"))
         return location.rstrip("/") if on_object_storage(location) else os.path.abspath(location)
 
     def capture_writer(self) -> CaptureWriter | None:
