@@ -183,8 +183,9 @@ def _load_yaml(path: pathlib.Path, raw: bytes) -> FeedsConfig:
             tags=tuple(tags),
             fetch_pages=fetch_pages,
             own_headers=_own_headers(item, f"{path}: feed entry {number}"),
-            every_s=_every(item.get("every"), f"{path}: feed entry {number}"),
-            window_days=_window(item.get("window"), f"{path}: feed entry {number}"),
+            every_s=_age_s(item.get("every"), f"{path}: feed entry {number}", "every", "30m, 2h or 1d"),
+            # a feed's own story window: how long its items' stories stay open
+            window_days=_window_days(item.get("window"), f"{path}: feed entry {number}"),
         ))
         feed_rules.append(_rules(item.get("rules"), f"{path}: feed entry {number}"))
     return FeedsConfig(feeds=_unique(path, feeds), serve_dir=serve_dir, serve_port=serve_port, archives=archives,
@@ -270,16 +271,6 @@ def _secret(spec: dict[str, Any], name: str, where: str) -> str:
     return secret
 
 
-def _window(raw: Any, where: str) -> float | None:
-    """A feed's own story window (7d, 36h): how long its items' stories stay open."""
-    if raw is None:
-        return None
-    seconds = parse_age(raw)
-    if not seconds:
-        raise ConfigError(f"{where}: 'window' must be an age such as 36h or 3d")
-    return seconds / 86400
-
-
 def _webhooks(raw: Any, where: str) -> tuple[Webhook, ...]:
     """The receivers: each a URL and its shared secret (from a file or the environment)."""
     if raw is None:
@@ -306,12 +297,18 @@ def _webhooks(raw: Any, where: str) -> tuple[Webhook, ...]:
     return tuple(hooks)
 
 
-def _every(raw: Any, where: str) -> float | None:
+def _window_days(raw: Any, where: str) -> float | None:
+    seconds = _age_s(raw, where, "window", "36h or 3d")
+    return None if seconds is None else seconds / 86400
+
+
+def _age_s(raw: Any, where: str, key: str, examples: str) -> float | None:
+    """A feed entry's `every` or `window`: a length of time such as 30m, 36h or 3d, in seconds."""
     if raw is None:
         return None
     seconds = parse_age(raw)
     if not seconds:
-        raise ConfigError(f"{where}: 'every' must be an interval such as 30m, 2h or 1d")
+        raise ConfigError(f"{where}: '{key}' must be a length of time such as {examples}")
     return seconds
 
 

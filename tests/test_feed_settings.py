@@ -102,7 +102,8 @@ def test_a_feeds_credentials_stay_on_its_host(tmp_path):
     ("auth: {digest: {user: reader}}", "expected basic:"),
     ("headers: {'Bad Header': x}", "is not a header name"),
     ("headers: {X-Token: \"a\\nb\"}", "must be one line of text"),
-    ("every: often", "'every' must be an interval"),
+    ("every: often", "'every' must be a length of time"),
+    ("window: soon", "'window' must be a length of time"),
 ])
 def test_a_mistake_in_a_feeds_settings_is_one_line_that_shows_no_secret(tmp_path, entry, message):
     feeds = tmp_path / "feeds.yaml"
