@@ -46,7 +46,7 @@ import numpy as np
 
 from newsbeam.matching.events import Member, absorbs, choose_event, prepare
 from newsbeam.matching.features import Fingerprint, Fingerprinter
-from newsbeam.matching.originals import takes_over
+from newsbeam.matching.originals import original_of, takes_over
 from newsbeam.matching.rules import may_be_same_story, same_story
 from newsbeam.matching.settings import DEFAULTS, MatchSettings
 from newsbeam.matching.vectors import VectorIndex, pack, unpack
@@ -87,7 +87,8 @@ class Filed:
     event_id: str
     new_story: bool
     # "new", "updated" (same URL seen again, changed), "unchanged" (same URL, same headline and
-    # body: nothing to write), or "variant" (joined an existing story)
+    # body: nothing to write), "variant" (joined an existing story) or "moved" (judged again,
+    # it left its story for `story_id`: StoryIndex.regroup)
     how: str
     # other stories whose event changed because their event and this article's became one
     regrouped: tuple[str, ...] = ()
@@ -153,10 +154,11 @@ class StoryIndex:
         return [self._decide(article, fingerprint) for article, fingerprint in zip(articles, fingerprints,
                                                                                      strict=True)]
 
-    def _decide(self, article: Article, fingerprint: Fingerprint) -> Decision:
-        """The decision against a snapshot of the index, outside the writer lock."""
+    def _decide(self, article: Article, fingerprint: Fingerprint, as_of: str | None = None) -> Decision:
+        """The decision against a snapshot of the index, outside the writer lock (among the
+        stories changed within the window before `as_of`, or now)."""
         snapshot = self.articles.newest_seq()
-        candidates = self._candidates(fingerprint, article)
+        candidates = self._candidates(fingerprint, article, as_of)
         to_save = self._encode_sentences_if_needed(fingerprint, candidates)
         scores, close = judge(article, fingerprint, candidates, self.settings)
         # The event judge's evidence for the stories close enough to share an event is made here,
@@ -202,9 +204,11 @@ class StoryIndex:
                                             "published": article.published}, decision.as_filed)
         return assignments
 
-    def _filing(self, decision: Decision, filed: tuple[str, str, str] | None, newer: list[Candidate]) -> Filing:
+    def _filing(self, decision: Decision, filed: tuple[str, str, str] | None, newer: list[Candidate],
+                seed: str | None = None) -> Filing:
         """The article's filing (in the writer lock; reads only): `filed` is what is filed under
-        its URL, `newer` what was filed since its snapshot."""
+        its URL, `newer` what was filed since its snapshot; a new story's and event's ids are
+        made from `seed` (the article's URL)."""
         article, fingerprint = decision.article, decision.fingerprint
         scores, close = dict(decision.scores), set(decision.close)  # the transaction may run again
         computed = list(decision.to_save)
@@ -244,13 +248,55 @@ class StoryIndex:
             survivor, merged = self._absorb(story_event, own[-self.settings.event_members_judged:], events)
             return plan("variant", best_story, story_event, survivor, merged)
 
-        story_id = short_id("s_", article.url)
+        story_id = short_id("s_", seed or article.url)
         events = self._events(set(events_of.values()), known, dim)
         story_event = (choose_event(fingerprint, article.published, events, self.settings)
-                       or short_id("e_", article.url))
+                       or short_id("e_", seed or article.url))
         own = [*events.pop(story_event, []), Member(decision.as_filed, article.published, story_id)]
         survivor, merged = self._absorb(story_event, own, events) if events else (story_event, ())
         return plan("new", story_id, story_event, survivor, merged)
+
+    def regroup(self, urls: Iterable[str]) -> list[Filed]:
+        """Judge these filed articles again, each against every other story as if it were new
+        (`newsbeam reprocess`: read again by newer extraction, an article may no longer be its
+        story's variant). One that is still a variant of its story stays; one that is not
+        leaves it for the story it is now a variant of, or for a story of its own (never when
+        it is its story's only variant: that one stays, unless it joins another). One at a
+        time, in URL order, each in its own transaction: the same store gives the same stories
+        whatever order the articles were refiled in. Returns the moves made."""
+        if self.store is None:
+            raise ValueError("regrouping needs a store")
+        tables = self.store.stories
+        moves = []
+        for url in sorted(set(urls)):
+            row = tables.filed_row(url)
+            if row is None or len(row["text"] or "") < self.settings.min_match_chars:
+                continue  # gone since (taken out, pruned), or too short to judge: joins by its URL
+            article = next(tables.article_items([url]))
+            fingerprint = stored_fingerprint(row, len(row["vector"]))  # one int8 vector: a byte a dimension
+            decision = self._decide(article, fingerprint, as_of=row["first_seen"])
+            if row["story_id"] in decision.scores or (row["variants"] == 1 and not decision.scores):
+                continue
+            moves.append(tables.filing(functools.partial(self._move, decision, row)))
+        return moves
+
+    def _move(self, decision: Decision, row: dict[str, Any]) -> Filed:
+        """File an article that leaves its story (in the writer lock): into the story it is a
+        variant of, or a new one (its ids made from the URL and text: the story it leaves may
+        bear its URL's), with the originals of both stories decided again."""
+        assert self.store is not None
+        tables, url, left = self.store.stories, decision.article.url, row["story_id"]
+        filing = self._filing(decision, None, [], seed=f"{url}\n{row['body_hash']}")
+        staying = tables.original_keys(left)
+        moved = next(key for key in staying if key["url"] == url)
+        originals = [(left, original_of([key for key in staying if key["url"] != url]))]
+        if filing.how == "variant":
+            originals.append((filing.story_id, original_of([*tables.original_keys(filing.story_id), moved])))
+        filing = dataclasses.replace(filing, moved_from=left, original=filing.how == "new", originals=tuple(
+            (story, original) for story, original in originals if original is not None))
+        regrouped = self.articles.file(filing, utc_now(), self.run_id)
+        return Filed(filing.story_id, filing.event_id, new_story=filing.how == "new", how="moved",
+                     regrouped=regrouped)
 
     def _with_original(self, filing: Filing, now: str) -> Filing:
         """The filing, with whether its article becomes its story's original."""
@@ -304,7 +350,7 @@ class StoryIndex:
                 computed.append((candidate["url"], pack(self.fingerprinter.with_sentences(other).sentence_vectors)))
         return computed
 
-    def _candidates(self, fingerprint: Fingerprint, article: Article) -> list[Candidate]:
+    def _candidates(self, fingerprint: Fingerprint, article: Article, as_of: str | None = None) -> list[Candidate]:
         """Articles of stories still in the window with the same body, or among the nearest
         neighbours of the document vector. None for a text too short to judge: it joins a
         story only by its URL.
@@ -316,10 +362,12 @@ class StoryIndex:
             return []
         self.vectors.sync()
         neighbours = self.vectors.nearest(fingerprint.vector, self.settings.neighbours)
-        since = (parse_time(utc_now()) - self._window_of(article)).isoformat(timespec="seconds")
+        since = (parse_time(as_of or utc_now()) - self._window_of(article)).isoformat(timespec="seconds")
         rows = self.articles.candidate_rows(fingerprint.body_hash, neighbours, since)
         dim = fingerprint.vector.shape[0]
-        return [(r, stored_fingerprint(r, dim)) for r in rows if self._in_window(article, r["published"])]
+        # its own row (an article judged again) is no candidate of its own
+        return [(r, stored_fingerprint(r, dim)) for r in rows
+                if r["url"] != article.url and self._in_window(article, r["published"])]
 
     def _candidates_after(self, seq: int, now: str, dim: int) -> list[Candidate]:
         """Articles filed after `seq` (by other workers since a snapshot: few, compared directly,

@@ -217,8 +217,10 @@ def _parser() -> argparse.ArgumentParser:
     again = commands.add_parser(
         "reprocess", help="read the stored articles again from the run's captures with today's extraction",
         description="Each stored article whose page was captured is extracted again (today's code and settings); "
-                    "an article whose record changes is filed again in its story and the story written to the "
-                    "sinks. Run again after an interruption: what was done reads as unchanged.")
+                    "an article whose record changes is filed again in its story, then judged again: one that is "
+                    "no longer its story's variant moves to the story it now belongs to (or one of its own), and "
+                    "the stories are written to the sinks. Run again after an interruption: what was done reads "
+                    "as unchanged.")
     again.add_argument("--output", required=True, help="the run's output folder (its sinks, its captures)")
     _store_argument(again, "default: sqlite:///OUTPUT/state.db")
     again.add_argument("--captures", metavar="FOLDER", help="the captures to read (default OUTPUT/captures)")
@@ -570,7 +572,7 @@ def _reprocess(args: argparse.Namespace, beam_args: list[str]) -> int:
     fields = ", ".join(f"{name} {count}" for name, count in done["fields"].items()) or "none"
     print(f"reprocess: {done['captured_pages']} captured pages; {done['articles_changed']} articles "
           f"{'would change' if args.dry_run else 'changed'} (by field: {fields}); "
-          f"{done['stories_written']} stories written again")
+          f"{done['articles_moved']} moved to another story; {done['stories_written']} stories written again")
     return 0
 
 

@@ -37,6 +37,12 @@ class Filing:
     # The article becomes its story's original (matching.originals decides): the story's
     # headline, text and language are then its.
     original: bool = False
+    # The story the article leaves ("new" or "variant" of an article filed before: read again by
+    # newer extraction, it is no longer its story's variant, matching.story_index.regroup). Its
+    # row moves as it is; the story it leaves keeps its other variants, or is left empty.
+    moved_from: str = ""
+    # The originals of the stories a move changes, (story, url), decided among their variants.
+    originals: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.how not in HOWS:

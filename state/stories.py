@@ -196,16 +196,48 @@ class StoryTables:
             self.touch_story(story, now, run_id)
         return changed, removed
 
-    def article_items(self) -> Iterator[Article]:
-        """Every article in the store, as an Article record (what rules judge)."""
+    def article_items(self, urls: list[str] | None = None) -> Iterator[Article]:
+        """Every article in the store (or those of these URLs), as an Article record (what rules
+        judge, what a regrouping judges again)."""
         columns = ", ".join(field.name for field in dataclasses.fields(Article))
-        for row in self.db.read().execute(f"SELECT {columns} FROM articles ORDER BY seq"):
+        if urls is None:
+            rows: Iterable[Row] = self.db.read().execute(f"SELECT {columns} FROM articles ORDER BY seq")
+        else:
+            rows = (row for chunk in in_chunks(urls) for row in self.db.read().execute(
+                f"SELECT {columns} FROM articles WHERE url IN ({marks(chunk)})", chunk))
+        for row in rows:
             values = {name: row[name] for name in row.keys()}
             for name in ("authors", "credits", "tags"):
                 values[name] = tuple(json.loads(values[name] or "[]"))
             values["published_date_only"] = bool(values["published_date_only"])
             values["free"] = None if values["free"] is None else bool(values["free"])
             yield Article(**values)
+
+    def filed_row(self, url: str) -> dict[str, Any] | None:
+        """The article filed under this URL as candidates are read (its fingerprint, story and
+        event), with when it was first seen and how many variants its story has."""
+        row = self.db.read().execute(
+            f"SELECT {CANDIDATE_COLUMNS}, a.first_seen, (SELECT COUNT(*) FROM articles o "
+            "WHERE o.story_id = a.story_id) AS variants FROM articles a JOIN stories s USING (story_id) "
+            "WHERE a.url = ?", (url,)).fetchone()
+        return dict(row) if row is not None else None
+
+    def urls_after(self, seq: int) -> list[str]:
+        """The URLs of the articles written after `seq`."""
+        return [r[0] for r in self.db.read().execute("SELECT url FROM articles WHERE seq > ?", (seq,))]
+
+    def emptied(self) -> list[str]:
+        """Stories left with no variant by a regrouping, not yet written as removed."""
+        return [r[0] for r in self.db.read().execute(
+            "SELECT story_id FROM stories s WHERE pending_run IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.story_id = s.story_id) ORDER BY story_id")]
+
+    @transactional
+    def forget_stories(self, tx: Connection, story_ids: list[str]) -> None:
+        """Forget these stories (written as removed), once they hold no article."""
+        for chunk in in_chunks(story_ids):
+            tx.execute(f"DELETE FROM stories WHERE story_id IN ({marks(chunk)}) "
+                       "AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.story_id = stories.story_id)", chunk)
 
     def dropped(self, limit: int = 1000) -> list[dict[str, Any]]:
         """The items left out on purpose, the latest first: url, feed, why, when."""
@@ -338,6 +370,8 @@ class StoryTables:
         if filing.how == "unchanged":  # read again, the same: looked at again later, and less often
             self.checked(filing.article.url, now)
             return ()
+        if filing.moved_from:
+            return self._move(filing, now, run_id)
         if filing.how == "new":
             self.create_story(filing.story_id, filing.story_event, filing.article.url, now, run_id)
         else:
@@ -353,6 +387,23 @@ class StoryTables:
                 self.revisions.keep(dict(before), row, now, run_id)
         else:
             self.write_article(row)
+        others = [event for event in (filing.story_event, *filing.merged_events) if event != filing.event_id]
+        return self.merge_events(filing.event_id, others, now, run_id) if others else ()
+
+    @transactional
+    def _move(self, tx: Connection, filing: Filing, now: str, run_id: str) -> tuple[str, ...]:
+        """Move an article's row, as it is, from the story it leaves into its filing's story (a
+        new one is as old as the article), and each story's original as matching decided it. A
+        story left empty stays, pending, until the sinks have it as removed."""
+        url = filing.article.url
+        if filing.how == "new":
+            first_seen = tx.execute("SELECT first_seen FROM articles WHERE url = ?", (url,)).one()[0]
+            self.create_story(filing.story_id, filing.story_event, url, first_seen, run_id)
+        tx.execute("UPDATE articles SET story_id = ? WHERE url = ?", (filing.story_id, url))
+        for story_id in (filing.moved_from, filing.story_id):
+            self.touch_story(story_id, now, run_id)
+        for story_id, original in filing.originals:
+            self.set_original(story_id, original)
         others = [event for event in (filing.story_event, *filing.merged_events) if event != filing.event_id]
         return self.merge_events(filing.event_id, others, now, run_id) if others else ()
 

@@ -565,3 +565,41 @@ def test_headlines_that_give_other_numbers_are_other_items_whatever_their_texts(
                           for flat in flats)
     assert other.story_id != first.story_id
     assert same.story_id == first.story_id  # the same numbers, written otherwise
+
+
+def test_regroup_moves_an_article_its_new_text_makes_another_storys(store_url, fingerprinter, articles, prints):
+    """Read again by newer extraction (`reprocess` files it as an update, no edit), an article
+    is judged again: one no longer its story's variant leaves for a story of its own, one whose
+    new text is another story's joins it (its own story, left empty, waits to be written as
+    removed); the originals are decided again; one still its story's variant stays."""
+    store = open_store(store_url)
+    live = StoryIndex(store, fingerprinter)
+    story = live.assign(articles["de_original"], prints["de_original"]).story_id
+    assert live.assign(articles["en_translation_a"], prints["en_translation_a"]).story_id == story
+    assert live.assign(articles["syndicated_copy"], prints["syndicated_copy"]).story_id == story
+    alone = live.assign(articles["unrelated_de"], prints["unrelated_de"]).story_id
+
+    # newer extraction reads the translation's page as another report, and the library's page as
+    # a copy of the cable car report
+    def reread(name, like):
+        return dataclasses.replace(articles[like], url=articles[name].url, feed_url=articles[name].feed_url)
+
+    translation, library = reread("en_translation_a", "unrelated_en"), reread("unrelated_de", "en_translation_b")
+    reprocess = StoryIndex(store, fingerprinter, run_id="reprocess", edits=False)
+    assert {filed.how for filed in reprocess.assign_many(
+        [translation, library], [prints["unrelated_en"], prints["en_translation_b"]])} == {"updated"}
+    first_seen = store.db.read().execute("SELECT first_seen FROM articles WHERE url = ?",
+                                         (translation.url,)).one()[0]
+
+    moves = reprocess.regroup([articles[name].url for name in ("de_original", "en_translation_a",
+                                                               "syndicated_copy", "unrelated_de")])
+    assert sorted((filed.how, filed.new_story) for filed in moves) == [("moved", False), ("moved", True)]
+    assert story_of(reprocess, articles["de_original"]) == story_of(reprocess, articles["syndicated_copy"]) == story
+    assert story_of(reprocess, library) == story
+    own = story_of(reprocess, translation)
+    assert own not in (story, alone)
+    row = store.db.read().execute("SELECT first_seen, original_url FROM stories WHERE story_id = ?", (own,)).one()
+    assert (row[0], row[1]) == (first_seen, translation.url)  # as old as the article, its original
+    assert store.stories.emptied() == [alone] and not list(store.stories.records([alone]))
+    assert story_record_of(store, story)["variants"][0]["url"] == articles["de_original"].url
+    assert reprocess.regroup([translation.url, library.url]) == []  # judged again: where they are

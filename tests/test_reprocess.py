@@ -115,3 +115,75 @@ def test_a_reprocess_killed_half_way_and_run_again_leaves_every_page_in_one_stor
     assert len(urls) == len(set(urls)) == pages
     assert all(story["text"].endswith("Mit Material von dpa.") for story in stories.values())
     assert open_store(store).stories.pending() == []
+
+
+# A box the Lindenau paper prints inside every article; an older extraction took it for text.
+BOX = ["Der Lindenauer Kurier erscheint seit 1948 an sechs Tagen der Woche in der Stadt und im Umland.",
+       "Unsere Redaktion arbeitet unabhängig von Parteien, Verbänden und Anzeigenkunden der Region.",
+       "Leserbriefe erreichen die Redaktion über das Formular auf der Seite Kontakt oder per Post.",
+       "Das Abonnement kann jederzeit zum Monatsende gekündigt werden, auch online im Kundenkonto.",
+       "Für unverlangt eingesandte Manuskripte und Fotos übernimmt der Verlag keine Gewähr.",
+       "Alle Rechte an den Texten und Bildern liegen beim Verlag des Lindenauer Kuriers.",
+       "Nachdruck und Weitergabe sind nur mit schriftlicher Genehmigung der Redaktion erlaubt."]
+REPORTS = {
+    "bad": ("Freibad öffnet im Mai", ["Das Freibad am Stadtpark öffnet nach der Sanierung am ersten Mai wieder.",
+                                       "Die Stadt hat das Becken für rund zwei Millionen Euro neu fliesen lassen.",
+                                       "Der Eintritt steigt für Erwachsene um fünfzig Cent auf vier Euro."]),
+    "markt": ("Wochenmarkt zieht um", ["Der Wochenmarkt zieht im Sommer vom Rathausplatz an den Hafen.",
+                                        "Die Händler hatten sich über zu wenig Platz für ihre Stände beklagt.",
+                                        "Am Hafen gibt es Parkplätze für die Kunden aus den Dörfern im Umland."]),
+    "schule": ("Neue Grundschule geplant", ["Im Neubaugebiet Birkhain soll bis 2029 eine Grundschule entstehen.",
+                                             "Der Gemeinderat hat dafür ein Grundstück am Waldrand gekauft.",
+                                             "Geplant sind vier Züge und eine Turnhalle, die auch die Sportvereine "
+                                             "des Viertels nutzen."]),
+}
+
+
+def test_reprocess_takes_an_article_out_of_a_story_its_older_text_joined_it_to(site, tmp_path):
+    """Three reports of one paper whose pages carry the paper's box inside the article: read
+    without the site's furniture taken out, they are one story (their texts are mostly the box);
+    reprocessed with today's extraction each is its own story, the stories they left are written
+    again or as removed, and a second reprocess moves nothing."""
+    from newsbeam.pipeline.config import load_feeds
+    from newsbeam.pipeline.run import run_once
+    from tests.conftest import BEAM_ARGS, local_options
+
+    (site.folder / "kurier").mkdir(exist_ok=True)
+    feeds = []
+    for name, (title, lines) in REPORTS.items():
+        body = "".join(f"<p>{line}</p>" for line in [*lines, *BOX])
+        (site.folder / "kurier" / f"{name}.html").write_text(
+            f"<html lang='de'><head><title>{title}</title></head><body><article><h1>{title}</h1>{body}"
+            "</article></body></html>", encoding="utf-8")
+        # each report in a feed of its own (a feed lists a report once: two items of one feed
+        # are never one story)
+        (site.folder / f"{name}.rss").write_text(
+            f"<rss version='2.0'><channel><title>{name}</title><item><title>{title}</title>"
+            f"<link>{site.base_url}kurier/{name}.html</link></item></channel></rss>", encoding="utf-8")
+        feeds.append(site.base_url + f"{name}.rss")
+    out = tmp_path / "out"
+    store = f"sqlite:///{out / 'state.db'}"
+    older = local_options(tmp_path, feeds=load_feeds(write_feeds_file(tmp_path / "feeds.yaml", feeds)).feeds,
+                          store_url=store, encoder="hashing", site_furniture_min_pages=1_000_000,
+                          beam_args=BEAM_ARGS)
+    run_once(older)
+    before = latest_stories(out)
+    assert [len(story["variants"]) for story in before.values()] == [3]  # one story of three
+
+    done = reprocess(store, str(out / "captures"), str(out), ("jsonl", "sqlite"), ExtractSettings(),
+                     MatchSettings(encoder="hashing"))
+    assert done["articles_changed"] == 3 and done["articles_moved"] == 2
+    after = latest_stories(out)
+    live = {sid: story for sid, story in after.items() if not story.get("removed")}
+    assert sorted(story["title"] for story in live.values()) == sorted(title for title, _ in REPORTS.values())
+    assert all(len(story["variants"]) == 1 and "1948" not in story["text"] for story in live.values())
+    (left,) = before
+    assert left in live  # the story they left keeps its id, with the variant that stayed
+    with sqlite3.connect(out / "stories.db") as db:
+        assert sorted(r[0] for r in db.execute("SELECT title FROM newsbeam_stories")) == sorted(
+            title for title, _ in REPORTS.values())
+    stored = open_store(store)
+    assert stored.stories.pending() == [] and stored.stories.emptied() == []
+    again = reprocess(store, str(out / "captures"), str(out), ("jsonl",), ExtractSettings(),
+                      MatchSettings(encoder="hashing"))
+    assert again["articles_changed"] == 0 and again["articles_moved"] == 0

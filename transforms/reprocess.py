@@ -1,8 +1,10 @@
 """`RefileCapturedFn`: `newsbeam reprocess`'s work on a worker. Each element is a chunk of
 stored articles, each with where its page's latest capture is (a file and the offset of its
-record); the worker reads those records, extracts them again with today's extraction, and files
-again in its story each article whose record comes out otherwise (no revision: newer extraction
-is no edit of its publisher's). What it did is counted in the store under the reprocess's run."""
+record); the worker reads those records, extracts them again with today's extraction (the sites'
+furniture taken out as a live run does), and files again in its story each article whose record
+comes out otherwise (no revision: newer extraction is no edit of its publisher's); whether it is
+still its story's variant is judged once all are refiled (pipeline.reprocess). What it did is
+counted in the store under the reprocess's run."""
 
 from __future__ import annotations
 
@@ -14,12 +16,13 @@ import apache_beam as beam
 
 from newsbeam.extraction.page import NotAnArticle, extract_article
 from newsbeam.extraction.settings import ExtractSettings
+from newsbeam.extraction.site_furniture import strip_site_furniture
 from newsbeam.matching.encoders import load_encoder, meaning_similarity
 from newsbeam.matching.features import Fingerprinter
 from newsbeam.matching.settings import MatchSettings
 from newsbeam.matching.story_index import StoryIndex
 from newsbeam.outputs.captures import on_object_storage
-from newsbeam.schemas import Article, FeedEntry, FetchedPage, parse_time
+from newsbeam.schemas import Article, FeedEntry, FetchedPage, parse_time, utc_now
 from newsbeam.sources.warc import ArchivedPage, read_warc
 from newsbeam.state.store import open_store
 from newsbeam.transforms.object_storage import BeamStorage
@@ -62,11 +65,15 @@ class RefileCapturedFn(beam.DoFn):
     def process(self, chunk: list[tuple[Article, Capture]]) -> Iterator[Any]:
         changed: list[Article] = []
         counts: dict[str, int] = {"captured_pages_read": len(chunk)}
-        for old, capture in chunk:
-            new = self._extracted(old, self._page(capture))
+        read = [(old, self._extracted(old, self._page(capture))) for old, capture in chunk]
+        # what the sites repeat leaves the bodies as in a live run (the store's memory of them)
+        stripped = iter(strip_site_furniture([new for _, new in read if new is not None], self.store.site_lines,
+                                             utc_now(), self.extraction))
+        for old, new in read:
             if new is None:
                 counts[CHANGED + NO_LONGER_EXTRACTS] = counts.get(CHANGED + NO_LONGER_EXTRACTS, 0) + 1
                 continue
+            new = next(stripped)
             differ = [name for name in COMPARED if getattr(old, name) != getattr(new, name)]
             for name in differ:
                 counts[CHANGED + name] = counts.get(CHANGED + name, 0) + 1
