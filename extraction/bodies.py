@@ -3,7 +3,9 @@
 trafilatura finds the article's text in the visible markup. What it keeps that is not the
 article goes: placeholders of blocked embeds and paywall or newsletter notices (the same
 notice repeated, or in the words such notices use), picture credits, lists of other stories
-("Lesen Sie auch", "Read more", a run of linked headlines at the end). What it misses comes
+("Lesen Sie auch", "Read more", a run of linked headlines at the end, cards of other stories
+whose headline is given twice), readers' comments below their heading ("12 Kommentare"), a
+page's data (a bare time stamp) and video teasers ("07.12.2026 | 0:21 min"). What it misses comes
 from the page's own copy of the text, where the page has one:
 
 - JSON-LD `articleBody`, when it is the whole article (it ends where the visible text ends),
@@ -34,6 +36,7 @@ _NOTICE = re.compile(r"|".join((
     r"embedded content", r"external content", r"this content is not available", r"enable javascript",
     r"^(?:advertisement|anzeige|werbung|publicité|publicidad|pubblicità|reklame|reklama|comments?|kommentare)$",
     r"newsletter", r"^sign up\b", r"\bsubscribe (?:to|now)\b", r"join our comment", r"got a story\?",
+    r"thanks for signing up", r"processing your subscription", r"keep an eye on your inbox",
     r"follow [\w ]{1,30} on (?:google|twitter|facebook|x\b)", r"la suite est réservée", r"il vous reste \d",
     r"reservado para suscriptores", r"この記事は会員限定", r"有料会員", r"会員登録", r"定期購読",
 )), re.I)
@@ -46,16 +49,29 @@ _MORE = re.compile(r"^(?:lesen sie (?:auch|mehr)|mehr zum thema|mehr dazu|auch i
                    r"leer más|lee también|leggi anche|zobacz (?:też|także)|læs også|les også|läs också|lees ook|"
                    r"czytaj też|přečtěte si)\b", re.I)
 _LIST_ITEM = re.compile(r"^[-–•*·]\s")
+# The heading of the readers' comments under an article: what follows it is theirs.
+_COMMENTS = re.compile(r"^(?:\d+\s+)?(?:(?:top[- ]rated|reader|readers'?|latest|most recent|show|view|read all)\s+)?"
+                       r"(?:comments?|kommentare?|leserkommentare|commentaires?|comentarios?|comentários?|commenti|"
+                       r"reacties|kommentarer|komentarze|yorumlar)(?:\s*\(\d+\)|\s+\d+)?\s*[:\]]?$", re.I)
+# A line that is only a page's data (a time stamp) and no sentence of anyone's.
+_DATA_LINE = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?$")
+# A video or audio teaser: its date and its length ("18.04.2024 | 0:21 min").
+_MEDIA_TEASER = re.compile(r"\|\s*\d{1,2}:\d\d\s*(?:min\.?|mins|minutes|minuten)?$", re.I)
 NOTICE_MAX_CHARS = 160  # longer lines are the article's own, whatever words they use
 # A list of other stories at the end: at least this many items of headline length.
 TEASER_LIST = (3, 30, 160)
 
 
-def clean_body(text: str) -> str:
-    """The body without notices, credits and lists of other stories (see the module)."""
+
+def clean_body(text: str, settings: ExtractSettings = DEFAULTS) -> str:
+    """The body without notices, credits, readers' comments and lists of other stories (see
+    the module)."""
+    lines = _without_comments(text.split("\n"), settings.min_body_chars)
     kept = []
-    for line in text.split("\n"):
+    for line in lines:
         if len(line) <= NOTICE_MAX_CHARS and (_NOTICE.search(line) or _MORE.match(line)):
+            continue
+        if _DATA_LINE.match(line.strip()) or (len(line) <= NOTICE_MAX_CHARS and _MEDIA_TEASER.search(line)):
             continue
         if len(line) <= 120 and _CREDIT.search(line) and not line.rstrip().endswith((".", "!", "?", '"', "“", "”")):
             continue
@@ -70,7 +86,46 @@ def clean_body(text: str) -> str:
         kept = kept[:end]
         if kept and len(kept[-1]) <= 60 and not kept[-1].endswith((".", "!", "?")):
             kept.pop()
-    return "\n".join(kept)
+    return "\n".join(_without_teaser_cards(kept))
+
+
+def _without_comments(lines: list[str], article_chars: int) -> list[str]:
+    """The lines before the readers' comments: a comments heading ("12 Kommentare", "Top Rated
+    Comments") once an article's worth of text is above it, and all after it, go (the comments
+    may well be longer than the article)."""
+    seen = 0
+    for number, line in enumerate(lines):
+        if seen >= article_chars and _COMMENTS.match(line.strip()):
+            return lines[:number]
+        seen += len(line)
+    return lines
+
+
+def _without_teaser_cards(lines: list[str]) -> list[str]:
+    """The body without the cards of other stories at its end: each its headline given twice
+    (the card's link and its heading, run together) and at most a one-line standfirst, two or
+    more of them, with their heading ("Popular")."""
+    end, cards = len(lines), 0
+    while end:
+        if _card_headline(lines[end - 1]):
+            end, cards = end - 1, cards + 1
+        elif end >= 2 and len(lines[end - 1]) <= TEASER_LIST[2] + 60 and _card_headline(lines[end - 2]):
+            end, cards = end - 2, cards + 1
+        else:
+            break
+    if cards < 2 or end < 1:
+        return lines
+    if len(lines[end - 1]) <= 30 and not lines[end - 1].endswith((".", "!", "?", ":")):
+        end -= 1  # the cards' heading
+    return lines[:end]
+
+
+def _card_headline(line: str) -> bool:
+    """A line that is one headline given twice, as a card of another story shows it."""
+    line = line.strip()
+    half = len(line) // 2
+    return TEASER_LIST[1] <= len(line) <= 2 * TEASER_LIST[2] + 1 and len(line) % 2 == 1 and \
+        line[half] == " " and line[:half] == line[half + 1:]
 
 
 def _tokens(text: str) -> collections.Counter:

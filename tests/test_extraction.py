@@ -294,6 +294,32 @@ def test_notices_credits_and_lists_of_other_stories_leave_the_body():
     assert clean_body(recipe) == recipe
 
 
+def test_readers_comments_cards_of_other_stories_and_page_data_leave_the_body():
+    from newsbeam.extraction.bodies import clean_body
+
+    article = ["Der Gemeinderat von Lindenau hat am Dienstag beschlossen, die Hafenstraße im Sommer zu sanieren.",
+               "Die Arbeiten sollen im Juni beginnen und bis Ende September dauern, sagte der Bürgermeister.",
+               "Während der Bauzeit fahren die Busse der Linie 4 über die Uferstraße und den Marktplatz.",
+               "Anwohner können ihre Fragen am Donnerstagabend im Rathaus stellen, die Sitzung ist öffentlich.",
+               "Die Kosten von rund zwei Millionen Euro trägt zum größten Teil das Land."]
+    comments = ["12 Kommentare", "hafenkind vor 3 Stunden",
+                "Endlich! Die Straße ist seit Jahren in einem schlimmen Zustand, das wurde Zeit.",
+                "Seebär vor 5 Stunden", "Und wer bezahlt die Umsätze, die den Läden im Sommer fehlen?"]
+    # the comments (longer than the article, as they often are) go with their heading
+    assert clean_body("\n".join([*article, *comments, *comments[2:] * 4])) == "\n".join(article)
+    cards = ["Popular", "Lindenau rowers win the championship Lindenau rowers win the championship",
+             "The crew beat six others on the river on Sunday.",
+             "Theatre shows three premieres in autumn Theatre shows three premieres in autumn",
+             "A season of new plays, two of them by writers from the town."]
+    page_data = ["2026-12-07T08:57:40+01:00", "Der Bürgermeister über die Sanierung 07.12.2026 | 0:21 min",
+                 "Thanks for signing up!", "There was an error processing your subscription."]
+    assert clean_body("\n".join([article[0], *page_data, *article[1:], *cards])) == "\n".join(article)
+    # a word that cards would give, in the article's own lines, stays: only a line given twice
+    # whole is a card; a comments heading at the top is no article's end
+    own = "\n".join(["12 Kommentare", *article, "Hafen Hafen", "- Linie 4: Uferstraße", "- Linie 5: Marktplatz"])
+    assert clean_body(own) == own
+
+
 # --- Publisher parsers (Fundus) ----------------------------------------------------------------------
 BROADCASTER_URL = "https://www.tagesschau.de/inland/lindenau-seilbahn-100.html"
 
