@@ -12,7 +12,7 @@ written again to the sinks, one left with no variant as removed. The same captur
 same records, on the local runner or a cluster (`--runner DaskRunner`: the extraction, the
 costly part, runs on the workers, RefileCapturedFn), and a second reprocess changes nothing. A
 reprocess killed half-way is run again: what was refiled reads as unchanged, the rest is done,
-what the killed one refiled is judged again (the store keeps where that began), and what it
+what the killed one refiled is judged again (the store keeps what awaits it), and what it
 filed is written. Each article records which newsbeam made it (`made_by`); `--dry-run` only
 says what would change, by field.
 """
@@ -41,9 +41,6 @@ from newsbeam.transforms.reprocess import CHANGED, Capture, RefileCapturedFn
 
 # Articles read and refiled as one piece of work (one transaction of filings).
 CHUNK = 32
-# The store's meta key: the sequence number after which refiled articles are still to be judged
-# again ("" when none are).
-REGROUP_AFTER = "reprocess_regroup_after"
 
 
 def latest_captures(location: str, storage: ObjectStorage | None = None) -> dict[str, Capture]:
@@ -73,11 +70,6 @@ def reprocess(store_url: str, captures: str, output_dir: str, sinks: tuple[str, 
         # recorded as one, so the report's and serve's "last run" stay the feeds' own)
         run_id = new_run_id("-reprocess")
         chunks = [work[start:start + CHUNK] for start in range(0, len(work), CHUNK)]
-        if not dry_run:
-            # what is refiled from here on is judged again once all is refiled: kept in the
-            # store, so a reprocess killed before that judges it when run again
-            if store.meta(REGROUP_AFTER) in (None, ""):
-                store.set_meta(REGROUP_AFTER, str(store.stories.newest_seq()))
         if chunks:
             with beam.Pipeline(options=pipeline_options(beam_args, shards=min(len(chunks), 64))) as pipeline:
                 _ = (pipeline | "Chunks" >> beam.Create(chunks) | "Spread" >> beam.Reshuffle()
@@ -95,18 +87,16 @@ def reprocess(store_url: str, captures: str, output_dir: str, sinks: tuple[str, 
 
 
 def _regroup(store: Store, run_id: str, matching: MatchSettings) -> int:
-    """Judge again, in the driver, one at a time, each article refiled since the reprocess
-    (or an interrupted one) began: one whose new text makes it another story's variant leaves
-    its story (matching.story_index.regroup). Returns how many moved."""
-    after = int(store.meta(REGROUP_AFTER) or 0)
-    urls = store.stories.urls_after(after)
-    moved = 0
-    if urls:
-        encoder = load_encoder(matching.encoder)
-        index = StoryIndex(store, Fingerprinter(encoder), run_id, matching, edits=False)
-        moved = len(index.regroup(urls))
-        store.runs.add_counts(run_id, {"articles_moved": moved})
-    store.set_meta(REGROUP_AFTER, "")
+    """Judge again, in the driver, one at a time, each article this reprocess (or an
+    interrupted one) refiled with another headline or text: one whose new text makes it another
+    story's variant leaves its story (matching.story_index.regroup). Returns how many moved."""
+    urls = store.stories.awaiting_judgment()
+    if not urls:
+        return 0
+    index = StoryIndex(store, Fingerprinter(load_encoder(matching.encoder)), run_id, matching, edits=False)
+    moved = len(index.regroup(urls))
+    store.stories.judged(urls)
+    store.runs.add_counts(run_id, {"articles_moved": moved})
     return moved
 
 

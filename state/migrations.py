@@ -2,7 +2,7 @@
 older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
 a released migration never changes."""
 
-SCHEMA_VERSION = 19
+SCHEMA_VERSION = 20
 
 # The words of an article that `stories list --query` finds, as each store indexes them: its
 # title and the first 100,000 characters of its text (far beyond any report; PostgreSQL's
@@ -258,5 +258,11 @@ MIGRATIONS: dict[int, str | dict[str, str]] = {
         PRIMARY KEY (host, line)
     );
     CREATE INDEX site_lines_seen ON site_lines (host, last_seen);
+    """,
+    # Articles `newsbeam reprocess` refiled with another headline or text, to be judged again
+    # (matching.story_index.regroup): kept until judged, so a reprocess killed first judges them
+    # when run again.
+    20: """
+    CREATE TABLE articles_to_judge (url TEXT PRIMARY KEY);
     """,
 }

@@ -222,9 +222,19 @@ class StoryTables:
             "WHERE a.url = ?", (url,)).fetchone()
         return dict(row) if row is not None else None
 
-    def urls_after(self, seq: int) -> list[str]:
-        """The URLs of the articles written after `seq`."""
-        return [r[0] for r in self.db.read().execute("SELECT url FROM articles WHERE seq > ?", (seq,))]
+    @transactional
+    def to_judge(self, tx: Connection, urls: list[str]) -> None:
+        """These articles are to be judged again (refiled with another headline or text)."""
+        tx.executemany("INSERT INTO articles_to_judge (url) VALUES (?) ON CONFLICT (url) DO NOTHING",
+                       [(url,) for url in urls])
+
+    def awaiting_judgment(self) -> list[str]:
+        return [r[0] for r in self.db.read().execute("SELECT url FROM articles_to_judge ORDER BY url")]
+
+    @transactional
+    def judged(self, tx: Connection, urls: list[str]) -> None:
+        for chunk in in_chunks(urls):
+            tx.execute(f"DELETE FROM articles_to_judge WHERE url IN ({marks(chunk)})", chunk)
 
     def emptied(self) -> list[str]:
         """Stories left with no variant by a regrouping, not yet written as removed."""

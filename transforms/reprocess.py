@@ -63,6 +63,7 @@ class RefileCapturedFn(beam.DoFn):
         self.store.close()
 
     def process(self, chunk: list[tuple[Article, Capture]]) -> Iterator[Any]:
+        changed_from: list[Article] = []
         changed: list[Article] = []
         counts: dict[str, int] = {"captured_pages_read": len(chunk)}
         read = [(old, self._extracted(old, self._page(capture))) for old, capture in chunk]
@@ -78,9 +79,14 @@ class RefileCapturedFn(beam.DoFn):
             for name in differ:
                 counts[CHANGED + name] = counts.get(CHANGED + name, 0) + 1
             if differ:
+                changed_from.append(old)
                 changed.append(new)
         counts["articles_changed"] = len(changed)
         if changed and not self.dry_run:
+            # one whose headline or text changed is judged again once all are refiled: noted
+            # before it is refiled, so a kill between the two loses no judgment
+            self.store.stories.to_judge([new.url for old, new in zip(changed_from, changed, strict=True)
+                                         if (old.title, old.text) != (new.title, new.text)])
             prints = self.fingerprinter.many([(a.title, a.text) for a in changed], [a.language for a in changed])
             self.index.assign_many(changed, prints)
         self.store.runs.add_counts(self.run_id, counts)
