@@ -4,7 +4,7 @@ trafilatura finds the article's text in the visible markup. What it keeps that i
 article goes: placeholders of blocked embeds and paywall or newsletter notices (the same
 notice repeated, or in the words such notices use), picture credits, lists of other stories
 ("Lesen Sie auch", "Read more", a run of linked headlines at the end, cards of other stories
-whose headline is given twice), readers' comments below their heading ("12 Kommentare"), a
+whose headline is one of the page's links or is given twice), readers' comments below their heading ("12 Kommentare"), a
 page's data (a bare time stamp) and video teasers ("07.12.2026 | 0:21 min"). What it misses comes
 from the page's own copy of the text, where the page has one:
 
@@ -22,7 +22,7 @@ import re
 from typing import Any
 
 from newsbeam.extraction.lexicon import AGENCY_PATTERN
-from newsbeam.extraction.metadata import PageMetadata
+from newsbeam.extraction.metadata import PageMetadata, link_text_key
 from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
 from newsbeam.extraction.text import normalize_text
 
@@ -55,6 +55,7 @@ _COMMENTS = re.compile(r"^(?:\d+\s+)?(?:(?:top[- ]rated|reader|readers'?|latest|
                        r"reacties|kommentarer|komentarze|yorumlar)(?:\s*\(\d+\)|\s+\d+)?\s*[:\]]?$", re.I)
 # A line that is only a page's data (a time stamp) and no sentence of anyone's.
 _DATA_LINE = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?$")
+_URL = re.compile(r"^(?:https?://|www\.)\S+$")
 # A video or audio teaser: its date and its length ("18.04.2024 | 0:21 min").
 _MEDIA_TEASER = re.compile(r"\|\s*\d{1,2}:\d\d\s*(?:min\.?|mins|minutes|minuten)?$", re.I)
 NOTICE_MAX_CHARS = 160  # longer lines are the article's own, whatever words they use
@@ -63,9 +64,9 @@ TEASER_LIST = (3, 30, 160)
 
 
 
-def clean_body(text: str, settings: ExtractSettings = DEFAULTS) -> str:
+def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset[str] = frozenset()) -> str:
     """The body without notices, credits, readers' comments and lists of other stories (see
-    the module)."""
+    the module); `links` are the page's link texts (PageMetadata.link_texts)."""
     lines = _without_comments(text.split("\n"), settings.min_body_chars)
     kept = []
     for line in lines:
@@ -86,7 +87,7 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS) -> str:
         kept = kept[:end]
         if kept and len(kept[-1]) <= 60 and not kept[-1].endswith((".", "!", "?")):
             kept.pop()
-    return "\n".join(_without_teaser_cards(kept))
+    return "\n".join(_without_teaser_cards(kept, links))
 
 
 def _without_comments(lines: list[str], article_chars: int) -> list[str]:
@@ -101,16 +102,23 @@ def _without_comments(lines: list[str], article_chars: int) -> list[str]:
     return lines
 
 
-def _without_teaser_cards(lines: list[str]) -> list[str]:
-    """The body without the cards of other stories at its end: each its headline given twice
-    (the card's link and its heading, run together) and at most a one-line standfirst, two or
-    more of them, with their heading ("Popular")."""
+def _without_teaser_cards(lines: list[str], links: frozenset[str]) -> list[str]:
+    """The body without the cards of other stories at its end: each a headline that is a link
+    of the page (or is given twice: the card's link and its heading, run together) and at most
+    a one-line standfirst, two or more of them, with their heading ("Popular")."""
+    def card(line: str) -> bool:
+        return _card_headline(line) or (
+            TEASER_LIST[1] <= len(line) <= TEASER_LIST[2] and link_text_key(line) in links
+            and not _URL.match(line.strip()))
+
     end, cards = len(lines), 0
     while end:
-        if _card_headline(lines[end - 1]):
+        if card(lines[end - 1]):
             end, cards = end - 1, cards + 1
-        elif end >= 2 and len(lines[end - 1]) <= TEASER_LIST[2] + 60 and _card_headline(lines[end - 2]):
+        elif end >= 2 and len(lines[end - 1]) <= TEASER_LIST[2] + 60 and card(lines[end - 2]):
             end, cards = end - 2, cards + 1
+        elif not WORD.search(lines[end - 1]):
+            end -= 1  # an empty item between the cards
         else:
             break
     if cards < 2 or end < 1:

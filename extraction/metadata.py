@@ -67,6 +67,9 @@ class PageMetadata:
     # The page names an address on another site as its own: its claims of who it is (site name)
     # are no more than claims, and the host it was fetched from names it instead.
     elsewhere: bool = False
+    # The texts of the page's links of a few words or more (folded: fold_spaces, lower case):
+    # a line of the body that is one of them whole is a link to another page, not a sentence.
+    link_texts: frozenset[str] = frozenset()
 
     @property
     def site_name(self) -> str | None:
@@ -75,6 +78,16 @@ class PageMetadata:
         if self.elsewhere:
             return self.host.removeprefix("www.") or None
         return next(iter(self.site_names), None)
+
+
+def link_text_key(text: str) -> str:
+    """A link's text (or a line of the body) as PageMetadata.link_texts holds it."""
+    return " ".join(text.split()).casefold()
+
+
+def _link_texts(tree: lxml.html.HtmlElement) -> frozenset[str]:
+    texts = (link.text_content() for link in tree.iter("a") if link.get("href"))
+    return frozenset(key for key in map(link_text_key, texts) if len(key.split()) >= 3 and len(key) <= 300)
 
 
 def clean(value: Any) -> str:
@@ -132,6 +145,7 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
         host=(urllib.parse.urlsplit(url).hostname or "") if url else "",
         canonical=canonical,
         elsewhere=bool(canonical and url and not same_site(canonical, url)),
+        link_texts=_link_texts(tree),
         modified=[*(a["dateModified"] for a in articles if isinstance(a.get("dateModified"), str)),
                   *(meta[name] for name in _MODIFIED_META if meta.get(name))],
         section=next((clean(s) for s in [*(_first(a.get("articleSection")) for a in articles),

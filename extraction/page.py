@@ -128,7 +128,7 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
         visible = body_from_json_ld(visible, metadata, settings)
     title, kicker = headline(metadata, entry.title, document.title or "" if document else "", entry.feed_name)
     title = normalize_text(title)
-    body = _without_page_heading(clean_body(visible, settings), [kicker, metadata.h1])
+    body = _without_page_heading(clean_body(visible, settings, metadata.link_texts), [kicker, metadata.h1])
     text = strip_trailers(strip_repeated_headline(title, body, similarity, settings), settings)
     if len(text) < settings.min_body_chars:
         html = page.html if isinstance(page.html, str) else (page.html or b"").decode("utf-8", "replace")

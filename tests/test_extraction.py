@@ -314,6 +314,14 @@ def test_readers_comments_cards_of_other_stories_and_page_data_leave_the_body():
     page_data = ["2026-12-07T08:57:40+01:00", "Der Bürgermeister über die Sanierung 07.12.2026 | 0:21 min",
                  "Thanks for signing up!", "There was an error processing your subscription."]
     assert clean_body("\n".join([article[0], *page_data, *article[1:], *cards])) == "\n".join(article)
+    # cards whose headlines are the page's links to other stories, between empty list items
+    linked = ["Rowers win the championship on the river", "The crew beat six others on Sunday",
+              "-", "Theatre shows three premieres in autumn", "A season of new plays by writers from the town",
+              "-", "Harbour ferry gets a third boat next spring"]
+    links = frozenset(line.casefold() for line in linked[::3])
+    assert clean_body("\n".join([*article, *linked]), links=links) == "\n".join(article)
+    # the same lines, no link of the page: the article's own list
+    assert clean_body("\n".join([*article, *linked])) == "\n".join([*article, *linked])
     # a word that cards would give, in the article's own lines, stays: only a line given twice
     # whole is a card; a comments heading at the top is no article's end
     own = "\n".join(["12 Kommentare", *article, "Hafen Hafen", "- Linie 4: Uferstraße", "- Linie 5: Marktplatz"])
