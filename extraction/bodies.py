@@ -4,9 +4,11 @@ trafilatura finds the article's text in the visible markup. What it keeps that i
 article goes: placeholders of blocked embeds and paywall or newsletter notices (the same
 notice repeated, or in the words such notices use), picture credits, lists of other stories
 ("Lesen Sie auch", "Read more", a run of linked headlines at the end, cards of other stories
-whose headline is one of the page's links or is given twice), readers' comments below their heading ("12 Kommentare"), a
-page's data (a bare time stamp) and video teasers ("07.12.2026 | 0:21 min"). What it misses comes
-from the page's own copy of the text, where the page has one:
+whose headline is one of the page's links or is given twice), readers' comments below their
+heading ("12 Kommentare"), a page's data (a bare time stamp) and video teasers ("07.12.2026 |
+0:21 min"). What it misses comes
+from the page's own copy of the text, where the page has one, or from the other blocks of an
+article that advertising cut into blocks of one class (trafilatura takes the first):
 
 - JSON-LD `articleBody`, when it is the whole article (it ends where the visible text ends),
   decides which of the visible lines belong to the article;
@@ -17,9 +19,13 @@ from the page's own copy of the text, where the page has one:
 from __future__ import annotations
 
 import collections
+import copy
 import html
 import re
 from typing import Any
+
+import lxml.html
+from lxml.html import HtmlElement
 
 from newsbeam.extraction.lexicon import AGENCY_PATTERN
 from newsbeam.extraction.metadata import PageMetadata, link_text_key
@@ -55,6 +61,10 @@ _COMMENTS = re.compile(r"^(?:\d+\s+)?(?:(?:top[- ]rated|reader|readers'?|latest|
                        r"reacties|kommentarer|komentarze|yorumlar)(?:\s*\(\d+\)|\s+\d+)?\s*[:\]]?$", re.I)
 # A line that is only a page's data (a time stamp) and no sentence of anyone's.
 _DATA_LINE = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?$")
+# The class of a block of an article's text (as a page's markup names it).
+_ARTICLE_CLASS = re.compile(r"(?:^|[\s_-])(?:article|story|body|content|text|entry|post)(?:$|[\s_-])", re.I)
+# An article split into more blocks than this is something else: a list of teasers.
+MAX_ARTICLE_PARTS = 10
 _URL = re.compile(r"^(?:https?://|www\.)\S+$")
 # A video or audio teaser: its date and its length ("18.04.2024 | 0:21 min").
 _MEDIA_TEASER = re.compile(r"\|\s*\d{1,2}:\d\d\s*(?:min\.?|mins|minutes|minuten)?$", re.I)
@@ -134,6 +144,32 @@ def _card_headline(line: str) -> bool:
     half = len(line) // 2
     return TEASER_LIST[1] <= len(line) <= 2 * TEASER_LIST[2] + 1 and len(line) % 2 == 1 and \
         line[half] == " " and line[:half] == line[half + 1:]
+
+
+def split_article(tree: HtmlElement, first_line: str) -> HtmlElement | None:
+    """The article as one document when the page splits it into blocks (advertising between
+    them): the block holding the body's first line has a class of an article's text
+    ("article__content", "story-body") that 2 to `MAX_ARTICLE_PARTS` blocks at its depth share,
+    none inside another. None when the page does not split it so."""
+    key = " ".join(first_line.split())[:80]
+    if len(key) < 40:
+        return None
+    holder = next((p for p in tree.iter("p") if key in " ".join(p.text_content().split())), None)
+    block = holder.getparent() if holder is not None else None
+    while block is not None and not (block.tag in ("div", "section", "article") and (block.get("class") or "").strip()):
+        block = block.getparent()
+    if block is None or block.tag in ("body", "html") or not _ARTICLE_CLASS.search(block.get("class") or ""):
+        return None
+    depth = len(list(block.iterancestors()))
+    parts = [part for part in tree.iter(block.tag) if part.get("class") == block.get("class")
+             and len(list(part.iterancestors())) == depth]
+    if not 2 <= len(parts) <= MAX_ARTICLE_PARTS:
+        return None
+    document = lxml.html.fromstring("<html><body><article></article></body></html>")
+    article = document.find(".//article")
+    for part in parts:
+        article.append(copy.deepcopy(part))
+    return document
 
 
 def _tokens(text: str) -> collections.Counter:

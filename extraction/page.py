@@ -11,7 +11,7 @@ import trafilatura
 from lxml.html import HtmlElement
 
 from newsbeam.extraction.authors import AGENCIES, byline
-from newsbeam.extraction.bodies import body_from_json_ld, clean_body, script_body
+from newsbeam.extraction.bodies import body_from_json_ld, clean_body, script_body, split_article
 from newsbeam.extraction.language import detect_language
 from newsbeam.extraction.metadata import PageMetadata, parse_page, read_metadata
 from newsbeam.extraction.page_kinds import page_kind
@@ -119,6 +119,12 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
     document: Any = trafilatura.bare_extraction(tree, url=page.url, with_metadata=True, include_comments=False,
                                                 date_extraction_params=date_parameters())  # a Document
     visible = normalize_text(document.text or "") if document is not None else ""
+    whole = split_article(tree, visible.split("\n", 1)[0])  # advertising cut it into blocks
+    if whole is not None:
+        joined = trafilatura.bare_extraction(whole, url=page.url, include_comments=False)
+        joined_text = normalize_text(joined.text or "") if joined is not None else ""
+        if len(joined_text) > len(visible) and joined_text.startswith(visible.split("\n", 1)[0]):
+            visible = joined_text
     body_source = "page"
     if len(visible) < settings.min_body_chars:
         scripted = script_body(metadata, settings)  # a page its scripts render: the text is in their data

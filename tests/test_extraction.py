@@ -205,6 +205,15 @@ def test_a_whole_json_ld_body_decides_which_visible_lines_are_the_article():
     assert article.authors == ("Jonas Weller",)
 
 
+def test_an_article_cut_into_blocks_by_advertising_is_read_whole():
+    """Three blocks of one article class with advertising between them: trafilatura alone
+    takes the first; the article is all three, in order, without the advertising."""
+    article = extract_page("split-by-ads")
+    assert article.text.startswith("LINDENAU — The harbour ferry will run a third boat")
+    assert "4.2 million euros" in article.text and article.text.endswith("in the week before Easter.")
+    assert "Advertisement" not in article.text and "All rights reserved" not in article.text
+
+
 def test_a_json_ld_teaser_cuts_nothing():
     assert extract_page("json-ld-teaser").text.count("\n") == 5
 
