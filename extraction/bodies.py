@@ -5,8 +5,8 @@ article goes: placeholders of blocked embeds and paywall or newsletter notices (
 notice repeated, or in the words such notices use), picture credits, lists of other stories
 ("Lesen Sie auch", "Read more", a run of linked headlines at the end, cards of other stories
 whose headline is one of the page's links or is given twice), readers' comments below their
-heading ("12 Kommentare"), a page's data (a bare time stamp) and video teasers ("07.12.2026 |
-0:21 min"). What it misses comes
+heading ("12 Kommentare"), a page's data (a bare time stamp), video teasers ("07.12.2026 |
+0:21 min"), the byline and the authors' standing bio. What it misses comes
 from the page's own copy of the text, where the page has one, or from the other blocks of an
 article that advertising cut into blocks of one class (trafilatura takes the first):
 
@@ -65,6 +65,11 @@ _DATA_LINE = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|
 _ARTICLE_CLASS = re.compile(r"(?:^|[\s_-])(?:article|story|body|content|text|entry|post)(?:$|[\s_-])", re.I)
 # An article split into more blocks than this is something else: a list of teasers.
 MAX_ARTICLE_PARTS = 10
+# A byline as a line of the body: its opening word, and the words between the names.
+_BYLINE_OPENER = re.compile(r"^(?:by|von|par|por|di|da|af|av|door|przez|autor(?:in)?:|author:|text:)\s+", re.I)
+_BYLINE_SEPARATORS = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bog\b|\bet\b|\by\b|\be\b|\bi\b|\ben\b)\s*", re.I)
+# A byline or a bio is looked for among this many lines at the end of the body.
+AUTHOR_LINES = 5
 _URL = re.compile(r"^(?:https?://|www\.)\S+$")
 # A video or audio teaser: its date and its length ("18.04.2024 | 0:21 min").
 _MEDIA_TEASER = re.compile(r"\|\s*\d{1,2}:\d\d\s*(?:min\.?|mins|minutes|minuten)?$", re.I)
@@ -144,6 +149,34 @@ def _card_headline(line: str) -> bool:
     half = len(line) // 2
     return TEASER_LIST[1] <= len(line) <= 2 * TEASER_LIST[2] + 1 and len(line) % 2 == 1 and \
         line[half] == " " and line[:half] == line[half + 1:]
+
+
+def without_author_lines(text: str, authors: tuple[str, ...]) -> str:
+    """The body without its byline ("von Manuela Conrad", "Jane Doe and John Roe") among its
+    first or last lines, and without its authors' standing bio among its last lines (a line
+    that opens with an author's name and goes on in lower case: "Manuela Conrad ist
+    ZDF-Reporterin ..."); the names are the byline's, read apart from the body."""
+    names = {" ".join(name.split()).casefold() for name in authors if len(name.split()) >= 2}
+    if not names:
+        return text
+    lines = text.split("\n")
+    edge = set(range(min(3, len(lines)))) | set(range(max(0, len(lines) - AUTHOR_LINES), len(lines)))
+    kept = [line for number, line in enumerate(lines)
+            if number not in edge or not (_names_only(line, names) or (
+                number >= len(lines) - AUTHOR_LINES and _bio(line, names)))]
+    return "\n".join(kept)
+
+
+def _names_only(line: str, names: set[str]) -> bool:
+    parts = _BYLINE_SEPARATORS.split(_BYLINE_OPENER.sub("", " ".join(line.split())).strip(" .:"))
+    parts = [part.strip(" .").casefold() for part in parts if part.strip(" .")]
+    return bool(parts) and all(part in names for part in parts)
+
+
+def _bio(line: str, names: set[str]) -> bool:
+    folded = " ".join(line.split())
+    return len(folded) <= 400 and any(
+        folded.casefold().startswith(name + " ") and folded[len(name) + 1:][:1].islower() for name in names)
 
 
 def split_article(tree: HtmlElement, first_line: str) -> HtmlElement | None:

@@ -11,7 +11,13 @@ import trafilatura
 from lxml.html import HtmlElement
 
 from newsbeam.extraction.authors import AGENCIES, byline
-from newsbeam.extraction.bodies import body_from_json_ld, clean_body, script_body, split_article
+from newsbeam.extraction.bodies import (
+    body_from_json_ld,
+    clean_body,
+    script_body,
+    split_article,
+    without_author_lines,
+)
 from newsbeam.extraction.language import detect_language
 from newsbeam.extraction.metadata import PageMetadata, parse_page, read_metadata
 from newsbeam.extraction.page_kinds import page_kind
@@ -135,12 +141,13 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
     title, kicker = headline(metadata, entry.title, document.title or "" if document else "", entry.feed_name)
     title = normalize_text(title)
     body = _without_page_heading(clean_body(visible, settings, metadata.link_texts), [kicker, metadata.h1])
+    credited = byline(metadata, document.author if document else None, entry.authors, entry.feed_name)
     text = strip_trailers(strip_repeated_headline(title, body, similarity, settings), settings)
+    text = without_author_lines(text, credited.authors)
     if len(text) < settings.min_body_chars:
         html = page.html if isinstance(page.html, str) else (page.html or b"").decode("utf-8", "replace")
         kind = page_kind(html, tree, metadata, visible)
         raise NotAnArticle(f"no article body found on the page: {kind}")
-    credited = byline(metadata, document.author if document else None, entry.authors, entry.feed_name)
     published = publication(metadata.published, entry, document.date if document else None)
     return Article(
         url=entry.url,

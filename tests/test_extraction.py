@@ -214,6 +214,22 @@ def test_an_article_cut_into_blocks_by_advertising_is_read_whole():
     assert "Advertisement" not in article.text and "All rights reserved" not in article.text
 
 
+def test_the_byline_and_the_authors_bio_leave_the_body_and_the_names_in_its_sentences_stay():
+    from newsbeam.extraction.bodies import without_author_lines
+
+    article = ["Der Gemeinderat von Lindenau hat am Dienstag den neuen Fahrplan der Hafenfähre beschlossen.",
+               "Greta Lindqvist, die Sprecherin der Fähre, sagte, die Boote führen nun alle zwanzig Minuten.",
+               "Die Anwohner des Ostufers hatten seit Jahren mehr Verbindungen gefordert."]
+    text = "\n".join(["von Greta Lindqvist und Paul Weber", *article,
+                      "Paul Weber ist Reporter im Hafenbüro des Kuriers und schreibt über Verkehr."])
+    assert without_author_lines(text, ("Greta Lindqvist", "Paul Weber")) == "\n".join(article)
+    # other names are no byline; a line that opens with a name and a capital goes on as a sentence
+    assert without_author_lines("\n".join(["von Jane Doe", *article]), ("Greta Lindqvist",)) == "\n".join(
+        ["von Jane Doe", *article])
+    assert without_author_lines("\n".join([*article, "Paul Weber: Die Fähre kommt."]), ("Paul Weber",)) == \
+        "\n".join([*article, "Paul Weber: Die Fähre kommt."])
+
+
 def test_a_json_ld_teaser_cuts_nothing():
     assert extract_page("json-ld-teaser").text.count("\n") == 5
 
