@@ -9,7 +9,8 @@ or its host), so a headline that happens to contain a separator keeps it.
 The choice: the article's JSON-LD headline (what the newsroom filed); else og:title without
 the site's name, unless the visible <h1> says the same (then the <h1>, quotes and dashes as
 published) or og:title is the <h1> behind a kicker; else the <h1>, twitter:title, <title>, the
-feed's title, trafilatura's title, in that order.
+feed's title, trafilatura's title, in that order. Words before a colon are a kicker only where
+the page shows a kicker above its <h1>; else they are the headline's own.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def headline(metadata: PageMetadata, entry_title: str = "", extracted: str = "",
     """The headline as published, and the page's kicker (the line above it), apart."""
     title = _choose(metadata, entry_title, extracted, feed_name)
     h1 = metadata.h1 or ""
-    if h1 and _behind_a_kicker(title, h1):  # "Kicker: Headline" where the page shows them apart
+    if h1 and _behind_a_kicker(title, h1, metadata.kicker is not None):  # "Kicker | Headline" shown apart
         kicker = SEPARATOR.split(title[:len(title) - len(h1)])[0].strip()
         return h1, metadata.kicker or kicker or None
     if h1 and _before_a_suffix(title, h1):  # "Headline | Sport", "Headline | DW | 28.04.2023"
@@ -101,7 +102,7 @@ def _choose(metadata: PageMetadata, entry_title: str, extracted: str, feed_name:
             return strip_site(candidate, sites)
     og = strip_site(metadata.meta_titles.get("og:title", ""), sites)
     if og:
-        if h1 and (same_words(h1, og) or _behind_a_kicker(og, h1)):
+        if h1 and (same_words(h1, og) or _behind_a_kicker(og, h1, metadata.kicker is not None)):
             return h1
         return og
     for candidate in (h1, strip_site(metadata.meta_titles.get("twitter:title", ""), sites),
@@ -119,8 +120,12 @@ def _before_a_suffix(title: str, h1: str) -> bool:
     return SEPARATOR.match(title[len(h1):]) is not None
 
 
-def _behind_a_kicker(title: str, h1: str) -> bool:
-    """Is `title` the headline `h1` with a kicker in front ("Vierschanzentournee | ...")?"""
+def _behind_a_kicker(title: str, h1: str, kicker_shown: bool) -> bool:
+    """Is `title` the headline `h1` with a kicker in front ("Vierschanzentournee | ...",
+    "Iranischer Angriff auf Israel: ...")?"""
     if len(title) <= len(h1) or not title.endswith(h1):
         return False
-    return re.search(f"(?:{SEPARATOR.pattern})$", title[:len(title) - len(h1)]) is not None
+    # a colon joins a kicker to its headline only where the page shows a kicker of its own: else
+    # the words before it are the headline's (a newsroom's "Nach Gaetz-Rückzug: ...")
+    separator = _KICKER_SEPARATOR if kicker_shown else SEPARATOR
+    return re.search(f"(?:{separator.pattern})$", title[:len(title) - len(h1)]) is not None

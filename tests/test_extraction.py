@@ -234,6 +234,24 @@ def test_a_json_ld_teaser_cuts_nothing():
     assert extract_page("json-ld-teaser").text.count("\n") == 5
 
 
+@pytest.mark.parametrize("head, h1, expected", [
+    # the page shows a kicker above its headline: og:title's words before a colon are a kicker too
+    ("<meta property='og:title' content='Iranischer Angriff auf Israel: «Zurückhaltung hat Gründe»'>",
+     "<span class='overline'>Eskalation im Nahen Osten</span><span> - </span><span>«Zurückhaltung hat Gründe»</span>",
+     ("«Zurückhaltung hat Gründe»", "Eskalation im Nahen Osten")),
+    # it shows none: they are the headline's own
+    ("<script type='application/ld+json'>{\"@type\": \"NewsArticle\", "
+     "\"headline\": \"Nach dem Rückzug: Anwältin soll Ministerin werden\"}</script>",
+     "Anwältin soll Ministerin werden", ("Nach dem Rückzug: Anwältin soll Ministerin werden", None)),
+])
+def test_a_kicker_before_a_colon_only_where_the_page_shows_one(head, h1, expected):
+    from newsbeam.extraction.metadata import read_metadata
+    from newsbeam.extraction.titles import headline
+
+    page = f"<html><head>{head}</head><body><article><h1>{h1}</h1><p>Text.</p></article></body></html>"
+    assert headline(read_metadata(page, "https://news.example/a")) == expected
+
+
 @pytest.mark.parametrize("title, sites, expected", [
     ("Steigende US-Zinsen setzen Dax zu | Börsen-Zeitung", ["boersenzeitung"], "Steigende US-Zinsen setzen Dax zu"),
     ("Akkutechnik: Hat Quantumscape genug Akkus gebaut? - Golem.de", ["golem"], "Akkutechnik: Hat Quantumscape genug "
