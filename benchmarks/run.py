@@ -183,6 +183,8 @@ def main() -> int:
     parser.add_argument("--stores", default="sqlite,postgres")
     parser.add_argument("--captures-cost", action="store_true",
                         help="also run each corpus's first case with captures off, and print what captures cost")
+    parser.add_argument("--captures-rounds", type=int, default=1,
+                        help="pairs of runs (off, on) after the first, then one more off: more for a steadier median")
     args = parser.parse_args()
     workers = [int(w) for w in args.workers.split(",")]
     postgres = os.environ.get("NEWSBEAM_BENCH_POSTGRES")
@@ -228,11 +230,11 @@ def main() -> int:
                             print(f"{corpus:<7} {'second run':<22} {again.seconds:8.1f} {'':>7} {'':>8} {'':>9} "
                                   f"{'':>8}   {again.seconds / seconds:.1%} of the first run")
                     if args.captures_cost and count == workers[0] and store_kind == stores[0]:
-                        # the same run with captures off and on again, alternating (off, on, off),
+                        # the same run with captures off and on again, alternating (off, on, ..., off),
                         # each from a cold store of its own: what keeping every fetch as WARC costs,
                         # the median of each against the other (a diagnostic beside the headline)
                         times = {"on": [seconds], "off": []}
-                        for kind in ("off", "on", "off"):
+                        for kind in ("off", "on") * args.captures_rounds + ("off",):
                             with tempfile.TemporaryDirectory() as other:
                                 for site in sites.sites:
                                     site.log.clear()

@@ -486,6 +486,8 @@ def run_options(args: argparse.Namespace, beam_args: list[str]) -> RunOptions:
         shards=args.shards or worker_count(beam), encoder_threads=encoder_threads(beam),
         beam_args=tuple(beam_args))
     check_store_path(options.store)
+    if options.captures_dir:
+        _storage(options.captures_dir, beam_args)  # a scheme nothing here can write stops the run now
     return options
 
 
@@ -550,6 +552,10 @@ def _storage(location: str, beam_args: tuple[str, ...] | list[str]) -> Any:
         return None
     from newsbeam.transforms.object_storage import BeamStorage
 
+    try:
+        BeamStorage.check(location)
+    except ValueError as exc:
+        raise CliError(f"--captures {exc}") from None
     return BeamStorage(beam_args)
 
 

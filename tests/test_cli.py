@@ -173,6 +173,8 @@ def test_extract_names_a_malformed_line_and_writes_nothing(tmp_path, capsys, lin
     (["--prnue"], "unknown option --prnue (did you mean --prune?)"),
     (["--max-faild-share", "0.5"], "unknown option --max-faild-share (did you mean --max-failed-share?)"),
     (["--window-days", "abc"], "argument --window-days"),
+    # captures where nothing here can write (a scheme no filesystem of Beam's reads)
+    (["--captures", "nosuch://bucket/captures"], "--captures nosuch://bucket/captures: no filesystem for nosuch://"),
 ])
 def test_a_mistyped_run_option_stops_the_run_in_one_line(tmp_path, capsys, flags, message):
     """Beam only logs what it cannot parse, and runs on: a mistyped --prune in a crontab would
