@@ -9,13 +9,14 @@ tags, the byline trafilatura finds, the page's byline elements, the feed entry's
 in brackets dropped. Organisations (said so by JSON-LD, or named like the site), news agencies
 and named desks ("BR24 Redaktion", "Guardian staff") are credits, not authors; generic accounts
 ("Admin", "Redaktion", "Editor"), e-mail addresses, URLs and descriptions of a person's job are
-neither."""
+neither. Where no source names a person, a name set apart under the last paragraph (bold, or to
+the right) signs the article off: it is the byline (`signed_off`)."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from newsbeam.extraction.lexicon import AGENCY_FULL_NAMES, AGENCY_SHORT_NAMES
 from newsbeam.extraction.metadata import Author, PageMetadata
@@ -91,6 +92,20 @@ def byline(metadata: PageMetadata | None, extracted: str | None = None, entry_au
             return found
         credited = credited or (found if found.credits else None)
     return credited or Byline()
+
+
+def signed_off(text: str, found: Byline, sites: list[str], set_apart: Callable[[str], bool]) -> tuple[str, Byline]:
+    """A body that ends with its author's name on a line of its own, set apart on the page (in
+    bold, or to the right: "Lê Phương" under the last paragraph), where the page names no one
+    else: the name is the byline, and leaves the body. Returns the body and the byline, as they
+    were when it does not."""
+    body, _, last = text.rpartition("\n")
+    name = " ".join(last.split())
+    words = name.split()
+    if found.authors or not body or not 2 <= len(words) <= 4 or len(name) > 40 or \
+            not all(word[:1].isupper() for word in words) or not is_person(name, sites) or not set_apart(name):
+        return text, found
+    return body, Byline((name,), tuple(c for c in found.credits if not names_the_site(c, sites)))
 
 
 def _read(authors: list[Author], sites: list[str]) -> Byline:

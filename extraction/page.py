@@ -10,7 +10,7 @@ from typing import Any
 import trafilatura
 from lxml.html import HtmlElement
 
-from newsbeam.extraction.authors import AGENCIES, byline
+from newsbeam.extraction.authors import AGENCIES, byline, signed_off
 from newsbeam.extraction.bodies import (
     body_from_json_ld,
     clean_body,
@@ -143,7 +143,8 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
     body = _without_page_heading(clean_body(visible, settings, metadata.link_texts), [kicker, metadata.h1])
     credited = byline(metadata, document.author if document else None, entry.authors, entry.feed_name)
     text = strip_trailers(strip_repeated_headline(title, body, similarity, settings), settings)
-    text = without_author_lines(text, credited.authors)
+    text, credited = signed_off(without_author_lines(text, credited.authors), credited,
+                                site_words(metadata, entry.feed_name), lambda line: _set_apart(tree, line))
     if len(text) < settings.min_body_chars:
         html = page.html if isinstance(page.html, str) else (page.html or b"").decode("utf-8", "replace")
         kind = page_kind(html, tree, metadata, visible)
@@ -179,6 +180,13 @@ def self_described(metadata: PageMetadata) -> dict[str, Any]:
     modified = next((p.time for p in map(publication_time, metadata.modified) if p), None)
     return {"modified": modified, "section": metadata.section, "free": metadata.free,
             "image_caption": metadata.image_caption, "image_credit": metadata.image_credit}
+
+
+def _set_apart(tree: HtmlElement, line: str) -> bool:
+    """Is this line set apart on the page: the whole text of a bold element, or of a paragraph
+    set to the right?"""
+    return any(" ".join(element.text_content().split()) == line for element in tree.xpath(
+        "//strong|//b|//p[contains(translate(@style, ' ', ''), 'text-align:right')]"))
 
 
 def _without_page_heading(text: str, heading: list[str | None]) -> str:

@@ -230,6 +230,24 @@ def test_the_byline_and_the_authors_bio_leave_the_body_and_the_names_in_its_sent
         "\n".join([*article, "Paul Weber: Die Fähre kommt."])
 
 
+@pytest.mark.parametrize("last, authors", [
+    ("<p style='text-align: right;'><strong>Greta Lindqvist</strong></p>", ("Greta Lindqvist",)),
+    ("<p><b>Greta Lindqvist</b></p>", ("Greta Lindqvist",)),
+    ("<p>Greta Lindqvist</p>", ()),  # not set apart: a line of the text
+])
+def test_a_name_set_apart_under_the_last_paragraph_is_the_byline(last, authors):
+    paragraphs = "".join(f"<p>{line}</p>" for line in [
+        "Der Gemeinderat von Lindenau hat am Dienstag den neuen Fahrplan der Hafenfähre beschlossen.",
+        "Von März an fahren die Fähren alle zwanzig Minuten zwischen dem alten Hafen und dem Ostufer.",
+        "Der Betreiber will dafür zwei weitere Boote kaufen, sagte eine Sprecherin am Abend im Rathaus."])
+    url = "https://kurier.example/faehre"
+    page = (f"<html lang='de'><head><title>Neuer Fahrplan</title></head><body><article><h1>Neuer Fahrplan</h1>"
+            f"{paragraphs}{last}</article></body></html>")
+    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    assert article.authors == authors
+    assert article.text.endswith("im Rathaus.") == bool(authors)
+
+
 def test_a_json_ld_teaser_cuts_nothing():
     assert extract_page("json-ld-teaser").text.count("\n") == 5
 
