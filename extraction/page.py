@@ -124,13 +124,7 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
             script.getparent().remove(script)
     document: Any = trafilatura.bare_extraction(tree, url=page.url, with_metadata=True, include_comments=False,
                                                 date_extraction_params=date_parameters())  # a Document
-    visible = normalize_text(document.text or "") if document is not None else ""
-    whole = split_article(tree, visible.split("\n", 1)[0])  # advertising cut it into blocks
-    if whole is not None:
-        joined = trafilatura.bare_extraction(whole, url=page.url, include_comments=False)
-        joined_text = normalize_text(joined.text or "") if joined is not None else ""
-        if len(joined_text) > len(visible) and joined_text.startswith(visible.split("\n", 1)[0]):
-            visible = joined_text
+    visible = _whole(tree, page.url, normalize_text(document.text or "") if document is not None else "")
     body_source = "page"
     if len(visible) < settings.min_body_chars:
         scripted = script_body(metadata, settings)  # a page its scripts render: the text is in their data
@@ -180,6 +174,18 @@ def self_described(metadata: PageMetadata) -> dict[str, Any]:
     modified = next((p.time for p in map(publication_time, metadata.modified) if p), None)
     return {"modified": modified, "section": metadata.section, "free": metadata.free,
             "image_caption": metadata.image_caption, "image_credit": metadata.image_credit}
+
+
+def _whole(tree: HtmlElement, url: str, visible: str) -> str:
+    """The article's text as trafilatura found it, or all of it where advertising cut it into
+    blocks of which trafilatura took the first (bodies.split_article)."""
+    first = visible.split("\n", 1)[0]
+    blocks = split_article(tree, first)
+    if blocks is None:
+        return visible
+    joined: Any = trafilatura.bare_extraction(blocks, url=url, include_comments=False)  # a Document
+    text = normalize_text(joined.text or "") if joined is not None else ""
+    return text if len(text) > len(visible) and text.startswith(first) else visible
 
 
 def _set_apart(tree: HtmlElement, line: str) -> bool:
