@@ -24,6 +24,21 @@ class HostSlots:
                 self._connection.raw.close()
                 self._connection = None
 
+    def _execute(self, sql: str, values: tuple) -> tuple | None:
+        with self._lock:
+            if self._connection is None:
+                self._connection = self.db.own_connection()
+                if self.db.postgres:
+                    # a slot lost in a crash costs nothing: no wait for the disk at each request
+                    self._connection.execute("SET synchronous_commit TO off")
+            row = self._connection.execute(sql, values).fetchone()
+        return tuple(row) if row is not None else None
+
+    def _require(self, sql: str, values: tuple) -> tuple:
+        row = self._execute(sql, values)
+        assert row is not None, "a statement with RETURNING gives its row"
+        return row
+
     def take(self, host: str, delay_s: float) -> float:
         """Take the host's next request slot, `delay_s` after the one before; returns how many
         seconds from now it starts (0 when the host is free). One statement, atomic on both
@@ -34,16 +49,30 @@ class HostSlots:
         the lock (another worker writing) would otherwise start its request late and the next
         one on time, closer than `delay_s` to it. One clock for every worker, too."""
         greatest = "GREATEST" if self.db.postgres else "max"
-        now = ("extract(epoch from clock_timestamp())::double precision" if self.db.postgres
-               else "((julianday('now') - 2440587.5) * 86400.0)")
-        with self._lock:
-            if self._connection is None:
-                self._connection = self.db.own_connection()
-                if self.db.postgres:
-                    # a slot lost in a crash costs nothing: no wait for the disk at each request
-                    self._connection.execute("SET synchronous_commit TO off")
-            row = self._connection.execute(
-                f"INSERT INTO host_slots (host, next_start) VALUES (?, {now} + ?) ON CONFLICT (host) DO UPDATE "
-                f"SET next_start = {greatest}(host_slots.next_start, {now}) + ? RETURNING next_start, {now}",
-                (host, delay_s, delay_s)).one()
+        row = self._require(
+            f"INSERT INTO host_slots (host, next_start) VALUES (?, {self._now} + ?) ON CONFLICT (host) DO UPDATE "
+            f"SET next_start = {greatest}(host_slots.next_start, {self._now}) + ? RETURNING next_start, {self._now}",
+            (host, delay_s, delay_s))
         return max(0.0, row[0] - delay_s - row[1])
+
+    def confirm(self, host: str, delay_s: float) -> float:
+        """Start the host's request now, if its last request started `delay_s` ago or more:
+        returns 0, and now is its last start. Else how many seconds are left (the request before
+        started late after its slot: a thread woken late, a worker kept busy), to wait and
+        confirm again. What keeps two requests to a host apart is when they started, not when
+        their slots were."""
+        while True:
+            if self._execute(f"UPDATE host_slots SET last_start = {self._now} WHERE host = ? AND (last_start IS NULL "
+                             f"OR last_start <= {self._now} - ?) RETURNING host", (host, delay_s)):
+                return 0.0
+            left = self._require(f"SELECT last_start + ? - {self._now} FROM host_slots WHERE host = ?",
+                                 (delay_s, host))[0]
+            if left > 0:
+                return left
+            # the delay ran out between the two statements: start now, recorded
+
+    @property
+    def _now(self) -> str:
+        """The database's clock, in seconds since the epoch: one clock for every worker."""
+        return ("extract(epoch from clock_timestamp())::double precision" if self.db.postgres
+                else "((julianday('now') - 2440587.5) * 86400.0)")

@@ -2,7 +2,7 @@
 older newsbeam is upgraded in place, never dropped. A new table or column is a new migration;
 a released migration never changes."""
 
-SCHEMA_VERSION = 20
+SCHEMA_VERSION = 21
 
 # The words of an article that `stories list --query` finds, as each store indexes them: its
 # title and the first 100,000 characters of its text (far beyond any report; PostgreSQL's
@@ -264,5 +264,10 @@ MIGRATIONS: dict[int, str | dict[str, str]] = {
     # when run again.
     20: """
     CREATE TABLE articles_to_judge (url TEXT PRIMARY KEY);
+    """,
+    # When a host's last request actually started (state.hosts.HostSlots.confirm): a request
+    # started late after its slot must not bring the next one closer than the host's delay.
+    21: """
+    ALTER TABLE host_slots ADD COLUMN last_start DOUBLE PRECISION;
     """,
 }

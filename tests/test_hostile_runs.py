@@ -161,9 +161,9 @@ def test_a_page_of_endless_markup_is_refused_and_the_pass_goes_on(site, tmp_path
 def test_redirects_from_many_hosts_obey_the_target_hosts_robots_and_pace(tmp_path, workers):
     """Twenty hosts redirect to one host: its robots.txt decides (the disallowed path is never
     asked for), and its pace holds across the twenty redirects, with two worker processes too.
-    A request may start up to a few tenths of a second after its slot (a thread woken late in a
-    busy process, the test's own servers answering in this process): the delay is long enough
-    that such a late start never looks like two requests at once."""
+    A request that starts late after its slot holds the next one back (state.hosts.confirm);
+    the test's own servers, answering in this process, may note an arrival a little late: the
+    delay is long enough that such a note never looks like two requests at once."""
     delay = 0.6
     with serving(tmp_path / "victim", "127.0.0.2") as victim, serving(tmp_path / "feeds", "127.0.0.3") as feed_host:
         victim.routes["/robots.txt"] = lambda h: h.send_body(200, b"User-agent: *\nDisallow: /private/\n",

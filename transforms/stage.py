@@ -67,12 +67,18 @@ def host_ledger() -> HostLedger:
 
 
 def take_shared_slot(store: Store, ledger: HostLedger, host: str, delay_s: float) -> None:
-    """Take the host's next request slot in the store, which every worker shares, and wait for
-    it; this process's own pace for the host starts after it. For a run of several workers,
-    where a host's feeds are read by one worker but its pages may be asked for by any."""
+    """Take the host's next request slot in the store, which every worker shares, wait for it,
+    and start only once the request before started `delay_s` ago (a request started late after
+    its slot would otherwise bring this one closer); this process's own pace for the host starts
+    after it. For a run of several workers, where a host's feeds are read by one worker but its
+    pages may be asked for by any."""
     wait = store.hosts.take(host, delay_s)
-    ledger.postpone(host, time.monotonic() + wait + delay_s)
-    time.sleep(wait)
+    while True:
+        ledger.postpone(host, time.monotonic() + wait + delay_s)
+        time.sleep(wait)
+        wait = store.hosts.confirm(host, delay_s)  # the request before may have started late
+        if not wait:
+            return
 
 
 _PRELOADED: list[Any] = []  # what preload_article_work loaded, held for the process's life
