@@ -8,10 +8,11 @@ It is learned from the items of one feed document (each pass reads the whole doc
 works from the first pass): a line at the start or end of an item's text is furniture when
 lines of the same shape (its words, digits as one, the item's own headline as one word, the
 same words in the same order for the most part) open or close the texts of several other items
-of the feed. A quote that two reports share is not furniture: a line must recur in three items
-or more (and a tenth of the feed's), and a line that quotes someone never counts. What the
-hand-written teaser list
-knows (sources.feeds.strip_teasers) stays for what one item alone shows."""
+of the feed; so is a sentence without a number that opens or closes such lines word for word
+(a listing's "Please contact ... to schedule a viewing appointment." before its details). A
+quote that two reports share is not furniture: a line must recur in three items or more (and a
+tenth of the feed's), and a line that quotes someone never counts. What the hand-written teaser
+list knows (sources.feeds.strip_teasers) stays for what one item alone shows."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ _TOKEN = re.compile(r"\w+(?:[-.'’]\w+)*-?|[^\w\s]+")
 _DIGITS = re.compile(r"\d+")
 _WORD = re.compile(r"[^\W\d_]{2,}")
 HEADLINE = "<headline>"
+# Between two sentences of a line.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^\W\d_])")
 # A line that quotes someone is the article's own, however many items of the feed quote it.
 _QUOTES = re.compile("[\"“”„«»]")
 
@@ -79,10 +82,25 @@ class Furniture:
                 shape = _line(line, _headline_tokens(headline)).shape
                 if _words(shape) and not _QUOTES.search(line):
                     edges.append((number, shape))
+                # a sentence that opens or closes a longer line ("Please contact Ma Properties
+                # ... to schedule a viewing appointment. Studio, 418 41st Street ..."): learned
+                # only where it has no number (one that differs is the item's own: a version)
+                sentences = _SENTENCE_END.split(line.strip())
+                # one or two sentences at either end ("Questions? Visit us on the forum.")
+                ends = [" ".join(part) for count in (1, 2) if len(sentences) > count
+                        for part in (sentences[:count], sentences[-count:])]
+                for sentence in dict.fromkeys(ends):
+                    if not _DIGITS.search(sentence) and not _QUOTES.search(sentence):
+                        shape = _line(sentence, _headline_tokens(headline)).shape
+                        if _words(shape) and len(shape) >= settings.furniture_min_affix_tokens:
+                            edges.append((number, shape))
         needed = max(settings.furniture_min_items, settings.furniture_min_share * len(items))
         self.shapes: frozenset[Shape] = frozenset(
             shape for shape, seen_in in self._items_alike(edges).items() if len(seen_in) >= needed)
         self._buckets = self._bucketed(self.shapes)
+        # the longest cut first, in one order whatever the process's hash seed: the same feed
+        # gives the same texts in every run and on every worker
+        self._longest_first = sorted(self.shapes, key=lambda shape: (-len(shape), shape))
 
     def _edge_lines(self, text: str) -> list[str]:
         lines = [line for line in text.split("\n") if line.strip()]
@@ -153,7 +171,7 @@ class Furniture:
             self._alike(shape, other) for other in self._neighbours(shape, self._buckets))
         if whole and not _QUOTES.search(text):  # a line that quotes someone is the item's own
             return ""
-        for furniture in self.shapes:
+        for furniture in self._longest_first:
             width = len(furniture)
             if width < self.settings.furniture_min_affix_tokens or width >= len(shape):
                 continue

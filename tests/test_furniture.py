@@ -81,6 +81,34 @@ def test_a_quote_two_reports_share_and_a_feed_without_furniture_stay_whole():
     assert strip_furniture(quoted) == [text for _, text in quoted]
 
 
+def test_a_sentence_a_feed_opens_or_closes_its_items_with_leaves_the_line_it_runs_on_in():
+    """A listing site's opening sentence runs on into each listing's details, on one line, and a
+    release blog's sign-off follows its last sentence: the sentences go, the details stay. A
+    sentence with a number that differs (a version) is each item's own."""
+    contact = "Please contact Harbour Lettings on 040 if you wish to book a viewing."
+    listings = [(f"Flat {n}", f"{contact.replace('040', '')} {detail}") for n, detail in enumerate([
+        "Two rooms above the bakery, balcony to the harbour, wooden floors, a bath with a window, a cellar room "
+        "and a place for bicycles in the yard, 780 a month.",
+        "Studio by the ferry landing, new kitchen, a shower, built-in wardrobes, a view of the boats from the desk "
+        "and the bus at the door, 540 a month.",
+        "Three rooms in the old school, a garden shared with two families, a large kitchen, a stove in the "
+        "living room, 1,150 a month.",
+        "Attic flat on Market Street, sloping ceilings, skylights in every room, a small kitchen, the market "
+        "below on Saturdays, 620 a month."])]
+    assert strip_furniture(listings) == [detail for _, detail in listings for detail in [detail.split(". ", 1)[1]]]
+    sign_off = "Questions? Visit us on the harbour office forum."
+    changes = ["adds a late boat on Fridays for the people who work in the harbour bars and want to get home "
+               "before midnight, from the first week of May until the end of September",
+               "moves the first boat of the day to six in the morning, half an hour earlier than now, so that "
+               "the pupils of the north school reach their first lesson",
+               "drops the stop at the old mill, where fewer than ten people a day got on last year, and adds one "
+               "at the new housing estate on the east bank instead",
+               "runs a boat every half hour in August, when the summer guests fill the boats to the last seat on "
+               "most afternoons, and every hour again from September"]
+    releases = [(f"Timetable 2026.{n}", f"This timetable {change}. {sign_off}") for n, change in enumerate(changes, 1)]
+    assert strip_furniture(releases) == [f"This timetable {change}." for change in changes]
+
+
 def test_a_sign_off_in_few_of_many_items_is_kept():
     """Recurring means in many of the feed's items: a line in 2 of 12 is the items' own."""
     items = [(headline, text + ("\nQuestions? Ask the harbour office." if n < 2 else ""))
