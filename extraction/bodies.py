@@ -71,6 +71,16 @@ _BYLINE_SEPARATORS = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bog\b|\bet\b|\by\
 # A byline or a bio is looked for among this many lines at the end of the body.
 AUTHOR_LINES = 5
 _URL = re.compile(r"^(?:https?://|www\.)\S+$")
+# What a line that only tells a time may hold beside digits and marks.
+_DIGIT_GROUPS = re.compile(r"\d+")
+_CLOCK = re.compile(r"\d{1,2}(?::\d\d|時\d{1,2}分)")
+_TIME_WORDS = re.compile(
+    r"[年月日時分秒]|更新|\b(?:updated?|published|posted|aktualisiert|veröffentlicht|stand|uhr|am|um|pm|utc|gmt|cet|cest|"
+    r"jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|august|"
+    r"september|october|november|december|januar|februar|märz|mai|juni|juli|oktober|dezember|"
+    r"mon|tue|wed|thu|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag)\b\.?", re.I)
+_LETTERS = re.compile(r"[^\W\d_]")
 # A video or audio teaser: its date and its length ("18.04.2024 | 0:21 min").
 _MEDIA_TEASER = re.compile(r"\|\s*\d{1,2}:\d\d\s*(?:min\.?|mins|minutes|minuten)?$", re.I)
 NOTICE_MAX_CHARS = 160  # longer lines are the article's own, whatever words they use
@@ -87,7 +97,8 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset
     for line in lines:
         if len(line) <= NOTICE_MAX_CHARS and (_NOTICE.search(line) or _MORE.match(line)):
             continue
-        if _DATA_LINE.match(line.strip()) or (len(line) <= NOTICE_MAX_CHARS and _MEDIA_TEASER.search(line)):
+        if _DATA_LINE.match(line.strip()) or _only_a_time(line) or (
+                len(line) <= NOTICE_MAX_CHARS and _MEDIA_TEASER.search(line)):
             continue
         if len(line) <= 120 and _CREDIT.search(line) and not line.rstrip().endswith((".", "!", "?", '"', "“", "”")):
             continue
@@ -103,6 +114,15 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset
         if kept and len(kept[-1]) <= 60 and not kept[-1].endswith((".", "!", "?")):
             kept.pop()
     return "\n".join(_without_teaser_cards(kept, links))
+
+
+def _only_a_time(line: str) -> bool:
+    """A line that is a date with a time of day and nothing else ("2025年1月14日 01時28分 (1月14日
+    01時40分更新)", "07.12.2026, 14:05 Uhr", "Updated 12/07/2026 2:05 PM"): the page's, not a
+    sentence."""
+    if len(line) > 80 or len(_DIGIT_GROUPS.findall(line)) < 3 or not _CLOCK.search(line):
+        return False  # a date alone may be an event's, a number a telephone's
+    return not _LETTERS.search(_TIME_WORDS.sub(" ", line))
 
 
 def _without_comments(lines: list[str], article_chars: int) -> list[str]:

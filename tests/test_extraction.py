@@ -372,7 +372,8 @@ def test_readers_comments_cards_of_other_stories_and_page_data_leave_the_body():
              "The crew beat six others on the river on Sunday.",
              "Theatre shows three premieres in autumn Theatre shows three premieres in autumn",
              "A season of new plays, two of them by writers from the town."]
-    page_data = ["2026-12-07T08:57:40+01:00", "Der Bürgermeister über die Sanierung 07.12.2026 | 0:21 min",
+    page_data = ["2026-12-07T08:57:40+01:00", "07.12.2026, 14:05 Uhr", "2026年12月7日 14時05分 (12月7日 15時10分更新)",
+                 "Der Bürgermeister über die Sanierung 07.12.2026 | 0:21 min",
                  "Thanks for signing up!", "There was an error processing your subscription."]
     assert clean_body("\n".join([article[0], *page_data, *article[1:], *cards])) == "\n".join(article)
     # cards whose headlines are the page's links to other stories, between empty list items
@@ -385,7 +386,9 @@ def test_readers_comments_cards_of_other_stories_and_page_data_leave_the_body():
     assert clean_body("\n".join([*article, *linked])) == "\n".join([*article, *linked])
     # a word that cards would give, in the article's own lines, stays: only a line given twice
     # whole is a card; a comments heading at the top is no article's end
-    own = "\n".join(["12 Kommentare", *article, "Hafen Hafen", "- Linie 4: Uferstraße", "- Linie 5: Marktplatz"])
+    # nor is a date without a time (an exhibition's), a telephone number, a score
+    own = "\n".join(["12 Kommentare", *article, "Hafen Hafen", "- Linie 4: Uferstraße", "- Linie 5: Marktplatz",
+                     "29. November 2026 | 20. Januar 2027", "040-751-1500", "2-1 (1-0)"])
     assert clean_body(own) == own
 
 
