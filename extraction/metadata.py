@@ -302,8 +302,9 @@ def _time_elements(tree: Any) -> Iterator[str]:
 
 def _main_headline(tree: Any) -> Any:
     """The page's main headline: the first <h1> with text in the article (or main part) when
-    there is one, else the page's first <h1> with text."""
-    for path in ("//article//h1", "//main//h1", "//h1"):
+    there is one, else the page's first <h1> with text, else the element the page marks as its
+    headline (`itemprop="headline"`: pages that set it in an <h2> or a <div>)."""
+    for path in ("//article//h1", "//main//h1", "//h1", '//*[@itemprop="headline"][not(self::meta)]'):
         for h1 in tree.xpath(path):
             if clean(h1.text_content()):
                 return h1

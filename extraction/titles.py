@@ -7,7 +7,7 @@ is only dropped when it names the site (its og:site_name, JSON-LD publisher, the
 or its host), so a headline that happens to contain a separator keeps it.
 
 The choice: the article's JSON-LD headline (what the newsroom filed); else og:title without
-the site's name, unless the visible <h1> says the same (then the <h1>, quotes and dashes as
+the site's name (an og:title that is only the site's name is none), unless the visible <h1> says the same (then the <h1>, quotes and dashes as
 published) or og:title is the <h1> behind a kicker; else the <h1>, twitter:title, <title>, the
 feed's title, trafilatura's title, in that order. Words before a colon are a kicker only where
 the page shows a kicker above its <h1>; else they are the headline's own.
@@ -101,7 +101,7 @@ def _choose(metadata: PageMetadata, entry_title: str, extracted: str, feed_name:
         if not candidate.endswith(("…", "...")):
             return strip_site(candidate, sites)
     og = strip_site(metadata.meta_titles.get("og:title", ""), sites)
-    if og:
+    if og and not names_the_site(og, sites):  # an og:title that is only the site's name is none
         if h1 and (same_words(h1, og) or _behind_a_kicker(og, h1, metadata.kicker is not None)):
             return h1
         return og

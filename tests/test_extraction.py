@@ -270,6 +270,20 @@ def test_a_kicker_before_a_colon_only_where_the_page_shows_one(head, h1, expecte
     assert headline(read_metadata(page, "https://news.example/a")) == expected
 
 
+def test_a_headline_the_page_marks_in_any_element_and_never_the_sites_name():
+    """A page with no <h1> that marks its headline in an <h2>, and whose og:title and <title>
+    are only the site's name: the headline is the marked one, in its own script."""
+    from newsbeam.extraction.metadata import read_metadata
+    from newsbeam.extraction.titles import headline
+
+    page = ("<html lang='ko'><head><title>한빛일보</title><meta property='og:title' content='한빛일보'>"
+            "<meta property='og:site_name' content='한빛일보'></head><body><div class='article'>"
+            "<h2 class='tit_view' itemprop='headline'>항구 페리, 내년 봄부터 세 번째 배 운항</h2>"
+            "<p>항구 페리가 내년 봄부터 세 번째 배를 운항한다.</p></div></body></html>")
+    marked = "항구 페리, 내년 봄부터 세 번째 배 운항"
+    assert headline(read_metadata(page, "https://hanbit.example/news/1")) == (marked, None)
+
+
 @pytest.mark.parametrize("title, sites, expected", [
     ("Steigende US-Zinsen setzen Dax zu | Börsen-Zeitung", ["boersenzeitung"], "Steigende US-Zinsen setzen Dax zu"),
     ("Akkutechnik: Hat Quantumscape genug Akkus gebaut? - Golem.de", ["golem"], "Akkutechnik: Hat Quantumscape genug "
