@@ -7,10 +7,11 @@ is only dropped when it names the site (its og:site_name, JSON-LD publisher, the
 or its host), so a headline that happens to contain a separator keeps it.
 
 The choice: the article's JSON-LD headline (what the newsroom filed); else og:title without
-the site's name (an og:title that is only the site's name is none), unless the visible <h1> says the same (then the <h1>, quotes and dashes as
-published) or og:title is the <h1> behind a kicker; else the <h1>, twitter:title, <title>, the
-feed's title, trafilatura's title, in that order. Words before a colon are a kicker only where
-the page shows a kicker above its <h1>; else they are the headline's own.
+the site's name (an og:title that is only the site's name is none), unless the visible <h1>
+says the same (then the <h1>, quotes and dashes as published) or og:title is the <h1> behind a
+kicker; else the <h1> (or the element the page marks as its headline), twitter:title, <title>,
+the feed's title, trafilatura's title, in that order. Words before a colon are a kicker only
+where the page shows a kicker above its <h1>; else they are the headline's own.
 """
 
 from __future__ import annotations
