@@ -3,14 +3,17 @@ reading order (`authors`), and the agencies, desks and outlets the page credits 
 
 From the first source that names people: the article's JSON-LD `author`, the page's author meta
 tags, the byline trafilatura finds, the page's byline elements, the feed entry's
-`dc:creator`/`author`, and last the links to an author's page. Bylines are split
-("By A and B", "A, B und C", "A og B", "Family, Given; Family, Given"); prefixes ("Von",
-"Autor:", "Capital Von ..."), places ("in Washington"), credentials ("MS, RDN") and initials
-in brackets dropped. Organisations (said so by JSON-LD, or named like the site), news agencies
-and named desks ("BR24 Redaktion", "Guardian staff") are credits, not authors; generic accounts
-("Admin", "Redaktion", "Editor"), e-mail addresses, URLs and descriptions of a person's job are
-neither. Where no source names a person, a name set apart under the last paragraph (bold, or to
-the right) signs the article off: it is the byline (`signed_off`)."""
+`dc:creator`/`author`, and last the links to an author's page. Bylines are split ("By A and B",
+"A, B und C", "A og B", "Family, Given; Family, Given"); prefixes ("Von", "Autor:", "Capital Von
+...", "Ein Kommentar von", "Reporting by"), places ("in Washington", ", Berlin"), jobs and
+papers ("Staff Writer", "for The Guardian", "is a reporter at ..."), credentials ("MS, RDN") and
+initials in brackets dropped; the byline ends where editors or photographers are named.
+Organisations (said so by JSON-LD, or named like the site), news agencies, outlets by their
+initials after a name ("Jane Doe, CNN") and named desks ("BR24 Redaktion", "Guardian staff") are
+credits, not authors; generic accounts ("Admin", "Redaktion", "Editor"), e-mail addresses, URLs
+and descriptions of a person's job are neither. Where no source names a person, a name set apart
+under the last paragraph (bold, or to the right) signs the article off: it is the byline
+(`signed_off`)."""
 
 from __future__ import annotations
 
@@ -23,14 +26,19 @@ from newsbeam.extraction.metadata import Author, PageMetadata
 from newsbeam.extraction.titles import names_the_site, site_words
 from newsbeam.schemas.text import fold_letters
 
-_PREFIX = re.compile(r"^(?:(?:written|reported|reporting|text|texte|texto|testo)\s+)?(?:by|von|from|par|por|di|da|"
-                     r"door|av|af|autor(?:in|a)?|author|text|texte|texto|testo|de)\s*[:\-]?\s+", re.I)
+# What introduces a byline: "By", "Von", "Par" ..., with a label before it ("Reporting by",
+# "Ein Kommentar von", "Analysis by").
+_PREFIX = re.compile(r"^(?:(?:an?|ein|eine|un|une|with|additional)\s+)?(?:(?:written|reported|reporting|text|texte|"
+                     r"texto|testo|story|words|opinion|analysis|commentary|column|review|interview|updated|kommentar|"
+                     r"analyse|gastbeitrag|kolumne|reportage|essay|recherche)\s+)?(?:by|von|from|par|por|di|da|door|"
+                     r"av|af|autor(?:in|a)?|author|text|texte|texto|testo|de)\s*[:\-]?\s+", re.I)
 # A section's label before the byline's own prefix: "Capital Von Jemima Kelly".
 _LABEL_PREFIX = re.compile(r"^(?:\w+\s){1,2}(?:By|Von|Par|Por|Door)\s+(?=[A-ZÀ-ÖØ-Þ])")
 # Where a reporter filed from: "David Smith in Washington", "Ashifa Kassam in Stanstead, Quebec".
 _PLACE = re.compile(r"\s+(?:in|aus|from|en|à)\s+[A-ZÀ-ÖØ-Þ][^;&|]*?(?=\s+(?:and|und|et|y|og|och)\s+|[;&|]|$)")
 # Between two names: punctuation, and the word for "and" of the languages newsbeam meets.
-_BETWEEN = re.compile(r"\s*(?:[,;|/&+]|\s(?:and|und|et|y|e|og|och|en|i|ve|a|и|și|ja|és)\s)\s*", re.I)
+_BETWEEN = re.compile(r"\s*(?:[,;|/&+•·]|\s[-–—]\s|\s(?:and|und|et|y|e|og|och|en|i|ve|a|и|și|ja|és|with|mit|avec|"
+                      r"con)\s)\s*", re.I)
 # Between two names of a "Family, Given" list: a semicolon, an ampersand, the word for "and".
 _LIST_BETWEEN = re.compile(r"\s*(?:;|&|\s(?:and|und|et|y|e|og|och|en)\s)\s*", re.I)
 # A family name or given names as such lists write them: one or two capitalised words ("Del
@@ -39,6 +47,21 @@ _FAMILY_OR_GIVEN = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’.-]*(?: [A-ZÀ-ÖØ-Þ][\w
 # A picture's credit, not a byline: "Foto: Bild: SN", "Photo: Jane Doe", "© dpa".
 _PICTURE_CREDIT = re.compile(r"^(?:(?:fotos?|photos?|bild(?:er)?|images?|pictures?|grafik|graphics?|illustrations?|"
                              r"video|credits?|quelle|source)\s*:\s*|©\s*)+", re.I)
+# A name's job or paper after it: "Jane Doe, Staff Writer", "Jane Doe for The Guardian", "Jane
+# Doe Special to the Post".
+_ROLE = re.compile(r"(?:\s+(?:(?:senior|chief|staff|political|foreign|deputy|contributing|special|guest|freelance|"
+                   r"business|science|health|sports?|investigative|data|national|international)\s+)*(?:writer|reporter|"
+                   r"correspondent|editor|columnist|contributor|journalist|redakteur(?:in)?|korrespondent(?:in)?))+$|"
+                   r"\s+(?:for|für|pour|para|special to)\s+.*$|"
+                   # the day it was written, run into the name: "Jeff Foust Monday, November 18"
+                   r"\s+(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b.*$", re.I)
+# A byline that goes on to say who the writer is: "Jane Doe is a reporter at ...".
+_BIO = re.compile(r"\s+(?:is|was|ist|war|est|es|è)\s+.*$", re.I)
+# Where the writers' names end in a byline: who edited it, or made its pictures.
+_NOT_WRITERS = re.compile(r"^(?:editing|edited|compiled|produced|redigiert|bearbeitet|fotos?|photos?|photography|"
+                          r"bilder?|images?|video|grafik|graphics?|illustrations?)\b", re.I)
+# An outlet by its initials, not a person's name: "Jane Doe, CNN".
+_ACRONYM = re.compile(r"[A-Z]{2,5}")
 _BRACKETS = re.compile(r"\s*[(\[][^)\]]{0,40}[)\]]")
 # A desk or newsroom: with a name ("BR24 Redaktion", "MND Staff") it is a credit; alone, nothing.
 _DESK = re.compile(
@@ -128,11 +151,17 @@ def _read(authors: list[Author], sites: list[str]) -> Byline:
                 credits_seen.setdefault(fold_letters(credit), credit)
             continue
         for name in _names(author.name):
-            if _is_credit(name, sites):
+            first = name.split()[0]
+            if _ACRONYM.fullmatch(first) and fold_letters(first) in AGENCIES:
+                name = first  # "AP National Security Writer"
+            if _is_credit(name, sites) or _ACRONYM.fullmatch(name):
                 credits_seen.setdefault(fold_letters(name), name)
                 if fold_letters(name) not in AGENCIES and names_the_site(name, sites):
                     outlet.add(fold_letters(name))
                 break  # "Jane Doe, MDR THÜRINGEN, Erfurt": after the newsroom come places and dates
+            if (credits_seen or any(" " in person for person in people_seen.values())) and \
+                    " " not in name and name.isascii():
+                break  # "Jane Doe, Berlin", "PTI, Washington": a word after a name is where it was filed
             if is_person(name, sites):
                 people_seen.setdefault(fold_letters(name), name)
     if people_seen:
@@ -153,12 +182,15 @@ def _names(byline: str) -> list[str]:
     """The names in a byline: split, prefixes, places, credentials and bracketed initials off."""
     byline = _BRACKETS.sub("", " ".join(byline.split()))
     byline = _LABEL_PREFIX.sub("", byline)
-    byline = _PLACE.sub("", byline)
+    byline = _BIO.sub("", _PLACE.sub("", byline))
     byline = _given_first(_PREFIX.sub("", byline))
     names = []
     for part in _BETWEEN.split(f" {byline} "):
-        part = _PREFIX.sub("", " ".join(part.split())).strip(" .,:;-–—")
-        part = _PREFIX.sub("", part)  # "Text: Von ..."
+        part = " ".join(part.split()).strip(" .,:;-–—")
+        if _NOT_WRITERS.match(part):
+            break  # "Text: Jane Doe, Fotos: John Roe", "Reporting by Jane Doe; Editing by John Roe"
+        part = _PREFIX.sub("", _PREFIX.sub("", part).strip(" .,:;-–—"))  # "Text: Von ..."
+        part = _ROLE.sub("", part)
         if part and fold_letters(part) not in _CREDENTIALS:
             names.append(part)
     return names

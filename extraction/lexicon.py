@@ -9,7 +9,7 @@ import re
 AGENCY_SHORT_NAMES = (
     "dpa", "afp", "ap", "reuters", "sid", "kna", "epd", "apa", "sda", "ansa", "efe", "upi", "pap", "anp", "tt",
     "ntb", "ddp", "aa", "pa", "ips", "ctk", "čtk", "tass", "xinhua", "kyodo", "yonhap", "belga", "ritzau",
-    "bloomberg", "anadolu", "epa", "keystone")
+    "bloomberg", "anadolu", "epa", "keystone", "pti", "ians")
 AGENCY_FULL_NAMES = (
     "dpa-afx", "dpa-infocom", "keystone-sda", "apa-ots", "afp/dpa", "dpa/afp", "associated press",
     "agence france-presse", "deutsche presse-agentur", "agencia efe", "europa press", "press association")

@@ -321,6 +321,20 @@ def test_site_names_come_off_titles_and_nothing_else(title, sites, expected):
     # an outlet, and a picture's credit, beside the people who wrote it are no authors
     (["Jane Doe", "Harbour Times"], ("Jane Doe",)),
     (["Foto: Bild: SN", "Jane Doe"], ("Jane Doe",)),
+    # a label before the byline's "by", a job or a paper after a name, a place or an outlet's
+    # initials after it, and where the writers end (editing, pictures)
+    (["Ein Kommentar von Jana Albrecht"], ("Jana Albrecht",)),
+    (["Analysis by Jane Doe"], ("Jane Doe",)),
+    (["Jane Doe with additional reporting by John Roe"], ("Jane Doe", "John Roe")),
+    (["Reporting by Jane Doe; Editing by John Roe"], ("Jane Doe",)),
+    (["Text: Jane Doe, Fotos: John Roe"], ("Jane Doe",)),
+    (["Jane Doe, Senior Correspondent", "John Roe Staff Writer"], ("Jane Doe", "John Roe")),
+    (["Jane Doe for the Harbour Times"], ("Jane Doe",)),
+    (["Jane Doe is a reporter at the Coastal Courier"], ("Jane Doe",)),
+    (["Monika Bolliger und Anna Trechsel, Sweidah"], ("Monika Bolliger", "Anna Trechsel")),
+    (["Jane Doe, CNN"], ("Jane Doe",)),
+    (["Jane Doe mit dpa"], ("Jane Doe",)),
+    (["Jane Doe • 5 min read", "John Roe - 12. März 2024"], ("Jane Doe", "John Roe")),
 ])
 def test_authors_are_people_each_once(bylines, expected):
     from newsbeam.extraction.authors import byline
@@ -332,10 +346,12 @@ def test_authors_are_people_each_once(bylines, expected):
 
 
 def test_a_pictures_credit_and_an_outlet_are_credits():
-    from newsbeam.extraction.authors import byline
+    from newsbeam.extraction.authors import Byline, byline
 
     assert byline(None, entry_authors=["Foto: Bild: SN"]).credits == ("SN",)
     assert byline(None, entry_authors=["Deutsche Welle"]).credits == ("Deutsche Welle",)
+    assert byline(None, entry_authors=["Jane Doe, CNN"]) == Byline(("Jane Doe",), ("CNN",))
+    assert byline(None, entry_authors=["Jane Doe mit dpa"]) == Byline(("Jane Doe",), ("dpa",))
 
 
 def test_a_byline_made_of_links_to_author_pages_names_its_authors_not_the_teasers_below():
