@@ -21,9 +21,9 @@ import dataclasses
 import re
 from collections.abc import Callable, Iterable
 
-from newsbeam.extraction.lexicon import AGENCY_FULL_NAMES, AGENCY_SHORT_NAMES
 from newsbeam.extraction.metadata import Author, PageMetadata
 from newsbeam.extraction.titles import names_the_site, site_words
+from newsbeam.schemas.lexicon import AGENCY_FULL_NAMES, AGENCY_SHORT_NAMES
 from newsbeam.schemas.text import fold_letters
 
 # What introduces a byline: "By", "Von", "Par" ..., with a label before it ("Reporting by",
@@ -83,7 +83,7 @@ _GENERIC = re.compile(r"^(?:admin(?:istrator)?|redaktion|redaction|rédaction|re
 _CREDENTIALS = frozenset(fold_letters(c) for c in (
     "MS", "MSc", "BSc", "MA", "BA", "MD", "PhD", "Ph.D.", "RD", "RDN", "LD", "LDN", "RN", "NP", "MPH", "MBA", "JD",
     "DO", "DDS", "DVM", "CPT", "CSCS", "CFA", "CPA", "LCSW", "FACS", "FRCP", "Esq", "PA-C", "CDCES", "CNS", "MEd"))
-# News agencies (extraction.lexicon), as a byline's names are compared.
+# News agencies (schemas.lexicon), as a byline's names are compared.
 AGENCIES = frozenset(fold_letters(name) for name in (*AGENCY_SHORT_NAMES, *AGENCY_FULL_NAMES))
 _LINK = re.compile(r"^(?:https?://|www\.)|@|\.(?:com|de|org|net|html?)\b", re.I)
 

@@ -1,14 +1,14 @@
 """The whole body and nothing else.
 
 trafilatura finds the article's text in the visible markup. What it keeps that is not the
-article goes: placeholders of blocked embeds and paywall or newsletter notices (the same
-notice repeated, or in the words such notices use), picture credits, lists of other stories
-("Lesen Sie auch", "Read more", a run of linked headlines at the end, cards of other stories
-whose headline is one of the page's links or is given twice), readers' comments below their
-heading ("12 Kommentare"), a page's data (a bare time stamp), video teasers ("07.12.2026 |
-0:21 min"), the byline and the authors' standing bio. What it misses comes
-from the page's own copy of the text, where the page has one, or from the other blocks of an
-article that advertising cut into blocks of one class (trafilatura takes the first):
+article goes: placeholders of blocked embeds and paywall or newsletter notices (the same notice
+repeated, or in the words such notices use), picture credits, lists of other stories ("Lesen Sie
+auch", "ALSO READ: ...", a label and links alone, a run of linked headlines at the end, cards of
+other stories whose headline is one of the page's links or is given twice), readers' comments
+below their heading ("12 Kommentare"), a page's data (a bare time stamp), video teasers
+("07.12.2026 | 0:21 min"), the byline and the authors' standing bio. What it misses comes from
+the page's own copy of the text, where the page has one, or from the other blocks of an article
+that advertising cut into blocks of one class (trafilatura takes the first):
 
 - JSON-LD `articleBody`, when it is the whole article (it ends where the visible text ends),
   decides which of the visible lines belong to the article;
@@ -27,10 +27,10 @@ from typing import Any
 import lxml.html
 from lxml.html import HtmlElement
 
-from newsbeam.extraction.lexicon import AGENCY_PATTERN
 from newsbeam.extraction.metadata import PageMetadata, link_text_key
 from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
 from newsbeam.extraction.text import normalize_text
+from newsbeam.schemas.lexicon import AGENCY_PATTERN, OTHER_STORIES_LABEL_PATTERN, OTHER_STORIES_WORD_PATTERN
 
 WORD = re.compile(r"\w+")
 
@@ -50,10 +50,9 @@ _CREDIT = re.compile(r"^(?:foto|fotos|bild|bilder|photo|photos|image|images|pict
                      r"illustration|quelle)\s*[:©]|©|getty ?images|picture[- ]alliance|imago|shutterstock|istock|"
                      rf"ap photo|\b(?:{AGENCY_PATTERN})\s*/|/\s*(?:{AGENCY_PATTERN})\b",
                      re.I)
-_MORE = re.compile(r"^(?:lesen sie (?:auch|mehr)|mehr zum thema|mehr dazu|auch interessant|das könnte sie|weitere "
-                   r"artikel|read more|related|see also|more from|more on this|lire aussi|à lire aussi|voir aussi|"
-                   r"leer más|lee también|leggi anche|zobacz (?:też|także)|læs også|les også|läs också|lees ook|"
-                   r"czytaj też|přečtěte si)\b", re.I)
+_MORE = re.compile(rf"^(?:(?:{OTHER_STORIES_LABEL_PATTERN})\b|(?:{OTHER_STORIES_WORD_PATTERN})\s*[:：])", re.I)
+# A label and links alone: "More AP NBA: https://apnews.com/NBA and https://twitter.com/AP_Sports".
+_LINKS_ONLY = re.compile(r"^[^:]{1,40}:\s*(?:(?:https?://|www\.)\S+(?:\s*(?:,|and|und)\s*)?)+$", re.I)
 _LIST_ITEM = re.compile(r"^[-–•*·]\s")
 # The heading of the readers' comments under an article: what follows it is theirs.
 _COMMENTS = re.compile(r"^(?:\d+\s+)?(?:(?:top[- ]rated|reader|readers'?|latest|most recent|show|view|read all)\s+)?"
@@ -95,7 +94,7 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset
     lines = _without_comments(text.split("\n"), settings.min_body_chars)
     kept = []
     for line in lines:
-        if len(line) <= NOTICE_MAX_CHARS and (_NOTICE.search(line) or _MORE.match(line)):
+        if len(line) <= NOTICE_MAX_CHARS and (_NOTICE.search(line) or _MORE.match(line) or _LINKS_ONLY.match(line)):
             continue
         if _DATA_LINE.match(line.strip()) or _only_a_time(line) or (
                 len(line) <= NOTICE_MAX_CHARS and _MEDIA_TEASER.search(line)):

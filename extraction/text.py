@@ -7,9 +7,9 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from newsbeam.extraction.lexicon import AGENCY_PATTERN
 from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
 from newsbeam.schemas import without_controls
+from newsbeam.schemas.lexicon import AGENCY_PATTERN
 from newsbeam.schemas.text import fold_words
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import feedparser
 
 from newsbeam.schemas import FeedEntry, FeedSource, parse_time, without_controls
+from newsbeam.schemas.lexicon import OTHER_STORIES_LABEL_PATTERN, OTHER_STORIES_WORD_PATTERN
 from newsbeam.schemas.times import publication_time
 from newsbeam.sources.furniture import split_titles, strip_furniture
 from newsbeam.sources.settings import DEFAULTS, ReaderSettings
@@ -106,8 +107,7 @@ _TEASER_END = re.compile(
     r"(?:\s*\([\d/.:h\s-]+\))?|"  # and the time the item was written, as UOL gives it: "(09/24/2018 - 19h22)"
     r"\[\s*(?:\.\.\.|…|\?)\s*\]|\((?:more|mehr)\s*(?:\.\.\.|…)\))\s*$", re.I)
 _TEASER_LINE = re.compile(
-    r"^(?:(?:related|see also|read also|also read|more on this story|lesen sie auch|mehr zum thema|"
-    r"auch interessant|à lire aussi|lire aussi|leia também|lee también)\s*[:：].*|"
+    rf"^(?:(?:{OTHER_STORIES_LABEL_PATTERN}|{OTHER_STORIES_WORD_PATTERN})\s*[:：].*|"
     r"the post .+ appeared first on .+|this (?:article|post) (?:was )?(?:first|originally) "
     r"(?:appeared|published) (?:on|in|at) .+)$", re.I)
 

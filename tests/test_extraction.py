@@ -380,6 +380,13 @@ def test_notices_credits_and_lists_of_other_stories_leave_the_body():
         "- Traffic: New lights at the harbour road go live", "- Culture: Theatre shows three premieres in autumn",
         "- Sport: Lindenau rowers win the championship"])
     assert clean_body(text) == "\n".join(article)
+    # a pointer to other stories anywhere, by its label ("ALSO READ:", "MORE:") or its links alone
+    pointers = "\n".join([article[0], "ALSO READ: Ferry timetable changes from May", "MORE: Rowers win again",
+                           article[1], "More Lindenau sport: https://courier.example/sport and https://x.example/c"])
+    assert clean_body(pointers) == "\n".join(article)
+    # "more" and "also" open sentences too: without a colon they stay
+    sentences = "\n".join([article[0], "More than 200 residents came to the meeting.", "Also present was the mayor."])
+    assert clean_body(sentences) == sentences
     # a list that is the article's own stays: short items, or not at the end
     recipe = "\n".join([article[0], "- 1 cup rice", "- 2 eggs", "- 1 tsp salt"])
     assert clean_body(recipe) == recipe

@@ -138,6 +138,11 @@ def test_what_one_item_alone_shows_is_cut_by_the_teaser_list():
     assert strip_teasers("O candidato aproxima-se de Bolsonaro com 22%, uma diferença de 3 pontos em [?]") == \
         "O candidato aproxima-se de Bolsonaro com 22%, uma diferença de 3 pontos em"
     assert strip_teasers("Pedimos ajuda? [sic]") == "Pedimos ajuda? [sic]"
+    # a line pointing to another story, by the labels page bodies lose them by too
+    assert strip_teasers("The ferry runs again.\nALSO READ: Rowers win\nLeia também: Outra notícia") == \
+        "The ferry runs again."
+    assert strip_teasers("The ferry runs again.\nRelated to the storm, the port stays shut.") == \
+        "The ferry runs again.\nRelated to the storm, the port stays shut."
 
 
 def test_a_feeds_kickers_and_bylines_leave_its_headlines():

@@ -1,0 +1,34 @@
+"""The words of newsrooms newsbeam knows, one list each, for every rule that needs them in the
+feed reader and the page extractor alike: news agencies (a byline's credit, a photo credit
+"Foto: dpa/...", a closing "(Reuters)" line), and the labels of a line that points to other
+stories ("Lesen Sie auch: ...", "ALSO READ: ...")."""
+
+from __future__ import annotations
+
+import re
+
+# Wire and photo agencies by the names they sign with: short forms first, then full names.
+AGENCY_SHORT_NAMES = (
+    "dpa", "afp", "ap", "reuters", "sid", "kna", "epd", "apa", "sda", "ansa", "efe", "upi", "pap", "anp", "tt",
+    "ntb", "ddp", "aa", "pa", "ips", "ctk", "čtk", "tass", "xinhua", "kyodo", "yonhap", "belga", "ritzau",
+    "bloomberg", "anadolu", "epa", "keystone", "pti", "ians")
+AGENCY_FULL_NAMES = (
+    "dpa-afx", "dpa-infocom", "keystone-sda", "apa-ots", "afp/dpa", "dpa/afp", "associated press",
+    "agence france-presse", "deutsche presse-agentur", "agencia efe", "europa press", "press association")
+# One alternation of the short names, for patterns ("\b(?:dpa|afp|...)\b"), longest first.
+AGENCY_PATTERN = "|".join(re.escape(name) for name in sorted(AGENCY_SHORT_NAMES, key=len, reverse=True))
+
+# A line that points to other stories opens with one of these, in the languages newsbeam meets
+# ("Lesen Sie auch", "Read more: ...", "ALSO READ: ..."); it is no sentence of the article.
+OTHER_STORIES_LABELS = (
+    "lesen sie auch", "lesen sie mehr", "mehr zum thema", "mehr dazu", "auch interessant", "das könnte sie",
+    "weitere artikel", "read more", "read also", "also read", "read next", "related", "see also", "more from",
+    "more on this", "lire aussi", "à lire aussi", "voir aussi", "leer más", "lee también", "leia também",
+    "leggi anche", "zobacz też", "zobacz także", "læs også", "les også", "läs också", "lees ook", "czytaj też",
+    "přečtěte si")
+# Words that point to other stories only with a colon after them ("MORE: <a headline>", "Also:
+# See ...", "WATCH: <a video>"): without it they open sentences.
+OTHER_STORIES_WORDS = ("more", "also", "see more", "watch", "listen")
+# As alternations for patterns: the labels, and the words (either needs the colon checked by the pattern).
+OTHER_STORIES_LABEL_PATTERN = "|".join(re.escape(label) for label in OTHER_STORIES_LABELS)
+OTHER_STORIES_WORD_PATTERN = "|".join(re.escape(word) for word in OTHER_STORIES_WORDS)
