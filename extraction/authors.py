@@ -53,6 +53,9 @@ _ROLE = re.compile(r"(?:\s+(?:(?:senior|chief|staff|political|foreign|deputy|con
                    r"business|science|health|sports?|investigative|data|national|international)\s+)*(?:writer|reporter|"
                    r"correspondent|editor|columnist|contributor|journalist|redakteur(?:in)?|korrespondent(?:in)?))+$|"
                    r"\s+(?:for|für|pour|para|special to)\s+.*$|"
+                   # a desk's name before a job in lower case: "Damian Carrington Environment editor"
+                   r"(?-i:\s+[A-Z][\w-]*(?:\s+[a-z][\w-]*){0,2}\s+"
+                   r"(?:writer|reporter|correspondent|editor|columnist|critic))$|"
                    # the day it was written, run into the name: "Jeff Foust Monday, November 18"
                    r"\s+(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b.*$", re.I)
 # A byline that goes on to say who the writer is: "Jane Doe is a reporter at ...".

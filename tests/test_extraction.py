@@ -329,6 +329,7 @@ def test_site_names_come_off_titles_and_nothing_else(title, sites, expected):
     (["Reporting by Jane Doe; Editing by John Roe"], ("Jane Doe",)),
     (["Text: Jane Doe, Fotos: John Roe"], ("Jane Doe",)),
     (["Jane Doe, Senior Correspondent", "John Roe Staff Writer"], ("Jane Doe", "John Roe")),
+    (["Ida Berg Environment editor", "Max Kolter Deputy music editor"], ("Ida Berg", "Max Kolter")),
     (["Jane Doe for the Harbour Times"], ("Jane Doe",)),
     (["Jane Doe is a reporter at the Coastal Courier"], ("Jane Doe",)),
     (["Monika Bolliger und Anna Trechsel, Sweidah"], ("Monika Bolliger", "Anna Trechsel")),
