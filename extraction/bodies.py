@@ -45,6 +45,9 @@ _NOTICE = re.compile(r"|".join((
     r"thanks for signing up", r"processing your subscription", r"keep an eye on your inbox",
     r"follow [\w ]{1,30} on (?:google|twitter|facebook|x\b)", r"la suite est réservée", r"il vous reste \d",
     r"reservado para suscriptores", r"この記事は会員限定", r"有料会員", r"会員登録", r"定期購読",
+    # prompts to comment and notes of a story still being written
+    r"join (?:the|thought-provoking) conversations?", r"\b(?:log|sign)(?:ged)? in to (?:post a )?comment",
+    r"comments are closed", r"more to follow\W*$",
 )), re.I)
 _CREDIT = re.compile(r"^(?:foto|fotos|bild|bilder|photo|photos|image|images|picture|credit|credits|grafik|video|"
                      r"illustration|quelle)\s*[:©]|©|getty ?images|picture[- ]alliance|imago|shutterstock|istock|"
