@@ -219,7 +219,8 @@ def _wait_for_workers(client, count: int) -> None:
 
 def _child_of(pid: int) -> int:
     """The one child process of `pid` that is a Python process (a nanny's worker)."""
-    children = pathlib.Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    children = [child for task in pathlib.Path(f"/proc/{pid}/task").iterdir()
+                for child in (task / "children").read_text().split()]  # each thread's children
     workers = [int(child) for child in children
                if b"spawn_main" in pathlib.Path(f"/proc/{child}/cmdline").read_bytes()]
     assert len(workers) == 1, (pid, children)
