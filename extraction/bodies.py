@@ -5,10 +5,11 @@ article goes: placeholders of blocked embeds and paywall or newsletter notices (
 repeated, or in the words such notices use), picture credits, lists of other stories ("Lesen Sie
 auch", "ALSO READ: ...", a label and links alone, a run of linked headlines at the end, cards of
 other stories whose headline is one of the page's links or is given twice), readers' comments
-below their heading ("12 Kommentare"), a page's data (a bare time stamp), video teasers
-("07.12.2026 | 0:21 min"), the byline and the authors' standing bio. What it misses comes from
-the page's own copy of the text, where the page has one, or from the other blocks of an article
-that advertising cut into blocks of one class (trafilatura takes the first):
+below their heading ("12 Kommentare"), prompts to comment or share, a page's data (a bare time
+stamp, the address of a picture or of the page), video teasers ("07.12.2026 | 0:21 min"), the
+byline and the authors' standing bio. What it misses comes from the page's own copy of the text,
+where the page has one, or from the other blocks of an article that advertising cut into blocks
+of one class (trafilatura takes the first):
 
 - JSON-LD `articleBody`, when it is the whole article (it ends where the visible text ends),
   decides which of the visible lines belong to the article;
@@ -44,6 +45,8 @@ _NOTICE = re.compile(r"|".join((
     r"newsletter", r"^sign up\b", r"\bsubscribe (?:to|now)\b", r"join our comment", r"got a story\?",
     r"thanks for signing up", r"processing your subscription", r"keep an eye on your inbox",
     r"follow [\w ]{1,30} on (?:google|twitter|facebook|x\b)", r"la suite est réservée", r"il vous reste \d",
+    r"share (?:it|this(?: story| article| post)?) with (?:a friend|your friends)",
+    r"^\W*(?:order reprints|print (?:this )?article|e-?mail (?:this )?article)\W*$",
     r"reservado para suscriptores", r"この記事は会員限定", r"有料会員", r"会員登録", r"定期購読",
     # prompts to comment and notes of a story still being written
     r"join (?:the|thought-provoking) conversations?", r"\b(?:log|sign)(?:ged)? in to (?:post a )?comment",
@@ -61,8 +64,9 @@ _LIST_ITEM = re.compile(r"^[-–•*·]\s")
 _COMMENTS = re.compile(r"^(?:\d+\s+)?(?:(?:top[- ]rated|reader|readers'?|latest|most recent|show|view|read all)\s+)?"
                        r"(?:comments?|kommentare?|leserkommentare|commentaires?|comentarios?|comentários?|commenti|"
                        r"reacties|kommentarer|komentarze|yorumlar)(?:\s*\(\d+\)|\s+\d+)?\s*[:\]]?$", re.I)
-# A line that is only a page's data (a time stamp) and no sentence of anyone's.
-_DATA_LINE = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?$")
+# A line that is only a page's data: a time stamp, or the address of a picture.
+_DATA_LINE = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?$|"
+                        r"^https?://\S+\.(?:jpe?g|png|gif|webp|svg|avif)(?:\?\S*)?$", re.I)
 # The class of a block of an article's text (as a page's markup names it).
 _ARTICLE_CLASS = re.compile(r"(?:^|[\s_-])(?:article|story|body|content|text|entry|post)(?:$|[\s_-])", re.I)
 # An article split into more blocks than this is something else: a list of teasers.
@@ -77,12 +81,16 @@ _URL = re.compile(r"^(?:https?://|www\.)\S+$")
 _DIGIT_GROUPS = re.compile(r"\d+")
 _CLOCK = re.compile(r"\d{1,2}(?::\d\d|時\d{1,2}分)")
 _TIME_WORDS = re.compile(
-    r"[年月日時分秒]|更新|\b(?:updated?|published|posted|aktualisiert|veröffentlicht|stand|uhr|am|um|pm|utc|gmt|cet|cest|"
+    r"[年月日時分秒]|更新|\b[ap]\.m\.|\b(?:updated?|published|posted|aktualisiert|veröffentlicht|stand|uhr|am|um|at|pm|utc|gmt|"
+    r"cet|cest|"
     r"jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|august|"
     r"september|october|november|december|januar|februar|märz|mai|juni|juli|oktober|dezember|"
     r"mon|tue|wed|thu|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
     r"montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag)\b\.?", re.I)
 _LETTERS = re.compile(r"[^\W\d_]")
+# A time stamp's opening word: "Updated at 1:23 p.m.".
+_STAMP_OPENER = re.compile(r"^(?:updated|published|posted|aktualisiert|veröffentlicht|stand|mis à jour|actualizado)\b",
+                           re.I)
 # A video or audio teaser: its date and its length ("18.04.2024 | 0:21 min").
 _MEDIA_TEASER = re.compile(r"\|\s*\d{1,2}:\d\d\s*(?:min\.?|mins|minutes|minuten)?$", re.I)
 NOTICE_MAX_CHARS = 160  # longer lines are the article's own, whatever words they use
@@ -91,12 +99,16 @@ TEASER_LIST = (3, 30, 160)
 
 
 
-def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset[str] = frozenset()) -> str:
+def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset[str] = frozenset(),
+               page_urls: frozenset[str] = frozenset()) -> str:
     """The body without notices, credits, readers' comments and lists of other stories (see
-    the module); `links` are the page's link texts (PageMetadata.link_texts)."""
+    the module); `links` are the page's link texts (PageMetadata.link_texts), `page_urls` the
+    addresses of the page itself (a line that is only one of them is the page's data)."""
     lines = _without_comments(text.split("\n"), settings.min_body_chars)
     kept = []
     for line in lines:
+        if line.strip() in page_urls:
+            continue
         if len(line) <= NOTICE_MAX_CHARS and (_NOTICE.search(line) or _MORE.match(line) or _LINKS_ONLY.match(line)):
             continue
         if _DATA_LINE.match(line.strip()) or _only_a_time(line) or (
@@ -122,8 +134,10 @@ def _only_a_time(line: str) -> bool:
     """A line that is a date with a time of day and nothing else ("2025年1月14日 01時28分 (1月14日
     01時40分更新)", "07.12.2026, 14:05 Uhr", "Updated 12/07/2026 2:05 PM"): the page's, not a
     sentence."""
-    if len(line) > 80 or len(_DIGIT_GROUPS.findall(line)) < 3 or not _CLOCK.search(line):
-        return False  # a date alone may be an event's, a number a telephone's
+    # a time alone may be an event's, a number a telephone's: a date or "Updated" with it
+    least = 2 if _STAMP_OPENER.match(line.strip()) else 3
+    if len(line) > 80 or len(_DIGIT_GROUPS.findall(line)) < least or not _CLOCK.search(line):
+        return False
     return not _LETTERS.search(_TIME_WORDS.sub(" ", line))
 
 

@@ -134,7 +134,8 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
         visible = body_from_json_ld(visible, metadata, settings)
     title, kicker = headline(metadata, entry.title, document.title or "" if document else "", entry.feed_name)
     title = normalize_text(title)
-    body = _without_page_heading(clean_body(visible, settings, metadata.link_texts), [kicker, metadata.h1])
+    page_urls = frozenset(url for url in (page.url, entry.url, metadata.canonical) if url)
+    body = _without_page_heading(clean_body(visible, settings, metadata.link_texts, page_urls), [kicker, metadata.h1])
     credited = byline(metadata, document.author if document else None, entry.authors, entry.feed_name)
     text = strip_trailers(strip_repeated_headline(title, body, similarity, settings), settings)
     text, credited = signed_off(without_author_lines(text, credited.authors), credited,

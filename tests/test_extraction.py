@@ -414,8 +414,12 @@ def test_readers_comments_cards_of_other_stories_and_page_data_leave_the_body():
              "A season of new plays, two of them by writers from the town."]
     page_data = ["2026-12-07T08:57:40+01:00", "07.12.2026, 14:05 Uhr", "2026年12月7日 14時05分 (12月7日 15時10分更新)",
                  "Der Bürgermeister über die Sanierung 07.12.2026 | 0:21 min",
-                 "Thanks for signing up!", "There was an error processing your subscription."]
-    assert clean_body("\n".join([article[0], *page_data, *article[1:], *cards])) == "\n".join(article)
+                 "Thanks for signing up!", "There was an error processing your subscription.",
+                 "Updated at 1:23 p.m.", "https://img.courier.example/2026/12/hafen-500x250.jpg",
+                 "https://courier.example/lindenau/hafenstrasse", "Like this story? Share it with a friend!",
+                 "- Print Article"]
+    assert clean_body("\n".join([article[0], *page_data, *article[1:], *cards]),
+                      page_urls=frozenset(["https://courier.example/lindenau/hafenstrasse"])) == "\n".join(article)
     # cards whose headlines are the page's links to other stories, between empty list items
     linked = ["Rowers win the championship on the river", "The crew beat six others on Sunday",
               "-", "Theatre shows three premieres in autumn", "A season of new plays by writers from the town",
@@ -428,7 +432,8 @@ def test_readers_comments_cards_of_other_stories_and_page_data_leave_the_body():
     # whole is a card; a comments heading at the top is no article's end
     # nor is a date without a time (an exhibition's), a telephone number, a score
     own = "\n".join(["12 Kommentare", *article, "Hafen Hafen", "- Linie 4: Uferstraße", "- Linie 5: Marktplatz",
-                     "29. November 2026 | 20. Januar 2027", "040-751-1500", "2-1 (1-0)"])
+                     "29. November 2026 | 20. Januar 2027", "040-751-1500", "2-1 (1-0)",
+                     "Die Sitzung beginnt um 19:30 Uhr.", "https://lindenau.example/fahrplan"])
     assert clean_body(own) == own
 
 
