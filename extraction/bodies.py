@@ -47,7 +47,8 @@ _NOTICE = re.compile(r"|".join((
     r"follow [\w ]{1,30} on (?:google|twitter|facebook|x\b)", r"la suite est réservée", r"il vous reste \d",
     r"share (?:it|this(?: story| article| post)?) with (?:a friend|your friends)",
     r"^\W*(?:order reprints|print (?:this )?article|e-?mail (?:this )?article)\W*$",
-    r"reservado para suscriptores", r"この記事は会員限定", r"有料会員", r"会員登録", r"定期購読",
+    r"reservado para suscriptores", r"この記事は会員限定", r"有料会員", r"会員登録", r"定期購読", r"読み放題",
+    r"詳しくはこちら", r"メールマガジン",
     # prompts to comment and notes of a story still being written
     r"join (?:the|thought-provoking) conversations?", r"\b(?:log|sign)(?:ged)? in to (?:post a )?comment",
     r"comments are closed", r"more to follow\W*$",
@@ -96,6 +97,8 @@ _MEDIA_TEASER = re.compile(r"\|\s*\d{1,2}:\d\d\s*(?:min\.?|mins|minutes|minuten)
 NOTICE_MAX_CHARS = 160  # longer lines are the article's own, whatever words they use
 # A list of other stories at the end: at least this many items of headline length.
 TEASER_LIST = (3, 30, 160)
+# Headings left empty at a body's end: at most this many, each at most this long.
+EMPTY_HEADINGS = (3, 20)
 
 
 
@@ -128,6 +131,25 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset
         if kept and len(kept[-1]) <= 60 and not kept[-1].endswith((".", "!", "?")):
             kept.pop()
     return "\n".join(_without_teaser_cards(kept, links))
+
+
+def without_empty_headings(text: str) -> str:
+    """The body without the headings of the page's boxes left empty at its end ("関連キーワード",
+    "Mehr zum Thema", "Tags"): short lines, no sentence, no number, nothing under them. Once the
+    byline is taken: a name under the last paragraph looks the same."""
+    lines = text.split("\n")
+    end = len(lines)
+    while end > 1 and len(lines) - end < EMPTY_HEADINGS[0] and _empty_heading(lines[end - 1]):
+        end -= 1
+    return "\n".join(lines[:end])
+
+
+def _empty_heading(line: str) -> bool:
+    line = line.strip()
+    words = line.split()
+    if 2 <= len(words) <= 4 and all(word[:1].isupper() for word in words):
+        return False  # a name under the last paragraph, not set apart: the text's own line
+    return 0 < len(line) <= EMPTY_HEADINGS[1] and not re.search(r"[\d.!?。！？:：)）\]」”\"]$|\d", line)
 
 
 def _only_a_time(line: str) -> bool:

@@ -17,6 +17,7 @@ from newsbeam.extraction.bodies import (
     script_body,
     split_article,
     without_author_lines,
+    without_empty_headings,
 )
 from newsbeam.extraction.language import detect_language
 from newsbeam.extraction.metadata import PageMetadata, parse_page, read_metadata
@@ -140,6 +141,7 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
     text = strip_trailers(strip_repeated_headline(title, body, similarity, settings), settings)
     text, credited = signed_off(without_author_lines(text, credited.authors), credited,
                                 site_words(metadata, entry.feed_name), lambda line: _set_apart(tree, line))
+    text = without_empty_headings(text)
     if len(text) < settings.min_body_chars:
         html = page.html if isinstance(page.html, str) else (page.html or b"").decode("utf-8", "replace")
         kind = page_kind(html, tree, metadata, visible)

@@ -396,7 +396,7 @@ def test_notices_credits_and_lists_of_other_stories_leave_the_body():
 
 
 def test_readers_comments_cards_of_other_stories_and_page_data_leave_the_body():
-    from newsbeam.extraction.bodies import clean_body
+    from newsbeam.extraction.bodies import clean_body, without_empty_headings
 
     article = ["Der Gemeinderat von Lindenau hat am Dienstag beschlossen, die Hafenstraße im Sommer zu sanieren.",
                "Die Arbeiten sollen im Juni beginnen und bis Ende September dauern, sagte der Bürgermeister.",
@@ -426,6 +426,9 @@ def test_readers_comments_cards_of_other_stories_and_page_data_leave_the_body():
               "-", "Harbour ferry gets a third boat next spring"]
     links = frozenset(line.casefold() for line in linked[::3])
     assert clean_body("\n".join([*article, *linked]), links=links) == "\n".join(article)
+    # the headings of the page's boxes left empty at the end
+    assert without_empty_headings("\n".join([*article, "Mehr zum Thema", "Schlagworte", "関連キーワード"])) == \
+        "\n".join(article)
     # the same lines, no link of the page: the article's own list
     assert clean_body("\n".join([*article, *linked])) == "\n".join([*article, *linked])
     # a word that cards would give, in the article's own lines, stays: only a line given twice
