@@ -4,7 +4,8 @@ A page offers its headline several times: the JSON-LD `headline` of its article,
 `twitter:title`, its main `<h1>`, `<title>`, and the feed entry's title. Meta titles often
 carry the site's name ("... | Börsen-Zeitung", "... - WELT", "...：朝日新聞デジタル"); a segment
 is only dropped when it names the site (its og:site_name, JSON-LD publisher, the feed's title,
-or its host), so a headline that happens to contain a separator keeps it.
+or its host) or is the section the page declares ("... | Sport", "Sport: ..."), so a headline
+that happens to contain a separator keeps it.
 
 The choice: the article's JSON-LD headline (what the newsroom filed); else og:title without
 the site's name (an og:title that is only the site's name is none), unless the visible <h1>
@@ -51,16 +52,27 @@ def names_the_site(segment: str, sites: list[str]) -> bool:
     return False
 
 
-def strip_site(title: str, sites: list[str]) -> str:
-    """The title without leading or trailing segments that name the site, nor a date after it."""
+def strip_site(title: str, sites: list[str], section: str | None = None) -> str:
+    """The title without leading or trailing segments that name the site or the section the
+    page declares ("... | Sport | Coastal Courier", "Sport: ..."), nor a date after it."""
+    section = section or ""
+    section_key = fold_letters(section)
+
+    def names_the_section(segment: str) -> bool:
+        return bool(section_key) and fold_letters(segment) == section_key
+
     while True:
+        colon = re.match(r"\s*:\s+", title[len(section):]) if section and \
+            title.casefold().startswith(section.casefold()) else None
+        if colon and title[len(section) + colon.end():].strip():
+            title = title[len(section) + colon.end():]
         pieces = SEPARATOR.split(title)
         if len(pieces) < 2:
             return title.strip()
         separators = SEPARATOR.findall(title)
-        if names_the_site(pieces[-1], sites) or _DATE.fullmatch(pieces[-1].strip()):
+        if names_the_site(pieces[-1], sites) or names_the_section(pieces[-1]) or _DATE.fullmatch(pieces[-1].strip()):
             title = title[:title.rfind(separators[-1])]
-        elif names_the_site(pieces[0], sites):
+        elif names_the_site(pieces[0], sites) or names_the_section(pieces[0]):
             title = title[title.find(separators[0]) + len(separators[0]):]
         else:
             return title.strip()
@@ -101,14 +113,15 @@ def _choose(metadata: PageMetadata, entry_title: str, extracted: str, feed_name:
     for candidate in metadata.headlines:
         if not candidate.endswith(("…", "...")):
             return strip_site(candidate, sites)
-    og = strip_site(metadata.meta_titles.get("og:title", ""), sites)
+    section = metadata.section
+    og = strip_site(metadata.meta_titles.get("og:title", ""), sites, section)
     if og and not names_the_site(og, sites):  # an og:title that is only the site's name is none
         if h1 and (same_words(h1, og) or _behind_a_kicker(og, h1, metadata.kicker is not None)):
             return h1
         return og
-    for candidate in (h1, strip_site(metadata.meta_titles.get("twitter:title", ""), sites),
-                      strip_site(metadata.meta_titles.get("title", ""), sites), strip_site(entry_title, sites),
-                      strip_site(extracted, sites)):
+    for candidate in (h1, strip_site(metadata.meta_titles.get("twitter:title", ""), sites, section),
+                      strip_site(metadata.meta_titles.get("title", ""), sites, section),
+                      strip_site(entry_title, sites, section), strip_site(extracted, sites, section)):
         if candidate and not names_the_site(candidate, sites):
             return candidate
     return h1 or entry_title or extracted

@@ -302,6 +302,21 @@ def test_site_names_come_off_titles_and_nothing_else(title, sites, expected):
     assert strip_site(title, [fold_letters(s) for s in sites]) == expected
 
 
+@pytest.mark.parametrize("head", [
+    "<title>Rowers win the championship | Sport | Coastal Courier</title>",
+    "<meta property='og:title' content='Rowers win the championship - Sport'>",
+    "<meta property='og:title' content='Sport: Rowers win the championship'>",
+])
+def test_the_section_a_page_declares_comes_off_its_titles(head):
+    from newsbeam.extraction.metadata import read_metadata
+    from newsbeam.extraction.titles import headline
+
+    page = (f"<html><head><meta property='og:site_name' content='Coastal Courier'>{head}"
+            "<meta property='article:section' content='Sport'></head><body></body></html>")
+    assert headline(read_metadata(page, "https://courier.example/sport/rowers")) == (
+        "Rowers win the championship", None)
+
+
 @pytest.mark.parametrize("bylines, expected", [
     (["By Jane Doe and John Roe"], ("Jane Doe", "John Roe")),
     (["Felix Schröder und Jörg Soldwisch, dpa"], ("Felix Schröder", "Jörg Soldwisch")),
