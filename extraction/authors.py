@@ -31,7 +31,7 @@ from newsbeam.schemas.text import fold_letters
 _PREFIX = re.compile(r"^(?:(?:an?|ein|eine|un|une|with|additional)\s+)?(?:(?:written|reported|reporting|text|texte|"
                      r"texto|testo|story|words|opinion|analysis|commentary|column|review|interview|updated|kommentar|"
                      r"analyse|gastbeitrag|kolumne|reportage|essay|recherche)\s+)?(?:by|von|from|par|por|di|da|door|"
-                     r"av|af|autor(?:in|a)?|author|text|texte|texto|testo|de)\s*[:\-]?\s+", re.I)
+                     r"av|af|autor(?:in|a)?|author|text|texte|texto|testo|текст|автор|de)\s*[:\-]?\s+", re.I)
 # A section's label before the byline's own prefix: "Capital Von Jemima Kelly".
 _LABEL_PREFIX = re.compile(r"^(?:\w+\s){1,2}(?:By|Von|Par|Por|Door)\s+(?=[A-ZÀ-ÖØ-Þ])")
 # Where a reporter filed from: "David Smith in Washington", "Ashifa Kassam in Stanstead, Quebec".
@@ -39,6 +39,9 @@ _PLACE = re.compile(r"\s+(?:in|aus|from|en|à)\s+[A-ZÀ-ÖØ-Þ][^;&|]*?(?=\s+(?
 # Between two names: punctuation, and the word for "and" of the languages newsbeam meets.
 _BETWEEN = re.compile(r"\s*(?:[,;|/&+•·]|\s[-–—]\s|\s(?:and|und|et|y|e|og|och|en|i|ve|a|и|și|ja|és|with|mit|avec|"
                       r"con)\s)\s*", re.I)
+# Before a news agency's full name run into the last name: "ERIC TUCKER Associated Press".
+_BEFORE_AGENCY = re.compile(r"(?<!\bthe)\s+(?=(?:the\s+)?(?:" + "|".join(re.escape(name) for name in AGENCY_FULL_NAMES)
+                            + r")\s*$)", re.I)
 # Between two names of a "Family, Given" list: a semicolon, an ampersand, the word for "and".
 _LIST_BETWEEN = re.compile(r"\s*(?:;|&|\s(?:and|und|et|y|e|og|och|en)\s)\s*", re.I)
 # A family name or given names as such lists write them: one or two capitalised words ("Del
@@ -56,13 +59,15 @@ _ROLE = re.compile(r"(?:\s+(?:(?:senior|chief|staff|political|foreign|deputy|con
                    # a desk's name before a job in lower case: "Damian Carrington Environment editor"
                    r"(?-i:\s+[A-Z][\w-]*(?:\s+[a-z][\w-]*){0,2}\s+"
                    r"(?:writer|reporter|correspondent|editor|columnist|critic))$|"
-                   # the day it was written, run into the name: "Jeff Foust Monday, November 18"
-                   r"\s+(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b.*$", re.I)
+                   # the day it was written, run into the name: "Jeff Foust Monday, November 18" (not the
+                   # months that are names too: May, June, April, August)
+                   r"\s+(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|July|"
+                   r"September|October|November|December)\b.*$", re.I)
 # A byline that goes on to say who the writer is: "Jane Doe is a reporter at ...".
 _BIO = re.compile(r"\s+(?:is|was|ist|war|est|es|è)\s+.*$", re.I)
 # Where the writers' names end in a byline: who edited it, or made its pictures.
 _NOT_WRITERS = re.compile(r"^(?:editing|edited|compiled|produced|redigiert|bearbeitet|fotos?|photos?|photography|"
-                          r"bilder?|images?|video|grafik|graphics?|illustrations?)\b", re.I)
+                          r"bilder?|images?|video|grafik|graphics?|illustrations?|фото)\b", re.I)
 # An outlet by its initials, not a person's name: "Jane Doe, CNN".
 _ACRONYM = re.compile(r"[A-Z]{2,5}")
 _BRACKETS = re.compile(r"\s*[(\[][^)\]]{0,40}[)\]]")
@@ -176,7 +181,8 @@ def _is_credit(name: str, sites: list[str]) -> bool:
     """An agency, a named desk, or the outlet itself."""
     if _GENERIC.match(name) or len(name.split()) > 5 or "@" in name:
         return False  # an e-mail address names the site in its domain, and is no credit
-    if fold_letters(name) in AGENCIES or names_the_site(name, sites):  # "hessenschau.de" names its site too
+    if fold_letters(re.sub(r"^the\s+", "", name, flags=re.I)) in AGENCIES or names_the_site(name, sites):
+        # "The Associated Press"; "hessenschau.de" names its site too
         return True
     return not _LINK.search(name) and bool(_DESK.search(name))
 
@@ -188,7 +194,7 @@ def _names(byline: str) -> list[str]:
     byline = _BIO.sub("", _PLACE.sub("", byline))
     byline = _given_first(_PREFIX.sub("", byline))
     names = []
-    for part in _BETWEEN.split(f" {byline} "):
+    for part in (piece for between in _BETWEEN.split(f" {byline} ") for piece in _BEFORE_AGENCY.split(between)):
         part = " ".join(part.split()).strip(" .,:;-–—")
         if _NOT_WRITERS.match(part):
             break  # "Text: Jane Doe, Fotos: John Roe", "Reporting by Jane Doe; Editing by John Roe"

@@ -351,6 +351,9 @@ def test_the_section_a_page_declares_comes_off_its_titles(head):
     (["Jane Doe, CNN"], ("Jane Doe",)),
     (["Jane Doe mit dpa"], ("Jane Doe",)),
     (["Jane Doe • 5 min read", "John Roe - 12. März 2024"], ("Jane Doe", "John Roe")),
+    (["By JANE DOE, MARY CLARE ROE and JOHN POE Associated Press"], ("JANE DOE", "MARY CLARE ROE", "JOHN POE")),
+    (["The Associated Press"], ()), (["Jane Doe November 19"], ("Jane Doe",)), (["Theresa May"], ("Theresa May",)),
+    (["Текст Венера Ерофеева"], ("Венера Ерофеева",)),
 ])
 def test_authors_are_people_each_once(bylines, expected):
     from newsbeam.extraction.authors import byline
