@@ -91,6 +91,9 @@ _GENERIC = re.compile(r"^(?:admin(?:istrator)?|redaktion|redaction|rédaction|re
 _CREDENTIALS = frozenset(fold_letters(c) for c in (
     "MS", "MSc", "BSc", "MA", "BA", "MD", "PhD", "Ph.D.", "RD", "RDN", "LD", "LDN", "RN", "NP", "MPH", "MBA", "JD",
     "DO", "DDS", "DVM", "CPT", "CSCS", "CFA", "CPA", "LCSW", "FACS", "FRCP", "Esq", "PA-C", "CDCES", "CNS", "MEd"))
+# The longest byline read: ten names with their jobs fit; a longer "author" is a bio or a
+# page's text, and the job patterns below would take seconds over it.
+MAX_BYLINE_CHARS = 500
 # News agencies (schemas.lexicon), as a byline's names are compared.
 AGENCIES = frozenset(fold_letters(name) for name in (*AGENCY_SHORT_NAMES, *AGENCY_FULL_NAMES))
 _LINK = re.compile(r"^(?:https?://|www\.)|@|\.(?:com|de|org|net|html?)\b", re.I)
@@ -158,6 +161,8 @@ def _read(authors: list[Author], sites: list[str]) -> Byline:
             if credit:
                 credits_seen.setdefault(fold_letters(credit), credit)
             continue
+        if len(author.name) > MAX_BYLINE_CHARS:
+            continue  # a bio or a page's text in the author field, not a byline
         for name in _names(author.name):
             first = name.split()[0]
             if _ACRONYM.fullmatch(first) and fold_letters(first) in AGENCIES:

@@ -59,7 +59,10 @@ _CREDIT = re.compile(r"^(?:foto|fotos|bild|bilder|photo|photos|image|images|pict
                      re.I)
 _MORE = re.compile(rf"^(?:(?:{OTHER_STORIES_LABEL_PATTERN})\b|(?:{OTHER_STORIES_WORD_PATTERN})\s*[:：])", re.I)
 # A label and links alone: "More AP NBA: https://apnews.com/NBA and https://twitter.com/AP_Sports".
-_LINKS_ONLY = re.compile(r"^[^:]{1,40}:\s*(?:(?:https?://|www\.)\S+(?:\s*(?:,|and|und)\s*)?)+$", re.I)
+# Each link ends at a space, so a line is read one way only (a pattern that could split a run
+# of "www.www.www..." many ways takes minutes on a hostile page).
+_LINKS_ONLY = re.compile(r"^[^:]{1,40}:\s*(?:https?://|www\.)\S+(?:\s+(?:(?:and|und)\s+)?(?:https?://|www\.)\S+)*$",
+                         re.I)
 _LIST_ITEM = re.compile(r"^[-–•*·]\s")
 # The heading of the readers' comments under an article: what follows it is theirs.
 _COMMENTS = re.compile(r"^(?:\d+\s+)?(?:(?:top[- ]rated|reader|readers'?|latest|most recent|show|view|read all)\s+)?"

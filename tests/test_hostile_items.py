@@ -226,6 +226,33 @@ def test_a_publishers_page_whose_json_ld_never_closes_is_read_in_seconds(tmp_pat
         assert line.get("title") == "Fähre" and line["extractor"] == "generic", line
 
 
+def test_a_page_whose_byline_and_lines_would_make_patterns_backtrack_is_read_in_seconds(tmp_path):
+    """An "author" of 50,000 words of a job title ("staff staff ... x") and lines of a label and
+    "www.www.www..." in the body: the patterns that read jobs after names and links after a
+    label took minutes over them, holding the GIL all the while (50,000 words: ~10 minutes; one
+    such line: 40 s). Both are read now in a time that grows with the text. (The subprocess's
+    timeout only catches a regression.)"""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    paragraphs = "<p>Der Stadtrat hat am Montag über die neue Fährverbindung beraten und sie beschlossen.</p>" * 6
+    links = "".join(f"<p>More {n}: {'www.' * 38} x</p>" for n in range(5))
+    author = json.dumps({"@type": "NewsArticle", "headline": "Fähre",
+                         "author": {"@type": "Person", "name": "Jane " + "staff " * 50_000 + "x"}})
+    page = {"id": 1, "url": "https://kurier.example/faehre",
+            "html": f"<html><head><script type='application/ld+json'>{author}</script></head><body><article>"
+                    f"<h1>Fähre</h1>{paragraphs}{links}{paragraphs}</article></body></html>"}
+    (tmp_path / "pages.jsonl").write_text(json.dumps(page) + "\n")
+    result = subprocess.run([sys.executable, "-m", "newsbeam", "extract", str(tmp_path / "pages.jsonl"), "-o",
+                             str(tmp_path / "out.jsonl"), "--encoder", "hashing"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    (line,) = [json.loads(text) for text in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert line["title"] == "Fähre" and line["authors"] == [] and "Fährverbindung" in line["text"], line
+
+
 def report_page(paragraphs: str, title: str, head: str = "", published: str = "2026-11-20T10:00:00+00:00") -> bytes:
     return (f"<html><head><title>{title}</title><meta property='article:published_time' content='{published}'>{head}"
             f"</head><body><article><h1>{title}</h1>{paragraphs}</article></body></html>").encode()
