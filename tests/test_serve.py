@@ -209,16 +209,18 @@ def test_beyond_this_machine_only_with_a_token_which_every_request_gives(site, t
 
 @pytest.mark.browser
 def test_the_pages_in_a_browser_list_filter_and_show_stories_side_by_side(served, browser):  # noqa: F811
-    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.common.exceptions import NoAlertPresentException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
 
     def follow(element) -> None:
-        """Click, and wait for the next page to replace this one."""
-        page = browser.find_element(By.TAG_NAME, "html")
+        """Click, and wait for the next page: its address, and its document loaded. (Waiting for
+        the old page's element to go stale races with ChromeDriver, which may answer "Node with
+        given id does not belong to the document" for it in the middle of the navigation.)"""
+        before = browser.current_url
         element.click()
-        WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+        WebDriverWait(browser, 30, ignored_exceptions=[WebDriverException]).until(
+            lambda b: b.current_url != before and b.execute_script("return document.readyState") == "complete")
 
     browser.get(served.base + "/?limit=2")
     assert len(browser.find_elements(By.CSS_SELECTOR, "details.story")) == 2
