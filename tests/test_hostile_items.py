@@ -207,23 +207,31 @@ def test_a_publishers_page_whose_json_ld_never_closes_is_read_in_seconds(tmp_pat
     """On a host Fundus has a parser for, a JSON-LD script of a megabyte of '{': Fundus's
     pattern would take minutes (64 KB: 19 s); the page goes the generic way. (The subprocess's
     timeout only catches a regression.)"""
+    for closed in ("</script>", ""):
+        line = extract_in_a_process(tmp_path, "https://www.spiegel.de/panorama/faehre-a-1234.html",
+                                    f"<html><body><article><h1>Fähre</h1>{FERRY_PARAGRAPHS}</article><script "
+                                    f"type='application/ld+json'>{'{' * 1_000_000}{closed}</body></html>")
+        assert line.get("title") == "Fähre" and line["extractor"] == "generic", line
+
+
+FERRY_PARAGRAPHS = "<p>Der Stadtrat hat am Montag über die neue Fährverbindung beraten und sie beschlossen.</p>" * 6
+
+
+def extract_in_a_process(tmp_path, url: str, html: str) -> dict:
+    """What `newsbeam extract` makes of one page, in a process of its own (its timeout only
+    catches a regression)."""
     import subprocess
     import sys
 
     from tests.conftest import ROOT
 
-    paragraphs = "<p>Der Stadtrat hat am Montag über die neue Fährverbindung beraten und sie beschlossen.</p>" * 6
-    for closed in ("</script>", ""):
-        page = {"id": 1, "url": "https://www.spiegel.de/panorama/faehre-a-1234.html",
-                "html": f"<html><body><article><h1>Fähre</h1>{paragraphs}</article>"
-                        f"<script type='application/ld+json'>{'{' * 1_000_000}{closed}</body></html>"}
-        (tmp_path / "pages.jsonl").write_text(json.dumps(page) + "\n")
-        result = subprocess.run([sys.executable, "-m", "newsbeam", "extract", str(tmp_path / "pages.jsonl"), "-o",
-                                 str(tmp_path / "out.jsonl"), "--encoder", "hashing"], cwd=ROOT, capture_output=True,
-                                text=True, timeout=120)
-        assert result.returncode == 0, result.stderr
-        (line,) = [json.loads(text) for text in (tmp_path / "out.jsonl").read_text().splitlines()]
-        assert line.get("title") == "Fähre" and line["extractor"] == "generic", line
+    (tmp_path / "pages.jsonl").write_text(json.dumps({"id": 1, "url": url, "html": html}) + "\n")
+    result = subprocess.run([sys.executable, "-m", "newsbeam", "extract", str(tmp_path / "pages.jsonl"), "-o",
+                             str(tmp_path / "out.jsonl"), "--encoder", "hashing"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    (line,) = [json.loads(text) for text in (tmp_path / "out.jsonl").read_text().splitlines()]
+    return line
 
 
 def test_a_page_whose_byline_and_lines_would_make_patterns_backtrack_is_read_in_seconds(tmp_path):
@@ -232,24 +240,13 @@ def test_a_page_whose_byline_and_lines_would_make_patterns_backtrack_is_read_in_
     label took minutes over them, holding the GIL all the while (50,000 words: ~10 minutes; one
     such line: 40 s). Both are read now in a time that grows with the text. (The subprocess's
     timeout only catches a regression.)"""
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-
-    paragraphs = "<p>Der Stadtrat hat am Montag über die neue Fährverbindung beraten und sie beschlossen.</p>" * 6
     links = "".join(f"<p>More {n}: {'www.' * 38} x</p>" for n in range(5))
     author = json.dumps({"@type": "NewsArticle", "headline": "Fähre",
                          "author": {"@type": "Person", "name": "Jane " + "staff " * 50_000 + "x"}})
-    page = {"id": 1, "url": "https://kurier.example/faehre",
-            "html": f"<html><head><script type='application/ld+json'>{author}</script></head><body><article>"
-                    f"<h1>Fähre</h1>{paragraphs}{links}{paragraphs}</article></body></html>"}
-    (tmp_path / "pages.jsonl").write_text(json.dumps(page) + "\n")
-    result = subprocess.run([sys.executable, "-m", "newsbeam", "extract", str(tmp_path / "pages.jsonl"), "-o",
-                             str(tmp_path / "out.jsonl"), "--encoder", "hashing"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    (line,) = [json.loads(text) for text in (tmp_path / "out.jsonl").read_text().splitlines()]
+    line = extract_in_a_process(tmp_path, "https://kurier.example/faehre",
+                                f"<html><head><script type='application/ld+json'>{author}</script></head><body>"
+                                f"<article><h1>Fähre</h1>{FERRY_PARAGRAPHS}{links}{FERRY_PARAGRAPHS}</article></body>"
+                                f"</html>")
     assert line["title"] == "Fähre" and line["authors"] == [] and "Fährverbindung" in line["text"], line
 
 
