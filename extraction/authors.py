@@ -92,7 +92,7 @@ _CREDENTIALS = frozenset(fold_letters(c) for c in (
     "MS", "MSc", "BSc", "MA", "BA", "MD", "PhD", "Ph.D.", "RD", "RDN", "LD", "LDN", "RN", "NP", "MPH", "MBA", "JD",
     "DO", "DDS", "DVM", "CPT", "CSCS", "CFA", "CPA", "LCSW", "FACS", "FRCP", "Esq", "PA-C", "CDCES", "CNS", "MEd"))
 # The longest byline read: ten names with their jobs fit; a longer "author" is a bio or a
-# page's text, and the job patterns below would take seconds over it.
+# page's text, and the pattern of jobs after a name (_ROLE) would take seconds over it.
 MAX_BYLINE_CHARS = 500
 # News agencies (schemas.lexicon), as a byline's names are compared.
 AGENCIES = frozenset(fold_letters(name) for name in (*AGENCY_SHORT_NAMES, *AGENCY_FULL_NAMES))
