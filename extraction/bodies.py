@@ -102,6 +102,8 @@ NOTICE_MAX_CHARS = 160  # longer lines are the article's own, whatever words the
 TEASER_LIST = (3, 30, 160)
 # Headings left empty at a body's end: at most this many, each at most this long.
 EMPTY_HEADINGS = (3, 20)
+# What no heading has: a sentence's end (or a closing bracket or quote), or a number.
+_SENTENCE_END_OR_NUMBER = re.compile(r"[.!?。！？:：)）\]」”\"]$|\d")
 
 
 
@@ -152,7 +154,7 @@ def _empty_heading(line: str) -> bool:
     words = line.split()
     if 2 <= len(words) <= 4 and all(word[:1].isupper() for word in words):
         return False  # a name under the last paragraph, not set apart: the text's own line
-    return 0 < len(line) <= EMPTY_HEADINGS[1] and not re.search(r"[\d.!?。！？:：)）\]」”\"]$|\d", line)
+    return 0 < len(line) <= EMPTY_HEADINGS[1] and not _SENTENCE_END_OR_NUMBER.search(line)
 
 
 def _only_a_time(line: str) -> bool:
