@@ -14,6 +14,8 @@ from newsbeam.extraction.authors import AGENCIES, byline, signed_off
 from newsbeam.extraction.bodies import (
     body_from_json_ld,
     clean_body,
+    marked_body,
+    once_as_shown,
     script_body,
     split_article,
     without_author_lines,
@@ -125,7 +127,8 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
             script.getparent().remove(script)
     document: Any = trafilatura.bare_extraction(tree, url=page.url, with_metadata=True, include_comments=False,
                                                 date_extraction_params=date_parameters())  # a Document
-    visible = _whole(tree, page.url, normalize_text(document.text or "") if document is not None else "")
+    visible = once_as_shown(_whole(tree, page.url, normalize_text(document.text or "") if document is not None else "",
+                                   settings), tree)
     body_source = "page"
     if len(visible) < settings.min_body_chars:
         scripted = script_body(metadata, settings)  # a page its scripts render: the text is in their data
@@ -179,16 +182,26 @@ def self_described(metadata: PageMetadata) -> dict[str, Any]:
             "image_caption": metadata.image_caption, "image_credit": metadata.image_credit}
 
 
-def _whole(tree: HtmlElement, url: str, visible: str) -> str:
-    """The article's text as trafilatura found it, or all of it where advertising cut it into
-    blocks of which trafilatura took the first (bodies.split_article)."""
+def _whole(tree: HtmlElement, url: str, visible: str, settings: ExtractSettings) -> str:
+    """The article's text as trafilatura found it; or all of it where advertising cut it into
+    blocks of which trafilatura took the first (bodies.split_article); or the block the page
+    marks as its body where trafilatura took the whole page around it (bodies.marked_body)."""
     first = visible.split("\n", 1)[0]
     blocks = split_article(tree, first)
-    if blocks is None:
-        return visible
-    joined: Any = trafilatura.bare_extraction(blocks, url=url, include_comments=False)  # a Document
-    text = normalize_text(joined.text or "") if joined is not None else ""
-    return text if len(text) > len(visible) and text.startswith(first) else visible
+    if blocks is not None:
+        text = _read(blocks, url)
+        return text if len(text) > len(visible) and text.startswith(first) else visible
+    marked = marked_body(tree, visible, settings)
+    if marked is not None:
+        text = _read(marked, url)
+        return text if len(text) >= settings.min_body_chars else visible
+    return visible
+
+
+def _read(document: HtmlElement, url: str) -> str:
+    """The text trafilatura reads from a document made of a page's blocks."""
+    read: Any = trafilatura.bare_extraction(document, url=url, include_comments=False)  # a Document
+    return normalize_text(read.text or "") if read is not None else ""
 
 
 def _set_apart(tree: HtmlElement, line: str) -> bool:

@@ -214,6 +214,35 @@ def test_an_article_cut_into_blocks_by_advertising_is_read_whole():
     assert "Advertisement" not in article.text and "All rights reserved" not in article.text
 
 
+def test_a_page_that_carries_its_article_again_hidden_gives_it_once():
+    """The visible article and two hidden copies of it for machines (`display:none`, marked
+    `itemprop="articleBody"`): trafilatura reads all three; the body is the marked one, once."""
+    article = extract_page("hidden-copies")
+    assert article.text.startswith("Good morning! This is the news from the valley")
+    for sentence in ("that a third boat will run from next spring.", "buses will take the old town route."):
+        assert article.text.count(sentence) == 1
+
+
+def test_paragraphs_set_apart_by_line_breaks_come_once_and_a_repeat_the_page_shows_stays():
+    """trafilatura gives `<br>`-separated paragraphs of nested blocks twice; the page shows
+    each once. A paragraph the page itself shows twice stays twice."""
+    article = extract_page("br-paragraphs")
+    paragraphs = article.text.split("\n")
+    assert len(paragraphs) == 5 and len(set(paragraphs)) == 5
+    assert paragraphs[0].startswith("Der Stadtrat von Lindenau") and paragraphs[-1].endswith("vor Ostern.")
+    quote = "„Wir haben lange genug gewartet“, sagte eine Pendlerin am Ostufer, die jeden Morgen mit dem Rad übersetzt."
+    page = (f"<html lang='de'><body><article><h1>Drittes Boot</h1><p>{PARAGRAPHS_DE[0]}</p><p>{quote}</p>"
+            f"<p>{PARAGRAPHS_DE[1]}</p><p>{quote}</p></article></body></html>")
+    url = "https://kurier.example/boot"
+    text = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None)).text
+    assert text.count(quote) == 2
+
+
+PARAGRAPHS_DE = (
+    "Der Gemeinderat von Lindenau hat am Dienstag den neuen Fahrplan der Hafenfähre beschlossen, nach langer Debatte.",
+    "Von März an fahren die Fähren alle zwanzig Minuten zwischen dem alten Hafen und dem Ostufer, auch am Sonntag.")
+
+
 def test_the_byline_and_the_authors_bio_leave_the_body_and_the_names_in_its_sentences_stay():
     from newsbeam.extraction.bodies import without_author_lines
 
