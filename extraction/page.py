@@ -139,7 +139,8 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
     title, kicker = headline(metadata, entry.title, document.title or "" if document else "", entry.feed_name)
     title = normalize_text(title)
     page_urls = frozenset(url for url in (page.url, entry.url, metadata.canonical) if url)
-    body = _without_page_heading(clean_body(visible, settings, metadata.link_texts, page_urls), [kicker, metadata.h1])
+    body = _without_page_heading(clean_body(visible, settings, metadata.link_texts, page_urls), kicker,
+                                [metadata.h1, title])
     credited = byline(metadata, document.author if document else None, entry.authors, entry.feed_name)
     text = strip_trailers(strip_repeated_headline(title, body, similarity, settings), settings)
     text, credited = signed_off(without_author_lines(text, credited.authors), credited,
@@ -211,10 +212,13 @@ def _set_apart(tree: HtmlElement, line: str) -> bool:
         "//strong|//b|//p[contains(translate(@style, ' ', ''), 'text-align:right')]"))
 
 
-def _without_page_heading(text: str, heading: list[str | None]) -> str:
-    """The body without the kicker and the headline the page shows above it, when the body
-    starts with them (the headline chosen may be another wording: the page's JSON-LD one)."""
-    shown = {fold_letters(line) for line in heading if line}
+def _without_page_heading(text: str, kicker: str | None, headlines: list[str | None]) -> str:
+    """The body without the kicker and the headline the page shows above it, apart or run into
+    one line ("Entwurf des Gesetzes: Ein bisschen Fortschritt"), when the body starts with them
+    (the headline chosen may be another wording: the page's JSON-LD one)."""
+    wordings = {fold_letters(line) for line in headlines if line}
+    shown = wordings | ({fold_letters(kicker)} | {fold_letters(kicker) + wording for wording in wordings}
+                        if kicker else set())
     lines = text.split("\n")
     while len(lines) > 1 and fold_letters(lines[0]) in shown:
         lines.pop(0)

@@ -238,6 +238,22 @@ def test_paragraphs_set_apart_by_line_breaks_come_once_and_a_repeat_the_page_sho
     assert text.count(quote) == 2
 
 
+def test_the_kicker_and_headline_run_into_one_line_above_the_body_leave_it():
+    """The page shows its kicker apart from the headline, and the article block opens with both
+    in one line ("Neuer Fahrplan: Die Fähre fährt öfter"): the record has them apart, the body
+    neither."""
+    page = ("<html lang='de'><head><meta property='og:title' content='Neuer Fahrplan: Die Fähre fährt öfter'></head>"
+            "<body><header><h1><span class='overline'>Neuer Fahrplan</span> <span>Die Fähre fährt öfter</span></h1>"
+            "</header><article><h2>Neuer Fahrplan: Die Fähre fährt öfter</h2>"
+            + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE)
+            + "<p>Der Betreiber will dafür zwei weitere Boote kaufen, sagte eine Sprecherin am Abend.</p>"
+              "</article></body></html>")
+    url = "https://kurier.example/faehre"
+    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    assert (article.title, article.kicker) == ("Die Fähre fährt öfter", "Neuer Fahrplan")
+    assert article.text.startswith(PARAGRAPHS_DE[0])
+
+
 PARAGRAPHS_DE = (
     "Der Gemeinderat von Lindenau hat am Dienstag den neuen Fahrplan der Hafenfähre beschlossen, nach langer Debatte.",
     "Von März an fahren die Fähren alle zwanzig Minuten zwischen dem alten Hafen und dem Ostufer, auch am Sonntag.")
