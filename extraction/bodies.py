@@ -57,6 +57,12 @@ _NOTICE = re.compile(r"|".join((
     r"join (?:the|thought-provoking) conversations?", r"\b(?:log|sign)(?:ged)? in to (?:post a )?comment",
     r"comments are closed", r"more to follow\W*$",
 )), re.I)
+# A notice of the terms a copy is given under opens with words no article's sentence opens
+# with, so it goes at any length ("This copy is for your personal, non-commercial use only. To
+# order presentation-ready copies ...", Dow Jones's papers under every article).
+_TERMS_NOTICE = re.compile(r"^(?:this (?:copy|article|content|material) is (?:for|intended for) your personal,? "
+                           r"non-?commercial use|distribution and use of this material (?:is|are) governed by|"
+                           r"to order presentation-ready copies)", re.I)
 _CREDIT = re.compile(r"^(?:foto|fotos|bild|bilder|photo|photos|image|images|picture|credit|credits|grafik|video|"
                      r"illustration|quelle)\s*[:©]|©|getty ?images|picture[- ]alliance|imago|shutterstock|istock|"
                      rf"ap photo|\b(?:{AGENCY_PATTERN})\s*/|/\s*(?:{AGENCY_PATTERN})\b",
@@ -127,7 +133,7 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset
     lines = _without_comments(text.split("\n"), settings.min_body_chars)
     kept = []
     for line in lines:
-        if line.strip() in page_urls:
+        if line.strip() in page_urls or _TERMS_NOTICE.match(line.strip()):
             continue
         if len(line) <= NOTICE_MAX_CHARS and (_NOTICE.search(line) or _MORE.match(line) or _LINKS_ONLY.match(line)):
             continue

@@ -450,6 +450,11 @@ def test_notices_credits_and_lists_of_other_stories_leave_the_body():
     pointers = "\n".join([article[0], "ALSO READ: Ferry timetable changes from May", "MORE: Rowers win again",
                            article[1], "More Lindenau sport: https://courier.example/sport and https://x.example/c"])
     assert clean_body(pointers) == "\n".join(article)
+    # the terms a copy is given under, however long the notice
+    terms = ("This copy is for your personal, non-commercial use only. Distribution and use of this material are "
+             "governed by our Subscriber Agreement and by copyright law. For non-personal use or to order multiple "
+             "copies, please contact our reprints desk, who will be glad to help with any request you may have.")
+    assert len(terms) > 160 and clean_body("\n".join([terms, *article, terms])) == "\n".join(article)
     # "more" and "also" open sentences too: without a colon they stay
     sentences = "\n".join([article[0], "More than 200 residents came to the meeting.", "Also present was the mayor."])
     assert clean_body(sentences) == sentences
