@@ -69,6 +69,8 @@ _BIO = re.compile(r"\s+(?:is|was|ist|war|est|es|è)\s+.*$", re.I)
 _NOT_WRITERS = re.compile(r"^(?:editing|edited|compiled|produced|redigiert|bearbeitet|fotos?|photos?|photography|"
                           r"bilder?|images?|video|grafik|graphics?|illustrations?|фото)\b", re.I)
 # An outlet by its initials, not a person's name: "Jane Doe, CNN".
+# A closing line of the site's name and the source it took the report from ("Wochenblatt / Última Hora").
+_SITE_AND_SOURCE = re.compile(r"^(?P<site>[^/]{2,40}?)\s*/\s*(?P<source>[^/\d]{2,40})$")
 _ACRONYM = re.compile(r"[A-Z]{2,5}")
 _BRACKETS = re.compile(r"\s*[(\[][^)\]]{0,40}[)\]]")
 # A desk or newsroom: with a name ("BR24 Redaktion", "MND Staff") it is a credit; alone, nothing.
@@ -131,10 +133,16 @@ def byline(metadata: PageMetadata | None, extracted: str | None = None, entry_au
 def signed_off(text: str, found: Byline, sites: list[str], set_apart: Callable[[str], bool]) -> tuple[str, Byline]:
     """A body that ends with its author's name on a line of its own, set apart on the page (in
     bold, or to the right: "Lê Phương" under the last paragraph), where the page names no one
-    else: the name is the byline, and leaves the body. Returns the body and the byline, as they
-    were when it does not."""
+    else: the name is the byline, and leaves the body. A last line of the site's name and its
+    source ("Wochenblatt / Última Hora") credits the source, and leaves the body too. Returns the
+    body and the byline, as they were when it does neither."""
     body, _, last = text.rpartition("\n")
     name = " ".join(last.split())
+    source = _SITE_AND_SOURCE.match(name)
+    # the site's very name: a place a site is named after is no sign ("Berlin / Brandenburg")
+    if body and source and fold_letters(source["site"]) in sites and not names_the_site(source["source"], sites):
+        credits = {fold_letters(credit): credit for credit in (*found.credits, source["source"])}
+        return body, Byline(found.authors, tuple(credits.values()))
     words = name.split()
     if found.authors or not body or not 2 <= len(words) <= 4 or len(name) > 40 or \
             not all(word[:1].isupper() for word in words) or not is_person(name, sites) or not set_apart(name):

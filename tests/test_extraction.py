@@ -293,6 +293,20 @@ def test_a_name_set_apart_under_the_last_paragraph_is_the_byline(last, authors):
     assert article.text.endswith("im Rathaus.") == bool(authors)
 
 
+@pytest.mark.parametrize("last, credits", [
+    ("Lindenauer Kurier / Radio Flussland", ("Radio Flussland",)),  # the site and its source
+    ("Lindenau / Ostufer: Die Fähre fährt öfter.", ()),  # no site's name: the text's own line
+])
+def test_a_closing_line_of_the_site_and_its_source_credits_the_source(last, credits):
+    url = "https://kurier.example/faehre"
+    page = ("<html lang='de'><head><meta property='og:site_name' content='Lindenauer Kurier'></head><body><article>"
+            "<h1>Neuer Fahrplan</h1>" + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE)
+            + f"<p>{last}</p></article></body></html>")
+    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    assert article.credits == credits
+    assert article.text.endswith(PARAGRAPHS_DE[-1]) == bool(credits)
+
+
 def test_a_json_ld_teaser_cuts_nothing():
     assert extract_page("json-ld-teaser").text.count("\n") == 5
 
