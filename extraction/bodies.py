@@ -56,6 +56,8 @@ _NOTICE = re.compile(r"|".join((
     # prompts to comment and notes of a story still being written
     r"join (?:the|thought-provoking) conversations?", r"\b(?:log|sign)(?:ged)? in to (?:post a )?comment",
     r"comments are closed", r"more to follow\W*$",
+    r"\b(?:comments?|comentários?|comentarios?|kommentare?|commentaires?|commenti)\b[^.!?]{0,100}"
+    r"\b(?:moderat(?:ed|ion|or)|moderiert|moderador|modérés?|moderati)\b",
 )), re.I)
 # A notice of the terms a copy is given under opens with words no article's sentence opens
 # with, so it goes at any length ("This copy is for your personal, non-commercial use only. To
