@@ -37,8 +37,9 @@ _LABEL_PREFIX = re.compile(r"^(?:\w+\s){1,2}(?:By|Von|Par|Por|Door)\s+(?=[A-ZÀ-
 # Where a reporter filed from: "David Smith in Washington", "Ashifa Kassam in Stanstead, Quebec".
 _PLACE = re.compile(r"\s+(?:in|aus|from|en|à)\s+[A-ZÀ-ÖØ-Þ][^;&|]*?(?=\s+(?:and|und|et|y|og|och)\s+|[;&|]|$)")
 # Between two names: punctuation, and the word for "and" of the languages newsbeam meets.
-_BETWEEN = re.compile(r"\s*(?:[,;|/&+•·]|\s[-–—]\s|\s(?:and|und|et|y|e|og|och|en|i|ve|a|и|și|ja|és|with|mit|avec|"
-                      r"con)\s)\s*", re.I)
+# A comma may have the word after it ("Jane Doe, John Roe, and Max Muster").
+_BETWEEN = re.compile(r"\s*(?:[,;|/&+•·](?:\s*(?:and|und|et|y|e|og|och|en)\s)?|\s[-–—]\s|"
+                      r"\s(?:and|und|et|y|e|og|och|en|i|ve|a|и|și|ja|és|with|mit|avec|con)\s)\s*", re.I)
 # Before a news agency's full name run into the last name: "ERIC TUCKER Associated Press".
 _BEFORE_AGENCY = re.compile(r"(?<!\bthe)\s+(?=(?:the\s+)?(?:" + "|".join(re.escape(name) for name in AGENCY_FULL_NAMES)
                             + r")\s*$)", re.I)
@@ -63,12 +64,18 @@ _ROLE = re.compile(r"(?:\s+(?:(?:senior|chief|staff|political|foreign|deputy|con
                    # months that are names too: May, June, April, August)
                    r"\s+(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|July|"
                    r"September|October|November|December)\b.*$", re.I)
-# A byline that goes on to say who the writer is: "Jane Doe is a reporter at ...".
-_BIO = re.compile(r"\s+(?:is|was|ist|war|est|es|è)\s+.*$", re.I)
+# A byline that goes on to say who the writer is or writes for: "Jane Doe is a reporter at
+# ...", "Jane Doe on behalf of the Conference Committee".
+_BIO = re.compile(r"\s+(?:is|was|ist|war|est|es|è|on behalf of|im auftrag)\s+.*$", re.I)
 # Where the writers' names end in a byline: who edited it, or made its pictures.
 _NOT_WRITERS = re.compile(r"^(?:editing|edited|compiled|produced|redigiert|bearbeitet|fotos?|photos?|photography|"
                           r"bilder?|images?|video|grafik|graphics?|illustrations?|фото)\b", re.I)
 # An outlet by its initials, not a person's name: "Jane Doe, CNN".
+# A line of the body that is a byline opens with one of these words, is at most this long, and
+# has no mark a sentence has ("By jove! What a long podcast!").
+_BYLINE_LINE = re.compile(r"^(?:by|von|par|por|door|av|af|author:|autor(?:in)?:|text:)\s+\S", re.I)
+BYLINE_LINE_CHARS = 200
+_NOT_A_BYLINE = re.compile(r"[!?\"“”„«»]")
 # A closing line of the site's name and the source it took the report from ("Wochenblatt / Última Hora").
 _SITE_AND_SOURCE = re.compile(r"^(?P<site>[^/]{2,40}?)\s*/\s*(?P<source>[^/\d]{2,40})$")
 _ACRONYM = re.compile(r"[A-Z]{2,5}")
@@ -112,7 +119,7 @@ def byline(metadata: PageMetadata | None, extracted: str | None = None, entry_au
     """The byline of a page (its metadata, trafilatura's byline `extracted`) or of a feed entry
     alone (`metadata` None): the people of the first source that names any, and the credits of
     that source (or, when no source names a person, of the first that credits someone)."""
-    sites = site_words(metadata, feed_name) if metadata else ([fold_letters(feed_name)] if feed_name else [])
+    sites = site_words(metadata, feed_name) if metadata else feed_sites(feed_name)
     sources: list[list[Author]] = [
         metadata.ld_authors if metadata else [],
         [Author(name) for name in metadata.meta_authors] if metadata else [],
@@ -148,6 +155,33 @@ def signed_off(text: str, found: Byline, sites: list[str], set_apart: Callable[[
             not all(word[:1].isupper() for word in words) or not is_person(name, sites) or not set_apart(name):
         return text, found
     return body, Byline((name,), tuple(c for c in found.credits if not names_the_site(c, sites)))
+
+
+def opening_byline(text: str, found: Byline, sites: list[str]) -> tuple[str, Byline]:
+    """Where the byline found names no one, a line among the body's first two that is a byline
+    and nothing else ("By Chris Lewis", "Por Matt Spetalnick e Jason Szep", "Author: Jeff
+    Listfield") names the authors, and leaves the body; a credit of the outlet itself goes
+    with it (the page names people). Returns the body and the byline, as they were when no
+    line is one."""
+    lines = text.split("\n")
+    if found.authors or len(lines) < 2:
+        return text, found
+    for number, line in enumerate(lines[:2]):
+        if len(line) > BYLINE_LINE_CHARS or not _BYLINE_LINE.match(line) or _NOT_A_BYLINE.search(line):
+            continue
+        parts = _names(line)
+        if not parts or not all(is_person(part, sites) or _is_credit(part, sites) for part in parts):
+            continue  # "By Monday, the council will decide": a sentence's opening
+        read = _read([Author(line)], sites)
+        if read.authors:
+            credits = [c for c in found.credits if not names_the_site(c, sites)] + list(read.credits)
+            return "\n".join(lines[:number] + lines[number + 1:]), Byline(read.authors, tuple(dict.fromkeys(credits)))
+    return text, found
+
+
+def feed_sites(feed_name: str | None) -> list[str]:
+    """The names a feed's site goes by, where only the feed's name is known."""
+    return [fold_letters(feed_name)] if feed_name and fold_letters(feed_name) else []
 
 
 def _read(authors: list[Author], sites: list[str]) -> Byline:

@@ -10,7 +10,7 @@ from typing import Any
 import trafilatura
 from lxml.html import HtmlElement
 
-from newsbeam.extraction.authors import AGENCIES, byline, signed_off
+from newsbeam.extraction.authors import AGENCIES, byline, feed_sites, opening_byline, signed_off
 from newsbeam.extraction.bodies import (
     body_from_json_ld,
     clean_body,
@@ -143,8 +143,9 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
                                 [metadata.h1, title])
     credited = byline(metadata, document.author if document else None, entry.authors, entry.feed_name)
     text = strip_trailers(strip_repeated_headline(title, body, similarity, settings), settings)
-    text, credited = signed_off(without_author_lines(text, credited.authors), credited,
-                                site_words(metadata, entry.feed_name), lambda line: _set_apart(tree, line))
+    sites = site_words(metadata, entry.feed_name)
+    text, credited = opening_byline(without_author_lines(text, credited.authors), credited, sites)
+    text, credited = signed_off(text, credited, sites, lambda line: _set_apart(tree, line))
     text = without_empty_headings(text)
     if len(text) < settings.min_body_chars:
         html = page.html if isinstance(page.html, str) else (page.html or b"").decode("utf-8", "replace")
@@ -256,7 +257,8 @@ def article_from_feed(entry: FeedEntry, similarity: Similarity | None = None,
                           settings)
     if not text:
         return None
-    credited = byline(None, entry_authors=entry.authors, feed_name=entry.feed_name)
+    text, credited = opening_byline(text, byline(None, entry_authors=entry.authors, feed_name=entry.feed_name),
+                                    feed_sites(entry.feed_name))
     return Article(
         url=entry.url, feed_url=entry.feed_url, title=normalize_text(entry.title), kicker=entry.kicker, text=text,
         language=detect_language(text, entry.language, settings), published=entry.published,

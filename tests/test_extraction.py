@@ -413,6 +413,8 @@ def test_the_section_a_page_declares_comes_off_its_titles(head):
     (["By JANE DOE, MARY CLARE ROE and JOHN POE Associated Press"], ("JANE DOE", "MARY CLARE ROE", "JOHN POE")),
     (["The Associated Press"], ()), (["Jane Doe November 19"], ("Jane Doe",)), (["Theresa May"], ("Theresa May",)),
     (["Текст Венера Ерофеева"], ("Венера Ерофеева",)),
+    (["by Jane Doe, John Roe, and Max Muster"], ("Jane Doe", "John Roe", "Max Muster")),  # a comma and "and"
+    (["by Jane Doe on behalf of the Harbour Festival Committee"], ("Jane Doe",)),
 ])
 def test_authors_are_people_each_once(bylines, expected):
     from newsbeam.extraction.authors import byline
@@ -430,6 +432,36 @@ def test_a_pictures_credit_and_an_outlet_are_credits():
     assert byline(None, entry_authors=["Deutsche Welle"]).credits == ("Deutsche Welle",)
     assert byline(None, entry_authors=["Jane Doe, CNN"]) == Byline(("Jane Doe",), ("CNN",))
     assert byline(None, entry_authors=["Jane Doe mit dpa"]) == Byline(("Jane Doe",), ("dpa",))
+
+
+LEAD = "The harbour ferry will run a third boat from next spring, the city's transport board decided on Tuesday."
+
+
+@pytest.mark.parametrize("text, authors, credits", [
+    # a byline line opens the feed's text: its people are the authors, the blog itself no credit
+    (f"By Jane Doe and John Roe\n{LEAD}", ("Jane Doe", "John Roe"), ()),
+    (f"Ferry news\nPor María Sahuquillo e Chus del Pino\n{LEAD}", ("María Sahuquillo", "Chus del Pino"), ()),
+    (f"Author: Jane Doe (Harbour Desk)\n{LEAD}", ("Jane Doe",), ()),
+    # sentences that open with "By" stay, and the blog stays the credit
+    (f"By jove! What an extraordinarily long meeting!\n{LEAD}", (), ("Harbour Blog Writers",)),
+    (f"By Monday, the council will decide on the ferry.\n{LEAD}", (), ("Harbour Blog Writers",)),
+])
+def test_a_byline_line_at_the_start_of_the_text_names_the_authors(text, authors, credits):
+    article = article_from_feed(entry(title="Ferry", summary=text, feed_name="Harbour Blog",
+                                      authors=("Harbour Blog Writers",)))
+    assert (article.authors, article.credits) == (authors, credits)
+    kept = [line for line in text.split("\n") if not (authors and line.startswith(("By ", "Por ", "Author: ")))]
+    assert article.text == "\n".join(kept)
+
+
+def test_a_pages_byline_line_names_its_authors_where_its_metadata_names_no_one():
+    url = "https://courier.example/ferry"
+    page = ("<html><head><meta property='og:site_name' content='Coastal Courier'></head><body><article>"
+            "<h1>Ferry gets a third boat</h1><p>By Jane Doe and John Roe</p>"
+            + "".join(f"<p>{LEAD} {n}</p>" for n in ("The board met for three hours.", "Work starts in January."))
+            + "</article></body></html>")
+    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    assert article.authors == ("Jane Doe", "John Roe") and article.text.startswith(LEAD)
 
 
 def test_a_byline_made_of_links_to_author_pages_names_its_authors_not_the_teasers_below():
