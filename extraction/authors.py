@@ -275,7 +275,7 @@ def is_person(name: str, sites: list[str]) -> bool:
     """Could this be a person's name (not an organisation, an agency, a newsroom, an address,
     or a description of someone's job)?"""
     words = name.split()
-    if not 1 <= len(words) <= 5 or len(name) < 2 or any(c.isdigit() for c in name) or _LINK.search(name):
+    if not 1 <= len(words) <= 5 or len(name) < 2 or any(c.isdigit() or c in "!?" for c in name) or _LINK.search(name):
         return False
     if _GENERIC.match(name) or _is_credit(name, sites):
         return False

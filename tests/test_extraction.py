@@ -415,6 +415,7 @@ def test_the_section_a_page_declares_comes_off_its_titles(head):
     (["Текст Венера Ерофеева"], ("Венера Ерофеева",)),
     (["by Jane Doe, John Roe, and Max Muster"], ("Jane Doe", "John Roe", "Max Muster")),  # a comma and "and"
     (["by Jane Doe on behalf of the Harbour Festival Committee"], ("Jane Doe",)),
+    (["Pull Up Your Roots!"], ()),  # a blog's name, not a person's
 ])
 def test_authors_are_people_each_once(bylines, expected):
     from newsbeam.extraction.authors import byline
