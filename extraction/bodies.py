@@ -45,7 +45,11 @@ _NOTICE = re.compile(r"|".join((
     r"externe[rn]? inhalt", r"privatsphäre-einstellungen", r"datenschutz-?einstellungen",
     r"inhalt nicht verfügbar", r"um (?:diesen|den) inhalt (?:zu sehen|anzuzeigen)",
     r"embedded content", r"external content", r"this content is not available", r"enable javascript",
-    r"^(?:advertisement|anzeige|werbung|publicité|publicidad|pubblicità|reklame|reklama|comments?|kommentare)$",
+    r"^(?:advertisement|anzeige|werbung|publicité|publicidad|pubblicità|reklame|reklama|annonce|annons|advertentie|"
+    r"mainos|comments?|kommentare)$",
+    # a label whose date went elsewhere ("Published", "Offentliggjort")
+    r"^(?:published|veröffentlicht|publié|publicado|pubblicato|gepubliceerd|offentliggjort|publicerad|publisert|"
+    r"opublikowano|publikováno)\W*$",
     r"newsletter", r"^sign up\b", r"\bsubscribe (?:to|now)\b", r"join our comment", r"got a story\?",
     r"thanks for signing up", r"processing your subscription", r"keep an eye on your inbox",
     r"follow [\w ]{1,30} on (?:google|twitter|facebook|x\b)", r"la suite est réservée", r"il vous reste \d",
