@@ -92,6 +92,9 @@ _ARTICLE_CLASS = re.compile(r"(?:^|[\s_-])(?:article|story|body|content|text|ent
 # A paragraph given twice is judged against the page from this length on (shorter lines, a
 # list's "GPS" or a table's "63 %", recur in a page's own text).
 PARAGRAPH_CHARS = 80
+# Each paragraph given twice is looked up in the page's text; at most this many are (a page
+# whose text repeats hundreds of lines is no reading's mistake, and each look-up reads the page).
+MAX_REPEATS_CHECKED = 200
 # A block marked as the article's body that holds fewer than this share of the words found is
 # the article among what trafilatura read besides (on the pages measured: 24%, a page read
 # whole, and 32%, the article with two hidden copies of it; 59% and more where the found text
@@ -315,8 +318,9 @@ def once_as_shown(text: str, tree: HtmlElement) -> str:
     reads `<br>`-separated paragraphs of nested blocks at two levels); a paragraph the page
     itself repeats (a pull quote, a meal plan's recipe) stays repeated."""
     lines = text.split("\n")
-    if len(set(lines)) == len(lines):
-        return text
+    repeated = len(lines) - len(set(lines))
+    if not repeated or repeated > MAX_REPEATS_CHECKED:
+        return text  # nothing given twice; or so much that it is the page's own (and costly to look up)
     # compared without spaces: the page's text nodes join with spaces where its elements meet
     shown = "".join(normalize_text("".join(tree.xpath(
         "//body//text()[not(ancestor::script) and not(ancestor::style)]"))).split())
