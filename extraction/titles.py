@@ -84,6 +84,9 @@ _KICKER_SEPARATOR = re.compile(f"{SEPARATOR.pattern}|\\s*:\\s+")
 _DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
 
 
+_WORD = re.compile(r"\w+")
+
+
 def same_words(a: str, b: str) -> bool:
     """The same headline, whatever its quotes, dashes and spaces."""
     return fold_spaces(a.translate(_QUOTES)) == fold_spaces(b.translate(_QUOTES))
@@ -119,12 +122,18 @@ def _choose(metadata: PageMetadata, entry_title: str, extracted: str, feed_name:
         if h1 and (same_words(h1, og) or _behind_a_kicker(og, h1, metadata.kicker is not None)):
             return h1
         return og
-    for candidate in (h1, strip_site(metadata.meta_titles.get("twitter:title", ""), sites, section),
-                      strip_site(metadata.meta_titles.get("title", ""), sites, section),
+    title = strip_site(metadata.meta_titles.get("title", ""), sites, section)
+    if h1 and title and not names_the_site(title, sites) and not _shares_a_word(h1, title):
+        h1 = ""  # the site's logo or the page's label ("엔터 미디어", "기사 상세"), not its headline
+    for candidate in (h1, strip_site(metadata.meta_titles.get("twitter:title", ""), sites, section), title,
                       strip_site(entry_title, sites, section), strip_site(extracted, sites, section)):
         if candidate and not names_the_site(candidate, sites):
             return candidate
     return h1 or entry_title or extracted
+
+
+def _shares_a_word(a: str, b: str) -> bool:
+    return bool(set(_WORD.findall(a.casefold())) & set(_WORD.findall(b.casefold())))
 
 
 def _before_a_suffix(title: str, h1: str) -> bool:

@@ -343,6 +343,21 @@ def test_a_headline_the_page_marks_in_any_element_and_never_the_sites_name():
     assert headline(read_metadata(page, "https://hanbit.example/news/1")) == (marked, None)
 
 
+@pytest.mark.parametrize("h1, expected", [
+    ("한빛 미디어", "항구 페리, 내년 봄부터 세 번째 배 운항"),  # the site's logo, in its own script
+    ("기사 상세", "항구 페리, 내년 봄부터 세 번째 배 운항"),  # the page's label ("article detail")
+    ("항구 페리, 세 번째 배 운항한다", "항구 페리, 세 번째 배 운항한다"),  # another wording of the headline
+])
+def test_an_h1_that_shares_no_word_with_the_pages_title_is_no_headline(h1, expected):
+    from newsbeam.extraction.metadata import read_metadata
+    from newsbeam.extraction.titles import headline
+
+    page = (f"<html lang='ko'><head><title>항구 페리, 내년 봄부터 세 번째 배 운항 - Hanbit Media</title></head>"
+            f"<body><h1>{h1}</h1><div class='article'><p>항구 페리가 내년 봄부터 세 번째 배를 운항한다.</p></div>"
+            "</body></html>")
+    assert headline(read_metadata(page, "https://hanbitmedia.example/news/1")) == (expected, None)
+
+
 @pytest.mark.parametrize("title, sites, expected", [
     ("Steigende US-Zinsen setzen Dax zu | Börsen-Zeitung", ["boersenzeitung"], "Steigende US-Zinsen setzen Dax zu"),
     ("Akkutechnik: Hat Quantumscape genug Akkus gebaut? - Golem.de", ["golem"], "Akkutechnik: Hat Quantumscape genug "
