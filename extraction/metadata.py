@@ -20,6 +20,11 @@ from newsbeam.schemas import same_site
 
 # JSON-LD types of an article (schema.org): NewsArticle, ReportageNewsArticle, BlogPosting, ...
 _ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|LiveBlogPosting|Report)$")
+# Nodes that date the page rather than the article (a site's WebPage node of a @graph, a fact
+# check's ClaimReview): their datePublished counts after every article's and meta tag's.
+_PAGE_TYPE = re.compile(r"(WebPage|ClaimReview)$")
+# A comma before a closing bracket, which JSON does not allow and pages write ("[..., ]").
+_TRAILING_COMMA = re.compile(r",\s*([\]}])")
 _ORGANIZATION_TYPE = re.compile(r"(Organization|Corporation|NewsMediaOrganization)$")
 _AUTHOR_META = ("author", "article:author", "byl", "dc.creator", "parsely-author", "sailthru.author")
 # Meta tags that give the time a page was last changed, the most specific first.
@@ -140,7 +145,9 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
         language=clean(tree.get("lang") or meta.get("og:locale"))[:2].lower() or None,
         article_bodies=[a["articleBody"] for a in articles if isinstance(a.get("articleBody"), str)],
         published=[*(a["datePublished"] for a in articles if isinstance(a.get("datePublished"), str)),
-                   *(meta[name] for name in _PUBLISHED_META if meta.get(name)), *_time_elements(tree)],
+                   *(meta[name] for name in _PUBLISHED_META if meta.get(name)), *_time_elements(tree),
+                   *(n["datePublished"] for n in nodes if isinstance(n.get("datePublished"), str)
+                     and any(_PAGE_TYPE.search(t) for t in _types(n)))],
         payloads=list(_payloads(tree)),
         host=(urllib.parse.urlsplit(url).hostname or "") if url else "",
         canonical=canonical,
@@ -256,9 +263,15 @@ def _types(node: dict) -> list[str]:
 def _json_ld(tree: Any) -> Iterator[dict]:
     """Every JSON-LD object of the page, @graph and nested lists unfolded."""
     for script in tree.xpath('//script[@type="application/ld+json"]'):
+        text = script.text_content() or "null"
         try:
-            data = json.loads(script.text_content() or "null", strict=False)
-        except (ValueError, RecursionError):
+            data = json.loads(text, strict=False)
+        except ValueError:
+            try:
+                data = json.loads(_TRAILING_COMMA.sub(r"\1", text), strict=False)
+            except (ValueError, RecursionError):
+                continue
+        except RecursionError:
             continue
         stack = [data]
         while stack:

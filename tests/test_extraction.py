@@ -343,6 +343,26 @@ def test_a_headline_the_page_marks_in_any_element_and_never_the_sites_name():
     assert headline(read_metadata(page, "https://hanbit.example/news/1")) == (marked, None)
 
 
+@pytest.mark.parametrize("json_ld, published", [
+    # a @graph whose article node gives the date and whose page node the time of that date
+    ('{"@context": "https://schema.org", "@graph": [{"@type": "Article", "datePublished": "2026-11-20"}, '
+     '{"@type": "WebPage", "datePublished": "2026-11-20T10:15:48+02:00"}]}', "2026-11-20T08:15:48+00:00"),
+    # a page of another kind than an article (a medical page, a fact check) dates itself
+    ('{"@type": "MedicalWebPage", "datePublished": "2026-11-20T08:00:00.000Z"}', "2026-11-20T08:00:00+00:00"),
+    ('{"@type": "ClaimReview", "datePublished": "2026-11-20T10:15:00+00:00"}', "2026-11-20T10:15:00+00:00"),
+    # JSON-LD with a comma before a closing bracket, as pages write it
+    ('{"@type": "NewsArticle", "keywords": ["ferry", "harbour", ], "datePublished": "2026-11-20T16:06:51-05:00",}',
+     "2026-11-20T21:06:51+00:00"),
+])
+def test_a_pages_publication_time_from_json_ld_as_pages_write_it(json_ld, published):
+    url = "https://courier.example/ferry"
+    page = (f"<html><head><script type='application/ld+json'>{json_ld}</script></head><body><article>"
+            "<h1>Ferry gets a third boat</h1>" + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE)
+            + "</article></body></html>")
+    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    assert (article.published, article.published_date_only) == (published, False)
+
+
 @pytest.mark.parametrize("h1, expected", [
     ("한빛 미디어", "항구 페리, 내년 봄부터 세 번째 배 운항"),  # the site's logo, in its own script
     ("기사 상세", "항구 페리, 내년 봄부터 세 번째 배 운항"),  # the page's label ("article detail")
