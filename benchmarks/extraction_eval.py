@@ -14,7 +14,8 @@ normalized). Authors: per page, F1 of the sets of names (a page with no labelled
 found counts 1), then the mean; newsbeam's `authors` and `credits` counted together (the labels
 name agencies and outlets beside people). Per language, and over all pages. Times: of the pages
 whose own metadata gives a publication time (JSON-LD datePublished or article:published_time
-with a time of day), how many get a time in `published` (not a date alone). Seconds per page:
+with a time of day), how many get a time in `published` (not a date alone); of those that declare
+a lead image, a time of last change or a section, how many records carry it. Seconds per page:
 the time of `newsbeam extract` on all pages less its time on one (its start and the encoder's
 load). `--show N` prints the N worst bodies and every missed headline and byline, to read.
 
@@ -120,6 +121,25 @@ def times_line(records: list[dict], results: dict[str, dict]) -> str:
     return f"times: {len(kept)} of the {len(timed)} pages whose metadata gives a time of day have one in published"
 
 
+# What a page declares of itself beside its text, as its markup writes it, and the record's field for it.
+DECLARED = {
+    "image": re.compile(r'property="og:image"|"image"\s*:'),
+    "modified": re.compile(r'"dateModified"\s*:\s*"\d|article:modified_time"\s+content="\d'),
+    "section": re.compile(r'"articleSection"\s*:\s*"[^"]|article:section"\s+content="[^"]'),
+}
+
+
+def declared_line(records: list[dict], results: dict[str, dict]) -> str:
+    """Of the pages that declare a lead image, a time of last change or a section, how many
+    records carry it (whether the value is right is not judged here)."""
+    counts = []
+    for field, sign in DECLARED.items():
+        declaring = [r for r in records if sign.search(r["html"])]
+        kept = [r for r in declaring if results.get(r["id"], {}).get(field)]
+        counts.append(f"{field} {len(kept)} of {len(declaring)}")
+    return "declared and kept: " + ", ".join(counts)
+
+
 def bare_trafilatura(records: list[dict]) -> tuple[dict[str, dict], float]:
     import trafilatura
 
@@ -189,6 +209,7 @@ def main() -> None:
                                          for line in systems["newsbeam"].values())
         print(f"read by: {dict(extractors)}")
         print(times_line(records, systems["newsbeam"]))
+        print(declared_line(records, systems["newsbeam generic"]))
         print()
 
 

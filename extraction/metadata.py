@@ -21,7 +21,8 @@ from newsbeam.schemas import same_site
 # JSON-LD types of an article (schema.org): NewsArticle, ReportageNewsArticle, BlogPosting, ...
 _ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|LiveBlogPosting|Report)$")
 # Nodes that date the page rather than the article (a site's WebPage node of a @graph, a fact
-# check's ClaimReview): their datePublished counts after every article's and meta tag's.
+# check's ClaimReview): their datePublished and dateModified count after every article's and
+# meta tag's.
 _PAGE_TYPE = re.compile(r"(WebPage|ClaimReview)$")
 # A comma before a closing bracket, which JSON does not allow and pages write ("[..., ]").
 _TRAILING_COMMA = re.compile(r",\s*([\]}])")
@@ -113,6 +114,7 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
     tree = page if isinstance(page, lxml.html.HtmlElement) else parse_page(page)
     nodes = list(_json_ld(tree))
     articles = [n for n in nodes if any(_ARTICLE_TYPE.search(t) for t in _types(n))]
+    pages = [n for n in nodes if any(_PAGE_TYPE.search(t) for t in _types(n))]
     meta = {(m.get("property") or m.get("name") or "").lower(): m.get("content") or ""
             for m in tree.iter("meta") if m.get("content")}
     authors = []
@@ -146,15 +148,14 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
         article_bodies=[a["articleBody"] for a in articles if isinstance(a.get("articleBody"), str)],
         published=[*(a["datePublished"] for a in articles if isinstance(a.get("datePublished"), str)),
                    *(meta[name] for name in _PUBLISHED_META if meta.get(name)), *_time_elements(tree),
-                   *(n["datePublished"] for n in nodes if isinstance(n.get("datePublished"), str)
-                     and any(_PAGE_TYPE.search(t) for t in _types(n)))],
+                   *_dated(pages, "datePublished")],
         payloads=list(_payloads(tree)),
         host=(urllib.parse.urlsplit(url).hostname or "") if url else "",
         canonical=canonical,
         elsewhere=bool(canonical and url and not same_site(canonical, url)),
         link_texts=_link_texts(tree),
         modified=[*(a["dateModified"] for a in articles if isinstance(a.get("dateModified"), str)),
-                  *(meta[name] for name in _MODIFIED_META if meta.get(name))],
+                  *(meta[name] for name in _MODIFIED_META if meta.get(name)), *_dated(pages, "dateModified")],
         section=next((clean(s) for s in [*(_first(a.get("articleSection")) for a in articles),
                                          meta.get("article:section")] if clean(s)), None),
         free=next((_flag(a["isAccessibleForFree"]) for a in articles if "isAccessibleForFree" in a), None),
@@ -253,6 +254,10 @@ def _canonical(tree: Any, meta: dict[str, str], url: str) -> str | None:
         if parts.scheme.lower() in ("http", "https") and parts.hostname and found.isprintable() and " " not in found:
             return found
     return None
+
+
+def _dated(nodes: list[dict], key: str) -> list[str]:
+    return [node[key] for node in nodes if isinstance(node.get(key), str)]
 
 
 def _types(node: dict) -> list[str]:

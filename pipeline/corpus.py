@@ -12,14 +12,15 @@ from typing import Any
 
 from newsbeam.pipeline.inputs import InputError, UniqueIds, json_lines, string_fields
 from newsbeam.reading.where import open_output
-from newsbeam.schemas import FetchedPage, utc_iso
+from newsbeam.schemas import Article, FetchedPage, Variant, utc_iso
 from newsbeam.schemas.settings import from_command_line
 from newsbeam.schemas.times import parse_time
 from newsbeam.state.store import open_store
 
-# What `extract` writes for a page, in this order: what a story variant carries from it.
-EXTRACTED = ("id", "url", "title", "kicker", "text", "authors", "credits", "language", "published",
-             "published_date_only", "site_name", "body_source", "extractor", "canonical_url")
+# What `extract` writes for a page, in this order: the line's id, and what a story variant
+# carries from its article (all but the feed's address: a page alone has no feed).
+EXTRACTED = ("id", *(name for name in Variant.__dataclass_fields__
+                     if name in Article.__dataclass_fields__ and name != "feed_url"))
 
 
 def extract(args: argparse.Namespace) -> int:
@@ -47,7 +48,7 @@ def extract(args: argparse.Namespace) -> int:
                     line = {"id": record["id"], "url": entry.url, "error": f"extraction failed: {type(exc).__name__}"}
                 else:
                     fields = {**article.to_dict(), "id": record["id"], "authors": list(article.authors),
-                              "credits": list(article.credits)}
+                              "credits": list(article.credits), "tags": list(article.tags)}
                     line = {name: fields[name] for name in EXTRACTED}
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")
     return 0

@@ -130,8 +130,10 @@ def test_extract_writes_what_a_variant_would_carry_and_names_pages_without_an_ar
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == ["next", "7", "empty"]
     assert rows[0]["body_source"] == "page_script" and rows[0]["site_name"] == "Coastal Courier"
-    assert list(rows[1]) == ["id", "url", "title", "kicker", "text", "authors", "credits", "language", "published",
-                             "published_date_only", "site_name", "body_source", "extractor", "canonical_url"]
+    # what a story variant carries from its page, all of it
+    assert list(rows[1]) == ["id", "url", "title", "text", "language", "authors", "published", "site_name",
+                             "body_source", "credits", "kicker", "published_date_only", "extractor", "canonical_url",
+                             "modified", "section", "free", "image", "image_caption", "image_credit", "tags"]
     assert rows[1]["language"] == "de" and rows[1]["published"] == "2026-11-20T08:00:00+00:00"
     assert rows[2] == {"id": "empty", "url": "https://news.example/empty",
                        "error": "no article body found on the page: empty"}
@@ -149,7 +151,7 @@ def test_extract_reads_a_covered_publishers_page_by_its_parser_unless_told_not_t
                  *options]) == 0
     (row,) = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert row["extractor"] == extractor and row["authors"] == ["Jana Beispiel"]
-    assert row["published"] == "2026-11-20T12:05:00+00:00"
+    assert row["published"] == "2026-11-20T12:05:00+00:00" and row["modified"] == "2026-11-20T14:40:00+00:00"
 
 
 @pytest.mark.parametrize("line, message", [

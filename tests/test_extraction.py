@@ -346,7 +346,8 @@ def test_a_headline_the_page_marks_in_any_element_and_never_the_sites_name():
 @pytest.mark.parametrize("json_ld, published", [
     # a @graph whose article node gives the date and whose page node the time of that date
     ('{"@context": "https://schema.org", "@graph": [{"@type": "Article", "datePublished": "2026-11-20"}, '
-     '{"@type": "WebPage", "datePublished": "2026-11-20T10:15:48+02:00"}]}', "2026-11-20T08:15:48+00:00"),
+     '{"@type": "WebPage", "datePublished": "2026-11-20T10:15:48+02:00", "dateModified": "2026-11-21T09:00:00Z"}]}',
+     "2026-11-20T08:15:48+00:00"),
     # a page of another kind than an article (a medical page, a fact check) dates itself
     ('{"@type": "MedicalWebPage", "datePublished": "2026-11-20T08:00:00.000Z"}', "2026-11-20T08:00:00+00:00"),
     ('{"@type": "ClaimReview", "datePublished": "2026-11-20T10:15:00+00:00"}', "2026-11-20T10:15:00+00:00"),
@@ -361,6 +362,7 @@ def test_a_pages_publication_time_from_json_ld_as_pages_write_it(json_ld, publis
             + "</article></body></html>")
     article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
     assert (article.published, article.published_date_only) == (published, False)
+    assert article.modified == ("2026-11-21T09:00:00+00:00" if "dateModified" in json_ld else None)
 
 
 @pytest.mark.parametrize("h1, expected", [
