@@ -24,6 +24,13 @@ _ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|LiveBlogPosting|Report)$")
 # check's ClaimReview): their datePublished and dateModified count after every article's and
 # meta tag's.
 _PAGE_TYPE = re.compile(r"(WebPage|ClaimReview)$")
+# Words a page declares as its section that name none.
+_NO_SECTION = frozenset(("post", "posts", "article", "articles", "all", "home", "homepage", "home page", "front page",
+                         "startseite", "uncategorized", "allgemein", "default"))
+# A caption that is a byline ("Von Jane Doe, Redakteurin"): the figure is the author's portrait.
+_PORTRAIT = re.compile(r"^(?i:von|by|par|por|door|av|af)\s+[A-ZÀ-ÖØ-Þ]")
+# The lead image is the first figure with an image among this many (an author's portrait may come first).
+LEAD_FIGURES = 2
 # A comma before a closing bracket, which JSON does not allow and pages write ("[..., ]").
 _TRAILING_COMMA = re.compile(r",\s*([\]}])")
 _ORGANIZATION_TYPE = re.compile(r"(Organization|Corporation|NewsMediaOrganization)$")
@@ -156,8 +163,8 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
         link_texts=_link_texts(tree),
         modified=[*(a["dateModified"] for a in articles if isinstance(a.get("dateModified"), str)),
                   *(meta[name] for name in _MODIFIED_META if meta.get(name)), *_dated(pages, "dateModified")],
-        section=next((clean(s) for s in [*(_first(a.get("articleSection")) for a in articles),
-                                         meta.get("article:section")] if clean(s)), None),
+        section=next(filter(None, (_section(s, url) for s in [*(_first(a.get("articleSection")) for a in articles),
+                                                              meta.get("article:section")])), None),
         free=next((_flag(a["isAccessibleForFree"]) for a in articles if "isAccessibleForFree" in a), None),
     )
 
@@ -171,6 +178,8 @@ class LeadImage(NamedTuple):
 # A caption's credit at its end: "Foto: Jane Doe", "Photo: Reuters", "Bild: dpa", "© AFP".
 _CAPTION_CREDIT = re.compile(r"\s*[(\[|/–—-]?\s*(?:(?:fotos?|photos?|bild|image|picture|credit|quelle|source)\s*:|©)"
                              r"\s*([^()\[\]]{2,80}?)\s*[)\]]?\s*$", re.I)
+# The label a caption opens with for screen readers ("Legende: ..."): no part of it.
+_CAPTION_LABEL = re.compile(r"^(?:legende|bildlegende|bildunterschrift|légende|caption|photo caption)\s*:\s*", re.I)
 _CREDIT_CLASS = ('contains(@class, "credit") or contains(@class, "copyright") or contains(@class, "author") or '
                  'contains(@class, "source")')
 
@@ -188,7 +197,9 @@ def _lead_image(articles: list[dict], tree: Any, meta: dict[str, str]) -> LeadIm
             return LeadImage(clean(image.get("url") or image.get("contentUrl")), caption,
                              clean(credit) or written)
     root = next(iter(tree.xpath("//article")), tree)
-    for figure in root.xpath(".//figure[.//img]")[:1]:
+    for figure in root.xpath(".//figure[.//img]")[:LEAD_FIGURES]:
+        if _PORTRAIT.match(clean(figure.xpath("string(.//figcaption)"))):
+            continue  # the author's portrait beside the byline, not the article's picture
         sources = figure.xpath(".//img/@src | .//img/@data-src")  # a lazy image has only data-src
         source = sources[0] if sources else ""
         caption_element = next(iter(figure.xpath(".//figcaption")), None)
@@ -203,9 +214,24 @@ def _lead_image(articles: list[dict], tree: Any, meta: dict[str, str]) -> LeadIm
     return LeadImage(None, clean(meta.get("og:image:alt")) or None, None)
 
 
+def _section(value: Any, url: str) -> str | None:
+    """The section as a reader would name it: the first of a list written as one ("Global,
+    Innovation"), one of a name given twice ("News - News"); None for a CMS's slug ("news_news"),
+    a word that names no section ("post", "All") or the site's own address ("gizmodo.com")."""
+    section = clean(value).split(",")[0].strip()
+    parts = {part.strip() for part in section.split(" - ")}
+    if len(parts) == 1:
+        section = parts.pop()
+    host = (urllib.parse.urlsplit(url).hostname or "").removeprefix("www.") if url else ""
+    if not section or "_" in section or section.casefold() in _NO_SECTION or section.casefold() == host:
+        return None
+    return section
+
+
 def _split_credit(caption: str) -> tuple[str | None, str | None]:
     """A caption and the credit written at its end ("... am Montag. Foto: Jane Doe"), looked for
     in its last 200 characters (a credit is short; a hostile caption may be a megabyte)."""
+    caption = _CAPTION_LABEL.sub("", caption)
     start = max(0, len(caption) - 200)
     match = _CAPTION_CREDIT.search(caption, start)
     if match is None:

@@ -758,6 +758,17 @@ def test_a_page_says_when_it_last_changed_its_section_and_whether_it_is_free_to_
     assert (article.modified, article.section, article.free) == (None, None, None)
 
 
+@pytest.mark.parametrize("declared, section", [
+    ("Lokales", "Lokales"), ("Global,Innovation", "Global"), ("News - News", "News"),
+    ("news_news", None), ("post", None), ("Front Page", None), ("courier.example", None),
+])
+def test_the_section_is_as_a_reader_would_name_it(declared, section):
+    from newsbeam.extraction.metadata import read_metadata
+
+    page = f"<html><head><meta property='article:section' content='{declared}'></head><body></body></html>"
+    assert read_metadata(page, "https://www.courier.example/a").section == section
+
+
 WALL_PAGES = {
     "blocked: a challenge or bot wall": "<html><head><title>Just a moment...</title></head><body><div "
                                         "id='cf-challenge-running'>Checking your browser before accessing "
@@ -796,6 +807,10 @@ def test_a_page_without_an_article_says_which_kind_of_page_it_is(kind):
      'Foto: Jane Doe</span></figcaption></figure>', ("https://courier.example/ferry.jpg", "The ferry at dawn.",
                                                     "Jane Doe")),
     ('<figure><img src="https://courier.example/ferry.jpg"><figcaption>Die Fähre am Morgen. Foto: dpa'
+     '</figcaption></figure>', ("https://courier.example/ferry.jpg", "Die Fähre am Morgen.", "dpa")),
+    # the author's portrait beside the byline comes first: the article's picture is the next
+    ('<figure><img src="https://courier.example/jane.jpg"><figcaption>Von Jane Doe, Redakteurin</figcaption></figure>'
+     '<figure><img src="https://courier.example/ferry.jpg"><figcaption>Legende: Die Fähre am Morgen. Foto: dpa'
      '</figcaption></figure>', ("https://courier.example/ferry.jpg", "Die Fähre am Morgen.", "dpa")),
     ("", (None, None, None)),
 ])
