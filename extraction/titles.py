@@ -123,8 +123,8 @@ def _choose(metadata: PageMetadata, entry_title: str, extracted: str, feed_name:
             return h1
         return og
     title = strip_site(metadata.meta_titles.get("title", ""), sites, section)
-    if h1 and title and not names_the_site(title, sites) and not _shares_a_word(h1, title):
-        h1 = ""  # the site's logo or the page's label ("엔터 미디어", "기사 상세"), not its headline
+    if h1 and len(_WORD.findall(title)) >= 3 and not names_the_site(title, sites) and not _shares_a_word(h1, title):
+        h1 = ""  # beside a headline-like title it names no word of: the site's logo or the page's label
     for candidate in (h1, strip_site(metadata.meta_titles.get("twitter:title", ""), sites, section), title,
                       strip_site(entry_title, sites, section), strip_site(extracted, sites, section)):
         if candidate and not names_the_site(candidate, sites):

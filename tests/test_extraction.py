@@ -378,6 +378,9 @@ def test_an_h1_that_shares_no_word_with_the_pages_title_is_no_headline(h1, expec
             f"<body><h1>{h1}</h1><div class='article'><p>항구 페리가 내년 봄부터 세 번째 배를 운항한다.</p></div>"
             "</body></html>")
     assert headline(read_metadata(page, "https://hanbitmedia.example/news/1")) == (expected, None)
+    # a title too short to be a headline judges no h1
+    short = page.replace("항구 페리, 내년 봄부터 세 번째 배 운항 - Hanbit Media", "x")
+    assert headline(read_metadata(short, "https://hanbitmedia.example/news/1")) == (h1, None)
 
 
 @pytest.mark.parametrize("title, sites, expected", [
