@@ -11,9 +11,10 @@ initials in brackets dropped; the byline ends where editors or photographers are
 Organisations (said so by JSON-LD, or named like the site), news agencies, outlets by their
 initials after a name ("Jane Doe, CNN") and named desks ("BR24 Redaktion", "Guardian staff") are
 credits, not authors; generic accounts ("Admin", "Redaktion", "Editor"), e-mail addresses, URLs
-and descriptions of a person's job are neither. Where no source names a person, a name set apart
-under the last paragraph (bold, or to the right) signs the article off: it is the byline
-(`signed_off`)."""
+and descriptions of a person's job are neither. Where no source names a person, a byline line
+among the text's first two ("By Chris Lewis", `opening_byline`) or a name set apart under the
+last paragraph (bold, or to the right: `signed_off`) is the byline, and leaves the text; a closing
+line of the site's name and its source ("Wochenblatt / Última Hora") credits the source."""
 
 from __future__ import annotations
 
@@ -70,7 +71,6 @@ _BIO = re.compile(r"\s+(?:is|was|ist|war|est|es|è|on behalf of|im auftrag)\s+.*
 # Where the writers' names end in a byline: who edited it, or made its pictures.
 _NOT_WRITERS = re.compile(r"^(?:editing|edited|compiled|produced|redigiert|bearbeitet|fotos?|photos?|photography|"
                           r"bilder?|images?|video|grafik|graphics?|illustrations?|фото)\b", re.I)
-# An outlet by its initials, not a person's name: "Jane Doe, CNN".
 # A line of the body that is a byline opens with one of these words, is at most this long, and
 # has no mark a sentence has ("By jove! What a long podcast!").
 _BYLINE_LINE = re.compile(r"^(?:by|von|par|por|door|av|af|author:|autor(?:in)?:|text:)\s+\S", re.I)
@@ -78,6 +78,7 @@ BYLINE_LINE_CHARS = 200
 _NOT_A_BYLINE = re.compile(r"[!?\"“”„«»]")
 # A closing line of the site's name and the source it took the report from ("Wochenblatt / Última Hora").
 _SITE_AND_SOURCE = re.compile(r"^(?P<site>[^/]{2,40}?)\s*/\s*(?P<source>[^/\d]{2,40})$")
+# An outlet by its initials, not a person's name: "Jane Doe, CNN".
 _ACRONYM = re.compile(r"[A-Z]{2,5}")
 _BRACKETS = re.compile(r"\s*[(\[][^)\]]{0,40}[)\]]")
 # A desk or newsroom: with a name ("BR24 Redaktion", "MND Staff") it is a credit; alone, nothing.

@@ -24,6 +24,9 @@ _ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|LiveBlogPosting|Report)$")
 # check's ClaimReview): their datePublished and dateModified count after every article's and
 # meta tag's.
 _PAGE_TYPE = re.compile(r"(WebPage|ClaimReview)$")
+_ORGANIZATION_TYPE = re.compile(r"(Organization|Corporation|NewsMediaOrganization)$")
+# A comma before a closing bracket, which JSON does not allow and pages write ("[..., ]").
+_TRAILING_COMMA = re.compile(r",\s*([\]}])")
 # Words a page declares as its section that name none.
 _NO_SECTION = frozenset(("post", "posts", "article", "articles", "all", "home", "homepage", "home page", "front page",
                          "startseite", "uncategorized", "allgemein", "default"))
@@ -31,9 +34,6 @@ _NO_SECTION = frozenset(("post", "posts", "article", "articles", "all", "home", 
 _PORTRAIT = re.compile(r"^(?i:von|by|par|por|door|av|af)\s+[A-ZÀ-ÖØ-Þ]")
 # The lead image is the first figure with an image among this many (an author's portrait may come first).
 LEAD_FIGURES = 2
-# A comma before a closing bracket, which JSON does not allow and pages write ("[..., ]").
-_TRAILING_COMMA = re.compile(r",\s*([\]}])")
-_ORGANIZATION_TYPE = re.compile(r"(Organization|Corporation|NewsMediaOrganization)$")
 _AUTHOR_META = ("author", "article:author", "byl", "dc.creator", "parsely-author", "sailthru.author")
 # Meta tags that give the time a page was last changed, the most specific first.
 _MODIFIED_META = ("article:modified_time", "og:updated_time", "og:article:modified_time", "datemodified",
