@@ -217,9 +217,9 @@ def _without_page_heading(text: str, kicker: str | None, headlines: list[str | N
     """The body without the kicker and the headline the page shows above it, apart or run into
     one line ("Entwurf des Gesetzes: Ein bisschen Fortschritt"), when the body starts with them
     (the headline chosen may be another wording: the page's JSON-LD one)."""
-    wordings = {fold_letters(line) for line in headlines if line}
-    shown = wordings | ({fold_letters(kicker)} | {fold_letters(kicker) + wording for wording in wordings}
-                        if kicker else set())
+    shown = {fold_letters(line) for line in headlines if line}
+    if kicker:
+        shown |= {fold_letters(kicker)} | {fold_letters(kicker) + wording for wording in shown}
     lines = text.split("\n")
     while len(lines) > 1 and fold_letters(lines[0]) in shown:
         lines.pop(0)

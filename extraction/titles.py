@@ -82,8 +82,7 @@ def strip_site(title: str, sites: list[str], section: str | None = None) -> str:
 _KICKER_SEPARATOR = re.compile(f"{SEPARATOR.pattern}|\\s*:\\s+")
 # A date as a title's last segment: "28.04.2023", "2023-04-28", "28/04/2023".
 _DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
-
-
+# A word, to tell whether an <h1> and a page's title have any in common.
 _WORD = re.compile(r"\w+")
 
 
