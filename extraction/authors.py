@@ -89,7 +89,11 @@ _DESK = re.compile(
     r"notizie|nieuws|nyheter|wiadomości|"
     # an outlet by its name's word for a paper or a station ("Lesotho Times", "Deutsche Welle")
     r"times|herald|tribune|gazette|chronicle|welle|rundschau|anzeiger|tageblatt|tagblatt|observer|courier|kurier|"
-    r"television|fernsehen|rundfunk)\b|"
+    r"television|fernsehen|rundfunk|"
+    # a body or an account by its kind or its role: no one's name has these words ("Google Ads
+    # Developer Advisor", "Android Developers", "Press Office", "Research Institute")
+    r"developers?|advisors?|advocates?|blog|community|foundation|institute|university|ministry|department|"
+    r"office|council|committee|association|communications|relations)\b|"
     # German compounds: "ARD-Hauptstadtstudio", "Wirtschaftsredaktion", "Korrespondentenbüro"
     r"\w(?:studio|redaktion|agentur|büro)\b", re.I)
 # Accounts that name no one: not an author, not a credit.
