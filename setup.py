@@ -49,6 +49,8 @@ setup(
         "requests>=2.32",
         "urllib3>=2.2",
         "PyYAML>=6",
+        # JSON-LD as pages write it when it is not JSON (comments, single quotes, stray commas)
+        "json-repair>=0.30,<1",
         # the feeds file's keep and block rules: regular expressions searched with a time limit
         "regex>=2024.4",
         "numpy>=1.26",

@@ -176,10 +176,11 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
 
 
 def self_described(metadata: PageMetadata) -> dict[str, Any]:
-    """What a page says of itself beside its text: when it last changed (the first time its
-    metadata gives that reads as one), its section, whether it is free to read, its lead image's
-    caption and credit."""
-    modified = next((p.time for p in map(publication_time, metadata.modified) if p), None)
+    """What a page says of itself beside its text: when it last changed (the first time of day
+    its metadata gives, else the first date alone), its section, whether it is free to read, its
+    lead image's caption and credit."""
+    changes = [p for p in map(publication_time, metadata.modified) if p]
+    modified = next((p.time for p in sorted(changes, key=lambda p: p.date_only)), None)
     return {"modified": modified, "section": metadata.section, "free": metadata.free,
             "image_caption": metadata.image_caption, "image_credit": metadata.image_credit}
 

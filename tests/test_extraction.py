@@ -348,12 +348,19 @@ def test_a_headline_the_page_marks_in_any_element_and_never_the_sites_name():
     ('{"@context": "https://schema.org", "@graph": [{"@type": "Article", "datePublished": "2026-11-20"}, '
      '{"@type": "WebPage", "datePublished": "2026-11-20T10:15:48+02:00", "dateModified": "2026-11-21T09:00:00Z"}]}',
      "2026-11-20T08:15:48+00:00"),
+    # the article's node gives the day it changed, the page's node the time of that change
+    ('{"@graph": [{"@type": "NewsArticle", "datePublished": "2026-11-20T10:15:48+02:00", '
+     '"dateModified": "2026-11-21"}, {"@type": "WebPage", "dateModified": "2026-11-21T09:00:00Z"}]}',
+     "2026-11-20T08:15:48+00:00"),
     # a page of another kind than an article (a medical page, a fact check) dates itself
     ('{"@type": "MedicalWebPage", "datePublished": "2026-11-20T08:00:00.000Z"}', "2026-11-20T08:00:00+00:00"),
     ('{"@type": "ClaimReview", "datePublished": "2026-11-20T10:15:00+00:00"}', "2026-11-20T10:15:00+00:00"),
     # JSON-LD with a comma before a closing bracket, as pages write it
     ('{"@type": "NewsArticle", "keywords": ["ferry", "harbour", ], "datePublished": "2026-11-20T16:06:51-05:00",}',
      "2026-11-20T21:06:51+00:00"),
+    # ... and with a `// comment`, a string in single quotes and a brace too many
+    ('{"@type": "NewsArticle",\n // left empty for partner sites\n "description": \'The ferry\\\'s third boat\', '
+     '"datePublished": "2026-11-20T16:06:51-05:00"}}', "2026-11-20T21:06:51+00:00"),
 ])
 def test_a_pages_publication_time_from_json_ld_as_pages_write_it(json_ld, published):
     url = "https://courier.example/ferry"
@@ -473,6 +480,10 @@ def test_a_pictures_credit_and_an_outlet_are_credits():
     assert byline(None, entry_authors=["Deutsche Welle"]).credits == ("Deutsche Welle",)
     assert byline(None, entry_authors=["Jane Doe, CNN"]) == Byline(("Jane Doe",), ("CNN",))
     assert byline(None, entry_authors=["Jane Doe mit dpa"]) == Byline(("Jane Doe",), ("dpa",))
+    # a blog's own account, named for a role or a kind of body: no one's name
+    assert byline(None, entry_authors=["Harbour Maps Developer Advisor"], feed_name="Harbour Maps Blog") == \
+        Byline((), ("Harbour Maps Developer Advisor",))
+    assert byline(None, entry_authors=["Ferry Board Press Office"]).credits == ("Ferry Board Press Office",)
 
 
 LEAD = "The harbour ferry will run a third boat from next spring, the city's transport board decided on Tuesday."
