@@ -6,8 +6,8 @@ tags, the byline trafilatura finds, the page's byline elements, the feed entry's
 `dc:creator`/`author`, and last the links to an author's page. Bylines are split ("By A and B",
 "A, B und C", "A og B", "Family, Given; Family, Given"); prefixes ("Von", "Autor:", "Capital Von
 ...", "Ein Kommentar von", "Reporting by"), places ("in Washington", ", Berlin"), jobs and
-papers ("Staff Writer", "for The Guardian", "is a reporter at ..."), credentials ("MS, RDN") and
-initials in brackets dropped; the byline ends where editors or photographers are named.
+papers ("Staff Writer", "Tech Lead", "for The Guardian", "is a reporter at ..."), credentials
+("MS, RDN") and initials in brackets dropped; the byline ends where editors or photographers are named.
 Organisations (said so by JSON-LD, or named like the site), news agencies, outlets by their
 initials after a name ("Jane Doe, CNN") and named desks ("BR24 Redaktion", "Guardian staff") are
 credits, not authors; generic accounts ("Admin", "Redaktion", "Editor"), e-mail addresses, URLs
@@ -68,6 +68,12 @@ _ROLE = re.compile(r"(?:\s+(?:(?:senior|chief|staff|political|foreign|deputy|con
 # A byline that goes on to say who the writer is or writes for: "Jane Doe is a reporter at
 # ...", "Jane Doe on behalf of the Conference Committee".
 _BIO = re.compile(r"\s+(?:is|was|ist|war|est|es|è|on behalf of|im auftrag)\s+.*$", re.I)
+# A job written after a name, beside the jobs _ROLE takes off it: "Max Muster, Tech Lead for Code
+# Health and Author of ...", "Jane Doe, Senior Product Manager". Words that are no one's family
+# name, so a part with one is a job, not a writer ("Author" alone opens bylines: "Author: Jane Doe").
+_JOB = re.compile(r"\b(?:author of|lead|manager|engineer|director|scientist|professor|president|officer|analyst|"
+                  r"researcher|economist|strategist|consultant|founder|co-founder|ceo|cto|cfo|designer|architect|"
+                  r"lecturer|attorney|executive|secretary|minister|senator|programmer|evangelist)s?\b", re.I)
 # Where the writers' names end in a byline: who edited it, or made its pictures.
 _NOT_WRITERS = re.compile(r"^(?:editing|edited|compiled|produced|redigiert|bearbeitet|fotos?|photos?|photography|"
                           r"bilder?|images?|video|grafik|graphics?|illustrations?|фото)\b", re.I)
@@ -175,7 +181,8 @@ def opening_byline(text: str, found: Byline, sites: list[str]) -> tuple[str, Byl
         if len(line) > BYLINE_LINE_CHARS or not _BYLINE_LINE.match(line) or _NOT_A_BYLINE.search(line):
             continue
         parts = _names(line)
-        if not parts or not all(is_person(part, sites) or _is_credit(part, sites) for part in parts):
+        if not parts or not all(is_person(part, sites) or (_is_credit(part, sites) and part[:1].isupper())
+                                for part in parts):
             continue  # "By Monday, the council will decide": a sentence's opening
         read = _read([Author(line)], sites)
         if read.authors:
@@ -250,6 +257,8 @@ def _names(byline: str) -> list[str]:
         part = " ".join(part.split()).strip(" .,:;-–—")
         if _NOT_WRITERS.match(part):
             break  # "Text: Jane Doe, Fotos: John Roe", "Reporting by Jane Doe; Editing by John Roe"
+        if _JOB.search(part):
+            continue  # "Jane Doe, Senior Product Manager": the writer's job
         part = _PREFIX.sub("", _PREFIX.sub("", part).strip(" .,:;-–—"))  # "Text: Von ..."
         part = _ROLE.sub("", part)
         if part and fold_letters(part) not in _CREDENTIALS:

@@ -483,6 +483,8 @@ def test_a_pictures_credit_and_an_outlet_are_credits():
     # a blog's own account, named for a role or a kind of body: no one's name
     assert byline(None, entry_authors=["Harbour Maps Developer Advisor"], feed_name="Harbour Maps Blog") == \
         Byline((), ("Harbour Maps Developer Advisor",))
+    assert byline(None, entry_authors=["Jane Doe, Senior Product Manager, Harbour Maps Team"]) == \
+        Byline(("Jane Doe",), ("Harbour Maps Team",))
     assert byline(None, entry_authors=["Ferry Board Press Office"]).credits == ("Ferry Board Press Office",)
 
 
@@ -494,6 +496,9 @@ LEAD = "The harbour ferry will run a third boat from next spring, the city's tra
     (f"By Jane Doe and John Roe\n{LEAD}", ("Jane Doe", "John Roe"), ()),
     (f"Ferry news\nPor María Sahuquillo e Chus del Pino\n{LEAD}", ("María Sahuquillo", "Chus del Pino"), ()),
     (f"Author: Jane Doe (Harbour Desk)\n{LEAD}", ("Jane Doe",), ()),
+    # the writer's job after the name is no second writer
+    (f"By Jane Doe , Tech Lead for Ferry Maps and Author of Harbour Tales\n{LEAD}", ("Jane Doe",), ()),
+    (f"By Monday, the harbour council will decide\n{LEAD}", (), ("Harbour Blog Writers",)),
     # sentences that open with "By" stay, and the blog stays the credit
     (f"By jove! What an extraordinarily long meeting!\n{LEAD}", (), ("Harbour Blog Writers",)),
     (f"By Monday, the council will decide on the ferry.\n{LEAD}", (), ("Harbour Blog Writers",)),
