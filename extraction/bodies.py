@@ -59,7 +59,7 @@ _NOTICE = re.compile(r"|".join((
     r"詳しくはこちら", r"メールマガジン",
     # prompts to comment and notes of a story still being written
     r"join (?:the|thought-provoking) conversations?", r"\b(?:log|sign)(?:ged)? in to (?:post a )?comment",
-    r"comments are closed", r"more to follow\W*$",
+    r"comments are closed", r"more to follow\W*$", r"\bbefore commenting\b", r"\blog ?out and then log ?in again\b",
     r"\b(?:comments?|comentários?|comentarios?|kommentare?|commentaires?|commenti)\b[^.!?]{0,100}"
     r"\b(?:moderat(?:ed|ion|or)|moderiert|moderador|modérés?|moderati)\b",
 )), re.I)
@@ -70,8 +70,8 @@ _TERMS_NOTICE = re.compile(r"^(?:this (?:copy|article|content|material) is (?:fo
                            r"non-?commercial use|distribution and use of this material (?:is|are) governed by|"
                            r"to order presentation-ready copies)", re.I)
 _CREDIT = re.compile(r"^(?:foto|fotos|bild|bilder|photo|photos|image|images|picture|credit|credits|grafik|video|"
-                     r"illustration|quelle)\s*[:©]|©|getty ?images|picture[- ]alliance|imago|shutterstock|istock|"
-                     rf"ap photo|\b(?:{AGENCY_PATTERN})\s*/|/\s*(?:{AGENCY_PATTERN})\b",
+                     r"illustration|quelle)\s*[:©]|©|\binfogra(?:fik|phic)\b|getty ?images|picture[- ]alliance|imago|"
+                     rf"shutterstock|istock|ap photo|\b(?:{AGENCY_PATTERN})\s*/|/\s*(?:{AGENCY_PATTERN})\b",
                      re.I)
 _MORE = re.compile(rf"^(?:(?:{OTHER_STORIES_LABEL_PATTERN})\b|(?:{OTHER_STORIES_WORD_PATTERN})\s*[:：])", re.I)
 # A label and links alone: "More AP NBA: https://apnews.com/NBA and https://twitter.com/AP_Sports".

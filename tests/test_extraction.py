@@ -546,7 +546,9 @@ def test_notices_credits_and_lists_of_other_stories_leave_the_body():
         "Read more: Harbour reopens after storm", article[1], "Advertisement",
         "This is a breaking story - more to follow", "Join the conversation", "You must log in to post a comment.",
         "ATENÇÃO: Comentários ofensivos não serão aprovados pelo moderador.", "Kommentare werden moderiert.",
-        "Annonce", "Offentliggjort", "Published:",
+        "Annonce", "Offentliggjort", "Published:", "Lindenau Post Infografik",
+        "You must confirm your public display name before commenting",
+        "Please logout and then login again, you will then be prompted to enter your display name.",
         "More from Lindenau",
         "- Traffic: New lights at the harbour road go live", "- Culture: Theatre shows three premieres in autumn",
         "- Sport: Lindenau rowers win the championship"])
