@@ -77,10 +77,16 @@ def html_to_text(fragment: str) -> str:
 _MARKUP = re.compile(r"<(?:!--|/?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>)")
 
 
+# Where a block of HTML begins or ends (a line break, a rule): a line of the text ends there.
+# "<dl><dt>by Jane Doe</dt></dl>The conference ..." is a byline line and a paragraph.
+_BLOCK_EDGE = re.compile(r"(?i)<\s*/?\s*(?:p|div|li|h\d|dt|dd|dl|ul|ol|blockquote|table|tr|section|article|header|"
+                         r"footer|figure|figcaption|pre)\b[^>]*>|<\s*(?:br|hr)\b[^>]*>")
+
+
 def _html_to_text(fragment: str) -> str:
     if _TAG.search(fragment):
         fragment = _LINK_ITEM.sub(" ", re.sub(r"\s+", " ", fragment))
-    text = _TAG.sub(" ", re.sub(r"(?i)<\s*(br|/p|/div|/li|/h\d)\s*/?>", "\n", fragment))
+    text = _TAG.sub(" ", _BLOCK_EDGE.sub("\n", fragment))
     lines = (" ".join(html.unescape(line).split()) for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 

@@ -146,6 +146,26 @@ def test_html_a_feed_escaped_twice_is_read_as_html_and_markup_in_the_text_stays(
     assert "<errors><key/></errors>" in html_to_text(sample)  # a code sample is the text's own
 
 
+def test_each_block_of_a_feeds_html_is_a_line_of_its_text():
+    """A definition list's byline, a table's rows, a quote, a list: each a line, not run on into
+    the next paragraph (where a byline line would be lost in the text)."""
+    from newsbeam.extraction.page import article_from_feed
+    from newsbeam.sources.feeds import html_to_text
+    from tests.test_extraction import entry
+
+    fragment = ("<dl><dt>by Jane Doe on behalf of the Harbour Festival Committee</dt></dl>The harbour festival "
+                "opens on Friday with a parade of boats.<table><tr><td>Boats</td><td>40</td></tr><tr><td>Stalls"
+                "</td><td>120</td></tr></table><blockquote>It is the best week of the year.</blockquote>Tickets "
+                "are free.<hr>Photos by the festival office")
+    text = html_to_text(fragment)
+    assert text.split("\n") == ["by Jane Doe on behalf of the Harbour Festival Committee",
+                                "The harbour festival opens on Friday with a parade of boats.", "Boats 40",
+                                "Stalls 120", "It is the best week of the year.", "Tickets are free.",
+                                "Photos by the festival office"]
+    article = article_from_feed(entry(title="Festival opens", summary=text, feed_name="Harbour Blog"))
+    assert article.authors == ("Jane Doe",) and article.text.startswith("The harbour festival opens")
+
+
 def test_a_bilingual_feed_listing_a_report_and_its_translation_gives_one_story(site, tmp_path):
     from newsbeam.pipeline.cli import main
     from tests.conftest import RUN_ARGS, latest_stories, write_feeds_file
