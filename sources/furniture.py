@@ -66,6 +66,12 @@ def _headline_tokens(headline: str) -> Shape:
     return tuple(_DIGITS.sub("0", token.lower()) for token in _TOKEN.findall(headline))
 
 
+def _numbers(shape: Shape) -> list[str]:
+    """The tokens with a number of a line that has several (none where it has one or none)."""
+    tokens = sorted(token for token in shape if _DIGITS.search(token))
+    return tokens if sum(len(_DIGITS.findall(token)) for token in tokens) >= 2 else []
+
+
 def _words(shape: Shape) -> int:
     return sum(1 for token in shape if _WORD.fullmatch(token))
 
@@ -139,9 +145,13 @@ class Furniture:
     def _alike(self, one: Shape, other: Shape) -> bool:
         """Two lines of one shape: about as long, their words mostly the same, in order (a line
         that only ends in furniture is no furniture: its end is cut instead). Longer lines are
-        furniture only where they recur word for word: a listing's lines differ in what matters."""
+        furniture only where they recur word for word: a listing's lines differ in what matters.
+        Lines with several numbers agree in them: lines that give other numbers ("the release of
+        API v201605 ... January 2016", of "v201603") are each item's own, however alike their
+        words (a line's only number is a counter, folded to 0 in its shape)."""
         if max(len(one), len(other)) > self.settings.furniture_max_tokens or \
-                abs(len(one) - len(other)) > max(3, max(len(one), len(other)) // 4):
+                abs(len(one) - len(other)) > max(3, max(len(one), len(other)) // 4) or \
+                _numbers(one) != _numbers(other):
             return False
         matcher = difflib.SequenceMatcher(None, one, other, autojunk=False)
         least = self.settings.furniture_alike

@@ -109,6 +109,19 @@ def test_a_sentence_a_feed_opens_or_closes_its_items_with_leaves_the_line_it_run
     assert strip_furniture(releases) == [f"This timetable {change}." for change in changes]
 
 
+def test_a_templated_lead_that_gives_each_items_own_numbers_stays():
+    """A release blog opens each announcement with the same sentence but its own version and
+    date: alike in words, each the item's own. Its sign-off, the same in each, goes."""
+    sign_off = "Questions? Ask us on the harbour office forum."
+    items = [(f"Timetable {version}", f"Today we publish timetable {version} of the harbour ferry, the {nth} "
+              f"timetable of {year}. Here is what changes:\n{change}\n{sign_off}")
+             for version, nth, year, change in [
+                 ("2026.1", "first", 2026, "A late boat on Fridays."), ("2026.2", "second", 2026, "The first boat "
+                 "leaves at six."), ("2026.3", "third", 2026, "No stop at the old mill."),
+                 ("2027.1", "first", 2027, "A boat every half hour in August.")]]
+    assert strip_furniture(items) == [text.rsplit("\n", 1)[0] for _, text in items]
+
+
 def test_a_sign_off_in_few_of_many_items_is_kept():
     """Recurring means in many of the feed's items: a line in 2 of 12 is the items' own."""
     items = [(headline, text + ("\nQuestions? Ask the harbour office." if n < 2 else ""))
