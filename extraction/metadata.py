@@ -179,12 +179,21 @@ class LeadImage(NamedTuple):
 
 
 # A caption's credit at its end: "Foto: Jane Doe", "Photo: Reuters", "Bild: dpa", "© AFP".
-_CAPTION_CREDIT = re.compile(r"\s*[(\[|/–—-]?\s*(?:(?:fotos?|photos?|bild|image|picture|credit|quelle|source)\s*:|©)"
-                             r"\s*([^()\[\]]{2,80}?)\s*[)\]]?\s*$", re.I)
+# Its label: "Foto:", "Photograph:", "Image via", "Photo by", "Courtesy of", "©".
+_CREDIT_LABEL = (r"(?:(?:fotos?|photos?|photographs?|bild|image|picture|credit|quelle|source)\s*:|©|"
+                 r"(?:(?:fotos?|photos?|bild|image|picture)\s+(?:via|by|von|courtesy of)|courtesy of)\s)")
+_CAPTION_CREDIT = re.compile(rf"(?:^|\s*[(\[|/–—-]?\s*){_CREDIT_LABEL}\s*([^()\[\]]{{2,80}}?)\s*[)\]]?\s*$", re.I)
+# A caption that is only a name in brackets: "(The Independent)".
+_BRACKETED_CREDIT = re.compile(r"^[(\[]\s*([^()\[\]]{2,80}?)\s*[)\]]$")
 # The label a caption opens with for screen readers ("Legende: ..."): no part of it.
 _CAPTION_LABEL = re.compile(r"^(?:legende|bildlegende|bildunterschrift|légende|caption|photo caption)\s*:\s*", re.I)
 _CREDIT_CLASS = ('contains(@class, "credit") or contains(@class, "copyright") or contains(@class, "author") or '
                  'contains(@class, "source")')
+# Where an <img> has its picture: a lazy image's data attributes before its src (a placeholder).
+_IMAGE_SOURCES = ("data-src", "data-lazy-src", "data-original", "src")
+# A caption that is a credit and nothing else says so by a class of that very name.
+_CREDIT_ONLY_CLASS = " or ".join(f'contains(concat(" ", normalize-space(@class), " "), " {name} ")'
+                                 for name in ("attribution", "credit", "credits", "copyright"))
 
 
 def _lead_image(articles: list[dict], tree: Any, meta: dict[str, str]) -> LeadImage:
@@ -203,12 +212,16 @@ def _lead_image(articles: list[dict], tree: Any, meta: dict[str, str]) -> LeadIm
     for figure in root.xpath(".//figure[.//img]")[:LEAD_FIGURES]:
         if _PORTRAIT.match(clean(figure.xpath("string(.//figcaption)"))):
             continue  # the author's portrait beside the byline, not the article's picture
-        sources = figure.xpath(".//img/@src | .//img/@data-src")  # a lazy image has only data-src
-        source = sources[0] if sources else ""
+        # a lazy image has its picture in data-src (and a placeholder in src, if any)
+        image = figure.xpath(".//img")[0]
+        source = next((image.get(name) for name in _IMAGE_SOURCES if image.get(name)), "")
         caption_element = next(iter(figure.xpath(".//figcaption")), None)
         if caption_element is None:
             break
-        credits = [clean(element.text_content()) for element in caption_element.xpath(f".//*[{_CREDIT_CLASS}]")]
+        # the credit set apart: elements of the caption, or the whole caption ("attribution")
+        credited = caption_element.xpath(f"self::*[{_CREDIT_ONLY_CLASS}]") or \
+            caption_element.xpath(f".//*[{_CREDIT_CLASS}]")
+        credits = [clean(element.text_content()) for element in credited]
         text = clean(caption_element.text_content())
         for credit in credits:  # the caption without the credit set apart in it
             text = text.replace(credit, "").strip()
@@ -234,7 +247,10 @@ def _section(value: Any, url: str) -> str | None:
 def _split_credit(caption: str) -> tuple[str | None, str | None]:
     """A caption and the credit written at its end ("... am Montag. Foto: Jane Doe"), looked for
     in its last 200 characters (a credit is short; a hostile caption may be a megabyte)."""
-    caption = _CAPTION_LABEL.sub("", caption)
+    caption = _CAPTION_LABEL.sub("", caption).lstrip(":;, ")
+    alone = _BRACKETED_CREDIT.match(caption)
+    if alone:
+        return None, alone.group(1)
     start = max(0, len(caption) - 200)
     match = _CAPTION_CREDIT.search(caption, start)
     if match is None:
@@ -245,8 +261,7 @@ def _split_credit(caption: str) -> tuple[str | None, str | None]:
 def _credit_label_off(credit: str | None) -> str | None:
     if not credit:
         return None
-    return re.sub(r"^(?:(?:fotos?|photos?|bild|image|picture|credit|quelle|source)\s*:|©)\s*", "", credit,
-                  flags=re.I).strip() or None
+    return re.sub(rf"^{_CREDIT_LABEL}\s*", "", credit, flags=re.I).strip() or None
 
 
 def _name(value: Any) -> str:

@@ -833,6 +833,16 @@ def test_a_page_without_an_article_says_which_kind_of_page_it_is(kind):
     ('<figure><img src="https://courier.example/jane.jpg"><figcaption>Von Jane Doe, Redakteurin</figcaption></figure>'
      '<figure><img src="https://courier.example/ferry.jpg"><figcaption>Legende: Die Fähre am Morgen. Foto: dpa'
      '</figcaption></figure>', ("https://courier.example/ferry.jpg", "Die Fähre am Morgen.", "dpa")),
+    # a lazy image: its picture in data-src, a placeholder in src; a credit labelled "Photograph:"
+    ('<figure><img src="https://courier.example/placeholder.svg" data-src="https://courier.example/ferry.jpg">'
+     '<figcaption>The ferry at dawn. Photograph: Jane Doe/Harbour Agency</figcaption></figure>',
+     ("https://courier.example/ferry.jpg", "The ferry at dawn.", "Jane Doe/Harbour Agency")),
+    # a caption that is only its credit: by its class, by "Image via", or a name in brackets
+    ('<figure><img src="https://courier.example/ferry.jpg"><figcaption class="attribution">Image via '
+     '<a href="https://agency.example/1">Harbour Agency</a></figcaption></figure>',
+     ("https://courier.example/ferry.jpg", None, "Harbour Agency")),
+    ('<figure><img src="https://courier.example/ferry.jpg"><figcaption>(Coastal Courier)</figcaption></figure>',
+     ("https://courier.example/ferry.jpg", None, "Coastal Courier")),
     ("", (None, None, None)),
 ])
 def test_the_lead_image_comes_with_its_caption_and_credit_and_its_maker_is_no_author(image_markup, expected):
