@@ -152,7 +152,7 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
         bylines=_bylines(tree),
         author_links=_author_links(tree),
         description=clean(meta.get("og:description") or meta.get("description")) or None,
-        image=lead.url or clean(meta.get("og:image")) or None,
+        image=web_address(lead.url, url) or web_address(meta.get("og:image"), url),
         image_caption=lead.caption, image_credit=lead.credit,
         language=clean(tree.get("lang") or meta.get("og:locale"))[:2].lower() or None,
         article_bodies=[a["articleBody"] for a in articles if isinstance(a.get("articleBody"), str)],
@@ -206,7 +206,7 @@ def _lead_image(articles: list[dict], tree: Any, meta: dict[str, str]) -> LeadIm
         if isinstance(image, dict) and (image.get("url") or image.get("contentUrl")):
             credit = image.get("creditText") or _name(image.get("copyrightHolder")) or _name(image.get("author"))
             caption, written = _split_credit(clean(image.get("caption") or image.get("description")))
-            return LeadImage(clean(image.get("url") or image.get("contentUrl")), caption,
+            return LeadImage(clean(_first(image.get("url") or image.get("contentUrl"))), caption,
                              clean(credit) or written)
     root = next(iter(tree.xpath("//article")), tree)
     for figure in root.xpath(".//figure[.//img]")[:LEAD_FIGURES]:
@@ -284,19 +284,24 @@ def _flag(value: Any) -> bool | None:
 
 def _canonical(tree: Any, meta: dict[str, str], url: str) -> str | None:
     """The page's own address for itself: <link rel=canonical>, else og:url, resolved against
-    the page's URL; None unless it is an http(s) URL (a link to it is what a reader follows)."""
+    the page's URL."""
     links = [link.get("href") for link in tree.iter("link")
              if "canonical" in (link.get("rel") or "").lower().split() and link.get("href")]
-    for candidate in [*links, meta.get("og:url")]:
-        if not candidate:
-            continue
-        try:
-            found = urllib.parse.urljoin(url or "", clean(candidate))
-            parts = urllib.parse.urlsplit(found)
-        except ValueError:  # what a hostile address makes the URL library raise
-            continue
-        if parts.scheme.lower() in ("http", "https") and parts.hostname and found.isprintable() and " " not in found:
-            return found
+    return next(filter(None, (web_address(candidate, url) for candidate in [*links, meta.get("og:url")])), None)
+
+
+def web_address(candidate: Any, base: str | None) -> str | None:
+    """An address a page gives (of itself, of a picture) resolved against the page's URL; None
+    unless it is an http(s) URL a reader can follow (not a `data:` placeholder, not a list)."""
+    if not isinstance(candidate, str) or not candidate.strip():
+        return None
+    try:
+        found = urllib.parse.urljoin(base or "", clean(candidate))
+        parts = urllib.parse.urlsplit(found)
+    except ValueError:  # what a hostile address makes the URL library raise
+        return None
+    if parts.scheme.lower() in ("http", "https") and parts.hostname and found.isprintable() and " " not in found:
+        return found
     return None
 
 

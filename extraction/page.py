@@ -22,7 +22,7 @@ from newsbeam.extraction.bodies import (
     without_empty_headings,
 )
 from newsbeam.extraction.language import detect_language
-from newsbeam.extraction.metadata import PageMetadata, parse_page, read_metadata
+from newsbeam.extraction.metadata import PageMetadata, parse_page, read_metadata, web_address
 from newsbeam.extraction.page_kinds import page_kind
 from newsbeam.extraction.publishers import PublisherArticle, parse_with_publisher
 from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
@@ -165,7 +165,7 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
         kicker=kicker,
         site_name=metadata.site_name or (document.sitename if document else None) or entry.feed_name,
         description=(document.description if document else None) or metadata.description,
-        image=metadata.image or (document.image if document else None),
+        image=metadata.image or (web_address(document.image, page.url) if document else None),
         tags=tuple(dict.fromkeys([*entry.tags, *((document.tags or []) if document else []),
                                   *((document.categories or []) if document else [])])),
         body_source=body_source,

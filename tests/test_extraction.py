@@ -843,6 +843,14 @@ def test_a_page_without_an_article_says_which_kind_of_page_it_is(kind):
      ("https://courier.example/ferry.jpg", None, "Harbour Agency")),
     ('<figure><img src="https://courier.example/ferry.jpg"><figcaption>(Coastal Courier)</figcaption></figure>',
      ("https://courier.example/ferry.jpg", None, "Coastal Courier")),
+    # an address as a reader follows it: resolved against the page's, never a placeholder's data
+    ('<figure><img src="/media/ferry.jpg"><figcaption>The ferry at dawn.</figcaption></figure>',
+     ("https://courier.example/media/ferry.jpg", "The ferry at dawn.", None)),
+    ('<figure><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="><figcaption>The ferry at dawn.</figcaption>'
+     '</figure>', (None, "The ferry at dawn.", None)),
+    ('<script type="application/ld+json">{"@type": "NewsArticle", "image": {"@type": "ImageObject", "url": '
+     '["https://courier.example/ferry.jpg", "https://courier.example/ferry-square.jpg"]}}</script>',
+     ("https://courier.example/ferry.jpg", None, None)),
     ("", (None, None, None)),
 ])
 def test_the_lead_image_comes_with_its_caption_and_credit_and_its_maker_is_no_author(image_markup, expected):
