@@ -93,7 +93,37 @@ class PageMetadata:
         elsewhere (a page on any host can call itself DER SPIEGEL)."""
         if self.elsewhere:
             return self.host.removeprefix("www.") or None
-        return next(iter(self.site_names), None)
+        names = [name for name in (site_name_of(value, self.host) for value in self.site_names) if name]
+        # a name like the host's before another ("heise online" before the section's "Security")
+        return next((name for name in names if _like_the_host(name, self.host)), next(iter(names), None))
+
+
+def site_name_of(value: str | None, host: str) -> str | None:
+    """A site's name as a page gives it, as a reader would name the site: a name written as the
+    site's own address is its host ("https://www.kleinezeitung.at"), another address or a handle
+    is none ("https://twitter.com/...", "@site"), a copyright notice's words are no part of it
+    ("人民网版权所有", "© Coastal Courier")."""
+    name = " ".join(_COPYRIGHT.sub(" ", value or "").split()).strip(" -|,")
+    if "://" in name or name.startswith("www."):
+        address = urllib.parse.urlsplit(name if "://" in name else f"https://{name}").hostname or ""
+        return address.removeprefix("www.") if address and address == host else None
+    return None if not name or name.startswith("@") else name
+
+
+# The words of a copyright notice run into a site's name.
+_COPYRIGHT = re.compile(r"©|\(c\)|copyright|all rights reserved|版权所有|著作権|저작권", re.I)
+# The labels of a host that say nothing of the site ("www", "com", "co", "de").
+_HOST_LABEL_CHARS = 3
+
+
+def _like_the_host(name: str, host: str) -> bool:
+    """Does this name read as the host's (one of its labels in the name's letters, or the name in
+    a label: "heise online" on www.heise.de, "Golem.de" on www.golem.de)?"""
+    letters = "".join(character for character in name.casefold() if character.isalnum())
+    labels = ["".join(character for character in label if character.isalnum())
+              for label in host.casefold().split(".")[:-1] if label != "www"]
+    labels = [label for label in labels if len(label) >= _HOST_LABEL_CHARS]
+    return bool(letters) and any(label in letters or letters in label for label in labels)
 
 
 def link_text_key(text: str) -> str:

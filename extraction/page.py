@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from html import unescape
 from typing import Any
 
 import trafilatura
@@ -22,7 +23,7 @@ from newsbeam.extraction.bodies import (
     without_empty_headings,
 )
 from newsbeam.extraction.language import detect_language
-from newsbeam.extraction.metadata import PageMetadata, parse_page, read_metadata, web_address
+from newsbeam.extraction.metadata import PageMetadata, parse_page, read_metadata, site_name_of, web_address
 from newsbeam.extraction.page_kinds import page_kind
 from newsbeam.extraction.publishers import PublisherArticle, parse_with_publisher
 from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
@@ -111,7 +112,7 @@ def _publisher_article(parsed: PublisherArticle, entry: FeedEntry, metadata: Pag
         authors=parsed.authors, credits=tuple(c for c in credits if fold_letters(c) not in people),
         kicker=kicker, site_name=metadata.site_name or parsed.publisher,
         description=metadata.description, image=metadata.image,
-        tags=tuple(dict.fromkeys([*entry.tags, *parsed.topics])), body_source="page",
+        tags=tag_list([*entry.tags, *parsed.topics]), body_source="page",
         entry_updated=entry.updated, extractor=parsed.extractor, canonical_url=metadata.canonical,
         **self_described(metadata))
 
@@ -163,16 +164,40 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
         authors=credited.authors,
         credits=credited.credits,
         kicker=kicker,
-        site_name=metadata.site_name or (document.sitename if document else None) or entry.feed_name,
+        site_name=_site_name(metadata, document.sitename if document else None, entry.feed_name),
         description=(document.description if document else None) or metadata.description,
         image=metadata.image or (web_address(document.image, page.url) if document else None),
-        tags=tuple(dict.fromkeys([*entry.tags, *((document.tags or []) if document else []),
-                                  *((document.categories or []) if document else [])])),
+        tags=tag_list([*entry.tags, *((document.tags or []) if document else []),
+                       *((document.categories or []) if document else [])]),
         body_source=body_source,
         entry_updated=entry.updated,
         canonical_url=metadata.canonical,
         **self_described(metadata),
     )
+
+
+def _site_name(metadata: PageMetadata, found: str | None, feed_name: str | None) -> str | None:
+    """The name the page gives its site; else the name trafilatura finds (not its guess from the
+    address: "Example" for www.example.com); else the feed's; else the host."""
+    host = metadata.host.removeprefix("www.")
+    found = site_name_of(found, metadata.host)
+    if found and found.casefold() in host.casefold().split("."):
+        found = None
+    return metadata.site_name or found or feed_name or host or None
+
+
+def tag_list(values: list[str]) -> tuple[str, ...]:
+    """Tags as a reader reads them: each once (whatever its case), a list written as one
+    ("Politics,Federal Politics") apart, entities decoded ("Science &amp; Technology"); a tag
+    that is itself a list ("Business, Finance, & Economics") stays one."""
+    tags: dict[str, str] = {}
+    for value in values:
+        pieces = [" ".join(part.split()) for part in unescape(value or "").split(",")]
+        if any(piece.startswith(("&", "and ")) for piece in pieces[1:]):
+            pieces = [", ".join(piece for piece in pieces if piece)]  # one tag, written as a list
+        for tag in filter(None, pieces):
+            tags.setdefault(tag.casefold(), tag)
+    return tuple(tags.values())
 
 
 def self_described(metadata: PageMetadata) -> dict[str, Any]:

@@ -868,3 +868,28 @@ def test_the_lead_image_comes_with_its_caption_and_credit_and_its_maker_is_no_au
                                           content_type="text/html"))
     assert (article.image, article.image_caption, article.image_credit) == expected
     assert "Jane Doe" not in article.authors and "dpa" not in article.text
+
+
+@pytest.mark.parametrize("head, site_name", [
+    ("<meta property='og:site_name' content='https://www.coastal-courier.example'>", "coastal-courier.example"),
+    # the section's name as og:site_name, the publisher's beside it: the one like the host's
+    ("<meta property='og:site_name' content='Harbour'><script type='application/ld+json'>{\"@type\": \"NewsArticle\", "
+     "\"publisher\": {\"@type\": \"Organization\", \"name\": \"Coastal Courier\"}}</script>", "Coastal Courier"),
+    ("<meta property='og:site_name' content='© Coastal Courier'>", "Coastal Courier"),
+    # an address of elsewhere is no name: with no feed's name either, the host names the site
+    ("<meta property='og:site_name' content='https://social.example/courier'>", "coastal-courier.example"),
+])
+def test_the_site_name_as_a_reader_would_name_the_site(head, site_name):
+    url = "https://www.coastal-courier.example/ferry"
+    page = (f"<html><head>{head}</head><body><article><h1>Ferry gets a third boat</h1>"
+            + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE) + "</article></body></html>")
+    article = extract_article(FetchedPage(entry=entry(url, feed_name=None), url=url, html=page, content_type=None))
+    assert article.site_name == site_name
+
+
+def test_tags_each_once_and_a_list_written_as_one_apart():
+    from newsbeam.extraction.page import tag_list
+
+    assert tag_list(["Politics,Federal Politics", "politics", "Science &amp; Technology",
+                     "Business, Finance, & Economics"]) == \
+        ("Politics", "Federal Politics", "Science & Technology", "Business, Finance, & Economics")
