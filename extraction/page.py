@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from html import unescape
 from typing import Any
 
 import trafilatura
@@ -30,7 +29,7 @@ from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
 from newsbeam.extraction.text import Similarity, normalize_text, strip_repeated_headline, strip_trailers
 from newsbeam.extraction.titles import headline, names_the_site, site_words
 from newsbeam.schemas import Article, FeedEntry, FetchedPage, utc_iso
-from newsbeam.schemas.text import fold_letters
+from newsbeam.schemas.text import fold_letters, tag_list
 from newsbeam.schemas.times import Published, parse_time, publication_time
 
 
@@ -184,20 +183,6 @@ def _site_name(metadata: PageMetadata, found: str | None, feed_name: str | None)
     if found and found.casefold() in host.casefold().split("."):
         found = None
     return metadata.site_name or found or feed_name or host or None
-
-
-def tag_list(values: list[str]) -> tuple[str, ...]:
-    """Tags as a reader reads them: each once (whatever its case), a list written as one
-    ("Politics,Federal Politics") apart, entities decoded ("Science &amp; Technology"); a tag
-    that is itself a list ("Business, Finance, & Economics") stays one."""
-    tags: dict[str, str] = {}
-    for value in values:
-        pieces = [" ".join(part.split()) for part in unescape(value or "").split(",")]
-        if any(piece.startswith(("&", "and ")) for piece in pieces[1:]):
-            pieces = [", ".join(piece for piece in pieces if piece)]  # one tag, written as a list
-        for tag in filter(None, pieces):
-            tags.setdefault(tag.casefold(), tag)
-    return tuple(tags.values())
 
 
 def self_described(metadata: PageMetadata) -> dict[str, Any]:

@@ -7,8 +7,10 @@ indexes and the sinks never see a lone surrogate or a headline of a megabyte."""
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import unicodedata
+from collections.abc import Iterable
 
 # C0 control characters (NUL among them) and DEL, but for tab, line feed and carriage return:
 # a feed's "&#0;" or a page's "\u0000" must not reach a store (PostgreSQL refuses NUL in text,
@@ -70,6 +72,20 @@ def clean_fields(record: object) -> None:
             continue
         if cleaned != value:
             object.__setattr__(record, name, cleaned)
+
+
+def tag_list(values: Iterable[str]) -> tuple[str, ...]:
+    """Tags as a reader reads them: each once (whatever its case), a list written as one
+    ("Politics,Federal Politics") apart, entities decoded ("Science &amp; Technology"); a tag
+    that is itself a list ("Business, Finance, & Economics") stays one."""
+    tags: dict[str, str] = {}
+    for value in values:
+        pieces = [" ".join(part.split()) for part in html.unescape(value or "").split(",")]
+        if any(piece.startswith(("&", "and ")) for piece in pieces[1:]):
+            pieces = [", ".join(piece for piece in pieces if piece)]  # one tag, written as a list
+        for tag in filter(None, pieces):
+            tags.setdefault(tag.casefold(), tag)
+    return tuple(tags.values())
 
 
 # --- Folds: a text in the form it is compared in, each named for what it keeps -----------------

@@ -17,6 +17,7 @@ import feedparser
 
 from newsbeam.schemas import FeedEntry, FeedSource, parse_time, without_controls
 from newsbeam.schemas.lexicon import OTHER_STORIES_LABEL_PATTERN, OTHER_STORIES_WORD_PATTERN
+from newsbeam.schemas.text import tag_list
 from newsbeam.schemas.times import publication_time
 from newsbeam.sources.furniture import split_titles, strip_furniture
 from newsbeam.sources.settings import DEFAULTS, ReaderSettings
@@ -176,7 +177,7 @@ def parse_feed(body: bytes, location: str, content_type: str | None, source: Fee
             updated=to_utc(dict.get(item, "updated_parsed")),
             language=_language_code(item.get("language")) or feed_language,
             authors=tuple(without_controls(a["name"]) for a in item.get("authors", []) if a.get("name")),
-            tags=tuple(without_controls(t["term"]) for t in item.get("tags", []) if t.get("term")),
+            tags=tag_list(without_controls(t["term"]) for t in item.get("tags", []) if t.get("term")),
             full_text=source.fetch_pages == "auto" and len(content) >= settings.feed_full_text_min_chars,
         ))
     interval = feed_interval_s(parsed.feed, settings.max_feed_interval_s)

@@ -888,7 +888,7 @@ def test_the_site_name_as_a_reader_would_name_the_site(head, site_name):
 
 
 def test_tags_each_once_and_a_list_written_as_one_apart():
-    from newsbeam.extraction.page import tag_list
+    from newsbeam.schemas.text import tag_list
 
     assert tag_list(["Politics,Federal Politics", "politics", "Science &amp; Technology",
                      "Business, Finance, & Economics"]) == \

@@ -110,6 +110,18 @@ def test_dates_with_day_and_month_names_of_other_languages_are_read_with_their_z
     assert dates["none"] is None and dates["relative"] is None  # undated: no time of its own
 
 
+def test_a_feed_items_categories_are_its_tags_each_once():
+    """Feeds write a list of keywords as one category ("Ferry,Harbour") and escape entities
+    twice ("Arts &amp;amp; Culture"): each tag apart, once, as a reader reads it."""
+    from newsbeam.sources.feeds import parse_feed
+
+    feed = (b"<rss version='2.0'><channel><title>T</title><item><title>Ferry</title><link>https://news.example/a"
+            b"</link><category>Ferry,Harbour</category><category>ferry</category><category>Arts &amp;amp; Culture"
+            b"</category></item></channel></rss>")
+    (entry,) = parse_feed(feed, "https://news.example/feed", None, FeedSource(url="f")).entries
+    assert entry.tags == ("Ferry", "Harbour", "Arts & Culture")
+
+
 def test_two_items_of_one_feed_under_other_headlines_are_two_stories(site, tmp_path):
     """A forum's items whose text is only its own "submitted by ... [N comments]" line, and a
     podcast's episodes with one show description: alike texts, two items of one feed, two stories
