@@ -182,7 +182,7 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
         bylines=_bylines(tree),
         author_links=_author_links(tree),
         description=clean(meta.get("og:description") or meta.get("description")) or None,
-        image=web_address(lead.url, url) or web_address(meta.get("og:image"), url),
+        image=picture_address(lead.url, url) or picture_address(meta.get("og:image"), url),
         image_caption=lead.caption, image_credit=lead.credit,
         language=clean(tree.get("lang") or meta.get("og:locale"))[:2].lower() or None,
         article_bodies=[a["articleBody"] for a in articles if isinstance(a.get("articleBody"), str)],
@@ -318,6 +318,28 @@ def _canonical(tree: Any, meta: dict[str, str], url: str) -> str | None:
     links = [link.get("href") for link in tree.iter("link")
              if "canonical" in (link.get("rel") or "").lower().split() and link.get("href")]
     return next(filter(None, (web_address(candidate, url) for candidate in [*links, meta.get("og:url")])), None)
+
+
+def picture_address(candidate: Any, base: str | None) -> str | None:
+    """The address of an article's picture (web_address), not of the stand-in a site shows
+    before it or instead of one: a file named only for that ("placeholder.png", "player-spinner",
+    "opengraph_default.jpg", "<site>_fb_logo.jpg")."""
+    address = web_address(candidate, base)
+    if address is None:
+        return None
+    parts = urllib.parse.urlsplit(address)
+    stem = parts.path.rsplit("/", 1)[-1].rsplit(".", 1)[0].casefold()
+    words = set(filter(None, re.split(r"[\W_]+", stem)))
+    site = set((parts.hostname or "").casefold().split("."))
+    stand_in = words & _STAND_IN_WORDS and words <= _STAND_IN_WORDS | _PICTURE_WORDS | site
+    return None if stand_in else address
+
+
+# The words a stand-in's file is named with ("image.jpg", "social" alone name real pictures too).
+_STAND_IN_WORDS = frozenset(("placeholder", "lazyload", "spinner", "spacer", "blank", "pixel", "transparent",
+                             "missing", "default", "fallback", "logo", "dummy", "noimage"))
+_PICTURE_WORDS = frozenset(("image", "img", "picture", "photo", "player", "loading", "lazy", "opengraph", "og",
+                            "fb", "facebook", "share", "social", "site", "empty", "no", "thumb"))
 
 
 def web_address(candidate: Any, base: str | None) -> str | None:

@@ -22,7 +22,7 @@ from newsbeam.extraction.bodies import (
     without_empty_headings,
 )
 from newsbeam.extraction.language import detect_language
-from newsbeam.extraction.metadata import PageMetadata, parse_page, read_metadata, site_name_of, web_address
+from newsbeam.extraction.metadata import PageMetadata, parse_page, picture_address, read_metadata, site_name_of
 from newsbeam.extraction.page_kinds import page_kind
 from newsbeam.extraction.publishers import PublisherArticle, parse_with_publisher
 from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
@@ -165,7 +165,7 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
         kicker=kicker,
         site_name=_site_name(metadata, document.sitename if document else None, entry.feed_name),
         description=(document.description if document else None) or metadata.description,
-        image=metadata.image or (web_address(document.image, page.url) if document else None),
+        image=metadata.image or (picture_address(document.image, page.url) if document else None),
         tags=tag_list([*entry.tags, *((document.tags or []) if document else []),
                        *((document.categories or []) if document else [])]),
         body_source=body_source,

@@ -848,6 +848,9 @@ def test_a_page_without_an_article_says_which_kind_of_page_it_is(kind):
      ("https://courier.example/media/ferry.jpg", "The ferry at dawn.", None)),
     ('<figure><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="><figcaption>The ferry at dawn.</figcaption>'
      '</figure>', (None, "The ferry at dawn.", None)),
+    # a stand-in the site shows before the picture or instead of one is no picture of the article
+    ('<figure><img src="https://courier.example/static/player-spinner.png"><figcaption>The ferry at dawn.'
+     '</figcaption></figure>', (None, "The ferry at dawn.", None)),
     ('<script type="application/ld+json">{"@type": "NewsArticle", "image": {"@type": "ImageObject", "url": '
      '["https://courier.example/ferry.jpg", "https://courier.example/ferry-square.jpg"]}}</script>',
      ("https://courier.example/ferry.jpg", None, None)),
