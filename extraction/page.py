@@ -113,7 +113,7 @@ def _publisher_article(parsed: PublisherArticle, entry: FeedEntry, metadata: Pag
         description=metadata.description, image=metadata.image,
         tags=tag_list([*entry.tags, *parsed.topics]), body_source="page",
         entry_updated=entry.updated, extractor=parsed.extractor, canonical_url=metadata.canonical,
-        **self_described(metadata))
+        **self_described(metadata, published))
 
 
 def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadata,
@@ -171,7 +171,7 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
         body_source=body_source,
         entry_updated=entry.updated,
         canonical_url=metadata.canonical,
-        **self_described(metadata),
+        **self_described(metadata, published),
     )
 
 
@@ -185,13 +185,16 @@ def _site_name(metadata: PageMetadata, found: str | None, feed_name: str | None)
     return metadata.site_name or found or feed_name or host or None
 
 
-def self_described(metadata: PageMetadata) -> dict[str, Any]:
+def self_described(metadata: PageMetadata, published: Published | None) -> dict[str, Any]:
     """What a page says of itself beside its text: when it last changed (the first time of day
-    its metadata gives, else the first date alone), its section, whether it is free to read, its
-    lead image's caption and credit."""
+    its metadata gives, else the first date alone; none when that time is before `published`: a
+    draft saved before the article went out is no change to it), its section, whether it is free
+    to read, its lead image's caption and credit."""
     changes = [p for p in map(publication_time, metadata.modified) if p]
-    modified = next((p.time for p in sorted(changes, key=lambda p: p.date_only)), None)
-    return {"modified": modified, "section": metadata.section, "free": metadata.free,
+    change = next(iter(sorted(changes, key=lambda p: p.date_only)), None)
+    if change and published and not change.date_only and not published.date_only and change.time < published.time:
+        change = None
+    return {"modified": change.time if change else None, "section": metadata.section, "free": metadata.free,
             "image_caption": metadata.image_caption, "image_credit": metadata.image_credit}
 
 

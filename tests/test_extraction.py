@@ -896,3 +896,17 @@ def test_tags_each_once_and_a_list_written_as_one_apart():
     assert tag_list(["Politics,Federal Politics", "politics", "Science &amp; Technology",
                      "Business, Finance, & Economics"]) == \
         ("Politics", "Federal Politics", "Science & Technology", "Business, Finance, & Economics")
+
+
+def test_a_change_the_page_dates_before_its_publication_is_no_change():
+    """A page scheduled ahead: its dateModified is when the draft was last saved, before it went
+    out. `modified` says when the article changed after it was published: not then."""
+    url = "https://courier.example/ferry"
+    for modified, expected in (("2026-11-20T06:00:00Z", None), ("2026-11-20T12:00:00Z", "2026-11-20T12:00:00+00:00")):
+        json_ld = ('{"@type": "NewsArticle", "datePublished": "2026-11-20T08:00:00Z", '
+                   f'"dateModified": "{modified}"}}')
+        page = (f"<html><head><script type='application/ld+json'>{json_ld}</script></head><body><article>"
+                "<h1>Ferry gets a third boat</h1>" + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE)
+                + "</article></body></html>")
+        article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+        assert (article.published, article.modified) == ("2026-11-20T08:00:00+00:00", expected)
