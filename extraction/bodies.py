@@ -295,6 +295,23 @@ def split_article(tree: HtmlElement, first_line: str) -> HtmlElement | None:
     return document
 
 
+# The box a page opens over a word of its text on hover (a person's card with their latest
+# headlines, a glossary's definition), by its class: the box, not the word it opens over.
+_POPUP_CLASS = re.compile(r"(?:tooltip|popover|hover-?card|rollover)[-_](?:\w+[-_])?"
+                          r"(?:block|content|text|body|inner|box|card|popup)\b", re.I)
+_POPUP_CANDIDATES = ('//*[contains(@class, "tooltip") or contains(@class, "popover") or contains(@class, "over-card") '
+                     'or contains(@class, "overcard") or contains(@class, "rollover")]')
+
+
+def drop_popups(tree: HtmlElement) -> None:
+    """Take out of the page's text the boxes it opens on hover inside a paragraph (The Hill's
+    card of a politician's latest headlines under each name): they are no part of the sentence
+    (the name they open over stays)."""
+    for element in tree.xpath(_POPUP_CANDIDATES):
+        if _POPUP_CLASS.search(element.get("class") or "") and element.getparent() is not None:
+            element.drop_tree()
+
+
 def marked_body(tree: HtmlElement, visible: str, settings: ExtractSettings = DEFAULTS) -> HtmlElement | None:
     """The block the page's microdata marks as its article's body (`itemprop="articleBody"`, the
     largest), as one document, when the text found is the whole page around it: the block holds

@@ -910,3 +910,24 @@ def test_a_change_the_page_dates_before_its_publication_is_no_change():
                 + "</article></body></html>")
         article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
         assert (article.published, article.modified) == ("2026-11-20T08:00:00+00:00", expected)
+
+
+def test_a_box_the_page_opens_on_hover_is_no_part_of_the_sentence():
+    """The Hill's card under each politician's name (the name again and their latest headlines)
+    and a glossary's definition sit inside the sentence in the markup: the word stays, the box
+    goes."""
+    url = "https://courier.example/ferry"
+    card = ('<span class="rollover-people"><a href="/people/anna-berg">Anna Berg</a>'
+            '<span class="rollover-people-block"><a class="name" href="/people/anna-berg">Anna Berg</a>'
+            '<a class="people-articles" href="/a/1">Harbour reopens after the storm | Ferry timetable changes in May'
+            '</a></span></span>')
+    term = '<span class="glossary">GDP<span class="tooltip-text">Gross domestic product</span></span>'
+    page = ("<html><body><article><h1>Ferry contract signed</h1>"
+            f"<p>The council asked Mayor {card} to sign the ferry contract on Monday, after a long debate.</p>"
+            f"<p>The contract ties the fares to the region's {term} and runs for ten years from next spring.</p>"
+            + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE) + "</article></body></html>")
+    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    lines = article.text.split("\n")
+    assert "The council asked Mayor Anna Berg to sign the ferry contract on Monday, after a long debate." in lines
+    assert "The contract ties the fares to the region's GDP and runs for ten years from next spring." in lines
+    assert "Harbour reopens" not in article.text and "Gross domestic" not in article.text
