@@ -127,6 +127,9 @@ _MEDIA_TEASER = re.compile(r"\|\s*\d{1,2}:\d\d\s*(?:min\.?|mins|minutes|minuten)
 NOTICE_MAX_CHARS = 160  # longer lines are the article's own, whatever words they use
 # A list of other stories at the end: at least this many items of headline length.
 TEASER_LIST = (3, 30, 160)
+# A card's headline that is one of the page's links may be shorter ("Pats place Olszewski on
+# IR"): the link says what it is.
+CARD_LINK_MIN_CHARS = 15
 # Headings left empty at a body's end: at most this many, each at most this long.
 EMPTY_HEADINGS = (3, 20)
 # What no heading has: a sentence's end (or a closing bracket or quote), or a number.
@@ -213,7 +216,7 @@ def _without_teaser_cards(lines: list[str], links: frozenset[str]) -> list[str]:
     a one-line standfirst, two or more of them, with their heading ("Popular")."""
     def card(line: str) -> bool:
         return _card_headline(line) or (
-            TEASER_LIST[1] <= len(line) <= TEASER_LIST[2] and link_text_key(line) in links
+            CARD_LINK_MIN_CHARS <= len(line) <= TEASER_LIST[2] and link_text_key(line) in links
             and not _URL.match(line.strip()))
 
     end, cards = len(lines), 0

@@ -601,6 +601,11 @@ def test_readers_comments_cards_of_other_stories_and_page_data_leave_the_body():
               "-", "Harbour ferry gets a third boat next spring"]
     links = frozenset(line.casefold() for line in linked[::3])
     assert clean_body("\n".join([*article, *linked]), links=links) == "\n".join(article)
+    # ... however short a linked headline ("Pats place Olszewski on IR")
+    short = ["Rowers win the title", "The crew beat six others on Sunday", "-", "Theatre opens again",
+             "Three premieres in autumn", "-", "Ferry gets third boat"]
+    links = frozenset(line.casefold() for line in short[::3])
+    assert clean_body("\n".join([*article, *short]), links=links) == "\n".join(article)
     # the headings of the page's boxes left empty at the end
     assert without_empty_headings("\n".join([*article, "Mehr zum Thema", "Schlagworte", "関連キーワード"])) == \
         "\n".join(article)
