@@ -123,7 +123,7 @@ def _like_the_host(name: str, host: str) -> bool:
     labels = ["".join(character for character in label if character.isalnum())
               for label in host.casefold().split(".")[:-1] if label != "www"]
     labels = [label for label in labels if len(label) >= _HOST_LABEL_CHARS]
-    return bool(letters) and any(label in letters or letters in label for label in labels)
+    return len(letters) >= _HOST_LABEL_CHARS and any(label in letters or letters in label for label in labels)
 
 
 def link_text_key(text: str) -> str:

@@ -193,7 +193,7 @@ def self_described(metadata: PageMetadata, published: Published | None) -> dict[
     draft saved before the article went out is no change to it), its section, whether it is free
     to read, its lead image's caption and credit."""
     changes = [p for p in map(publication_time, metadata.modified) if p]
-    change = next(iter(sorted(changes, key=lambda p: p.date_only)), None)
+    change = min(changes, key=lambda p: p.date_only, default=None)  # the first with a time of day
     if change and published and not change.date_only and not published.date_only and change.time < published.time:
         change = None
     return {"modified": change.time if change else None, "section": metadata.section, "free": metadata.free,
