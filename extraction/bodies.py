@@ -4,11 +4,12 @@ trafilatura finds the article's text in the visible markup. What it keeps that i
 article goes: placeholders of blocked embeds and paywall or newsletter notices (the same notice
 repeated, or in the words such notices use), picture credits, lists of other stories ("Lesen Sie
 auch", "ALSO READ: ...", a label and links alone, a run of linked headlines at the end, cards of
-other stories whose headline is one of the page's links or is given twice), readers' comments
-below their heading ("12 Kommentare"), prompts to comment or share, a page's data (a bare time
-stamp, the address of a picture or of the page), video teasers ("07.12.2026 | 0:21 min"), the
-byline and the authors' standing bio. What it misses comes from the page's own copy of the text,
-where the page has one, or from the other blocks of an article that advertising cut into blocks
+other stories whose headline is one of the page's links or is given twice, a link in capitals
+between paragraphs), readers' comments below their heading ("12 Kommentare"), prompts to comment
+or share, a page's data (a bare time stamp, the address of a picture or of the page, a post's
+categories and tags), video teasers ("07.12.2026 | 0:21 min"), the byline and the authors'
+standing bio. What it misses comes from the page's own copy of the text, where the page has one,
+or from the other blocks of an article that advertising cut into blocks
 of one class (trafilatura takes the first):
 
 - JSON-LD `articleBody`, when it is the whole article (it ends where the visible text ends),
@@ -80,6 +81,16 @@ _MORE = re.compile(rf"^(?:(?:{OTHER_STORIES_LABEL_PATTERN})\b|(?:{OTHER_STORIES_
 _LINKS_ONLY = re.compile(r"^[^:]{1,40}:\s*(?:https?://|www\.)\S+(?:\s+(?:(?:and|und)\s+)?(?:https?://|www\.)\S+)*$",
                          re.I)
 _LIST_ITEM = re.compile(r"^[-–•*·]\s")
+# A post's filing as a blog's template prints it above or below the text ("Filed under: Khawarij |",
+# "05/10/2018 - Publicado por: ... - Categoria: Saúde - Tags: sad"): a label of the site's
+# taxonomy and a colon.
+_FILING = re.compile(r"(?:^|\s[-|•·]\s)(?:filed under|posted in|categor(?:y|ies|ia|ias|ie|ía|ías)|kategorien?|rubrik|"
+                     r"tags?|schlagw(?:ö|oe)rter|stichw(?:ö|oe)rter|etiquetas|étiquettes|mots-clés|tag)\s*:", re.I)
+# A filing that ends in its tags, which the template may go on listing a line each below it.
+_TAGS_LAST = re.compile(
+    r"(?:tags?|schlagw(?:ö|oe)rter|stichw(?:ö|oe)rter|etiquetas|étiquettes|mots-clés)\s*:[^:]{0,40}$", re.I)
+# Filing lines are looked for among this many lines at each edge of the body.
+FILING_EDGE_LINES = 3
 # The heading of the readers' comments under an article: what follows it is theirs.
 _COMMENTS = re.compile(r"^(?:\d+\s+)?(?:(?:top[- ]rated|reader|readers'?|latest|most recent|show|view|read all)\s+)?"
                        r"(?:comments?|kommentare?|leserkommentare|commentaires?|comentarios?|comentários?|commenti|"
@@ -154,6 +165,8 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset
             continue
         if len(line) <= 120 and _CREDIT.search(line) and not line.rstrip().endswith((".", "!", "?", '"', "“", "”")):
             continue
+        if _shouted_link(line, links):
+            continue
         kept.append(line)
     # A run of list items of headline length at the end is a list of other stories ("- Headline:
     # ..."), with the heading above it.
@@ -166,6 +179,41 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset
         if kept and len(kept[-1]) <= 60 and not kept[-1].endswith((".", "!", "?")):
             kept.pop()
     return "\n".join(_without_teaser_cards(kept, links))
+
+
+def without_filing(text: str) -> str:
+    """The body without the post's filing at its edges (its categories and tags, as a blog's
+    template prints them), and without the tags its template lists a line each under a filing
+    at the top (single words before the first sentence). Once the headline is taken: the
+    filing is under it."""
+    lines = text.split("\n")
+
+    def filing(line: str) -> bool:
+        return len(line) <= NOTICE_MAX_CHARS and _FILING.search(line) is not None and \
+            not line.rstrip().endswith((".", "!", "?"))
+
+    start = 0
+    while start < min(FILING_EDGE_LINES, len(lines)) and filing(lines[start]):
+        tags_follow = _TAGS_LAST.search(lines[start]) is not None
+        start += 1
+        while tags_follow and start < len(lines) - 1 and _a_tag(lines[start]):
+            start += 1
+    end = len(lines)
+    while end > max(start, len(lines) - FILING_EDGE_LINES) and filing(lines[end - 1]):
+        end -= 1
+    return "\n".join(lines[start:end])
+
+
+def _a_tag(line: str) -> bool:
+    """A tag as a template lists them, a line each: a word or two, no sentence, no number."""
+    return len(line.split()) <= 2 and not _SENTENCE_END_OR_NUMBER.search(line)
+
+
+def _shouted_link(line: str, links: frozenset[str]) -> bool:
+    """A line in capitals that is one of the page's links, anywhere in the body: the site's
+    call to another of its pages ("CLICK HERE TO GET THE FOX NEWS APP", a related story's
+    headline in capitals between paragraphs), not the article's sentence."""
+    return line.isupper() and len(line) <= TEASER_LIST[2] and link_text_key(line) in links
 
 
 def without_empty_headings(text: str) -> str:

@@ -21,6 +21,7 @@ from newsbeam.extraction.bodies import (
     split_article,
     without_author_lines,
     without_empty_headings,
+    without_filing,
 )
 from newsbeam.extraction.language import detect_language
 from newsbeam.extraction.metadata import PageMetadata, parse_page, picture_address, read_metadata, site_name_of
@@ -148,7 +149,7 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
     sites = site_words(metadata, entry.feed_name)
     text, credited = opening_byline(without_author_lines(text, credited.authors), credited, sites)
     text, credited = signed_off(text, credited, sites, lambda line: _set_apart(tree, line))
-    text = without_empty_headings(text)
+    text = without_empty_headings(without_filing(text))
     if len(text) < settings.min_body_chars:
         html = page.html if isinstance(page.html, str) else (page.html or b"").decode("utf-8", "replace")
         kind = page_kind(html, tree, metadata, visible)

@@ -936,3 +936,42 @@ def test_a_box_the_page_opens_on_hover_is_no_part_of_the_sentence():
     assert "The council asked Mayor Anna Berg to sign the ferry contract on Monday, after a long debate." in lines
     assert "The contract ties the fares to the region's GDP and runs for ten years from next spring." in lines
     assert "Harbour reopens" not in article.text and "Gross domestic" not in article.text
+
+
+def test_a_link_in_capitals_between_paragraphs_is_the_sites_call_not_the_articles_text():
+    """A related story's headline in capitals and an app's promotion, each a link of the page,
+    sit between the paragraphs: they go. A line in capitals that links nowhere, and a sentence
+    that is one whole link, stay: the article's own."""
+    url = "https://courier.example/ferry-fares"
+    own = ["The harbour authority of Lindenau approved the new ferry fares on Tuesday after a long debate.",
+           "Fares for residents stay as they are, while visitors pay two euros more in the summer months.",
+           "THE VOTE WAS TWELVE TO THREE",
+           "The full decision of the council is published on the harbour's notice board and in the town hall.",
+           "The operator said the new fares would pay for a third boat on the line to Vesterholm next spring."]
+    page = ("<html><body><article><h1>Ferry fares approved</h1>"
+            f"<p>{own[0]}</p><p>{own[1]}</p>"
+            '<p><strong><a href="/lindenau/rowers">ROWERS WIN THE CHAMPIONSHIP ON THE RIVER</a></strong></p>'
+            f"<p><strong>{own[2]}</strong></p>"
+            f'<p><a href="/lindenau/council-decisions">{own[3]}</a></p>'
+            f"<p>{own[4]}</p>"
+            '<p><a href="/app"><strong>CLICK HERE TO GET THE COURIER APP</strong></a></p>'
+            + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE) + "</article></body></html>")
+    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    assert article.text.split("\n")[:5] == own
+    assert "ROWERS" not in article.text and "COURIER APP" not in article.text
+
+
+def test_a_posts_filing_at_the_bodys_edges_is_the_templates_not_the_text():
+    """A blog's template prints the post's date, categories and tags above or below the text,
+    and may list the tags a line each: they go. The same words inside the text stay."""
+    from newsbeam.extraction.bodies import without_filing
+
+    own = ["The harbour authority of Lindenau approved the new ferry fares on Tuesday.",
+           "Category: the fares fall into three classes, one of them for residents.",
+           "Tags: the council wants the ferries tagged with a new livery by spring."]
+    assert without_filing("\n".join(["05/10/2026 - Publicado por: Ana Lima - Categoria: Saúde - Tags: porto",
+                                      "balsa", "tarifas", *own, "Filed under: Lindenau | Harbour |"])) == \
+        "\n".join(own)
+    # a short first line under a filing that does not end in tags is the text's own
+    assert without_filing("\n".join(["Posted in: Harbour", "Lindenau", *own])) == "\n".join(["Lindenau", *own])
+    assert without_filing("\n".join(own)) == "\n".join(own)
