@@ -56,7 +56,8 @@ _PICTURE_CREDIT = re.compile(r"^(?:(?:fotos?|photos?|bild(?:er)?|images?|picture
 # Doe Special to the Post".
 _ROLE = re.compile(r"(?:\s+(?:(?:senior|chief|staff|political|foreign|deputy|contributing|special|guest|freelance|"
                    r"business|science|health|sports?|investigative|data|national|international)\s+)*(?:writer|reporter|"
-                   r"correspondent|editor|columnist|contributor|journalist|redakteur(?:in)?|korrespondent(?:in)?))+$|"
+                   r"correspondent|editor(?:[- ]at[- ]large)?|columnist|contributor|journalist|redakteur(?:in)?|"
+                   r"korrespondent(?:in)?))+$|"
                    r"\s+(?:for|für|pour|para|special to)\s+.*$|"
                    # a desk's name before a job in lower case: "Damian Carrington Environment editor"
                    r"(?-i:\s+[A-Z][\w-]*(?:\s+[a-z][\w-]*){0,2}\s+"
@@ -87,6 +88,14 @@ _SITE_AND_SOURCE = re.compile(r"^(?P<site>[^/]{2,40}?)\s*/\s*(?P<source>[^/\d]{2
 # An outlet by its initials, not a person's name: "Jane Doe, CNN".
 _ACRONYM = re.compile(r"[A-Z]{2,5}")
 _BRACKETS = re.compile(r"\s*[(\[][^)\]]{0,40}[)\]]")
+# Where a byline element runs on into the time stamp beside it, spaced or not ("Detroit News
+# wire services Published 11:11 PM EST", "CNN Editor-at-largeUpdated 1909 GMT").
+_STAMP = re.compile(r"(?:(?<=[a-z])|\s+)(?:Published|Updated|Posted|Last updated|Veröffentlicht|Aktualisiert|"
+                    r"Publicado|Actualizado|Publié|Mis à jour|Pubblicato|Aggiornato)\b.*$")
+# A full stop after a name of two words or more ends the names: what follows is another
+# sentence, the outlet or a bio ("Finian Cunningham. Sputnik International"); an initial's or
+# a title's stop is no end ("Bruce Y. Lee", "Dr. Jane Doe", "Martin King Jr. ...").
+_AFTER_A_FULL_STOP = re.compile(r"(\b[A-ZÀ-ÖØ-Þ][^\W\d_]{2,})\.\s+[A-ZÀ-ÖØ-Þ].*$")
 # A desk or newsroom: with a name ("BR24 Redaktion", "MND Staff") it is a credit; alone, nothing.
 _DESK = re.compile(
     r"\b(?:redaktion|redaction|rédaction|redacción|redazione|redakce|redaksjon|staff|newsroom|news desk|desk|team|"
@@ -103,8 +112,8 @@ _DESK = re.compile(
     # German compounds: "ARD-Hauptstadtstudio", "Wirtschaftsredaktion", "Korrespondentenbüro"
     r"\w(?:studio|redaktion|agentur|büro)\b", re.I)
 # Accounts that name no one: not an author, not a credit.
-_GENERIC = re.compile(r"^(?:admin(?:istrator)?|redaktion|redaction|rédaction|redacción|redazione|redaksjon|staff|"
-                      r"editor|editors|newsroom|team|webmaster|guest|gast|user|anonymous|online|red\.?|rd|ots|"
+_GENERIC = re.compile(r"^(?:\w*admin\w*|administrator|redaktion|redaction|rédaction|redacción|redazione|redaksjon|"
+                      r"staff|editor|editors|newsroom|team|webmaster|guest|gast|user|anonymous|online|red\.?|rd|ots|"
                       r"online-redaktion|onlineredaktion|web|desk|news|nachrichten|noticias|nouvelles|notizie|nieuws|"
                       r"nyheter|wiadomości|media|medien)$", re.I)
 # Degrees and licences after a name: "Ilana Muhlstein, MS, RDN".
@@ -248,7 +257,10 @@ def _is_credit(name: str, sites: list[str]) -> bool:
 
 def _names(byline: str) -> list[str]:
     """The names in a byline: split, prefixes, places, credentials and bracketed initials off."""
-    byline = _BRACKETS.sub("", " ".join(byline.split()))
+    byline = _STAMP.sub("", _BRACKETS.sub("", " ".join(byline.split())))
+    first_name = re.match(r"\S+\s+", byline)
+    if first_name:  # after at least two words
+        byline = byline[:first_name.end()] + _AFTER_A_FULL_STOP.sub(r"\1", byline[first_name.end():])
     byline = _LABEL_PREFIX.sub("", byline)
     byline = _BIO.sub("", _PLACE.sub("", byline))
     byline = _given_first(_PREFIX.sub("", byline))
@@ -295,6 +307,8 @@ def is_person(name: str, sites: list[str]) -> bool:
         return False
     # A job or a place written out ("professor at the faculty of ..."): a name's words start
     # with a capital, but for the particles between them (von, de, van, del, bin, ...).
+    if words[0] == "The":
+        return False  # "The Russian [and Syrian defense ministries]": a thing or a brand, never a name
     lower = [w for w in words if w[:1].islower() and w not in _PARTICLES]
     return not lower or (len(words) == 1 and not name.isascii())
 

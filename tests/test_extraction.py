@@ -463,6 +463,13 @@ def test_the_section_a_page_declares_comes_off_its_titles(head):
     (["by Jane Doe, John Roe, and Max Muster"], ("Jane Doe", "John Roe", "Max Muster")),  # a comma and "and"
     (["by Jane Doe on behalf of the Harbour Festival Committee"], ("Jane Doe",)),
     (["Pull Up Your Roots!"], ()),  # a blog's name, not a person's
+    # a time stamp run on, spaced or not; a job after the outlet; a full stop after the name
+    (["Harbour Courier wire services Published 11:11 PM EST Nov 19, 2026"], ()),
+    (["Analysis by Jane Doe, CNN Editor-at-largeUpdated 1909 GMT (0309 HKT) November 18, 2026"], ("Jane Doe",)),
+    (["Jane Doe. Harbour International", "Bruce Y. Lee"], ("Jane Doe", "Bruce Y. Lee")),
+    (["Dr. Max Kolter. Coastal Courier"], ("Dr. Max Kolter",)),
+    # a thing, a brand and an admin account are no people
+    (["The Russian and Syrian defense ministries"], ()), (["Jdadmin"], ()), (["The Water Coolest"], ()),
 ])
 def test_authors_are_people_each_once(bylines, expected):
     from newsbeam.extraction.authors import byline
@@ -480,6 +487,9 @@ def test_a_pictures_credit_and_an_outlet_are_credits():
     assert byline(None, entry_authors=["Deutsche Welle"]).credits == ("Deutsche Welle",)
     assert byline(None, entry_authors=["Jane Doe, CNN"]) == Byline(("Jane Doe",), ("CNN",))
     assert byline(None, entry_authors=["Jane Doe mit dpa"]) == Byline(("Jane Doe",), ("dpa",))
+    assert byline(None, entry_authors=["Harbour Courier wire services Published 11:11 PM EST Nov 19, 2026"]) == \
+        Byline((), ("Harbour Courier wire services",))
+    assert byline(None, entry_authors=["Analysis by Jane Doe, CNN Editor-at-large"]) == Byline(("Jane Doe",), ("CNN",))
     # a blog's own account, named for a role or a kind of body: no one's name
     assert byline(None, entry_authors=["Harbour Maps Developer Advisor"], feed_name="Harbour Maps Blog") == \
         Byline((), ("Harbour Maps Developer Advisor",))
