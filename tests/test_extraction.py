@@ -896,6 +896,10 @@ def test_the_lead_image_comes_with_its_caption_and_credit_and_its_maker_is_no_au
     ("<meta property='og:site_name' content='© Coastal Courier'>", "Coastal Courier"),
     # an address of elsewhere is no name: with no feed's name either, the host names the site
     ("<meta property='og:site_name' content='https://social.example/courier'>", "coastal-courier.example"),
+    # a tagline or the site's topics after its name; a name of two parts, neither like the host's, stays
+    ("<meta property='og:site_name' content=\"Coastal Courier | Lindenau's favourite paper\">", "Coastal Courier"),
+    ("<meta property='og:site_name' content='Coastal-Courier - Ferries - Harbour - Weather'>", "Coastal-Courier"),
+    ("<meta property='og:site_name' content='Lindenau Post - Harbour Edition'>", "Lindenau Post - Harbour Edition"),
 ])
 def test_the_site_name_as_a_reader_would_name_the_site(head, site_name):
     url = "https://www.coastal-courier.example/ferry"
