@@ -118,6 +118,12 @@ _BYLINE_OPENER = re.compile(r"^(?:by|von|par|por|di|da|af|av|door|przez|autor(?:
 _BYLINE_SEPARATORS = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bog\b|\bet\b|\by\b|\be\b|\bi\b|\ben\b)\s*", re.I)
 # A byline or a bio is looked for among this many lines at the end of the body.
 AUTHOR_LINES = 5
+# A bio is at most this long (a standing bio is a few sentences).
+BIO_CHARS = 600
+# What a bio says of a writer's work.
+_WRITERS_WORK = re.compile(r"\b(?:journalist|writer|reporter|editor|columnist|correspondent|contributor|"
+                           r"has (?:covered|written|reported)|covers|writes (?:about|for)|journalist(?:in)?|"
+                           r"redakteur(?:in)?|autor(?:in)?|schreibt (?:für|über))\b", re.I)
 _URL = re.compile(r"^(?:https?://|www\.)\S+$")
 # What a line that only tells a time may hold beside digits and marks.
 _DIGIT_GROUPS = re.compile(r"\d+")
@@ -315,9 +321,18 @@ def _names_only(line: str, names: set[str]) -> bool:
 
 
 def _bio(line: str, names: set[str]) -> bool:
+    """A writer's standing bio: it opens with their name and goes on in lower case ("Manuela
+    Conrad ist ZDF-Reporterin ..."), or names them (by their given name too) as a writer ("A
+    38-year industry veteran and award-winning journalist, Lance has covered technology ...")."""
     folded = " ".join(line.split())
-    return len(folded) <= 400 and any(
-        folded.casefold().startswith(name + " ") and folded[len(name) + 1:][:1].islower() for name in names)
+    if len(folded) > BIO_CHARS:
+        return False
+    if any(folded.casefold().startswith(name + " ") and folded[len(name) + 1:][:1].islower() for name in names):
+        return True
+    if not _WRITERS_WORK.search(folded):
+        return False
+    given = {name.split()[0] for name in names if len(name.split()[0]) >= 3}
+    return bool(given & set(WORD.findall(folded.casefold()))) or any(name in folded.casefold() for name in names)
 
 
 def split_article(tree: HtmlElement, first_line: str) -> HtmlElement | None:

@@ -273,6 +273,15 @@ def test_the_byline_and_the_authors_bio_leave_the_body_and_the_names_in_its_sent
         ["von Jane Doe", *article])
     assert without_author_lines("\n".join([*article, "Paul Weber: Die Fähre kommt."]), ("Paul Weber",)) == \
         "\n".join([*article, "Paul Weber: Die Fähre kommt."])
+    # a bio that names the writer by the given name, as a writer
+    bio = ("A 30-year harbour veteran and award-winning journalist, Paul has covered the ferries since they ran "
+           "on steam. He is a former editor of the Lindenau Courier.")
+    assert without_author_lines("\n".join([*article, bio]), ("Paul Weber",)) == "\n".join(article)
+    # a last line about someone of the same given name, or about another journalist, stays
+    own = ["Paul, a ferryman for thirty years, said he would miss the old timetable.",
+           "The journalist Jane Doe has covered the harbour for the Courier since 2019."]
+    for last in own:
+        assert without_author_lines("\n".join([*article, last]), ("Paul Weber",)) == "\n".join([*article, last])
 
 
 @pytest.mark.parametrize("last, authors", [
