@@ -48,6 +48,11 @@ _NOTICE = re.compile(r"|".join((
     r"embedded content", r"external content", r"this content is not available", r"enable javascript",
     r"^(?:advertisement|anzeige|werbung|publicité|publicidad|pubblicità|reklame|reklama|annonce|annons|advertentie|"
     r"mainos|comments?|kommentare)$",
+    # where an advertisement or a gallery sits in the text: "Continue Reading Below", "Story
+    # continues below gallery", "Weiterlesen nach der Anzeige"
+    r"^(?:the )?(?:story|article|text|post) continues (?:below|after)\b", r"^continue reading (?:below|after)\b",
+    r"^weiterlesen nach der (?:anzeige|werbung)", r"^(?:der )?artikel (?:wird )?(?:unter|nach) der (?:anzeige|werbung)",
+    r"^la suite (?:après|sous) (?:cette |la )?(?:publicité|annonce)", r"^(?:el )?artículo continúa (?:tras|después)",
     # a label whose date went elsewhere ("Published", "Offentliggjort")
     r"^(?:published|veröffentlicht|publié|publicado|pubblicato|gepubliceerd|offentliggjort|publicerad|publisert|"
     r"opublikowano|publikováno)\W*$",

@@ -609,6 +609,7 @@ def test_readers_comments_cards_of_other_stories_and_page_data_leave_the_body():
     page_data = ["2026-12-07T08:57:40+01:00", "07.12.2026, 14:05 Uhr", "2026年12月7日 14時05分 (12月7日 15時10分更新)",
                  "Der Bürgermeister über die Sanierung 07.12.2026 | 0:21 min",
                  "Thanks for signing up!", "There was an error processing your subscription.",
+                 "Continue Reading Below", "Story continues below gallery", "Weiterlesen nach der Anzeige",
                  "Updated at 1:23 p.m.", "https://img.courier.example/2026/12/hafen-500x250.jpg",
                  "https://courier.example/lindenau/hafenstrasse", "Like this story? Share it with a friend!",
                  "- Print Article"]
