@@ -121,6 +121,8 @@ MAX_ARTICLE_PARTS = 10
 # A byline as a line of the body: its opening word, and the words between the names.
 _BYLINE_OPENER = re.compile(r"^(?:by|von|par|por|di|da|af|av|door|przez|autor(?:in)?:|author:|text:)\s+", re.I)
 _BYLINE_SEPARATORS = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bog\b|\bet\b|\by\b|\be\b|\bi\b|\ben\b)\s*", re.I)
+# A name written in Chinese, Japanese or Korean script, without spaces: "渡辺洋介".
+_CJK_NAME = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{2,8}")
 # A byline or a bio is looked for among this many lines at the end of the body.
 AUTHOR_LINES = 5
 # A bio is at most this long (a standing bio is a few sentences).
@@ -308,7 +310,8 @@ def without_author_lines(text: str, authors: tuple[str, ...]) -> str:
     first or last lines, and without its authors' standing bio among its last lines (a line
     that opens with an author's name and goes on in lower case: "Manuela Conrad ist
     ZDF-Reporterin ..."); the names are the byline's, read apart from the body."""
-    names = {" ".join(name.split()).casefold() for name in authors if len(name.split()) >= 2}
+    names = {" ".join(name.split()).casefold() for name in authors
+             if len(name.split()) >= 2 or _CJK_NAME.fullmatch(name)}
     if not names:
         return text
     lines = text.split("\n")

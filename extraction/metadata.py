@@ -165,7 +165,10 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
             for m in tree.iter("meta") if m.get("content")}
     authors = []
     for article in articles:
-        authors += list(_authors(article.get("author")))
+        named = list(_authors(article.get("author")))
+        if not any(not author.organization for author in named):  # the outlet as author, its reporter as creator
+            named += [creator for creator in _authors(article.get("creator")) if not creator.organization]
+        authors += named
     publishers = [clean(a.get("publisher", {}).get("name")) for a in articles if isinstance(a.get("publisher"), dict)]
     publishers += [clean(n.get("name")) for n in nodes if any(_ORGANIZATION_TYPE.search(t) for t in _types(n))]
     title = tree.find(".//title")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -999,3 +1000,22 @@ def test_a_posts_filing_at_the_bodys_edges_is_the_templates_not_the_text():
     # a short first line under a filing that does not end in tags is the text's own
     assert without_filing("\n".join(["Posted in: Harbour", "Lindenau", *own])) == "\n".join(["Lindenau", *own])
     assert without_filing("\n".join(own)) == "\n".join(own)
+
+
+def test_the_reporter_the_page_names_as_creator_where_the_outlet_is_its_author():
+    """JSON-LD that names the outlet as the author and its reporter as the creator: the reporter
+    wrote it. The name at the top of the text, in a script without spaces, is the byline."""
+    url = "https://courier.example/jishin"
+    ld = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": "港町で震度4の地震",
+                     "author": {"@type": "Organization", "name": "海辺新聞デジタル"}, "creator": ["渡辺花子"]},
+                    ensure_ascii=False)
+    paragraphs = ["気象庁は13日午後9時ごろ、港町で震度4の地震があったと発表した。震源の深さは約30キロと推定される。",
+                  "この地震による津波の心配はないという。港町の消防によると、けが人の情報は入っていない。",
+                  "町役場は、今後1週間ほどは同じ程度の揺れに注意するよう呼びかけている。"]
+    page = (f"<html lang='ja'><head><meta property='og:site_name' content='海辺新聞デジタル'>"
+            f"<script type='application/ld+json'>{ld}</script></head><body><article>"
+            "<h1>港町で震度4の地震</h1><div class='mhPng'><span>渡辺花子</span></div>"
+            + "".join(f"<p>{paragraph}</p>" for paragraph in paragraphs * 2) + "</article></body></html>")
+    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page.encode(), content_type=None))
+    assert article.authors == ("渡辺花子",) and article.credits == ()
+    assert article.text.startswith(paragraphs[0])
