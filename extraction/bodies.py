@@ -53,6 +53,9 @@ _NOTICE = re.compile(r"|".join((
     r"^(?:the )?(?:story|article|text|post) continues (?:below|after)\b", r"^continue reading (?:below|after)\b",
     r"^weiterlesen nach der (?:anzeige|werbung)", r"^(?:der )?artikel (?:wird )?(?:unter|nach) der (?:anzeige|werbung)",
     r"^la suite (?:après|sous) (?:cette |la )?(?:publicité|annonce)", r"^(?:el )?artículo continúa (?:tras|después)",
+    # a link past the page's navigation, left in the text: "Hauptinhalt", "Skip to main content"
+    r"^(?:hauptinhalt|zum inhalt(?: springen)?|direkt zum inhalt|main content|skip to (?:the )?(?:main )?content|"
+    r"aller au contenu(?: principal)?|ir al contenido(?: principal)?)$",
     # a label whose date went elsewhere ("Published", "Offentliggjort")
     r"^(?:published|veröffentlicht|publié|publicado|pubblicato|gepubliceerd|offentliggjort|publicerad|publisert|"
     r"opublikowano|publikováno)\W*$",
@@ -194,11 +197,11 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset
     return "\n".join(_without_teaser_cards(kept, links))
 
 
-def without_filing(text: str) -> str:
-    """The body without the post's filing at its edges (its categories and tags, as a blog's
-    template prints them), and without the tags its template lists a line each under a filing
-    at the top (single words before the first sentence). Once the headline is taken: the
-    filing is under it."""
+def without_template_edges(text: str) -> str:
+    """The body without what a page's template leaves at its edges: the post's filing (its
+    categories and tags, as a blog's template prints them, and the tags it lists a line each
+    under a filing at the top: single words before the first sentence), and lines without a
+    word ("|", "***"). Once the headline is taken: these are under it."""
     lines = text.split("\n")
 
     def filing(line: str) -> bool:
@@ -206,6 +209,8 @@ def without_filing(text: str) -> str:
             not line.rstrip().endswith((".", "!", "?"))
 
     start = 0
+    while start < len(lines) - 1 and not WORD.search(lines[start]):
+        start += 1
     while start < min(FILING_EDGE_LINES, len(lines)) and filing(lines[start]):
         tags_follow = _TAGS_LAST.search(lines[start]) is not None
         start += 1
@@ -213,6 +218,8 @@ def without_filing(text: str) -> str:
             start += 1
     end = len(lines)
     while end > max(start, len(lines) - FILING_EDGE_LINES) and filing(lines[end - 1]):
+        end -= 1
+    while end > start + 1 and not WORD.search(lines[end - 1]):
         end -= 1
     return "\n".join(lines[start:end])
 

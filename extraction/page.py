@@ -12,6 +12,7 @@ from lxml.html import HtmlElement
 
 from newsbeam.extraction.authors import AGENCIES, byline, feed_sites, opening_byline, signed_off
 from newsbeam.extraction.bodies import (
+    WORD,
     body_from_json_ld,
     clean_body,
     drop_popups,
@@ -21,7 +22,7 @@ from newsbeam.extraction.bodies import (
     split_article,
     without_author_lines,
     without_empty_headings,
-    without_filing,
+    without_template_edges,
 )
 from newsbeam.extraction.language import detect_language
 from newsbeam.extraction.metadata import PageMetadata, parse_page, picture_address, read_metadata, site_name_of
@@ -31,6 +32,7 @@ from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
 from newsbeam.extraction.text import Similarity, normalize_text, strip_repeated_headline, strip_trailers
 from newsbeam.extraction.titles import headline, names_the_site, site_words
 from newsbeam.schemas import Article, FeedEntry, FetchedPage, utc_iso
+from newsbeam.schemas.lexicon import ARTICLE_KIND_LABELS
 from newsbeam.schemas.text import fold_letters, tag_list
 from newsbeam.schemas.times import Published, parse_time, publication_time
 
@@ -149,7 +151,7 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
     sites = site_words(metadata, entry.feed_name)
     text, credited = opening_byline(without_author_lines(text, credited.authors), credited, sites)
     text, credited = signed_off(text, credited, sites, lambda line: _set_apart(tree, line))
-    text = without_empty_headings(without_filing(text))
+    text = without_empty_headings(without_template_edges(text))
     if len(text) < settings.min_body_chars:
         html = page.html if isinstance(page.html, str) else (page.html or b"").decode("utf-8", "replace")
         kind = page_kind(html, tree, metadata, visible)
@@ -238,9 +240,20 @@ def _without_page_heading(text: str, kicker: str | None, headlines: list[str | N
     if kicker:
         shown |= {fold_letters(kicker)} | {fold_letters(kicker) + wording for wording in shown}
     lines = text.split("\n")
-    while len(lines) > 1 and fold_letters(lines[0]) in shown:
+    while len(lines) > 1 and (fold_letters(lines[0]) in shown or _a_label(lines[0], lines[1], shown)):
         lines.pop(0)
     return "\n".join(lines)
+
+
+def _a_label(line: str, below: str, shown: set[str]) -> bool:
+    """Is this first line of the body a label above the text: no word at all ("|"), the kind of
+    piece ("Analysis", "Článek"), or a short line above the headline (a kicker the markup does
+    not mark: "immunology")?"""
+    label = " ".join(line.split())
+    if not WORD.search(label) or label.casefold() in ARTICLE_KIND_LABELS:
+        return True
+    return len(label.split()) <= 3 and len(label) <= 40 and not label.endswith((".", "!", "?")) and \
+        fold_letters(below) in shown
 
 
 def publication(page_times: list[str], entry: FeedEntry, page_date: str | None) -> Published | None:

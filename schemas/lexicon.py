@@ -1,7 +1,8 @@
 """The words of newsrooms newsbeam knows, one list each, for every rule that needs them in the
 feed reader and the page extractor alike: news agencies (a byline's credit, a photo credit
-"Foto: dpa/...", a closing "(Reuters)" line), and the labels of a line that points to other
-stories ("Lesen Sie auch: ...", "ALSO READ: ...")."""
+"Foto: dpa/...", a closing "(Reuters)" line), the labels of a line that points to other
+stories ("Lesen Sie auch: ...", "ALSO READ: ..."), and the labels of a piece's kind above it
+("Analysis", "Článek")."""
 
 from __future__ import annotations
 
@@ -32,3 +33,12 @@ OTHER_STORIES_WORDS = ("more", "also", "see more", "watch", "listen")
 # As alternations for patterns: the labels, and the words (either needs the colon checked by the pattern).
 OTHER_STORIES_LABEL_PATTERN = "|".join(re.escape(label) for label in OTHER_STORIES_LABELS)
 OTHER_STORIES_WORD_PATTERN = "|".join(re.escape(word) for word in OTHER_STORIES_WORDS)
+
+# What kind of piece it is, as a page labels it above the headline or the text ("Analysis",
+# "Kommentar", "Článek"): a label alone on a line there is no line of the text.
+ARTICLE_KIND_LABELS = frozenset((
+    "article", "artikel", "článek", "artículo", "articolo", "artigo", "artykuł", "analysis", "analyse", "análisis",
+    "analisi", "review", "rezension", "kritik", "critique", "crítica", "opinion", "meinung", "kommentar", "opinión",
+    "commentary", "comment", "column", "kolumne", "editorial", "leitartikel", "interview", "entrevista", "intervista",
+    "exclusive", "exklusiv", "explainer", "feature", "reportage", "essay", "gastbeitrag", "podcast", "video",
+    "gallery", "galerie", "live", "liveblog", "ticker", "breaking", "eilmeldung", "news", "nachrichten"))

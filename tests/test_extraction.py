@@ -989,17 +989,34 @@ def test_a_link_in_capitals_between_paragraphs_is_the_sites_call_not_the_article
 def test_a_posts_filing_at_the_bodys_edges_is_the_templates_not_the_text():
     """A blog's template prints the post's date, categories and tags above or below the text,
     and may list the tags a line each: they go. The same words inside the text stay."""
-    from newsbeam.extraction.bodies import without_filing
+    from newsbeam.extraction.bodies import without_template_edges
 
     own = ["The harbour authority of Lindenau approved the new ferry fares on Tuesday.",
            "Category: the fares fall into three classes, one of them for residents.",
            "Tags: the council wants the ferries tagged with a new livery by spring."]
-    assert without_filing("\n".join(["05/10/2026 - Publicado por: Ana Lima - Categoria: Saúde - Tags: porto",
+    assert without_template_edges("\n".join(["05/10/2026 - Publicado por: Ana Lima - Categoria: Saúde - Tags: porto",
                                       "balsa", "tarifas", *own, "Filed under: Lindenau | Harbour |"])) == \
         "\n".join(own)
     # a short first line under a filing that does not end in tags is the text's own
-    assert without_filing("\n".join(["Posted in: Harbour", "Lindenau", *own])) == "\n".join(["Lindenau", *own])
-    assert without_filing("\n".join(own)) == "\n".join(own)
+    assert without_template_edges("\n".join(["Posted in: Harbour", "Lindenau", *own])) == "\n".join(["Lindenau", *own])
+    assert without_template_edges("\n".join(own)) == "\n".join(own)
+    # lines without a word at the edges are the template's; between the text's sections they stay
+    assert without_template_edges("\n".join(["|", own[0], "* * *", own[1], "***"])) == \
+        "\n".join([own[0], "* * *", own[1]])
+
+
+@pytest.mark.parametrize("above", [["Analysis"], ["Článek"], ["harbours", "Ferry fares approved"], ["Hauptinhalt"]])
+def test_a_label_above_the_text_is_no_line_of_it(above):
+    """The kind of piece, a kicker the markup does not mark (above the headline, given again in
+    the text), a link past the navigation: labels, not the text."""
+    url = "https://courier.example/ferry-fares"
+    own = ["The harbour authority of Lindenau approved the new ferry fares on Tuesday after a long debate.",
+           "Fares for residents stay as they are, while visitors pay two euros more in the summer months.",
+           "The operator said the new fares would pay for a third boat on the line to Vesterholm next spring."]
+    page = ("<html><head><meta property='og:title' content='Ferry fares approved'></head><body><article>"
+            + "".join(f"<p>{line}</p>" for line in [*above, *own, *PARAGRAPHS_DE]) + "</article></body></html>")
+    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    assert article.title == "Ferry fares approved" and article.text.split("\n")[:3] == own
 
 
 def test_the_reporter_the_page_names_as_creator_where_the_outlet_is_its_author():
