@@ -173,6 +173,8 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
     publishers += [clean(n.get("name")) for n in nodes if any(_ORGANIZATION_TYPE.search(t) for t in _types(n))]
     title = tree.find(".//title")
     main_h1 = _main_headline(tree)
+    page_titles = {clean(a.get("headline")) for a in articles} | {
+        clean(meta.get("og:title")), clean(title.text_content() if title is not None else "")}
     canonical = _canonical(tree, meta, url)
     lead = _lead_image(articles, tree, meta)
     return PageMetadata(
@@ -183,8 +185,9 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
             ("title", title.text_content() if title is not None else None)) if clean(value)},
         h1=_h1_text(main_h1) if main_h1 is not None else None,
         kicker=_kicker(main_h1) if main_h1 is not None else None,
+        # a site name that is the page's own title is none (an application-name set to the headline)
         site_names=[n for n in [clean(meta.get("og:site_name")), clean(meta.get("application-name")), *publishers]
-                    if n],
+                    if n and n not in page_titles],
         ld_authors=authors,
         meta_authors=[clean(m.get("content")) for m in tree.iter("meta")
                       if (m.get("name") or m.get("property") or "").lower() in _AUTHOR_META and m.get("content")],

@@ -1036,3 +1036,17 @@ def test_the_reporter_the_page_names_as_creator_where_the_outlet_is_its_author()
     article = extract_article(FetchedPage(entry=entry(url), url=url, html=page.encode(), content_type=None))
     assert article.authors == ("渡辺花子",) and article.credits == ()
     assert article.text.startswith(paragraphs[0])
+
+
+def test_a_site_name_that_is_the_pages_own_title_cuts_nothing_off_the_headline():
+    """A page that sets its application-name to the headline: the headline's second part,
+    after a dash, stays (it is no site's name)."""
+    url = "https://courier.example/schule"
+    headline = 'Künstliche Intelligenz in der Schule - Kinder werden "schneller und erfolgreicher"'
+    ld = json.dumps({"@type": "NewsArticle", "headline": headline}, ensure_ascii=False)
+    page = (f"<html><head><meta property='og:site_name' content='Coastal Courier'>"
+            f"<meta name='application-name' content='{headline}'><title>{headline}</title>"
+            f"<script type='application/ld+json'>{ld}</script></head><body><article><h1>{headline}</h1>"
+            + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE) + "</article></body></html>")
+    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    assert article.title == headline and article.site_name == "Coastal Courier"
