@@ -455,7 +455,15 @@ _KICKER_MAX_CHARS = 120
 
 
 def _kickers_in(h1: Any) -> list[Any]:
-    return h1.xpath(f".//*[{_KICKER}]")
+    """The kickers set inside a headline: marked by their class, or an element that opens the
+    <h1> with the headline run on after it without a space ("<span>Nationale Demo</span>Der
+    9. Juli naht: ..."): the page shows them on lines of their own."""
+    marked = h1.xpath(f".//*[{_KICKER}]")
+    first = h1[0] if len(h1) and isinstance(h1[0].tag, str) else None
+    if not marked and first is not None and not (h1.text or "").strip() and first.text and first.tail and \
+            first.text.strip()[-1:].isalnum() and first.text[-1:].strip() and first.tail[:1].isupper():
+        return [first]
+    return marked
 
 
 def _h1_text(h1: Any) -> str:

@@ -330,6 +330,13 @@ def test_a_json_ld_teaser_cuts_nothing():
     ("<script type='application/ld+json'>{\"@type\": \"NewsArticle\", "
      "\"headline\": \"Nach dem Rückzug: Anwältin soll Ministerin werden\"}</script>",
      "Anwältin soll Ministerin werden", ("Nach dem Rückzug: Anwältin soll Ministerin werden", None)),
+    # a kicker without a class that opens the <h1>, the headline run on after it without a space
+    ("<meta property='og:title' content='Nationale Demo / Der 9. Juli naht: Gewerkschaften zeigen Stärke'>",
+     "<span>Nationale Demo</span>Der 9. Juli naht: Gewerkschaften zeigen Stärke",
+     ("Der 9. Juli naht: Gewerkschaften zeigen Stärke", "Nationale Demo")),
+    # a first part set in bold, ending in a colon, is the headline's own
+    ("", "<span>Hafen Lindenau:</span>Fähre fährt wieder", ("Hafen Lindenau:Fähre fährt wieder", None)),
+    ("", "<em>Dune</em> review: a desert epic", ("Dune review: a desert epic", None)),
 ])
 def test_a_kicker_before_a_colon_only_where_the_page_shows_one(head, h1, expected):
     from newsbeam.extraction.metadata import read_metadata
