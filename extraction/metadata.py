@@ -173,10 +173,11 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
     publishers += [clean(n.get("name")) for n in nodes if any(_ORGANIZATION_TYPE.search(t) for t in _types(n))]
     title = tree.find(".//title")
     main_h1 = _main_headline(tree)
-    page_titles = {clean(a.get("headline")) for a in articles} | {
-        clean(meta.get("og:title")), clean(title.text_content() if title is not None else "")}
+    # the article's own headline (where og:title and <title> may well be only the site's name)
+    page_titles = {clean(a.get("headline")) for a in articles} | {_h1_text(main_h1) if main_h1 is not None else ""}
     canonical = _canonical(tree, meta, url)
     lead = _lead_image(articles, tree, meta)
+    bylines = _bylines(tree)
     return PageMetadata(
         headlines=[clean(a["headline"]) for a in articles
                    if isinstance(a.get("headline"), str) and clean(a["headline"])],
@@ -185,13 +186,13 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
             ("title", title.text_content() if title is not None else None)) if clean(value)},
         h1=_h1_text(main_h1) if main_h1 is not None else None,
         kicker=_kicker(main_h1) if main_h1 is not None else None,
-        # a site name that is the page's own title is none (an application-name set to the headline)
+        # a site name that is the page's own headline is none (an application-name set to it)
         site_names=[n for n in [clean(meta.get("og:site_name")), clean(meta.get("application-name")), *publishers]
                     if n and n not in page_titles],
         ld_authors=authors,
         meta_authors=[clean(m.get("content")) for m in tree.iter("meta")
                       if (m.get("name") or m.get("property") or "").lower() in _AUTHOR_META and m.get("content")],
-        bylines=_bylines(tree),
+        bylines=bylines,
         author_links=_author_links(tree),
         description=clean(meta.get("og:description") or meta.get("description")) or None,
         image=picture_address(lead.url, url) or picture_address(meta.get("og:image"), url),
@@ -200,7 +201,7 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
         article_bodies=[a["articleBody"] for a in articles if isinstance(a.get("articleBody"), str)],
         published=[*(a["datePublished"] for a in articles if isinstance(a.get("datePublished"), str)),
                    *(meta[name] for name in _PUBLISHED_META if meta.get(name)), *_time_elements(tree),
-                   *_dated(pages, "datePublished")],
+                   *_dated(pages, "datePublished"), *_stamps(bylines)],
         payloads=list(_payloads(tree)),
         host=(urllib.parse.urlsplit(url).hostname or "") if url else "",
         canonical=canonical,
@@ -519,6 +520,20 @@ def _bylines(tree: Any) -> list[str]:
         if found:
             return found[:3]
     return found
+
+
+# The time a byline shows the article went out ("Published 11:11 PM EST Nov 19, 2019", "Posted:
+# Aug 08, 2024 4:00 AM EDT", "Veröffentlicht am 27.04.24 um 07:39 Uhr"), up to what follows it.
+_PUBLISHED_STAMP = re.compile(r"\b(?:Published|Posted|Veröffentlicht|Publicado|Publié|Pubblicato)\b:?\s*"
+                              r"(?:on\s+|am\s+|le\s+|el\s+|em\s+)?(?P<when>.+?)\s*(?:$|[|·•]|\s-\s|"
+                              r"\b(?:Updated|Last updated|Aktualisiert|Actualizado|Mis à jour|Aggiornato)\b)")
+
+
+def _stamps(bylines: list[str]) -> list[str]:
+    """The publication times the page's bylines show, as they write them (the last a page's
+    metadata is read by: a page whose JSON-LD gives none, or "0001-01-01")."""
+    return [match["when"] for match in map(_PUBLISHED_STAMP.search, bylines)
+            if match and any(character.isdigit() for character in match["when"])]  # not "Posted by ..."
 
 
 # A link to an author's page: a path segment that says so, in the languages newsbeam meets.

@@ -47,6 +47,16 @@ class Published(NamedTuple):
 # Portuguese feed, "Mo, 24. Sep 2018"): RSS says English, but many feeds write their own.
 DATE_LANGUAGES = ["en", "pt", "es", "fr", "de", "it", "tr", "pl", "nl", "sv", "da", "nb", "cs", "ro"]
 _YEAR = re.compile(r"\b\d{4}\b")
+# A date as RSS writes it (RFC 2822): "Mon, 24 Sep 2018 19:42:40 -0300", "24 Sep 2018 19:42 GMT".
+_RFC_2822 = re.compile(r"^(?:[^\W\d_]{2,9}\.?,?\s*)?\d{1,2}\s+[^\W\d_]{3,9}\.?\s+\d{2,4}(?:\s+\d{1,2}:\d\d(?::\d\d)?)?"
+                       r"(?:\s*(?:[+-]\d{4}|[A-Za-z]{1,5}))?\s*$")
+# A time of day in a date written out: "4:00 AM", "07:39 Uhr", "19h30", "11 p.m.".
+_TIME_OF_DAY = re.compile(r"\d{1,2}(?::\d\d|h\d\d)|\d\s*(?:[ap]\.?m\b\.?|uhr\b)", re.I)
+# Times before this are a system's stand-in for none, not a publication (a newspaper's archive
+# online goes back to the 19th century, a CMS's empty date to year 1); so is the Unix epoch.
+EARLIEST_PUBLICATION = "1800-01-01"
+_EPOCH = "1970-01-01T00:00:00"
+_EPOCH_WALL = dt.datetime(1970, 1, 1)  # the epoch as the page's clock reads it, whatever its offset
 
 
 def publication_time(value: str | None) -> Published | None:
@@ -61,16 +71,22 @@ def publication_time(value: str | None) -> Published | None:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         try:
+            if not _RFC_2822.match(value):  # its parser reads "Nov 19, 2026 11:11 PM EST" as 11:11, no zone
+                raise ValueError(value)
             moment = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError, OverflowError):  # a year of eleven digits
             moment = dated_in_any_language(value)
             if moment is None:
                 return None
-        date_only = False
+            date_only = not _TIME_OF_DAY.search(value)  # "November 19, 2019"
+        else:
+            date_only = False
     else:
         date_only = len(value) <= 10 or not any(c in value[8:] for c in "T :")  # "2026-11-20", "20261120"
     iso = utc_iso(moment)
-    return Published(iso, date_only, moment.tzinfo is not None) if iso else None
+    if not iso or iso < EARLIEST_PUBLICATION or iso.startswith(_EPOCH) or moment.replace(tzinfo=None) == _EPOCH_WALL:
+        return None  # a CMS's stand-in for no time: year 1 ("0001-01-01T00:00:00Z"), the epoch's first second
+    return Published(iso, date_only, moment.tzinfo is not None)
 
 
 def dated_in_any_language(value: str) -> dt.datetime | None:
@@ -82,8 +98,7 @@ def dated_in_any_language(value: str) -> dt.datetime | None:
     import dateparser  # about 0.1 s, and only for dates the standard forms do not read
 
     try:
-        return dateparser.parse(value, languages=DATE_LANGUAGES,
-                                settings={"TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": True,
-                                          "PREFER_DATES_FROM": "past"})
+        # with its offset where the text names a zone ("EST", "-0300"); naive where it names none
+        return dateparser.parse(value, languages=DATE_LANGUAGES, settings={"PREFER_DATES_FROM": "past"})
     except (ValueError, OverflowError, TypeError):
         return None

@@ -389,6 +389,36 @@ def test_a_pages_publication_time_from_json_ld_as_pages_write_it(json_ld, publis
     assert article.modified == ("2026-11-21T09:00:00+00:00" if "dateModified" in json_ld else None)
 
 
+@pytest.mark.parametrize("stamp, published", [
+    ("Published 11:11 PM EST Nov 19, 2026", "2026-11-20T04:11:00+00:00"),
+    ("Jane Doe · Coastal Courier · Posted: Nov 19, 2026 4:00 AM EDT | Last Updated: November 20",
+     "2026-11-19T08:00:00+00:00"),
+    ("Posted by Jane Doe", "2026-11-19T00:00:00+00:00"),  # no time: the date in the address, marked as a date
+])
+def test_a_stand_in_for_no_time_is_none_and_the_time_the_byline_shows_is_read(stamp, published):
+    """A CMS that writes "0001-01-01T00:00:00Z" when it has no time (Gannett's sites) gave year 1
+    as the publication and the change; the time the byline shows is the publication's."""
+    url = "https://courier.example/story/news/2026/11/19/ferry/"
+    ld = '{"@type": "NewsArticle", "datePublished": "0001-01-01T00:00:00Z", "dateModified": "0001-01-01T00:00:00Z"}'
+    page = (f"<html><head><script type='application/ld+json'>{ld}</script></head><body><article>"
+            f"<h1>Ferry gets a third boat</h1><div class='byline'>{stamp}</div>"
+            + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE) + "</article></body></html>")
+    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    assert (article.published, article.modified) == (published, None)
+    assert article.published_date_only == ("Posted by" in stamp)
+
+
+def test_times_written_out_are_dates_without_a_time_of_day_and_zoned_only_where_they_say_so():
+    from newsbeam.schemas.times import publication_time
+
+    assert publication_time("November 19, 2026") == ("2026-11-19T00:00:00+00:00", True, False)
+    assert publication_time("Nov 19, 2026 11:11 PM EST") == ("2026-11-20T04:11:00+00:00", False, True)
+    assert publication_time("19. November 2026, 14:05 Uhr") == ("2026-11-19T14:05:00+00:00", False, False)
+    for stand_in in ("0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "1970-01-01T01:00:00+01:00",
+                     "Thu, 01 Jan 1970 00:00:00 +0000"):
+        assert publication_time(stand_in) is None
+
+
 @pytest.mark.parametrize("h1, expected", [
     ("한빛 미디어", "항구 페리, 내년 봄부터 세 번째 배 운항"),  # the site's logo, in its own script
     ("기사 상세", "항구 페리, 내년 봄부터 세 번째 배 운항"),  # the page's label ("article detail")
