@@ -111,8 +111,9 @@ def newsbeam_extract(records: list[dict], encoder: str, *options: str) -> tuple[
 
 
 # A publication time of day in a page's own metadata.
-TIMED = re.compile(r'"datePublished"\s*:\s*"\d{4}-\d\d-\d\d[T ]\d\d:\d\d|'
-                   r'article:published_time"\s+content="\d{4}-\d\d-\d\d[T ]\d\d:\d\d')
+# (Not a CMS's stand-in for none: "0001-01-01T00:00:00Z", the epoch.)
+TIMED = re.compile(r'"datePublished"\s*:\s*"(?!0001-|1970-01-01)\d{4}-\d\d-\d\d[T ]\d\d:\d\d|'
+                   r'article:published_time"\s+content="(?!0001-|1970-01-01)\d{4}-\d\d-\d\d[T ]\d\d:\d\d')
 
 
 def times_line(records: list[dict], results: dict[str, dict]) -> str:
@@ -125,7 +126,8 @@ def times_line(records: list[dict], results: dict[str, dict]) -> str:
 # What a page declares of itself beside its text, as its markup writes it, and the record's field for it.
 DECLARED = {
     "image": re.compile(r'property="og:image"|"image"\s*:'),
-    "modified": re.compile(r'"dateModified"\s*:\s*"\d|article:modified_time"\s+content="\d'),
+    "modified": re.compile(r'"dateModified"\s*:\s*"(?!0001-|1970-01-01)\d|'
+                           r'article:modified_time"\s+content="(?!0001-|1970-01-01)\d'),
     "section": re.compile(r'"articleSection"\s*:\s*"[^"]|article:section"\s+content="[^"]'),
 }
 
