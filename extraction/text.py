@@ -89,9 +89,22 @@ _TRAILER = re.compile(r"""^(?:
 )$""", re.IGNORECASE | re.VERBOSE)
 
 
+# A notice that the whole story is for members (or subscribers) for now, with its link and when
+# it opens to all ("This story is currently available to Medium Members at the following link:
+# <title> / The story will be unlocked ... after 30 days"): from it on, the end is the notice's.
+_MEMBERS_ONLY = re.compile(r"^(?:this|the)\s+(?:story|article|post)\s+is\s+(?:currently\s+|now\s+)?(?:only\s+)?"
+                           r"available\s+(?:only\s+)?to\s+(?:[\w-]+\s+){0,2}(?:members|subscribers)\b|"
+                           r"^(?:the|this)\s+(?:story|article|post)\s+will\s+be\s+(?:unlocked|free)\b", re.I)
+
+
 def strip_trailers(text: str, settings: ExtractSettings = DEFAULTS) -> str:
-    """Drop source, credit and translation-notice lines from the end of a body."""
+    """Drop source, credit and translation-notice lines from the end of a body, and a notice
+    that the story is for members for now (with the title it links to)."""
     lines = text.split("\n")
+    notice = next((number for number in range(max(1, len(lines) - 3), len(lines))
+                   if _MEMBERS_ONLY.match(lines[number].strip())), None)
+    if notice is not None:
+        lines = lines[:notice]
     for _ in range(3):
         if len(lines) > 1 and len(lines[-1]) <= settings.trailer_max_chars and _TRAILER.match(lines[-1].strip()):
             lines.pop()

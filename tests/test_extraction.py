@@ -123,6 +123,17 @@ def test_source_credit_and_translation_lines_are_dropped_from_the_end(trailer):
     assert strip_trailers(f"{body}\n{trailer}\n© 2026 Harbour Herald") == body
 
 
+def test_a_notice_that_the_story_is_for_members_for_now_leaves_the_end_with_the_title_it_links():
+    body = "The council met on Monday.\nIt voted for the plan."
+    notice = ("This story is currently available to Harbour Members at the following link:\n"
+              "Why the ferry needs a third boat\n"
+              "The story will be unlocked and available to all of our readers after 30 days.")
+    assert strip_trailers(f"{body}\n{notice}") == body
+    # the same words in the text's own sentences stay
+    own = f"{body}\nThe harbour's archive is now available to members of the rowing club on Sundays."
+    assert strip_trailers(own) == own
+
+
 @pytest.mark.parametrize("sentence", [
     "Sources close to the council said the vote had been close.",
     "Quelle der Zahlen ist das Statistische Landesamt, das die Daten am Montag in Hannover veröffentlichte.",
