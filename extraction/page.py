@@ -20,6 +20,7 @@ from newsbeam.extraction.bodies import (
     once_as_shown,
     script_body,
     split_article,
+    with_standfirst,
     without_author_lines,
     without_empty_headings,
     without_template_edges,
@@ -146,6 +147,8 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
     page_urls = frozenset(url for url in (page.url, entry.url, metadata.canonical) if url)
     body = _without_page_heading(clean_body(visible, settings, metadata.link_texts, page_urls), kicker,
                                 [metadata.h1, title])
+    if body_source == "page":
+        body = with_standfirst(body, tree, metadata)
     credited = byline(metadata, document.author if document else None, entry.authors, entry.feed_name)
     text = strip_trailers(strip_repeated_headline(title, body, similarity, settings), settings)
     sites = site_words(metadata, entry.feed_name)

@@ -1098,3 +1098,27 @@ def test_a_site_name_that_is_the_pages_own_title_cuts_nothing_off_the_headline()
             + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE) + "</article></body></html>")
     article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
     assert article.title == headline and article.site_name == "Coastal Courier"
+
+
+STANDFIRST = ("The harbour authority wants a third ferry on the line to Vesterholm by the spring, and the "
+              "council has found the money for it.")
+
+
+@pytest.mark.parametrize("shown, kept", [
+    (f"<header><h1>Ferry gets a third boat</h1><div class='summary__intro'>{STANDFIRST}</div></header>", True),
+    (f"<h1>Ferry gets a third boat</h1><h2 class='subheadline'>{STANDFIRST}</h2>", True),
+    # the page's description as a teaser link to this article, or shown nowhere: no standfirst
+    (f"<header><h1>Ferry gets a third boat</h1></header><nav><a href='/ferry'>{STANDFIRST}</a></nav>", False),
+    ("<header><h1>Ferry gets a third boat</h1></header>", False),
+])
+def test_the_standfirst_under_the_headline_opens_the_body(shown, kept):
+    """trafilatura leaves out a standfirst set apart from the body's paragraphs (in the page's
+    header, a summary box): the block below the <h1> that the page's own description opens is
+    the article's first paragraph."""
+    url = "https://courier.example/ferry"
+    page = (f"<html><head><meta property='og:description' content='{STANDFIRST}'></head><body><article>{shown}"
+            "<div class='article-body'>" + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE)
+            + "</div></article></body></html>")
+    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    lines = article.text.split("\n")
+    assert lines[0] == (STANDFIRST if kept else PARAGRAPHS_DE[0]) and lines.count(STANDFIRST) == int(kept)
