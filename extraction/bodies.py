@@ -56,9 +56,9 @@ _NOTICE = re.compile(r"|".join((
     # a link past the page's navigation, left in the text: "Hauptinhalt", "Skip to main content"
     r"^(?:hauptinhalt|zum inhalt(?: springen)?|direkt zum inhalt|main content|skip to (?:the )?(?:main )?content|"
     r"aller au contenu(?: principal)?|ir al contenido(?: principal)?)$",
-    # a label whose date went elsewhere ("Published", "Offentliggjort")
-    r"^(?:published|veröffentlicht|publié|publicado|pubblicato|gepubliceerd|offentliggjort|publicerad|publisert|"
-    r"opublikowano|publikováno)\W*$",
+    # a label whose date went elsewhere ("Published", "Offentliggjort", "- -Aktualisiert am")
+    r"^\W*(?:published|veröffentlicht|publié|publicado|pubblicato|gepubliceerd|offentliggjort|publicerad|publisert|"
+    r"opublikowano|publikováno|updated|aktualisiert|actualizado|mis à jour)(?: (?:on|am|le|el))?\W*$",
     r"newsletter", r"^sign up\b", r"\bsubscribe (?:to|now)\b", r"join our comment", r"got a story\?",
     r"thanks for signing up", r"processing your subscription", r"keep an eye on your inbox",
     r"follow [\w ]{1,30} on (?:google|twitter|facebook|x\b)", r"la suite est réservée", r"il vous reste \d",
@@ -82,6 +82,11 @@ _CREDIT = re.compile(r"^(?:foto|fotos|bild|bilder|photo|photos|image|images|pict
                      r"illustration|quelle)\s*[:©]|©|\binfogra(?:fik|phic)\b|getty ?images|picture[- ]alliance|imago|"
                      rf"shutterstock|istock|ap photo|\b(?:{AGENCY_PATTERN})\s*/|/\s*(?:{AGENCY_PATTERN})\b",
                      re.I)
+# A picture's caption with its credit at the end ("Los geht's: Von Montag an ... Bild: Maximilian
+# von Lachner", "The new pier. Photo: Jane Doe"): the caption, not the text.
+_CAPTION_WITH_CREDIT = re.compile(r"(?:[.!?)]\s+|\s[|/]\s+|^main )(?:bild|foto|fotos|photo|photograph|image|picture|"
+                                  r"credit|image credit)\s*:\s*[^.!?:]{2,60}$", re.I)
+CAPTION_CHARS = 250
 _MORE = re.compile(rf"^(?:(?:{OTHER_STORIES_LABEL_PATTERN})\b|(?:{OTHER_STORIES_WORD_PATTERN})\s*[:：])", re.I)
 # A label and links alone: "More AP NBA: https://apnews.com/NBA and https://twitter.com/AP_Sports".
 # Each link ends at a space, so a line is read one way only (a pattern that could split a run
@@ -181,7 +186,7 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset
             continue
         if len(line) <= 120 and _CREDIT.search(line) and not line.rstrip().endswith((".", "!", "?", '"', "“", "”")):
             continue
-        if _shouted_link(line, links):
+        if _shouted_link(line, links) or (len(line) <= CAPTION_CHARS and _CAPTION_WITH_CREDIT.search(line)):
             continue
         kept.append(line)
     # A run of list items of headline length at the end is a list of other stories ("- Headline:

@@ -4,6 +4,7 @@ newsbeam's rules and trafilatura), or from the text its feed entry carries."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -243,9 +244,30 @@ def _without_page_heading(text: str, kicker: str | None, headlines: list[str | N
     if kicker:
         shown |= {fold_letters(kicker)} | {fold_letters(kicker) + wording for wording in shown}
     lines = text.split("\n")
-    while len(lines) > 1 and (fold_letters(lines[0]) in shown or _a_label(lines[0], lines[1], shown)):
+    while len(lines) > 1 and (fold_letters(lines[0]) in shown or _a_label(lines[0], lines[1], shown)
+                              or _behind_a_kicker_shown(lines[0], headlines)):
         lines.pop(0)
-    return "\n".join(lines)
+    crumbs = 0
+    while crumbs < len(lines) - 1 and _LIST_ITEM.match(lines[crumbs]) and len(lines[crumbs].split()) <= 4:
+        crumbs += 1  # "- Hindi News", "- Local", "- Bihar": the page's breadcrumbs above the text
+    return "\n".join(lines[crumbs:] if crumbs >= BREADCRUMBS else lines)
+
+
+def _behind_a_kicker_shown(line: str, headlines: list[str | None]) -> bool:
+    """Is this line a headline with a kicker the markup does not mark before it ("Onlineversand
+    aus Fernost : Wie gefährlich ...", "Premiere in Eisenhüttenstadt - DDR-Hotel ...")?"""
+    for wording in filter(None, headlines):
+        if len(line) > len(wording) and line.endswith(wording) and \
+                _KICKER_BEFORE.fullmatch(line[:len(line) - len(wording)]):
+            return True
+    return False
+
+
+# A kicker of at most 60 characters and the separator after it, before a headline on one line.
+_KICKER_BEFORE = re.compile(r"[^\n]{2,60}?(?:\s+[:|\-–—/]\s+|:\s+)")
+# A run of at least this many short list items at the body's top is the page's breadcrumbs.
+BREADCRUMBS = 3
+_LIST_ITEM = re.compile(r"^[-–•*·]\s")
 
 
 def _a_label(line: str, below: str, shown: set[str]) -> bool:

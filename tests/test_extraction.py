@@ -659,6 +659,8 @@ def test_readers_comments_cards_of_other_stories_and_page_data_leave_the_body():
                  "Der Bürgermeister über die Sanierung 07.12.2026 | 0:21 min",
                  "Thanks for signing up!", "There was an error processing your subscription.",
                  "Continue Reading Below", "Story continues below gallery", "Weiterlesen nach der Anzeige",
+                 "- -Aktualisiert am",
+                 "Los geht's: Von Montag an fährt die Fähre alle zwanzig Minuten. Bild: Jana Muster",
                  "Updated at 1:23 p.m.", "https://img.courier.example/2026/12/hafen-500x250.jpg",
                  "https://courier.example/lindenau/hafenstrasse", "Like this story? Share it with a friend!",
                  "- Print Article"]
@@ -685,7 +687,8 @@ def test_readers_comments_cards_of_other_stories_and_page_data_leave_the_body():
     # nor is a date without a time (an exhibition's), a telephone number, a score
     own = "\n".join(["12 Kommentare", *article, "Hafen Hafen", "- Linie 4: Uferstraße", "- Linie 5: Marktplatz",
                      "29. November 2026 | 20. Januar 2027", "040-751-1500", "2-1 (1-0)",
-                     "Die Sitzung beginnt um 19:30 Uhr.", "https://lindenau.example/fahrplan"])
+                     "Die Sitzung beginnt um 19:30 Uhr.", "https://lindenau.example/fahrplan",
+                     "Playoff picture: Lindenau rowers in pursuit"])
     assert clean_body(own) == own
 
 
@@ -1053,7 +1056,9 @@ def test_a_posts_filing_at_the_bodys_edges_is_the_templates_not_the_text():
         "\n".join([own[0], "* * *", own[1]])
 
 
-@pytest.mark.parametrize("above", [["Analysis"], ["Článek"], ["harbours", "Ferry fares approved"], ["Hauptinhalt"]])
+@pytest.mark.parametrize("above", [["Analysis"], ["Článek"], ["harbours", "Ferry fares approved"], ["Hauptinhalt"],
+                                   ["Harbour news : Ferry fares approved"], ["Lindenau - Ferry fares approved"],
+                                   ["- Home", "- Lindenau", "- Harbour"]])
 def test_a_label_above_the_text_is_no_line_of_it(above):
     """The kind of piece, a kicker the markup does not mark (above the headline, given again in
     the text), a link past the navigation: labels, not the text."""
