@@ -390,12 +390,29 @@ _POPUP_CANDIDATES = ('//p//*[contains(@class, "tooltip") or contains(@class, "po
                      'contains(@class, "over-card") or contains(@class, "overcard") or contains(@class, "rollover")]')
 
 
-def drop_popups(tree: HtmlElement) -> None:
-    """Take out of the page's text the boxes it opens on hover inside a paragraph (The Hill's
-    card of a politician's latest headlines under each name): they are no part of the sentence
-    (the name they open over stays)."""
+# Text for screen readers only, by the classes that hide it from the eye ("sr-only",
+# "visually-hidden", "screen-reader-text", Golem's "go-vh"): "(öffnet im neuen Fenster)" after
+# each link, "Article content" between paragraphs. At most this long: a hidden block longer
+# than a label is left to the extractor.
+_SCREEN_READER_CLASS = re.compile(r"(?:^|\s)(?:sr-only|sr-text|visually-?hidden|u-visually-hidden|hidden-visually|"
+                                  r"screen-reader-(?:text|only)|a11y-hidden|[a-z]{1,3}-vh)(?:\s|$)")
+_SCREEN_READER_CANDIDATES = ('//body//*[contains(@class, "sr-") or contains(@class, "visually") or '
+                             'contains(@class, "screen-reader") or contains(@class, "a11y") or '
+                             'contains(@class, "-vh")]')
+SCREEN_READER_CHARS = 200
+
+
+def drop_unseen(tree: HtmlElement) -> None:
+    """Take out of the page's text what a reader never sees in it: the boxes it opens on hover
+    inside a paragraph (The Hill's card of a politician's latest headlines under each name; the
+    name they open over stays), and the words it writes for screen readers only."""
     for element in tree.xpath(_POPUP_CANDIDATES):
         if _POPUP_CLASS.search(element.get("class") or "") and element.getparent() is not None:
+            element.drop_tree()
+    for element in tree.xpath(_SCREEN_READER_CANDIDATES):
+        if _SCREEN_READER_CLASS.search(element.get("class") or "") and element.getparent() is not None and \
+                element.tag not in ("h1", "body", "article", "main") and \
+                len(element.text_content()) <= SCREEN_READER_CHARS:
             element.drop_tree()
 
 

@@ -16,7 +16,7 @@ from newsbeam.extraction.bodies import (
     WORD,
     body_from_json_ld,
     clean_body,
-    drop_popups,
+    drop_unseen,
     marked_body,
     once_as_shown,
     script_body,
@@ -131,7 +131,7 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
     for script in tree.xpath('//script[@type="application/ld+json"]'):
         if len(script.text or "") > settings.max_json_ld_chars:
             script.getparent().remove(script)
-    drop_popups(tree)
+    drop_unseen(tree)
     document: Any = trafilatura.bare_extraction(tree, url=page.url, with_metadata=True, include_comments=False,
                                                 date_extraction_params=date_parameters())  # a Document
     visible = once_as_shown(_whole(tree, page.url, normalize_text(document.text or "") if document is not None else "",
@@ -263,8 +263,9 @@ def _behind_a_kicker_shown(line: str, headlines: list[str | None]) -> bool:
     return False
 
 
-# A kicker of at most 60 characters and the separator after it, before a headline on one line.
-_KICKER_BEFORE = re.compile(r"[^\n]{2,60}?(?:\s+[:|\-–—/]\s+|:\s+)")
+# A kicker of at most 60 characters and the separator after it (or a space: the page may hide
+# its separator from the eye), before a headline on one line.
+_KICKER_BEFORE = re.compile(r"[^\n]{2,60}?(?:\s+[:|\-–—/]\s+|:\s+|\s)")
 # A run of at least this many short list items at the body's top is the page's breadcrumbs.
 BREADCRUMBS = 3
 _LIST_ITEM = re.compile(r"^[-–•*·]\s")

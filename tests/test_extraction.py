@@ -1127,3 +1127,19 @@ def test_the_standfirst_under_the_headline_opens_the_body(shown, kept):
     article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
     lines = article.text.split("\n")
     assert lines[0] == (STANDFIRST if kept else PARAGRAPHS_DE[0]) and lines.count(STANDFIRST) == int(kept)
+
+
+def test_words_written_for_screen_readers_only_are_no_part_of_the_text():
+    """A link's "(öffnet im neuen Fenster)" and an "Article content" label between paragraphs,
+    hidden from the eye by their class, are not what a reader reads; the link's words stay."""
+    url = "https://courier.example/ferry"
+    page = ("<html><body><article><h1>Ferry contract signed</h1>"
+            "<p>Der Vertrag liegt beim <a href='https://rat.example/'>Gemeinderat<span class='go-vh'> (öffnet im "
+            "neuen Fenster)</span></a> aus und kann bis Freitag eingesehen werden, sagte die Sprecherin.</p>"
+            "<p class='visually-hidden'>Article content</p>"
+            + "".join(f"<p>{paragraph}</p><span class='sr-only'>Article content</span>" for paragraph in PARAGRAPHS_DE)
+            + "</article></body></html>")
+    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    assert article.text.split("\n")[0] == ("Der Vertrag liegt beim Gemeinderat aus und kann bis Freitag eingesehen "
+                                           "werden, sagte die Sprecherin.")
+    assert "Fenster" not in article.text and "Article content" not in article.text
