@@ -223,13 +223,16 @@ class LeadImage(NamedTuple):
 
 # A caption's credit at its end: "Foto: Jane Doe", "Photo: Reuters", "Bild: dpa", "© AFP".
 # Its label: "Foto:", "Photograph:", "Image via", "Photo by", "Courtesy of", "©".
-_CREDIT_LABEL = (r"(?:(?:fotos?|photos?|photographs?|bild|image|picture|credit|quelle|source)\s*:|©|"
-                 r"(?:(?:fotos?|photos?|bild|image|picture)\s+(?:via|by|von|courtesy of)|courtesy of)\s)")
+_CREDIT_LABEL = (r"(?:(?:fotos?|fotoğraf|фото|photos?|photographs?|bild|image|image credit|picture|credit|quelle|"
+                 r"source)\s*:|credit(?:\.\.\.|…)|©|"
+                 r"(?:(?:fotos?|photos?|photographs?|bild|image|picture)\s+(?:via|by|von|courtesy of)|courtesy of)\s)")
 _CAPTION_CREDIT = re.compile(rf"(?:^|\s*[(\[|/–—-]?\s*){_CREDIT_LABEL}\s*([^()\[\]]{{2,80}}?)\s*[)\]]?\s*$", re.I)
 # A caption that is only a name in brackets: "(The Independent)".
 _BRACKETED_CREDIT = re.compile(r"^[(\[]\s*([^()\[\]]{2,80}?)\s*[)\]]$")
-# The label a caption opens with for screen readers ("Legende: ..."): no part of it.
-_CAPTION_LABEL = re.compile(r"^(?:legende|bildlegende|bildunterschrift|légende|caption|photo caption)\s*:\s*", re.I)
+# The label a caption opens with for screen readers ("Legende: ...", an icon's name: "Camera
+# Icon"): no part of it.
+_CAPTION_LABEL = re.compile(r"^(?:(?:legende|bildlegende|bildunterschrift|légende|caption|photo caption)\s*:\s*|"
+                            r"(?:camera|image|photo|expand|zoom)\s*icon\s*)", re.I)
 _CREDIT_CLASS = ('contains(@class, "credit") or contains(@class, "copyright") or contains(@class, "author") or '
                  'contains(@class, "source")')
 # Where an <img> has its picture: a lazy image's data attributes before its src (a placeholder).
@@ -250,7 +253,7 @@ def _lead_image(articles: list[dict], tree: Any, meta: dict[str, str]) -> LeadIm
             credit = image.get("creditText") or _name(image.get("copyrightHolder")) or _name(image.get("author"))
             caption, written = _split_credit(clean(image.get("caption") or image.get("description")))
             return LeadImage(clean(_first(image.get("url") or image.get("contentUrl"))), caption,
-                             clean(credit) or written)
+                             _credit_label_off(clean(credit)) or written)
     root = next(iter(tree.xpath("//article")), tree)
     for figure in root.xpath(".//figure[.//img]")[:LEAD_FIGURES]:
         if _PORTRAIT.match(clean(figure.xpath("string(.//figcaption)"))):
@@ -270,7 +273,8 @@ def _lead_image(articles: list[dict], tree: Any, meta: dict[str, str]) -> LeadIm
             text = text.replace(credit, "").strip()
         caption, written = _split_credit(text)
         return LeadImage(clean(source) or None, caption, _credit_label_off(" ".join(credits)) or written)
-    return LeadImage(None, clean(meta.get("og:image:alt")) or None, None)
+    caption, written = _split_credit(clean(meta.get("og:image:alt")))
+    return LeadImage(None, caption, written)
 
 
 def _section(value: Any, url: str) -> str | None:
@@ -293,17 +297,21 @@ def _split_credit(caption: str) -> tuple[str | None, str | None]:
     caption = _CAPTION_LABEL.sub("", caption).lstrip(":;, ")
     alone = _BRACKETED_CREDIT.match(caption)
     if alone:
-        return None, alone.group(1)
+        return None, _credit_label_off(alone.group(1))
     start = max(0, len(caption) - 200)
     match = _CAPTION_CREDIT.search(caption, start)
     if match is None:
         return caption or None, None
-    return caption[:match.start()].strip() or None, match.group(1).strip()
+    return caption[:match.start()].strip() or None, _credit_label_off(match.group(1))
 
 
 def _credit_label_off(credit: str | None) -> str | None:
+    """A credit without its brackets and label: "(Image credit: TNG Collaboration)" is "TNG
+    Collaboration"."""
     if not credit:
         return None
+    bracketed = _BRACKETED_CREDIT.match(credit.strip())
+    credit = bracketed.group(1) if bracketed else credit
     return re.sub(rf"^{_CREDIT_LABEL}\s*", "", credit, flags=re.I).strip() or None
 
 

@@ -933,6 +933,16 @@ def test_a_page_without_an_article_says_which_kind_of_page_it_is(kind):
      '["https://courier.example/ferry.jpg", "https://courier.example/ferry-square.jpg"]}}</script>',
      ("https://courier.example/ferry.jpg", None, None)),
     ("", (None, None, None)),
+    # a credit run on after the caption ("Credit..."), in brackets with its label, by a "by" label;
+    # an icon's name before the caption
+    ('<figure><img src="https://courier.example/ferry.jpg"><figcaption>The ferry at dawn.Credit...Jane Doe/The '
+     'Coastal Courier</figcaption></figure>',
+     ("https://courier.example/ferry.jpg", "The ferry at dawn.", "Jane Doe/The Coastal Courier")),
+    ('<figure><img src="https://courier.example/ferry.jpg"><figcaption>Camera IconThe ferry at dawn. <span '
+     'class="credit">(Image credit: Harbour Agency)</span></figcaption></figure>',
+     ("https://courier.example/ferry.jpg", "The ferry at dawn.", "Harbour Agency")),
+    ('<figure><img src="https://courier.example/ferry.jpg"><figcaption>Fotoğraf : Jane Doe/AA</figcaption></figure>',
+     ("https://courier.example/ferry.jpg", None, "Jane Doe/AA")),
 ])
 def test_the_lead_image_comes_with_its_caption_and_credit_and_its_maker_is_no_author(image_markup, expected):
     from newsbeam.extraction.page import feed_entry
