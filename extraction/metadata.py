@@ -35,6 +35,9 @@ _NO_SECTION = frozenset(("post", "posts", "article", "articles", "all", "home", 
                          "startseite", "uncategorized", "allgemein", "default"))
 # A caption that is a byline ("Von Jane Doe, Redakteurin"): the figure is the author's portrait.
 _PORTRAIT = re.compile(r"^(?i:von|by|par|por|door|av|af)\s+[A-ZÀ-ÖØ-Þ]")
+# A figure that advertises the publisher's magazine or newsletter ("Need more space? Subscribe
+# to our sister title ..."), not the article's picture.
+_PROMOTION = re.compile(r"\b(?:subscribe|subscription|newsletter|sign up|abonnieren|abonnement)\b", re.I)
 # The lead image is the first figure with an image among this many (an author's portrait may come first).
 LEAD_FIGURES = 2
 _AUTHOR_META = ("author", "article:author", "byl", "dc.creator", "parsely-author", "sailthru.author")
@@ -256,8 +259,9 @@ def _lead_image(articles: list[dict], tree: Any, meta: dict[str, str]) -> LeadIm
                              _credit_label_off(clean(credit)) or written)
     root = next(iter(tree.xpath("//article")), tree)
     for figure in root.xpath(".//figure[.//img]")[:LEAD_FIGURES]:
-        if _PORTRAIT.match(clean(figure.xpath("string(.//figcaption)"))):
-            continue  # the author's portrait beside the byline, not the article's picture
+        shown_with = clean(figure.xpath("string(.//figcaption)"))
+        if _PORTRAIT.match(shown_with) or _PROMOTION.search(shown_with):
+            continue  # the author's portrait beside the byline, a magazine's cover: not the article's picture
         # a lazy image has its picture in data-src (and a placeholder in src, if any)
         image = figure.xpath(".//img")[0]
         source = next((image.get(name) for name in _IMAGE_SOURCES if image.get(name)), "")

@@ -943,6 +943,9 @@ def test_a_page_without_an_article_says_which_kind_of_page_it_is(kind):
      ("https://courier.example/ferry.jpg", "The ferry at dawn.", "Harbour Agency")),
     ('<figure><img src="https://courier.example/ferry.jpg"><figcaption>Fotoğraf : Jane Doe/AA</figcaption></figure>',
      ("https://courier.example/ferry.jpg", None, "Jane Doe/AA")),
+    # the cover of the publisher's magazine, offered to subscribe to, is not the article's picture
+    ('<figure><img src="https://courier.example/magazine-cover.png"><figcaption>Want more harbour news? Subscribe '
+     'to our sister title "Coastal Monthly".</figcaption></figure>', (None, None, None)),
 ])
 def test_the_lead_image_comes_with_its_caption_and_credit_and_its_maker_is_no_author(image_markup, expected):
     from newsbeam.extraction.page import feed_entry
