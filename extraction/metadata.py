@@ -508,8 +508,9 @@ def _kicker(h1: Any) -> str | None:
 
 # The elements a page marks as its byline, the surest mark first: microdata, a link's rel, a
 # class that says so. One look through the page finds them all; each mark is then taken in turn.
-_BYLINE_CANDIDATES = ('//*[@itemprop="author" or @rel="author" or contains(@class, "byline") or '
-                      'contains(@class, "author") or contains(@class, "autor")]')
+# (by the attributes alone, in the page's order: half the time of a look at every element)
+_BYLINE_CANDIDATES = ('//@class[contains(., "byline") or contains(., "author") or contains(., "autor")]/.. | '
+                      '//@itemprop[. = "author"]/.. | //@rel[. = "author"]/..')
 _BYLINE_MARKS: tuple[Callable[[Any], bool], ...] = (
     lambda element: element.get("itemprop") == "author",
     lambda element: element.get("rel") == "author",

@@ -199,7 +199,12 @@ def self_described(metadata: PageMetadata, published: Published | None) -> dict[
     its metadata gives, else the first date alone; none when that time is before `published`: a
     draft saved before the article went out is no change to it), its section, whether it is free
     to read, its lead image's caption and credit."""
-    changes = [p for p in map(publication_time, metadata.modified) if p]
+    changes = []
+    for value in metadata.modified:  # read in turn, up to the first with a time of day
+        read = publication_time(value)
+        changes += [read] if read else []
+        if read and not read.date_only:
+            break
     change = min(changes, key=lambda p: p.date_only, default=None)  # the first with a time of day
     if change and published and not change.date_only and not published.date_only and change.time < published.time:
         change = None
@@ -288,7 +293,12 @@ def publication(page_times: list[str], entry: FeedEntry, page_date: str | None) 
     then a page time that gave no offset (read as UTC); only then a date without a time (the
     page's, or the date trafilatura finds, from the URL or the text), marked so; last the time
     a web archive captured the page."""
-    page = [p for p in map(publication_time, page_times) if p]
+    page: list[Published] = []
+    for value in page_times:  # read in turn: the first a zoned time of day decides, the rest go unread
+        read = publication_time(value)
+        if read and read.zoned and not read.date_only:
+            return read
+        page += [read] if read else []
     feed = publication_time(entry.published)
     timed = ([p for p in page if p.zoned and not p.date_only] + ([feed] if feed and not feed.date_only else [])
              + [p for p in page if not p.date_only])
