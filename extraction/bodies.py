@@ -474,6 +474,7 @@ def _share_in(part: collections.Counter, whole: collections.Counter) -> float:
 # long (a longer block that holds them is the article, or a part of the page around it).
 STANDFIRST_KEY_CHARS = 50
 STANDFIRST_CHARS = (60, 1000)
+STANDFIRST_PLACES, STANDFIRST_LEVELS = 10, 4
 # Where a page's description in the markup is no standfirst: a link (a teaser of this article
 # elsewhere on the page), a caption, the page's navigation, side boxes and forms.
 _NOT_A_STANDFIRST = frozenset(["a", "nav", "aside", "footer", "figure", "figcaption", "button", "form", "label",
@@ -493,10 +494,13 @@ def with_standfirst(visible: str, tree: HtmlElement, metadata: PageMetadata) -> 
         return visible
     h1 = next((h for h in tree.iter("h1") if metadata.h1 and " ".join(h.text_content().split()) == metadata.h1), None)
     below = h1.sourceline or 0 if h1 is not None else 0
-    for node in tree.xpath("//body//text()[contains(., $probe)]", probe=key[:30]):
-        block = node.getparent()
+    # (a few places and levels at most: a hostile page may repeat the words ten thousand times)
+    for node in tree.xpath("//body//text()[contains(., $probe)]", probe=key[:30])[:STANDFIRST_PLACES]:
+        block, levels = node.getparent(), 0
         while block is not None and key not in " ".join(block.text_content().split()) and block.tag != "body":
-            block = block.getparent()
+            block, levels = block.getparent(), levels + 1
+            if levels > STANDFIRST_LEVELS:
+                block = None
         if block is None or block.tag == "body" or (block.sourceline or 0) < below:
             continue
         text = " ".join(block.text_content().split())
