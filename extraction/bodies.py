@@ -94,7 +94,7 @@ _MORE = re.compile(rf"^(?:(?:{OTHER_STORIES_LABEL_PATTERN})\b|(?:{OTHER_STORIES_
 # of "www.www.www..." many ways takes minutes on a hostile page).
 _LINKS_ONLY = re.compile(r"^[^:]{1,40}:\s*(?:https?://|www\.)\S+(?:\s+(?:(?:and|und)\s+)?(?:https?://|www\.)\S+)*$",
                          re.I)
-_LIST_ITEM = re.compile(r"^[-–•*·]\s")
+LIST_ITEM = re.compile(r"^[-–•*·]\s")
 # A post's filing as a blog's template prints it above or below the text ("Filed under: Khawarij |",
 # "05/10/2018 - Publicado por: ... - Categoria: Saúde - Tags: sad"): a label of the site's
 # taxonomy and a colon.
@@ -194,7 +194,7 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset
     # ..."), with the heading above it.
     least, shortest, longest = TEASER_LIST
     end = len(kept)
-    while end and _LIST_ITEM.match(kept[end - 1]) and shortest <= len(kept[end - 1]) <= longest:
+    while end and LIST_ITEM.match(kept[end - 1]) and shortest <= len(kept[end - 1]) <= longest:
         end -= 1
     if len(kept) - end >= least:
         kept = kept[:end]
@@ -458,7 +458,7 @@ def once_as_shown(text: str, tree: HtmlElement) -> str:
 def _paragraph(line: str) -> bool:
     """A paragraph as the page shows it: no list item or table row (trafilatura marks those
     with "- " and "|"), long enough to be one."""
-    return len(line) >= PARAGRAPH_CHARS and not _LIST_ITEM.match(line) and "|" not in line
+    return len(line) >= PARAGRAPH_CHARS and not LIST_ITEM.match(line) and "|" not in line
 
 
 def _tokens(text: str) -> collections.Counter:

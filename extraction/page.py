@@ -13,6 +13,7 @@ from lxml.html import HtmlElement
 
 from newsbeam.extraction.authors import AGENCIES, byline, feed_sites, opening_byline, signed_off
 from newsbeam.extraction.bodies import (
+    LIST_ITEM,
     WORD,
     body_from_json_ld,
     clean_body,
@@ -244,7 +245,8 @@ def _set_apart(tree: HtmlElement, line: str) -> bool:
 def _without_page_heading(text: str, kicker: str | None, headlines: list[str | None]) -> str:
     """The body without the kicker and the headline the page shows above it, apart or run into
     one line ("Entwurf des Gesetzes: Ein bisschen Fortschritt"), when the body starts with them
-    (the headline chosen may be another wording: the page's JSON-LD one)."""
+    (the headline chosen may be another wording: the page's JSON-LD one), nor the labels and
+    breadcrumbs above them (_a_label)."""
     shown = {fold_letters(line) for line in headlines if line}
     if kicker:
         shown |= {fold_letters(kicker)} | {fold_letters(kicker) + wording for wording in shown}
@@ -253,7 +255,7 @@ def _without_page_heading(text: str, kicker: str | None, headlines: list[str | N
                               or _behind_a_kicker_shown(lines[0], headlines)):
         lines.pop(0)
     crumbs = 0
-    while crumbs < len(lines) - 1 and _LIST_ITEM.match(lines[crumbs]) and len(lines[crumbs].split()) <= 4:
+    while crumbs < len(lines) - 1 and LIST_ITEM.match(lines[crumbs]) and len(lines[crumbs].split()) <= 4:
         crumbs += 1  # "- Hindi News", "- Local", "- Bihar": the page's breadcrumbs above the text
     return "\n".join(lines[crumbs:] if crumbs >= BREADCRUMBS else lines)
 
@@ -273,7 +275,6 @@ def _behind_a_kicker_shown(line: str, headlines: list[str | None]) -> bool:
 _KICKER_BEFORE = re.compile(r"[^\n]{2,60}?(?:\s+[:|\-–—/]\s+|:\s+|\s)")
 # A run of at least this many short list items at the body's top is the page's breadcrumbs.
 BREADCRUMBS = 3
-_LIST_ITEM = re.compile(r"^[-–•*·]\s")
 
 
 def _a_label(line: str, below: str, shown: set[str]) -> bool:
@@ -300,8 +301,7 @@ def publication(page_times: list[str], entry: FeedEntry, page_date: str | None) 
             return read
         page += [read] if read else []
     feed = publication_time(entry.published)
-    timed = ([p for p in page if p.zoned and not p.date_only] + ([feed] if feed and not feed.date_only else [])
-             + [p for p in page if not p.date_only])
+    timed = ([feed] if feed and not feed.date_only else []) + [p for p in page if not p.date_only]
     if timed:
         return timed[0]
     dated = [p for p in [*page, feed, publication_time(page_date)] if p]
