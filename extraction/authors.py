@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 
 from newsbeam.extraction.metadata import Author, PageMetadata
 from newsbeam.extraction.titles import names_the_site, site_words
-from newsbeam.schemas.lexicon import AGENCY_FULL_NAMES, AGENCY_SHORT_NAMES
+from newsbeam.schemas.lexicon import AGENCY_FULL_NAMES, AGENCY_SHORT_NAMES, STAMP_LABEL_CAPITALISED_PATTERN
 from newsbeam.schemas.text import fold_letters
 
 # What introduces a byline: "By", "Von", "Par" ..., with a label before it ("Reporting by",
@@ -90,8 +90,7 @@ _ACRONYM = re.compile(r"[A-Z]{2,5}")
 _BRACKETS = re.compile(r"\s*[(\[][^)\]]{0,40}[)\]]")
 # Where a byline element runs on into the time stamp beside it, spaced or not ("Detroit News
 # wire services Published 11:11 PM EST", "CNN Editor-at-largeUpdated 1909 GMT").
-_STAMP = re.compile(r"(?:(?<=[a-z])|\s+)(?:Published|Updated|Posted|Last updated|Veröffentlicht|Aktualisiert|"
-                    r"Publicado|Actualizado|Publié|Mis à jour|Pubblicato|Aggiornato)\b.*$")
+_STAMP = re.compile(rf"(?:(?<=[a-z])|\s+)(?:{STAMP_LABEL_CAPITALISED_PATTERN})\b.*$")
 # A full stop after a name of two words or more ends the names: what follows is another
 # sentence, the outlet or a bio ("Finian Cunningham. Sputnik International"); an initial's or
 # a title's stop is no end ("Bruce Y. Lee", "Dr. Jane Doe", "Martin King Jr. ...").

@@ -36,7 +36,13 @@ from lxml.html import HtmlElement
 from newsbeam.extraction.metadata import PageMetadata, link_text_key
 from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
 from newsbeam.extraction.text import normalize_text
-from newsbeam.schemas.lexicon import AGENCY_PATTERN, OTHER_STORIES_LABEL_PATTERN, OTHER_STORIES_WORD_PATTERN
+from newsbeam.schemas.lexicon import (
+    AGENCY_PATTERN,
+    OTHER_STORIES_LABEL_PATTERN,
+    OTHER_STORIES_WORD_PATTERN,
+    PUBLISHED_LABEL_PATTERN,
+    UPDATED_LABEL_PATTERN,
+)
 
 WORD = re.compile(r"\w+")
 
@@ -57,8 +63,7 @@ _NOTICE = re.compile(r"|".join((
     r"^(?:hauptinhalt|zum inhalt(?: springen)?|direkt zum inhalt|main content|skip to (?:the )?(?:main )?content|"
     r"aller au contenu(?: principal)?|ir al contenido(?: principal)?)$",
     # a label whose date went elsewhere ("Published", "Offentliggjort", "- -Aktualisiert am")
-    r"^\W*(?:published|veröffentlicht|publié|publicado|pubblicato|gepubliceerd|offentliggjort|publicerad|publisert|"
-    r"opublikowano|publikováno|updated|aktualisiert|actualizado|mis à jour)(?: (?:on|am|le|el))?\W*$",
+    rf"^\W*(?:{PUBLISHED_LABEL_PATTERN}|{UPDATED_LABEL_PATTERN})(?: (?:on|am|le|el))?\W*$",
     r"newsletter", r"^sign up\b", r"\bsubscribe (?:to|now)\b", r"join our comment", r"got a story\?",
     r"thanks for signing up", r"processing your subscription", r"keep an eye on your inbox",
     r"follow [\w .'’-]{1,30} on (?:google|twitter|facebook|instagram|x\b)",
@@ -153,8 +158,7 @@ _TIME_WORDS = re.compile(
     r"montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag)\b\.?", re.I)
 _LETTERS = re.compile(r"[^\W\d_]")
 # A time stamp's opening word: "Updated at 1:23 p.m.".
-_STAMP_OPENER = re.compile(r"^(?:updated|published|posted|aktualisiert|veröffentlicht|stand|mis à jour|actualizado)\b",
-                           re.I)
+_STAMP_OPENER = re.compile(rf"^(?:{UPDATED_LABEL_PATTERN}|{PUBLISHED_LABEL_PATTERN}|stand)\b", re.I)
 # A video or audio teaser: its date and its length ("18.04.2024 | 0:21 min").
 _MEDIA_TEASER = re.compile(r"\|\s*\d{1,2}:\d\d\s*(?:min\.?|mins|minutes|minuten)?$", re.I)
 NOTICE_MAX_CHARS = 160  # longer lines are the article's own, whatever words they use

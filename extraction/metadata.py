@@ -18,6 +18,7 @@ import lxml.html
 from trafilatura.utils import load_html
 
 from newsbeam.schemas import same_site
+from newsbeam.schemas.lexicon import PUBLISHED_LABELS, UPDATED_LABEL_PATTERN
 
 # JSON-LD types of an article (schema.org): NewsArticle, ReportageNewsArticle, BlogPosting, ...
 _ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|LiveBlogPosting|Report)$")
@@ -537,9 +538,10 @@ def _bylines(tree: Any) -> list[str]:
 
 # The time a byline shows the article went out ("Published 11:11 PM EST Nov 19, 2019", "Posted:
 # Aug 08, 2024 4:00 AM EDT", "Veröffentlicht am 27.04.24 um 07:39 Uhr"), up to what follows it.
-_PUBLISHED_STAMP = re.compile(r"\b(?:Published|Posted|Veröffentlicht|Publicado|Publié|Pubblicato)\b:?\s*"
-                              r"(?:on\s+|am\s+|le\s+|el\s+|em\s+)?(?P<when>.+?)\s*(?:$|[|·•]|\s-\s|"
-                              r"\b(?:Updated|Last updated|Aktualisiert|Actualizado|Mis à jour|Aggiornato)\b)")
+# (the labels capitalised, as bylines write them: "first published in 2019" is a sentence's)
+_PUBLISHED_STAMP = re.compile(
+    rf"\b(?:{'|'.join(re.escape(label.capitalize()) for label in PUBLISHED_LABELS)})\b:?\s*"
+    rf"(?:on\s+|am\s+|le\s+|el\s+|em\s+)?(?P<when>.+?)\s*(?:$|[|·•]|\s-\s|\b(?i:{UPDATED_LABEL_PATTERN})\b)")
 
 
 def _stamps(bylines: list[str]) -> list[str]:

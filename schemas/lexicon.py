@@ -1,8 +1,8 @@
 """The words of newsrooms newsbeam knows, one list each, for every rule that needs them in the
 feed reader and the page extractor alike: news agencies (a byline's credit, a photo credit
 "Foto: dpa/...", a closing "(Reuters)" line), the labels of a line that points to other
-stories ("Lesen Sie auch: ...", "ALSO READ: ..."), and the labels of a piece's kind above it
-("Analysis", "Článek")."""
+stories ("Lesen Sie auch: ...", "ALSO READ: ..."), the labels of a piece's kind above it
+("Analysis", "Článek"), and the labels of a time stamp ("Published", "Aktualisiert am")."""
 
 from __future__ import annotations
 
@@ -42,3 +42,15 @@ ARTICLE_KIND_LABELS = frozenset((
     "commentary", "comment", "column", "kolumne", "editorial", "leitartikel", "interview", "entrevista", "intervista",
     "exclusive", "exklusiv", "explainer", "feature", "reportage", "essay", "gastbeitrag", "podcast", "video",
     "gallery", "galerie", "live", "liveblog", "ticker", "breaking", "eilmeldung", "news", "nachrichten"))
+
+# The labels of a page's time stamps, in the languages newsbeam meets: when the article went out
+# ("Published 11:11 PM EST", "Veröffentlicht am ..."), and when it last changed ("Updated ...").
+PUBLISHED_LABELS = ("published", "posted", "veröffentlicht", "publié", "publicado", "pubblicato", "gepubliceerd",
+                    "offentliggjort", "publicerad", "publisert", "opublikowano", "publikováno")
+UPDATED_LABELS = ("last updated", "updated", "aktualisiert", "actualizado", "mis à jour", "aggiornato")
+PUBLISHED_LABEL_PATTERN = "|".join(re.escape(label) for label in PUBLISHED_LABELS)
+UPDATED_LABEL_PATTERN = "|".join(re.escape(label) for label in UPDATED_LABELS)
+# As a page writes them capitalised before the time ("... Associated Press Published 11:34 PM"):
+# in lower case they may well be words of a sentence or a name.
+STAMP_LABEL_CAPITALISED_PATTERN = "|".join(re.escape(label.capitalize()) for label in (*UPDATED_LABELS,
+                                                                                       *PUBLISHED_LABELS))
