@@ -24,7 +24,12 @@ from collections.abc import Callable, Iterable
 
 from newsbeam.extraction.metadata import Author, PageMetadata
 from newsbeam.extraction.titles import names_the_site, site_words
-from newsbeam.schemas.lexicon import AGENCY_FULL_NAMES, AGENCY_SHORT_NAMES, STAMP_LABEL_CAPITALISED_PATTERN
+from newsbeam.schemas.lexicon import (
+    AGENCY_FULL_NAMES,
+    AGENCY_SHORT_NAMES,
+    PICTURE_CREDIT_LABEL_PATTERN,
+    STAMP_LABEL_CAPITALISED_PATTERN,
+)
 from newsbeam.schemas.text import fold_letters
 
 # What introduces a byline: "By", "Von", "Par" ..., with a label before it ("Reporting by",
@@ -50,8 +55,7 @@ _LIST_BETWEEN = re.compile(r"\s*(?:;|&|\s(?:and|und|et|y|e|og|och|en)\s)\s*", re
 # Pino", "Mary Ann", "Lenharo", "J.").
 _FAMILY_OR_GIVEN = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’.-]*(?: [A-ZÀ-ÖØ-Þ][\w'’.-]*)?")
 # A picture's credit, not a byline: "Foto: Bild: SN", "Photo: Jane Doe", "© dpa".
-_PICTURE_CREDIT = re.compile(r"^(?:(?:fotos?|photos?|bild(?:er)?|images?|pictures?|grafik|graphics?|illustrations?|"
-                             r"video|credits?|quelle|source)\s*:\s*|©\s*)+", re.I)
+_PICTURE_CREDIT = re.compile(rf"^(?:(?:{PICTURE_CREDIT_LABEL_PATTERN}|source)\s*:\s*|©\s*)+", re.I)
 # A name's job or paper after it: "Jane Doe, Staff Writer", "Jane Doe for The Guardian", "Jane
 # Doe Special to the Post".
 _ROLE = re.compile(r"(?:\s+(?:(?:senior|chief|staff|political|foreign|deputy|contributing|special|guest|freelance|"

@@ -40,6 +40,7 @@ from newsbeam.schemas.lexicon import (
     AGENCY_PATTERN,
     OTHER_STORIES_LABEL_PATTERN,
     OTHER_STORIES_WORD_PATTERN,
+    PICTURE_CREDIT_LABEL_PATTERN,
     PUBLISHED_LABEL_PATTERN,
     UPDATED_LABEL_PATTERN,
 )
@@ -84,14 +85,13 @@ _NOTICE = re.compile(r"|".join((
 _TERMS_NOTICE = re.compile(r"^(?:this (?:copy|article|content|material) is (?:for|intended for) your personal,? "
                            r"non-?commercial use|distribution and use of this material (?:is|are) governed by|"
                            r"to order presentation-ready copies)", re.I)
-_CREDIT = re.compile(r"^(?:foto|fotos|bild|bilder|photo|photos|image|images|picture|credit|credits|grafik|video|"
-                     r"illustration|quelle)\s*[:©]|©|\binfogra(?:fik|phic)\b|getty ?images|picture[- ]alliance|imago|"
-                     rf"shutterstock|istock|ap photo|\b(?:{AGENCY_PATTERN})\s*/|/\s*(?:{AGENCY_PATTERN})\b",
-                     re.I)
+_CREDIT = re.compile(rf"^(?:{PICTURE_CREDIT_LABEL_PATTERN})\s*[:©]|©|\binfogra(?:fik|phic)\b|getty ?images|"
+                     rf"picture[- ]alliance|imago|shutterstock|istock|ap photo|\b(?:{AGENCY_PATTERN})\s*/|"
+                     rf"/\s*(?:{AGENCY_PATTERN})\b", re.I)
 # A picture's caption with its credit at the end ("Los geht's: Von Montag an ... Bild: Maximilian
 # von Lachner", "The new pier. Photo: Jane Doe"): the caption, not the text.
-_CAPTION_WITH_CREDIT = re.compile(r"(?:[.!?)]\s+|\s[|/]\s+|^main )(?:bild|foto|fotos|photo|photograph|image|picture|"
-                                  r"credit|image credit)\s*:\s*[^.!?:]{2,60}$", re.I)
+_CAPTION_WITH_CREDIT = re.compile(rf"(?:[.!?)]\s+|\s[|/]\s+|^main )(?:{PICTURE_CREDIT_LABEL_PATTERN})\s*:\s*"
+                                  r"[^.!?:]{2,60}$", re.I)
 CAPTION_CHARS = 250
 _MORE = re.compile(rf"^(?:(?:{OTHER_STORIES_LABEL_PATTERN})\b|(?:{OTHER_STORIES_WORD_PATTERN})\s*[:：])", re.I)
 # A label and links alone: "More AP NBA: https://apnews.com/NBA and https://twitter.com/AP_Sports".

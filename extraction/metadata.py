@@ -18,7 +18,7 @@ import lxml.html
 from trafilatura.utils import load_html
 
 from newsbeam.schemas import same_site
-from newsbeam.schemas.lexicon import PUBLISHED_LABELS, UPDATED_LABEL_PATTERN
+from newsbeam.schemas.lexicon import PICTURE_CREDIT_LABEL_PATTERN, PUBLISHED_LABELS, UPDATED_LABEL_PATTERN
 
 # JSON-LD types of an article (schema.org): NewsArticle, ReportageNewsArticle, BlogPosting, ...
 _ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|LiveBlogPosting|Report)$")
@@ -227,9 +227,8 @@ class LeadImage(NamedTuple):
 
 # A caption's credit at its end: "Foto: Jane Doe", "Photo: Reuters", "Bild: dpa", "© AFP".
 # Its label: "Foto:", "Photograph:", "Image via", "Photo by", "Courtesy of", "©".
-_CREDIT_LABEL = (r"(?:(?:fotos?|fotoğraf|фото|photos?|photographs?|bild|image|image credit|picture|credit|quelle|"
-                 r"source)\s*:|credit(?:\.\.\.|…)|©|"
-                 r"(?:(?:fotos?|photos?|photographs?|bild|image|picture)\s+(?:via|by|von|courtesy of)|courtesy of)\s)")
+_CREDIT_LABEL = (rf"(?:(?:{PICTURE_CREDIT_LABEL_PATTERN}|source)\s*:|credit(?:\.\.\.|…)|©|"
+                 rf"(?:(?:{PICTURE_CREDIT_LABEL_PATTERN})\s+(?:via|by|von|courtesy of)|courtesy of)\s)")
 _CAPTION_CREDIT = re.compile(rf"(?:^|\s*[(\[|/–—-]?\s*){_CREDIT_LABEL}\s*([^()\[\]]{{2,80}}?)\s*[)\]]?\s*$", re.I)
 # A caption that is only a name in brackets: "(The Independent)".
 _BRACKETED_CREDIT = re.compile(r"^[(\[]\s*([^()\[\]]{2,80}?)\s*[)\]]$")

@@ -2,7 +2,8 @@
 feed reader and the page extractor alike: news agencies (a byline's credit, a photo credit
 "Foto: dpa/...", a closing "(Reuters)" line), the labels of a line that points to other
 stories ("Lesen Sie auch: ...", "ALSO READ: ..."), the labels of a piece's kind above it
-("Analysis", "Článek"), and the labels of a time stamp ("Published", "Aktualisiert am")."""
+("Analysis", "Článek"), of a picture's credit ("Foto:", "Image credit:") and of a time stamp
+("Published", "Aktualisiert am")."""
 
 from __future__ import annotations
 
@@ -33,6 +34,15 @@ OTHER_STORIES_WORDS = ("more", "also", "see more", "watch", "listen")
 # As alternations for patterns: the labels, and the words (either needs the colon checked by the pattern).
 OTHER_STORIES_LABEL_PATTERN = "|".join(re.escape(label) for label in OTHER_STORIES_LABELS)
 OTHER_STORIES_WORD_PATTERN = "|".join(re.escape(word) for word in OTHER_STORIES_WORDS)
+
+# The label of a picture's credit, before a colon ("Foto: dpa", "Image credit: NASA", "Bild: SN"):
+# a caption's end, a credit line in a text, a credit a byline field holds in place of a name.
+PICTURE_CREDIT_LABELS = (
+    "foto", "fotos", "fotoğraf", "фото", "bild", "bilder", "photo", "photos", "photograph", "photographs", "image",
+    "images", "image credit", "picture", "pictures", "credit", "credits", "grafik", "graphic", "graphics",
+    "illustration", "illustrations", "video", "quelle")
+PICTURE_CREDIT_LABEL_PATTERN = "|".join(re.escape(label) for label in sorted(PICTURE_CREDIT_LABELS, key=len,
+                                                                                 reverse=True))
 
 # What kind of piece it is, as a page labels it above the headline or the text ("Analysis",
 # "Kommentar", "Článek"): a label alone on a line there is no line of the text.

@@ -610,7 +610,8 @@ def test_notices_credits_and_lists_of_other_stories_leave_the_body():
     article = ["The council met on Monday to discuss the harbour, which has been closed since the storm in March.",
                "A second paragraph tells what was decided, and by how many votes, in some detail for the readers."]
     text = "\n".join([
-        article[0], "Externer Inhalt nicht verfügbar", "Foto: dpa/Max Muster", "STR/Getty Images",
+        article[0], "Externer Inhalt nicht verfügbar", "Foto: dpa/Max Muster", "STR/Getty Images", "Fotoğraf: AA",
+        "The harbour at night. Illustration: Max Muster",
         "Read more: Harbour reopens after storm", article[1], "Advertisement",
         "This is a breaking story - more to follow", "Join the conversation", "You must log in to post a comment.",
         "ATENÇÃO: Comentários ofensivos não serão aprovados pelo moderador.", "Kommentare werden moderiert.",
@@ -943,6 +944,9 @@ def test_a_page_without_an_article_says_which_kind_of_page_it_is(kind):
      ("https://courier.example/ferry.jpg", "The ferry at dawn.", "Harbour Agency")),
     ('<figure><img src="https://courier.example/ferry.jpg"><figcaption>Fotoğraf : Jane Doe/AA</figcaption></figure>',
      ("https://courier.example/ferry.jpg", None, "Jane Doe/AA")),
+    # every label of a picture's credit, as in a text's credit line (schemas.lexicon)
+    ('<figure><img src="https://courier.example/ferry.jpg"><figcaption>The ferry at dawn. Illustration by Jane Doe'
+     '</figcaption></figure>', ("https://courier.example/ferry.jpg", "The ferry at dawn.", "Jane Doe")),
     # the cover of the publisher's magazine, offered to subscribe to, is not the article's picture
     ('<figure><img src="https://courier.example/magazine-cover.png"><figcaption>Want more harbour news? Subscribe '
      'to our sister title "Coastal Monthly".</figcaption></figure>', (None, None, None)),
