@@ -27,6 +27,10 @@ from newsbeam.extraction.titles import names_the_site, site_words
 from newsbeam.schemas.lexicon import (
     AGENCY_FULL_NAMES,
     AGENCY_SHORT_NAMES,
+    ANY_BYLINE_WORD_PATTERN,
+    BYLINE_LABEL_PATTERN,
+    BYLINE_WORD_PATTERN,
+    BYLINE_WORDS,
     PICTURE_CREDIT_LABEL_PATTERN,
     STAMP_LABEL_CAPITALISED_PATTERN,
 )
@@ -36,10 +40,12 @@ from newsbeam.schemas.text import fold_letters
 # "Ein Kommentar von", "Analysis by").
 _PREFIX = re.compile(r"^(?:(?:an?|ein|eine|un|une|with|additional)\s+)?(?:(?:written|reported|reporting|text|texte|"
                      r"texto|testo|story|words|opinion|analysis|commentary|column|review|interview|updated|kommentar|"
-                     r"analyse|gastbeitrag|kolumne|reportage|essay|recherche)\s+)?(?:by|von|from|par|por|di|da|door|"
-                     r"av|af|autor(?:in|a)?|author|text|texte|texto|testo|текст|автор|de)\s*[:\-]?\s+", re.I)
+                     r"analyse|gastbeitrag|kolumne|reportage|essay|recherche)\s+)?"
+                     rf"(?:{ANY_BYLINE_WORD_PATTERN}|from|autor(?:in|a)?|author|text|"
+                     r"texte|texto|testo|текст|автор|de)\s*[:\-]?\s+", re.I)
 # A section's label before the byline's own prefix: "Capital Von Jemima Kelly".
-_LABEL_PREFIX = re.compile(r"^(?:\w+\s){1,2}(?:By|Von|Par|Por|Door)\s+(?=[A-ZÀ-ÖØ-Þ])")
+_LABEL_PREFIX = re.compile(rf"^(?:\w+\s){{1,2}}(?:{'|'.join(word.capitalize() for word in BYLINE_WORDS)})\s+"
+                           r"(?=[A-ZÀ-ÖØ-Þ])")
 # Where a reporter filed from: "David Smith in Washington", "Ashifa Kassam in Stanstead, Quebec".
 _PLACE = re.compile(r"\s+(?:in|aus|from|en|à)\s+[A-ZÀ-ÖØ-Þ][^;&|]*?(?=\s+(?:and|und|et|y|og|och)\s+|[;&|]|$)")
 # Between two names: punctuation, and the word for "and" of the languages newsbeam meets.
@@ -84,7 +90,7 @@ _NOT_WRITERS = re.compile(r"^(?:editing|edited|compiled|produced|redigiert|bearb
                           r"bilder?|images?|video|grafik|graphics?|illustrations?|фото)\b", re.I)
 # A line of the body that is a byline opens with one of these words, is at most this long, and
 # has no mark a sentence has ("By jove! What a long podcast!").
-_BYLINE_LINE = re.compile(r"^(?:by|von|par|por|door|av|af|author:|autor(?:in)?:|text:)\s+\S", re.I)
+_BYLINE_LINE = re.compile(rf"^(?:{BYLINE_WORD_PATTERN}|{BYLINE_LABEL_PATTERN})\s+\S", re.I)
 BYLINE_LINE_CHARS = 200
 _NOT_A_BYLINE = re.compile(r"[!?\"“”„«»]")
 # A closing line of the site's name and the source it took the report from ("Wochenblatt / Última Hora").

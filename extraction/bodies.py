@@ -38,6 +38,8 @@ from newsbeam.extraction.settings import DEFAULTS, ExtractSettings
 from newsbeam.extraction.text import normalize_text
 from newsbeam.schemas.lexicon import (
     AGENCY_PATTERN,
+    ANY_BYLINE_WORD_PATTERN,
+    BYLINE_LABEL_PATTERN,
     OTHER_STORIES_LABEL_PATTERN,
     OTHER_STORIES_WORD_PATTERN,
     PICTURE_CREDIT_LABEL_PATTERN,
@@ -133,7 +135,7 @@ MARKED_BODY_SHARE = 0.4
 # An article split into more blocks than this is something else: a list of teasers.
 MAX_ARTICLE_PARTS = 10
 # A byline as a line of the body: its opening word, and the words between the names.
-_BYLINE_OPENER = re.compile(r"^(?:by|von|par|por|di|da|af|av|door|przez|autor(?:in)?:|author:|text:)\s+", re.I)
+_BYLINE_OPENER = re.compile(rf"^(?:{ANY_BYLINE_WORD_PATTERN}|{BYLINE_LABEL_PATTERN})\s+", re.I)
 _BYLINE_SEPARATORS = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bog\b|\bet\b|\by\b|\be\b|\bi\b|\ben\b)\s*", re.I)
 # A name written in Chinese, Japanese or Korean script, without spaces: "渡辺洋介".
 _CJK_NAME = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{2,8}")

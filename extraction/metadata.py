@@ -18,7 +18,12 @@ import lxml.html
 from trafilatura.utils import load_html
 
 from newsbeam.schemas import same_site
-from newsbeam.schemas.lexicon import PICTURE_CREDIT_LABEL_PATTERN, PUBLISHED_LABELS, UPDATED_LABEL_PATTERN
+from newsbeam.schemas.lexicon import (
+    BYLINE_WORD_PATTERN,
+    PICTURE_CREDIT_LABEL_PATTERN,
+    PUBLISHED_LABELS,
+    UPDATED_LABEL_PATTERN,
+)
 
 # JSON-LD types of an article (schema.org): NewsArticle, ReportageNewsArticle, BlogPosting, ...
 _ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|LiveBlogPosting|Report)$")
@@ -35,7 +40,7 @@ MAX_REPAIRED_JSON_LD_CHARS = 100_000
 _NO_SECTION = frozenset(("post", "posts", "article", "articles", "all", "home", "homepage", "home page", "front page",
                          "startseite", "uncategorized", "allgemein", "default"))
 # A caption that is a byline ("Von Jane Doe, Redakteurin"): the figure is the author's portrait.
-_PORTRAIT = re.compile(r"^(?i:von|by|par|por|door|av|af)\s+[A-ZÀ-ÖØ-Þ]")
+_PORTRAIT = re.compile(rf"^(?i:{BYLINE_WORD_PATTERN})\s+[A-ZÀ-ÖØ-Þ]")
 # A figure that advertises the publisher's magazine or newsletter ("Need more space? Subscribe
 # to our sister title ..."), not the article's picture.
 _PROMOTION = re.compile(r"\b(?:subscribe|subscription|newsletter|sign up|abonnieren|abonnement)\b", re.I)
@@ -555,15 +560,34 @@ _AUTHOR_PAGE = re.compile(r"/(?:authors?|autor(?:en|in|innen)?|auteurs?|autores?
                           r"journalisten|redakteur(?:e|in)?|yazar|tac-gia)/", re.I)
 
 
+# The text before a byline's first link, all of it: "By <a>Jane Doe</a>", "Written by <a>" ("Photo
+# by <a>" is a credit's).
+_BYLINE_WORD_ALONE = re.compile(rf"^\s*(?i:(?:written|reported|story|words)\s+)?(?i:{BYLINE_WORD_PATTERN})\s*:?\s*$")
+
+
 def _author_links(tree: Any) -> list[str]:
-    """The texts of the first link to an author's page and of its siblings (co-authors named
-    in the same byline); later links (other articles' authors in a teaser list) are not read."""
-    links = [a for a in tree.iter("a") if _AUTHOR_PAGE.search(a.get("href") or "")]
-    if not links:
+    """The texts of the first link to an author's page (by its address, or by the byline word
+    alone before it: "By <a>Jane Doe</a>") and of the links beside it (co-authors named in the
+    same byline); later links (other articles' authors in a teaser list) are not read."""
+    first = next((a for a in tree.iter("a") if _AUTHOR_PAGE.search(a.get("href") or "") or _after_a_byline_word(a)),
+                 None)
+    if first is None:
         return []
-    byline = links[0].getparent()
-    names = [clean(a.text_content()) for a in links if a.getparent() is byline]
+    by_address = _AUTHOR_PAGE.search(first.get("href") or "") is not None
+    names = [clean(a.text_content()) for a in first.getparent().iterchildren("a")
+             if not by_address or _AUTHOR_PAGE.search(a.get("href") or "")]
     return [name for name in dict.fromkeys(names) if name and len(name) <= 60][:5]
+
+
+def _after_a_byline_word(link: Any) -> bool:
+    """Is `link` its element's first, after nothing but a byline word ("By", "Von"; a comment
+    between them is no text)?"""
+    tails = []
+    for sibling in link.itersiblings(preceding=True):
+        if not isinstance(sibling, lxml.etree._Comment):
+            return False
+        tails.insert(0, sibling.tail or "")
+    return _BYLINE_WORD_ALONE.match("".join([link.getparent().text or "", *tails])) is not None
 
 
 def _payloads(tree: Any) -> Iterator[Any]:

@@ -2,8 +2,8 @@
 feed reader and the page extractor alike: news agencies (a byline's credit, a photo credit
 "Foto: dpa/...", a closing "(Reuters)" line), the labels of a line that points to other
 stories ("Lesen Sie auch: ...", "ALSO READ: ..."), the labels of a piece's kind above it
-("Analysis", "Článek"), of a picture's credit ("Foto:", "Image credit:") and of a time stamp
-("Published", "Aktualisiert am")."""
+("Analysis", "Článek"), of a byline ("By", "Von", "Author:"), of a picture's credit ("Foto:",
+"Image credit:") and of a time stamp ("Published", "Aktualisiert am")."""
 
 from __future__ import annotations
 
@@ -34,6 +34,16 @@ OTHER_STORIES_WORDS = ("more", "also", "see more", "watch", "listen")
 # As alternations for patterns: the labels, and the words (either needs the colon checked by the pattern).
 OTHER_STORIES_LABEL_PATTERN = "|".join(re.escape(label) for label in OTHER_STORIES_LABELS)
 OTHER_STORIES_WORD_PATTERN = "|".join(re.escape(word) for word in OTHER_STORIES_WORDS)
+
+# The word before a byline's names ("By Jane Doe", "Von Max Muster", "Par ...", "Przez ..."), in
+# the languages newsbeam meets; and two that are as often words of a sentence ("Di", "Da"), read
+# only where the names after them are checked.
+BYLINE_WORDS = ("by", "von", "par", "por", "door", "av", "af", "przez")
+BYLINE_WORDS_ALSO_COMMON = ("di", "da")
+BYLINE_WORD_PATTERN = "|".join(BYLINE_WORDS)
+ANY_BYLINE_WORD_PATTERN = "|".join((*BYLINE_WORDS, *BYLINE_WORDS_ALSO_COMMON))
+# A byline's label, with its colon: "Author: Jane Doe", "Text: Max Muster".
+BYLINE_LABEL_PATTERN = "|".join(re.escape(label) for label in ("author:", "autorin:", "autor:", "text:"))
 
 # The label of a picture's credit, before a colon ("Foto: dpa", "Image credit: NASA", "Bild: SN"):
 # a caption's end, a credit line in a text, a credit a byline field holds in place of a name.

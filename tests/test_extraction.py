@@ -604,6 +604,24 @@ def test_a_byline_made_of_links_to_author_pages_names_its_authors_not_the_teaser
     assert byline(metadata, entry_authors=["Jane Doe"]).authors == ("Jane Doe",)
 
 
+@pytest.mark.parametrize("line, authors", [
+    # links to pages of any address, after nothing but the byline's word (a comment is no text)
+    ('By <a href="/west/staff/jane-doe/">Jane Doe</a>, <a href="/west/staff/john-roe/">John Roe</a> '
+     '<span>on Monday, November 18th, 2019</span>', ("Jane Doe", "John Roe")),
+    ('<!-- -->Written by <a href="/nutrition-team">Jane Doe, MS, RD</a> on November 14, 2019', ("Jane Doe",)),
+    # a picture's credit, or a sentence with a link in it, names no author
+    ('Photo by <a href="/photographers/max">Max Muster</a>', ()),
+    ('Read the report by <a href="/reports/harbour">the harbour board</a> here.', ()),
+])
+def test_a_byline_word_before_a_link_makes_it_the_byline(line, authors):
+    from newsbeam.extraction.authors import byline
+    from newsbeam.extraction.metadata import read_metadata
+
+    page = f"""<html><body><h1>Harbour reopens</h1><div class="c1">{line}</div>
+    <p>The harbour reopened on Monday.</p></body></html>"""
+    assert byline(read_metadata(page, "https://courier.example/story")).authors == authors
+
+
 def test_notices_credits_and_lists_of_other_stories_leave_the_body():
     from newsbeam.extraction.bodies import clean_body
 
