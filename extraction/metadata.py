@@ -111,20 +111,27 @@ def site_name_of(value: str | None, host: str) -> str | None:
     """A site's name as a page gives it, as a reader would name the site: a name written as the
     site's own address is its host ("https://www.kleinezeitung.at"), another address or a handle
     is none ("https://twitter.com/...", "@site"), a copyright notice's words are no part of it
-    ("人民网版权所有", "© Coastal Courier"), nor a tagline after a name like the host's."""
+    ("人民网版权所有", "© Coastal Courier"), nor a tagline after a name like the host's, nor the
+    host after the name ("The Jerusalem Post | JPost.com")."""
     name = " ".join(_COPYRIGHT.sub(" ", value or "").split()).strip(" -|,")
     if "://" in name or name.startswith("www."):
         address = urllib.parse.urlsplit(name if "://" in name else f"https://{name}").hostname or ""
         return address.removeprefix("www.") if address and address == host else None
     if not name or name.startswith("@"):
         return None
-    first = _TAGLINE_SEPARATOR.split(name, maxsplit=1)[0]
-    return first if first != name and _like_the_host(first, host) else name  # "LinkNaija | Nigeria's popular ..."
+    first, *rest = _TAGLINE_SEPARATOR.split(name, maxsplit=1)
+    if rest and _like_the_host(first, host):  # "LinkNaija | Nigeria's popular news platform"
+        return first
+    if rest and _DOMAIN.match(rest[0]) and _like_the_host(rest[0], host):  # "The Jerusalem Post | JPost.com"
+        return first
+    return name
 
 
 # Between a site's name and its tagline or topics: "LinkNaija | Nigeria's popular news platform",
 # "Autoracing | F1 | Indy", "Remember 80/90 - Memorabilia anni 80/90".
 _TAGLINE_SEPARATOR = re.compile(r"\s+[|\-–—·•:]\s+")
+# A name written as an address without its scheme: "JPost.com", "Golem.de".
+_DOMAIN = re.compile(r"^[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}$", re.I)
 # The words of a copyright notice run into a site's name.
 _COPYRIGHT = re.compile(r"©|\(c\)|copyright|all rights reserved|版权所有|著作権|저작권", re.I)
 # The labels of a host that say nothing of the site ("www", "com", "co", "de").

@@ -998,6 +998,9 @@ def test_the_lead_image_comes_with_its_caption_and_credit_and_its_maker_is_no_au
     ("<meta property='og:site_name' content=\"Coastal Courier | Lindenau's favourite paper\">", "Coastal Courier"),
     ("<meta property='og:site_name' content='Coastal-Courier - Ferries - Harbour - Weather'>", "Coastal-Courier"),
     ("<meta property='og:site_name' content='Lindenau Post - Harbour Edition'>", "Lindenau Post - Harbour Edition"),
+    # the site's address after its name
+    ("<meta property='og:site_name' content='The Courier of the Coast | Coastal-Courier.example'>",
+     "The Courier of the Coast"),
 ])
 def test_the_site_name_as_a_reader_would_name_the_site(head, site_name):
     url = "https://www.coastal-courier.example/ferry"
