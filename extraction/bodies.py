@@ -87,6 +87,16 @@ _NOTICE = re.compile(r"|".join((
 _TERMS_NOTICE = re.compile(r"^(?:this (?:copy|article|content|material) is (?:for|intended for) your personal,? "
                            r"non-?commercial use|distribution and use of this material (?:is|are) governed by|"
                            r"to order presentation-ready copies)", re.I)
+# So does the site's appeal to a reader who liked the article, for money or membership ("If
+# you enjoyed this article, we have a proposition for you: Join ...", "Hat Ihnen dieser Artikel
+# gefallen? Dann unterstützen Sie uns ...").
+_APPEAL = re.compile(r"^(?:if you (?:enjoyed|liked|value|appreciate[d]?) (?:this|our) (?:article|story|journalism|"
+                     r"reporting)(?![\w'’])|"
+                     r"(?:did|do) you (?:enjoy|like) (?:this|the|our) (?:article|story|journalism)\?|"
+                     r"(?:hat|haben) ihnen (?:dieser|der|unser) (?:artikel|beitrag|text|journalismus) gefallen\?|"
+                     r"gefällt ihnen (?:dieser|der|unser) (?:artikel|beitrag|text|journalismus)\?|"
+                     r"vous avez aimé (?:cet|notre) article|¿?te ha gustado (?:este|nuestro) artículo|"
+                     r"ti è piaciuto (?:questo|l')\s?articolo)", re.I)
 _CREDIT = re.compile(rf"^(?:{PICTURE_CREDIT_LABEL_PATTERN})\s*[:©]|©|\binfogra(?:fik|phic)\b|getty ?images|"
                      rf"picture[- ]alliance|imago|shutterstock|istock|ap photo|\b(?:{AGENCY_PATTERN})\s*/|"
                      rf"/\s*(?:{AGENCY_PATTERN})\b", re.I)
@@ -184,7 +194,7 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset
     lines = _without_comments(text.split("\n"), settings.min_body_chars)
     kept = []
     for line in lines:
-        if line.strip() in page_urls or _TERMS_NOTICE.match(line.strip()):
+        if line.strip() in page_urls or _TERMS_NOTICE.match(line.strip()) or _APPEAL.match(line.strip()):
             continue
         if len(line) <= NOTICE_MAX_CHARS and (_NOTICE.search(line) or _MORE.match(line) or _LINKS_ONLY.match(line)):
             continue
