@@ -180,6 +180,10 @@ def signed_off(text: str, found: Byline, sites: list[str], set_apart: Callable[[
         credits = {fold_letters(credit): credit for credit in (*found.credits, source["source"])}
         return body, Byline(found.authors, tuple(credits.values()))
     words = name.split()
+    if body and len(words) <= 4 and len(name) <= 40 and _DESK.search(name) and not _GENERIC.match(name) and \
+            not _NOT_A_BYLINE.search(name) and not name.endswith(".") and set_apart(name):  # "IN-Redaktion"
+        credits = {fold_letters(credit): credit for credit in (*found.credits, name)}
+        return body, Byline(found.authors, tuple(credits.values()))
     if found.authors or not body or not 2 <= len(words) <= 4 or len(name) > 40 or \
             not all(word[:1].isupper() for word in words) or not is_person(name, sites) or not set_apart(name):
         return text, found

@@ -236,10 +236,10 @@ def _read(document: HtmlElement, url: str) -> str:
 
 
 def _set_apart(tree: HtmlElement, line: str) -> bool:
-    """Is this line set apart on the page: the whole text of a bold element, or of a paragraph
-    set to the right?"""
+    """Is this line set apart on the page: the whole text of a bold or italic element, or of a
+    paragraph set to the right?"""
     return any(" ".join(element.text_content().split()) == line for element in tree.xpath(
-        "//strong|//b|//p[contains(translate(@style, ' ', ''), 'text-align:right')]"))
+        "//strong|//b|//em|//i|//p[contains(translate(@style, ' ', ''), 'text-align:right')]"))
 
 
 def _without_page_heading(text: str, kicker: str | None, headlines: list[str | None]) -> str:

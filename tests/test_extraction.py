@@ -299,6 +299,7 @@ def test_the_byline_and_the_authors_bio_leave_the_body_and_the_names_in_its_sent
 @pytest.mark.parametrize("last, authors", [
     ("<p style='text-align: right;'><strong>Greta Lindqvist</strong></p>", ("Greta Lindqvist",)),
     ("<p><b>Greta Lindqvist</b></p>", ("Greta Lindqvist",)),
+    ("<p><em>Greta Lindqvist</em></p>", ("Greta Lindqvist",)),
     ("<p>Greta Lindqvist</p>", ()),  # not set apart: a line of the text
 ])
 def test_a_name_set_apart_under_the_last_paragraph_is_the_byline(last, authors):
@@ -314,18 +315,20 @@ def test_a_name_set_apart_under_the_last_paragraph_is_the_byline(last, authors):
     assert article.text.endswith("im Rathaus.") == bool(authors)
 
 
-@pytest.mark.parametrize("last, credits", [
-    ("Lindenauer Kurier / Radio Flussland", ("Radio Flussland",)),  # the site and its source
-    ("Lindenau / Ostufer: Die Fähre fährt öfter.", ()),  # no site's name: the text's own line
+@pytest.mark.parametrize("last, credits, left", [
+    ("Lindenauer Kurier / Radio Flussland", ("Radio Flussland",), False),  # the site and its source
+    ("Lindenau / Ostufer: Die Fähre fährt öfter.", (), True),  # no site's name: the text's own line
+    ("<em>LK-Redaktion</em>", ("LK-Redaktion",), False),  # the desk that signs off, set apart
+    ("LK-Redaktion", (), False),  # not set apart: no credit (and a heading with nothing under it)
 ])
-def test_a_closing_line_of_the_site_and_its_source_credits_the_source(last, credits):
+def test_a_closing_line_of_the_site_and_its_source_or_its_desk_credits_them(last, credits, left):
     url = "https://kurier.example/faehre"
     page = ("<html lang='de'><head><meta property='og:site_name' content='Lindenauer Kurier'></head><body><article>"
             "<h1>Neuer Fahrplan</h1>" + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE)
             + f"<p>{last}</p></article></body></html>")
     article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
     assert article.credits == credits
-    assert article.text.endswith(PARAGRAPHS_DE[-1]) == bool(credits)
+    assert article.text.endswith(PARAGRAPHS_DE[-1]) != left
 
 
 def test_a_json_ld_teaser_cuts_nothing():
