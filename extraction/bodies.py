@@ -49,6 +49,8 @@ from newsbeam.schemas.lexicon import (
 
 WORD = re.compile(r"\w+")
 
+# A call to follow the site or its writer: "Follow Metro.co.uk on Twitter", "follow us on Instagram".
+_FOLLOW_US = r"follow [\w .'’-]{1,30} on (?:google|twitter|facebook|instagram|x\b)"
 # Notices a page shows instead of, or around, its article, in the languages newsbeam meets. Only
 # short lines are judged by them.
 _NOTICE = re.compile(r"|".join((
@@ -69,7 +71,7 @@ _NOTICE = re.compile(r"|".join((
     rf"^\W*(?:{PUBLISHED_LABEL_PATTERN}|{UPDATED_LABEL_PATTERN})(?: (?:on|am|le|el))?\W*$",
     r"newsletter", r"^sign up\b", r"\bsubscribe (?:to|now)\b", r"join our comment", r"got a story\?",
     r"thanks for signing up", r"processing your subscription", r"keep an eye on your inbox",
-    r"follow [\w .'’-]{1,30} on (?:google|twitter|facebook|instagram|x\b)",
+    _FOLLOW_US,
     r"^for more (?:stories|news|articles) like this\b", r"la suite est réservée", r"il vous reste \d",
     r"share (?:it|this(?: story| article| post)?) with (?:a friend|your friends)",
     r"^\W*(?:order reprints|print (?:this )?article|e-?mail (?:this )?article)\W*$",
@@ -87,16 +89,18 @@ _NOTICE = re.compile(r"|".join((
 _TERMS_NOTICE = re.compile(r"^(?:this (?:copy|article|content|material) is (?:for|intended for) your personal,? "
                            r"non-?commercial use|distribution and use of this material (?:is|are) governed by|"
                            r"to order presentation-ready copies)", re.I)
-# So does the site's appeal to a reader who liked the article, for money or membership ("If
-# you enjoyed this article, we have a proposition for you: Join ...", "Hat Ihnen dieser Artikel
-# gefallen? Dann unterstützen Sie uns ...").
-_APPEAL = re.compile(r"^(?:if you (?:enjoyed|liked|value|appreciate[d]?) (?:this|our) (?:article|story|journalism|"
-                     r"reporting)(?![\w'’])|"
-                     r"(?:did|do) you (?:enjoy|like) (?:this|the|our) (?:article|story|journalism)\?|"
-                     r"(?:hat|haben) ihnen (?:dieser|der|unser) (?:artikel|beitrag|text|journalismus) gefallen\?|"
-                     r"gefällt ihnen (?:dieser|der|unser) (?:artikel|beitrag|text|journalismus)\?|"
-                     r"vous avez aimé (?:cet|notre) article|¿?te ha gustado (?:este|nuestro) artículo|"
-                     r"ti è piaciuto (?:questo|l')\s?articolo)", re.I)
+# So do the site's calls to its reader: to support it, when the article was liked, with money or
+# membership ("If you enjoyed this article, we have a proposition for you: Join ...", "Hat Ihnen
+# dieser Artikel gefallen? Dann unterstützen Sie uns ..."), and to follow it ("Follow Metro.co.uk
+# on Twitter and Facebook for the latest news updates. You can now also ...").
+_CALL_TO_THE_READER = re.compile(
+    rf"^(?:{_FOLLOW_US}|"
+    r"if you (?:enjoyed|liked|value|appreciate[d]?) (?:this|our) (?:article|story|journalism|reporting)(?![\w'’])|"
+    r"(?:did|do) you (?:enjoy|like) (?:this|the|our) (?:article|story|journalism)\?|"
+    r"(?:hat|haben) ihnen (?:dieser|der|unser) (?:artikel|beitrag|text|journalismus) gefallen\?|"
+    r"gefällt ihnen (?:dieser|der|unser) (?:artikel|beitrag|text|journalismus)\?|"
+    r"vous avez aimé (?:cet|notre) article|¿?te ha gustado (?:este|nuestro) artículo|"
+    r"ti è piaciuto (?:questo|l')\s?articolo)", re.I)
 _CREDIT = re.compile(rf"^(?:{PICTURE_CREDIT_LABEL_PATTERN})\s*[:©]|©|\binfogra(?:fik|phic)\b|getty ?images|"
                      rf"picture[- ]alliance|imago|shutterstock|istock|ap photo|\b(?:{AGENCY_PATTERN})\s*/|"
                      rf"/\s*(?:{AGENCY_PATTERN})\b", re.I)
@@ -194,7 +198,7 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset
     lines = _without_comments(text.split("\n"), settings.min_body_chars)
     kept = []
     for line in lines:
-        if line.strip() in page_urls or _TERMS_NOTICE.match(line.strip()) or _APPEAL.match(line.strip()):
+        if line.strip() in page_urls or _TERMS_NOTICE.match(line.strip()) or _CALL_TO_THE_READER.match(line.strip()):
             continue
         if len(line) <= NOTICE_MAX_CHARS and (_NOTICE.search(line) or _MORE.match(line) or _LINKS_ONLY.match(line)):
             continue

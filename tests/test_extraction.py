@@ -652,10 +652,12 @@ def test_notices_credits_and_lists_of_other_stories_leave_the_body():
              "governed by our Subscriber Agreement and by copyright law. For non-personal use or to order multiple "
              "copies, please contact our reprints desk, who will be glad to help with any request you may have.")
     assert len(terms) > 160 and clean_body("\n".join([terms, *article, terms])) == "\n".join(article)
-    # the site's appeal to a reader who liked the article, at any length
+    # the site's calls to its reader (to support it, to follow it), at any length
     appeals = ["If you enjoyed this article, we have a proposition for you: join the Courier's club. Members get all "
                "of our content, no paywalls, an advertising-minimal experience and access to our writers and editors.",
-               "Hat Ihnen dieser Artikel gefallen? Dann unterstützen Sie uns bitte mit einer Spende."]
+               "Hat Ihnen dieser Artikel gefallen? Dann unterstützen Sie uns bitte mit einer Spende.",
+               "Follow the Courier on Twitter and Facebook for the latest news updates. You can now also get our "
+               "articles sent straight to your device: sign up for our daily push alerts on the Courier's app."]
     assert len(appeals[0]) > 160 and clean_body("\n".join([*article, *appeals])) == "\n".join(article)
     # the words in the article's own sentences stay
     own = "\n".join([article[0], "If you enjoyed this article's subject, the mayor said, come to the harbour."])
