@@ -75,6 +75,11 @@ _NOTICE = re.compile(r"|".join((
     r"^for more (?:stories|news|articles) like this\b", r"la suite est réservée", r"il vous reste \d",
     r"share (?:it|this(?: story| article| post)?) with (?:a friend|your friends)",
     r"^\W*(?:order reprints|print (?:this )?article|e-?mail (?:this )?article)\W*$",
+    # a pointer to the site's live coverage or pictures, its link gone ("Mehr zur Lage lesen Sie in
+    # unserem Liveblog:", "Follow our live coverage here:", "See more photos:")
+    r"\b(?:liveblog|live-?blog|live-?ticker|newsblog|live coverage|live updates)\b[^.!?]*:$",
+    r"\b(?:lesen|finden|sehen) sie [^.!?]*\b(?:in unserem|in unserer|im|hier)\b[^.!?]*:$",
+    r"^see more (?:photos|pictures|images|videos)\b",
     r"reservado para suscriptores", r"この記事は会員限定", r"有料会員", r"会員登録", r"定期購読", r"読み放題",
     r"詳しくはこちら", r"メールマガジン",
     # prompts to comment and notes of a story still being written
@@ -130,9 +135,13 @@ FILING_EDGE_LINES = 3
 _COMMENTS = re.compile(r"^(?:\d+\s+)?(?:(?:top[- ]rated|reader|readers'?|latest|most recent|show|view|read all)\s+)?"
                        r"(?:comments?|kommentare?|leserkommentare|commentaires?|comentarios?|comentários?|commenti|"
                        r"reacties|kommentarer|komentarze|yorumlar)(?:\s*\(\d+\)|\s+\d+)?\s*[:\]]?$", re.I)
-# A line that is only a page's data: a time stamp, or the address of a picture.
+# A line that is only a page's data: a time stamp, the address of a picture, or a program's
+# state a template prints (a flag's name in camel case with its colon, "- showPaywall:", and a
+# value of no language, "- false", "- null").
 _DATA_LINE = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?$|"
-                        r"^https?://\S+\.(?:jpe?g|png|gif|webp|svg|avif)(?:\?\S*)?$", re.I)
+                        r"^https?://\S+\.(?:jpe?g|png|gif|webp|svg|avif)(?:\?\S*)?$|"
+                        r"^(?:- )?(?-i:[a-z]{2,}(?:[A-Z][a-z0-9]+)+\s*[:=]\s*(?:true|false|null|undefined)?)$|"
+                        r"^(?:- )?(?-i:true|false|null|undefined)$", re.I)
 # The class of a block of an article's text (as a page's markup names it).
 _ARTICLE_CLASS = re.compile(r"(?:^|[\s_-])(?:article|story|body|content|text|entry|post)(?:$|[\s_-])", re.I)
 # A paragraph given twice is judged against the page from this length on (shorter lines, a
@@ -211,10 +220,12 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset
             continue
         kept.append(line)
     # A run of list items of headline length at the end is a list of other stories ("- Headline:
-    # ..."), with the heading above it.
+    # ..."), with the heading above it; an item that ends with a full stop is a sentence (a
+    # recipe's step), not a headline.
     least, shortest, longest = TEASER_LIST
     end = len(kept)
-    while end and LIST_ITEM.match(kept[end - 1]) and shortest <= len(kept[end - 1]) <= longest:
+    while end and LIST_ITEM.match(kept[end - 1]) and shortest <= len(kept[end - 1]) <= longest and \
+            not kept[end - 1].endswith("."):
         end -= 1
     if len(kept) - end >= least:
         kept = kept[:end]

@@ -668,6 +668,20 @@ def test_notices_credits_and_lists_of_other_stories_leave_the_body():
     # a list that is the article's own stays: short items, or not at the end
     recipe = "\n".join([article[0], "- 1 cup rice", "- 2 eggs", "- 1 tsp salt"])
     assert clean_body(recipe) == recipe
+    # nor a recipe's steps at the end, sentences of headline length, under the site's pointer
+    steps = [article[0], "Instructions", "- Fill the canner with water and set it to simmer on a low heat.",
+             "- Core, peel and cube the pears and put them in a pot with the juice of one lemon.",
+             "- Spoon the jam into warm jars, close them and boil them for ten minutes in the canner."]
+    assert clean_body("\n".join([*steps, "You may also like:"])) == "\n".join(steps)
+    # a pointer to the site's live coverage or pictures whose link is gone, and a program's state
+    # a template prints
+    pointers = [article[0], "Mehr zur Lage am Hafen lesen Sie in unserem Liveblog:", article[1],
+                "Follow our live coverage of the storm here:", "See more photos:", "- showPaywall:", "- false",
+                "isSubscriber: false"]
+    assert clean_body("\n".join(pointers)) == "\n".join(article)
+    # a heading that names a product, a line that is a number word, stay
+    products = "\n".join([article[0], "macOS:", "iPhone:", article[1], "Null"])
+    assert clean_body(products) == products
 
 
 def test_readers_comments_cards_of_other_stories_and_page_data_leave_the_body():
