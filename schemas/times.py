@@ -57,6 +57,11 @@ _TIME_OF_DAY = re.compile(r"\d{1,2}(?::\d\d|h\d\d)|\d\s*(?:[ap]\.?m\b\.?|uhr\b)"
 EARLIEST_PUBLICATION = "1800-01-01"
 _EPOCH = "1970-01-01T00:00:00"
 _EPOCH_WALL = dt.datetime(1970, 1, 1)  # the epoch as the page's clock reads it, whatever its offset
+# Zones by an abbreviation the parsers read otherwise than the newsrooms that write it: "IST"
+# is India Standard Time in the English-language press ("01:38:07 PM IST Nov 20, 2019"), where
+# dateparser reads Israel's and the RFC 2822 reader none.
+_NEWSROOM_ZONES = {"IST": dt.timezone(dt.timedelta(hours=5, minutes=30))}
+_NEWSROOM_ZONE = re.compile(rf"\s*\b(?:{'|'.join(_NEWSROOM_ZONES)})\b")
 
 
 def publication_time(value: str | None) -> Published | None:
@@ -66,6 +71,9 @@ def publication_time(value: str | None) -> Published | None:
     if not value or not value.strip():
         return None
     value = value.strip()[:200]
+    zone = _NEWSROOM_ZONE.search(value)
+    if zone:
+        value = (value[:zone.start()] + value[zone.end():]).strip()
     moment: dt.datetime | None
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -83,6 +91,8 @@ def publication_time(value: str | None) -> Published | None:
             date_only = False
     else:
         date_only = len(value) <= 10 or not any(c in value[8:] for c in "T :")  # "2026-11-20", "20261120"
+    if zone and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_NEWSROOM_ZONES[zone.group().strip()])
     iso = utc_iso(moment)
     if not iso or iso < EARLIEST_PUBLICATION or iso.startswith(_EPOCH) or moment.replace(tzinfo=None) == _EPOCH_WALL:
         return None  # a CMS's stand-in for no time: year 1 ("0001-01-01T00:00:00Z"), the epoch's first second

@@ -428,6 +428,9 @@ def test_times_written_out_are_dates_without_a_time_of_day_and_zoned_only_where_
     assert publication_time("November 19, 2026") == ("2026-11-19T00:00:00+00:00", True, False)
     assert publication_time("Nov 19, 2026 11:11 PM EST") == ("2026-11-20T04:11:00+00:00", False, True)
     assert publication_time("19. November 2026, 14:05 Uhr") == ("2026-11-19T14:05:00+00:00", False, False)
+    # "IST" as the press that writes it means it: India's (+05:30), written out or as RSS writes it
+    assert publication_time("01:38:07 PM IST Nov 19, 2026") == ("2026-11-19T08:08:07+00:00", False, True)
+    assert publication_time("Thu, 19 Nov 2026 13:38:07 IST") == ("2026-11-19T08:08:07+00:00", False, True)
     for stand_in in ("0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "1970-01-01T01:00:00+01:00",
                      "Thu, 01 Jan 1970 00:00:00 +0000"):
         assert publication_time(stand_in) is None
