@@ -48,12 +48,18 @@ def to_utc(struct: time.struct_time | None) -> str | None:
         return None
 
 
-def _written_date(item: Any) -> str | None:
-    """The item's date as written, where feedparser could not read it (it knows English day and
-    month names only: "Seg, 24 Set 2018 19:42:40 -0300" in a Portuguese feed)."""
-    written = item.get("published") or dict.get(item, "updated")
-    published = publication_time(written) if isinstance(written, str) else None
-    return published.time if published else None
+def _item_time(item: Any, *keys: str) -> str | None:
+    """The item's time under the first of `keys` it has ("published", "updated"), read as
+    written by newsbeam's reader, which knows day and month names of other languages ("Seg, 24
+    Set 2018 19:42:40 -0300" in a Portuguese feed) and zones as newsrooms write them ("IST");
+    feedparser (English names, "IST" as UTC) where that reads none. dict.get: feedparser's own
+    get() answers "updated" with the published date."""
+    key = next((key for key in keys if dict.get(item, key)), None)
+    if key is None:
+        return None
+    written = dict.get(item, key)
+    read = publication_time(written) if isinstance(written, str) else None
+    return read.time if read else to_utc(dict.get(item, f"{key}_parsed"))
 
 
 _TAG = re.compile(r"<[^>]+>")
@@ -172,9 +178,8 @@ def parse_feed(body: bytes, location: str, content_type: str | None, source: Fee
             feed_name=source.name or title,
             title=" ".join(text_of(item, "title").split()),
             summary=summary,
-            published=to_utc(item.get("published_parsed") or dict.get(item, "updated_parsed")) or _written_date(item),
-            # dict.get: feedparser's own get() answers "updated" with the published date
-            updated=to_utc(dict.get(item, "updated_parsed")),
+            published=_item_time(item, "published", "updated"),
+            updated=_item_time(item, "updated"),
             language=_language_code(item.get("language")) or feed_language,
             authors=tuple(without_controls(a["name"]) for a in item.get("authors", []) if a.get("name")),
             tags=tag_list(without_controls(t["term"]) for t in item.get("tags", []) if t.get("term")),

@@ -108,6 +108,17 @@ def test_dates_with_day_and_month_names_of_other_languages_are_read_with_their_z
     assert {language: date for language, date in dates.items() if date} == dict.fromkeys(
         ["pt", "es", "fr", "de", "it", "tr", "pl"], "2018-09-24T22:42:40+00:00")
     assert dates["none"] is None and dates["relative"] is None  # undated: no time of its own
+    # a zone as the newsroom that writes it means it: India's "IST", which feedparser read as UTC;
+    # an Atom item's time of change read the same way
+    feed = (b"<rss version='2.0'><channel><title>T</title><item><title>A</title><link>https://news.example/a</link>"
+            b"<pubDate>Mon, 24 Sep 2018 19:42:40 IST</pubDate></item></channel></rss>")
+    (entry,) = parse_feed(feed, "https://news.example/feed", None, FeedSource(url="f")).entries
+    assert entry.published == "2018-09-24T14:12:40+00:00"
+    atom = (b"<feed xmlns='http://www.w3.org/2005/Atom'><title>T</title><entry><title>A</title>"
+            b"<link href='https://news.example/a'/><published>2018-09-24T19:42:40+05:30</published>"
+            b"<updated>2018-09-25T08:00:00Z</updated></entry></feed>")
+    (entry,) = parse_feed(atom, "https://news.example/feed", None, FeedSource(url="f")).entries
+    assert (entry.published, entry.updated) == ("2018-09-24T14:12:40+00:00", "2018-09-25T08:00:00+00:00")
 
 
 def test_a_feed_items_categories_are_its_tags_each_once():
