@@ -21,6 +21,7 @@ from newsbeam.schemas import same_site
 from newsbeam.schemas.lexicon import (
     BYLINE_WORD_PATTERN,
     PICTURE_CREDIT_LABEL_PATTERN,
+    PUBLISHED_LABEL_PATTERN,
     PUBLISHED_LABELS,
     UPDATED_LABEL_PATTERN,
 )
@@ -217,7 +218,7 @@ def read_metadata(page: bytes | str | lxml.html.HtmlElement, url: str) -> PageMe
         article_bodies=[a["articleBody"] for a in articles if isinstance(a.get("articleBody"), str)],
         published=[*(a["datePublished"] for a in articles if isinstance(a.get("datePublished"), str)),
                    *(meta[name] for name in _PUBLISHED_META if meta.get(name)), *_time_elements(tree),
-                   *_dated(pages, "datePublished"), *_stamps(bylines)],
+                   *_dated(pages, "datePublished"), *_stamps(bylines)] or _labelled_stamps(tree),
         payloads=list(_payloads(tree)),
         host=(urllib.parse.urlsplit(url).hostname or "") if url else "",
         canonical=canonical,
@@ -553,6 +554,27 @@ def _bylines(tree: Any) -> list[str]:
 _PUBLISHED_STAMP = re.compile(
     rf"\b(?:{'|'.join(re.escape(label.capitalize()) for label in PUBLISHED_LABELS)})\b:?\s*"
     rf"(?:on\s+|am\s+|le\s+|el\s+|em\s+)?(?P<when>.+?)\s*(?:$|[|·•]|\s-\s|\b(?i:{UPDATED_LABEL_PATTERN})\b)")
+
+
+# A text of the page that is a publication stamp and nothing else: its label first, then the
+# date ("기사입력 :[ 2018-08-25 15:24 ]", "publiziert am 25. September 2018"), in any case.
+_LABELLED_STAMP = re.compile(
+    rf"^\s*(?:{PUBLISHED_LABEL_PATTERN})\s*(?:on|am|le|el|em)?\s*[:：]?\s*[\[(]?\s*(?P<when>"
+    r"\d{4}[-./]\d\d?[-./]\d\d?(?:[ T]\d\d?:\d\d(?::\d\d)?)?|"  # 2018-08-25 15:24
+    r"\d\d?\.\s?\d\d?\.\s?\d{2,4}(?:,? (?:um )?\d\d?:\d\d(?: uhr)?)?|"  # 27.04.24 um 07:39 Uhr
+    r"\d\d?\.? [^\W\d_]+\.? \d{4}(?:,? \d\d?:\d\d)?|"  # 25. September 2018
+    r"[^\W\d_]+\.? \d\d?,? \d{4}(?:,? \d\d?:\d\d(?: ?[ap]\.?m\.?)?)?"  # November 20, 2019, 4:00 pm
+    r")\s*[\])]?\s*$", re.I)
+STAMP_TEXT_CHARS = 80
+
+
+def _labelled_stamps(tree: Any) -> list[str]:
+    """The publication time a text of the page shows with its label (the last a page is read
+    by: one whose metadata and bylines give none), the first such text in the page's order."""
+    for text in tree.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]"):
+        if len(text) <= STAMP_TEXT_CHARS and (match := _LABELLED_STAMP.match(text)):
+            return [match["when"]]
+    return []
 
 
 def _stamps(bylines: list[str]) -> list[str]:

@@ -66,8 +66,9 @@ ARTICLE_KIND_LABELS = frozenset((
 
 # The labels of a page's time stamps, in the languages newsbeam meets: when the article went out
 # ("Published 11:11 PM EST", "Veröffentlicht am ..."), and when it last changed ("Updated ...").
-PUBLISHED_LABELS = ("published", "posted", "veröffentlicht", "publié", "publicado", "pubblicato", "gepubliceerd",
-                    "offentliggjort", "publicerad", "publisert", "opublikowano", "publikováno")
+PUBLISHED_LABELS = ("published", "posted", "veröffentlicht", "publiziert", "publié", "publicado", "pubblicato",
+                    "gepubliceerd", "offentliggjort", "publicerad", "publisert", "opublikowano", "publikováno",
+                    "기사입력", "입력", "公開日", "配信日", "发布时间", "发布日期")
 UPDATED_LABELS = ("last updated", "updated", "aktualisiert", "actualizado", "mis à jour", "aggiornato")
 PUBLISHED_LABEL_PATTERN = "|".join(re.escape(label) for label in PUBLISHED_LABELS)
 UPDATED_LABEL_PATTERN = "|".join(re.escape(label) for label in UPDATED_LABELS)

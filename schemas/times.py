@@ -47,6 +47,8 @@ class Published(NamedTuple):
 # Portuguese feed, "Mo, 24. Sep 2018"): RSS says English, but many feeds write their own.
 DATE_LANGUAGES = ["en", "pt", "es", "fr", "de", "it", "tr", "pl", "nl", "sv", "da", "nb", "cs", "ro"]
 _YEAR = re.compile(r"\b\d{4}\b")
+# A date written with dots, day first wherever it is written so ("05.04.2025" is the 5th of April).
+_DOTTED_DATE = re.compile(r"\b\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4}\b")
 # A date as RSS writes it (RFC 2822): "Mon, 24 Sep 2018 19:42:40 -0300", "24 Sep 2018 19:42 GMT".
 _RFC_2822 = re.compile(r"^(?:[^\W\d_]{2,9}\.?,?\s*)?\d{1,2}\s+[^\W\d_]{3,9}\.?\s+\d{2,4}(?:\s+\d{1,2}:\d\d(?::\d\d)?)?"
                        r"(?:\s*(?:[+-]\d{4}|[A-Za-z]{1,5}))?\s*$")
@@ -103,12 +105,13 @@ def dated_in_any_language(value: str) -> dt.datetime | None:
     """A date written with the day and month names of one of DATE_LANGUAGES (dateparser, which
     trafilatura's htmldate brings), with its zone; naive means UTC. Only a text that names a year:
     "yesterday" or "3 hours ago" depend on when they were read, and are no publication time."""
-    if not _YEAR.search(value):
+    if not _YEAR.search(value) and not _DOTTED_DATE.search(value):  # "27.04.24": a year of two digits
         return None
     import dateparser  # about 0.1 s, and only for dates the standard forms do not read
 
     try:
         # with its offset where the text names a zone ("EST", "-0300"); naive where it names none
-        return dateparser.parse(value, languages=DATE_LANGUAGES, settings={"PREFER_DATES_FROM": "past"})
+        order = {"DATE_ORDER": "DMY"} if _DOTTED_DATE.search(value) else {}
+        return dateparser.parse(value, languages=DATE_LANGUAGES, settings={"PREFER_DATES_FROM": "past", **order})
     except (ValueError, OverflowError, TypeError):
         return None

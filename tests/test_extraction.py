@@ -422,12 +422,30 @@ def test_a_stand_in_for_no_time_is_none_and_the_time_the_byline_shows_is_read(st
     assert article.published_date_only == ("Posted by" in stamp)
 
 
+@pytest.mark.parametrize("stamp, published", [
+    ("<div>기사입력 :[ 2026-11-19 15:24 ]</div>", "2026-11-19T15:24:00+00:00"),
+    ("<p><span>Von</span> <span>Jana Berg</span> <span>publiziert am 19. November 2026</span></p>",
+     "2026-11-19T00:00:00+00:00"),
+    # a sentence that says when something else was published is no stamp of the page
+    ("<p>The timetable was published on November 2, 2026.</p>", None),
+])
+def test_a_labelled_stamp_in_the_page_dates_a_page_whose_metadata_gives_no_time(stamp, published):
+    url = "https://courier.example/story?id=8576"
+    page = (f"<html><body><article><h1>Ferry gets a third boat</h1>{stamp}"
+            + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE) + "</article></body></html>")
+    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    assert article.published == published
+
+
 def test_times_written_out_are_dates_without_a_time_of_day_and_zoned_only_where_they_say_so():
     from newsbeam.schemas.times import publication_time
 
     assert publication_time("November 19, 2026") == ("2026-11-19T00:00:00+00:00", True, False)
     assert publication_time("Nov 19, 2026 11:11 PM EST") == ("2026-11-20T04:11:00+00:00", False, True)
     assert publication_time("19. November 2026, 14:05 Uhr") == ("2026-11-19T14:05:00+00:00", False, False)
+    # a date written with dots is day first, with a year of two digits too
+    assert publication_time("05.04.2025, 14:05") == ("2025-04-05T14:05:00+00:00", False, False)
+    assert publication_time("27.04.24 um 07:39 Uhr") == ("2024-04-27T07:39:00+00:00", False, False)
     # "IST" as the press that writes it means it: India's (+05:30), written out or as RSS writes it
     assert publication_time("01:38:07 PM IST Nov 19, 2026") == ("2026-11-19T08:08:07+00:00", False, True)
     assert publication_time("Thu, 19 Nov 2026 13:38:07 IST") == ("2026-11-19T08:08:07+00:00", False, True)
