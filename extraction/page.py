@@ -246,11 +246,16 @@ def _without_page_heading(text: str, kicker: str | None, headlines: list[str | N
     """The body without the kicker and the headline the page shows above it, apart or run into
     one line ("Entwurf des Gesetzes: Ein bisschen Fortschritt"), when the body starts with them
     (the headline chosen may be another wording: the page's JSON-LD one), nor the labels and
-    breadcrumbs above them (_a_label)."""
+    breadcrumbs above them (_a_label), nor what the extractor put above the headline."""
     shown = {fold_letters(line) for line in headlines if line}
     if kicker:
         shown |= {fold_letters(kicker)} | {fold_letters(kicker) + wording for wording in shown}
     lines = text.split("\n")
+    # the headline a few lines down: what is above it is above the article (a sidebar's teaser
+    # the extractor put first, a date, a label), not its text
+    below = next((number for number in range(1, min(HEADING_PLACES, len(lines) - 1) + 1)
+                  if fold_letters(lines[number]) in shown), 0)
+    lines = lines[below:]
     while len(lines) > 1 and (fold_letters(lines[0]) in shown or _a_label(lines[0], lines[1], shown)
                               or _behind_a_kicker_shown(lines[0], headlines)):
         lines.pop(0)
@@ -275,6 +280,8 @@ def _behind_a_kicker_shown(line: str, headlines: list[str | None]) -> bool:
 _KICKER_BEFORE = re.compile(r"[^\n]{2,60}?(?:\s+[:|\-–—/]\s+|:\s+|\s)")
 # A run of at least this many short list items at the body's top is the page's breadcrumbs.
 BREADCRUMBS = 3
+# The headline shown as one of the body's first lines after this many others at most.
+HEADING_PLACES = 3
 
 
 def _a_label(line: str, below: str, shown: set[str]) -> bool:

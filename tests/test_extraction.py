@@ -266,6 +266,19 @@ def test_the_kicker_and_headline_run_into_one_line_above_the_body_leave_it():
     assert article.text.startswith(PARAGRAPHS_DE[0])
 
 
+def test_what_the_extractor_puts_above_the_headline_is_not_the_text():
+    """trafilatura may give a sidebar's teaser and a promotion first, then the page's headline,
+    then the text: what is above the headline is above the article."""
+    from newsbeam.extraction.page import _without_page_heading
+
+    teaser = "Night mode is an automatic setting of the new camera, which lets in more light at dusk and dawn."
+    text = "\n".join([teaser, "New ferry timetable now available", "Die Fähre fährt öfter", *PARAGRAPHS_DE])
+    assert _without_page_heading(text, None, ["Die Fähre fährt öfter"]) == "\n".join(PARAGRAPHS_DE)
+    # the headline's words quoted further down the text leave it as it is
+    later = "\n".join([*PARAGRAPHS_DE, teaser, teaser, "Die Fähre fährt öfter", PARAGRAPHS_DE[0]])
+    assert _without_page_heading(later, None, ["Die Fähre fährt öfter"]) == later
+
+
 PARAGRAPHS_DE = (
     "Der Gemeinderat von Lindenau hat am Dienstag den neuen Fahrplan der Hafenfähre beschlossen, nach langer Debatte.",
     "Von März an fahren die Fähren alle zwanzig Minuten zwischen dem alten Hafen und dem Ostufer, auch am Sonntag.")
