@@ -506,6 +506,9 @@ def _share_in(part: collections.Counter, whole: collections.Counter) -> float:
 STANDFIRST_KEY_CHARS = 50
 STANDFIRST_CHARS = (60, 1000)
 STANDFIRST_PLACES, STANDFIRST_LEVELS = 10, 4
+# The elements that run inside a line of text.
+_INLINE = frozenset(["a", "em", "strong", "b", "i", "u", "span", "abbr", "cite", "q", "small", "sub", "sup", "mark",
+                     "time", "code", "s", "del", "ins"])
 # Where a page's description in the markup is no standfirst: a link (a teaser of this article
 # elsewhere on the page), a caption, the page's navigation, side boxes and forms.
 _NOT_A_STANDFIRST = frozenset(["a", "nav", "aside", "footer", "figure", "figcaption", "button", "form", "label",
@@ -535,11 +538,24 @@ def with_standfirst(visible: str, tree: HtmlElement, metadata: PageMetadata) -> 
         if block is None or block.tag == "body" or (block.sourceline or 0) < below:
             continue
         text = " ".join(block.text_content().split())
+        if levels == 0 and node.is_text and len(text) > STANDFIRST_CHARS[1]:
+            text = _leading_text(block)  # the block's own first lines, before its first break: a paragraph
         if not STANDFIRST_CHARS[0] <= len(text) <= STANDFIRST_CHARS[1] or \
                 any(element.tag in _NOT_A_STANDFIRST for element in (block, *block.iterancestors())):
             continue
         return f"{text}\n{visible}"
     return visible
+
+
+def _leading_text(block: HtmlElement) -> str:
+    """The text a block opens with, up to its first line break or block of its own (a page that
+    writes its paragraphs as text between `<br>`s)."""
+    parts = [block.text or ""]
+    for child in block:
+        if not isinstance(child.tag, str) or child.tag == "br" or child.tag not in _INLINE:
+            break
+        parts += [child.text_content(), child.tail or ""]
+    return " ".join("".join(parts).split())
 
 
 def body_from_json_ld(visible: str, metadata: PageMetadata, settings: ExtractSettings = DEFAULTS) -> str:

@@ -1229,6 +1229,24 @@ def test_the_standfirst_under_the_headline_opens_the_body(shown, kept):
     assert lines[0] == (STANDFIRST if kept else PARAGRAPHS_DE[0]) and lines.count(STANDFIRST) == int(kept)
 
 
+def test_the_first_paragraph_a_page_writes_as_text_before_a_line_break_opens_the_body():
+    """A page that writes its paragraphs as text between `<br>`s in one block: trafilatura drops
+    the block's leading text, the first paragraph; the page's own description opens it."""
+    lead = ("The harbour authority wants a third ferry on the line to Vesterholm by the spring, according to papers "
+            "seen by <em><a href='https://x.example/'>the Courier</a></em>. The council has found the money.")
+    paragraphs = [*PARAGRAPHS_DE, "Der Betreiber will dafür zwei weitere Boote kaufen, sagte eine Sprecherin."] * 3
+    page = ("<html><head><meta name='description' content='The harbour authority wants a third ferry on the line to "
+            "Vesterholm by the spring, according to papers...'></head><body><div class='article'><h1>Ferry gets a "
+            f"third boat</h1><div class='byline'>Monday by Jane Doe</div><div class='content'>{lead}\n<br> <br>"
+            "<img src='https://x.example/a.jpg'><center>Photo</center>" + "<br><br>".join(paragraphs)
+            + "</div></div></body></html>")
+    url = "https://courier.example/ferry"
+    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    first = ("The harbour authority wants a third ferry on the line to Vesterholm by the spring, according to papers "
+             "seen by the Courier. The council has found the money.")
+    assert article.text.split("\n")[0] == first and article.text.count(first) == 1
+
+
 def test_words_written_for_screen_readers_only_are_no_part_of_the_text():
     """A link's "(öffnet im neuen Fenster)" and an "Article content" label between paragraphs,
     hidden from the eye by their class, are not what a reader reads; the link's words stay."""
