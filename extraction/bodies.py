@@ -75,6 +75,8 @@ _NOTICE = re.compile(r"|".join((
     r"^for more (?:stories|news|articles) like this\b", r"la suite est réservée", r"il vous reste \d",
     r"share (?:it|this(?: story| article| post)?) with (?:a friend|your friends)",
     r"^\W*(?:order reprints|print (?:this )?article|e-?mail (?:this )?article)\W*$",
+    # what the page's forms say (sharing by e-mail, a failed request)
+    r"^(?:this|the) (?:article|story) has been sent to\b", r"^an error (?:has )?occurred\b",
     # a pointer to the site's live coverage or pictures, its link gone ("Mehr zur Lage lesen Sie in
     # unserem Liveblog:", "Follow our live coverage here:", "See more photos:")
     r"\b(?:liveblog|live-?blog|live-?ticker|newsblog|live coverage|live updates)\b[^.!?]*:$",
@@ -135,6 +137,9 @@ FILING_EDGE_LINES = 3
 _COMMENTS = re.compile(r"^(?:\d+\s+)?(?:(?:top[- ]rated|reader|readers'?|latest|most recent|show|view|read all)\s+)?"
                        r"(?:comments?|kommentare?|leserkommentare|commentaires?|comentarios?|comentários?|commenti|"
                        r"reacties|kommentarer|komentarze|yorumlar)(?:\s*\(\d+\)|\s+\d+)?\s*[:\]]?$", re.I)
+# A line that is a CMS's shortcode, its markup left in the text: "[button link=...]Send us your
+# review[/button]".
+_SHORTCODE = re.compile(r"^\[(\w+)\b[^\]]*\].*\[/\1\]$")
 # A line that is only a page's data: a time stamp, the address of a picture, or a program's
 # state a template prints (a flag's name in camel case with its colon, "- showPaywall:", and a
 # value of no language, "- false", "- null").
@@ -211,7 +216,7 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset
             continue
         if len(line) <= NOTICE_MAX_CHARS and (_NOTICE.search(line) or _MORE.match(line) or _LINKS_ONLY.match(line)):
             continue
-        if _DATA_LINE.match(line.strip()) or _only_a_time(line) or (
+        if _DATA_LINE.match(line.strip()) or _SHORTCODE.match(line.strip()) or _only_a_time(line) or (
                 len(line) <= NOTICE_MAX_CHARS and _MEDIA_TEASER.search(line)):
             continue
         if len(line) <= 120 and _CREDIT.search(line) and not line.rstrip().endswith((".", "!", "?", '"', "“", "”")):
@@ -294,11 +299,13 @@ def _empty_heading(line: str) -> bool:
 
 def _only_a_time(line: str) -> bool:
     """A line that is a date with a time of day and nothing else ("2025年1月14日 01時28分 (1月14日
-    01時40分更新)", "07.12.2026, 14:05 Uhr", "Updated 12/07/2026 2:05 PM"): the page's, not a
-    sentence."""
-    # a time alone may be an event's, a number a telephone's: a date or "Updated" with it
-    least = 2 if _STAMP_OPENER.match(line.strip()) else 3
-    if len(line) > 80 or len(_DIGIT_GROUPS.findall(line)) < least or not _CLOCK.search(line):
+    01時40分更新)", "07.12.2026, 14:05 Uhr", "Updated 12/07/2026 2:05 PM"), or a labelled date
+    ("UPDATED: Tue., Nov. 19, 2019"): the page's, not a sentence."""
+    # a time alone may be an event's, a number a telephone's: a date or "Updated" with it; after
+    # "Updated" a date alone is the page's too ("UPDATED: Tue., Nov. 19, 2019")
+    opener = _STAMP_OPENER.match(line.strip()) is not None
+    if len(line) > 80 or len(_DIGIT_GROUPS.findall(line)) < (2 if opener else 3) or \
+            not (opener or _CLOCK.search(line)):
         return False
     return not _LETTERS.search(_TIME_WORDS.sub(" ", line))
 

@@ -71,8 +71,9 @@ def strip_repeated_headline(title: str, text: str, similarity: Similarity | None
     return "\n".join(lines[best:])
 
 
-# Lines that credit a source, an agency or a translation, in the languages newsbeam meets:
-# dropped from the end of a body (at most three, each short), never from its middle.
+# Lines that credit a source, an agency, a translation or the reporters who contributed, or
+# give a reporter's address, in the languages newsbeam meets: dropped from the end of a body (at
+# most three, each short), never from its middle.
 _TRAILER = re.compile(r"""^(?:
     (?:source|sources|quelle|quellen|fuente|fuentes|fonte|źródło|kaynak)\s*[:：]\s*\S.*
   | (?:source|quelle|fuente)\s+[^\s.!?][^.!?]{0,60}
@@ -85,7 +86,14 @@ _TRAILER = re.compile(r"""^(?:
   | (?:automatically|machine|automatisch|maschinell)[- ](?:translated|übersetzt)\b.*
   | (?:translated|übersetzt|übersetzung)\s+(?:by|von|aus|from|mit)\b.*
   | (?:all\s+rights\s+reserved|alle\s+rechte\s+vorbehalten)\.?
-  | (?:additional\s+)?(?:reporting|writing|editing)\s+by\b.*
+  | [(\[]?\s*(?:additional\s+)?(?:reporting|writing|editing)\s+by\b.*
+  | [^.!?]{2,160}\bcontributed\s+(?:reporting|to\s+this\s+(?:report|story|article))\b.*
+  # the reporter's address: "Write to Al Root at ...", "Reach the reporters on Twitter at ...",
+  # an e-mail address or a profile's address alone
+  | (?:write\s+to|reach|contact|e-?mail)\s+(?:the\s+)?[\w .'’-]{2,60}?\s+(?:at|on|via)\s+
+      (?=.*(?:@|https?://|twitter|facebook|instagram)).*
+  | [\w.+-]+@[\w-]+(?:\.[\w-]+)+
+  | (?:https?://)?(?:www\.)?(?:twitter|x|facebook|instagram|linkedin)\.com/\S+
 )$""", re.IGNORECASE | re.VERBOSE)
 
 

@@ -115,12 +115,22 @@ VARIANTS = FIXTURES / "site" / "variants"
     "Copyright 2026 Harbour Herald", "Mit Material von dpa", "This article was translated automatically.",
     "This story has been machine translated from German.",
     "Dieser Artikel wurde automatisch aus dem Englischen übersetzt.", "Übersetzt aus dem Englischen von Jana Köhler",
-    "Reporting by Sam Porter; Editing by Ann Lee", "Alle Rechte vorbehalten.",
+    "Reporting by Sam Porter; Editing by Ann Lee", "(Reporting by Sam Porter; Editing by Ann Lee)",
+    "Alle Rechte vorbehalten.", "Harbour Herald writers Sam Porter and Ann Lee contributed to this report.",
+    "Ann Lee contributed reporting from Vesterholm.",
+    # the reporter's address
+    "Write to Sam Porter at sam.porter@herald.example", "sam.porter@herald.example", "twitter.com/samporter",
+    "Reach the reporters on Twitter at https://twitter.com/samporter and https://twitter.com/annlee",
 ])
 def test_source_credit_and_translation_lines_are_dropped_from_the_end(trailer):
     body = "The council met on Monday.\nIt voted for the plan."
     assert strip_trailers(f"{body}\n{trailer}") == body
     assert strip_trailers(f"{body}\n{trailer}\n© 2026 Harbour Herald") == body
+
+
+def test_the_texts_own_last_sentence_with_a_contact_stays():
+    body = "The council met on Monday.\nIt voted for the plan.\nContact the harbour office at 0123 456 789."
+    assert strip_trailers(body) == body
 
 
 def test_a_notice_that_the_story_is_for_members_for_now_leaves_the_end_with_the_title_it_links():
@@ -707,11 +717,13 @@ def test_notices_credits_and_lists_of_other_stories_leave_the_body():
              "- Core, peel and cube the pears and put them in a pot with the juice of one lemon.",
              "- Spoon the jam into warm jars, close them and boil them for ten minutes in the canner."]
     assert clean_body("\n".join([*steps, "You may also like:"])) == "\n".join(steps)
-    # a pointer to the site's live coverage or pictures whose link is gone, and a program's state
-    # a template prints
-    pointers = [article[0], "Mehr zur Lage am Hafen lesen Sie in unserem Liveblog:", article[1],
-                "Follow our live coverage of the storm here:", "See more photos:", "- showPaywall:", "- false",
-                "isSubscriber: false"]
+    # a pointer to the site's live coverage or pictures whose link is gone, a program's state a
+    # template prints, a CMS's shortcode, what the page's forms say, a labelled date
+    pointers = ["UPDATED: Tue., Nov. 19, 2026", article[0], "Mehr zur Lage am Hafen lesen Sie in unserem Liveblog:",
+                article[1], "Follow our live coverage of the storm here:", "See more photos:", "- showPaywall:",
+                "- false", "isSubscriber: false", '[button link="https://courier.example/review" type="big"] Send us '
+                'your review[/button]', "An error has occurred, please try again later.",
+                "This article has been sent to"]
     assert clean_body("\n".join(pointers)) == "\n".join(article)
     # a heading that names a product, a line that is a number word, stay
     products = "\n".join([article[0], "macOS:", "iPhone:", article[1], "Null"])
