@@ -75,6 +75,8 @@ _NOTICE = re.compile(r"|".join((
     r"^for more (?:stories|news|articles) like this\b", r"la suite est réservée", r"il vous reste \d",
     r"share (?:it|this(?: story| article| post)?) with (?:a friend|your friends)",
     r"^\W*(?:order reprints|print (?:this )?article|e-?mail (?:this )?article)\W*$",
+    # a shop's disclosure that it earns from what it recommends
+    r"^we independently (?:select|choose|review|research)\b", r"\bmay earn (?:us )?an? (?:small )?commission\b",
     # what the page's forms say (sharing by e-mail, a failed request)
     r"^(?:this|the) (?:article|story) has been sent to\b", r"^an error (?:has )?occurred\b",
     # a pointer to the site's live coverage or pictures, its link gone ("Mehr zur Lage lesen Sie in

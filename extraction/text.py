@@ -86,7 +86,11 @@ _TRAILER = re.compile(r"""^(?:
   | (?:automatically|machine|automatisch|maschinell)[- ](?:translated|übersetzt)\b.*
   | (?:translated|übersetzt|übersetzung)\s+(?:by|von|aus|from|mit)\b.*
   | (?:all\s+rights\s+reserved|alle\s+rechte\s+vorbehalten)\.?
-  | [(\[]?\s*(?:additional\s+)?(?:reporting|writing|editing)\s+by\b.*
+  | [(\[]?\s*(?:additional\s+)?(?:reporting|writing|editing)\s+(?:by|from)\b.*
+  # the editor's initials, alone or after the site's name: "(dmk)", "MDR (dst)"
+  | (?:[\w-]+\s+){0,3}\((?-i:[a-zäöü]{2,5})(?:\s*[/,]\s*(?-i:[a-zäöü]{2,5}))*\)
+  # a broadcaster's note of when the report went out: "Sendung: Antenne Brandenburg, 24.04.2024"
+  | (?:sendung|dieses\s+thema\s+im\s+programm|im\s+programm)\s*:.*
   | [^.!?]{2,160}\bcontributed\s+(?:reporting|to\s+this\s+(?:report|story|article))\b.*
   # the reporter's address: "Write to Al Root at ...", "Reach the reporters on Twitter at ...",
   # an e-mail address or a profile's address alone

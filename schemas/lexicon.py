@@ -69,7 +69,7 @@ ARTICLE_KIND_LABELS = frozenset((
 PUBLISHED_LABELS = ("published", "posted", "veröffentlicht", "publiziert", "publié", "publicado", "pubblicato",
                     "gepubliceerd", "offentliggjort", "publicerad", "publisert", "opublikowano", "publikováno",
                     "기사입력", "입력", "公開日", "配信日", "发布时间", "发布日期")
-UPDATED_LABELS = ("last updated", "updated", "aktualisiert", "actualizado", "mis à jour", "aggiornato")
+UPDATED_LABELS = ("last updated", "updated", "aktualisiert", "actualizado", "mis à jour", "aggiornato", "güncelleme")
 PUBLISHED_LABEL_PATTERN = "|".join(re.escape(label) for label in PUBLISHED_LABELS)
 UPDATED_LABEL_PATTERN = "|".join(re.escape(label) for label in UPDATED_LABELS)
 # As a page writes them capitalised before the time ("... Associated Press Published 11:34 PM"):

@@ -117,7 +117,9 @@ VARIANTS = FIXTURES / "site" / "variants"
     "Dieser Artikel wurde automatisch aus dem Englischen übersetzt.", "Übersetzt aus dem Englischen von Jana Köhler",
     "Reporting by Sam Porter; Editing by Ann Lee", "(Reporting by Sam Porter; Editing by Ann Lee)",
     "Alle Rechte vorbehalten.", "Harbour Herald writers Sam Porter and Ann Lee contributed to this report.",
-    "Ann Lee contributed reporting from Vesterholm.",
+    "Ann Lee contributed reporting from Vesterholm.", "Additional reporting from PA",
+    # an editor's initials, a broadcaster's note of when the report went out
+    "(jdo)", "Radio Flussland (jdo/al)", "Sendung: Radio Flussland, 24.04.2026, 15:10 Uhr",
     # the reporter's address
     "Write to Sam Porter at sam.porter@herald.example", "sam.porter@herald.example", "twitter.com/samporter",
     "Reach the reporters on Twitter at https://twitter.com/samporter and https://twitter.com/annlee",
@@ -723,7 +725,8 @@ def test_notices_credits_and_lists_of_other_stories_leave_the_body():
                 article[1], "Follow our live coverage of the storm here:", "See more photos:", "- showPaywall:",
                 "- false", "isSubscriber: false", '[button link="https://courier.example/review" type="big"] Send us '
                 'your review[/button]', "An error has occurred, please try again later.",
-                "This article has been sent to"]
+                "This article has been sent to",
+                "We independently select everything we recommend. Buying through us may earn us a commission."]
     assert clean_body("\n".join(pointers)) == "\n".join(article)
     # a heading that names a product, a line that is a number word, stay
     products = "\n".join([article[0], "macOS:", "iPhone:", article[1], "Null"])
