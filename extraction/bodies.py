@@ -40,6 +40,7 @@ from newsbeam.schemas.lexicon import (
     AGENCY_PATTERN,
     ANY_BYLINE_WORD_PATTERN,
     BYLINE_LABEL_PATTERN,
+    BYLINE_WORD_PATTERN,
     OTHER_STORIES_LABEL_PATTERN,
     OTHER_STORIES_WORD_PATTERN,
     PICTURE_CREDIT_LABEL_PATTERN,
@@ -79,6 +80,8 @@ _NOTICE = re.compile(r"|".join((
     r"^we independently (?:select|choose|review|research)\b", r"\bmay earn (?:us )?an? (?:small )?commission\b",
     # what the page's forms say (sharing by e-mail, a failed request)
     r"^(?:this|the) (?:article|story) has been sent to\b", r"^an error (?:has )?occurred\b",
+    # the label a page shows in place of an embed until consent, a rail of videos
+    r"^empfohlener redaktioneller inhalt$", r"^recommended (?:videos?|stories|articles|reading|for you)$",
     # a pointer to the site's live coverage or pictures, its link gone ("Mehr zur Lage lesen Sie in
     # unserem Liveblog:", "Follow our live coverage here:", "See more photos:")
     r"\b(?:liveblog|live-?blog|live-?ticker|newsblog|live coverage|live updates)\b[^.!?]*:$",
@@ -164,6 +167,8 @@ MAX_REPEATS_CHECKED = 200
 MARKED_BODY_SHARE = 0.4
 # An article split into more blocks than this is something else: a list of teasers.
 MAX_ARTICLE_PARTS = 10
+# A time stamp before a byline's word on one line: "5:45 AM PST 11/19/2019 by ...".
+_STAMP_BEFORE_BYLINE = re.compile(rf"^(?P<stamp>.{{6,60}}?)\s+(?=(?i:{BYLINE_WORD_PATTERN})\s)")
 # A byline as a line of the body: its opening word, and the words between the names.
 _BYLINE_OPENER = re.compile(rf"^(?:{ANY_BYLINE_WORD_PATTERN}|{BYLINE_LABEL_PATTERN})\s+", re.I)
 _BYLINE_SEPARATORS = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bog\b|\bet\b|\by\b|\be\b|\bi\b|\ben\b)\s*", re.I)
@@ -183,7 +188,7 @@ _DIGIT_GROUPS = re.compile(r"\d+")
 _CLOCK = re.compile(r"\d{1,2}(?::\d\d|時\d{1,2}分)")
 _TIME_WORDS = re.compile(
     r"[年月日時分秒]|更新|\b[ap]\.m\.|\b(?:updated?|published|posted|aktualisiert|veröffentlicht|stand|uhr|am|um|at|pm|utc|gmt|"
-    r"cet|cest|"
+    r"cet|cest|est|edt|cst|cdt|mst|mdt|pst|pdt|bst|ist|"
     r"jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|august|"
     r"september|october|november|december|januar|februar|märz|mai|juni|juli|oktober|dezember|"
     r"mon|tue|wed|thu|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
@@ -376,7 +381,13 @@ def without_author_lines(text: str, authors: tuple[str, ...]) -> str:
 
 
 def _names_only(line: str, names: set[str]) -> bool:
-    parts = _BYLINE_SEPARATORS.split(_BYLINE_OPENER.sub("", " ".join(line.split())).strip(" .:"))
+    """Is this line the byline and nothing else, after a time stamp or not ("5:45 AM PST
+    11/19/2019 by Patrick Shanley")?"""
+    line = " ".join(line.split())
+    stamped = _STAMP_BEFORE_BYLINE.match(line)
+    if stamped and _only_a_time(stamped["stamp"]):
+        line = line[stamped.end("stamp"):].strip()
+    parts = _BYLINE_SEPARATORS.split(_BYLINE_OPENER.sub("", line).strip(" .:"))
     parts = [part.strip(" .").casefold() for part in parts if part.strip(" .")]
     return bool(parts) and all(part in names for part in parts)
 

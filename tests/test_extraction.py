@@ -305,6 +305,11 @@ def test_the_byline_and_the_authors_bio_leave_the_body_and_the_names_in_its_sent
     text = "\n".join(["von Greta Lindqvist und Paul Weber", *article,
                       "Paul Weber ist Reporter im Hafenbüro des Kuriers und schreibt über Verkehr."])
     assert without_author_lines(text, ("Greta Lindqvist", "Paul Weber")) == "\n".join(article)
+    # after a time stamp on its line too; a stamp before other words stays
+    stamped = "\n".join(["5:45 AM PST 11/19/2026 by Greta Lindqvist", *article])
+    assert without_author_lines(stamped, ("Greta Lindqvist",)) == "\n".join(article)
+    other = "\n".join(["Posted in March 2026 by the harbour board", *article])
+    assert without_author_lines(other, ("Greta Lindqvist",)) == other
     # other names are no byline; a line that opens with a name and a capital goes on as a sentence
     assert without_author_lines("\n".join(["von Jane Doe", *article]), ("Greta Lindqvist",)) == "\n".join(
         ["von Jane Doe", *article])
@@ -726,7 +731,8 @@ def test_notices_credits_and_lists_of_other_stories_leave_the_body():
                 "- false", "isSubscriber: false", '[button link="https://courier.example/review" type="big"] Send us '
                 'your review[/button]', "An error has occurred, please try again later.",
                 "This article has been sent to",
-                "We independently select everything we recommend. Buying through us may earn us a commission."]
+                "We independently select everything we recommend. Buying through us may earn us a commission.",
+                "Empfohlener redaktioneller Inhalt", "Recommended Videos"]
     assert clean_body("\n".join(pointers)) == "\n".join(article)
     # a heading that names a product, a line that is a number word, stay
     products = "\n".join([article[0], "macOS:", "iPhone:", article[1], "Null"])
