@@ -611,7 +611,7 @@ def _author_links(tree: Any) -> list[str]:
 def _after_a_byline_word(link: Any) -> bool:
     """Is `link` its element's first, after nothing but a byline word ("By", "Von"; a comment
     between them is no text)?"""
-    tails = []
+    tails: list[str] = []
     for sibling in link.itersiblings(preceding=True):
         if not isinstance(sibling, lxml.etree._Comment):
             return False
