@@ -468,6 +468,32 @@ def drop_unseen(tree: HtmlElement) -> None:
             element.drop_tree()
 
 
+# A paragraph's first letter set as a drop cap, by its class ("initial-letter", "dropcap",
+# "first-letter", "lettrine"); and the letters that are words of their own, which a space
+# after them keeps apart ("A house", "I was", "Y", "E").
+_DROP_CAP_CANDIDATES = ('//p//@class[contains(., "initial") or contains(., "dropcap") or contains(., "drop-cap") or '
+                        'contains(., "first-letter") or contains(., "lettrine")]/..')
+_ONE_LETTER_WORDS = frozenset("AIOUYEWZÀÁÉÈÓÚÅØ")
+
+
+def join_drop_caps(tree: HtmlElement) -> None:
+    """A drop cap as a reader sees it, one with the word it opens: a page that writes a space
+    after the letter's element ("<span class="initial-letter">N</span> <span>a endlich!")
+    gave "N a endlich!"."""
+    for element in tree.xpath(_DROP_CAP_CANDIDATES):
+        letter = element.text_content().strip()
+        if len(letter) != 1 or not letter.isalpha() or letter.upper() in _ONE_LETTER_WORDS:
+            continue
+        while element.getparent() is not None and element.getparent().tag != "p" and \
+                element.getparent().text_content().strip() == letter:
+            element = element.getparent()  # the outermost element that holds the letter alone
+        after = element.tail or ""
+        following = element.getnext()
+        rest = after.lstrip() or (following.text_content().lstrip() if following is not None else "")
+        if after[:1].isspace() and rest[:1].islower():
+            element.tail = after.lstrip()
+
+
 def marked_body(tree: HtmlElement, visible: str, settings: ExtractSettings = DEFAULTS) -> HtmlElement | None:
     """The block the page's microdata marks as its article's body (`itemprop="articleBody"`, the
     largest), as one document, when the text found is the whole page around it: the block holds

@@ -18,6 +18,7 @@ from newsbeam.extraction.bodies import (
     body_from_json_ld,
     clean_body,
     drop_unseen,
+    join_drop_caps,
     marked_body,
     once_as_shown,
     script_body,
@@ -133,6 +134,7 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
         if len(script.text or "") > settings.max_json_ld_chars:
             script.getparent().remove(script)
     drop_unseen(tree)
+    join_drop_caps(tree)
     document: Any = trafilatura.bare_extraction(tree, url=page.url, with_metadata=True, include_comments=False,
                                                 date_extraction_params=date_parameters())  # a Document
     visible = once_as_shown(_whole(tree, page.url, normalize_text(document.text or "") if document is not None else "",

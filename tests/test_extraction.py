@@ -1268,6 +1268,21 @@ def test_the_first_paragraph_a_page_writes_as_text_before_a_line_break_opens_the
     assert article.text.split("\n")[0] == first and article.text.count(first) == 1
 
 
+@pytest.mark.parametrize("first, shown", [
+    ('<span class="initial-letter-outer"><span class="initial-letter">D</span></span> <span>ie Fähre fährt ab '
+     'März alle zwanzig Minuten.</span>', "Die Fähre fährt ab März alle zwanzig Minuten."),
+    # a letter that is a word of its own keeps its space
+    ('<span class="dropcap">A</span> third ferry will run from March, every twenty minutes.',
+     "A third ferry will run from March, every twenty minutes."),
+])
+def test_a_drop_cap_is_one_with_the_word_it_opens(first, shown):
+    url = "https://courier.example/ferry"
+    page = (f"<html><body><article><h1>Ferry gets a third boat</h1><p>{first} The council agreed on Monday.</p>"
+            + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE) + "</article></body></html>")
+    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    assert article.text.startswith(shown)
+
+
 def test_words_written_for_screen_readers_only_are_no_part_of_the_text():
     """A link's "(öffnet im neuen Fenster)" and an "Article content" label between paragraphs,
     hidden from the eye by their class, are not what a reader reads; the link's words stay."""
