@@ -88,7 +88,7 @@ _NOTICE = re.compile(r"|".join((
     r"\b(?:lesen|finden|sehen) sie [^.!?]*\b(?:in unserem|in unserer|im|hier)\b[^.!?]*:$",
     r"^see more (?:photos|pictures|images|videos)\b",
     r"reservado para suscriptores", r"この記事は会員限定", r"有料会員", r"会員登録", r"定期購読", r"読み放題",
-    r"詳しくはこちら", r"メールマガジン",
+    r"詳しくはこちら", r"メールマガジン", r"に登録すると", r"電子版が(?:利用|読め|使え)",
     # prompts to comment and notes of a story still being written
     r"join (?:the|thought-provoking) conversations?", r"\b(?:log|sign)(?:ged)? in to (?:post a )?comment",
     r"comments are closed", r"more to follow\W*$", r"\bbefore commenting\b", r"\blog ?out and then log ?in again\b",

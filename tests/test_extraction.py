@@ -732,7 +732,9 @@ def test_notices_credits_and_lists_of_other_stories_leave_the_body():
                 'your review[/button]', "An error has occurred, please try again later.",
                 "This article has been sent to",
                 "We independently select everything we recommend. Buying through us may earn us a commission.",
-                "Empfohlener redaktioneller Inhalt", "Recommended Videos"]
+                "Empfohlener redaktioneller Inhalt", "Recommended Videos",
+                # a newspaper's promotion of its registration, in Japanese
+                "- 港町プラスに登録すると", "- 港町新聞電子版が利用できる"]
     assert clean_body("\n".join(pointers)) == "\n".join(article)
     # a heading that names a product, a line that is a number word, stay
     products = "\n".join([article[0], "macOS:", "iPhone:", article[1], "Null"])
