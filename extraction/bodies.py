@@ -101,6 +101,10 @@ _NOTICE = re.compile(r"|".join((
 _TERMS_NOTICE = re.compile(r"^(?:this (?:copy|article|content|material) is (?:for|intended for) your personal,? "
                            r"non-?commercial use|distribution and use of this material (?:is|are) governed by|"
                            r"to order presentation-ready copies)", re.I)
+# So does a notice that the text is a machine's translation ("Dies ist eine maschinelle
+# Übersetzung eines Artikels unserer US-Kollegen ...", "This is a machine translation of ...").
+_TRANSLATION_NOTICE = re.compile(r"^(?:dies ist eine|this is an?) (?:maschinelle|automatische|automatisierte|machine|"
+                                 r"automatic|automated) (?:übersetzung|translation)\b", re.I)
 # So do the site's calls to its reader: to support it, when the article was liked, with money or
 # membership ("If you enjoyed this article, we have a proposition for you: Join ...", "Hat Ihnen
 # dieser Artikel gefallen? Dann unterstützen Sie uns ..."), and to follow it ("Follow Metro.co.uk
@@ -219,7 +223,8 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset
     lines = _without_comments(text.split("\n"), settings.min_body_chars)
     kept = []
     for line in lines:
-        if line.strip() in page_urls or _TERMS_NOTICE.match(line.strip()) or _CALL_TO_THE_READER.match(line.strip()):
+        if line.strip() in page_urls or _TERMS_NOTICE.match(line.strip()) or _CALL_TO_THE_READER.match(line.strip()) \
+                or _TRANSLATION_NOTICE.match(line.strip()):
             continue
         if len(line) <= NOTICE_MAX_CHARS and (_NOTICE.search(line) or _MORE.match(line) or _LINKS_ONLY.match(line)):
             continue

@@ -25,7 +25,8 @@ AGENCY_PATTERN = "|".join(re.escape(name) for name in sorted(AGENCY_SHORT_NAMES,
 OTHER_STORIES_LABELS = (
     "lesen sie auch", "lesen sie mehr", "mehr zum thema", "mehr dazu", "auch interessant", "das könnte sie",
     "weitere artikel", "read more", "read also", "also read", "read next", "related", "see also", "more from",
-    "you may also like", "you might also like",
+    "you may also like", "you might also like", "mehr artikel", "more articles", "read the original article",
+    "lest den originalartikel", "lesen sie den originalartikel",
     "more on this", "lire aussi", "à lire aussi", "voir aussi", "leer más", "lee también", "leia também",
     "leggi anche", "zobacz też", "zobacz także", "læs også", "les også", "läs också", "lees ook", "czytaj też",
     "přečtěte si")

@@ -736,6 +736,14 @@ def test_notices_credits_and_lists_of_other_stories_leave_the_body():
                 # a newspaper's promotion of its registration, in Japanese
                 "- 港町プラスに登録すると", "- 港町新聞電子版が利用できる"]
     assert clean_body("\n".join(pointers)) == "\n".join(article)
+    # a list of other stories under the text, with the site's pointer to more below it; a notice
+    # that the text is a machine's translation, anywhere; a pointer to the original
+    teasers = [article[0], "Dies ist eine maschinelle Übersetzung eines Artikels unserer Kollegen. Er wurde "
+               "automatisiert übersetzt und von einem Redakteur überprüft.", article[1],
+               "- Fähre: Der neue Fahrplan gilt ab März für alle Linien", "- Hafen: Die Kaimauer wird bis Herbst saniert",
+               "- Wetter: Sturmwarnung für die Küste am Wochenende", "Mehr Artikel aus dieser Rubrik gibt's hier: Hafen",
+               "Lest den Originalartikel auf Englisch hier."]
+    assert clean_body("\n".join(teasers)) == "\n".join(article)
     # a heading that names a product, a line that is a number word, stay
     products = "\n".join([article[0], "macOS:", "iPhone:", article[1], "Null"])
     assert clean_body(products) == products
