@@ -101,6 +101,11 @@ _NOTICE = re.compile(r"|".join((
 _TERMS_NOTICE = re.compile(r"^(?:this (?:copy|article|content|material) is (?:for|intended for) your personal,? "
                            r"non-?commercial use|distribution and use of this material (?:is|are) governed by|"
                            r"to order presentation-ready copies)", re.I)
+# And a call to sign up for the site's newsletter, wherever it stands in the line ("Der BR24
+# Newsletter informiert Sie ... in Ihrem Postfach. Hier geht's zur Anmeldung", "... Sign up for the
+# free daily newsletter.").
+_NEWSLETTER_CALL = re.compile(r"\bnewsletters?\b.*\b(?:anmeld\w*|abonnier\w*|sign(?:ing)?[- ]up|subscrib\w*|inbox|"
+                              r"postfach)\b|\b(?:anmeld\w*|abonnier\w*|sign[- ]up|subscribe)\b.*\bnewsletters?\b", re.I)
 # So does a notice that the text is a machine's translation ("Dies ist eine maschinelle
 # Übersetzung eines Artikels unserer US-Kollegen ...", "This is a machine translation of ...").
 _TRANSLATION_NOTICE = re.compile(r"^(?:dies ist eine|this is an?) (?:maschinelle|automatische|automatisierte|machine|"
@@ -224,7 +229,7 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset
     kept = []
     for line in lines:
         if line.strip() in page_urls or _TERMS_NOTICE.match(line.strip()) or _CALL_TO_THE_READER.match(line.strip()) \
-                or _TRANSLATION_NOTICE.match(line.strip()):
+                or _TRANSLATION_NOTICE.match(line.strip()) or _NEWSLETTER_CALL.search(line):
             continue
         if len(line) <= NOTICE_MAX_CHARS and (_NOTICE.search(line) or _MORE.match(line) or _LINKS_ONLY.match(line)):
             continue

@@ -740,9 +740,13 @@ def test_notices_credits_and_lists_of_other_stories_leave_the_body():
     # that the text is a machine's translation, anywhere; a pointer to the original
     teasers = [article[0], "Dies ist eine maschinelle Übersetzung eines Artikels unserer Kollegen. Er wurde "
                "automatisiert übersetzt und von einem Redakteur überprüft.", article[1],
-               "- Fähre: Der neue Fahrplan gilt ab März für alle Linien", "- Hafen: Die Kaimauer wird bis Herbst saniert",
-               "- Wetter: Sturmwarnung für die Küste am Wochenende", "Mehr Artikel aus dieser Rubrik gibt's hier: Hafen",
-               "Lest den Originalartikel auf Englisch hier."]
+               "- Fähre: Der neue Fahrplan gilt ab März für alle Linien",
+               "- Hafen: Die Kaimauer wird bis Herbst saniert", "- Wetter: Sturmwarnung für die Küste am Wochenende",
+               "Mehr Artikel aus dieser Rubrik gibt's hier: Hafen", "Lest den Originalartikel auf Englisch hier.",
+               # a call to sign up for the newsletter, at any length
+               "„Hier ist Lindenau“: Der Kurier-Newsletter informiert Sie immer montags bis freitags zum Feierabend "
+               "über das Wichtigste vom Tag auf einen Blick – kompakt und direkt in Ihrem Postfach. Hier geht's zur "
+               "Anmeldung!"]
     assert clean_body("\n".join(teasers)) == "\n".join(article)
     # a heading that names a product, a line that is a number word, stay
     products = "\n".join([article[0], "macOS:", "iPhone:", article[1], "Null"])
