@@ -296,6 +296,14 @@ PARAGRAPHS_DE = (
     "Von März an fahren die Fähren alle zwanzig Minuten zwischen dem alten Hafen und dem Ostufer, auch am Sonntag.")
 
 
+def ferry_article(url: str, top: str = "", head: str = "", **entry_fields) -> Article:
+    """The article of a page on the ferry (its headline, `top` under it, then PARAGRAPHS_DE),
+    with `head` in its head."""
+    page = (f"<html><head>{head}</head><body><article><h1>Ferry gets a third boat</h1>{top}"
+            + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE) + "</article></body></html>")
+    return extract_article(FetchedPage(entry=entry(url, **entry_fields), url=url, html=page, content_type=None))
+
+
 def test_the_byline_and_the_authors_bio_leave_the_body_and_the_names_in_its_sentences_stay():
     from newsbeam.extraction.bodies import without_author_lines
 
@@ -425,10 +433,7 @@ def test_a_headline_the_page_marks_in_any_element_and_never_the_sites_name():
 ])
 def test_a_pages_publication_time_from_json_ld_as_pages_write_it(json_ld, published):
     url = "https://courier.example/ferry"
-    page = (f"<html><head><script type='application/ld+json'>{json_ld}</script></head><body><article>"
-            "<h1>Ferry gets a third boat</h1>" + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE)
-            + "</article></body></html>")
-    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    article = ferry_article(url, head=f"<script type='application/ld+json'>{json_ld}</script>")
     assert (article.published, article.published_date_only) == (published, False)
     assert article.modified == ("2026-11-21T09:00:00+00:00" if "dateModified" in json_ld else None)
 
@@ -444,10 +449,8 @@ def test_a_stand_in_for_no_time_is_none_and_the_time_the_byline_shows_is_read(st
     as the publication and the change; the time the byline shows is the publication's."""
     url = "https://courier.example/story/news/2026/11/19/ferry/"
     ld = '{"@type": "NewsArticle", "datePublished": "0001-01-01T00:00:00Z", "dateModified": "0001-01-01T00:00:00Z"}'
-    page = (f"<html><head><script type='application/ld+json'>{ld}</script></head><body><article>"
-            f"<h1>Ferry gets a third boat</h1><div class='byline'>{stamp}</div>"
-            + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE) + "</article></body></html>")
-    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    article = ferry_article(url, f"<div class='byline'>{stamp}</div>",
+                            head=f"<script type='application/ld+json'>{ld}</script>")
     assert (article.published, article.modified) == (published, None)
     assert article.published_date_only == ("Posted by" in stamp)
 
@@ -460,11 +463,7 @@ def test_a_stand_in_for_no_time_is_none_and_the_time_the_byline_shows_is_read(st
     ("<p>The timetable was published on November 2, 2026.</p>", None),
 ])
 def test_a_labelled_stamp_in_the_page_dates_a_page_whose_metadata_gives_no_time(stamp, published):
-    url = "https://courier.example/story?id=8576"
-    page = (f"<html><body><article><h1>Ferry gets a third boat</h1>{stamp}"
-            + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE) + "</article></body></html>")
-    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
-    assert article.published == published
+    assert ferry_article("https://courier.example/story?id=8576", stamp).published == published
 
 
 def test_times_written_out_are_dates_without_a_time_of_day_and_zoned_only_where_they_say_so():
@@ -1099,10 +1098,7 @@ def test_the_lead_image_comes_with_its_caption_and_credit_and_its_maker_is_no_au
      "The Courier of the Coast"),
 ])
 def test_the_site_name_as_a_reader_would_name_the_site(head, site_name):
-    url = "https://www.coastal-courier.example/ferry"
-    page = (f"<html><head>{head}</head><body><article><h1>Ferry gets a third boat</h1>"
-            + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE) + "</article></body></html>")
-    article = extract_article(FetchedPage(entry=entry(url, feed_name=None), url=url, html=page, content_type=None))
+    article = ferry_article("https://www.coastal-courier.example/ferry", head=head, feed_name=None)
     assert article.site_name == site_name
 
 
@@ -1121,10 +1117,7 @@ def test_a_change_the_page_dates_before_its_publication_is_no_change():
     for modified, expected in (("2026-11-20T06:00:00Z", None), ("2026-11-20T12:00:00Z", "2026-11-20T12:00:00+00:00")):
         json_ld = ('{"@type": "NewsArticle", "datePublished": "2026-11-20T08:00:00Z", '
                    f'"dateModified": "{modified}"}}')
-        page = (f"<html><head><script type='application/ld+json'>{json_ld}</script></head><body><article>"
-                "<h1>Ferry gets a third boat</h1>" + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE)
-                + "</article></body></html>")
-        article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+        article = ferry_article(url, head=f"<script type='application/ld+json'>{json_ld}</script>")
         assert (article.published, article.modified) == ("2026-11-20T08:00:00+00:00", expected)
 
 
@@ -1290,10 +1283,7 @@ def test_the_first_paragraph_a_page_writes_as_text_before_a_line_break_opens_the
      "A third ferry will run from March, every twenty minutes."),
 ])
 def test_a_drop_cap_is_one_with_the_word_it_opens(first, shown):
-    url = "https://courier.example/ferry"
-    page = (f"<html><body><article><h1>Ferry gets a third boat</h1><p>{first} The council agreed on Monday.</p>"
-            + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS_DE) + "</article></body></html>")
-    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page, content_type=None))
+    article = ferry_article("https://courier.example/ferry", f"<p>{first} The council agreed on Monday.</p>")
     assert article.text.startswith(shown)
 
 
