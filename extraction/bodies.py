@@ -122,6 +122,8 @@ _CALL_TO_THE_READER = re.compile(
     r"gefällt ihnen (?:dieser|der|unser) (?:artikel|beitrag|text|journalismus)\?|"
     r"vous avez aimé (?:cet|notre) article|¿?te ha gustado (?:este|nuestro) artículo|"
     r"ti è piaciuto (?:questo|l')\s?articolo)", re.I)
+# The notices that go at any length, by the words they open with.
+_OPENING_NOTICES = (_TERMS_NOTICE, _TRANSLATION_NOTICE, _CALL_TO_THE_READER)
 _CREDIT = re.compile(rf"^(?:{PICTURE_CREDIT_LABEL_PATTERN})\s*[:©]|©|\binfogra(?:fik|phic)\b|getty ?images|"
                      rf"picture[- ]alliance|imago|shutterstock|istock|ap photo|\b(?:{AGENCY_PATTERN})\s*/|"
                      rf"/\s*(?:{AGENCY_PATTERN})\b", re.I)
@@ -228,12 +230,13 @@ def clean_body(text: str, settings: ExtractSettings = DEFAULTS, links: frozenset
     lines = _without_comments(text.split("\n"), settings.min_body_chars)
     kept = []
     for line in lines:
-        if line.strip() in page_urls or _TERMS_NOTICE.match(line.strip()) or _CALL_TO_THE_READER.match(line.strip()) \
-                or _TRANSLATION_NOTICE.match(line.strip()) or _NEWSLETTER_CALL.search(line):
+        stripped = line.strip()
+        if stripped in page_urls or any(notice.match(stripped) for notice in _OPENING_NOTICES) or \
+                _NEWSLETTER_CALL.search(line):
             continue
         if len(line) <= NOTICE_MAX_CHARS and (_NOTICE.search(line) or _MORE.match(line) or _LINKS_ONLY.match(line)):
             continue
-        if _DATA_LINE.match(line.strip()) or _SHORTCODE.match(line.strip()) or _only_a_time(line) or (
+        if _DATA_LINE.match(stripped) or _SHORTCODE.match(stripped) or _only_a_time(line) or (
                 len(line) <= NOTICE_MAX_CHARS and _MEDIA_TEASER.search(line)):
             continue
         if len(line) <= 120 and _CREDIT.search(line) and not line.rstrip().endswith((".", "!", "?", '"', "“", "”")):
