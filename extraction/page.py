@@ -38,7 +38,7 @@ from newsbeam.extraction.titles import headline, names_the_site, site_words
 from newsbeam.schemas import Article, FeedEntry, FetchedPage, utc_iso
 from newsbeam.schemas.lexicon import ARTICLE_KIND_LABELS
 from newsbeam.schemas.text import fold_letters, tag_list
-from newsbeam.schemas.times import Published, parse_time, publication_time
+from newsbeam.schemas.times import Published, in_language_zone, parse_time, publication_time
 
 
 def date_parameters() -> dict[str, Any]:
@@ -163,13 +163,14 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
         html = page.html if isinstance(page.html, str) else (page.html or b"").decode("utf-8", "replace")
         kind = page_kind(html, tree, metadata, visible)
         raise NotAnArticle(f"no article body found on the page: {kind}")
-    published = publication(metadata.published, entry, document.date if document else None)
+    language = detect_language(text, entry.language or _page_language(document), settings)
+    published = publication(metadata.published, entry, document.date if document else None, language)
     return Article(
         url=entry.url,
         feed_url=entry.feed_url,
         title=title or entry.title,
         text=text,
-        language=detect_language(text, entry.language or _page_language(document), settings),
+        language=language,
         published=published.time if published else None,
         published_date_only=published.date_only if published else False,
         authors=credited.authors,
@@ -183,7 +184,7 @@ def _generic_article(page: FetchedPage, tree: HtmlElement, metadata: PageMetadat
         body_source=body_source,
         entry_updated=entry.updated,
         canonical_url=metadata.canonical,
-        **self_described(metadata, published),
+        **self_described(metadata, published, language),
     )
 
 
@@ -197,14 +198,15 @@ def _site_name(metadata: PageMetadata, found: str | None, feed_name: str | None)
     return metadata.site_name or found or feed_name or host or None
 
 
-def self_described(metadata: PageMetadata, published: Published | None) -> dict[str, Any]:
+def self_described(metadata: PageMetadata, published: Published | None, language: str | None = None
+                   ) -> dict[str, Any]:
     """What a page says of itself beside its text: when it last changed (the first time of day
     its metadata gives, else the first date alone; none when that time is before `published`: a
     draft saved before the article went out is no change to it), its section, whether it is free
     to read, its lead image's caption and credit."""
     changes = []
     for value in metadata.modified:  # read in turn, up to the first with a time of day
-        read = publication_time(value)
+        read = in_language_zone(publication_time(value), language)
         changes += [read] if read else []
         if read and not read.date_only:
             break
@@ -297,15 +299,17 @@ def _a_label(line: str, below: str, shown: set[str]) -> bool:
         fold_letters(below) in shown
 
 
-def publication(page_times: list[str], entry: FeedEntry, page_date: str | None) -> Published | None:
+def publication(page_times: list[str], entry: FeedEntry, page_date: str | None, language: str | None = None
+                ) -> Published | None:
     """When the article was published, to the second where any source says so: the page's own
-    metadata (JSON-LD, meta tags, <time>) with its offset from UTC, then the feed entry's time,
-    then a page time that gave no offset (read as UTC); only then a date without a time (the
+    metadata (JSON-LD, meta tags, <time>) with its offset from UTC (or in the zone of the page's
+    `language` where it has one: schemas.times.LANGUAGE_ZONES), then the feed entry's time, then
+    a page time that gave no offset (read as UTC); only then a date without a time (the
     page's, or the date trafilatura finds, from the URL or the text), marked so; last the time
     a web archive captured the page."""
     page: list[Published] = []
     for value in page_times:  # read in turn: the first a zoned time of day decides, the rest go unread
-        read = publication_time(value)
+        read = in_language_zone(publication_time(value), language)
         if read and read.zoned and not read.date_only:
             return read
         page += [read] if read else []

@@ -101,6 +101,22 @@ def publication_time(value: str | None) -> Published | None:
     return Published(iso, date_only, moment.tzinfo is not None)
 
 
+# Languages written in one time zone only (Korean, Japanese; Chinese at +08:00 wherever it is a
+# newsroom's language): a page in one of them that writes a time without its zone means its own.
+LANGUAGE_ZONES = {"ko": dt.timezone(dt.timedelta(hours=9)), "ja": dt.timezone(dt.timedelta(hours=9)),
+                  "zh": dt.timezone(dt.timedelta(hours=8))}
+
+
+def in_language_zone(published: Published | None, language: str | None) -> Published | None:
+    """A time of day read without a zone (as UTC), read in the zone of the page's language where
+    that language has one (LANGUAGE_ZONES); any other time as it is."""
+    zone = LANGUAGE_ZONES.get(language or "")
+    if published is None or zone is None or published.zoned or published.date_only:
+        return published
+    wall = parse_time(published.time).replace(tzinfo=zone)  # the clock as the page wrote it
+    return Published(utc_iso(wall) or published.time, False, True)
+
+
 def dated_in_any_language(value: str) -> dt.datetime | None:
     """A date written with the day and month names of one of DATE_LANGUAGES (dateparser, which
     trafilatura's htmldate brings), with its zone; naive means UTC. Only a text that names a year:

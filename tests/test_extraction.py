@@ -466,6 +466,22 @@ def test_a_labelled_stamp_in_the_page_dates_a_page_whose_metadata_gives_no_time(
     assert ferry_article("https://courier.example/story?id=8576", stamp).published == published
 
 
+def test_a_time_a_page_writes_without_its_zone_is_in_the_zone_of_the_pages_language_where_it_has_one():
+    """A Korean page's "2026-11-19T15:24:00" is Seoul's time (one zone for the language); a German
+    page's stays as written, read as UTC, for German is written in many zones."""
+    ld = ("<script type='application/ld+json'>"
+          + json.dumps({"@type": "NewsArticle", "datePublished": "2026-11-19T15:24:00"}) + "</script>")
+    korean = ["항구 페리가 내년 봄부터 세 번째 배를 운항한다고 시청이 19일 밝혔다. 배는 이십 분마다 출발한다.",
+              "시의회는 지난 화요일 새 운항표를 의결했으며, 동쪽 주민들은 수년 동안 더 많은 운항을 요구해 왔다.",
+              "운영사는 이를 위해 배 두 척을 더 사들일 계획이라고 대변인이 저녁에 시청에서 말했다."]
+    url = "https://courier.example/ko/ferry"
+    page = (f"<html lang='ko'><head>{ld}</head><body><article><h1>항구 페리, 세 번째 배 운항</h1>"
+            + "".join(f"<p>{paragraph}</p>" for paragraph in korean) + "</article></body></html>")
+    article = extract_article(FetchedPage(entry=entry(url), url=url, html=page.encode(), content_type=None))
+    assert (article.language, article.published) == ("ko", "2026-11-19T06:24:00+00:00")
+    assert ferry_article("https://courier.example/ferry", head=ld).published == "2026-11-19T15:24:00+00:00"
+
+
 def test_times_written_out_are_dates_without_a_time_of_day_and_zoned_only_where_they_say_so():
     from newsbeam.schemas.times import publication_time
 
