@@ -49,17 +49,18 @@ def to_utc(struct: time.struct_time | None) -> str | None:
 
 
 def _item_time(item: Any, *keys: str) -> str | None:
-    """The item's time under the first of `keys` it has ("published", "updated"), read as
-    written by newsbeam's reader, which knows day and month names of other languages ("Seg, 24
-    Set 2018 19:42:40 -0300" in a Portuguese feed) and zones as newsrooms write them ("IST");
-    feedparser (English names, "IST" as UTC) where that reads none. dict.get: feedparser's own
-    get() answers "updated" with the published date."""
-    key = next((key for key in keys if dict.get(item, key)), None)
-    if key is None:
-        return None
-    written = dict.get(item, key)
-    read = publication_time(written) if isinstance(written, str) else None
-    return read.time if read else to_utc(dict.get(item, f"{key}_parsed"))
+    """The item's time under the first of `keys` that gives one ("published", "updated"), read
+    as written by newsbeam's reader, which knows day and month names of other languages ("Seg,
+    24 Set 2018 19:42:40 -0300" in a Portuguese feed) and zones as newsrooms write them ("IST");
+    feedparser's reading (English names, "IST" as UTC) where that reads none. dict.get:
+    feedparser's own get() answers "updated" with the published date."""
+    for key in keys:
+        written = dict.get(item, key)
+        read = publication_time(written) if isinstance(written, str) else None
+        time = read.time if read else to_utc(dict.get(item, f"{key}_parsed"))
+        if time:
+            return time
+    return None
 
 
 _TAG = re.compile(r"<[^>]+>")

@@ -119,6 +119,10 @@ def test_dates_with_day_and_month_names_of_other_languages_are_read_with_their_z
             b"<updated>2018-09-25T08:00:00Z</updated></entry></feed>")
     (entry,) = parse_feed(atom, "https://news.example/feed", None, FeedSource(url="f")).entries
     assert (entry.published, entry.updated) == ("2018-09-24T14:12:40+00:00", "2018-09-25T08:00:00+00:00")
+    # a publication date no reader reads leaves the time of change to stand for it
+    atom = atom.replace(b"2018-09-24T19:42:40+05:30", b"sometime in autumn")
+    (entry,) = parse_feed(atom, "https://news.example/feed", None, FeedSource(url="f")).entries
+    assert (entry.published, entry.updated) == ("2018-09-25T08:00:00+00:00", "2018-09-25T08:00:00+00:00")
 
 
 def test_a_feed_items_categories_are_its_tags_each_once():
